@@ -1,0 +1,112 @@
+"""Fault-injection knobs: the same names as environment variables and at runtime.
+
+Each knob is read from ``DEMO_*`` at start and can be changed while running through
+``POST /admin/faults`` (guarded by ``DEMO_ADMIN_TOKEN``), so one app instance can prove that
+the framework sees added latency, errors, a capacity limit, stalls, leaks and bad Web Vitals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+__all__ = ["Faults", "KNOBS"]
+
+KNOBS = {
+    "DEMO_LATENCY_MS": "latency",
+    "DEMO_ERROR_RATE": "error_rate",
+    "DEMO_CAPACITY": "capacity",
+    "DEMO_SERVICE_MS": "service_ms",
+    "DEMO_STALL_EVERY_S": "stall_every_s",
+    "DEMO_STALL_MS": "stall_ms",
+    "DEMO_LEAK_KB_PER_REQ": "leak_kb_per_req",
+    "DEMO_LCP_DELAY_MS": "lcp_delay_ms",
+    "DEMO_CLS": "cls",
+    "DEMO_INP_MS": "inp_ms",
+}
+
+
+class FaultError(ValueError):
+    """A knob value that does not parse; the message names the knob and the expected form."""
+
+
+def _num(name: str, raw: Any, lo: float = 0.0, hi: float = float("inf")) -> float:
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        raise FaultError(f"{name}={raw!r} is not a number") from None
+    if not lo <= value <= hi:
+        raise FaultError(f"{name}={raw!r} must be between {lo:g} and {hi:g}")
+    return value
+
+
+@dataclass
+class Faults:
+    latency_mean_ms: float = 0.0
+    latency_jitter_ms: float = 0.0
+    error_rate: float = 0.0
+    capacity: int = 0  # 0: unlimited
+    service_ms: float = 0.0
+    stall_every_s: float = 0.0
+    stall_ms: float = 0.0
+    leak_kb_per_req: float = 0.0
+    lcp_delay_ms: float = 0.0
+    cls: float = 0.0
+    inp_ms: float = 0.0
+
+    def __post_init__(self) -> None:
+        self._gate: asyncio.Semaphore | None = None
+
+    def update(self, knobs: Mapping[str, Any]) -> None:
+        """Apply ``{"DEMO_LATENCY_MS": "400,50", ...}``; unknown names and bad values raise
+        :class:`FaultError` before anything changes."""
+        staged: dict[str, Any] = {}
+        for key, raw in knobs.items():
+            if key not in KNOBS:
+                raise FaultError(f"unknown knob {key!r}; known: {', '.join(KNOBS)}")
+            if key == "DEMO_LATENCY_MS":
+                mean, _, jitter = str(raw).partition(",")
+                staged["latency_mean_ms"] = _num(key, mean or 0)
+                staged["latency_jitter_ms"] = _num(key, jitter or 0)
+            elif key == "DEMO_ERROR_RATE":
+                staged["error_rate"] = _num(key, raw, 0, 1)
+            elif key == "DEMO_CAPACITY":
+                staged["capacity"] = int(_num(key, raw))
+            elif key == "DEMO_CLS":
+                staged["cls"] = _num(key, raw, 0, 5)
+            else:
+                staged[KNOBS[key]] = _num(key, raw)
+        for k, v in staged.items():
+            setattr(self, k, v)
+        if "capacity" in staged:
+            self._gate = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Faults:
+        f = cls()
+        f.update({k: v for k, v in env.items() if k in KNOBS and v != ""})
+        return f
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    # --- what the knobs do -----------------------------------------------------------------
+    def added_latency_s(self) -> float:
+        if self.latency_mean_ms <= 0:
+            return 0.0
+        jitter = random.uniform(-self.latency_jitter_ms, self.latency_jitter_ms) if self.latency_jitter_ms else 0.0
+        return max(0.0, self.latency_mean_ms + jitter) / 1000
+
+    def should_fail(self) -> bool:
+        return self.error_rate > 0 and random.random() < self.error_rate
+
+    def gate(self) -> asyncio.Semaphore | None:
+        """The capacity limit: at most ``capacity`` requests in service, the rest queue."""
+        if self.capacity <= 0:
+            return None
+        if self._gate is None:
+            self._gate = asyncio.Semaphore(self.capacity)
+        return self._gate

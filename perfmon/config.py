@@ -1,0 +1,269 @@
+"""Configuration: ``[tool.perfmon]`` in pyproject.toml (or a perfmon.toml), then env, then CLI.
+
+Precedence, lowest first: built-in defaults < file < ``PERFMON_*``/``BASE_URL`` env < explicit
+arguments (pytest options or ``perfmon`` flags). Profiles (smoke, ci, release) scale the
+scenarios' durations and users so one definition serves CI and the full release run.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+from .thresholds import Threshold, parse_thresholds
+
+__all__ = [
+    "Config",
+    "MonitorGates",
+    "Profile",
+    "Scenario",
+    "Stage",
+    "find_config_file",
+    "load_config",
+    "parse_duration",
+]
+
+_DUR = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
+_UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+EXECUTORS = ("constant-vus", "ramping-vus", "constant-arrival-rate", "ramping-arrival-rate", "per-vu-iterations")
+ENVIRONMENTS = ("development", "staging", "production", "ci", "local")
+
+
+def parse_duration(value: Any, *, what: str = "duration") -> float:
+    """``"1m30s"``, ``"250ms"``, ``"2h"`` or a number of seconds -> seconds."""
+    if isinstance(value, bool):
+        raise ConfigError(f"{what}: {value!r} is not a duration; write e.g. '30s', '5m' or '1m30s'")
+    if isinstance(value, int | float):
+        if value < 0 or math.isnan(value):
+            raise ConfigError(f"{what}: {value!r} must not be negative")
+        return float(value)
+    text = str(value).strip()
+    pos, total = 0, 0.0
+    for m in _DUR.finditer(text):
+        if m.start() != pos:
+            break
+        total += float(m[1]) * _UNIT_S[m[2]]
+        pos = m.end()
+    if pos != len(text) or not text:
+        raise ConfigError(f"{what}: {value!r} is not a duration; write e.g. '30s', '5m' or '1m30s'")
+    return total
+
+
+@dataclass(frozen=True)
+class Stage:
+    duration_s: float
+    target: int
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    max_duration_s: float = 0.0  # 0: keep the scenario's duration
+    users_factor: float = 1.0
+    browser_iterations: int = 1
+    think_time_s: float | None = None
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A workload in k6's terms plus its thresholds."""
+
+    name: str
+    executor: str
+    vus: int = 1
+    duration_s: float = 0.0
+    stages: tuple[Stage, ...] = ()
+    rate: float = 0.0  # iterations per second, for arrival-rate executors
+    max_vus: int = 0
+    iterations: int = 1
+    think_time_s: float = 1.0
+    thresholds: tuple[Threshold, ...] = ()
+
+    @property
+    def total_duration_s(self) -> float:
+        return sum(s.duration_s for s in self.stages) if self.stages else self.duration_s
+
+    @property
+    def peak_vus(self) -> int:
+        return max([s.target for s in self.stages], default=self.vus) if self.stages else self.vus
+
+    def scaled(self, profile: Profile) -> Scenario:
+        """The scenario squeezed into the profile: durations cut proportionally to
+        ``max_duration``, users multiplied by ``users_factor`` (never below 1)."""
+        total = self.total_duration_s
+        k = profile.max_duration_s / total if profile.max_duration_s and total > profile.max_duration_s else 1.0
+
+        def users(n: int) -> int:
+            return max(1, round(n * profile.users_factor)) if n else 0
+
+        return replace(
+            self,
+            vus=users(self.vus),
+            duration_s=self.duration_s * k,
+            stages=tuple(Stage(s.duration_s * k, users(s.target)) for s in self.stages),
+            rate=self.rate * profile.users_factor,
+            max_vus=users(self.max_vus),
+            iterations=profile.browser_iterations if self.executor == "per-vu-iterations" else self.iterations,
+            think_time_s=profile.think_time_s if profile.think_time_s is not None else self.think_time_s,
+        )
+
+
+@dataclass(frozen=True)
+class MonitorGates:
+    """The monitor's pass/fail gates (the spec's validate_performance_thresholds)."""
+
+    max_avg_response_time_ms: float = 1500.0
+    max_p95_response_time_ms: float = 3000.0
+    max_error_rate: float = 0.01
+    min_throughput_rps: float = 50.0
+
+
+@dataclass(frozen=True)
+class Config:
+    environment: str = "development"
+    store: str = "sqlite:///.perfmon/results.db"
+    base_url: str | None = None
+    target_command: str = "{python} -m demo_app --port {port}"
+    profile: Profile = field(default_factory=lambda: Profile("release"))
+    scenarios: Mapping[str, Scenario] = field(default_factory=dict)
+    monitor: MonitorGates = field(default_factory=MonitorGates)
+    root: Path = field(default_factory=Path.cwd)
+    source: str | None = None
+
+    def scenario(self, name: str) -> Scenario:
+        """The named scenario, scaled by the active profile."""
+        try:
+            return self.scenarios[name].scaled(self.profile)
+        except KeyError:
+            known = ", ".join(sorted(self.scenarios)) or "none"
+            raise ConfigError(
+                f"unknown scenario {name!r}; known: {known}. Add [tool.perfmon.scenarios.{name}] to the config"
+            ) from None
+
+
+def find_config_file(start: Path | None = None) -> Path | None:
+    """The nearest perfmon.toml, or pyproject.toml with a [tool.perfmon] table, at or above ``start``."""
+    here = (start or Path.cwd()).resolve()
+    for d in (here, *here.parents):
+        if (d / "perfmon.toml").is_file():
+            return d / "perfmon.toml"
+        pp = d / "pyproject.toml"
+        if pp.is_file() and "[tool.perfmon" in pp.read_text(encoding="utf-8"):
+            return pp
+    return None
+
+
+def _table(path: Path) -> tuple[dict[str, Any], str]:
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc}); fix the syntax and run again") from None
+    if path.name == "pyproject.toml":
+        data = data.get("tool", {}).get("perfmon", {})
+    return data, text
+
+
+def _scenario(name: str, raw: Mapping[str, Any], source: str, text: str) -> Scenario:
+    where = f"{source}: scenario {name}"
+    executor = str(raw.get("executor", "constant-vus"))
+    if executor not in EXECUTORS:
+        raise ConfigError(f"{where}: unknown executor {executor!r}; use one of {', '.join(EXECUTORS)}")
+    stages = tuple(
+        Stage(parse_duration(s.get("duration"), what=f"{where} stage duration"), int(s.get("target", 0)))
+        for s in raw.get("stages", ())
+    )
+    if executor.startswith("ramping") and not stages:
+        raise ConfigError(f"{where}: executor {executor} needs stages = [{{duration = '1m', target = 10}}, ...]")
+    try:
+        vus = int(raw.get("vus", raw.get("users", 1)))
+        rate = float(raw.get("rate", 0))
+        max_vus = int(raw.get("max_vus", raw.get("maxVUs", 0)))
+        iterations = int(raw.get("iterations", 1))
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: {exc}; vus, rate, max_vus and iterations are numbers") from None
+    return Scenario(
+        name=name,
+        executor=executor,
+        vus=vus,
+        duration_s=parse_duration(raw.get("duration", 0), what=f"{where} duration"),
+        stages=stages,
+        rate=rate,
+        max_vus=max_vus,
+        iterations=iterations,
+        think_time_s=parse_duration(raw.get("think_time", "1s"), what=f"{where} think_time"),
+        thresholds=tuple(parse_thresholds(raw.get("thresholds", {}), source=source, text=text)),
+    )
+
+
+def _profile(name: str, raw: Mapping[str, Any], source: str) -> Profile:
+    where = f"{source}: profile {name}"
+    think = raw.get("think_time")
+    try:
+        return Profile(
+            name=name,
+            max_duration_s=parse_duration(raw.get("max_duration", 0), what=f"{where} max_duration"),
+            users_factor=float(raw.get("users_factor", 1.0)),
+            browser_iterations=int(raw.get("browser_iterations", 1)),
+            think_time_s=None if think is None else parse_duration(think, what=f"{where} think_time"),
+        )
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+def load_config(
+    path: Path | None = None,
+    *,
+    profile: str | None = None,
+    environment: str | None = None,
+    store: str | None = None,
+    base_url: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Config:
+    """Read the config file, apply env (``PERFMON_PROFILE``, ``PERFMON_ENV``, ``PERFMON_STORE``,
+    ``BASE_URL``) and then explicit arguments."""
+    env = os.environ if env is None else env
+    path = path or find_config_file()
+    data: dict[str, Any] = {}
+    text, source = "", "defaults"
+    if path is not None:
+        if not path.is_file():
+            raise ConfigError(f"config file {path} does not exist; pass an existing pyproject.toml or perfmon.toml")
+        data, text = _table(path)
+        source = str(path)
+    scenarios = {n: _scenario(n, raw, source, text) for n, raw in data.get("scenarios", {}).items()}
+    profiles = {n: _profile(n, raw, source) for n, raw in data.get("profiles", {}).items()}
+    profiles.setdefault("release", Profile("release"))
+    chosen = profile or env.get("PERFMON_PROFILE") or data.get("profile") or "release"
+    if chosen not in profiles:
+        raise ConfigError(
+            f"unknown profile {chosen!r}; choose one of {', '.join(sorted(profiles))} "
+            f"or add [tool.perfmon.profiles.{chosen}]"
+        )
+    environment = environment or env.get("PERFMON_ENV") or data.get("environment") or "development"
+    if environment not in ENVIRONMENTS:
+        raise ConfigError(f"unknown environment {environment!r}; choose one of {', '.join(ENVIRONMENTS)}")
+    gates_raw = data.get("monitor", {})
+    try:
+        gates = MonitorGates(**{k: float(v) for k, v in gates_raw.items()})
+    except TypeError as exc:
+        raise ConfigError(f"{source}: [tool.perfmon.monitor]: {exc}") from None
+    root = path.parent if path is not None else Path.cwd()
+    return Config(
+        environment=environment,
+        store=store or env.get("PERFMON_STORE") or data.get("store") or "sqlite:///.perfmon/results.db",
+        base_url=base_url or env.get("BASE_URL") or data.get("base_url") or None,
+        target_command=data.get("target_command", "{python} -m demo_app --port {port}"),
+        profile=profiles[chosen],
+        scenarios=scenarios,
+        monitor=gates,
+        root=root,
+        source=source,
+    )

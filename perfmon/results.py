@@ -1,0 +1,230 @@
+"""The run model: what one performance run measured, and the spec's summary of it.
+
+:class:`Run` carries identity (a client-generated UUID, so shards and retries of one run
+merge and re-send idempotently), context (git, host, profile), the merged :class:`Metrics`
+and the threshold outcomes. :class:`PerformanceTestResults` is the spec's flat summary that
+tests assert on (``results.metrics.p95_response_time < 2000``) and that fills the
+``performance_test_runs`` row.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import socket
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from .metrics import Counter, Metrics, Rate, Trend
+from .thresholds import ThresholdOutcome
+
+__all__ = [
+    "RUN_STATUSES",
+    "TEST_TYPES",
+    "PerformanceMetrics",
+    "PerformanceTestResults",
+    "Run",
+    "RunStatus",
+    "git_info",
+    "new_run_id",
+]
+
+TEST_TYPES = ("load", "stress", "spike", "endurance", "browser", "mixed")
+RunStatus = Literal["passed", "failed", "interrupted", "partial"]
+RUN_STATUSES: tuple[RunStatus, ...] = ("passed", "failed", "interrupted", "partial")
+
+# Which metrics summarise a run, in order of preference: API requests, then browser steps.
+_LATENCY = ("http_req_duration", "browser_step_duration")
+_FAILED = ("http_req_failed", "browser_iteration_failed")
+_THROUGHPUT = ("http_reqs", "browser_iterations")
+
+
+def new_run_id() -> str:
+    return str(uuid.uuid4())
+
+
+def git_info(cwd: str | None = None) -> dict[str, str | None]:
+    """Commit and branch from CI variables or git itself; ``None`` outside a checkout."""
+
+    def git(*args: str) -> str | None:
+        try:
+            out = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=5, check=False)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return out.stdout.strip() or None if out.returncode == 0 else None
+
+    sha = os.environ.get("GITHUB_SHA") or git("rev-parse", "HEAD")
+    branch = os.environ.get("GITHUB_HEAD_REF") or os.environ.get("GITHUB_REF_NAME") or git(
+        "rev-parse", "--abbrev-ref", "HEAD"
+    )
+    return {"git_sha": sha, "branch": branch}
+
+
+@dataclass(frozen=True)
+class PerformanceMetrics:
+    avg_response_time: float | None  # ms
+    p95_response_time: float | None  # ms
+    error_rate: float | None  # 0..1
+    throughput: float | None  # requests (or iterations) per second
+
+    def to_dict(self) -> dict[str, float | None]:
+        return {
+            "avg_response_time": self.avg_response_time,
+            "p95_response_time": self.p95_response_time,
+            "error_rate": self.error_rate,
+            "throughput": self.throughput,
+        }
+
+
+@dataclass
+class PerformanceTestResults:
+    """The spec's result record (Python names for its TypeScript interface)."""
+
+    test_type: str
+    environment: str
+    concurrent_users: int
+    duration_seconds: float
+    metrics: PerformanceMetrics
+    passed: bool
+    run_id: str = field(default_factory=new_run_id)
+    thresholds: list[ThresholdOutcome] = field(default_factory=list)
+    run: Run | None = field(default=None, repr=False)
+
+    @property
+    def failed_thresholds(self) -> list[ThresholdOutcome]:
+        return [o for o in self.thresholds if not o.passed]
+
+
+@dataclass
+class Run:
+    test_type: str
+    environment: str
+    profile: str
+    base_url: str | None
+    run_id: str = field(default_factory=new_run_id)
+    started_at: float = field(default_factory=time.time)
+    finished_at: float | None = None
+    status: RunStatus = "passed"
+    concurrent_users: int = 0
+    metrics: Metrics = field(default_factory=Metrics)
+    thresholds: list[ThresholdOutcome] = field(default_factory=list)
+    client_saturation: float | None = None  # share of the run the load generator's CPU was saturated
+    lost_iterations: int = 0
+    git_sha: str | None = None
+    branch: str | None = None
+    host: str = field(default_factory=socket.gethostname)
+    tool_version: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.tool_version:
+            from . import __version__
+
+            self.tool_version = __version__
+
+    @property
+    def duration_seconds(self) -> float:
+        end = self.finished_at if self.finished_at is not None else time.time()
+        return max(0.0, end - self.started_at)
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "passed"
+
+    @property
+    def failed_thresholds(self) -> list[ThresholdOutcome]:
+        return [o for o in self.thresholds if not o.passed]
+
+    def summary_metrics(self) -> PerformanceMetrics:
+        avg = p95 = err = thr = None
+        for name in _LATENCY:
+            trend = self.metrics.select(name)
+            if isinstance(trend, Trend) and trend.count:
+                avg, p95 = trend.avg, trend.percentile(95)
+                break
+        for name in _FAILED:
+            rate = self.metrics.select(name)
+            if isinstance(rate, Rate) and rate.total:
+                err = rate.rate
+                break
+        for name in _THROUGHPUT:
+            counter = self.metrics.select(name)
+            if isinstance(counter, Counter) and self.duration_seconds > 0:
+                thr = counter.count / self.duration_seconds
+                break
+        return PerformanceMetrics(avg, p95, err, thr)
+
+    def results(self) -> PerformanceTestResults:
+        return PerformanceTestResults(
+            test_type=self.test_type,
+            environment=self.environment,
+            concurrent_users=self.concurrent_users,
+            duration_seconds=self.duration_seconds,
+            metrics=self.summary_metrics(),
+            passed=self.passed,
+            run_id=self.run_id,
+            thresholds=list(self.thresholds),
+            run=self,
+        )
+
+    def context(self) -> dict[str, Any]:
+        """Where and how the run was measured (goes into ``metadata``)."""
+        return {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            **self.metadata,
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "run_id": self.run_id,
+                "test_type": self.test_type,
+                "environment": self.environment,
+                "profile": self.profile,
+                "base_url": self.base_url,
+                "started_at": self.started_at,
+                "finished_at": self.finished_at,
+                "status": self.status,
+                "concurrent_users": self.concurrent_users,
+                "client_saturation": self.client_saturation,
+                "lost_iterations": self.lost_iterations,
+                "git_sha": self.git_sha,
+                "branch": self.branch,
+                "host": self.host,
+                "tool_version": self.tool_version,
+                "metadata": self.metadata,
+                "thresholds": [o.to_dict() for o in self.thresholds],
+                "metrics": self.metrics.to_dict(),
+            }
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Run:
+        d = json.loads(text)
+        outcomes = [ThresholdOutcome.from_dict(o) for o in d.get("thresholds", [])]
+        return cls(
+            test_type=d["test_type"],
+            environment=d["environment"],
+            profile=d["profile"],
+            base_url=d.get("base_url"),
+            run_id=d["run_id"],
+            started_at=float(d["started_at"]),
+            finished_at=d.get("finished_at"),
+            status=d["status"],
+            concurrent_users=int(d.get("concurrent_users") or 0),
+            metrics=Metrics.from_dict(d.get("metrics", [])),
+            thresholds=outcomes,
+            client_saturation=d.get("client_saturation"),
+            lost_iterations=int(d.get("lost_iterations") or 0),
+            git_sha=d.get("git_sha"),
+            branch=d.get("branch"),
+            host=d.get("host") or "",
+            tool_version=d.get("tool_version") or "",
+            metadata=d.get("metadata") or {},
+        )

@@ -1,0 +1,86 @@
+-- The embedded store's tables: supabase/migrations in SQLite's dialect (uuid/jsonb/timestamptz
+-- become TEXT holding the same values; times are ISO-8601 UTC). Keep the column lists equal.
+pragma journal_mode = wal;
+
+create table if not exists performance_test_runs (
+  id text primary key,
+  test_type text not null check (test_type in ('load', 'stress', 'spike', 'endurance', 'browser', 'mixed')),
+  environment text not null check (environment in ('development', 'staging', 'production', 'ci', 'local')),
+  concurrent_users integer not null check (concurrent_users >= 0),
+  duration_seconds real not null check (duration_seconds >= 0),
+  avg_response_time real,
+  p95_response_time real,
+  error_rate real check (error_rate is null or (error_rate >= 0 and error_rate <= 1)),
+  throughput real,
+  passed integer not null,
+  created_at text not null default (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+  status text not null check (status in ('passed', 'failed', 'interrupted', 'partial')),
+  profile text not null,
+  base_url text,
+  git_sha text,
+  branch text,
+  host text,
+  tool_version text,
+  started_at text not null,
+  finished_at text,
+  client_saturation real,
+  lost_iterations integer not null default 0,
+  metadata text not null default '{}'
+);
+create index if not exists idx_perf_runs_type_env_created on performance_test_runs (test_type, environment, created_at desc);
+create index if not exists idx_perf_runs_created on performance_test_runs (created_at desc);
+
+create table if not exists performance_metric_series (
+  run_id text not null references performance_test_runs (id) on delete cascade,
+  name text not null,
+  tags text not null default '{}',
+  tags_key text not null,
+  kind text not null check (kind in ('trend', 'rate', 'counter', 'gauge')),
+  count real,
+  avg real,
+  min real,
+  max real,
+  p50 real,
+  p75 real,
+  p90 real,
+  p95 real,
+  p99 real,
+  rate real,
+  value real,
+  data text not null,
+  primary key (run_id, name, tags_key)
+);
+
+create table if not exists performance_metric_windows (
+  run_id text not null references performance_test_runs (id) on delete cascade,
+  name text not null,
+  tags_key text not null,
+  window_start text not null,
+  count real,
+  avg real,
+  p50 real,
+  p95 real,
+  p99 real,
+  rate real,
+  primary key (run_id, name, tags_key, window_start)
+);
+
+create table if not exists performance_threshold_results (
+  run_id text not null references performance_test_runs (id) on delete cascade,
+  metric text not null,
+  expression text not null,
+  observed real,
+  passed integer not null,
+  abort_on_fail integer not null default 0,
+  primary key (run_id, metric, expression)
+);
+
+create table if not exists performance_resource_samples (
+  run_id text not null references performance_test_runs (id) on delete cascade,
+  role text not null,
+  sampled_at text not null,
+  cpu_percent real,
+  rss_bytes real,
+  processes integer,
+  primary key (run_id, role, sampled_at)
+);

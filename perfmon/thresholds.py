@@ -1,0 +1,169 @@
+"""Thresholds in k6's syntax, parsed into check objects.
+
+``{"http_req_duration": ["p(95)<2000", {"threshold": "avg<1500", "abortOnFail": true}]}``
+becomes a list of :class:`Threshold`. Parse errors name the source line, the expression and
+what was expected, because they come from files people edit by hand.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import ThresholdError
+from .metrics import Counter, Metrics, parse_selector
+
+__all__ = ["Threshold", "ThresholdOutcome", "evaluate", "parse_thresholds"]
+
+_OPS: dict[str, Callable[[float, float], bool]] = {
+    "<=": operator.le,
+    ">=": operator.ge,
+    "===": operator.eq,
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    ">": operator.gt,
+}
+_AGG = r"(?:avg|min|max|med|count|rate|value|p\(\s*\d+(?:\.\d+)?\s*\))"
+_EXPR = re.compile(rf"^\s*(?P<agg>{_AGG})\s*(?P<op><=|>=|===|==|!=|<|>)\s*(?P<num>-?\d+(?:\.\d+)?(?:e-?\d+)?)\s*$")
+_EXPECTED = "expected AGGREGATION OPERATOR NUMBER such as 'p(95)<2000', 'avg<=1500', 'rate<0.01' or 'count>100'"
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """One check on one metric selector, e.g. ``http_req_duration{endpoint:login}`` ``p(95)<2000``."""
+
+    metric: str
+    expression: str
+    aggregation: str
+    op: str
+    value: float
+    abort_on_fail: bool = False
+    delay_abort_eval_s: float = 0.0
+
+    def check(self, observed: float | None) -> bool:
+        # A metric that produced no data cannot prove anything, except that a count is zero.
+        if observed is None:
+            return False
+        return _OPS[self.op](observed, self.value)
+
+    def __str__(self) -> str:
+        return f"{self.metric}: {self.expression}"
+
+
+@dataclass(frozen=True)
+class ThresholdOutcome:
+    threshold: Threshold
+    observed: float | None
+    passed: bool
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> ThresholdOutcome:
+        t = Threshold(
+            d["metric"], d["expression"], d["aggregation"], d["op"], float(d["value"]), bool(d["abort_on_fail"])
+        )
+        return cls(t, d["observed"], bool(d["passed"]))
+
+    def to_dict(self) -> dict[str, Any]:
+        t = self.threshold
+        return {
+            "metric": t.metric,
+            "expression": t.expression,
+            "aggregation": t.aggregation,
+            "op": t.op,
+            "value": t.value,
+            "observed": self.observed,
+            "passed": self.passed,
+            "abort_on_fail": t.abort_on_fail,
+        }
+
+
+def _locate(source: str | None, text: str | None, needle: str) -> str:
+    if not source:
+        return "threshold"
+    if text:
+        for lineno, line in enumerate(text.splitlines(), 1):
+            if needle in line:
+                return f"{source}:{lineno}"
+    return source
+
+
+def _parse_one(metric: str, item: Any, where: Callable[[str], str]) -> Threshold:
+    from .config import parse_duration  # config imports thresholds; import here to avoid a cycle
+
+    if isinstance(item, str):
+        expr, abort, delay = item, False, 0.0
+    elif isinstance(item, Mapping):
+        unknown = set(item) - {"threshold", "abortOnFail", "delayAbortEval"}
+        if "threshold" not in item or unknown:
+            msg = (
+                f"{where(metric)}: threshold entry {dict(item)!r} for {metric}: expected keys threshold, "
+                "abortOnFail, delayAbortEval"
+            )
+            raise ThresholdError(msg)
+        expr = str(item["threshold"])
+        abort = bool(item.get("abortOnFail", False))
+        delay = parse_duration(item.get("delayAbortEval", "0s"), what=f"delayAbortEval of {metric}")
+    else:
+        msg = f"{where(metric)}: threshold {item!r} for {metric}: {_EXPECTED}"
+        raise ThresholdError(msg)
+    m = _EXPR.match(expr)
+    if m is None:
+        msg = f"{where(expr)}: threshold {expr!r} for {metric}: {_EXPECTED}"
+        raise ThresholdError(msg)
+    agg = re.sub(r"\s+", "", m["agg"])
+    if agg.startswith("p(") and not 0 <= float(agg[2:-1]) <= 100:
+        msg = f"{where(expr)}: threshold {expr!r} for {metric}: a percentile must be between p(0) and p(100)"
+        raise ThresholdError(msg)
+    return Threshold(metric, expr.strip(), agg, m["op"], float(m["num"]), abort, delay)
+
+
+def parse_thresholds(
+    spec: Mapping[str, Any], *, source: str | None = None, text: str | None = None
+) -> list[Threshold]:
+    """Parse a ``{selector: [expression | {threshold, abortOnFail, delayAbortEval}]}`` mapping.
+
+    ``source`` and ``text`` (the file name and its contents) let errors point at a line.
+    """
+
+    def where(needle: str) -> str:
+        return _locate(source, text, needle)
+
+    out: list[Threshold] = []
+    for metric, items in spec.items():
+        try:
+            parse_selector(metric)
+        except ValueError as exc:
+            raise ThresholdError(f"{where(metric)}: {exc}") from None
+        seq: Sequence[Any] = [items] if isinstance(items, str | Mapping) else items
+        if not isinstance(seq, Sequence):
+            msg = f"{where(metric)}: thresholds for {metric} must be a list of expressions"
+            raise ThresholdError(msg)
+        out.extend(_parse_one(metric, item, where) for item in seq)
+    return out
+
+
+def evaluate(
+    thresholds: Sequence[Threshold], metrics: Metrics, *, duration_s: float | None = None
+) -> list[ThresholdOutcome]:
+    """Check every threshold against merged metrics. A selector with no data fails (k6 does too,
+    for thresholds on absent sub-metrics): silence is not a pass in a CI gate."""
+    outcomes: list[ThresholdOutcome] = []
+    for t in thresholds:
+        metric = metrics.select(t.metric)
+        observed: float | None
+        if metric is None:
+            observed = 0.0 if t.aggregation == "count" else None
+        else:
+            try:
+                if isinstance(metric, Counter):
+                    observed = metric.stat(t.aggregation, duration_s)
+                else:
+                    observed = metric.stat(t.aggregation)
+            except ValueError as exc:
+                raise ThresholdError(f"threshold {t}: {exc}") from None
+        outcomes.append(ThresholdOutcome(t, observed, t.check(observed)))
+    return outcomes
