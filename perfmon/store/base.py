@@ -116,7 +116,7 @@ def _series_rows(run: Run) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]
 def _sample_rows(run: Run) -> list[dict[str, Any]]:
     """Resource samples per role and window, from the sampler's ``process_*`` trends."""
     by_key: dict[tuple[str, str], dict[str, Any]] = {}
-    for metric, column in (("process_cpu_percent", "cpu_percent"), ("process_rss_bytes", "rss_bytes")):
+    for metric, column in (("process_cpu_percent", "cpu_percent"), ("process_rss_mb", "rss_bytes")):
         for _, tags, m in run.metrics.series(metric):
             if not isinstance(m, Trend):
                 continue
@@ -127,7 +127,8 @@ def _sample_rows(run: Run) -> list[dict[str, Any]]:
                     key, {"run_id": run.run_id, "role": role, "sampled_at": key[1], "cpu_percent": None,
                           "rss_bytes": None, "processes": None}
                 )
-                row[column] = h.get_max_value() / m.scale
+                value = h.get_max_value() / m.scale
+                row[column] = value * 1e6 if column == "rss_bytes" else value
     return list(by_key.values())
 
 

@@ -1,0 +1,185 @@
+"""An httpx-compatible async client for load scripts, on aiohttp.
+
+Scripts see httpx's surface (``await client.get(url)``, ``response.status_code``,
+``response.json()``); underneath is aiohttp because it costs several times less CPU per
+request here than httpx (bench/ has the figures), and a load generator's CPU is its
+measuring budget. Every request is recorded into k6-named metrics:
+
+- ``http_req_duration`` Trend (ms), tags ``name``, ``method``, ``status``, plus the scenario's
+- ``http_reqs`` Counter, ``http_req_failed`` Rate (status >= 400 or a transport error)
+- ``http_req_errors`` Counter tagged ``error`` = status code or exception class
+
+``name`` defaults to the path with ids folded (``/api/forms/17`` -> ``/api/forms/{id}``) so
+one endpoint is one row.
+"""
+
+from __future__ import annotations
+
+import json as jsonlib
+import re
+import time
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+
+from ..metrics import Counter, Metrics, Rate, Trend
+
+__all__ = ["Client", "RequestError", "Response", "endpoint_name"]
+
+_ID_SEGMENT = re.compile(r"/(?:\d+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{24,})(?=/|$)", re.I)
+
+
+def endpoint_name(path: str) -> str:
+    """Fold ids out of a path so a metric row is per endpoint, not per resource."""
+    return _ID_SEGMENT.sub("/{id}", path.split("?", 1)[0]) or "/"
+
+
+class RequestError(Exception):
+    """A request that got no HTTP response (refused, DNS, TLS, timeout); like httpx.RequestError."""
+
+    def __init__(self, message: str, *, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+class Response:
+    """The parts of ``httpx.Response`` scripts use."""
+
+    def __init__(self, status_code: int, headers: Mapping[str, str], content: bytes, url: str, elapsed_ms: float):
+        self.status_code = status_code
+        self.headers = headers
+        self.content = content
+        self.url = url
+        self.elapsed_ms = elapsed_ms
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        return jsonlib.loads(self.content)
+
+    @property
+    def is_success(self) -> bool:
+        return 200 <= self.status_code < 300
+
+    def raise_for_status(self) -> Response:
+        if self.status_code >= 400:
+            msg = f"HTTP {self.status_code} for {self.url}"
+            raise RequestError(msg, kind=str(self.status_code))
+        return self
+
+    def __repr__(self) -> str:
+        return f"<Response [{self.status_code}]>"
+
+
+class Client:
+    """One per virtual user; shares the engine's connection pool and metrics."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        metrics: Metrics,
+        *,
+        base_url: str,
+        tags: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout_s: float = 60.0,
+    ) -> None:
+        self._session = session
+        self._metrics = metrics
+        self.base_url = base_url.rstrip("/")
+        self.headers: dict[str, str] = dict(headers or {})
+        self._tags = dict(tags or {})
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._series: dict[tuple[str, str, str], tuple[Trend, Counter, Rate]] = {}
+        self._errors: dict[tuple[str, str], Counter] = {}
+        # Set by the engine for open-model iterations: the first request's latency starts at the
+        # time the iteration was scheduled, so a late generator cannot hide server slowness.
+        self.intended_start: float | None = None
+
+    def _record(self, name: str, method: str, status: str, ms: float, failed: bool, error: str | None) -> None:
+        key = (name, method, status)
+        s = self._series.get(key)
+        if s is None:
+            tags = {**self._tags, "name": name, "method": method, "status": status}
+            s = (self._metrics.trend("http_req_duration", tags), self._metrics.counter("http_reqs", tags),
+                 self._metrics.rate("http_req_failed", tags))
+            self._series[key] = s
+        now = time.time()
+        s[0].record(ms, now)
+        s[1].add(1, now)
+        s[2].record(failed, now)
+        if error is not None:
+            ekey = (name, error)
+            c = self._errors.get(ekey)
+            if c is None:
+                c = self._metrics.counter("http_req_errors", {**self._tags, "name": name, "error": error})
+                self._errors[ekey] = c
+            c.add(1, now)
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        json: Any = None,
+        data: Any = None,
+        content: bytes | None = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        name: str | None = None,
+        timeout: float | None = None,
+    ) -> Response:
+        full = url if "://" in url else f"{self.base_url}{url if url.startswith('/') else '/' + url}"
+        label = name or endpoint_name(urlsplit(full).path)
+        merged = {**self.headers, **headers} if headers else self.headers
+        start = time.perf_counter()
+        if self.intended_start is not None:
+            start = min(start, self.intended_start)
+            self.intended_start = None
+        kw: dict[str, Any] = {"headers": merged, "params": params, "allow_redirects": True}
+        if timeout is not None:
+            kw["timeout"] = aiohttp.ClientTimeout(total=timeout)
+        else:
+            kw["timeout"] = self._timeout
+        if json is not None:
+            kw["json"] = json
+        elif content is not None:
+            kw["data"] = content
+        elif data is not None:
+            kw["data"] = data
+        try:
+            async with self._session.request(method, full, **kw) as resp:
+                body = await resp.read()
+                ms = (time.perf_counter() - start) * 1000
+                status = resp.status
+                response = Response(status, resp.headers, body, str(resp.url), ms)  # type: ignore[arg-type]
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            ms = (time.perf_counter() - start) * 1000
+            kind = type(exc).__name__
+            self._record(label, method, "0", ms, True, kind)
+            raise RequestError(f"{method} {full}: {kind}: {exc}", kind=kind) from exc
+        failed = status >= 400
+        self._record(label, method, str(status), ms, failed, str(status) if failed else None)
+        return response
+
+    async def get(self, url: str, **kw: Any) -> Response:
+        return await self.request("GET", url, **kw)
+
+    async def post(self, url: str, **kw: Any) -> Response:
+        return await self.request("POST", url, **kw)
+
+    async def put(self, url: str, **kw: Any) -> Response:
+        return await self.request("PUT", url, **kw)
+
+    async def patch(self, url: str, **kw: Any) -> Response:
+        return await self.request("PATCH", url, **kw)
+
+    async def delete(self, url: str, **kw: Any) -> Response:
+        return await self.request("DELETE", url, **kw)
+
+    async def head(self, url: str, **kw: Any) -> Response:
+        return await self.request("HEAD", url, **kw)

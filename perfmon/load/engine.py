@@ -1,0 +1,302 @@
+"""The load engine: runs a user script under a k6 workload model and measures it.
+
+A script is ``async def journey(client, user)``; ``on_start(client, user)`` runs once per
+virtual user (log in, keep the token). Closed models keep N users looping; open models start
+iterations on a clock from a pool of users that grows up to ``max_vus`` and count
+``dropped_iterations`` when it cannot. Every loop is bounded: the run ends at its duration
+plus ``graceful_stop_s``, and users still busy then are cancelled and counted as
+interrupted iterations.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+
+from ..config import Scenario
+from ..metrics import Metrics
+from ..results import Run
+from ..sampling import Sampler
+from ..thresholds import Threshold, ThresholdOutcome, evaluate
+from .client import Client, RequestError
+from .progress import Progress
+from .schedules import Schedule
+
+__all__ = ["Engine", "Journey", "VirtualUser"]
+
+Journey = Callable[[Client, "VirtualUser"], Awaitable[Any]]
+_TICK_S = 0.1
+_ABORT_EVAL_S = 2.0
+
+
+@dataclass
+class VirtualUser:
+    """What a script knows about its user: a seeded account, a scratch dict and k6's helpers."""
+
+    index: int
+    email: str
+    password: str
+    metrics: Metrics = field(repr=False)
+    tags: dict[str, str] = field(default_factory=dict, repr=False)
+    token: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def check(self, value: Any, checks: dict[str, Callable[[Any], bool]]) -> bool:
+        """k6's ``check``: each named condition counts into the ``checks`` Rate; never raises."""
+        ok_all = True
+        for name, cond in checks.items():
+            try:
+                ok = bool(cond(value))
+            except Exception:  # noqa: BLE001 - a check that raises is a failed check, by k6's rules
+                ok = False
+            self.metrics.rate("checks", {**self.tags, "check": name}).record(ok)
+            ok_all &= ok
+        return ok_all
+
+    async def sleep(self, seconds: float) -> None:
+        """Think time."""
+        await asyncio.sleep(seconds)
+
+
+def _default_users(i: int) -> tuple[str, str]:
+    return f"vu{(i % 500) + 1:04d}@example.com", "testpassword"
+
+
+class Engine:
+    def __init__(
+        self,
+        journey: Journey,
+        scenario: Scenario,
+        *,
+        base_url: str,
+        on_start: Journey | None = None,
+        thresholds: Sequence[Threshold] = (),
+        metrics: Metrics | None = None,
+        users: Callable[[int], tuple[str, str]] = _default_users,
+        graceful_stop_s: float = 30.0,
+        request_timeout_s: float = 60.0,
+        progress: bool = True,
+        target_pid: int | None = None,
+    ) -> None:
+        self.journey = journey
+        self.on_start = on_start
+        self.scenario = scenario
+        self.schedule = Schedule(scenario)
+        self.base_url = base_url
+        self.thresholds = list(thresholds) or list(scenario.thresholds)
+        self.metrics = metrics if metrics is not None else Metrics()
+        self.users = users
+        self.graceful_stop_s = graceful_stop_s
+        self.request_timeout_s = request_timeout_s
+        self.tags = {"scenario": scenario.name}
+        self.progress = Progress(scenario, self.metrics, enabled=progress)
+        self.target_pid = target_pid
+        self._stop = asyncio.Event()
+        self.stop_reason: str | None = None
+        self.interrupted = False
+        self.active = 0
+        self.vus_created = 0
+        self.dropped = 0
+
+    # --- VU lifecycle ----------------------------------------------------------------------
+    def _new_vu(self, session: aiohttp.ClientSession) -> tuple[Client, VirtualUser]:
+        i = self.vus_created
+        self.vus_created += 1
+        email, password = self.users(i)
+        client = Client(session, self.metrics, base_url=self.base_url, tags=self.tags,
+                        timeout_s=self.request_timeout_s)
+        return client, VirtualUser(i, email, password, self.metrics, dict(self.tags))
+
+    async def _iteration(self, client: Client, vu: VirtualUser, intended: float | None = None) -> None:
+        m, tags = self.metrics, self.tags
+        client.intended_start = intended
+        start = intended if intended is not None else time.perf_counter()
+        self.active += 1
+        try:
+            if self.on_start is not None and not vu.data.get("_started"):
+                vu.data["_started"] = True
+                await self.on_start(client, vu)
+            await self.journey(client, vu)
+            ok = True
+        except asyncio.CancelledError:
+            m.counter("iterations_interrupted", tags).add(1)
+            raise
+        except RequestError as exc:
+            ok = False
+            m.counter("script_errors", {**tags, "error": exc.kind}).add(1)
+        except Exception as exc:  # noqa: BLE001 - a user script that raises is counted, never fatal
+            ok = False
+            m.counter("script_errors", {**tags, "error": type(exc).__name__}).add(1)
+        finally:
+            self.active -= 1
+        now = time.time()
+        m.trend("iteration_duration", tags).record((time.perf_counter() - start) * 1000, now)
+        m.counter("iterations", tags).add(1, now)
+        m.rate("iteration_failed", tags).record(not ok, now)
+
+    async def _closed_vu(self, session: aiohttp.ClientSession, index: int, wanted: Callable[[], int]) -> None:
+        client, vu = self._new_vu(session)
+        iterations = 0
+        per_vu = self.scenario.executor == "per-vu-iterations"
+        while not self._stop.is_set() and index < wanted():
+            if per_vu and iterations >= self.scenario.iterations:
+                return
+            await self._iteration(client, vu)
+            iterations += 1
+            if self.scenario.think_time_s and not self._stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), self.scenario.think_time_s)
+
+    async def _run_closed(self, session: aiohttp.ClientSession, t0: float) -> list[asyncio.Task[None]]:
+        tasks: dict[int, asyncio.Task[None]] = {}
+        target = 0
+        per_vu = self.scenario.executor == "per-vu-iterations"
+
+        def wanted() -> int:
+            return target
+
+        while not self._stop.is_set():
+            elapsed = time.perf_counter() - t0
+            if not per_vu and elapsed >= self.schedule.duration_s:
+                break
+            target = self.schedule.vus_at(elapsed)
+            for i in range(target):
+                if i not in tasks or tasks[i].done():
+                    if per_vu and i in tasks:
+                        continue
+                    tasks[i] = asyncio.create_task(self._closed_vu(session, i, wanted))
+            self.metrics.gauge("vus", self.tags).record(sum(not t.done() for t in tasks.values()))
+            if per_vu and all(t.done() for t in tasks.values()) and tasks:
+                break
+            await asyncio.sleep(_TICK_S)
+        target = 0  # ramp everyone down after their current iteration
+        return list(tasks.values())
+
+    async def _run_open(self, session: aiohttp.ClientSession, t0: float) -> list[asyncio.Task[None]]:
+        idle: list[tuple[Client, VirtualUser]] = []
+        running: set[asyncio.Task[None]] = set()
+        max_vus = self.schedule.max_vus()
+        next_at = 0.0  # seconds since t0 of the next scheduled iteration
+
+        async def run(pair: tuple[Client, VirtualUser], intended: float) -> None:
+            try:
+                await self._iteration(pair[0], pair[1], intended)
+            finally:
+                idle.append(pair)
+
+        while not self._stop.is_set():
+            elapsed = time.perf_counter() - t0
+            if elapsed >= self.schedule.duration_s:
+                break
+            while next_at <= elapsed and next_at < self.schedule.duration_s:
+                rate = self.schedule.rate_at(next_at)
+                if rate <= 0:
+                    next_at += _TICK_S
+                    continue
+                if idle:
+                    pair = idle.pop()
+                elif self.vus_created < max_vus:
+                    pair = self._new_vu(session)
+                else:
+                    pair = None
+                if pair is None:
+                    self.dropped += 1
+                    self.metrics.counter("dropped_iterations", self.tags).add(1)
+                else:
+                    task = asyncio.create_task(run(pair, t0 + next_at))
+                    running.add(task)
+                    task.add_done_callback(running.discard)
+                next_at += 1.0 / rate
+            self.metrics.gauge("vus", self.tags).record(self.active)
+            delay = max(0.0, min(_TICK_S, next_at - (time.perf_counter() - t0)))
+            await asyncio.sleep(delay)
+        return list(running)
+
+    # --- the run ---------------------------------------------------------------------------
+    async def _watch_thresholds(self, t0: float) -> None:
+        aborting = [t for t in self.thresholds if t.abort_on_fail]
+        if not aborting:
+            return
+        while not self._stop.is_set():
+            await asyncio.sleep(_ABORT_EVAL_S)
+            elapsed = time.perf_counter() - t0
+            due = [t for t in aborting if elapsed >= t.delay_abort_eval_s]
+            for outcome in evaluate(due, self.metrics, duration_s=elapsed):
+                if not outcome.passed and outcome.observed is not None:
+                    self.stop_reason = f"threshold {outcome.threshold} failed (abortOnFail) at {elapsed:.0f}s"
+                    self._stop.set()
+                    return
+
+    def _interrupt(self) -> None:
+        self.interrupted = True
+        self.stop_reason = "interrupted (Ctrl-C)"
+        self._stop.set()
+
+    async def run_async(self, run: Run) -> Run:
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(ValueError, NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signal.SIGINT, self._interrupt)
+        connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
+        sampler = Sampler(self.metrics, target_pid=self.target_pid)
+        t0 = time.perf_counter()
+        run.started_at = time.time()
+        try:
+            async with aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar()) as session:
+                with sampler:
+                    watcher = asyncio.create_task(self._watch_thresholds(t0))
+                    self.progress.start(t0, lambda: self.active)
+                    runner = self._run_open if self.schedule.open else self._run_closed
+                    tasks = await runner(session, t0)
+                    pending = [t for t in tasks if not t.done()]
+                    if pending:
+                        _, late = await asyncio.wait(pending, timeout=self.graceful_stop_s)
+                        for t in late:
+                            t.cancel()
+                        await asyncio.gather(*late, return_exceptions=True)
+                    self._stop.set()
+                    watcher.cancel()
+                    await asyncio.gather(watcher, return_exceptions=True)
+                    self.progress.stop()
+        finally:
+            with contextlib.suppress(ValueError, NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(signal.SIGINT)
+        run.finished_at = time.time()
+        run.concurrent_users = self.schedule.max_vus()
+        run.client_saturation = sampler.saturation
+        if run.metrics is not self.metrics:
+            run.metrics.merge(self.metrics)
+        outcomes = evaluate(self.thresholds, run.metrics, duration_s=run.duration_seconds)
+        run.thresholds = outcomes
+        failed = any(not o.passed for o in outcomes)
+        run.status = "interrupted" if self.interrupted else ("failed" if failed or self.stop_reason else "passed")
+        run.metadata.update(
+            scenario=self.scenario.name, executor=self.scenario.executor, vus_created=self.vus_created,
+            dropped_iterations=self.dropped, stop_reason=self.stop_reason,
+        )
+        return run
+
+
+def run_engine(engine: Engine, run: Run) -> Run:
+    """Run ``engine`` to completion on a fresh event loop (uvloop when installed)."""
+    if sys.platform != "win32":
+        with contextlib.suppress(ImportError):
+            import uvloop
+
+            return uvloop.run(engine.run_async(run))
+    return asyncio.run(engine.run_async(run))
+
+
+def outcome_lines(outcomes: Sequence[ThresholdOutcome]) -> list[str]:
+    return [
+        f"{'PASS' if o.passed else 'FAIL'} {o.threshold}: observed "
+        + ("no data" if o.observed is None else f"{o.observed:.4g}")
+        for o in outcomes
+    ]

@@ -1,0 +1,150 @@
+"""psutil sampling of the processes a run involves, by role.
+
+Roles: ``runner`` (this process and its non-browser children), ``browser`` (every
+Chromium process under the runner, or registered by pid), ``target`` (the local app under
+test and its children), plus ``system`` (whole-machine CPU). Samples go into Trends
+``process_cpu_percent{role}`` (percent of one core) and ``process_rss_mb{role}``, so they
+merge and window like every other metric.
+
+The sampler also judges the client: when the machine's CPU is near full, browser and
+latency numbers measure the load generator as much as the server. ``saturation`` is the share
+of samples taken in that state.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+
+import psutil
+
+from .metrics import Metrics
+
+__all__ = ["Sampler"]
+
+SATURATED_SYSTEM_PCT = 90.0  # whole-machine CPU
+SATURATED_PROCESS_PCT = 90.0  # one process's share of one core (an event loop is single-threaded)
+
+
+def _is_browser(p: psutil.Process) -> bool:
+    try:
+        name = p.name().lower()
+    except psutil.Error:
+        return False
+    return "chrom" in name or "headless_shell" in name
+
+
+class Sampler:
+    """A daemon thread sampling every ``interval_s``; ``with Sampler(...)`` starts and stops it."""
+
+    def __init__(
+        self,
+        metrics: Metrics,
+        *,
+        interval_s: float = 1.0,
+        target_pid: int | None = None,
+        extra_browser_pids: Callable[[], Iterable[int]] | None = None,
+        watch_self: bool = True,
+    ) -> None:
+        self.metrics = metrics
+        self.interval_s = interval_s
+        self.target_pid = target_pid
+        self.extra_browser_pids = extra_browser_pids
+        self.watch_self = watch_self
+        self.samples = 0
+        self.saturated = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._procs: dict[int, psutil.Process] = {}
+
+    @property
+    def saturation(self) -> float | None:
+        return self.saturated / self.samples if self.samples else None
+
+    def __enter__(self) -> Sampler:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        psutil.cpu_percent(None)  # prime: the first call measures nothing
+        self._thread = threading.Thread(target=self._loop, name="perfmon-sampler", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _proc(self, pid: int) -> psutil.Process | None:
+        # Keep Process objects: cpu_percent() measures since the previous call on the same object.
+        p = self._procs.get(pid)
+        if p is None:
+            try:
+                p = psutil.Process(pid)
+                p.cpu_percent(None)
+            except psutil.Error:
+                return None
+            self._procs[pid] = p
+        return p
+
+    def _tree(self, pid: int) -> list[psutil.Process]:
+        root = self._proc(pid)
+        if root is None:
+            return []
+        try:
+            kids = root.children(recursive=True)
+        except psutil.Error:
+            kids = []
+        return [root, *(q for k in kids if (q := self._proc(k.pid)) is not None)]
+
+    def _loop(self) -> None:
+        me = psutil.Process().pid
+        while not self._stop.wait(self.interval_s):
+            self.sample_once(me)
+
+    def sample_once(self, me: int) -> None:
+        roles: dict[str, list[psutil.Process]] = {"runner": [], "browser": [], "target": []}
+        target = set()
+        if self.target_pid is not None:
+            tree = self._tree(self.target_pid)
+            roles["target"] = tree
+            target = {p.pid for p in tree}
+        for p in self._tree(me) if self.watch_self else []:
+            if p.pid in target:
+                continue
+            roles["browser" if _is_browser(p) else "runner"].append(p)
+        if self.extra_browser_pids is not None:
+            seen = {p.pid for p in roles["browser"]}
+            for pid in self.extra_browser_pids():
+                roles["browser"].extend(q for q in self._tree(pid) if q.pid not in seen)
+        now = time.time()
+        system = psutil.cpu_percent(None)
+        self.metrics.trend("process_cpu_percent", {"role": "system"}).record(system, now)
+        busiest = 0.0
+        for role, procs in roles.items():
+            if not procs:
+                continue
+            cpu = rss = 0.0
+            for p in procs:
+                try:
+                    c = p.cpu_percent(None)
+                    rss += p.memory_info().rss
+                except psutil.Error:
+                    continue
+                cpu += c
+                if role == "runner":
+                    busiest = max(busiest, c)
+            self.metrics.trend("process_cpu_percent", {"role": role}).record(cpu, now)
+            self.metrics.trend("process_rss_mb", {"role": role}).record(rss / 1e6, now)
+            self.metrics.gauge("processes", {"role": role}).record(len(procs), now)
+        self.samples += 1
+        if system >= SATURATED_SYSTEM_PCT or busiest >= SATURATED_PROCESS_PCT:
+            self.saturated += 1
+        # Forget processes that have gone.
+        alive = {p.pid for procs in roles.values() for p in procs}
+        for pid in [pid for pid in self._procs if pid not in alive]:
+            del self._procs[pid]
