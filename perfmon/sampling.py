@@ -43,7 +43,7 @@ class Sampler:
         metrics: Metrics,
         *,
         interval_s: float = 1.0,
-        target_pid: int | None = None,
+        target_pid: int | Callable[[], int | None] | None = None,
         extra_browser_pids: Callable[[], Iterable[int]] | None = None,
         watch_self: bool = True,
     ) -> None:
@@ -109,8 +109,9 @@ class Sampler:
     def sample_once(self, me: int) -> None:
         roles: dict[str, list[psutil.Process]] = {"runner": [], "browser": [], "target": []}
         target = set()
-        if self.target_pid is not None:
-            tree = self._tree(self.target_pid)
+        target_pid = self.target_pid() if callable(self.target_pid) else self.target_pid
+        if target_pid is not None:
+            tree = self._tree(target_pid)
             roles["target"] = tree
             target = {p.pid for p in tree}
         for p in self._tree(me) if self.watch_self else []:

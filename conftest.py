@@ -1,0 +1,4 @@
+"""Root conftest. perfmon's plugin is loaded through its ``pytest11`` entry point; the fixtures
+it provides (``perf``, ``perf_api``, ``perf_base_url``, ``perf_user``, ``perf_think``...) are
+documented in the README. Project-wide overrides of those fixtures go here, e.g. a
+``perf_context_args`` that sets a locale for every journey."""

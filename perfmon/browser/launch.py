@@ -1,0 +1,89 @@
+"""Finding Chromium and starting shared browser servers.
+
+Playwright's own browser download cannot work offline, so perfmon uses Debian's Chromium:
+``chromium-headless-shell`` first (what Playwright runs headless), then the full
+``chromium``. ``PERFMON_CHROMIUM`` overrides both. The flags stop Chromium's background
+traffic, which a closed network answers with a flood of refused connections.
+
+A browser *server* (``playwright launch-server``) lets many pytest-xdist workers share a few
+browsers through ``browser_type.connect``: each worker keeps its own contexts, but 50 workers
+no longer pay for 50 browser and GPU processes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from ..errors import BrowserError
+
+__all__ = ["CHROMIUM_ARGS", "chromium_executable", "launch_options", "start_browser_server"]
+
+CHROMIUM_ARGS = (
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-default-apps",
+    "--disable-dev-shm-usage",
+    "--no-sandbox",  # CI runs as root, where Chromium's sandbox cannot start
+)
+_CANDIDATES = (
+    "/usr/lib/chromium/chromium-headless-shell",
+    "/usr/bin/chromium-headless-shell",
+    "/usr/bin/chromium",
+    "/usr/lib/chromium/chromium",
+)
+
+
+def chromium_executable() -> str:
+    override = os.environ.get("PERFMON_CHROMIUM")
+    if override:
+        if not os.access(override, os.X_OK):
+            raise BrowserError(f"PERFMON_CHROMIUM={override} is not an executable; point it at a Chromium binary")
+        return override
+    for path in _CANDIDATES:
+        if os.access(path, os.X_OK):
+            return path
+    found = shutil.which("chromium") or shutil.which("chromium-headless-shell")
+    if found:
+        return found
+    raise BrowserError(
+        "Chromium was not found; install it with `sudo apt-get install chromium-headless-shell` "
+        "(or set PERFMON_CHROMIUM to a Chromium binary). Do not run `playwright install`: it needs the internet"
+    )
+
+
+def launch_options(extra_args: tuple[str, ...] = ()) -> dict[str, Any]:
+    return {"executable_path": chromium_executable(), "headless": True, "args": [*CHROMIUM_ARGS, *extra_args]}
+
+
+def start_browser_server(timeout_s: float = 60.0) -> dict[str, Any]:
+    """Start ``playwright launch-server`` with Debian's Chromium; returns its ws endpoint and pid."""
+    opts = launch_options()
+    config = {"executablePath": opts["executable_path"], "headless": True, "args": opts["args"]}
+    cfg = Path(tempfile.mkstemp(prefix="perfmon-browser-", suffix=".json")[1])
+    cfg.write_text(json.dumps(config))
+    log = cfg.with_suffix(".log")
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "playwright", "launch-server", "--browser", "chromium", "--config", str(cfg)],
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and proc.poll() is None:
+        for line in log.read_text(errors="replace").splitlines():
+            if line.startswith("ws://"):
+                return {"ws_endpoint": line.strip(), "pid": proc.pid, "pids": [proc.pid]}
+        time.sleep(0.05)
+    proc.kill()
+    tail = (log.read_text(errors="replace").strip().splitlines() or ["no output"])[-1]
+    raise BrowserError(f"the Chromium browser server did not start ({tail}); check `{opts['executable_path']} --version`")

@@ -1,0 +1,162 @@
+"""One browser iteration of a journey: the object behind the ``perf`` fixture.
+
+Each page visit is finalised once (web-vitals' semantics are "at the end of the visit"):
+when the page is navigated away (the in-page collector parks its report in sessionStorage
+and the next collection on that origin hands it over), or when the test asks
+(``perf.vitals()``) or ends. A visit's numbers go into Trends
+tagged by journey and page; the page is the URL path with ids folded, so ``/forms/3`` and
+``/forms/7`` are one row.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from playwright.sync_api import BrowserContext, CDPSession, Page
+from playwright.sync_api import Error as PlaywrightError
+
+from ..load.client import endpoint_name
+from ..metrics import Metrics
+
+__all__ = ["VITAL_NAMES", "BrowserPerf", "vitals_script"]
+
+VITAL_NAMES = ("LCP", "FCP", "CLS", "INP", "TTFB")
+_NAV_PHASES = ("redirect", "dns", "connect", "tls", "ttfb", "download", "dom_content_loaded", "load")
+_CDP_METRICS = {
+    "JSHeapUsedSize": ("browser_js_heap_mb", 1e-6),
+    "Nodes": ("browser_dom_nodes", 1.0),
+    "LayoutDuration": ("browser_layout_ms", 1000.0),
+    "RecalcStyleDuration": ("browser_style_ms", 1000.0),
+    "ScriptDuration": ("browser_script_ms", 1000.0),
+    "TaskDuration": ("browser_task_ms", 1000.0),
+}
+
+
+def vitals_script() -> str:
+    return resources.files("perfmon.browser").joinpath("vitals.js").read_text()
+
+
+class BrowserPerf:
+    """``perf.page``, ``perf.step(name)``, ``perf.vitals()`` and ``perf.navigation()``."""
+
+    def __init__(self, context: BrowserContext, metrics: Metrics, *, journey: str, tags: dict[str, str] | None = None,
+                 cdp: bool = True) -> None:
+        self.context = context
+        self.metrics = metrics
+        self.journey = journey
+        self.tags = {**(tags or {}), "journey": journey}
+        self.failed = False
+        self.started = time.perf_counter()
+        self._visits: dict[str, dict[str, Any]] = {}
+        self._last: dict[str, Any] | None = None
+        context.add_init_script(script=vitals_script())
+        self.page: Page = context.new_page()
+        self._cdp: CDPSession | None = None
+        if cdp:
+            with contextlib.suppress(PlaywrightError):
+                self._cdp = context.new_cdp_session(self.page)
+                self._cdp.send("Performance.enable")
+
+    # --- the public API ------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        """Time a user-visible step, e.g. from the click to the dashboard being visible."""
+        start = time.perf_counter()
+        ok = False
+        try:
+            yield
+            ok = True
+        finally:
+            ms = (time.perf_counter() - start) * 1000
+            tags = {**self.tags, "step": name}
+            self.metrics.trend("browser_step_duration", tags).record(ms)
+            self.metrics.rate("browser_step_failed", tags).record(not ok)
+            if not ok:
+                self.failed = True
+
+    def vitals(self) -> dict[str, float | None]:
+        """Finalise the current page visit and return its Web Vitals (ms; CLS unitless)."""
+        report = self._collect()
+        return dict(report["vitals"]) if report else dict.fromkeys(VITAL_NAMES)
+
+    def navigation(self) -> dict[str, Any]:
+        """Navigation Timing phases (ms) and a resource summary of the current page."""
+        nav = self.page.evaluate("() => window.__perfmon ? window.__perfmon.finalize().navigation : null")
+        return dict(nav or {})
+
+    # --- internals ----------------------------------------------------------------------------
+    def _collect(self) -> dict[str, Any] | None:
+        try:
+            got = self.page.evaluate("() => window.__perfmon ? window.__perfmon.collect() : null")
+        except PlaywrightError:
+            return self._last
+        if not got:
+            return self._last
+        for earlier in got.get("pending") or []:
+            self._record_visit(earlier)
+        report = got.get("current")
+        if report is None:
+            return self._last
+        self._record_visit(report)
+        self._record_cdp(report)
+        return report
+
+    def _page_label(self, url: str) -> str:
+        return endpoint_name(urlsplit(url).path)
+
+    def _record_visit(self, report: dict[str, Any]) -> None:
+        doc = report.get("docId")
+        if not doc or doc in self._visits:
+            return
+        self._visits[doc] = report
+        self._last = report
+        tags = {**self.tags, "page": self._page_label(report.get("url", ""))}
+        m = self.metrics
+        for name, value in (report.get("vitals") or {}).items():
+            if value is None:
+                continue
+            scale = 10000 if name == "CLS" else 1000
+            m.trend(f"browser_vital_{name.lower()}", tags, scale=scale).record(value)
+        nav = report.get("navigation") or {}
+        for phase in _NAV_PHASES:
+            if nav.get(phase) is not None:
+                m.trend(f"browser_nav_{phase}", tags).record(max(0.0, float(nav[phase])))
+        res = nav.get("resources") or {}
+        if res:
+            m.trend("browser_resources_count", tags, scale=1).record(res.get("count", 0))
+            m.trend("browser_resources_kb", tags).record((res.get("bytes", 0) + (nav.get("transfer_size") or 0)) / 1024)
+        m.counter("browser_long_tasks", tags).add(report.get("longTasks", 0))
+        m.trend("browser_tbt", tags).record(report.get("tbt", 0.0))
+        m.counter("browser_page_visits", tags).add(1)
+
+    def _record_cdp(self, report: dict[str, Any]) -> None:
+        if self._cdp is None:
+            return
+        try:
+            values = {x["name"]: x["value"] for x in self._cdp.send("Performance.getMetrics")["metrics"]}
+        except PlaywrightError:
+            return
+        tags = {**self.tags, "page": self._page_label(report.get("url", ""))}
+        for key, (metric, factor) in _CDP_METRICS.items():
+            if key in values:
+                self.metrics.trend(metric, tags).record(values[key] * factor)
+
+    def finish(self, *, failed: bool, artifacts: Path | None = None) -> None:
+        """End the iteration: finalise the open visit, count it, keep evidence if it failed."""
+        failed = failed or self.failed
+        if not self.page.is_closed():
+            self._collect()
+            if failed and artifacts is not None:
+                artifacts.mkdir(parents=True, exist_ok=True)
+                with contextlib.suppress(PlaywrightError):
+                    self.page.screenshot(path=str(artifacts / "failure.png"), full_page=True)
+        ms = (time.perf_counter() - self.started) * 1000
+        self.metrics.trend("browser_iteration_duration", self.tags).record(ms)
+        self.metrics.counter("browser_iterations", self.tags).add(1)
+        self.metrics.rate("browser_iteration_failed", self.tags).record(failed)

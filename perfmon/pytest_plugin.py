@@ -1,0 +1,413 @@
+"""The pytest plugin: wires pytest and pytest-xdist to the library, nothing more.
+
+Controller (or the only process without xdist): loads the config, owns the session
+directory, samples CPU and memory, and at the end merges every worker's records into ONE
+run, judges it, stores it, prints the summary and fails the session when a threshold fails.
+Workers: run tests, append one record per finished test, never touch the store.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .config import Config, load_config
+from .errors import PerfmonError
+from .measurements import MeasurementLog, Record, read_records
+from .metrics import Metrics
+from .results import PerformanceTestResults, Run, new_run_id
+from .runner import StoredRun, assemble_run, judge, store_run, summary_lines
+from .sampling import Sampler
+from .shared import shared_service, stop_shared_services
+
+__all__ = ["PerfApi", "PerfState"]
+
+
+@dataclass
+class PerfState:
+    config: Config
+    run_id: str
+    session_dir: Path
+    controller: bool
+    worker_id: str
+    started_at: float = field(default_factory=time.time)
+    log: MeasurementLog | None = None
+    sampler: Sampler | None = None
+    lost_iterations: int = 0
+    run: Run | None = None
+    stored: StoredRun | None = None
+    error: str | None = None
+
+    @property
+    def records_dir(self) -> Path:
+        return self.session_dir / "records"
+
+    @property
+    def services_dir(self) -> Path:
+        return self.session_dir / "services"
+
+
+state_key = pytest.StashKey[PerfState]()
+current_key = pytest.StashKey[Metrics]()
+report_key = pytest.StashKey[dict[str, pytest.TestReport]]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("perfmon", "performance measurement (perfmon)")
+    group.addoption("--perf-profile", default=None, help="profile: smoke, ci or release (default: PERFMON_PROFILE "
+                    "or release)")
+    group.addoption("--perf-env", default=None, help="environment recorded with the run (default: PERFMON_ENV or "
+                    "development)")
+    group.addoption("--perf-store", default=None, help="result store URL (default: PERFMON_STORE or "
+                    "sqlite:///.perfmon/results.db)")
+    group.addoption("--perf-config", default=None, type=Path, help="perfmon.toml or pyproject.toml to read")
+    group.addoption("--perf-browsers", default=None, type=_browsers_arg,
+                    help="shared Chromium servers for all workers (0: one browser per worker; default: 1 per 16 "
+                    "workers)")
+    group.addoption("--perf-no-store", action="store_true", help="judge and print the run but do not store it")
+    # --base-url is pytest-playwright's (or pytest-base-url's) option; perfmon reads it.
+
+
+def _browsers_arg(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise pytest.UsageError(f"--perf-browsers takes a whole number, not {text!r}") from None
+    if n < 0:
+        raise pytest.UsageError("--perf-browsers must be 0 or more")
+    return n
+
+
+def _worker_input(config: pytest.Config) -> dict[str, Any] | None:
+    wi: dict[str, Any] | None = getattr(config, "workerinput", None)
+    return wi
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "perf: a performance test measured by perfmon")
+    try:
+        cfg = load_config(
+            config.getoption("perf_config"),
+            profile=config.getoption("perf_profile"),
+            environment=config.getoption("perf_env"),
+            store=config.getoption("perf_store"),
+            base_url=config.getoption("base_url", None),
+        )
+    except PerfmonError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    wi = _worker_input(config)
+    if wi is not None:
+        st = PerfState(cfg, wi["perfmon_run_id"], Path(wi["perfmon_dir"]), controller=False,
+                       worker_id=str(wi.get("workerid", "gw")), started_at=float(wi["perfmon_started_at"]))
+    else:
+        st = PerfState(cfg, new_run_id(), Path(tempfile.mkdtemp(prefix="perfmon-session-")), controller=True,
+                       worker_id="main")
+    st.log = MeasurementLog(st.records_dir, st.worker_id)
+    config.stash[state_key] = st
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(_XdistHooks(st), "perfmon-xdist")
+
+
+class _XdistHooks:
+    def __init__(self, st: PerfState) -> None:
+        self.st = st
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        node.workerinput["perfmon_dir"] = str(self.st.session_dir)
+        node.workerinput["perfmon_run_id"] = self.st.run_id
+        node.workerinput["perfmon_started_at"] = self.st.started_at
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_handlecrashitem(self, crashitem: str, report: Any, sched: Any) -> None:
+        self.st.lost_iterations += 1
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    st = session.config.stash[state_key]
+    if not st.controller:
+        return
+    base_url = st.config.base_url
+    if base_url:
+        # Fail before 50 workers start, with one line, when the given target is not there.
+        from .target import check_reachable
+
+        try:
+            check_reachable(base_url)
+        except PerfmonError as exc:
+            raise pytest.UsageError(str(exc)) from None
+    st.sampler = Sampler(Metrics(), target_pid=lambda: _target_record(st).get("pid"))
+    st.sampler.start()
+
+
+# --- per test: a fresh metrics registry, flushed as one record when the test ends -----------------
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    metrics = Metrics()
+    item.stash[current_key] = metrics
+    item.stash[report_key] = {}
+    yield
+    st = item.config.stash[state_key]
+    kind = item.stash.get(_kind_key, None)
+    if kind is not None and len(metrics) and st.log is not None:
+        st.log.append(Record(item.nodeid, kind, metrics, item.stash.get(_thresholds_key, []),
+                             item.stash.get(_extra_key, {})))
+
+
+_kind_key = pytest.StashKey[str]()
+_thresholds_key = pytest.StashKey[list[Any]]()
+_extra_key = pytest.StashKey[dict[str, Any]]()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    rep: pytest.TestReport = outcome.get_result()
+    item.stash.setdefault(report_key, {})[rep.when] = rep
+
+
+# --- the end of the session -------------------------------------------------------------------
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    st = session.config.stash[state_key]
+    if not st.controller:
+        return
+    try:
+        if st.sampler is not None:
+            st.sampler.stop()
+        base_url = _target_record(st).get("base_url") or st.config.base_url
+        assembled = assemble_run(read_records(st.records_dir), st.config, run_id=st.run_id,
+                                 started_at=st.started_at, base_url=base_url)
+        if assembled is None:
+            return
+        run, thresholds = assembled
+        run.finished_at = time.time()
+        if st.sampler is not None:
+            run.metrics.merge(st.sampler.metrics)
+        interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
+        judge(run, thresholds, lost_iterations=st.lost_iterations,
+              saturation=st.sampler.saturation if st.sampler else None, interrupted=interrupted,
+              tests_failed=exitstatus == pytest.ExitCode.TESTS_FAILED)
+        st.run = run
+        if not session.config.getoption("perf_no_store"):
+            st.stored = store_run(run, st.config)
+        if (run.failed_thresholds or (st.stored and st.stored.spooled)) and session.exitstatus == 0:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    finally:
+        stop_shared_services(st.services_dir)
+        shutil.rmtree(st.session_dir, ignore_errors=True)
+
+
+def _target_record(st: PerfState) -> dict[str, Any]:
+    path = st.services_dir / "target.json"
+    try:
+        data: dict[str, Any] = json.loads(path.read_text())
+        return data
+    except (OSError, ValueError):
+        return {}
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    st = config.stash.get(state_key, None)
+    if st is None or st.run is None:
+        return
+    tr = terminalreporter
+    tr.section("perfmon", sep="=", bold=True)
+    for line in summary_lines(st.run):
+        red = "FAIL" in line or "UNRELIABLE" in line
+        tr.write_line(line, red=red, green=line.lstrip().startswith("PASS"))
+    if st.stored is not None:
+        if st.stored.spooled:
+            tr.write_line(f"store failed: {st.stored.problem}", red=True)
+            tr.write_line(f"the run was kept in {st.stored.where}; `perfmon flush` sends it when the store is back",
+                          red=True)
+        else:
+            tr.write_line(f"stored in {st.stored.where} (see: perfmon history)")
+    failed = st.run.failed_thresholds
+    if failed:
+        names = ", ".join(f"{o.threshold.metric}: {o.threshold.expression}" for o in failed)
+        tr.write_line(f"perfmon: FAILED thresholds: {names}", red=True, bold=True)
+
+
+# --- fixtures -----------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def perf_config(pytestconfig: pytest.Config) -> Config:
+    """The resolved perfmon config (file, env, options), profile applied by ``scenario()``."""
+    return pytestconfig.stash[state_key].config
+
+
+@pytest.fixture(scope="session")
+def perf_target(pytestconfig: pytest.Config) -> dict[str, Any]:
+    """The target: ``{"base_url", "pid"}``. The bundled app is started once for all workers."""
+    st = pytestconfig.stash[state_key]
+    if st.config.base_url:
+        return {"base_url": st.config.base_url.rstrip("/"), "pid": None}
+    from .target import start_local_target
+
+    try:
+        return shared_service(st.services_dir, "target",
+                              lambda: start_local_target(st.config.target_command, cwd=st.config.root))
+    except PerfmonError as exc:
+        pytest.exit(f"perfmon: {exc}", returncode=2)
+
+
+@pytest.fixture(scope="session")
+def perf_base_url(perf_target: dict[str, Any]) -> str:
+    url: str = perf_target["base_url"]
+    return url
+
+
+def _worker_index(st: PerfState) -> int:
+    m = re.search(r"(\d+)$", st.worker_id)
+    return int(m.group(1)) if m else 0
+
+
+def _workers(config: pytest.Config) -> int:
+    wi = _worker_input(config)
+    if wi is not None:
+        return int(wi.get("workercount", 1))
+    return 1
+
+
+@pytest.fixture
+def perf_vu(request: pytest.FixtureRequest, pytestconfig: pytest.Config) -> int:
+    """This iteration's virtual-user number (1-based): the ``vu`` parameter, else the worker's."""
+    param = getattr(request.node, "callspec", None)
+    if param is not None and "vu" in param.params:
+        return int(param.params["vu"])
+    return _worker_index(pytestconfig.stash[state_key]) + 1
+
+
+@pytest.fixture
+def perf_user(perf_vu: int) -> tuple[str, str]:
+    """The seeded account of this virtual user, so sessions do not contend on one user."""
+    return f"vu{((perf_vu - 1) % 500) + 1:04d}@example.com", "testpassword"
+
+
+@pytest.fixture(scope="session")
+def perf_browser(pytestconfig: pytest.Config) -> Iterator[Any]:
+    """A Playwright Browser for this process: a connection to a shared browser server, or (with
+    ``--perf-browsers 0``) a browser of its own."""
+    from playwright.sync_api import sync_playwright
+
+    from .browser import launch_options, start_browser_server
+
+    st = pytestconfig.stash[state_key]
+    workers = _workers(pytestconfig)
+    wanted = pytestconfig.getoption("perf_browsers")
+    servers = max(1, -(-workers // 16)) if wanted is None else wanted
+    pw = sync_playwright().start()
+    try:
+        if servers == 0 or workers == 1 and wanted is None:
+            browser = pw.chromium.launch(**launch_options())
+        else:
+            slot = _worker_index(st) % servers
+            server = shared_service(st.services_dir, f"browser-{slot}", start_browser_server)
+            browser = pw.chromium.connect(server["ws_endpoint"])
+    except PerfmonError as exc:
+        pw.stop()
+        pytest.exit(f"perfmon: {exc}", returncode=2)
+    yield browser
+    browser.close()
+    pw.stop()
+
+
+@pytest.fixture
+def perf_think(perf_config: Config) -> Callable[[], None]:
+    """Pause like a user between steps: the browser scenario's think time, scaled by the profile."""
+    seconds = perf_config.scenario("browser").think_time_s if "browser" in perf_config.scenarios else 1.0
+    return lambda: time.sleep(seconds)
+
+
+@pytest.fixture
+def perf_context_args(perf_base_url: str) -> dict[str, Any]:
+    """Arguments for every journey's new browser context; override to change viewport, locale..."""
+    return {"base_url": perf_base_url, "viewport": {"width": 1280, "height": 720}}
+
+
+def _journey_name(item: pytest.Item) -> str:
+    name = getattr(item, "originalname", item.name)
+    return name.removeprefix("test_")
+
+
+@pytest.fixture
+def perf(request: pytest.FixtureRequest, perf_browser: Any, perf_context_args: dict[str, Any],
+         perf_vu: int) -> Iterator[Any]:
+    """One measured browser iteration: ``perf.page``, ``perf.step(name)``, ``perf.vitals()``,
+    ``perf.navigation()``. A fresh context per iteration; evidence kept only when it fails."""
+    from .browser import BrowserPerf
+
+    item = request.node
+    item.stash[_kind_key] = "browser"
+    item.stash[_extra_key] = {"vus": _workers(request.config)}
+    context = perf_browser.new_context(**perf_context_args)
+    bp = BrowserPerf(context, item.stash[current_key], journey=_journey_name(item))
+    try:
+        yield bp
+    finally:
+        rep = item.stash.get(report_key, {}).get("call")
+        failed = rep is None or rep.failed
+        safe = re.sub(r"[^\w.-]+", "-", item.nodeid)[-120:]
+        bp.finish(failed=failed, artifacts=Path(request.config.rootpath) / "test-results" / safe)
+        context.close()
+
+
+class PerfApi:
+    """``perf_api.run(journey, scenario="load")`` runs an API scenario inside a test."""
+
+    def __init__(self, item: pytest.Item, config: Config, base_url: str, target_pid: int | None) -> None:
+        self._item = item
+        self.config = config
+        self.base_url = base_url
+        self._target_pid = target_pid
+
+    def run(self, journey: Callable[..., Any], *, scenario: str = "load", on_start: Callable[..., Any] | None = None,
+            test_type: str | None = None, **engine_kw: Any) -> PerformanceTestResults:
+        from dataclasses import replace
+
+        from .load import run_scenario
+        from .thresholds import Threshold
+
+        sc = self.config.scenario(scenario)
+        # Thresholds judge this scenario's own series inside the session's one run.
+        tagged = tuple(
+            replace(t, metric=_with_tag(t.metric, "scenario", sc.name)) if isinstance(t, Threshold) else t
+            for t in sc.thresholds
+        )
+        sc = replace(sc, thresholds=tagged)
+        metrics = self._item.stash[current_key]
+        kind = test_type or (scenario if scenario in ("load", "stress", "spike", "endurance") else "load")
+        engine_kw.setdefault("progress", True)
+        results = run_scenario(journey, sc, base_url=self.base_url, config=self.config, on_start=on_start,
+                               test_type=kind, target_pid=self._target_pid, **engine_kw)
+        assert results.run is not None
+        metrics.merge(results.run.metrics)
+        self._item.stash[_kind_key] = kind
+        self._item.stash.setdefault(_thresholds_key, []).extend(sc.thresholds)
+        self._item.stash[_extra_key] = {"vus": results.concurrent_users,
+                                        "stop_reason": results.run.metadata.get("stop_reason")}
+        return results
+
+
+def _with_tag(selector: str, key: str, value: str) -> str:
+    if "{" in selector:
+        return selector[:-1] + f",{key}:{value}}}"
+    return f"{selector}{{{key}:{value}}}"
+
+
+@pytest.fixture
+def perf_api(request: pytest.FixtureRequest, perf_config: Config, perf_target: dict[str, Any]) -> PerfApi:
+    """Run API load scenarios from a test; their metrics and thresholds join the session's run."""
+    return PerfApi(request.node, perf_config, perf_target["base_url"], perf_target.get("pid"))
+
+

@@ -1,0 +1,22 @@
+"""The spec's API performance requirements, as tests. Scenario sizes and durations come from
+[tool.perfmon.scenarios] scaled by the profile (smoke: seconds; release: the full 10/15 min)."""
+
+from __future__ import annotations
+
+from journeys import log_in, supplier_journey
+
+from perfmon.pytest_plugin import PerfApi
+
+
+def test_load_100_users(perf_api: PerfApi) -> None:
+    results = perf_api.run(supplier_journey, on_start=log_in, scenario="load")
+    assert results.metrics.p95_response_time is not None
+    assert results.metrics.p95_response_time < 2000
+    assert results.metrics.error_rate is not None and results.metrics.error_rate < 0.01
+
+
+def test_stress_500_users(perf_api: PerfApi) -> None:
+    results = perf_api.run(supplier_journey, on_start=log_in, scenario="stress")
+    assert results.metrics.p95_response_time is not None
+    assert results.metrics.p95_response_time < 5000
+    assert results.metrics.error_rate is not None and results.metrics.error_rate < 0.05
