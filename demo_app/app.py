@@ -26,7 +26,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from .db import Database
-from .faults import Faults, FaultError
+from .faults import FaultError, Faults
 
 __all__ = ["create_app"]
 
@@ -51,7 +51,7 @@ def create_app(env: Mapping[str, str] | None = None, db_path: Path | None = None
     db = Database(db_path)
     db.seed()
     templates = Environment(loader=PackageLoader("demo_app", "templates"), autoescape=select_autoescape())
-    static = {p.name: p.read_bytes() for p in resources.files("demo_app").joinpath("static").iterdir()}  # type: ignore[attr-defined]
+    static = {p.name: p.read_bytes() for p in resources.files("demo_app").joinpath("static").iterdir()}
     leaked: list[bytearray] = []
     server_ms: deque[float] = deque(maxlen=200_000)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import bcrypt
 
-__all__ = ["Database", "TEST_USER", "TEST_PASSWORD", "VU_USERS"]
+__all__ = ["TEST_PASSWORD", "TEST_USER", "VU_USERS", "Database"]
 
 TEST_USER = "testuser@example.com"
 TEST_PASSWORD = "testpassword"

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-__all__ = ["Faults", "KNOBS"]
+__all__ = ["KNOBS", "Faults"]
 
 KNOBS = {
     "DEMO_LATENCY_MS": "latency",

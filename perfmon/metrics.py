@@ -78,7 +78,7 @@ class Trend:
         self.sum += value
         self.min = min(self.min, value)
         self.max = max(self.max, value)
-        self._hist_for(_window(t)).record_value(min(int(round(value * self.scale)), _HIGHEST))
+        self._hist_for(_window(t)).record_value(min(round(value * self.scale), _HIGHEST))
 
     def record_corrected(self, value: float, expected_interval: float, t: float | None = None) -> None:
         """Record ``value`` plus the samples a stalled client would have missed (HdrHistogram's
@@ -100,7 +100,7 @@ class Trend:
         hist = HdrHistogram.decode(encoded) if encoded is not None else _new_hist()
         self._live[window] = hist
         while len(self._live) > _LIVE_WINDOWS:
-            oldest = min(self._live)
+            oldest = min(w for w in self._live if w != window)  # never the one about to be written
             self._closed[oldest] = self._live.pop(oldest).encode()
         return hist
 

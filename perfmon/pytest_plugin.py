@@ -11,10 +11,9 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -169,11 +168,13 @@ _thresholds_key = pytest.StashKey[list[Any]]()
 _extra_key = pytest.StashKey[dict[str, Any]]()
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
-    outcome = yield
-    rep: pytest.TestReport = outcome.get_result()
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    rep = yield
     item.stash.setdefault(report_key, {})[rep.when] = rep
+    return rep
 
 
 # --- the end of the session -------------------------------------------------------------------
@@ -308,7 +309,7 @@ def perf_browser(pytestconfig: pytest.Config) -> Iterator[Any]:
     servers = max(1, -(-workers // 16)) if wanted is None else wanted
     pw = sync_playwright().start()
     try:
-        if servers == 0 or workers == 1 and wanted is None:
+        if servers == 0 or (workers == 1 and wanted is None):
             browser = pw.chromium.launch(**launch_options())
         else:
             slot = _worker_index(st) % servers

@@ -38,7 +38,7 @@ def assemble_run(records: Iterable[Record], config: Config, *, run_id: str, star
     kinds: set[str] = set()
     thresholds: dict[tuple[str, str], Threshold] = {}
     users: dict[str, int] = {}
-    meta: dict[str, object] = {}
+    stop_reasons: list[str] = []
     n = 0
     for rec in records:
         n += 1
@@ -48,24 +48,33 @@ def assemble_run(records: Iterable[Record], config: Config, *, run_id: str, star
             thresholds.setdefault((t.metric, t.expression), t)
         if "vus" in rec.extra:
             users[rec.kind] = max(users.get(rec.kind, 0), int(rec.extra["vus"]))
-        for key in ("stop_reason",):
-            if rec.extra.get(key):
-                meta.setdefault("stop_reasons", []).append(rec.extra[key])  # type: ignore[union-attr]
+        if rec.extra.get("stop_reason"):
+            stop_reasons.append(str(rec.extra["stop_reason"]))
     if n == 0:
         return None
     if "browser" in kinds:
         for t in _browser_thresholds(config):
             thresholds.setdefault((t.metric, t.expression), t)
     test_type = kinds.pop() if len(kinds) == 1 else "mixed"
+    git = git_info(str(config.root))
     run = Run(test_type=test_type, environment=config.environment, profile=config.profile.name,
-              base_url=base_url, run_id=run_id, started_at=started_at, metrics=metrics, metadata=meta,
-              **git_info(str(config.root)))
+              base_url=base_url, run_id=run_id, started_at=started_at, metrics=metrics,
+              git_sha=git["git_sha"], branch=git["branch"])
+    if stop_reasons:
+        run.metadata["stop_reasons"] = stop_reasons
     run.concurrent_users = sum(users.values())
     return run, list(thresholds.values())
 
 
-def judge(run: Run, thresholds: list[Threshold], *, lost_iterations: int = 0, saturation: float | None = None, interrupted: bool = False,
-          tests_failed: bool = False) -> list[ThresholdOutcome]:
+def judge(
+    run: Run,
+    thresholds: list[Threshold],
+    *,
+    lost_iterations: int = 0,
+    saturation: float | None = None,
+    interrupted: bool = False,
+    tests_failed: bool = False,
+) -> list[ThresholdOutcome]:
     """Evaluate the run's thresholds and set its status."""
     run.lost_iterations = lost_iterations
     run.client_saturation = saturation
@@ -125,11 +134,12 @@ def _fmt(v: float | None, unit: str = "") -> str:
 
 def summary_lines(run: Run) -> list[str]:
     s = run.summary_metrics()
+    errors = None if s.error_rate is None else s.error_rate * 100
     lines = [
         f"perfmon run {run.run_id}  {run.test_type}  {run.environment}  profile={run.profile}  "
         f"verdict={run.status.upper()}",
         f"  duration {run.duration_seconds:.1f}s  users {run.concurrent_users}  avg {_fmt(s.avg_response_time, 'ms')}  "
-        f"p95 {_fmt(s.p95_response_time, 'ms')}  errors {_fmt(None if s.error_rate is None else s.error_rate * 100, '%')}"
+        f"p95 {_fmt(s.p95_response_time, 'ms')}  errors {_fmt(errors, '%')}"
         f"  throughput {_fmt(s.throughput, '/s')}",
     ]
     if run.client_saturation is not None:

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -49,15 +50,19 @@ def check_reachable(base_url: str, timeout_s: float = 10.0) -> None:
         ) from None
 
 
-def start_local_target(command: str, *, cwd: Path, health_path: str = "/healthz") -> dict[str, Any]:
-    """Start the target on a free loopback port and wait until ``health_path`` answers 200."""
+def start_local_target(
+    command: str, *, cwd: Path, health_path: str = "/healthz", env: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """Start the target on a free loopback port and wait until ``health_path`` answers 200.
+
+    ``env`` is added to this process's environment (the bundled app reads its DEMO_* knobs there)."""
     port = free_port()
     argv = shlex.split(command.format(python=shlex.quote(sys.executable), port=port))
     log = Path(tempfile.mkstemp(prefix="perfmon-target-", suffix=".log")[1])
     with log.open("wb") as out:
         try:
             proc = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-                                    env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                                    env={**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"})
         except OSError as exc:
             raise TargetError(f"cannot start the target with {command!r}: {exc}; fix target_command") from None
     url = f"http://127.0.0.1:{port}"

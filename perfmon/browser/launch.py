@@ -86,4 +86,5 @@ def start_browser_server(timeout_s: float = 60.0) -> dict[str, Any]:
         time.sleep(0.05)
     proc.kill()
     tail = (log.read_text(errors="replace").strip().splitlines() or ["no output"])[-1]
-    raise BrowserError(f"the Chromium browser server did not start ({tail}); check `{opts['executable_path']} --version`")
+    exe = opts["executable_path"]
+    raise BrowserError(f"the Chromium browser server did not start ({tail}); check `{exe} --version`")

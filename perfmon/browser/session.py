@@ -100,7 +100,7 @@ class BrowserPerf:
             return self._last
         for earlier in got.get("pending") or []:
             self._record_visit(earlier)
-        report = got.get("current")
+        report: dict[str, Any] | None = got.get("current")
         if report is None:
             return self._last
         self._record_visit(report)

@@ -28,7 +28,9 @@ from ..metrics import Counter, Metrics, Rate, Trend
 
 __all__ = ["Client", "RequestError", "Response", "endpoint_name"]
 
-_ID_SEGMENT = re.compile(r"/(?:\d+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{24,})(?=/|$)", re.I)
+_ID_SEGMENT = re.compile(
+    r"/(?:\d+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{24,})(?=/|$)", re.I
+)
 
 
 def endpoint_name(path: str) -> str:
@@ -156,7 +158,7 @@ class Client:
                 body = await resp.read()
                 ms = (time.perf_counter() - start) * 1000
                 status = resp.status
-                response = Response(status, resp.headers, body, str(resp.url), ms)  # type: ignore[arg-type]
+                response = Response(status, resp.headers, body, str(resp.url), ms)
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             ms = (time.perf_counter() - start) * 1000
             kind = type(exc).__name__

@@ -23,7 +23,7 @@ def open_store(url: str, *, root: Path | None = None) -> Store:
         raw = url[len("sqlite://") :]
         if not raw.startswith("/") or raw == "/":
             raise StoreError(f"store URL {url!r} has no path; write sqlite:///.perfmon/results.db")
-        path = Path(raw[1:]) if not raw.startswith("//") else Path(raw[1:])
+        path = Path(raw[1:])  # sqlite:///rel/x.db -> rel/x.db; sqlite:////abs/x.db -> /abs/x.db
         if not path.is_absolute():
             path = (root or Path.cwd()) / path
         from .sqlite import SQLiteStore

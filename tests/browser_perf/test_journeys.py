@@ -8,7 +8,6 @@ from collections.abc import Callable
 from pages import DashboardPage, IntakeFormPage, LoginPage
 
 
-
 def test_login(perf, perf_user: tuple[str, str], vu: int) -> None:
     login = LoginPage(perf.page)
     with perf.step("open_login"):

@@ -1,0 +1,167 @@
+"""The ``perfmon`` command. Errors are one line and an exit code, decided here and only here."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .config import Config, load_config
+from .errors import ConfigError, PerfmonError
+from .results import Run
+from .store import RunSummary, open_store
+
+__all__ = ["main"]
+
+SUITES = {"browser": "tests/browser_perf", "api": "tests/api_perf"}
+TYPES = ("all", "browser", "load", "stress", "spike", "endurance")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="perfmon", description="Performance testing for WedSync.")
+    p.add_argument("--config", type=Path, default=None, help="perfmon.toml or pyproject.toml (default: nearest)")
+    p.add_argument("--store", default=None, help="result store URL (default: PERFMON_STORE or the config)")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    run = sub.add_parser("run", help="run the browser and API suites as one judged, stored run")
+    run.add_argument("--profile", default=None, help="smoke, ci or release")
+    run.add_argument("--type", choices=TYPES, default="all", help="which suites to run (default: all)")
+    run.add_argument("--browsers", type=int, default=None, metavar="N", help="shared Chromium servers")
+    run.add_argument("--workers", default="auto", metavar="N", help="pytest-xdist workers (default: auto)")
+    run.add_argument("--env", default=None, help="environment recorded with the run")
+    run.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: passed to pytest as they are")
+
+    hist = sub.add_parser("history", help="recent runs with verdicts and key metrics")
+    hist.add_argument("--type", default=None, help="only runs of this test type")
+    hist.add_argument("--env", default=None, help="only runs in this environment")
+    hist.add_argument("--limit", type=int, default=20)
+
+    show = sub.add_parser("show", help="one stored run: thresholds and summary")
+    show.add_argument("run_id", help="a run id or a unique prefix of one")
+
+    sub.add_parser("flush", help="send runs kept in .perfmon/spool to the store")
+
+    demo = sub.add_parser("demo", help="serve the bundled WedSync reference app")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--host", default="127.0.0.1")
+    return p
+
+
+def _fmt(v: float | None, spec: str = ".1f") -> str:
+    return "-" if v is None else format(v, spec)
+
+
+def _history_table(rows: list[RunSummary]) -> None:
+    header = ("run", "when (UTC)", "type", "env", "profile", "verdict", "users", "avg ms", "p95 ms", "errors",
+              "rps", "commit")
+    body = [
+        (r.run_id[:8], r.created_at[:19].replace("T", " "), r.test_type, r.environment, r.profile, r.status.upper(),
+         str(r.concurrent_users), _fmt(r.avg_response_time), _fmt(r.p95_response_time),
+         "-" if r.error_rate is None else f"{r.error_rate:.2%}", _fmt(r.throughput), (r.git_sha or "-")[:8])
+        for r in rows
+    ]
+    if sys.stdout.isatty():
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(*header, title="perfmon history")
+        for row in body:
+            style = "red" if row[5] != "PASSED" else "green"
+            table.add_row(*row, style=style)
+        Console().print(table)
+        return
+    widths = [max(len(h), *(len(row[i]) for row in body)) if body else len(h) for i, h in enumerate(header)]
+    print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
+    for row in body:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
+
+
+def _cmd_run(args: argparse.Namespace, cfg: Config) -> int:
+    paths: list[str] = []
+    select: list[str] = []
+    if args.type in ("all", "browser"):
+        paths.append(SUITES["browser"])
+    if args.type != "browser":
+        paths.append(SUITES["api"])
+        if args.type != "all":
+            select = ["-k", args.type]
+    argv = [sys.executable, "-m", "pytest", *paths, *select, "-p", "no:cacheprovider", "-o", "addopts=",
+            "-n", str(args.workers)]
+    if args.profile:
+        argv += ["--perf-profile", args.profile]
+    if args.env:
+        argv += ["--perf-env", args.env]
+    if args.browsers is not None:
+        argv += ["--perf-browsers", str(args.browsers)]
+    if args.config:
+        argv += ["--perf-config", str(args.config)]
+    if args.store:
+        argv += ["--perf-store", args.store]
+    extra = [a for a in args.pytest_args if a != "--"]
+    return subprocess.call([*argv, *extra], cwd=cfg.root)
+
+
+def _cmd_flush(cfg: Config) -> int:
+    spool = cfg.root / ".perfmon" / "spool"
+    files = sorted(spool.glob("*.json")) if spool.is_dir() else []
+    if not files:
+        print("nothing to flush: the spool is empty")
+        return 0
+    store = open_store(cfg.store, root=cfg.root)
+    try:
+        for f in files:
+            run = Run.from_json(f.read_text(encoding="utf-8"))
+            store.write_run(run)  # idempotent: keyed by the run's own id
+            f.unlink()
+            print(f"flushed run {run.run_id} to {cfg.store}")
+    finally:
+        store.close()
+    return 0
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "demo":
+        # Started as a process: perfmon never imports the bundled app.
+        return subprocess.call([sys.executable, "-m", "demo_app", "--host", args.host, "--port", str(args.port)])
+    cfg = load_config(args.config, store=args.store, profile=getattr(args, "profile", None),
+                      environment=getattr(args, "env", None) if args.command == "run" else None)
+    if args.command == "run":
+        return _cmd_run(args, cfg)
+    if args.command == "flush":
+        return _cmd_flush(cfg)
+    store = open_store(cfg.store, root=cfg.root)
+    try:
+        if args.command == "history":
+            if args.limit < 1:
+                raise ConfigError("--limit must be 1 or more")
+            _history_table(store.history(test_type=args.type, environment=args.env, limit=args.limit))
+        elif args.command == "show":
+            from .runner import summary_lines
+
+            print("\n".join(summary_lines(store.load_run(args.run_id))))
+    finally:
+        store.close()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except PerfmonError as exc:
+        print(f"perfmon: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("perfmon: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # `perfmon history | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

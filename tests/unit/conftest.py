@@ -1,0 +1,76 @@
+"""Fixtures for perfmon's own tests: the real bundled app over real HTTP, started per need."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from perfmon.shared import stop_shared_services
+from perfmon.target import start_local_target
+
+ROOT = Path(__file__).resolve().parents[2]
+ADMIN = {"Authorization": "Bearer perfmon-demo-admin"}
+APP_COMMAND = "{python} -m demo_app --port {port}"
+
+
+class DemoApp:
+    def __init__(self, record: dict[str, Any]) -> None:
+        self.url: str = record["base_url"]
+        self.pid: int = record["pid"]
+        self.record = record
+
+    def set_faults(self, **knobs: str | float) -> None:
+        r = httpx.post(f"{self.url}/admin/faults", json={k: str(v) for k, v in knobs.items()}, headers=ADMIN)
+        r.raise_for_status()
+
+    def stats(self, reset: bool = False) -> dict[str, Any]:
+        r = httpx.get(f"{self.url}/admin/stats", params={"reset": reset}, headers=ADMIN)
+        r.raise_for_status()
+        data: dict[str, Any] = r.json()
+        return data
+
+
+@pytest.fixture(scope="session")
+def demo_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., DemoApp]]:
+    """Start a bundled app with the given DEMO_* knobs; all are stopped at the end of the session."""
+    services = tmp_path_factory.mktemp("services")
+    started: list[DemoApp] = []
+
+    def start(**env: str) -> DemoApp:
+        record = start_local_target(APP_COMMAND, cwd=ROOT, env=env)
+        (services / f"app-{len(started)}.json").write_text(__import__("json").dumps(record))
+        app = DemoApp(record)
+        started.append(app)
+        return app
+
+    yield start
+    stop_shared_services(services)
+
+
+@pytest.fixture(scope="session")
+def demo(demo_factory: Callable[..., DemoApp]) -> DemoApp:
+    """One shared app with no faults (tests that change knobs at runtime reset them)."""
+    return demo_factory()
+
+
+@pytest.fixture
+def clean_demo(demo: DemoApp) -> Iterator[DemoApp]:
+    demo.set_faults(DEMO_LATENCY_MS="0", DEMO_ERROR_RATE="0", DEMO_CAPACITY="0", DEMO_SERVICE_MS="0",
+                    DEMO_STALL_EVERY_S="0", DEMO_STALL_MS="0", DEMO_LEAK_KB_PER_REQ="0", DEMO_LCP_DELAY_MS="0",
+                    DEMO_CLS="0", DEMO_INP_MS="0")
+    yield demo
+    demo.set_faults(DEMO_LATENCY_MS="0", DEMO_ERROR_RATE="0", DEMO_CAPACITY="0", DEMO_SERVICE_MS="0",
+                    DEMO_STALL_EVERY_S="0", DEMO_STALL_MS="0", DEMO_LEAK_KB_PER_REQ="0", DEMO_LCP_DELAY_MS="0",
+                    DEMO_CLS="0", DEMO_INP_MS="0")
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in list(os.environ):
+        if key.startswith(("PERFMON_", "DEMO_")) or key == "BASE_URL":
+            monkeypatch.delenv(key)

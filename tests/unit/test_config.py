@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from perfmon import ConfigError, load_config
+from perfmon.config import parse_duration
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def write(tmp_path: Path, body: str) -> Path:
+    p = tmp_path / "perfmon.toml"
+    p.write_text(body)
+    return p
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("30s", 30), ("5m", 300), ("1m30s", 90), ("250ms", 0.25),
+                                                ("2h", 7200), (12, 12)])
+def test_durations(text: str | int, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("bad", ["", "5 minutes", "m5", "-3s", True])
+def test_bad_durations(bad: object) -> None:
+    with pytest.raises(ConfigError, match="duration"):
+        parse_duration(bad)
+
+
+def test_project_defaults_reproduce_the_spec(clean_env: None) -> None:
+    cfg = load_config(ROOT / "pyproject.toml", profile="release")
+    load = cfg.scenario("load")
+    assert load.peak_vus == 100 and load.total_duration_s == 600
+    assert [str(t) for t in load.thresholds] == ["http_req_duration: p(95)<2000", "http_req_failed: rate<0.01"]
+    stress = cfg.scenario("stress")
+    assert stress.peak_vus == 500 and stress.total_duration_s == 900
+    assert [str(t) for t in stress.thresholds] == ["http_req_duration: p(95)<5000", "http_req_failed: rate<0.05"]
+    g = cfg.monitor
+    assert (g.max_avg_response_time_ms, g.max_p95_response_time_ms, g.max_error_rate, g.min_throughput_rps) == (
+        1500, 3000, 0.01, 50)
+
+
+def test_smoke_profile_squeezes_scenarios_into_seconds(clean_env: None) -> None:
+    cfg = load_config(ROOT / "pyproject.toml", profile="smoke")
+    load = cfg.scenario("load")
+    assert load.total_duration_s == pytest.approx(12)
+    assert load.peak_vus == 10
+    # The stages keep their shape: ramp to 20%, hold, ramp down to zero.
+    assert [s.target for s in load.stages] == [2, 10, 10, 0]
+
+
+def test_env_overrides_file_and_arguments_override_env(tmp_path: Path, clean_env: None,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write(tmp_path, 'store = "sqlite:///from-file.db"\n[profiles.fast]\nmax_duration = "1s"\n')
+    monkeypatch.setenv("PERFMON_STORE", "sqlite:///from-env.db")
+    monkeypatch.setenv("PERFMON_PROFILE", "fast")
+    cfg = load_config(path)
+    assert cfg.store == "sqlite:///from-env.db" and cfg.profile.name == "fast"
+    assert load_config(path, store="sqlite:///arg.db").store == "sqlite:///arg.db"
+
+
+def test_unknown_profile_names_the_choices(tmp_path: Path, clean_env: None) -> None:
+    with pytest.raises(ConfigError, match=r"unknown profile 'nightly'; choose one of release"):
+        load_config(write(tmp_path, ""), profile="nightly")
+
+
+def test_bad_threshold_in_file_points_at_its_line(tmp_path: Path, clean_env: None) -> None:
+    path = write(tmp_path, '[scenarios.load]\nvus = 1\nduration = "1s"\n[scenarios.load.thresholds]\n'
+                 'http_req_duration = ["p95<2000"]\n')
+    with pytest.raises(ConfigError, match=r"perfmon.toml:5: threshold 'p95<2000' for http_req_duration: expected"):
+        load_config(path)
+
+
+def test_bad_toml_and_executor(tmp_path: Path, clean_env: None) -> None:
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(write(tmp_path, "[scenarios.load\n"))
+    with pytest.raises(ConfigError, match="unknown executor 'fast-vus'"):
+        load_config(write(tmp_path, '[scenarios.x]\nexecutor = "fast-vus"\n'))
+    with pytest.raises(ConfigError, match="needs stages"):
+        load_config(write(tmp_path, '[scenarios.x]\nexecutor = "ramping-vus"\n'))
+
+
+def test_unknown_scenario(tmp_path: Path, clean_env: None) -> None:
+    with pytest.raises(ConfigError, match=r"unknown scenario 'soak'"):
+        load_config(write(tmp_path, "")).scenario("soak")

@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+from perfmon import Metrics, Trend
+from perfmon.metrics import WINDOW_S, parse_selector
+
+
+def test_trend_statistics_are_exact_or_within_hdr_precision() -> None:
+    t = Trend()
+    values = [float(v) for v in range(1, 1001)]
+    for v in values:
+        t.record(v, t=1000.0)
+    assert t.count == 1000 and t.min == 1 and t.max == 1000
+    assert t.avg == pytest.approx(500.5)
+    assert t.percentile(50) == pytest.approx(500, rel=0.001)
+    assert t.percentile(95) == pytest.approx(950, rel=0.001)
+    assert t.stat("med") == t.percentile(50)
+
+
+def test_histograms_merged_across_workers_equal_one_histogram() -> None:
+    rng = random.Random(7)
+    samples = [rng.lognormvariate(4, 1) for _ in range(20_000)]
+    whole = Metrics()
+    workers = [Metrics() for _ in range(4)]
+    for i, v in enumerate(samples):
+        ts = 1_700_000_000 + i * 0.01
+        whole.trend("http_req_duration", {"name": "/api"}).record(v, ts)
+        workers[i % 4].trend("http_req_duration", {"name": "/api"}).record(v, ts)
+    merged = Metrics()
+    for w in workers:
+        # Through plain builtins, as xdist workers and spool files send them.
+        merged.merge(Metrics.from_dict(json.loads(json.dumps(w.to_dict()))))
+    a = whole.select("http_req_duration")
+    b = merged.select("http_req_duration")
+    assert isinstance(a, Trend) and isinstance(b, Trend)
+    for p in (50, 90, 95, 99, 99.9):
+        assert b.percentile(p) == a.percentile(p)
+    assert b.count == a.count == 20_000
+    assert b.sum == pytest.approx(a.sum)
+    assert [w for w, _ in b.windows()] == [w for w, _ in a.windows()]
+
+
+def test_windows_are_aligned_to_the_epoch_and_kept_encoded() -> None:
+    t = Trend()
+    for i in range(100):
+        t.record(1.0, 10_000.0 + i)  # 100 s -> 20 windows
+    wins = [w for w, _ in t.windows()]
+    assert wins == list(range(10_000, 10_100, WINDOW_S))
+    assert len(t._live) <= 3  # older windows were encoded
+
+
+def test_late_sample_reopens_an_encoded_window() -> None:
+    t = Trend()
+    for i in range(50):
+        t.record(10.0, 5000.0 + i)
+    t.record(999.0, 5000.0)
+    first = next(iter(t.windows()))[1]
+    assert first.get_total_count() == WINDOW_S + 1
+    assert first.get_max_value() == pytest.approx(999_000, rel=0.001)
+
+
+def test_rate_counter_gauge_merge() -> None:
+    a, b = Metrics(), Metrics()
+    a.rate("http_req_failed").record(True, 100)
+    a.rate("http_req_failed").record(False, 100)
+    b.rate("http_req_failed").record(False, 200)
+    a.counter("http_reqs").add(2, 100)
+    b.counter("http_reqs").add(3, 200)
+    a.gauge("vus").record(5, 100)
+    b.gauge("vus").record(2, 200)
+    a.merge(b)
+    assert a.rate("http_req_failed").rate == pytest.approx(1 / 3)
+    assert a.counter("http_reqs").count == 5
+    g = a.gauge("vus")
+    assert (g.value, g.min, g.max) == (2, 2, 5)
+
+
+def test_coordinated_omission_correction_adds_missing_samples() -> None:
+    t = Trend()
+    t.record_corrected(1000.0, expected_interval=100.0, t=0)
+    assert t.count == 10
+    assert t.max == 1000 and t.min == 100
+
+
+def test_kind_conflicts_and_selector_errors() -> None:
+    m = Metrics()
+    m.trend("x")
+    with pytest.raises(ValueError, match="is a trend, not a rate"):
+        m.rate("x")
+    assert parse_selector("http_req_duration{name:/a, method:GET}") == (
+        "http_req_duration", {"name": "/a", "method": "GET"})
+    with pytest.raises(ValueError, match="key:value"):
+        parse_selector("x{name}")
+
+
+def test_cls_scale_keeps_four_decimals() -> None:
+    t = Trend(scale=10000)
+    t.record(0.2513)
+    assert t.percentile(50) == pytest.approx(0.2513, abs=0.0005)

@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+import re
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from perfmon import Run, StoreError, evaluate, open_store, parse_thresholds
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def make_run(**kw: object) -> Run:
+    run = Run(test_type="load", environment="ci", profile="smoke", base_url="http://127.0.0.1:1", **kw)  # type: ignore[arg-type]
+    now = time.time()
+    run.started_at = now - 10
+    for i in range(200):
+        run.metrics.trend("http_req_duration", {"name": "/api/dashboard", "status": "200"}).record(10 + i, now - i / 20)
+        run.metrics.rate("http_req_failed", {"name": "/api/dashboard"}).record(i % 50 == 0, now - i / 20)
+        run.metrics.counter("http_reqs", {"name": "/api/dashboard"}).add(1, now - i / 20)
+    run.metrics.trend("process_rss_mb", {"role": "runner"}).record(120.5, now)
+    run.metrics.trend("process_cpu_percent", {"role": "runner"}).record(35, now)
+    run.finished_at = now
+    run.thresholds = evaluate(parse_thresholds({"http_req_duration": ["p(95)<2000"], "http_req_failed": ["rate<0.01"]}),
+                              run.metrics)
+    run.status = "failed"
+    return run
+
+
+def test_round_trip_keeps_metrics_thresholds_and_identity(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path}/r.db")
+    run = make_run()
+    store.write_run(run)
+    back = store.load_run(run.run_id[:8])
+    assert back.run_id == run.run_id and back.status == "failed"
+    assert back.summary_metrics() == run.summary_metrics()
+    assert [(o.threshold.expression, o.passed) for o in back.thresholds] == [
+        ("p(95)<2000", True), ("rate<0.01", False)]
+    [h] = store.history()
+    assert h.p95_response_time == pytest.approx(run.summary_metrics().p95_response_time)
+    assert h.error_rate == pytest.approx(0.02)
+
+
+def test_rewriting_a_run_is_idempotent(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/r.db"
+    store = open_store(url)
+    run = make_run()
+    store.write_run(run)
+    store.write_run(run)
+    con = sqlite3.connect(tmp_path / "r.db")
+    assert con.execute("select count(*) from performance_test_runs").fetchone()[0] == 1
+    series = con.execute("select count(*) from performance_metric_series").fetchone()[0]
+    assert series == len(run.metrics)
+    samples = con.execute("select role, rss_bytes from performance_resource_samples").fetchall()
+    assert samples == [("runner", pytest.approx(120.5e6, rel=0.001))]
+
+
+def test_history_filters_and_orders_newest_first(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path}/r.db")
+    older, newer = make_run(), make_run()
+    newer.started_at += 5
+    stress = make_run()
+    stress.test_type = "stress"
+    for r in (older, newer, stress):
+        store.write_run(r)
+    assert [h.run_id for h in store.history(test_type="load")] == [newer.run_id, older.run_id]
+    assert [h.run_id for h in store.history(test_type="stress")] == [stress.run_id]
+    assert store.history(environment="production") == []
+
+
+def test_unknown_run_and_unwritable_path(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path}/r.db")
+    with pytest.raises(StoreError, match="no run matches 'nope'"):
+        store.load_run("nope")
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(StoreError, match="cannot open the result store .*writable path"):
+        open_store(f"sqlite:///{blocker}/sub/r.db")
+    with pytest.raises(StoreError, match="unsupported store URL"):
+        open_store("mysql://x")
+
+
+def _columns(sql: str) -> dict[str, list[str]]:
+    tables: dict[str, list[str]] = {}
+    for m in re.finditer(r"create table if not exists (?:public\.)?(\w+) \((.*?)\n\);", sql, re.S):
+        cols = []
+        for line in m.group(2).splitlines():
+            line = line.strip()
+            if not line or line.startswith(("--", "primary key")):
+                continue
+            cols.append(line.split()[0])
+        tables[m.group(1)] = cols
+    return tables
+
+
+def test_sqlite_schema_mirrors_the_supabase_migration() -> None:
+    [migration] = sorted((ROOT / "supabase" / "migrations").glob("*_performance_results.sql"))
+    pg = _columns(migration.read_text())
+    lite = _columns((ROOT / "perfmon" / "store" / "schema_sqlite.sql").read_text())
+    assert pg and pg == lite
+    assert {"id", "test_type", "environment", "concurrent_users", "duration_seconds", "avg_response_time",
+            "p95_response_time", "error_rate", "throughput", "passed", "created_at"} <= set(pg["performance_test_runs"])

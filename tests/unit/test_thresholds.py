@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import pytest
+
+from perfmon import Metrics, ThresholdError, evaluate, parse_thresholds
+
+
+@pytest.mark.parametrize(
+    ("expr", "agg", "op", "value"),
+    [
+        ("p(95)<2000", "p(95)", "<", 2000.0),
+        ("p(99.9) <= 3000", "p(99.9)", "<=", 3000.0),
+        ("avg<1500", "avg", "<", 1500.0),
+        ("rate<0.01", "rate", "<", 0.01),
+        ("count>100", "count", ">", 100.0),
+        ("med>=1", "med", ">=", 1.0),
+        ("max == 5", "max", "==", 5.0),
+    ],
+)
+def test_parses_k6_expressions(expr: str, agg: str, op: str, value: float) -> None:
+    [t] = parse_thresholds({"http_req_duration": [expr]})
+    assert (t.aggregation, t.op, t.value) == (agg, op, value)
+
+
+def test_object_form_with_abort_on_fail() -> None:
+    [t] = parse_thresholds({"http_req_failed": [{"threshold": "rate<0.05", "abortOnFail": True,
+                                                   "delayAbortEval": "10s"}]})
+    assert t.abort_on_fail and t.delay_abort_eval_s == 10.0
+
+
+@pytest.mark.parametrize("bad", ["p95<2000", "avg <", "<2000", "p(95)<<2000", "average<3", "p(101)<5", ""])
+def test_bad_expressions_say_what_was_expected(bad: str) -> None:
+    with pytest.raises(ThresholdError) as err:
+        parse_thresholds({"http_req_duration": [bad]})
+    msg = str(err.value)
+    assert "http_req_duration" in msg
+    assert "p(95)<2000" in msg or "between p(0) and p(100)" in msg
+
+
+def test_error_points_at_the_line_of_the_file() -> None:
+    text = '[tool.perfmon.scenarios.load.thresholds]\nhttp_req_duration = ["p(95)<2000"]\nhttp_req_failed = ["rate<<1"]\n'
+    with pytest.raises(ThresholdError, match=r"^pyproject.toml:3: threshold 'rate<<1'"):
+        parse_thresholds({"http_req_duration": ["p(95)<2000"], "http_req_failed": ["rate<<1"]},
+                         source="pyproject.toml", text=text)
+
+
+def test_unknown_object_keys_are_rejected() -> None:
+    with pytest.raises(ThresholdError, match="expected keys threshold, abortOnFail"):
+        parse_thresholds({"http_reqs": [{"threshold": "count>1", "abort": True}]})
+
+
+def test_bad_selector_is_rejected() -> None:
+    with pytest.raises(ThresholdError, match="closing"):
+        parse_thresholds({"http_req_duration{name:/x": ["p(95)<1"]})
+
+
+def test_evaluate_against_tagged_series() -> None:
+    m = Metrics()
+    for v in range(1, 101):
+        m.trend("http_req_duration", {"name": "/fast"}).record(v)
+        m.trend("http_req_duration", {"name": "/slow"}).record(v * 100)
+    thresholds = parse_thresholds({
+        "http_req_duration{name:/fast}": ["p(95)<100"],
+        "http_req_duration{name:/slow}": ["p(95)<100"],
+        "http_req_duration": ["max<=10000", "count==200"],
+    })
+    outcomes = evaluate(thresholds, m)
+    assert [o.passed for o in outcomes] == [True, False, True, True]
+    assert outcomes[0].observed == pytest.approx(95, rel=0.01)
+
+
+def test_a_metric_with_no_data_fails_but_zero_count_is_zero() -> None:
+    outcomes = evaluate(parse_thresholds({"nothing": ["p(95)<1", "count<1"]}), Metrics())
+    assert [(o.passed, o.observed) for o in outcomes] == [(False, None), (True, 0.0)]
+
+
+def test_wrong_aggregation_for_the_metric_kind() -> None:
+    m = Metrics()
+    m.rate("http_req_failed").record(True)
+    with pytest.raises(ThresholdError, match="a Rate has no aggregation 'p\\(95\\)'"):
+        evaluate(parse_thresholds({"http_req_failed": ["p(95)<1"]}), m)
