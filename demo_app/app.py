@@ -27,6 +27,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from .db import Database
 from .faults import FaultError, Faults
+from .hero import hero_svg
 
 __all__ = ["create_app"]
 
@@ -52,6 +53,7 @@ def create_app(env: Mapping[str, str] | None = None, db_path: Path | None = None
     db.seed()
     templates = Environment(loader=PackageLoader("demo_app", "templates"), autoescape=select_autoescape())
     static = {p.name: p.read_bytes() for p in resources.files("demo_app").joinpath("static").iterdir()}
+    static["hero.svg"] = hero_svg()
     leaked: list[bytearray] = []
     server_ms: deque[float] = deque(maxlen=200_000)
 

@@ -1,0 +1,96 @@
+"""Web Vitals measured in real Chromium against the bundled app's knobs: the framework must see
+exactly the faults that were injected."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from conftest import DemoApp
+from playwright.sync_api import Browser, sync_playwright
+
+from perfmon import Metrics, Trend
+from perfmon.browser import BrowserPerf, launch_options
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Browser]:
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(**launch_options())
+        yield b
+        b.close()
+
+
+def visit(browser: Browser, url: str, path: str, *, click: str | None = None) -> tuple[dict[str, Any], Metrics]:
+    """Log in, open ``path`` (optionally click), and return the visit's vitals and metrics."""
+    context = browser.new_context(base_url=url, viewport={"width": 1280, "height": 720})
+    metrics = Metrics()
+    perf = BrowserPerf(context, metrics, journey="test")
+    try:
+        page = perf.page
+        page.goto("/login")
+        page.fill("#email", "vu0007@example.com")
+        page.fill("#password", "testpassword")
+        page.click("#login-button")
+        page.wait_for_selector("#dashboard-title")
+        if path != "/dashboard":
+            page.goto(path)
+        page.wait_for_load_state("load")
+        if click:
+            page.fill("#names", "A & B")
+            page.click(click)
+            page.wait_for_selector("#confirmation", state="visible")
+        else:
+            page.wait_for_timeout(800)  # the late banner comes 300 ms after load
+        vitals = perf.vitals()
+        perf.finish(failed=False)
+        return vitals, metrics
+    finally:
+        context.close()
+
+
+def median(values: list[float]) -> float:
+    return sorted(values)[len(values) // 2]
+
+
+def test_lcp_delay_is_measured(chromium: Browser, clean_demo: DemoApp) -> None:
+    base = median([visit(chromium, clean_demo.url, "/dashboard")[0]["LCP"] for _ in range(3)])
+    clean_demo.set_faults(DEMO_LCP_DELAY_MS="1500")
+    slow = median([visit(chromium, clean_demo.url, "/dashboard")[0]["LCP"] for _ in range(3)])
+    assert slow - base == pytest.approx(1500, rel=0.15)
+
+
+def test_cls_knob_gives_that_cls(chromium: Browser, clean_demo: DemoApp) -> None:
+    vitals, _ = visit(chromium, clean_demo.url, "/dashboard")
+    assert vitals["CLS"] == 0
+    clean_demo.set_faults(DEMO_CLS="0.25")
+    vitals, metrics = visit(chromium, clean_demo.url, "/dashboard")
+    assert vitals["CLS"] == pytest.approx(0.25, abs=0.02)
+    cls = metrics.select("browser_vital_cls{page:/dashboard}")
+    assert isinstance(cls, Trend) and cls.percentile(75) == pytest.approx(0.25, abs=0.02)
+
+
+def test_inp_knob_blocks_the_click(chromium: Browser, clean_demo: DemoApp) -> None:
+    clean_demo.set_faults(DEMO_INP_MS="300")
+    vitals, _ = visit(chromium, clean_demo.url, "/forms/1", click="#submit-form")
+    assert 300 <= vitals["INP"] < 400
+
+
+def test_ttfb_rises_with_server_latency(chromium: Browser, clean_demo: DemoApp) -> None:
+    base = median([visit(chromium, clean_demo.url, "/forms/2")[0]["TTFB"] for _ in range(3)])
+    clean_demo.set_faults(DEMO_LATENCY_MS="400")
+    slow = median([visit(chromium, clean_demo.url, "/forms/2")[0]["TTFB"] for _ in range(3)])
+    assert slow - base == pytest.approx(400, rel=0.15)
+
+
+def test_navigation_timing_and_visits_before_navigation_are_kept(chromium: Browser, clean_demo: DemoApp) -> None:
+    _, metrics = visit(chromium, clean_demo.url, "/forms/3")
+    pages = {tags["page"] for _, tags, _ in metrics.series("browser_vital_ttfb")}
+    assert pages == {"/login", "/dashboard", "/forms/{id}"}
+    for phase in ("ttfb", "download", "dom_content_loaded", "load"):
+        assert metrics.select(f"browser_nav_{phase}") is not None, phase
+    heap = metrics.select("browser_js_heap_mb")
+    assert isinstance(heap, Trend) and heap.count >= 1

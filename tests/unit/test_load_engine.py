@@ -1,0 +1,119 @@
+"""The load engine against the real bundled app over loopback: short, bounded runs."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from conftest import DemoApp
+
+from perfmon import Counter, Rate, Trend
+from perfmon.config import Scenario, Stage
+from perfmon.load import Client, VirtualUser, endpoint_name, run_load_test, run_scenario
+from perfmon.target import free_port
+
+
+async def log_in(client: Client, user: VirtualUser) -> None:
+    r = await client.post("/api/auth/login", json={"email": user.email, "password": user.password})
+    r.raise_for_status()
+    client.headers["Authorization"] = f"Bearer {r.json()['token']}"
+
+
+async def journey(client: Client, user: VirtualUser) -> None:
+    r = await client.get("/api/dashboard")
+    user.check(r, {"status 200": lambda r: r.status_code == 200})
+    await client.post("/api/forms/submit", json={"form_id": 1 + user.index % 20})
+
+
+def scenario(**kw: object) -> Scenario:
+    base: dict[str, object] = {"name": "t", "executor": "constant-vus", "vus": 4, "duration_s": 2.0,
+                               "think_time_s": 0.0}
+    base.update(kw)
+    return Scenario(**base)  # type: ignore[arg-type]
+
+
+def test_endpoint_names_fold_ids() -> None:
+    assert endpoint_name("/api/forms/17") == "/api/forms/{id}"
+    assert endpoint_name("/api/couples/3f2b8c1e-1111-2222-3333-444455556666/notes") == "/api/couples/{id}/notes"
+    assert endpoint_name("/api/dashboard?x=1") == "/api/dashboard"
+
+
+def test_closed_model_records_k6_metrics(clean_demo: DemoApp) -> None:
+    res = run_scenario(journey, scenario(), base_url=clean_demo.url, on_start=log_in, progress=False)
+    run = res.run
+    assert run is not None and run.status == "passed"
+    m = run.metrics
+    reqs = m.select("http_reqs")
+    assert isinstance(reqs, Counter) and reqs.count > 20
+    names = {tags["name"] for _, tags, _ in m.series("http_req_duration")}
+    assert names == {"/api/auth/login", "/api/dashboard", "/api/forms/submit"}
+    checks = m.select("checks")
+    assert isinstance(checks, Rate) and checks.rate == 1.0
+    assert res.metrics.error_rate == 0.0 and res.metrics.p95_response_time is not None
+    assert run.metadata["vus_created"] == 4
+
+
+def test_added_latency_shows_in_percentiles(clean_demo: DemoApp) -> None:
+    clean_demo.set_faults(DEMO_LATENCY_MS="250")
+    res = run_scenario(journey, scenario(duration_s=2.0), base_url=clean_demo.url, on_start=log_in, progress=False)
+    trend = res.run.metrics.select("http_req_duration{name:/api/dashboard}") if res.run else None
+    assert isinstance(trend, Trend)
+    assert trend.percentile(50) >= 250
+
+
+def test_connection_refused_is_counted_not_fatal() -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    res = run_scenario(journey, scenario(duration_s=1.0), base_url=url, on_start=log_in, progress=False)
+    run = res.run
+    assert run is not None and res.metrics.error_rate == 1.0
+    errors = {tags["error"] for _, tags, _ in run.metrics.series("http_req_errors")}
+    assert errors == {"ClientConnectorError"}
+    script = {tags["error"] for _, tags, _ in run.metrics.series("script_errors")}
+    assert script == {"ClientConnectorError"}
+    assert run.status == "passed"  # no thresholds: judged by thresholds only, never crashed
+
+
+def test_a_script_that_raises_is_classified(clean_demo: DemoApp) -> None:
+    async def broken(client: Client, user: VirtualUser) -> None:
+        r = await client.get("/login")
+        r.json()  # HTML, not JSON
+
+    res = run_scenario(broken, scenario(duration_s=1.0), base_url=clean_demo.url, progress=False)
+    assert res.run is not None
+    kinds = {tags["error"] for _, tags, _ in res.run.metrics.series("script_errors")}
+    assert kinds == {"JSONDecodeError"}
+    failed = res.run.metrics.select("iteration_failed")
+    assert isinstance(failed, Rate) and failed.rate == 1.0
+
+
+def test_abort_on_fail_stops_the_run_early(clean_demo: DemoApp) -> None:
+    clean_demo.set_faults(DEMO_ERROR_RATE="1")
+    start = time.monotonic()
+    res = run_load_test(journey, users=3, duration="20s", base_url=clean_demo.url, progress=False,
+                        thresholds={"http_req_failed": [{"threshold": "rate<0.01", "abortOnFail": True}]})
+    assert time.monotonic() - start < 10
+    assert res.run is not None and res.run.status == "failed"
+    assert "abortOnFail" in (res.run.metadata["stop_reason"] or "")
+    assert not res.passed and res.failed_thresholds
+
+
+def test_open_model_keeps_its_rate_and_counts_drops(clean_demo: DemoApp) -> None:
+    sc = scenario(executor="constant-arrival-rate", rate=40.0, duration_s=3.0, max_vus=20)
+    res = run_scenario(journey, sc, base_url=clean_demo.url, progress=False)
+    it = res.run.metrics.select("iterations") if res.run else None
+    assert isinstance(it, Counter) and it.count == pytest.approx(120, rel=0.1)
+    # One user cannot start 40 iterations a second of 100 ms each: the rest are dropped, not delayed.
+    clean_demo.set_faults(DEMO_LATENCY_MS="100")
+    slow = run_scenario(journey, scenario(executor="constant-arrival-rate", rate=40.0, duration_s=2.0, max_vus=1),
+                        base_url=clean_demo.url, progress=False)
+    dropped = slow.run.metrics.select("dropped_iterations") if slow.run else None
+    assert isinstance(dropped, Counter) and dropped.count > 40
+
+
+def test_ramping_vus_follows_stages(clean_demo: DemoApp) -> None:
+    sc = scenario(executor="ramping-vus", stages=(Stage(1.0, 6), Stage(1.0, 6), Stage(0.5, 0)))
+    res = run_scenario(journey, sc, base_url=clean_demo.url, on_start=log_in, progress=False)
+    assert res.run is not None
+    assert res.run.metadata["vus_created"] == 6
+    vus = res.run.metrics.select("vus")
+    assert vus is not None and vus.stat("max") == 6
