@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import signal
 import sys
+import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -100,6 +101,7 @@ class Engine:
         self.progress = Progress(scenario, self.metrics, enabled=progress)
         self.target_pid = target_pid
         self._stop = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.stop_reason: str | None = None
         self.interrupted = False
         self.active = 0
@@ -240,8 +242,16 @@ class Engine:
         self.stop_reason = "interrupted (Ctrl-C)"
         self._stop.set()
 
+    def interrupt_threadsafe(self) -> None:
+        """Ctrl-C from another thread: stop as gracefully as the signal handler would."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._interrupt)
+
     async def run_async(self, run: Run) -> Run:
         loop = asyncio.get_running_loop()
+        self._loop = loop
+        self._stop = asyncio.Event()  # bound to this loop
         with contextlib.suppress(ValueError, NotImplementedError, RuntimeError):
             loop.add_signal_handler(signal.SIGINT, self._interrupt)
         connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
@@ -284,14 +294,48 @@ class Engine:
         return run
 
 
-def run_engine(engine: Engine, run: Run) -> Run:
-    """Run ``engine`` to completion on a fresh event loop (uvloop when installed)."""
+def _run_loop(engine: Engine, run: Run) -> Run:
     if sys.platform != "win32":
         with contextlib.suppress(ImportError):
             import uvloop
 
             return uvloop.run(engine.run_async(run))
     return asyncio.run(engine.run_async(run))
+
+
+def run_engine(engine: Engine, run: Run) -> Run:
+    """Run ``engine`` to completion on a fresh event loop (uvloop when installed).
+
+    Inside a running loop (Playwright's sync API keeps one in pytest workers that also drive
+    browsers) or off the main thread, the engine gets a thread of its own; Ctrl-C in the
+    caller still stops it gracefully."""
+    try:
+        asyncio.get_running_loop()
+        busy = True
+    except RuntimeError:
+        busy = False
+    if not busy and threading.current_thread() is threading.main_thread():
+        return _run_loop(engine, run)
+    outcome: dict[str, Run | BaseException] = {}
+
+    def target() -> None:
+        try:
+            outcome["run"] = _run_loop(engine, run)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread below
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target, name="perfmon-load", daemon=True)
+    thread.start()
+    while thread.is_alive():
+        try:
+            thread.join(0.2)
+        except KeyboardInterrupt:
+            engine.interrupt_threadsafe()
+    if "error" in outcome:
+        raise outcome["error"]  # type: ignore[misc]
+    result = outcome["run"]
+    assert isinstance(result, Run)
+    return result
 
 
 def outcome_lines(outcomes: Sequence[ThresholdOutcome]) -> list[str]:

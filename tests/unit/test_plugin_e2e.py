@@ -1,0 +1,169 @@
+"""The plugin and CLI end to end, as a user runs them: real pytest processes, the real bundled app,
+real Chromium, a real store file. Bad input must give one line and a non-zero exit."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+SCENARIO_TOML = """
+[scenarios.quick]
+executor = "constant-vus"
+vus = 2
+duration = "2s"
+think_time = "0s"
+[scenarios.quick.thresholds]
+http_req_duration = ["p(95)<{limit}"]
+"""
+
+TEST_FILE = """
+from perfmon.load import Client, VirtualUser
+
+
+async def hit(client: Client, user: VirtualUser) -> None:
+    await client.get("/healthz")
+
+
+def test_quick(perf_api):
+    perf_api.run(hit, scenario="quick")
+"""
+
+
+def env(**extra: str) -> dict[str, str]:
+    e = {k: v for k, v in os.environ.items() if not k.startswith(("PERFMON_", "DEMO_")) and k != "BASE_URL"}
+    e.update(extra)
+    return e
+
+
+def run(args: list[str], cwd: Path, **extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, cwd=cwd, env=env(**extra), capture_output=True, text=True, timeout=600)
+
+
+def project(tmp_path: Path, limit: str = "2000", extra_toml: str = "") -> Path:
+    (tmp_path / "perfmon.toml").write_text(SCENARIO_TOML.replace("{limit}", limit) + extra_toml)
+    (tmp_path / "test_quick.py").write_text(TEST_FILE)
+    return tmp_path
+
+
+def pytest_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-o", "addopts=", *args]
+
+
+def runs_in(db: Path) -> list[tuple[str, str, str]]:
+    con = sqlite3.connect(db)
+    return con.execute("select id, test_type, status from performance_test_runs").fetchall()
+
+
+def test_api_scenario_is_judged_and_stored_once_per_session(tmp_path: Path) -> None:
+    proj = project(tmp_path)
+    db = tmp_path / "r.db"
+    out = run(pytest_cmd("test_quick.py", "--perf-store", f"sqlite:///{db}"), proj)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "PASS  http_req_duration{scenario:quick}: p(95)<2000" in out.stdout
+    [(_, kind, status)] = runs_in(db)
+    assert (kind, status) == ("load", "passed")
+
+
+def test_failed_threshold_fails_the_session_and_names_it(tmp_path: Path) -> None:
+    proj = project(tmp_path, limit="1")
+    db = tmp_path / "r.db"
+    out = run(pytest_cmd("test_quick.py", "--perf-store", f"sqlite:///{db}"), proj, DEMO_LATENCY_MS="20")
+    assert out.returncode == 1
+    assert "perfmon: FAILED thresholds: http_req_duration{scenario:quick}: p(95)<1" in out.stdout
+    [(_, _, status)] = runs_in(db)
+    assert status == "failed"
+
+
+@pytest.mark.parametrize(
+    ("args", "extra_env", "toml", "message"),
+    [
+        (["--perf-profile", "nightly"], {}, "", "unknown profile 'nightly'; choose one of release"),
+        ([], {}, '[scenarios.quick.thresholds]\nhttp_req_failed = ["rate<<0.1"]\n', "threshold 'rate<<0.1'"),
+        ([], {"BASE_URL": "http://127.0.0.1:9"}, "", "BASE_URL http://127.0.0.1:9 is unreachable"),
+        ([], {"PERFMON_ENV": "moon"}, "", "unknown environment 'moon'"),
+    ],
+    ids=["unknown-profile", "bad-threshold", "unreachable-base-url", "bad-env"],
+)
+def test_bad_input_is_one_line_and_non_zero(tmp_path: Path, args: list[str], extra_env: dict[str, str], toml: str,
+                                            message: str) -> None:
+    proj = project(tmp_path, extra_toml="")
+    if toml:
+        (proj / "perfmon.toml").write_text(
+            "[scenarios.quick]\nvus = 1\nduration = \"1s\"\n" + toml)
+    out = run(pytest_cmd("test_quick.py", *args), proj, **extra_env)
+    assert out.returncode != 0
+    assert message in out.stderr, out.stderr
+    assert "Traceback" not in out.stderr + out.stdout
+    assert len([line for line in out.stderr.splitlines() if line.strip()]) == 1
+
+
+def test_store_down_spools_the_run_and_flush_replays_it_once(tmp_path: Path) -> None:
+    proj = project(tmp_path)
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    bad = f"sqlite:///{blocker}/r.db"
+    out = run(pytest_cmd("test_quick.py", "--perf-store", bad), proj)
+    assert out.returncode == 1
+    assert "store failed: cannot open the result store" in out.stdout
+    spooled = list((proj / ".perfmon" / "spool").glob("*.json"))
+    assert len(spooled) == 1
+    run_id = spooled[0].stem
+    db = tmp_path / "good.db"
+    perfmon = [sys.executable, "-m", "perfmon", "--config", str(proj / "perfmon.toml"), "--store", f"sqlite:///{db}"]
+    flushed = run([*perfmon, "flush"], proj)
+    assert flushed.returncode == 0 and run_id in flushed.stdout
+    again = run([*perfmon, "flush"], proj)
+    assert "nothing to flush" in again.stdout
+    assert [r[0] for r in runs_in(db)] == [run_id]
+    hist = run([*perfmon, "history"], proj)
+    assert run_id[:8] in hist.stdout and "PASSED" in hist.stdout
+
+
+def test_cli_errors_are_one_line(tmp_path: Path) -> None:
+    out = run([sys.executable, "-m", "perfmon", "--store", "mysql://x", "history"], tmp_path)
+    assert out.returncode == 2
+    assert out.stderr.strip() == "perfmon: error: unsupported store URL 'mysql://x'; use sqlite:///path.db"
+    out = run([sys.executable, "-m", "perfmon", "--store", f"sqlite:///{tmp_path}/x.db", "show", "abc"], tmp_path)
+    assert out.returncode == 2 and "no run matches 'abc'" in out.stderr
+
+
+@pytest.mark.browser
+def test_smoke_run_merges_workers_into_one_run(tmp_path: Path) -> None:
+    """The main job, as README's command runs it, with 2 xdist workers: one stored run."""
+    db = tmp_path / "r.db"
+    out = run([sys.executable, "-m", "perfmon", "--store", f"sqlite:///{db}", "run", "--profile", "smoke",
+               "--workers", "2"], ROOT)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    [(run_id, kind, status)] = runs_in(db)
+    assert (kind, status) == ("mixed", "passed")
+    con = sqlite3.connect(db)
+    journeys = {r[0] for r in con.execute(
+        "select json_extract(tags, '$.journey') from performance_metric_series where run_id = ? and "
+        "name = 'browser_iterations'", (run_id,))}
+    assert journeys == {"login", "dashboard", "form_submit", "full_journey"}
+    iterations = con.execute("select sum(count) from performance_metric_series where run_id = ? and "
+                             "name = 'browser_iterations'", (run_id,)).fetchone()[0]
+    assert iterations == 8  # 4 journeys x 2 virtual users (one per worker) x 1 smoke iteration
+    scenarios = {r[0] for r in con.execute(
+        "select json_extract(tags, '$.scenario') from performance_metric_series where run_id = ? and "
+        "name = 'http_reqs'", (run_id,))}
+    assert scenarios == {"load", "stress"}
+
+
+@pytest.mark.browser
+def test_added_latency_fails_the_smoke_run(tmp_path: Path) -> None:
+    db = tmp_path / "r.db"
+    out = run([sys.executable, "-m", "perfmon", "--store", f"sqlite:///{db}", "run", "--profile", "smoke",
+               "--workers", "2"], ROOT, DEMO_LATENCY_MS="2500")
+    assert out.returncode != 0
+    assert "perfmon: FAILED thresholds:" in out.stdout
+    assert "http_req_duration{scenario:load}: p(95)<2000" in out.stdout
+    [(_, _, status)] = runs_in(db)
+    assert status == "failed"
