@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import DemoApp
 from playwright.sync_api import Browser, sync_playwright
 
+from conftest import DemoApp
 from perfmon import Metrics, Trend
 from perfmon.browser import BrowserPerf, launch_options
 

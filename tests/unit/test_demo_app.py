@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import httpx
 import pytest
+
 from conftest import ADMIN, DemoApp
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import DemoApp
 
+from conftest import DemoApp
 from perfmon import Counter, Rate, Trend
 from perfmon.config import Scenario, Stage
 from perfmon.load import Client, VirtualUser, endpoint_name, run_load_test, run_scenario

@@ -76,7 +76,7 @@ def test_unknown_run_and_unwritable_path(tmp_path: Path) -> None:
         store.load_run("nope")
     blocker = tmp_path / "file"
     blocker.write_text("")
-    with pytest.raises(StoreError, match="cannot open the result store .*writable path"):
+    with pytest.raises(StoreError, match=r"cannot open the result store .*writable path"):
         open_store(f"sqlite:///{blocker}/sub/r.db")
     with pytest.raises(StoreError, match="unsupported store URL"):
         open_store("mysql://x")

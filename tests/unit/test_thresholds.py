@@ -38,7 +38,10 @@ def test_bad_expressions_say_what_was_expected(bad: str) -> None:
 
 
 def test_error_points_at_the_line_of_the_file() -> None:
-    text = '[tool.perfmon.scenarios.load.thresholds]\nhttp_req_duration = ["p(95)<2000"]\nhttp_req_failed = ["rate<<1"]\n'
+    text = (
+        '[tool.perfmon.scenarios.load.thresholds]\nhttp_req_duration = ["p(95)<2000"]\n'
+        'http_req_failed = ["rate<<1"]\n'
+    )
     with pytest.raises(ThresholdError, match=r"^pyproject.toml:3: threshold 'rate<<1'"):
         parse_thresholds({"http_req_duration": ["p(95)<2000"], "http_req_failed": ["rate<<1"]},
                          source="pyproject.toml", text=text)
