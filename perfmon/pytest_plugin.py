@@ -149,6 +149,26 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     st.sampler.start()
 
 
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Fail before any journey starts when Chromium is not there: one line, not one error per test.
+    browser_items = [item for item in items if "perf" in getattr(item, "fixturenames", ())]
+    if not browser_items:
+        return
+    from .browser import chromium_executable
+
+    try:
+        chromium_executable()
+    except PerfmonError as exc:
+        st = config.stash[state_key]
+        if st.controller:
+            raise pytest.UsageError(str(exc)) from None
+        # An xdist worker cannot stop the session cleanly: it leaves the journeys out (every worker
+        # alike, so collections still match) and tells the controller, which reports one line.
+        (st.session_dir / "preflight-error.txt").write_text(str(exc))
+        config.hook.pytest_deselected(items=browser_items)
+        items[:] = [item for item in items if item not in browser_items]
+
+
 # --- per test: a fresh metrics registry, flushed as one record when the test ends -----------------
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
@@ -186,6 +206,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     try:
         if st.sampler is not None:
             st.sampler.stop()
+        preflight = st.session_dir / "preflight-error.txt"
+        if preflight.is_file():
+            st.error = preflight.read_text()
+            session.exitstatus = pytest.ExitCode.USAGE_ERROR
         base_url = _target_record(st).get("base_url") or st.config.base_url
         assembled = assemble_run(read_records(st.records_dir), st.config, run_id=st.run_id,
                                  started_at=st.started_at, base_url=base_url)
@@ -220,6 +244,8 @@ def _target_record(st: PerfState) -> dict[str, Any]:
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     st = config.stash.get(state_key, None)
+    if st is not None and st.error:
+        terminalreporter.write_line(f"ERROR: {st.error}", red=True, bold=True)
     if st is None or st.run is None:
         return
     tr = terminalreporter

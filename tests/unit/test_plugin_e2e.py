@@ -167,3 +167,13 @@ def test_added_latency_fails_the_smoke_run(tmp_path: Path) -> None:
     assert "http_req_duration{scenario:load}: p(95)<2000" in out.stdout
     [(_, _, status)] = runs_in(db)
     assert status == "failed"
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["single", "xdist"])
+def test_missing_chromium_is_one_line_before_any_journey(workers: list[str]) -> None:
+    out = run(pytest_cmd("tests/browser_perf", "--perf-profile", "smoke", *workers), ROOT,
+              PERFMON_CHROMIUM="/nonexistent/chromium")
+    assert out.returncode == 4
+    text = out.stdout + out.stderr
+    assert "ERROR: PERFMON_CHROMIUM=/nonexistent/chromium is not an executable" in text
+    assert "Traceback" not in text and "INTERNALERROR" not in text
