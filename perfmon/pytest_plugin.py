@@ -9,12 +9,13 @@ Workers: run tests, append one record per finished test, never touch the store.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import tempfile
 import time
 from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--perf-browsers", default=None, type=_browsers_arg,
                     help="shared Chromium servers for all workers (0: one browser per worker; default: 1 per 16 "
                     "workers)")
+    group.addoption("--perf-iterations", default=None, type=_browsers_arg,
+                    help="iterations of each browser journey per virtual user (default: the profile's)")
     group.addoption("--perf-no-store", action="store_true", help="judge and print the run but do not store it")
     # --base-url is pytest-playwright's (or pytest-base-url's) option; perfmon reads it.
 
@@ -81,9 +84,9 @@ def _browsers_arg(text: str) -> int:
     try:
         n = int(text)
     except ValueError:
-        raise pytest.UsageError(f"--perf-browsers takes a whole number, not {text!r}") from None
+        raise pytest.UsageError(f"expected a whole number, not {text!r}") from None
     if n < 0:
-        raise pytest.UsageError("--perf-browsers must be 0 or more")
+        raise pytest.UsageError(f"expected 0 or more, not {n}")
     return n
 
 
@@ -104,6 +107,9 @@ def pytest_configure(config: pytest.Config) -> None:
         )
     except PerfmonError as exc:
         raise pytest.UsageError(str(exc)) from None
+    iterations = config.getoption("perf_iterations")
+    if iterations:
+        cfg = replace(cfg, profile=replace(cfg.profile, browser_iterations=iterations))
     wi = _worker_input(config)
     if wi is not None:
         st = PerfState(cfg, wi["perfmon_run_id"], Path(wi["perfmon_dir"]), controller=False,
@@ -333,6 +339,9 @@ def perf_browser(pytestconfig: pytest.Config) -> Iterator[Any]:
     workers = _workers(pytestconfig)
     wanted = pytestconfig.getoption("perf_browsers")
     servers = max(1, -(-workers // 16)) if wanted is None else wanted
+    # Each worker runs its own Playwright driver (node); with 50 workers their young generations
+    # alone cost ~0.75 GiB. A 1 MB semi-space keeps that down (bench/README.md has the figures).
+    os.environ["NODE_OPTIONS"] = (os.environ.get("NODE_OPTIONS", "") + " --max-semi-space-size=1").strip()
     pw = sync_playwright().start()
     try:
         if servers == 0 or (workers == 1 and wanted is None):
@@ -400,8 +409,6 @@ class PerfApi:
 
     def run(self, journey: Callable[..., Any], *, scenario: str = "load", on_start: Callable[..., Any] | None = None,
             test_type: str | None = None, **engine_kw: Any) -> PerformanceTestResults:
-        from dataclasses import replace
-
         from .load import run_scenario
         from .thresholds import Threshold
 

@@ -1,0 +1,80 @@
+"""Browser journeys at `pytest -n 50`: CPU per journey against a sequential run, and peak memory.
+
+    .venv/bin/python bench/browser_pool.py [--workers 50] [--browsers 4]
+
+Runs, one after the other, against one bundled app started here (its CPU is not counted):
+  1. sequential: the same 4 x N journeys in one process and one browser (the baseline),
+  2. `pytest -n N tests/browser_perf --perf-profile smoke` with shared browser servers,
+  3. the same with one browser per worker (`--perf-browsers 0`), the naive layout.
+Prints CPU seconds per journey, the ratio to the sequential baseline, peak PSS of the tree.
+Targets (issue: browser journeys): zero harness failures, peak <= 6 GiB, CPU/journey <= 2x sequential.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _tree import run_measured  # noqa: E402
+
+from perfmon.shared import stop_shared_services  # noqa: E402
+from perfmon.target import start_local_target  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def journeys(db: Path) -> tuple[int, int]:
+    con = sqlite3.connect(db)
+    row = con.execute("select coalesce(sum(count), 0) from performance_metric_series where name = 'browser_iterations'"
+                      ).fetchone()
+    failed = con.execute("select coalesce(sum(count * rate), 0) from performance_metric_series "
+                         "where name = 'browser_iteration_failed'").fetchone()
+    return int(row[0]), round(failed[0])
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--workers", type=int, default=50)
+    ap.add_argument("--browsers", type=int, default=None)
+    ap.add_argument("--skip-naive", action="store_true")
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="perfmon-bench-"))
+    target = start_local_target("{python} -m demo_app --port {port}", cwd=ROOT)
+    (tmp / "services").mkdir()
+    (tmp / "services" / "target.json").write_text(json.dumps(target))
+    env = {"BASE_URL": target["base_url"]}
+    base = [sys.executable, "-m", "pytest", "tests/browser_perf", "-p", "no:cacheprovider", "-o", "addopts=",
+            "--perf-profile", "smoke", "-q"]
+    # The baseline runs the same number of journeys, so start-up costs count alike on both sides.
+    layouts = [("sequential (1 process, 1 browser)", ["--perf-iterations", str(args.workers)])]
+    shared = ["-n", str(args.workers)] + ([] if args.browsers is None else ["--perf-browsers", str(args.browsers)])
+    layouts.append((f"-n {args.workers}, shared browser servers", shared))
+    if not args.skip_naive:
+        layouts.append((f"-n {args.workers}, one browser per worker", ["-n", str(args.workers), "--perf-browsers",
+                                                                        "0"]))
+    rows = []
+    try:
+        for name, extra in layouts:
+            db = tmp / f"{len(rows)}.db"
+            usage = run_measured([*base, *extra, "--perf-store", f"sqlite:///{db}"], cwd=str(ROOT), env=env)
+            n, failed = journeys(db) if db.exists() else (0, 0)
+            rows.append((name, usage, n, failed))
+    finally:
+        stop_shared_services(tmp / "services")
+    seq_cpu = rows[0][1].cpu_s / max(1, rows[0][2])
+    print(f"{'layout':42} {'journeys':>8} {'failed':>6} {'exit':>4} {'wall s':>7} {'CPU s':>7} {'CPU/journey':>11} "
+          f"{'x seq':>6} {'peak PSS MiB':>12} {'procs':>5}")
+    for name, u, n, failed in rows:
+        per = u.cpu_s / max(1, n)
+        print(f"{name:42} {n:8d} {failed:6d} {u.returncode:4d} {u.wall_s:7.1f} {u.cpu_s:7.1f} {per:11.2f} "
+              f"{per / seq_cpu:6.2f} {u.peak_pss_mb:12.0f} {u.peak_processes:5d}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
