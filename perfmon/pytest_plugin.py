@@ -47,6 +47,7 @@ class PerfState:
     run: Run | None = None
     stored: StoredRun | None = None
     error: str | None = None
+    background: BackgroundLoad | None = None
 
     @property
     def records_dir(self) -> Path:
@@ -76,6 +77,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     "workers)")
     group.addoption("--perf-iterations", default=None, type=_browsers_arg,
                     help="iterations of each browser journey per virtual user (default: the profile's)")
+    group.addoption("--perf-load", default=None, metavar="SCENARIO",
+                    help="hybrid run: drive this API scenario from the controller while the journeys run")
+    group.addoption("--perf-load-script", default="tests/api_perf/journeys.py:supplier_journey",
+                    metavar="FILE.py:FUNC", help="the journey --perf-load runs (default: %(default)s)")
+    group.addoption("--perf-load-on-start", default="tests/api_perf/journeys.py:log_in", metavar="FILE.py:FUNC",
+                    help="run once per virtual user of --perf-load (default: %(default)s); 'none' for nothing")
     group.addoption("--perf-no-store", action="store_true", help="judge and print the run but do not store it")
     # --base-url is pytest-playwright's (or pytest-base-url's) option; perfmon reads it.
 
@@ -153,6 +160,45 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             raise pytest.UsageError(str(exc)) from None
     st.sampler = Sampler(Metrics(), target_pid=lambda: _target_record(st).get("pid"))
     st.sampler.start()
+    scenario = session.config.getoption("perf_load")
+    if scenario:
+        try:
+            st.background = _start_background_load(session.config, st, scenario)
+        except PerfmonError as exc:
+            raise pytest.UsageError(str(exc)) from None
+
+
+def _start_background_load(config: pytest.Config, st: PerfState, scenario: str) -> BackgroundLoad:
+    from .load.engine import Engine, run_in_background
+    from .load.scripts import load_callable
+
+    sc = st.config.scenario(scenario)
+    sc = replace(sc, thresholds=tuple(replace(t, metric=_with_tag(t.metric, "scenario", sc.name))
+                                      for t in sc.thresholds))
+    journey = load_callable(config.getoption("perf_load_script"), root=st.config.root)
+    on_start_ref = config.getoption("perf_load_on_start")
+    on_start = None if on_start_ref in (None, "", "none") else load_callable(on_start_ref, root=st.config.root)
+    target = _session_target(st)
+    run = Run(test_type=scenario, environment=st.config.environment, profile=st.config.profile.name,
+              base_url=target["base_url"])
+    # No live progress: it would interleave with pytest's own output on the controller.
+    engine = Engine(journey, sc, base_url=target["base_url"], on_start=on_start, metrics=run.metrics,
+                    target_pid=target.get("pid"), progress=False)
+    return BackgroundLoad(engine, run, run_in_background(engine, run), list(sc.thresholds))
+
+
+@dataclass
+class BackgroundLoad:
+    engine: Any
+    run: Run
+    thread: Any
+    thresholds: list[Any]
+
+    def finish(self) -> Record:
+        self.engine.stop_threadsafe()
+        self.thread.join(timeout=self.engine.graceful_stop_s + 10)
+        return Record("background-load", self.run.test_type, self.run.metrics, self.thresholds,
+                      {"vus": self.engine.schedule.max_vus(), "stop_reason": None})
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -217,8 +263,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             st.error = preflight.read_text()
             session.exitstatus = pytest.ExitCode.USAGE_ERROR
         base_url = _target_record(st).get("base_url") or st.config.base_url
-        assembled = assemble_run(read_records(st.records_dir), st.config, run_id=st.run_id,
-                                 started_at=st.started_at, base_url=base_url)
+        records = list(read_records(st.records_dir))
+        if st.background is not None:
+            records.append(st.background.finish())
+        assembled = assemble_run(records, st.config, run_id=st.run_id, started_at=st.started_at, base_url=base_url)
         if assembled is None:
             return
         run, thresholds = assembled
@@ -279,17 +327,20 @@ def perf_config(pytestconfig: pytest.Config) -> Config:
     return pytestconfig.stash[state_key].config
 
 
-@pytest.fixture(scope="session")
-def perf_target(pytestconfig: pytest.Config) -> dict[str, Any]:
-    """The target: ``{"base_url", "pid"}``. The bundled app is started once for all workers."""
-    st = pytestconfig.stash[state_key]
+def _session_target(st: PerfState) -> dict[str, Any]:
     if st.config.base_url:
         return {"base_url": st.config.base_url.rstrip("/"), "pid": None}
     from .target import start_local_target
 
+    return shared_service(st.services_dir, "target",
+                          lambda: start_local_target(st.config.target_command, cwd=st.config.root))
+
+
+@pytest.fixture(scope="session")
+def perf_target(pytestconfig: pytest.Config) -> dict[str, Any]:
+    """The target: ``{"base_url", "pid"}``. The bundled app is started once for all workers."""
     try:
-        return shared_service(st.services_dir, "target",
-                              lambda: start_local_target(st.config.target_command, cwd=st.config.root))
+        return _session_target(pytestconfig.stash[state_key])
     except PerfmonError as exc:
         pytest.exit(f"perfmon: {exc}", returncode=2)
 

@@ -19,10 +19,13 @@ from typing import Any
 from ..config import Config, Scenario, Stage, load_config, parse_duration
 from ..results import PerformanceTestResults, Run
 from ..thresholds import parse_thresholds
+from .capacity import BreakingPoint, CapacityStep, find_breaking_point
 from .client import Client, RequestError, Response, endpoint_name
 from .engine import Engine, Journey, VirtualUser, run_engine
 
 __all__ = [
+    "BreakingPoint",
+    "CapacityStep",
     "Client",
     "Engine",
     "Journey",
@@ -30,6 +33,7 @@ __all__ = [
     "Response",
     "VirtualUser",
     "endpoint_name",
+    "find_breaking_point",
     "run_load_test",
     "run_scenario",
     "run_stress_test",

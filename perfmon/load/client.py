@@ -8,6 +8,8 @@ measuring budget. Every request is recorded into k6-named metrics:
 - ``http_req_duration`` Trend (ms), tags ``name``, ``method``, ``status``, plus the scenario's
 - ``http_reqs`` Counter, ``http_req_failed`` Rate (status >= 400 or a transport error)
 - ``http_req_errors`` Counter tagged ``error`` = status code or exception class
+- ``http_req_server_duration`` Trend (ms), when the server sends ``Server-Timing: …;dur=``:
+  the server's own account, to compare with what the client saw
 
 ``name`` defaults to the path with ids folded (``/api/forms/17`` -> ``/api/forms/{id}``) so
 one endpoint is one row.
@@ -98,6 +100,7 @@ class Client:
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._series: dict[tuple[str, str, str], tuple[Trend, Counter, Rate]] = {}
         self._errors: dict[tuple[str, str], Counter] = {}
+        self._server: dict[tuple[str, str, str], Trend] = {}
         # Set by the engine for open-model iterations: the first request's latency starts at the
         # time the iteration was scheduled, so a late generator cannot hide server slowness.
         self.intended_start: float | None = None
@@ -166,7 +169,27 @@ class Client:
             raise RequestError(f"{method} {full}: {kind}: {exc}", kind=kind) from exc
         failed = status >= 400
         self._record(label, method, str(status), ms, failed, str(status) if failed else None)
+        timing = response.headers.get("Server-Timing")
+        if timing:
+            self._record_server(label, method, str(status), timing)
         return response
+
+    def _record_server(self, name: str, method: str, status: str, header: str) -> None:
+        # The first metric's dur (RFC: "metric;dur=12.3;desc=..."), e.g. the app's total time.
+        _, found, rest = header.partition("dur=")
+        if not found:
+            return
+        try:
+            dur = float(rest.split(";", 1)[0].split(",", 1)[0])
+        except ValueError:
+            return
+        key = (name, method, status)
+        trend = self._server.get(key)
+        if trend is None:
+            tags = {**self._tags, "name": name, "method": method, "status": status}
+            trend = self._metrics.trend("http_req_server_duration", tags)
+            self._server[key] = trend
+        trend.record(dur)
 
     async def get(self, url: str, **kw: Any) -> Response:
         return await self.request("GET", url, **kw)

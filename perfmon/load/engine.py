@@ -242,6 +242,12 @@ class Engine:
         self.stop_reason = "interrupted (Ctrl-C)"
         self._stop.set()
 
+    def stop_threadsafe(self) -> None:
+        """End the run early but normally (the hybrid run's browsers are done)."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._stop.set)
+
     def interrupt_threadsafe(self) -> None:
         """Ctrl-C from another thread: stop as gracefully as the signal handler would."""
         loop = self._loop
@@ -292,6 +298,13 @@ class Engine:
             dropped_iterations=self.dropped, stop_reason=self.stop_reason,
         )
         return run
+
+
+def run_in_background(engine: Engine, run: Run) -> threading.Thread:
+    """Start ``engine`` on a daemon thread of its own; join it after ``engine.stop_threadsafe()``."""
+    thread = threading.Thread(target=_run_loop, args=(engine, run), name="perfmon-load-bg", daemon=True)
+    thread.start()
+    return thread
 
 
 def _run_loop(engine: Engine, run: Run) -> Run:

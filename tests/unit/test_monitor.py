@@ -45,7 +45,7 @@ def receiver() -> Iterator[tuple[str, list[dict[str, Any]], list[int]]]:
     answers = [503, 200]  # the first delivery fails: the monitor must retry
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        def do_POST(self) -> None:
             got.append(json.loads(self.rfile.read(int(self.headers["content-length"]))))
             self.send_response(answers.pop(0) if answers else 200)
             self.end_headers()

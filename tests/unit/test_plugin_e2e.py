@@ -177,3 +177,25 @@ def test_missing_chromium_is_one_line_before_any_journey(workers: list[str]) -> 
     text = out.stdout + out.stderr
     assert "ERROR: PERFMON_CHROMIUM=/nonexistent/chromium is not an executable" in text
     assert "Traceback" not in text and "INTERNALERROR" not in text
+
+
+@pytest.mark.browser
+def test_hybrid_run_puts_api_load_and_journeys_in_one_run(tmp_path: Path) -> None:
+    db = tmp_path / "r.db"
+    out = run(pytest_cmd("tests/browser_perf", "-n", "2", "--perf-profile", "smoke", "--perf-load", "load",
+                         "--perf-store", f"sqlite:///{db}", "-k", "login"), ROOT)
+    assert out.returncode == 0, out.stdout[-3000:]
+    [(run_id, kind, _)] = runs_in(db)
+    assert kind == "mixed"
+    con = sqlite3.connect(db)
+    names = {r[0] for r in con.execute("select name from performance_metric_series where run_id = ?", (run_id,))}
+    assert {"http_reqs", "browser_iterations", "browser_vital_lcp"} <= names
+    assert "PASS  http_req_duration{scenario:load}: p(95)<2000" in out.stdout
+
+
+def test_bad_load_script_is_one_line(tmp_path: Path) -> None:
+    out = run(pytest_cmd("tests/browser_perf", "--perf-profile", "smoke", "--perf-load", "load",
+                         "--perf-load-script", "tests/api_perf/journeys.py:nope"), ROOT)
+    assert out.returncode == 4
+    assert "ERROR: script 'tests/api_perf/journeys.py' has no function 'nope'" in out.stderr
+    assert "Traceback" not in out.stderr

@@ -1,0 +1,149 @@
+"""Breaking point: step the arrival rate up until the thresholds break.
+
+Each step is an open-model run of its own (constant arrival rate for ``step_duration``), judged
+on its own metrics, so one slow step cannot hide in a run-wide percentile. A step breaks when a
+threshold fails or the server did not keep up (completed iterations under 90 % of the rate).
+Then the gap between the last step that held and the first that broke is bisected
+``refine`` times. The result is the highest rate that held every threshold, the rate that broke
+them, and per step the throughput, p50/p95/p99 and error rate: the capacity curve.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ..config import Scenario
+from ..metrics import Counter, Metrics, Rate, Trend
+from ..results import Run
+from ..thresholds import Threshold, evaluate
+from .engine import Engine, Journey, run_engine
+
+__all__ = ["BreakingPoint", "CapacityStep", "find_breaking_point"]
+
+KEEP_UP = 0.9  # completed iterations per second must reach this share of the target rate
+
+
+@dataclass(frozen=True)
+class CapacityStep:
+    rate: float
+    throughput: float
+    p50: float | None
+    p95: float | None
+    p99: float | None
+    error_rate: float | None
+    dropped: float
+    held: bool
+    broken_by: list[str] = field(default_factory=list)
+
+
+@dataclass
+class BreakingPoint:
+    sustainable_rate: float | None  # the highest rate that held every threshold
+    breaking_rate: float | None  # the lowest rate that broke one (None: never broke up to max_rate)
+    steps: list[CapacityStep]
+    metrics: Metrics = field(default_factory=Metrics, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"sustainable_rate": self.sustainable_rate, "breaking_rate": self.breaking_rate,
+                "steps": [asdict(s) for s in sorted(self.steps, key=lambda s: s.rate)]}
+
+
+def _step(journey: Journey, rate: float, *, base_url: str, duration_s: float, max_vus: int,
+          thresholds: Sequence[Threshold], on_start: Journey | None, run_template: Run,
+          target_pid: int | None) -> tuple[CapacityStep, Metrics]:
+    name = f"rate-{rate:g}"
+    sc = Scenario(name=name, executor="constant-arrival-rate", rate=rate, duration_s=duration_s, max_vus=max_vus,
+                  think_time_s=0.0)
+    run = Run(test_type="stress", environment=run_template.environment, profile=run_template.profile,
+              base_url=base_url)
+    engine = Engine(journey, sc, base_url=base_url, on_start=on_start, thresholds=thresholds, metrics=run.metrics,
+                    progress=False, graceful_stop_s=min(30.0, duration_s), target_pid=target_pid)
+    run_engine(engine, run)
+    m = run.metrics
+    iterations = m.select("iterations")
+    done = iterations.count if isinstance(iterations, Counter) else 0.0
+    throughput = done / duration_s
+    latency = m.select("http_req_duration")
+    failed = m.select("http_req_failed")
+    dropped = m.select("dropped_iterations")
+    outcomes = evaluate(thresholds, m, duration_s=duration_s)
+    broken = [f"{o.threshold}" for o in outcomes if not o.passed]
+    if throughput < KEEP_UP * rate:
+        broken.append(f"throughput {throughput:.1f}/s < {KEEP_UP:.0%} of {rate:g}/s")
+    p50 = p95 = p99 = None
+    if isinstance(latency, Trend) and latency.count:
+        hist = latency.histogram()
+        p50, p95, p99 = (latency.percentile(p, hist) for p in (50, 95, 99))
+    step = CapacityStep(
+        rate=rate,
+        throughput=throughput,
+        p50=p50,
+        p95=p95,
+        p99=p99,
+        error_rate=failed.rate if isinstance(failed, Rate) else None,
+        dropped=dropped.count if isinstance(dropped, Counter) else 0.0,
+        held=not broken,
+        broken_by=broken,
+    )
+    # Tag the step's series so the whole search merges into one run without mixing steps.
+    tagged = Metrics()
+    for metric_name, tags, series in m.series():
+        tagged.merge(Metrics.from_dict([{"name": metric_name, "tags": {**tags, "step_rate": f"{rate:g}"},
+                                         **series.to_dict()}]))
+    return step, tagged
+
+
+def find_breaking_point(
+    journey: Journey,
+    *,
+    base_url: str,
+    thresholds: Sequence[Threshold],
+    start_rate: float = 10.0,
+    step_rate: float = 10.0,
+    max_rate: float = 1000.0,
+    step_duration_s: float = 10.0,
+    refine: int = 2,
+    max_vus: int = 500,
+    on_start: Journey | None = None,
+    environment: str = "development",
+    profile: str = "release",
+    target_pid: int | None = None,
+) -> BreakingPoint:
+    """Step the arrival rate from ``start_rate`` by ``step_rate`` until ``thresholds`` break
+    (bounded by ``max_rate``), then bisect ``refine`` times."""
+    if start_rate <= 0 or step_rate <= 0 or max_rate < start_rate:
+        msg = "find_breaking_point needs 0 < start_rate <= max_rate and step_rate > 0"
+        raise ValueError(msg)
+    template = Run(test_type="stress", environment=environment, profile=profile, base_url=base_url)
+    steps: list[CapacityStep] = []
+    merged = Metrics()
+
+    def measure(rate: float) -> CapacityStep:
+        step, tagged = _step(journey, rate, base_url=base_url, duration_s=step_duration_s, max_vus=max_vus,
+                             thresholds=thresholds, on_start=on_start, run_template=template, target_pid=target_pid)
+        steps.append(step)
+        merged.merge(tagged)
+        return step
+
+    good: float | None = None
+    bad: float | None = None
+    rate = start_rate
+    while rate <= max_rate:
+        if measure(rate).held:
+            good = rate
+            rate += step_rate
+        else:
+            bad = rate
+            break
+    if good is not None and bad is not None:
+        for _ in range(refine):
+            mid = round((good + bad) / 2, 1)
+            if mid in (good, bad):
+                break
+            if measure(mid).held:
+                good = mid
+            else:
+                bad = mid
+    return BreakingPoint(sustainable_rate=good, breaking_rate=bad, steps=steps, metrics=merged)

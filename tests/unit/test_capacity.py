@@ -1,0 +1,56 @@
+"""Honest latency and capacity against the bundled app's knobs (issue: API load engine)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from conftest import DemoApp
+from perfmon import Trend, parse_thresholds
+from perfmon.config import Scenario
+from perfmon.load import Client, VirtualUser, find_breaking_point, run_scenario
+
+
+async def page(client: Client, user: VirtualUser) -> None:
+    await client.get("/login")
+
+
+def test_breaking_point_finds_the_true_capacity(demo_factory: Callable[..., DemoApp]) -> None:
+    app = demo_factory(DEMO_CAPACITY="8", DEMO_SERVICE_MS="50")  # 8 / 0.05 s = 160 requests per second
+    bp = find_breaking_point(page, base_url=app.url, start_rate=60, step_rate=40, max_rate=400, step_duration_s=4,
+                             refine=2, thresholds=parse_thresholds({"http_req_duration": ["p(95)<250"],
+                                                                    "http_req_failed": ["rate<0.01"]}))
+    assert bp.sustainable_rate is not None and bp.breaking_rate is not None
+    assert bp.sustainable_rate == pytest.approx(160, rel=0.15)
+    held = [s for s in bp.steps if s.held]
+    assert all(s.throughput == pytest.approx(s.rate, rel=0.1) for s in held)
+    assert any(not s.held and s.p95 is not None and s.p95 > 250 for s in bp.steps)
+    steps = {tags["step_rate"] for _, tags, _ in bp.metrics.series("http_req_duration")}
+    assert len(steps) == len(bp.steps)
+
+
+def test_stalls_are_not_hidden_by_coordinated_omission(demo_factory: Callable[..., DemoApp]) -> None:
+    app = demo_factory(DEMO_STALL_EVERY_S="5", DEMO_STALL_MS="1000")
+    sc = Scenario(name="stall", executor="constant-arrival-rate", rate=100, duration_s=12, max_vus=300,
+                  think_time_s=0)
+    res = run_scenario(page, sc, base_url=app.url, progress=False)
+    latency = res.run.metrics.select("http_req_duration") if res.run else None
+    assert isinstance(latency, Trend)
+    assert latency.percentile(99) >= 800  # a one-second freeze shows as latency close to one second
+    assert latency.percentile(50) < 100  # ... without smearing into the typical request
+
+
+def test_client_latency_agrees_with_server_timing(clean_demo: DemoApp) -> None:
+    clean_demo.set_faults(DEMO_LATENCY_MS="60")
+    sc = Scenario(name="truth", executor="constant-arrival-rate", rate=40, duration_s=4, max_vus=50, think_time_s=0)
+    res = run_scenario(page, sc, base_url=clean_demo.url, progress=False)
+    assert res.run is not None
+    client = res.run.metrics.select("http_req_duration")
+    server = res.run.metrics.select("http_req_server_duration")
+    assert isinstance(client, Trend) and isinstance(server, Trend)
+    for p in (50, 95):
+        c, s = client.percentile(p), server.percentile(p)
+        assert c is not None and s is not None
+        assert c >= s  # the client cannot see less than the server spent
+        assert c == pytest.approx(s, rel=0.05), (p, c, s)
