@@ -47,7 +47,8 @@ def run_measured(argv: list[str], *, cwd: str, env: dict[str, str] | None = None
         for pid, p in list(seen.items()):
             try:
                 t = p.cpu_times()
-                cpu[pid] = max(cpu.get(pid, 0.0), t.user + t.system + t.children_user + t.children_system)
+                # A process's own time only: children_* would count a reaped child twice.
+                cpu[pid] = max(cpu.get(pid, 0.0), t.user + t.system)
                 pss += p.memory_full_info().pss
                 alive += 1
             except psutil.Error:

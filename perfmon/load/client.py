@@ -101,6 +101,7 @@ class Client:
         self._series: dict[tuple[str, str, str], tuple[Trend, Counter, Rate]] = {}
         self._errors: dict[tuple[str, str], Counter] = {}
         self._server: dict[tuple[str, str, str], Trend] = {}
+        self._labels: dict[str, str] = {}  # URL -> endpoint name
         # Set by the engine for open-model iterations: the first request's latency starts at the
         # time the iteration was scheduled, so a late generator cannot hide server slowness.
         self.intended_start: float | None = None
@@ -139,7 +140,11 @@ class Client:
         timeout: float | None = None,
     ) -> Response:
         full = url if "://" in url else f"{self.base_url}{url if url.startswith('/') else '/' + url}"
-        label = name or endpoint_name(urlsplit(full).path)
+        label = name or self._labels.get(full)
+        if label is None:
+            label = endpoint_name(urlsplit(full).path)
+            if len(self._labels) < 1024:  # unique query strings must not grow this without bound
+                self._labels[full] = label
         merged = {**self.headers, **headers} if headers else self.headers
         start = time.perf_counter()
         if self.intended_start is not None:
