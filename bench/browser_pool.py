@@ -20,10 +20,10 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _tree import run_measured  # noqa: E402
+from _tree import run_measured
 
-from perfmon.shared import stop_shared_services  # noqa: E402
-from perfmon.target import start_local_target  # noqa: E402
+from perfmon.shared import stop_shared_services
+from perfmon.target import start_local_target
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -21,9 +21,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _tree import run_measured  # noqa: E402
+from _tree import run_measured
 
-from perfmon.target import free_port  # noqa: E402
+from perfmon.target import free_port
 
 HERE = Path(__file__).resolve().parent
 NGINX_CONF = """
@@ -80,7 +80,7 @@ def main() -> int:
                    "--only-summary", "--loglevel", "ERROR"]
             u = run_measured(cmd, cwd=str(HERE), interval_s=0.5)
             with open(f"{prefix}_stats.csv") as f:
-                agg = [r for r in csv.DictReader(f) if r["Name"] == "Aggregated"][0]
+                agg = next(r for r in csv.DictReader(f) if r["Name"] == "Aggregated")
             rows.append(("Locust FastHttpUser", int(agg["Request Count"]), u.cpu_s, u.wall_s))
     finally:
         nginx.terminate()

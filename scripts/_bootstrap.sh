@@ -39,7 +39,7 @@ ensure_python() {
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     say "installing Python dependencies into $VENV"
     "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
-    "$VENV/bin/python" -m pip install -q -e "$ROOT[demo,dev]" || die "pip install failed (see above)"
+    "$VENV/bin/python" -m pip install -q -e "$ROOT[demo,dev,postgres,supabase]" || die "pip install failed (see above)"
     echo "$want" > "$stamp"
   fi
   export PATH="$VENV/bin:$PATH"

@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
-# perfmon's own test suite (what CI runs): lint, types, then the tests against the real bundled
-# app over HTTP and real Chromium. Installs what it needs first.
+# perfmon's own test suite (what CI runs): pgTAP on the Supabase migrations, lint, types, then the
+# tests against the real bundled app over HTTP, real Chromium and a real PostgreSQL 15 that this
+# script starts (and stops) on a private port. Installs what it needs first.
 source "$(dirname "$0")/_bootstrap.sh"
+source "$(dirname "$0")/_postgres.sh"
 ensure_python
 ensure_chromium
+ensure_postgres
 cd "$ROOT"
+start_postgres
+say "pgTAP (migrations applied from scratch, in order)"
+create_migrated_db perfmon_pgtap
+pg_prove -d perfmon_pgtap supabase/tests/*.test.sql
 say "ruff"
 ruff check perfmon demo_app tests
 say "mypy"

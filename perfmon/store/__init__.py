@@ -7,6 +7,7 @@ imported only when their scheme is used.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -29,5 +30,28 @@ def open_store(url: str, *, root: Path | None = None) -> Store:
         from .sqlite import SQLiteStore
 
         return SQLiteStore(path, url)
-    known = "sqlite:///path.db"
-    raise StoreError(f"unsupported store URL {url!r}; use {known}")
+    if parts.scheme == "supabase" or parts.scheme.startswith("supabase+"):
+        return _supabase(url)
+    if parts.scheme in ("postgresql", "postgres"):
+        from .postgres import PostgresStore
+
+        return PostgresStore(url)
+    from .postgres import redact
+
+    raise StoreError(f"unsupported store URL {redact(url)!r}; use sqlite:///path.db or postgresql://user@host/db")
+
+
+def _supabase(url: str) -> Store:
+    """``supabase`` (project from SUPABASE_URL) or ``supabase+https://<ref>.supabase.co``; the key comes
+    from SUPABASE_SERVICE_ROLE_KEY or SUPABASE_SECRET_KEY, never from the URL."""
+    api = url.split("+", 1)[1] if "+" in url else os.environ.get("SUPABASE_URL", "")
+    if not api.startswith(("https://", "http://")):
+        raise StoreError("the supabase store needs SUPABASE_URL (https://<project>.supabase.co) or a store URL "
+                         "supabase+https://<project>.supabase.co")
+    key = os.environ.get("SUPABASE_SERVICE_ROLE_KEY") or os.environ.get("SUPABASE_SECRET_KEY")
+    if not key:
+        raise StoreError("the supabase store needs SUPABASE_SERVICE_ROLE_KEY (or SUPABASE_SECRET_KEY) in the "
+                         "environment; results are written with the service role")
+    from .supabase import SupabaseStore
+
+    return SupabaseStore(api, key)

@@ -59,11 +59,10 @@ class Store(Protocol):
 
 @dataclass
 class RunRows:
+    """The run row and, per detail table, its rows: what every backend writes."""
+
     run: dict[str, Any]
-    series: list[dict[str, Any]]
-    windows: list[dict[str, Any]]
-    thresholds: list[dict[str, Any]]
-    samples: list[dict[str, Any]]
+    details: dict[str, list[dict[str, Any]]]
 
 
 _PCTS = {"p50": 50.0, "p75": 75.0, "p90": 90.0, "p95": 95.0, "p99": 99.0}
@@ -165,4 +164,32 @@ def run_rows(run: Run) -> RunRows:
          "observed": o.observed, "passed": o.passed, "abort_on_fail": o.threshold.abort_on_fail}
         for o in run.thresholds
     ]
-    return RunRows(run_row, series, windows, thresholds, _sample_rows(run))
+    return RunRows(run_row, {
+        "performance_metric_series": series,
+        "performance_metric_windows": windows,
+        "performance_threshold_results": thresholds,
+        "performance_resource_samples": _sample_rows(run),
+        "performance_web_vitals": _vital_rows(run),
+        "performance_breaking_points": _breaking_point_rows(run),
+    })
+
+
+def _vital_rows(run: Run) -> list[dict[str, Any]]:
+    """Web Vitals per journey and page, p75 as Google judges them, from the vitals Trends."""
+    out = []
+    for vital in ("LCP", "FCP", "CLS", "INP", "TTFB"):
+        for _, tags, m in run.metrics.series(f"browser_vital_{vital.lower()}"):
+            if not isinstance(m, Trend) or not m.count:
+                continue
+            hist = m.histogram()
+            out.append({"run_id": run.run_id, "journey": tags.get("journey", ""), "page": tags.get("page", ""),
+                        "metric": vital, "count": m.count, "p75": m.percentile(75, hist),
+                        "p95": m.percentile(95, hist)})
+    return out
+
+
+def _breaking_point_rows(run: Run) -> list[dict[str, Any]]:
+    found = run.metadata.get("breaking_points") or {}
+    return [{"run_id": run.run_id, "scenario": scenario, "sustainable_rate": bp.get("sustainable_rate"),
+             "breaking_rate": bp.get("breaking_rate"), "steps": bp.get("steps", [])}
+            for scenario, bp in found.items()]

@@ -25,7 +25,8 @@ create table if not exists performance_test_runs (
   finished_at text,
   client_saturation real,
   lost_iterations integer not null default 0,
-  metadata text not null default '{}'
+  metadata text not null default '{}',
+  complete integer not null default 0
 );
 create index if not exists idx_perf_runs_type_env_created on performance_test_runs (test_type, environment, created_at desc);
 create index if not exists idx_perf_runs_created on performance_test_runs (created_at desc);
@@ -73,6 +74,37 @@ create table if not exists performance_threshold_results (
   passed integer not null,
   abort_on_fail integer not null default 0,
   primary key (run_id, metric, expression)
+);
+
+create table if not exists performance_web_vitals (
+  run_id text not null references performance_test_runs (id) on delete cascade,
+  journey text not null,
+  page text not null,
+  metric text not null check (metric in ('LCP', 'FCP', 'CLS', 'INP', 'TTFB')),
+  count integer not null,
+  p75 real,
+  p95 real,
+  primary key (run_id, journey, page, metric)
+);
+
+create table if not exists performance_breaking_points (
+  run_id text not null references performance_test_runs (id) on delete cascade,
+  scenario text not null,
+  sustainable_rate real,
+  breaking_rate real,
+  steps text not null default '[]',
+  primary key (run_id, scenario)
+);
+
+create table if not exists performance_regressions (
+  id text primary key,
+  run_id text not null references performance_test_runs (id) on delete cascade,
+  metric text not null,
+  baseline real,
+  observed real,
+  change_ratio real,
+  status text not null default 'open' check (status in ('open', 'acknowledged', 'resolved')),
+  detected_at text not null default (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 );
 
 create table if not exists performance_resource_samples (

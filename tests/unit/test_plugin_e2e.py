@@ -129,7 +129,8 @@ def test_store_down_spools_the_run_and_flush_replays_it_once(tmp_path: Path) -> 
 def test_cli_errors_are_one_line(tmp_path: Path) -> None:
     out = run([sys.executable, "-m", "perfmon", "--store", "mysql://x", "history"], tmp_path)
     assert out.returncode == 2
-    assert out.stderr.strip() == "perfmon: error: unsupported store URL 'mysql://x'; use sqlite:///path.db"
+    assert out.stderr.strip() == (
+        "perfmon: error: unsupported store URL 'mysql://x'; use sqlite:///path.db or postgresql://user@host/db")
     out = run([sys.executable, "-m", "perfmon", "--store", f"sqlite:///{tmp_path}/x.db", "show", "abc"], tmp_path)
     assert out.returncode == 2 and "no run matches 'abc'" in out.stderr
 

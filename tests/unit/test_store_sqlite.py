@@ -84,6 +84,8 @@ def test_unknown_run_and_unwritable_path(tmp_path: Path) -> None:
 
 def _columns(sql: str) -> dict[str, list[str]]:
     tables: dict[str, list[str]] = {}
+    for m in re.finditer(r"alter table (?:public\.)?(\w+) add column (?:if not exists )?(\w+)", sql):
+        tables.setdefault(m.group(1), []).append(m.group(2))
     for m in re.finditer(r"create table if not exists (?:public\.)?(\w+) \((.*?)\n\);", sql, re.S):
         cols = []
         for line in m.group(2).splitlines():
@@ -96,8 +98,11 @@ def _columns(sql: str) -> dict[str, list[str]]:
 
 
 def test_sqlite_schema_mirrors_the_supabase_migration() -> None:
-    [migration] = sorted((ROOT / "supabase" / "migrations").glob("*_performance_results.sql"))
-    pg = _columns(migration.read_text())
+    migrations = sorted((ROOT / "supabase" / "migrations").glob("*.sql"))
+    pg: dict[str, list[str]] = {}
+    for path in migrations:  # in order, as they are applied
+        for table, cols in _columns(path.read_text()).items():
+            pg.setdefault(table, []).extend(cols)
     lite = _columns((ROOT / "perfmon" / "store" / "schema_sqlite.sql").read_text())
     assert pg and pg == lite
     assert {"id", "test_type", "environment", "concurrent_users", "duration_seconds", "avg_response_time",

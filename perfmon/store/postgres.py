@@ -1,0 +1,59 @@
+"""The PostgreSQL store (psycopg 3): any Postgres, including Supabase's direct and pooler URLs.
+
+A run is written in one transaction, so readers never see a run without its details. The
+schema is supabase/migrations/, applied by the Supabase CLI or ``psql``; this store does not
+create tables. Passwords never leave this module: messages name the store by host and
+database only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from ..errors import StoreError
+from .sql import SQLStore
+
+__all__ = ["PostgresStore", "redact"]
+
+
+def redact(url: str) -> str:
+    """``postgresql://user:secret@host/db`` -> ``postgresql://user:***@host/db``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()
+
+
+class PostgresStore(SQLStore):
+    placeholder = "%s"
+
+    def __init__(self, url: str, *, connect_timeout_s: float = 10.0) -> None:
+        self.url = redact(url)
+        parts = urlsplit(url)
+        self.where = f"postgresql://{parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path or '/'}"
+        try:
+            import psycopg
+        except ImportError:
+            raise StoreError("the postgresql:// store needs psycopg; install it with: pip install 'perfmon[postgres]'"
+                             ) from None
+        self._psycopg = psycopg
+        try:
+            # prepare_threshold=None: Supabase's transaction pooler (pgbouncer) rejects prepared statements.
+            self._con = psycopg.connect(url, autocommit=True, connect_timeout=int(connect_timeout_s),
+                                        prepare_threshold=None)
+        except psycopg.Error as exc:
+            reason = " ".join(str(exc).replace(parts.password or "\0", "***").split())
+            raise StoreError(f"cannot connect to {self.where} ({reason}); check the URL and that the database "
+                             "is up") from None
+
+    def _cell(self, value: Any) -> Any:
+        if isinstance(value, dict | list):
+            from psycopg.types.json import Jsonb
+
+            return Jsonb(value)
+        return value
+
+    def _errors(self) -> tuple[type[BaseException], ...]:
+        return (self._psycopg.Error,)

@@ -1,0 +1,159 @@
+"""The SQL side shared by the SQLite and PostgreSQL stores: one writer, one reader.
+
+Both are DB-API drivers over the same tables; they differ only in the placeholder, in how JSON
+and timestamps come back, and in how a transaction starts. Subclasses say those four things.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from ..errors import StoreError
+from ..metrics import Metrics
+from ..results import Run
+from ..thresholds import ThresholdOutcome, parse_thresholds
+from .base import RunRows, RunSummary, run_rows
+
+__all__ = ["SQLStore"]
+
+# Children first: the order a run's rows are written in (the run row comes first of all).
+DETAIL_TABLES = (
+    "performance_metric_series",
+    "performance_metric_windows",
+    "performance_threshold_results",
+    "performance_resource_samples",
+    "performance_web_vitals",
+    "performance_breaking_points",
+)
+
+
+class SQLStore:
+    """A store over a DB-API connection; subclasses set ``_con``, ``url`` and ``where``."""
+
+    url: str
+    where: str  # what error messages call this store (never contains a password)
+    placeholder = "?"
+    _con: Any
+
+    # --- the four differences -----------------------------------------------------------------
+    def _cell(self, value: Any) -> Any:
+        if isinstance(value, dict | list):
+            return json.dumps(value, separators=(",", ":"))
+        return value
+
+    def _json(self, value: Any) -> Any:
+        return json.loads(value) if isinstance(value, str) else value
+
+    def _ts(self, value: Any) -> float | None:
+        if value is None:
+            return None
+        if isinstance(value, datetime):
+            return value.timestamp()
+        return datetime.fromisoformat(str(value)).timestamp()
+
+    def _begin(self) -> None:
+        self._con.execute("begin")
+
+    def _errors(self) -> tuple[type[BaseException], ...]:
+        raise NotImplementedError
+
+    # --- writing ------------------------------------------------------------------------------
+    def _insert(self, table: str, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        cols = list(rows[0])
+        marks = ", ".join([self.placeholder] * len(cols))
+        sql = f"insert into {table} ({', '.join(cols)}) values ({marks})"
+        cur = self._con.cursor()
+        cur.executemany(sql, [tuple(self._cell(r[c]) for c in cols) for r in rows])
+
+    def write_run(self, run: Run) -> None:
+        rows: RunRows = run_rows(run)
+        try:
+            self._begin()
+            # Re-sending a run replaces it whole: the id is the client's, so this is idempotent.
+            self._con.execute(f"delete from performance_test_runs where id = {self.placeholder}", (run.run_id,))
+            self._insert("performance_test_runs", [{**rows.run, "complete": True}])
+            for table in DETAIL_TABLES:
+                self._insert(table, rows.details[table])
+            self._con.execute("commit")
+        except self._errors() as exc:
+            try:
+                self._con.execute("rollback")
+            except self._errors():
+                pass
+            raise StoreError(f"could not write run {run.run_id} to {self.where}: {_one_line(exc)}") from None
+
+    # --- reading ------------------------------------------------------------------------------
+    def _query(self, sql: str, args: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
+        try:
+            cur = self._con.execute(sql.replace("?", self.placeholder), tuple(args))
+            return list(cur.fetchall())
+        except self._errors() as exc:
+            raise StoreError(f"could not read {self.where}: {_one_line(exc)}") from None
+
+    def history(
+        self, *, test_type: str | None = None, environment: str | None = None, limit: int = 20
+    ) -> list[RunSummary]:
+        where, args = ["complete"], []
+        if test_type:
+            where.append("test_type = ?")
+            args.append(test_type)
+        if environment:
+            where.append("environment = ?")
+            args.append(environment)
+        rows = self._query(
+            "select id, created_at, test_type, environment, profile, status, concurrent_users, duration_seconds, "
+            "avg_response_time, p95_response_time, error_rate, throughput, git_sha from performance_test_runs "
+            f"where {' and '.join(where)} order by started_at desc limit ?",
+            (*args, limit),
+        )
+        return [RunSummary(str(r[0]), _iso(r[1]), *r[2:]) for r in rows]
+
+    def load_run(self, run_id: str) -> Run:
+        found = self._query(
+            "select id, test_type, environment, profile, base_url, started_at, finished_at, status, concurrent_users,"
+            " client_saturation, lost_iterations, git_sha, branch, host, tool_version, metadata"
+            " from performance_test_runs where cast(id as text) like ? order by started_at desc limit 2",
+            (f"{run_id}%",),
+        )
+        if len(found) != 1:
+            what = "no run" if not found else "more than one run"
+            raise StoreError(f"{what} matches {run_id!r} in {self.where}; see `perfmon history` for run ids")
+        (rid, ttype, env, profile, base_url, started, finished, status, users, sat, lost, sha, branch, host, ver,
+         meta) = found[0]
+        rid = str(rid)
+        metrics = Metrics.from_dict(
+            {"name": n, "tags": self._json(t), **self._json(d)}
+            for n, t, d in self._query("select name, tags, data from performance_metric_series where run_id = ?",
+                                       (rid,))
+        )
+        outcomes = [
+            ThresholdOutcome(parse_thresholds({m: [e]})[0], obs, bool(p))
+            for m, e, obs, p in self._query(
+                "select metric, expression, observed, passed from performance_threshold_results where run_id = ?",
+                (rid,))
+        ]
+        return Run(
+            test_type=ttype, environment=env, profile=profile, base_url=base_url, run_id=rid,
+            started_at=self._ts(started) or 0.0, finished_at=self._ts(finished), status=status,
+            concurrent_users=users, metrics=metrics, thresholds=outcomes, client_saturation=sat,
+            lost_iterations=lost, git_sha=sha, branch=branch, host=host or "", tool_version=ver or "",
+            metadata=self._json(meta) or {},
+        )
+
+    def close(self) -> None:
+        self._con.close()
+
+
+def _iso(value: Any) -> str:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+

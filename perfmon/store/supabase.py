@@ -1,0 +1,178 @@
+"""The Supabase store, through supabase-py (PostgREST over HTTPS).
+
+Rows go up in batches as upserts keyed by the client's ids (``Prefer:
+resolution=merge-duplicates, return=minimal``), so re-sending a run changes nothing. A run is
+one logical unit though not one transaction: its row is written first with ``complete =
+false``, then every detail row, then ``complete`` is flipped; the review views show complete
+runs only. Requests use our own httpx client with explicit timeouts; transport errors, 5xx and
+serialization failures are retried with exponential backoff and full jitter; constraint,
+permission and auth errors never are. The service key is never put in a message.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from functools import partial
+from typing import Any, TypeVar, cast
+
+import httpx
+
+from ..errors import StoreError
+from ..metrics import Metrics
+from ..results import Run
+from ..thresholds import ThresholdOutcome, parse_thresholds
+from .base import RunSummary, run_rows
+from .sql import DETAIL_TABLES
+
+__all__ = ["SupabaseStore"]
+
+T = TypeVar("T")
+_PRIMARY_KEYS = {
+    "performance_test_runs": "id",
+    "performance_metric_series": "run_id,name,tags_key",
+    "performance_metric_windows": "run_id,name,tags_key,window_start",
+    "performance_threshold_results": "run_id,metric,expression",
+    "performance_resource_samples": "run_id,role,sampled_at",
+    "performance_web_vitals": "run_id,journey,page,metric",
+    "performance_breaking_points": "run_id,scenario",
+}
+_RETRY_CODES = {"40001", "40P01", "PGRST000", "PGRST001", "PGRST002", "PGRST003"}  # serialization, pool, schema cache
+
+
+class SupabaseStore:
+    def __init__(self, url: str, key: str, *, timeout_s: float = 30.0, batch_size: int = 500, attempts: int = 5,
+                 backoff_s: float = 0.5, transport: httpx.BaseTransport | None = None) -> None:
+        try:
+            from supabase import ClientOptions, create_client
+        except ImportError:
+            raise StoreError("the Supabase store needs supabase-py; install it with: pip install 'perfmon[supabase]'"
+                             ) from None
+        self.url = url
+        self.where = url
+        self._key = key
+        self.batch_size = batch_size
+        self.attempts = attempts
+        self.backoff_s = backoff_s
+        self._last_status: int | None = None
+        self._http = httpx.Client(timeout=httpx.Timeout(timeout_s), transport=transport,
+                                  event_hooks={"response": [self._remember_status]})
+        try:
+            self._client = create_client(url, key, options=ClientOptions(httpx_client=self._http,
+                                                                         postgrest_client_timeout=timeout_s))
+        except Exception as exc:  # noqa: BLE001 - supabase-py validates URL and key with its own errors
+            raise StoreError(f"cannot use Supabase at {url}: {self._clean(exc)}; check SUPABASE_URL and the key"
+                             ) from None
+
+    def _remember_status(self, response: httpx.Response) -> None:
+        self._last_status = response.status_code
+
+    def _clean(self, exc: BaseException) -> str:
+        text = " ".join(str(exc).split()) or type(exc).__name__
+        return text.replace(self._key, "***") if self._key else text
+
+    # --- retries ------------------------------------------------------------------------------
+    def _retryable(self, exc: BaseException) -> bool:
+        from postgrest.exceptions import APIError
+
+        if isinstance(exc, httpx.TransportError):  # connect/read/write errors and timeouts
+            return True
+        if isinstance(exc, APIError):
+            status = self._last_status or 0
+            return status >= 500 or str(exc.code) in _RETRY_CODES
+        return False
+
+    def _call(self, what: str, fn: Callable[[], T]) -> T:
+        from postgrest.exceptions import APIError
+
+        for attempt in range(1, self.attempts + 1):
+            self._last_status = None
+            try:
+                return fn()
+            except (APIError, httpx.HTTPError) as exc:
+                if attempt == self.attempts or not self._retryable(exc):
+                    status = f"HTTP {self._last_status}: " if self._last_status else ""
+                    raise StoreError(f"Supabase {what} failed ({status}{self._clean(exc)})") from None
+                # Full jitter: many CI jobs retrying together must not hammer the API in step.
+                time.sleep(random.uniform(0, self.backoff_s * 2 ** (attempt - 1)))
+        raise AssertionError("unreachable")
+
+    # --- writing ------------------------------------------------------------------------------
+    def _upsert(self, table: str, rows: list[dict[str, Any]]) -> None:
+        from postgrest import ReturnMethod
+
+        def send(batch: list[dict[str, Any]]) -> Any:
+            return self._client.table(table).upsert(batch, on_conflict=_PRIMARY_KEYS[table],
+                                                    returning=ReturnMethod.minimal).execute()
+
+        for i in range(0, len(rows), self.batch_size):
+            batch = rows[i : i + self.batch_size]
+            self._call(f"upsert into {table}", partial(send, batch))
+
+    def write_run(self, run: Run) -> None:
+        rows = run_rows(run)
+        self._upsert("performance_test_runs", [{**rows.run, "complete": False}])
+        for table in DETAIL_TABLES:
+            self._upsert(table, rows.details[table])
+        self._call("completing the run", lambda: self._client.table("performance_test_runs").update(
+            {"complete": True}, returning=_minimal()).eq("id", run.run_id).execute())
+
+    # --- reading ------------------------------------------------------------------------------
+    def history(self, *, test_type: str | None = None, environment: str | None = None,
+                limit: int = 20) -> list[RunSummary]:
+        cols = ("id,created_at,test_type,environment,profile,status,concurrent_users,duration_seconds,"
+                "avg_response_time,p95_response_time,error_rate,throughput,git_sha")
+
+        def query() -> Any:
+            q = self._client.table("performance_test_runs").select(cols).eq("complete", True)
+            if test_type:
+                q = q.eq("test_type", test_type)
+            if environment:
+                q = q.eq("environment", environment)
+            return q.order("started_at", desc=True).limit(limit).execute()
+
+        data = _rows(self._call("reading history", query))
+        return [RunSummary(*(r[c] for c in cols.split(","))) for r in data]
+
+    def load_run(self, run_id: str) -> Run:
+        found = _rows(self._call("reading a run", lambda: self._client.table("performance_test_runs").select("*").eq(
+            "id", run_id).execute()))
+        if len(found) != 1:
+            raise StoreError(f"no run {run_id!r} in {self.where}; Supabase needs the full run id")
+        r = found[0]
+        series = _rows(self._call("reading metrics", lambda: self._client.table("performance_metric_series").select(
+            "name,tags,data").eq("run_id", run_id).execute()))
+        outcomes = _rows(self._call("reading thresholds", lambda: self._client.table(
+            "performance_threshold_results").select("metric,expression,observed,passed").eq("run_id", run_id)
+            .execute()))
+        from datetime import datetime
+
+        def ts(v: str | None) -> float | None:
+            return None if v is None else datetime.fromisoformat(v.replace("Z", "+00:00")).timestamp()
+
+        return Run(
+            test_type=r["test_type"], environment=r["environment"], profile=r["profile"], base_url=r["base_url"],
+            run_id=r["id"], started_at=ts(r["started_at"]) or 0.0, finished_at=ts(r["finished_at"]),
+            status=r["status"], concurrent_users=r["concurrent_users"],
+            metrics=Metrics.from_dict({"name": s["name"], "tags": s["tags"], **s["data"]} for s in series),
+            thresholds=[ThresholdOutcome(parse_thresholds({o["metric"]: [o["expression"]]})[0], o["observed"],
+                                         bool(o["passed"])) for o in outcomes],
+            client_saturation=r["client_saturation"], lost_iterations=r["lost_iterations"], git_sha=r["git_sha"],
+            branch=r["branch"], host=r["host"] or "", tool_version=r["tool_version"] or "",
+            metadata=r["metadata"] or {},
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+
+def _rows(response: Any) -> list[dict[str, Any]]:
+    # supabase-py types .data as any JSON; a table select is a list of objects.
+    return cast(list[dict[str, Any]], response.data)
+
+
+def _minimal() -> Any:
+    from postgrest import ReturnMethod
+
+    return ReturnMethod.minimal

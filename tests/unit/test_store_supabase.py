@@ -1,0 +1,134 @@
+"""The Supabase store's HTTP contract, against FakePostgREST (tests/unit/fake_postgrest.py): a fake
+of the hosted REST API, which cannot run here. A smoke test runs against a real project only
+when SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY are set."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from fake_postgrest import Failure, FakePostgREST
+from test_store_sqlite import make_run
+
+from perfmon import StoreError
+from perfmon.store.supabase import SupabaseStore
+
+KEY = "sk-test-SECRET-0123456789abcdef"
+URL = "https://fakeproject.supabase.co"
+
+
+def store(fake: FakePostgREST, **kw: object) -> SupabaseStore:
+    return SupabaseStore(URL, KEY, transport=fake.transport(), backoff_s=0.0, **kw)  # type: ignore[arg-type]
+
+
+def test_writes_are_batched_minimal_upserts_and_the_run_completes_last() -> None:
+    fake = FakePostgREST()
+    run = make_run()
+    store(fake, batch_size=2).write_run(run)
+    posts = [r for r in fake.requests if r.method == "POST"]
+    assert all("return=minimal" in r.headers["prefer"] and "resolution=merge-duplicates" in r.headers["prefer"]
+               for r in posts)
+    assert all(r.headers["apikey"] == KEY for r in fake.requests)
+    series = [r for r in posts if r.url.path.endswith("/performance_metric_series")]
+    assert len(series) == -(-len(run.metrics) // 2)  # batches of two
+    assert fake.requests[0].url.path == "/rest/v1/performance_test_runs"
+    assert json.loads(fake.requests[0].content)[0]["complete"] is False
+    last = fake.requests[-1]
+    assert last.method == "PATCH" and json.loads(last.content) == {"complete": True}
+    [row] = fake.rows("performance_test_runs")
+    assert row["complete"] is True
+
+
+def test_resending_a_run_is_idempotent_and_reads_back() -> None:
+    fake = FakePostgREST()
+    s = store(fake)
+    run = make_run()
+    s.write_run(run)
+    counts = {t: len(v) for t, v in fake.tables.items()}
+    s.write_run(run)
+    assert {t: len(v) for t, v in fake.tables.items()} == counts
+    [h] = s.history()
+    assert h.run_id == run.run_id
+    back = s.load_run(run.run_id)
+    assert back.summary_metrics() == run.summary_metrics()
+
+
+def test_5xx_and_timeouts_are_retried() -> None:
+    fake = FakePostgREST(script=[Failure(503), Failure(timeout=True), Failure(500, "XX000")])
+    store(fake).write_run(make_run())
+    assert len(fake.rows("performance_test_runs")) == 1
+    assert len(fake.requests) > 3
+
+
+@pytest.mark.parametrize(("status", "code"), [(409, "23505"), (401, "PGRST301"), (403, "42501"), (400, "22P02")])
+def test_constraint_and_permission_errors_are_not_retried(status: int, code: str) -> None:
+    fake = FakePostgREST(script=[Failure(status, code)])
+    with pytest.raises(StoreError, match=f"HTTP {status}") as err:
+        store(fake).write_run(make_run())
+    assert len(fake.requests) == 1
+    assert KEY not in str(err.value)
+
+
+def test_retries_give_up_after_the_last_attempt() -> None:
+    fake = FakePostgREST(script=[Failure(timeout=True)] * 3)
+    with pytest.raises(StoreError, match=r"ReadTimeout|timed out"):
+        store(fake, attempts=3).write_run(make_run())
+    assert len(fake.requests) == 3
+
+
+def test_store_dying_mid_run_is_spooled_and_flushed_exactly_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                                                 ) -> None:
+    from perfmon.config import load_config
+    from perfmon.runner import store_run
+
+    fake = FakePostgREST(die_after=3)
+    monkeypatch.setattr("perfmon.runner.open_store", lambda url, root=None: store(fake, attempts=2))
+    (tmp_path / "perfmon.toml").write_text('store = "supabase"\n')
+    run = make_run()
+    stored = store_run(run, load_config(tmp_path / "perfmon.toml"))
+    assert stored.spooled and "Supabase" in (stored.problem or "")
+    assert [r["complete"] for r in fake.rows("performance_test_runs")] == [False]  # never shown as complete
+    # The store is back: replay the spool.
+    fake.die_after = None
+    from perfmon.cli import _cmd_flush
+
+    monkeypatch.setattr("perfmon.cli.open_store", lambda url, root=None: store(fake))
+    assert _cmd_flush(load_config(tmp_path / "perfmon.toml")) == 0
+    assert _cmd_flush(load_config(tmp_path / "perfmon.toml")) == 0
+    [row] = fake.rows("performance_test_runs")
+    assert row["complete"] is True and row["id"] == run.run_id
+    assert len(fake.rows("performance_metric_series")) == len(run.metrics)
+
+
+def test_the_key_never_reaches_output_spool_or_store(tmp_path: Path) -> None:
+    """A whole run with a store that rejects us: grep everything it wrote for the key."""
+    proj = tmp_path
+    (proj / "perfmon.toml").write_text('[scenarios.quick]\nvus = 1\nduration = "1s"\nthink_time = "0s"\n')
+    (proj / "test_q.py").write_text(
+        "async def hit(client, user):\n    await client.get('/healthz')\n\n"
+        "def test_q(perf_api):\n    perf_api.run(hit, scenario='quick')\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PERFMON_", "DEMO_", "SUPABASE_"))}
+    # A real URL scheme with nothing listening: every attempt fails fast, as with a wrong project.
+    env.update(SUPABASE_URL="http://127.0.0.1:9", SUPABASE_SERVICE_ROLE_KEY=KEY, PERFMON_STORE="supabase")
+    out = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "test_q.py"], cwd=proj, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 1 and "store failed" in out.stdout
+    texts = [out.stdout, out.stderr] + [p.read_text() for p in proj.rglob("*") if p.is_file() and
+                                        p.suffix in (".json", ".log", ".txt", ".db")]
+    assert len(list((proj / ".perfmon" / "spool").glob("*.json"))) == 1
+    assert all(KEY not in t for t in texts)
+
+
+@pytest.mark.skipif(not (os.environ.get("SUPABASE_URL") and os.environ.get("SUPABASE_SERVICE_ROLE_KEY")),
+                    reason="a real project is used only when SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY are set")
+def test_smoke_against_a_real_project() -> None:
+    from perfmon import open_store
+
+    s = open_store("supabase")
+    run = make_run()
+    s.write_run(run)
+    assert any(h.run_id == run.run_id for h in s.history(limit=50))
