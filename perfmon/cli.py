@@ -11,8 +11,8 @@ from pathlib import Path
 
 from .config import Config, load_config
 from .errors import ConfigError, PerfmonError
-from .results import Run
 from .store import RunSummary, open_store
+from .store.postgres import redact
 
 __all__ = ["main"]
 
@@ -106,20 +106,13 @@ def _cmd_run(args: argparse.Namespace, cfg: Config) -> int:
 
 
 def _cmd_flush(cfg: Config) -> int:
-    spool = cfg.root / ".perfmon" / "spool"
-    files = sorted(spool.glob("*.json")) if spool.is_dir() else []
-    if not files:
+    from .runner import flush_spool
+
+    sent = flush_spool(cfg)
+    if not sent:
         print("nothing to flush: the spool is empty")
-        return 0
-    store = open_store(cfg.store, root=cfg.root)
-    try:
-        for f in files:
-            run = Run.from_json(f.read_text(encoding="utf-8"))
-            store.write_run(run)  # idempotent: keyed by the run's own id
-            f.unlink()
-            print(f"flushed run {run.run_id} to {cfg.store}")
-    finally:
-        store.close()
+    for run_id in sent:
+        print(f"flushed run {run_id} to {redact(cfg.store)}")
     return 0
 
 

@@ -29,6 +29,7 @@ from .results import PerformanceTestResults, Run, new_run_id
 from .runner import StoredRun, assemble_run, judge, store_run, summary_lines
 from .sampling import Sampler
 from .shared import shared_service, stop_shared_services
+from .store.postgres import redact
 
 __all__ = ["PerfApi", "PerfState"]
 
@@ -48,6 +49,9 @@ class PerfState:
     stored: StoredRun | None = None
     error: str | None = None
     background: BackgroundLoad | None = None
+    flushed: list[str] = field(default_factory=list)
+    alerted: bool | None = None
+    report_path: str | None = None
 
     @property
     def records_dir(self) -> Path:
@@ -280,11 +284,39 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         st.run = run
         if not session.config.getoption("perf_no_store"):
             st.stored = store_run(run, st.config)
+            if not st.stored.spooled:
+                st.flushed = _flush_quietly(st.config)
+        if run.status != "passed":
+            _alert(st, run)
         if (run.failed_thresholds or (st.stored and st.stored.spooled)) and session.exitstatus == 0:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
     finally:
         stop_shared_services(st.services_dir)
         shutil.rmtree(st.session_dir, ignore_errors=True)
+
+
+def _flush_quietly(config: Config) -> list[str]:
+    """Runs spooled earlier go in now the store answers again; a failure leaves them spooled."""
+    from .runner import flush_spool
+
+    try:
+        return flush_spool(config)
+    except PerfmonError:
+        return []
+
+
+def _alert(st: PerfState, run: Run) -> None:
+    from .monitor import PerformanceMonitor
+
+    monitor = PerformanceMonitor(gates=st.config.monitor)
+    if not monitor.webhook_url:
+        return
+    problems = [f"{o.threshold.metric}: {o.threshold.expression} (observed {o.observed})"
+                for o in run.failed_thresholds]
+    problems += [str(r) for r in run.metadata.get("stop_reasons", [])]
+    if not problems:
+        problems = [f"run ended {run.status}"]
+    st.alerted = monitor.send_performance_alert(run.results(), problems, st.report_path)
 
 
 def _target_record(st: PerfState) -> dict[str, Any]:
@@ -313,7 +345,12 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
             tr.write_line(f"the run was kept in {st.stored.where}; `perfmon flush` sends it when the store is back",
                           red=True)
         else:
-            tr.write_line(f"stored in {st.stored.where} (see: perfmon history)")
+            tr.write_line(f"stored in {redact(st.stored.where)} (see: perfmon history)")
+    if st.flushed:
+        tr.write_line(f"also sent {len(st.flushed)} run(s) spooled earlier: {', '.join(st.flushed)}")
+    if st.alerted is not None:
+        tr.write_line("alert sent to PERFMON_ALERT_WEBHOOK" if st.alerted else
+                      "alert to PERFMON_ALERT_WEBHOOK failed (the run is stored all the same)", red=not st.alerted)
     failed = st.run.failed_thresholds
     if failed:
         names = ", ".join(f"{o.threshold.metric}: {o.threshold.expression}" for o in failed)

@@ -20,7 +20,16 @@ from .results import Run, git_info
 from .store import open_store
 from .thresholds import Threshold, ThresholdOutcome, evaluate
 
-__all__ = ["StoredRun", "assemble_run", "judge", "spool_run", "store_run", "summary_lines"]
+__all__ = [
+    "StoredRun",
+    "assemble_run",
+    "flush_spool",
+    "judge",
+    "spool_dir",
+    "spool_run",
+    "store_run",
+    "summary_lines",
+]
 
 UNRELIABLE_SATURATION = 0.2  # share of the run with a saturated client above which browser numbers are flagged
 
@@ -122,8 +131,31 @@ def store_run(run: Run, config: Config) -> StoredRun:
             store.close()
         return StoredRun(config.store, spooled=False)
     except StoreError as exc:
-        path = spool_run(run, config.root / ".perfmon" / "spool")
+        path = spool_run(run, spool_dir(config))
         return StoredRun(str(path), spooled=True, problem=str(exc))
+
+
+def spool_dir(config: Config) -> Path:
+    return config.root / ".perfmon" / "spool"
+
+
+def flush_spool(config: Config) -> list[str]:
+    """Send every spooled run to the store (idempotent: runs are keyed by their own ids) and
+    delete each file once its run is stored. Returns the run ids sent."""
+    files = sorted(spool_dir(config).glob("*.json")) if spool_dir(config).is_dir() else []
+    if not files:
+        return []
+    sent = []
+    store = open_store(config.store, root=config.root)
+    try:
+        for f in files:
+            run = Run.from_json(f.read_text(encoding="utf-8"))
+            store.write_run(run)
+            f.unlink()
+            sent.append(run.run_id)
+    finally:
+        store.close()
+    return sent
 
 
 def _fmt(v: float | None, unit: str = "") -> str:

@@ -39,14 +39,31 @@ class PostgresStore(SQLStore):
             raise StoreError("the postgresql:// store needs psycopg; install it with: pip install 'perfmon[postgres]'"
                              ) from None
         self._psycopg = psycopg
+        self._dsn = url
+        self._password = parts.password
+        self._timeout = int(connect_timeout_s)
+        self._con = self._connect()
+
+    def _connect(self) -> Any:
+        psycopg = self._psycopg
         try:
             # prepare_threshold=None: Supabase's transaction pooler (pgbouncer) rejects prepared statements.
-            self._con = psycopg.connect(url, autocommit=True, connect_timeout=int(connect_timeout_s),
-                                        prepare_threshold=None)
+            return psycopg.connect(self._dsn, autocommit=True, connect_timeout=self._timeout, prepare_threshold=None)
         except psycopg.Error as exc:
-            reason = " ".join(str(exc).replace(parts.password or "\0", "***").split())
+            reason = " ".join(str(exc).replace(self._password or "\0", "***").split())
             raise StoreError(f"cannot connect to {self.where} ({reason}); check the URL and that the database "
                              "is up") from None
+
+    def _transient(self, exc: BaseException) -> bool:
+        # Lost connections, serialization failures and deadlocks are OperationalErrors; integrity and
+        # permission errors are not, and are never retried.
+        return isinstance(exc, self._psycopg.OperationalError)
+
+    def _reconnect(self) -> None:
+        try:
+            self._con.close()
+        finally:
+            self._con = self._connect()
 
     def _cell(self, value: Any) -> Any:
         if isinstance(value, dict | list):

@@ -7,6 +7,8 @@ and timestamps come back, and in how a transaction starts. Subclasses say those 
 from __future__ import annotations
 
 import json
+import random
+import time
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -36,6 +38,8 @@ class SQLStore:
     url: str
     where: str  # what error messages call this store (never contains a password)
     placeholder = "?"
+    attempts = 4
+    backoff_s = 0.25
     _con: Any
 
     # --- the four differences -----------------------------------------------------------------
@@ -70,22 +74,38 @@ class SQLStore:
         cur = self._con.cursor()
         cur.executemany(sql, [tuple(self._cell(r[c]) for c in cols) for r in rows])
 
+    def _transient(self, exc: BaseException) -> bool:
+        """Whether trying again can succeed (lost connection, lock, serialization failure) - never
+        for constraint or permission errors."""
+        return False
+
+    def _reconnect(self) -> None:
+        """Make a fresh connection after a transient failure (PostgreSQL); nothing by default."""
+
     def write_run(self, run: Run) -> None:
         rows: RunRows = run_rows(run)
-        try:
-            self._begin()
-            # Re-sending a run replaces it whole: the id is the client's, so this is idempotent.
-            self._con.execute(f"delete from performance_test_runs where id = {self.placeholder}", (run.run_id,))
-            self._insert("performance_test_runs", [{**rows.run, "complete": True}])
-            for table in DETAIL_TABLES:
-                self._insert(table, rows.details[table])
-            self._con.execute("commit")
-        except self._errors() as exc:
+        for attempt in range(1, self.attempts + 1):
             try:
-                self._con.execute("rollback")
-            except self._errors():
-                pass
-            raise StoreError(f"could not write run {run.run_id} to {self.where}: {_one_line(exc)}") from None
+                self._begin()
+                # Re-sending a run replaces it whole: the id is the client's, so this is idempotent.
+                self._con.execute(f"delete from performance_test_runs where id = {self.placeholder}", (run.run_id,))
+                self._insert("performance_test_runs", [{**rows.run, "complete": True}])
+                for table in DETAIL_TABLES:
+                    self._insert(table, rows.details[table])
+                self._con.execute("commit")
+                return
+            except self._errors() as exc:
+                try:
+                    self._con.execute("rollback")
+                except self._errors():
+                    pass
+                if attempt == self.attempts or not self._transient(exc):
+                    raise StoreError(f"could not write run {run.run_id} to {self.where}: {_one_line(exc)}") from None
+                time.sleep(random.uniform(0, self.backoff_s * 2 ** (attempt - 1)))  # full jitter
+                try:
+                    self._reconnect()
+                except StoreError:
+                    continue
 
     # --- reading ------------------------------------------------------------------------------
     def _query(self, sql: str, args: Iterable[Any] = ()) -> list[tuple[Any, ...]]:

@@ -45,3 +45,6 @@ class SQLiteStore(SQLStore):
 
     def _errors(self) -> tuple[type[BaseException], ...]:
         return (sqlite3.Error,)
+
+    def _transient(self, exc: BaseException) -> bool:
+        return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)

@@ -200,3 +200,39 @@ def test_bad_load_script_is_one_line(tmp_path: Path) -> None:
     assert out.returncode == 4
     assert "ERROR: script 'tests/api_perf/journeys.py' has no function 'nope'" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_a_failed_run_alerts_the_webhook_and_the_next_run_flushes_the_spool(tmp_path: Path) -> None:
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    got: list[dict[str, object]] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            got.append(json.loads(self.rfile.read(int(self.headers["content-length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        proj = project(tmp_path, limit="0.001")
+        blocker = tmp_path / "blocker"
+        blocker.write_text("")
+        hook = f"http://127.0.0.1:{server.server_port}/hook"
+        first = run(pytest_cmd("test_quick.py", "--perf-store", f"sqlite:///{blocker}/x.db"), proj,
+                    PERFMON_ALERT_WEBHOOK=hook)
+        assert first.returncode == 1 and "alert sent" in first.stdout
+        assert got and "p(95)<0.001" in str(got[0]["text"])
+        db = tmp_path / "ok.db"
+        second = run(pytest_cmd("test_quick.py", "--perf-store", f"sqlite:///{db}"), proj)
+        assert "also sent 1 run(s) spooled earlier" in second.stdout
+        assert len(runs_in(db)) == 2
+        assert not list((proj / ".perfmon" / "spool").glob("*.json"))
+    finally:
+        server.shutdown()

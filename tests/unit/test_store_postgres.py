@@ -61,7 +61,7 @@ def test_round_trip_and_idempotent_rewrite(pg_url: str) -> None:
         assert con.execute("select count(*) from performance_latest_runs").fetchone() == (1,)
 
 
-def test_a_store_that_dies_mid_run_spools_and_flush_delivers_once(pg_url: str, tmp_path: Path) -> None:
+def test_a_lost_connection_is_retried_on_a_new_one(pg_url: str) -> None:
     import psycopg
 
     store = open_store(pg_url)
@@ -69,9 +69,24 @@ def test_a_store_that_dies_mid_run_spools_and_flush_delivers_once(pg_url: str, t
     with psycopg.connect(pg_url, autocommit=True) as admin:
         admin.execute("select pg_terminate_backend(%s)", (pid,))
     run = make_run()
-    with pytest.raises(StoreError, match="could not write run"):
+    store.write_run(run)
+    with psycopg.connect(pg_url) as con:
+        assert con.execute("select count(*) from performance_test_runs").fetchone() == (1,)
+
+
+def test_constraint_errors_are_not_retried(pg_url: str) -> None:
+    store = open_store(pg_url)
+    run = make_run()
+    run.environment = "mars"  # violates the check constraint
+    with pytest.raises(StoreError, match=r"could not write run .*check constraint"):
         store.write_run(run)
-    # The runner turns that into a spooled run instead of a lost one.
+
+
+def test_a_store_that_is_down_spools_and_flush_delivers_once(pg_url: str, tmp_path: Path) -> None:
+    import psycopg
+
+    run = make_run()
+    # The runner turns a store it cannot reach into a spooled run instead of a lost one.
     (tmp_path / "perfmon.toml").write_text(f'store = "{pg_url}/nonexistent_db"\n')
     cfg = load_config(tmp_path / "perfmon.toml")
     stored = store_run(run, cfg)
