@@ -11,8 +11,10 @@ from pathlib import Path
 
 from .config import Config, load_config
 from .errors import ConfigError, PerfmonError
+from .results import Run
 from .store import RunSummary, open_store
 from .store.postgres import redact
+from .thresholds import ThresholdOutcome
 
 __all__ = ["main"]
 
@@ -42,6 +44,14 @@ def _parser() -> argparse.ArgumentParser:
 
     show = sub.add_parser("show", help="one stored run: thresholds and summary")
     show.add_argument("run_id", help="a run id or a unique prefix of one")
+
+    rep = sub.add_parser("report", help="re-render a stored run's reports (HTML, summary.json, JUnit, Markdown)")
+    rep.add_argument("run_id", help="a run id or a unique prefix of one")
+    rep.add_argument("--out", type=Path, default=None, help="reports folder (default: perf-reports/)")
+
+    cmp_ = sub.add_parser("compare", help="two stored runs side by side, key metrics and thresholds")
+    cmp_.add_argument("base", help="the baseline run id (or prefix)")
+    cmp_.add_argument("candidate", help="the run to compare with it")
 
     sub.add_parser("flush", help="send runs kept in .perfmon/spool to the store")
 
@@ -78,6 +88,29 @@ def _history_table(rows: list[RunSummary]) -> None:
     print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
     for row in body:
         print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
+
+
+def _compare(base: Run, cand: Run) -> None:
+    """Key metrics and every threshold of two runs, with the change from base to candidate."""
+    a, b = base.summary_metrics().to_dict(), cand.summary_metrics().to_dict()
+    rows = [("metric", f"base {base.run_id[:8]}", f"candidate {cand.run_id[:8]}", "change")]
+    for key in a:
+        va, vb = a[key], b[key]
+        change = "-" if va is None or vb is None or va == 0 else f"{100 * (vb - va) / va:+.1f}%"
+        rows.append((key, _fmt(va, ".4g"), _fmt(vb, ".4g"), change))
+    seen_a = {(o.threshold.metric, o.threshold.expression): o for o in base.thresholds}
+    seen_b = {(o.threshold.metric, o.threshold.expression): o for o in cand.thresholds}
+    for pair in sorted(set(seen_a) | set(seen_b)):
+        oa, ob = seen_a.get(pair), seen_b.get(pair)
+
+        def cell(o: ThresholdOutcome | None) -> str:
+            return "-" if o is None else f"{_fmt(o.observed, '.4g')} {'pass' if o.passed else 'FAIL'}"
+
+        rows.append((f"{pair[0]}: {pair[1]}", cell(oa), cell(ob), ""))
+    rows.append(("verdict", base.status.upper(), cand.status.upper(), ""))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
 
 
 def _cmd_run(args: argparse.Namespace, cfg: Config) -> int:
@@ -136,6 +169,16 @@ def _dispatch(args: argparse.Namespace) -> int:
             from .runner import summary_lines
 
             print("\n".join(summary_lines(store.load_run(args.run_id))))
+        elif args.command == "report":
+            from .report import write_reports
+
+            run = store.load_run(args.run_id)
+            history = store.history(test_type=run.test_type, environment=run.environment, limit=20)
+            paths = write_reports(run, args.out or cfg.root / "perf-reports", history=history)
+            print(f"report: {paths.html}")
+            print(f"summary.json: {paths.summary}  junit: {paths.junit}  markdown: {paths.markdown}")
+        elif args.command == "compare":
+            _compare(store.load_run(args.base), store.load_run(args.candidate))
     finally:
         store.close()
     return 0

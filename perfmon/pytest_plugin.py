@@ -29,6 +29,7 @@ from .results import PerformanceTestResults, Run, new_run_id
 from .runner import StoredRun, assemble_run, judge, store_run, summary_lines
 from .sampling import Sampler
 from .shared import shared_service, stop_shared_services
+from .store import open_store
 from .store.postgres import redact
 
 __all__ = ["PerfApi", "PerfState"]
@@ -87,6 +88,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     metavar="FILE.py:FUNC", help="the journey --perf-load runs (default: %(default)s)")
     group.addoption("--perf-load-on-start", default="tests/api_perf/journeys.py:log_in", metavar="FILE.py:FUNC",
                     help="run once per virtual user of --perf-load (default: %(default)s); 'none' for nothing")
+    group.addoption("--perf-report-dir", default=None, type=Path,
+                    help="where reports go (default: perf-reports/ next to the config)")
     group.addoption("--perf-no-store", action="store_true", help="judge and print the run but do not store it")
     # --base-url is pytest-playwright's (or pytest-base-url's) option; perfmon reads it.
 
@@ -286,6 +289,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             st.stored = store_run(run, st.config)
             if not st.stored.spooled:
                 st.flushed = _flush_quietly(st.config)
+        _write_reports(session.config, st, run)
         if run.status != "passed":
             _alert(st, run)
         if (run.failed_thresholds or (st.stored and st.stored.spooled)) and session.exitstatus == 0:
@@ -293,6 +297,26 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     finally:
         stop_shared_services(st.services_dir)
         shutil.rmtree(st.session_dir, ignore_errors=True)
+
+
+def _write_reports(config: pytest.Config, st: PerfState, run: Run) -> None:
+    from .report import write_reports
+
+    history = []
+    if st.stored is not None and not st.stored.spooled:
+        try:
+            store = open_store(st.config.store, root=st.config.root)
+            try:
+                history = store.history(test_type=run.test_type, environment=run.environment, limit=20)
+            finally:
+                store.close()
+        except PerfmonError:
+            history = []
+    root = config.getoption("perf_report_dir") or st.config.root / "perf-reports"
+    try:
+        st.report_path = str(write_reports(run, root, history=history).html)
+    except OSError as exc:
+        st.error = f"could not write the report under {root}: {exc}; pass --perf-report-dir to a writable folder"
 
 
 def _flush_quietly(config: Config) -> list[str]:
@@ -346,6 +370,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
                           red=True)
         else:
             tr.write_line(f"stored in {redact(st.stored.where)} (see: perfmon history)")
+    if st.report_path:
+        tr.write_line(f"report: {st.report_path}")
     if st.flushed:
         tr.write_line(f"also sent {len(st.flushed)} run(s) spooled earlier: {', '.join(st.flushed)}")
     if st.alerted is not None:
@@ -482,8 +508,13 @@ def perf(request: pytest.FixtureRequest, perf_browser: Any, perf_context_args: d
         rep = item.stash.get(report_key, {}).get("call")
         failed = rep is None or rep.failed
         safe = re.sub(r"[^\w.-]+", "-", item.nodeid)[-120:]
-        bp.finish(failed=failed, artifacts=Path(request.config.rootpath) / "test-results" / safe)
+        artifacts = Path(request.config.rootpath) / "test-results" / safe
+        bp.finish(failed=failed, artifacts=artifacts)
         context.close()
+        extra = item.stash[_extra_key]
+        extra["slowest"] = bp.slowest
+        if failed and artifacts.exists():
+            extra["artifacts"] = [str(p) for p in sorted(artifacts.iterdir())]
 
 
 class PerfApi:

@@ -48,6 +48,8 @@ def assemble_run(records: Iterable[Record], config: Config, *, run_id: str, star
     thresholds: dict[tuple[str, str], Threshold] = {}
     users: dict[str, int] = {}
     stop_reasons: list[str] = []
+    slowest: dict[str, list[dict[str, object]]] = {}
+    artifacts: list[str] = []
     n = 0
     for rec in records:
         n += 1
@@ -59,6 +61,10 @@ def assemble_run(records: Iterable[Record], config: Config, *, run_id: str, star
             users[rec.kind] = max(users.get(rec.kind, 0), int(rec.extra["vus"]))
         if rec.extra.get("stop_reason"):
             stop_reasons.append(str(rec.extra["stop_reason"]))
+        for page, items in (rec.extra.get("slowest") or {}).items():
+            both = slowest.get(page, []) + list(items)
+            slowest[page] = sorted(both, key=lambda r: -float(str(r.get("duration") or 0)))[:5]
+        artifacts.extend(rec.extra.get("artifacts") or [])
     if n == 0:
         return None
     if "browser" in kinds:
@@ -71,6 +77,10 @@ def assemble_run(records: Iterable[Record], config: Config, *, run_id: str, star
               git_sha=git["git_sha"], branch=git["branch"])
     if stop_reasons:
         run.metadata["stop_reasons"] = stop_reasons
+    if slowest:
+        run.metadata["slowest_resources"] = slowest
+    if artifacts:
+        run.metadata["artifacts"] = artifacts
     run.concurrent_users = sum(users.values())
     return run, list(thresholds.values())
 

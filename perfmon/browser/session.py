@@ -54,6 +54,7 @@ class BrowserPerf:
         self.failed = False
         self.started = time.perf_counter()
         self._visits: dict[str, dict[str, Any]] = {}
+        self.slowest: dict[str, list[dict[str, Any]]] = {}  # page -> its slowest resources seen
         self._last: dict[str, Any] | None = None
         context.add_init_script(script=vitals_script())
         self.page: Page = context.new_page()
@@ -128,6 +129,10 @@ class BrowserPerf:
             if nav.get(phase) is not None:
                 m.trend(f"browser_nav_{phase}", tags).record(max(0.0, float(nav[phase])))
         res = nav.get("resources") or {}
+        page = tags["page"]
+        if res.get("slowest"):
+            merged = self.slowest.get(page, []) + list(res["slowest"])
+            self.slowest[page] = sorted(merged, key=lambda r: -float(r.get("duration") or 0))[:5]
         if res:
             m.trend("browser_resources_count", tags, scale=1).record(res.get("count", 0))
             m.trend("browser_resources_kb", tags).record((res.get("bytes", 0) + (nav.get("transfer_size") or 0)) / 1024)

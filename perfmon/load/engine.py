@@ -102,6 +102,8 @@ class Engine:
         self._iteration_series = (self.metrics.trend("iteration_duration", self.tags),
                                   self.metrics.counter("iterations", self.tags),
                                   self.metrics.rate("iteration_failed", self.tags))
+        # VUs over time for charts (the k6-style `vus` Gauge keeps only the latest value and range).
+        self._vus_series = self.metrics.trend("vus_active", self.tags, scale=1)
         self.progress = Progress(scenario, self.metrics, enabled=progress)
         self.target_pid = target_pid
         self._stop = asyncio.Event()
@@ -180,7 +182,9 @@ class Engine:
                     if per_vu and i in tasks:
                         continue
                     tasks[i] = asyncio.create_task(self._closed_vu(session, i, wanted))
-            self.metrics.gauge("vus", self.tags).record(sum(not t.done() for t in tasks.values()))
+            running = sum(not t.done() for t in tasks.values())
+            self.metrics.gauge("vus", self.tags).record(running)
+            self._vus_series.record(running)
             if per_vu and all(t.done() for t in tasks.values()) and tasks:
                 break
             await asyncio.sleep(_TICK_S)
@@ -223,6 +227,7 @@ class Engine:
                     task.add_done_callback(running.discard)
                 next_at += 1.0 / rate
             self.metrics.gauge("vus", self.tags).record(self.active)
+            self._vus_series.record(self.active)
             delay = max(0.0, min(_TICK_S, next_at - (time.perf_counter() - t0)))
             await asyncio.sleep(delay)
         return list(running)

@@ -210,7 +210,7 @@ def test_a_failed_run_alerts_the_webhook_and_the_next_run_flushes_the_spool(tmp_
     got: list[dict[str, object]] = []
 
     class Hook(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        def do_POST(self) -> None:
             got.append(json.loads(self.rfile.read(int(self.headers["content-length"]))))
             self.send_response(200)
             self.end_headers()

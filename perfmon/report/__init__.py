@@ -1,0 +1,56 @@
+"""Reports of a run: HTML (with charts), summary.json, JUnit XML and Markdown, written together
+under ``perf-reports/<run-id>/`` with ``perf-reports/latest`` pointing at the newest."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..results import Run
+from ..store import RunSummary
+from .html import render_html
+from .machine import SUMMARY_SCHEMA, junit_xml, markdown, summary_json
+from .model import build_model
+
+__all__ = ["SUMMARY_SCHEMA", "ReportPaths", "write_reports"]
+
+
+@dataclass(frozen=True)
+class ReportPaths:
+    directory: Path
+    html: Path
+    summary: Path
+    junit: Path
+    markdown: Path
+
+
+def write_reports(run: Run, root: Path, *, history: list[RunSummary] | None = None) -> ReportPaths:
+    out = root / run.run_id
+    out.mkdir(parents=True, exist_ok=True)
+    paths = ReportPaths(out, out / "index.html", out / "summary.json", out / "junit.xml", out / "summary.md")
+    paths.html.write_text(render_html(build_model(run, history)), encoding="utf-8")
+    paths.summary.write_text(json.dumps(summary_json(run), indent=2), encoding="utf-8")
+    paths.junit.write_text(junit_xml(run), encoding="utf-8")
+    md = markdown(run, str(paths.html))
+    paths.markdown.write_text(md, encoding="utf-8")
+    step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if step_summary:
+        with open(step_summary, "a", encoding="utf-8") as f:
+            f.write(md)
+    _point_latest(root, out)
+    return paths
+
+
+def _point_latest(root: Path, target: Path) -> None:
+    latest = root / "latest"
+    if latest.is_symlink() or latest.is_file():
+        latest.unlink()
+    elif latest.is_dir():
+        shutil.rmtree(latest)
+    try:
+        latest.symlink_to(target.name, target_is_directory=True)
+    except OSError:  # filesystems without symlinks get a copy
+        shutil.copytree(target, latest)

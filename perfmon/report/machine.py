@@ -1,0 +1,126 @@
+"""Machine-readable outputs: summary.json (versioned, k6-like), JUnit XML and a Markdown summary.
+
+summary.json's schema is ``perfmon/report/summary.schema.json`` (documented in
+docs/summary-json.md); its ``schema`` field changes with any incompatible change.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from xml.etree import ElementTree as ET
+
+from ..metrics import Counter, Gauge, Rate, Trend
+from ..results import Run
+from ..store.base import iso
+
+__all__ = ["SUMMARY_SCHEMA", "junit_xml", "markdown", "summary_json"]
+
+SUMMARY_SCHEMA = "perfmon.summary/v1"
+
+
+def _selector(name: str, tags: dict[str, str]) -> str:
+    return name + ("{" + ",".join(f"{k}:{v}" for k, v in sorted(tags.items())) + "}" if tags else "")
+
+
+def _values(metric: Any, duration_s: float) -> tuple[str, dict[str, float | None]]:
+    if isinstance(metric, Trend):
+        hist = metric.histogram()
+        return "trend", {
+            "avg": metric.avg, "min": metric.min if metric.count else None, "med": metric.percentile(50, hist),
+            "max": metric.max if metric.count else None, "p(90)": metric.percentile(90, hist),
+            "p(95)": metric.percentile(95, hist), "p(99)": metric.percentile(99, hist), "count": float(metric.count),
+        }
+    if isinstance(metric, Rate):
+        return "rate", {"rate": metric.rate, "passes": float(metric.trues), "fails": float(metric.total - metric.trues)}
+    if isinstance(metric, Counter):
+        return "counter", {"count": metric.count, "rate": metric.count / duration_s if duration_s else None}
+    assert isinstance(metric, Gauge)
+    return "gauge", {"value": metric.value, "min": metric.stat("min"), "max": metric.stat("max")}
+
+
+def summary_json(run: Run) -> dict[str, Any]:
+    """The end-of-run summary: run identity, verdict, thresholds, and every metric series
+    (overall, and per tag set) with k6's aggregations."""
+    duration = run.duration_seconds
+    metrics: dict[str, Any] = {}
+    for name in run.metrics.names():
+        merged = run.metrics.select(name)
+        if merged is not None:
+            kind, values = _values(merged, duration)
+            metrics[name] = {"type": kind, "values": values}
+        for _, tags, series in run.metrics.series(name):
+            if tags:
+                kind, values = _values(series, duration)
+                metrics[_selector(name, tags)] = {"type": kind, "values": values}
+    return {
+        "schema": SUMMARY_SCHEMA,
+        "run": {
+            "id": run.run_id, "test_type": run.test_type, "environment": run.environment, "profile": run.profile,
+            "status": run.status, "passed": run.passed, "started_at": iso(run.started_at),
+            "finished_at": iso(run.finished_at), "duration_s": duration, "base_url": run.base_url,
+            "git_sha": run.git_sha, "branch": run.branch, "host": run.host, "tool_version": run.tool_version,
+            "concurrent_users": run.concurrent_users, "client_saturation": run.client_saturation,
+            "lost_iterations": run.lost_iterations,
+        },
+        "summary": run.summary_metrics().to_dict(),
+        "thresholds": [o.to_dict() for o in run.thresholds],
+        "metrics": metrics,
+    }
+
+
+def junit_xml(run: Run) -> str:
+    """One testcase per threshold, so CI shows which one failed."""
+    failures = len(run.failed_thresholds)
+    suite = ET.Element("testsuite", name=f"perfmon {run.test_type}", tests=str(len(run.thresholds)),
+                       failures=str(failures), errors="0", time=f"{run.duration_seconds:.3f}",
+                       timestamp=iso(run.started_at) or "")
+    props = ET.SubElement(suite, "properties")
+    for key, value in (("run_id", run.run_id), ("environment", run.environment), ("profile", run.profile),
+                       ("status", run.status), ("git_sha", run.git_sha or "")):
+        ET.SubElement(props, "property", name=key, value=value)
+    for o in run.thresholds:
+        case = ET.SubElement(suite, "testcase", classname=f"perfmon.thresholds.{o.threshold.metric}",
+                             name=o.threshold.expression, time="0")
+        if not o.passed:
+            seen = "no data" if o.observed is None else f"{o.observed:.6g}"
+            failure = ET.SubElement(case, "failure", message=f"{o.threshold.metric}: {o.threshold.expression}, "
+                                                             f"observed {seen}", type="threshold")
+            failure.text = f"{o.threshold.metric} {o.threshold.expression} failed: observed {seen}"
+    suites = ET.Element("testsuites", tests=str(len(run.thresholds)), failures=str(failures))
+    suites.append(suite)
+    return ET.tostring(suites, encoding="unicode", xml_declaration=True)
+
+
+def _md(v: float | None, fmt: str = "{:.3g}") -> str:
+    return "-" if v is None else fmt.format(v)
+
+
+def markdown(run: Run, report_path: str | None = None) -> str:
+    s = run.summary_metrics()
+    icon = "✅" if run.passed else "❌"
+    lines = [
+        f"## {icon} perfmon {run.test_type} run: {run.status.upper()}",
+        "",
+        f"`{run.run_id}` · {run.environment} · profile `{run.profile}` · commit `{(run.git_sha or '-')[:10]}` · "
+        f"{run.duration_seconds:.0f} s · {run.concurrent_users} users",
+        "",
+        "| metric | value |",
+        "| --- | ---: |",
+        f"| avg response time | {_md(s.avg_response_time, '{:.1f} ms')} |",
+        f"| p95 response time | {_md(s.p95_response_time, '{:.1f} ms')} |",
+        f"| error rate | {_md(None if s.error_rate is None else 100 * s.error_rate, '{:.2f} %')} |",
+        f"| throughput | {_md(s.throughput, '{:.1f}/s')} |",
+        "",
+        "| threshold | observed | result |",
+        "| --- | ---: | --- |",
+    ]
+    for o in run.thresholds:
+        metric = o.threshold.metric.replace("|", "\\|")
+        verdict = "pass" if o.passed else "**FAIL**"
+        lines.append(f"| `{metric}: {o.threshold.expression}` | {_md(o.observed)} | {verdict} |")
+    if run.metadata.get("browser_metrics_unreliable"):
+        lines += ["", f"> ⚠️ The client CPU was saturated {100 * (run.client_saturation or 0):.0f}% of the run: "
+                      "browser numbers are unreliable."]
+    if report_path:
+        lines += ["", f"Report: `{report_path}`"]
+    return "\n".join(lines) + "\n"
