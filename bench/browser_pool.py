@@ -4,8 +4,8 @@
 
 Runs, one after the other, against one bundled app started here (its CPU is not counted):
   1. sequential: the same 4 x N journeys in one process and one browser (the baseline),
-  2. `pytest -n N tests/browser_perf --perf-profile smoke` with shared browser servers,
-  3. the same with one browser per worker (`--perf-browsers 0`), the naive layout.
+  2. `pytest -n N tests/browser_perf --perf-profile smoke`: one browser per worker (the default),
+  3. the same with shared browser servers (`--perf-browsers N`, one per 16 workers by default here).
 Prints CPU seconds per journey, the ratio to the sequential baseline, peak PSS of the tree.
 Targets (issue: browser journeys): zero harness failures, peak <= 6 GiB, CPU/journey <= 2x sequential.
 """
@@ -52,11 +52,11 @@ def main() -> int:
             "--perf-profile", "smoke", "-q"]
     # The baseline runs the same number of journeys, so start-up costs count alike on both sides.
     layouts = [("sequential (1 process, 1 browser)", ["--perf-iterations", str(args.workers)])]
-    shared = ["-n", str(args.workers)] + ([] if args.browsers is None else ["--perf-browsers", str(args.browsers)])
-    layouts.append((f"-n {args.workers}, shared browser servers", shared))
+    servers = args.browsers or max(1, -(-args.workers // 16))
+    layouts.append((f"-n {args.workers}, one browser per worker (default)", ["-n", str(args.workers)]))
     if not args.skip_naive:
-        layouts.append((f"-n {args.workers}, one browser per worker", ["-n", str(args.workers), "--perf-browsers",
-                                                                        "0"]))
+        layouts.append((f"-n {args.workers}, {servers} shared browser servers",
+                        ["-n", str(args.workers), "--perf-browsers", str(servers)]))
     rows = []
     try:
         for name, extra in layouts:

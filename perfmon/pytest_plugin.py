@@ -78,8 +78,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     "sqlite:///.perfmon/results.db)")
     group.addoption("--perf-config", default=None, type=Path, help="perfmon.toml or pyproject.toml to read")
     group.addoption("--perf-browsers", default=None, type=_browsers_arg,
-                    help="shared Chromium servers for all workers (0: one browser per worker; default: 1 per 16 "
-                    "workers)")
+                    help="shared Chromium servers for all workers (default 0: one browser per worker, which "
+                    "bench/README.md measured cheaper in CPU at equal memory)")
     group.addoption("--perf-iterations", default=None, type=_browsers_arg,
                     help="iterations of each browser journey per virtual user (default: the profile's)")
     group.addoption("--perf-load", default=None, metavar="SCENARIO",
@@ -443,22 +443,20 @@ def perf_user(perf_vu: int) -> tuple[str, str]:
 
 @pytest.fixture(scope="session")
 def perf_browser(pytestconfig: pytest.Config) -> Iterator[Any]:
-    """A Playwright Browser for this process: a connection to a shared browser server, or (with
-    ``--perf-browsers 0``) a browser of its own."""
+    """A Playwright Browser for this process: its own (the default), or with ``--perf-browsers N``
+    a connection to one of N browser servers shared by all workers."""
     from playwright.sync_api import sync_playwright
 
     from .browser import launch_options, start_browser_server
 
     st = pytestconfig.stash[state_key]
-    workers = _workers(pytestconfig)
-    wanted = pytestconfig.getoption("perf_browsers")
-    servers = max(1, -(-workers // 16)) if wanted is None else wanted
+    servers = pytestconfig.getoption("perf_browsers") or 0
     # Each worker runs its own Playwright driver (node); with 50 workers their young generations
     # alone cost ~0.75 GiB. A 1 MB semi-space keeps that down (bench/README.md has the figures).
     os.environ["NODE_OPTIONS"] = (os.environ.get("NODE_OPTIONS", "") + " --max-semi-space-size=1").strip()
     pw = sync_playwright().start()
     try:
-        if servers == 0 or (workers == 1 and wanted is None):
+        if servers == 0:
             browser = pw.chromium.launch(**launch_options())
         else:
             slot = _worker_index(st) % servers

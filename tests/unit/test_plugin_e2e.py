@@ -236,3 +236,45 @@ def test_a_failed_run_alerts_the_webhook_and_the_next_run_flushes_the_spool(tmp_
         assert not list((proj / ".perfmon" / "spool").glob("*.json"))
     finally:
         server.shutdown()
+
+
+CRASH_SUITE = """
+import os
+
+import pytest
+
+
+@pytest.mark.parametrize("vu", range(1, 5))
+def test_journey(perf, vu):
+    perf.page.goto("/login")
+    with perf.step("open"):
+        perf.page.goto("/login")
+    if vu == 3:
+        os._exit(1)  # the worker dies mid-iteration
+"""
+
+
+@pytest.mark.browser
+def test_a_crashed_worker_loses_only_its_iteration(tmp_path: Path) -> None:
+    (tmp_path / "perfmon.toml").write_text('[scenarios.browser]\nthink_time = "0s"\n')
+    (tmp_path / "test_crash.py").write_text(CRASH_SUITE)
+    db = tmp_path / "r.db"
+    out = run(pytest_cmd("test_crash.py", "-n", "2", "--perf-store", f"sqlite:///{db}"), tmp_path)
+    assert out.returncode == 1
+    assert "1 iteration(s) lost to crashed workers" in out.stdout
+    con = sqlite3.connect(db)
+    [(run_id, lost)] = con.execute("select id, lost_iterations from performance_test_runs").fetchall()
+    assert lost == 1
+    done = con.execute("select sum(count) from performance_metric_series where run_id = ? and "
+                       "name = 'browser_iterations'", (run_id,)).fetchone()[0]
+    assert done == 3  # the other three iterations were kept
+
+
+@pytest.mark.browser
+def test_shared_browser_servers_work_across_workers(tmp_path: Path) -> None:
+    db = tmp_path / "r.db"
+    out = run(pytest_cmd("tests/browser_perf", "-n", "2", "--perf-browsers", "1", "--perf-profile", "smoke",
+                         "-k", "login", "--perf-store", f"sqlite:///{db}"), ROOT)
+    assert out.returncode == 0, out.stdout[-2000:]
+    [(_, kind, status)] = runs_in(db)
+    assert (kind, status) == ("browser", "passed")
