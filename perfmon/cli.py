@@ -31,7 +31,8 @@ def _parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the browser and API suites as one judged, stored run")
     run.add_argument("--profile", default=None, help="smoke, ci or release")
-    run.add_argument("--type", choices=TYPES, default="all", help="which suites to run (default: all)")
+    run.add_argument("--type", choices=TYPES, default="all",
+                     help="which suites: all (browser journeys, load, stress), browser, load, stress, spike, endurance")
     run.add_argument("--browsers", type=int, default=None, metavar="N", help="shared Chromium servers")
     run.add_argument("--workers", default="auto", metavar="N", help="pytest-xdist workers (default: auto)")
     run.add_argument("--env", default=None, help="environment recorded with the run")
@@ -120,8 +121,8 @@ def _cmd_run(args: argparse.Namespace, cfg: Config) -> int:
         paths.append(SUITES["browser"])
     if args.type != "browser":
         paths.append(SUITES["api"])
-        if args.type != "all":
-            select = ["-k", args.type]
+        # The main job runs load and stress; spike and soak runs are long and asked for by name.
+        select = ["-k", "not spike and not endurance" if args.type == "all" else args.type]
     argv = [sys.executable, "-m", "pytest", *paths, *select, "-p", "no:cacheprovider", "-o", "addopts=",
             "-n", str(args.workers)]
     if args.profile:

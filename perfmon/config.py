@@ -85,6 +85,7 @@ class Scenario:
     iterations: int = 1
     think_time_s: float = 1.0
     thresholds: tuple[Threshold, ...] = ()
+    min_duration_s: float = 0.0  # shorter than this the scenario measures nothing (e.g. a spike's recovery)
 
     @property
     def total_duration_s(self) -> float:
@@ -98,7 +99,8 @@ class Scenario:
         """The scenario squeezed into the profile: durations cut proportionally to
         ``max_duration``, users multiplied by ``users_factor`` (never below 1)."""
         total = self.total_duration_s
-        k = profile.max_duration_s / total if profile.max_duration_s and total > profile.max_duration_s else 1.0
+        cap = max(profile.max_duration_s, self.min_duration_s) if profile.max_duration_s else 0.0
+        k = cap / total if cap and total > cap else 1.0
 
         def users(n: int) -> int:
             return max(1, round(n * profile.users_factor)) if n else 0
@@ -199,6 +201,7 @@ def _scenario(name: str, raw: Mapping[str, Any], source: str, text: str) -> Scen
         max_vus=max_vus,
         iterations=iterations,
         think_time_s=parse_duration(raw.get("think_time", "1s"), what=f"{where} think_time"),
+        min_duration_s=parse_duration(raw.get("min_duration", 0), what=f"{where} min_duration"),
         thresholds=tuple(parse_thresholds(raw.get("thresholds", {}), source=source, text=text)),
     )
 

@@ -538,9 +538,10 @@ class PerfApi:
         sc = replace(sc, thresholds=tagged)
         metrics = self._item.stash[current_key]
         kind = test_type or (scenario if scenario in ("load", "stress", "spike", "endurance") else "load")
+        engine_kw.setdefault("target_pid", self._target_pid)
         engine_kw.setdefault("progress", True)
         results = run_scenario(journey, sc, base_url=self.base_url, config=self.config, on_start=on_start,
-                               test_type=kind, target_pid=self._target_pid, **engine_kw)
+                               test_type=kind, **engine_kw)
         assert results.run is not None
         metrics.merge(results.run.metrics)
         self._item.stash[_kind_key] = kind
@@ -548,6 +549,26 @@ class PerfApi:
         self._item.stash[_extra_key] = {"vus": results.concurrent_users,
                                         "stop_reason": results.run.metadata.get("stop_reason")}
         return results
+
+
+    def find_breaking_point(self, journey: Callable[..., Any], *, scenario: str = "stress",
+                            start_rate: float = 10.0, step_rate: float = 10.0, max_rate: float = 1000.0,
+                            step_duration_s: float = 10.0, refine: int = 2, max_vus: int = 500,
+                            on_start: Callable[..., Any] | None = None) -> Any:
+        """Step the arrival rate up against the scenario's thresholds (see
+        ``perfmon.load.find_breaking_point``); the capacity curve joins the session's run."""
+        from .load import find_breaking_point
+
+        sc = self.config.scenario(scenario)
+        bp = find_breaking_point(journey, base_url=self.base_url, thresholds=sc.thresholds, start_rate=start_rate,
+                                 step_rate=step_rate, max_rate=max_rate, step_duration_s=step_duration_s,
+                                 refine=refine, max_vus=max_vus, on_start=on_start,
+                                 environment=self.config.environment, profile=self.config.profile.name,
+                                 target_pid=self._target_pid)
+        self._item.stash[current_key].merge(bp.metrics)
+        self._item.stash[_kind_key] = "stress"
+        self._item.stash.setdefault(_extra_key, {})["breaking_point"] = {"scenario": scenario, **bp.to_dict()}
+        return bp
 
 
 def _with_tag(selector: str, key: str, value: str) -> str:

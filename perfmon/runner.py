@@ -50,6 +50,7 @@ def assemble_run(records: Iterable[Record], config: Config, *, run_id: str, star
     stop_reasons: list[str] = []
     slowest: dict[str, list[dict[str, object]]] = {}
     artifacts: list[str] = []
+    breaking: dict[str, dict[str, object]] = {}
     n = 0
     for rec in records:
         n += 1
@@ -65,6 +66,9 @@ def assemble_run(records: Iterable[Record], config: Config, *, run_id: str, star
             both = slowest.get(page, []) + list(items)
             slowest[page] = sorted(both, key=lambda r: -float(str(r.get("duration") or 0)))[:5]
         artifacts.extend(rec.extra.get("artifacts") or [])
+        if rec.extra.get("breaking_point"):
+            found = dict(rec.extra["breaking_point"])
+            breaking[str(found.pop("scenario"))] = found
     if n == 0:
         return None
     if "browser" in kinds:
@@ -81,6 +85,8 @@ def assemble_run(records: Iterable[Record], config: Config, *, run_id: str, star
         run.metadata["slowest_resources"] = slowest
     if artifacts:
         run.metadata["artifacts"] = artifacts
+    if breaking:
+        run.metadata["breaking_points"] = breaking
     run.concurrent_users = sum(users.values())
     return run, list(thresholds.values())
 

@@ -252,6 +252,12 @@ class Engine:
         self.stop_reason = "interrupted (Ctrl-C)"
         self._stop.set()
 
+    def judge(self, run: Run) -> None:
+        """Evaluate the thresholds on the run's metrics and set its status."""
+        run.thresholds = evaluate(self.thresholds, run.metrics, duration_s=run.duration_seconds)
+        failed = any(not o.passed for o in run.thresholds)
+        run.status = "interrupted" if self.interrupted else ("failed" if failed or self.stop_reason else "passed")
+
     def stop_threadsafe(self) -> None:
         """End the run early but normally (the hybrid run's browsers are done)."""
         loop = self._loop
@@ -299,10 +305,7 @@ class Engine:
         run.client_saturation = sampler.saturation
         if run.metrics is not self.metrics:
             run.metrics.merge(self.metrics)
-        outcomes = evaluate(self.thresholds, run.metrics, duration_s=run.duration_seconds)
-        run.thresholds = outcomes
-        failed = any(not o.passed for o in outcomes)
-        run.status = "interrupted" if self.interrupted else ("failed" if failed or self.stop_reason else "passed")
+        self.judge(run)
         run.metadata.update(
             scenario=self.scenario.name, executor=self.scenario.executor, vus_created=self.vus_created,
             dropped_iterations=self.dropped, stop_reason=self.stop_reason,

@@ -20,3 +20,14 @@ def test_stress_500_users(perf_api: PerfApi) -> None:
     assert results.metrics.p95_response_time is not None
     assert results.metrics.p95_response_time < 5000
     assert results.metrics.error_rate is not None and results.metrics.error_rate < 0.05
+
+
+def test_spike_recovers(perf_api: PerfApi) -> None:
+    results = perf_api.run(supplier_journey, on_start=log_in, scenario="spike")
+    assert results.run is not None
+    assert results.run.metadata["spike_recovery_s"] is not None, "latency never came back after the spike"
+
+
+def test_endurance_holds_steady(perf_api: PerfApi) -> None:
+    results = perf_api.run(supplier_journey, on_start=log_in, scenario="endurance")
+    assert results.metrics.error_rate is not None and results.metrics.error_rate < 0.01

@@ -69,6 +69,19 @@ def clean_demo(demo: DemoApp) -> Iterator[DemoApp]:
                     DEMO_CLS="0", DEMO_INP_MS="0")
 
 
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """One real headless Chromium (Debian's) for the tests that open pages themselves."""
+    from playwright.sync_api import sync_playwright
+
+    from perfmon.browser import launch_options
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(**launch_options())
+        yield browser
+        browser.close()
+
+
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in list(os.environ):

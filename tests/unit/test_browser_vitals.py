@@ -3,25 +3,17 @@ exactly the faults that were injected."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
 from conftest import DemoApp
 from perfmon import Metrics, Trend
-from perfmon.browser import BrowserPerf, launch_options
+from perfmon.browser import BrowserPerf
 
 pytestmark = pytest.mark.browser
 
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(**launch_options())
-        yield b
-        b.close()
 
 
 def visit(browser: Browser, url: str, path: str, *, click: str | None = None) -> tuple[dict[str, Any], Metrics]:
@@ -56,11 +48,17 @@ def median(values: list[float]) -> float:
     return sorted(values)[len(values) // 2]
 
 
+def knob_effect(chromium: Browser, demo: DemoApp, path: str, vital: str, **knob: str) -> float:
+    """How much ``vital`` moves (median of three visits) when ``knob`` is turned on."""
+    base = median([visit(chromium, demo.url, path)[0][vital] for _ in range(3)])
+    demo.set_faults(**knob)
+    slow = median([visit(chromium, demo.url, path)[0][vital] for _ in range(3)])
+    return slow - base
+
+
 def test_lcp_delay_is_measured(chromium: Browser, clean_demo: DemoApp) -> None:
-    base = median([visit(chromium, clean_demo.url, "/dashboard")[0]["LCP"] for _ in range(3)])
-    clean_demo.set_faults(DEMO_LCP_DELAY_MS="1500")
-    slow = median([visit(chromium, clean_demo.url, "/dashboard")[0]["LCP"] for _ in range(3)])
-    assert slow - base == pytest.approx(1500, rel=0.15)
+    effect = knob_effect(chromium, clean_demo, "/dashboard", "LCP", DEMO_LCP_DELAY_MS="1500")
+    assert effect == pytest.approx(1500, rel=0.15)
 
 
 def test_cls_knob_gives_that_cls(chromium: Browser, clean_demo: DemoApp) -> None:
@@ -80,10 +78,8 @@ def test_inp_knob_blocks_the_click(chromium: Browser, clean_demo: DemoApp) -> No
 
 
 def test_ttfb_rises_with_server_latency(chromium: Browser, clean_demo: DemoApp) -> None:
-    base = median([visit(chromium, clean_demo.url, "/forms/2")[0]["TTFB"] for _ in range(3)])
-    clean_demo.set_faults(DEMO_LATENCY_MS="400")
-    slow = median([visit(chromium, clean_demo.url, "/forms/2")[0]["TTFB"] for _ in range(3)])
-    assert slow - base == pytest.approx(400, rel=0.15)
+    effect = knob_effect(chromium, clean_demo, "/forms/2", "TTFB", DEMO_LATENCY_MS="400")
+    assert effect == pytest.approx(400, rel=0.15)
 
 
 def test_navigation_timing_and_visits_before_navigation_are_kept(chromium: Browser, clean_demo: DemoApp) -> None:

@@ -278,3 +278,34 @@ def test_shared_browser_servers_work_across_workers(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stdout[-2000:]
     [(_, kind, status)] = runs_in(db)
     assert (kind, status) == ("browser", "passed")
+
+
+BREAKING_SUITE = """
+from perfmon.load import Client, VirtualUser
+
+
+async def page(client: Client, user: VirtualUser) -> None:
+    await client.get("/login")
+
+
+def test_capacity(perf_api):
+    bp = perf_api.find_breaking_point(page, scenario="cap", start_rate=40, step_rate=40, max_rate=200,
+                                      step_duration_s=3, refine=0)
+    assert bp.breaking_rate is not None
+"""
+
+
+def test_breaking_point_is_stored_with_the_run(tmp_path: Path) -> None:
+    (tmp_path / "perfmon.toml").write_text('[scenarios.cap]\nvus = 1\nduration = "1s"\n'
+                                           '[scenarios.cap.thresholds]\nhttp_req_duration = ["p(95)<250"]\n')
+    (tmp_path / "test_cap.py").write_text(BREAKING_SUITE)
+    db = tmp_path / "r.db"
+    out = run(pytest_cmd("test_cap.py", "--perf-store", f"sqlite:///{db}", "--perf-report-dir", str(tmp_path / "rep")),
+              tmp_path, DEMO_CAPACITY="4", DEMO_SERVICE_MS="50")  # capacity 80 requests per second
+    assert "passed" in out.stdout.splitlines()[-1], out.stdout[-2000:]
+    con = sqlite3.connect(db)
+    [(scenario, held, broke)] = con.execute(
+        "select scenario, sustainable_rate, breaking_rate from performance_breaking_points").fetchall()
+    assert scenario == "cap" and held == 80 and broke == 120
+    html = next((tmp_path / "rep").glob("*/index.html")).read_text()
+    assert "Breaking point: cap" in html

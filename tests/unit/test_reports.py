@@ -5,28 +5,19 @@ from __future__ import annotations
 import json
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 
 import jsonschema
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
 from perfmon import Run, evaluate, parse_thresholds
-from perfmon.browser import launch_options
 from perfmon.report import write_reports
 from perfmon.report.machine import markdown
 
 EVIL = "<script>window.__pwned = 1</script>"
 
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(**launch_options())
-        yield b
-        b.close()
 
 
 def stress_run(minutes: float = 2.0) -> Run:
