@@ -90,6 +90,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="run once per virtual user of --perf-load (default: %(default)s); 'none' for nothing")
     group.addoption("--perf-report-dir", default=None, type=Path,
                     help="where reports go (default: perf-reports/ next to the config)")
+    group.addoption("--perf-network", default=None, choices=["slow3g", "fast3g", "slow4g"],
+                    help="throttle every journey's network through CDP (recorded with the run)")
+    group.addoption("--perf-cpu-throttle", default=None, type=float, metavar="N",
+                    help="slow every journey's CPU N times through CDP (recorded with the run)")
+    group.addoption("--perf-tracing", default="retain-on-failure", choices=["retain-on-failure", "off"],
+                    help="Playwright traces: kept for failed iterations only (default), or not recorded at all")
     group.addoption("--perf-no-store", action="store_true", help="judge and print the run but do not store it")
     # --base-url is pytest-playwright's (or pytest-base-url's) option; perfmon reads it.
 
@@ -278,6 +284,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             return
         run, thresholds = assembled
         run.finished_at = time.time()
+        for option in ("perf_network", "perf_cpu_throttle", "perf_tracing"):
+            value = session.config.getoption(option)
+            if value is not None:
+                run.metadata[option.removeprefix("perf_")] = value
         if st.sampler is not None:
             run.metrics.merge(st.sampler.metrics)
         interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
@@ -499,7 +509,10 @@ def perf(request: pytest.FixtureRequest, perf_browser: Any, perf_context_args: d
     item.stash[_kind_key] = "browser"
     item.stash[_extra_key] = {"vus": _workers(request.config)}
     context = perf_browser.new_context(**perf_context_args)
-    bp = BrowserPerf(context, item.stash[current_key], journey=_journey_name(item))
+    cfg = request.config
+    bp = BrowserPerf(context, item.stash[current_key], journey=_journey_name(item),
+                     network=cfg.getoption("perf_network"), cpu_throttle=cfg.getoption("perf_cpu_throttle"),
+                     tracing=cfg.getoption("perf_tracing") != "off")
     try:
         yield bp
     finally:

@@ -24,10 +24,16 @@ from playwright.sync_api import Error as PlaywrightError
 from ..load.client import endpoint_name
 from ..metrics import Metrics
 
-__all__ = ["VITAL_NAMES", "BrowserPerf", "vitals_script"]
+__all__ = ["NETWORK_PROFILES", "VITAL_NAMES", "BrowserPerf", "vitals_script"]
 
 VITAL_NAMES = ("LCP", "FCP", "CLS", "INP", "TTFB")
 _NAV_PHASES = ("redirect", "dns", "connect", "tls", "ttfb", "download", "dom_content_loaded", "load")
+# CDP network profiles: DevTools' 3G presets and Lighthouse's "slow 4G" (bytes/s, ms of latency).
+NETWORK_PROFILES: dict[str, dict[str, float]] = {
+    "slow3g": {"latency": 2000.0, "downloadThroughput": 50_000.0, "uploadThroughput": 50_000.0},
+    "fast3g": {"latency": 562.5, "downloadThroughput": 180_000.0, "uploadThroughput": 84_375.0},
+    "slow4g": {"latency": 150.0, "downloadThroughput": 200_000.0, "uploadThroughput": 93_750.0},
+}
 _CDP_METRICS = {
     "JSHeapUsedSize": ("browser_js_heap_mb", 1e-6),
     "Nodes": ("browser_dom_nodes", 1.0),
@@ -46,7 +52,8 @@ class BrowserPerf:
     """``perf.page``, ``perf.step(name)``, ``perf.vitals()`` and ``perf.navigation()``."""
 
     def __init__(self, context: BrowserContext, metrics: Metrics, *, journey: str, tags: dict[str, str] | None = None,
-                 cdp: bool = True) -> None:
+                 cdp: bool = True, network: str | None = None, cpu_throttle: float | None = None,
+                 tracing: bool = False) -> None:
         self.context = context
         self.metrics = metrics
         self.journey = journey
@@ -57,12 +64,21 @@ class BrowserPerf:
         self.slowest: dict[str, list[dict[str, Any]]] = {}  # page -> its slowest resources seen
         self._last: dict[str, Any] | None = None
         context.add_init_script(script=vitals_script())
+        self.tracing = tracing
+        if tracing:
+            # Snapshots but no screencast: enough to replay a failure, cheap enough to leave on.
+            context.tracing.start(snapshots=True, screenshots=False, sources=False)
         self.page: Page = context.new_page()
         self._cdp: CDPSession | None = None
-        if cdp:
+        if cdp or network or cpu_throttle:
             with contextlib.suppress(PlaywrightError):
                 self._cdp = context.new_cdp_session(self.page)
                 self._cdp.send("Performance.enable")
+        if self._cdp is not None and network:
+            self._cdp.send("Network.enable")
+            self._cdp.send("Network.emulateNetworkConditions", {"offline": False, **NETWORK_PROFILES[network]})
+        if self._cdp is not None and cpu_throttle:
+            self._cdp.send("Emulation.setCPUThrottlingRate", {"rate": cpu_throttle})
 
     # --- the public API ------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -161,6 +177,13 @@ class BrowserPerf:
                 artifacts.mkdir(parents=True, exist_ok=True)
                 with contextlib.suppress(PlaywrightError):
                     self.page.screenshot(path=str(artifacts / "failure.png"), full_page=True)
+        if self.tracing:
+            with contextlib.suppress(PlaywrightError):
+                if failed and artifacts is not None:
+                    artifacts.mkdir(parents=True, exist_ok=True)
+                    self.context.tracing.stop(path=str(artifacts / "trace.zip"))  # `playwright show-trace` opens it
+                else:
+                    self.context.tracing.stop()  # passing iterations keep nothing
         ms = (time.perf_counter() - self.started) * 1000
         self.metrics.trend("browser_iteration_duration", self.tags).record(ms)
         self.metrics.counter("browser_iterations", self.tags).add(1)

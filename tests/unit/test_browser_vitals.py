@@ -3,6 +3,7 @@ exactly the faults that were injected."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -90,3 +91,29 @@ def test_navigation_timing_and_visits_before_navigation_are_kept(chromium: Brows
         assert metrics.select(f"browser_nav_{phase}") is not None, phase
     heap = metrics.select("browser_js_heap_mb")
     assert isinstance(heap, Trend) and heap.count >= 1
+
+
+def test_network_throttling_is_applied(chromium: Browser, clean_demo: DemoApp) -> None:
+    context = chromium.new_context(base_url=clean_demo.url)
+    perf = BrowserPerf(context, Metrics(), journey="throttled", network="fast3g", cpu_throttle=2)
+    try:
+        perf.page.goto("/login")
+        # Fast 3G adds 562.5 ms per request; Chromium charges it to the subresources, so the load
+        # event (not TTFB) shows it.
+        assert perf.navigation()["load"] >= 500
+    finally:
+        context.close()
+
+
+def test_a_failed_iteration_keeps_a_trace_and_a_screenshot(chromium: Browser, clean_demo: DemoApp,
+                                                           tmp_path: Path) -> None:
+    for failed in (False, True):
+        context = chromium.new_context(base_url=clean_demo.url)
+        perf = BrowserPerf(context, Metrics(), journey="t", tracing=True)
+        perf.page.goto("/login")
+        out = tmp_path / str(failed)
+        perf.finish(failed=failed, artifacts=out)
+        context.close()
+        assert out.exists() == failed
+        if failed:
+            assert {p.name for p in out.iterdir()} == {"failure.png", "trace.zip"}

@@ -271,13 +271,19 @@ def test_a_crashed_worker_loses_only_its_iteration(tmp_path: Path) -> None:
 
 
 @pytest.mark.browser
-def test_shared_browser_servers_work_across_workers(tmp_path: Path) -> None:
+def test_four_workers_on_shared_browser_servers_merge_into_one_run(tmp_path: Path) -> None:
     db = tmp_path / "r.db"
-    out = run(pytest_cmd("tests/browser_perf", "-n", "2", "--perf-browsers", "1", "--perf-profile", "smoke",
-                         "-k", "login", "--perf-store", f"sqlite:///{db}"), ROOT)
+    out = run(pytest_cmd("tests/browser_perf", "-n", "4", "--perf-browsers", "2", "--perf-profile", "smoke",
+                         "-k", "test_login", "--perf-store", f"sqlite:///{db}"), ROOT)
     assert out.returncode == 0, out.stdout[-2000:]
-    [(_, kind, status)] = runs_in(db)
+    [(run_id, kind, status)] = runs_in(db)
     assert (kind, status) == ("browser", "passed")
+    con = sqlite3.connect(db)
+    assert con.execute("select sum(count) from performance_metric_series where run_id = ? and "
+                       "name = 'browser_iterations'", (run_id,)).fetchone()[0] == 4  # one per worker
+    visits = con.execute("select sum(count) from performance_metric_series where run_id = ? and "
+                         "name = 'browser_vital_ttfb'", (run_id,)).fetchone()[0]
+    assert visits == 8  # /login and /dashboard, from each of the four workers
 
 
 BREAKING_SUITE = """
