@@ -50,6 +50,7 @@ class PerfState:
     stored: StoredRun | None = None
     error: str | None = None
     background: BackgroundLoad | None = None
+    interrupted: bool = False
     flushed: list[str] = field(default_factory=list)
     alerted: bool | None = None
     report_path: str | None = None
@@ -277,6 +278,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             session.exitstatus = pytest.ExitCode.USAGE_ERROR
         base_url = _target_record(st).get("base_url") or st.config.base_url
         records = list(read_records(st.records_dir))
+        st.interrupted = any(r.extra.get("interrupted") for r in records)
         if st.background is not None:
             records.append(st.background.finish())
         assembled = assemble_run(records, st.config, run_id=st.run_id, started_at=st.started_at, base_url=base_url)
@@ -290,7 +292,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
                 run.metadata[option.removeprefix("perf_")] = value
         if st.sampler is not None:
             run.metrics.merge(st.sampler.metrics)
-        interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
+        interrupted = exitstatus == pytest.ExitCode.INTERRUPTED or st.interrupted
         judge(run, thresholds, lost_iterations=st.lost_iterations,
               saturation=st.sampler.saturation if st.sampler else None, interrupted=interrupted,
               tests_failed=exitstatus == pytest.ExitCode.TESTS_FAILED)
@@ -559,8 +561,13 @@ class PerfApi:
         metrics.merge(results.run.metrics)
         self._item.stash[_kind_key] = kind
         self._item.stash.setdefault(_thresholds_key, []).extend(sc.thresholds)
-        self._item.stash[_extra_key] = {"vus": results.concurrent_users,
-                                        "stop_reason": results.run.metadata.get("stop_reason")}
+        interrupted = results.run.status == "interrupted"
+        self._item.stash[_extra_key] = {"vus": results.concurrent_users, "interrupted": interrupted,
+                                        "stop_reason": None if interrupted else results.run.metadata.get("stop_reason")}
+        if interrupted:
+            # The engine took Ctrl-C to stop gracefully; now stop the session too. What was measured is
+            # recorded above and stored, marked interrupted.
+            raise KeyboardInterrupt
         return results
 
 

@@ -315,3 +315,24 @@ def test_breaking_point_is_stored_with_the_run(tmp_path: Path) -> None:
     assert scenario == "cap" and held == 80 and broke == 120
     html = next((tmp_path / "rep").glob("*/index.html")).read_text()
     assert "Breaking point: cap" in html
+
+
+def test_ctrl_c_stops_gracefully_and_stores_what_was_measured(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    (tmp_path / "perfmon.toml").write_text('[scenarios.quick]\nvus = 2\nduration = "60s"\nthink_time = "0.05s"\n')
+    (tmp_path / "test_quick.py").write_text(TEST_FILE)
+    db = tmp_path / "r.db"
+    proc = subprocess.Popen(pytest_cmd("test_quick.py", "--perf-store", f"sqlite:///{db}"), cwd=tmp_path, env=env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(8)  # start-up of the app and a few seconds of load
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 2  # pytest's "interrupted"
+    [(run_id, _, status)] = runs_in(db)
+    assert status == "interrupted"
+    reqs = sqlite3.connect(db).execute("select sum(count) from performance_metric_series where run_id = ? and "
+                                       "name = 'http_reqs'", (run_id,)).fetchone()[0]
+    assert reqs > 10
+    assert "Traceback" not in out
