@@ -72,6 +72,11 @@ def main() -> int:
         u = run_measured(cmd, cwd=str(HERE), interval_s=0.5)
         rows.append(("perfmon engine (aiohttp + histograms)", int(Path(out.name).read_text().strip() or 0), u.cpu_s,
                      u.wall_s))
+        out2 = tempfile.NamedTemporaryFile(suffix=".txt", delete=False)
+        cmd = ["bash", "-c", f"{sys.executable} {HERE / '_perfmon_client.py'} {url} {args.users} {args.seconds} 2 "
+                             f"> {out2.name}"]
+        u = run_measured(cmd, cwd=str(HERE), interval_s=0.5)
+        rows.append(("perfmon engine, 2 processes", int(Path(out2.name).read_text().strip() or 0), u.cpu_s, u.wall_s))
         locust = shutil.which("locust") or str(Path(sys.executable).parent / "locust")
         if Path(locust).exists():
             prefix = Path(tempfile.mkdtemp()) / "l"
@@ -85,7 +90,7 @@ def main() -> int:
     finally:
         nginx.terminate()
         nginx.wait()
-    ours = next(r for r in rows if r[0].startswith("perfmon"))
+    ours = rows[[r[0] for r in rows].index("perfmon engine (aiohttp + histograms)")]
     ours_rate = ours[1] / ours[2] if ours[2] else 0.0
     print(f"{'generator':40} {'requests':>9} {'CPU s':>7} {'wall s':>7} {'req/CPU-s':>10} {'perfmon / it':>12}")
     for name, n, cpu, wall in rows:

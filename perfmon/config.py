@@ -86,6 +86,7 @@ class Scenario:
     think_time_s: float = 1.0
     thresholds: tuple[Threshold, ...] = ()
     min_duration_s: float = 0.0  # shorter than this the scenario measures nothing (e.g. a spike's recovery)
+    processes: int = 1  # load generator processes (one per core when one core is not enough)
 
     @property
     def total_duration_s(self) -> float:
@@ -202,8 +203,17 @@ def _scenario(name: str, raw: Mapping[str, Any], source: str, text: str) -> Scen
         iterations=iterations,
         think_time_s=parse_duration(raw.get("think_time", "1s"), what=f"{where} think_time"),
         min_duration_s=parse_duration(raw.get("min_duration", 0), what=f"{where} min_duration"),
+        processes=_processes(raw.get("processes", 1), where),
         thresholds=tuple(parse_thresholds(raw.get("thresholds", {}), source=source, text=text)),
     )
+
+
+def _processes(raw: Any, where: str) -> int:
+    if raw == "auto":
+        return os.cpu_count() or 1
+    if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 1:
+        return raw
+    raise ConfigError(f"{where}: processes = {raw!r}; write a whole number of at least 1, or \"auto\" for one per core")
 
 
 def _profile(name: str, raw: Mapping[str, Any], source: str) -> Profile:

@@ -54,8 +54,21 @@ def run_scenario(
 ) -> PerformanceTestResults:
     cfg = config or load_config()
     run = Run(test_type=test_type, environment=cfg.environment, profile=cfg.profile.name, base_url=base_url)
-    engine = Engine(journey, scenario, base_url=base_url, on_start=on_start, metrics=run.metrics, **engine_kw)
-    run_engine(engine, run)
+    processes = int(engine_kw.pop("processes", 0) or scenario.processes)
+    if processes > 1:
+        from .processes import run_in_processes
+
+        # Judged here on the merged metrics, by an engine that runs nothing itself.
+        engine = Engine(journey, scenario, base_url=base_url, on_start=on_start, metrics=run.metrics,
+                        progress=False, thresholds=engine_kw.get("thresholds", ()))
+        interrupted = run_in_processes(journey, scenario, run, base_url=base_url, processes=processes,
+                                       on_start=on_start, **engine_kw).status == "interrupted"
+        engine.interrupted = interrupted
+        engine.stop_reason = run.metadata.get("stop_reason")
+        engine.judge(run)
+    else:
+        engine = Engine(journey, scenario, base_url=base_url, on_start=on_start, metrics=run.metrics, **engine_kw)
+        run_engine(engine, run)
     if _analyse(run, scenario, test_type):
         engine.judge(run)  # again: the analyses added metrics that thresholds may name
     return run.results()

@@ -117,3 +117,29 @@ def test_ramping_vus_follows_stages(clean_demo: DemoApp) -> None:
     assert res.run.metadata["vus_created"] == 6
     vus = res.run.metrics.select("vus")
     assert vus is not None and vus.stat("max") == 6
+
+
+def test_a_scenario_split_over_two_processes_adds_up(clean_demo: DemoApp) -> None:
+    from perfmon.load.processes import split_scenario
+
+    sc = scenario(executor="constant-arrival-rate", rate=60.0, duration_s=3.0, max_vus=21)
+    assert [p.rate for p in split_scenario(sc, 2)] == [30.0, 30.0]
+    assert [p.max_vus for p in split_scenario(sc, 2)] == [11, 10]
+    res = run_scenario(journey, sc, base_url=clean_demo.url, on_start=log_in, progress=False, processes=2)
+    assert res.run is not None and res.run.metadata["processes"] == 2
+    it = res.run.metrics.select("iterations")
+    assert isinstance(it, Counter) and it.count == pytest.approx(180, rel=0.1)
+    logins = res.run.metrics.select("http_reqs{name:/api/auth/login}")
+    assert isinstance(logins, Counter) and logins.count == res.run.metadata["vus_created"]
+    assert res.metrics.error_rate == 0.0  # every user logged in with its own account
+    assert [str(o.threshold) for o in res.thresholds] == []
+
+
+def test_a_lambda_journey_cannot_be_spread(clean_demo: DemoApp) -> None:
+    from perfmon import ScriptError
+
+    async def local(client: Client, user: VirtualUser) -> None:
+        await client.get("/healthz")
+
+    with pytest.raises(ScriptError, match="module-level functions"):
+        run_scenario(local, scenario(duration_s=1.0), base_url=clean_demo.url, progress=False, processes=2)
