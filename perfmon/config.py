@@ -139,6 +139,8 @@ class Config:
     monitor: MonitorGates = field(default_factory=MonitorGates)
     root: Path = field(default_factory=Path.cwd)
     source: str | None = None
+    # Browser numbers are flagged unreliable when the client CPU was saturated longer than this share.
+    unreliable_saturation: float = 0.2
 
     def scenario(self, name: str) -> Scenario:
         """The named scenario, scaled by the active profile."""
@@ -269,7 +271,14 @@ def load_config(
     except TypeError as exc:
         raise ConfigError(f"{source}: [tool.perfmon.monitor]: {exc}") from None
     root = path.parent if path is not None else Path.cwd()
+    try:
+        unreliable = float(data.get("unreliable_saturation", 0.2))
+    except (TypeError, ValueError):
+        raise ConfigError(f"{source}: unreliable_saturation must be a share between 0 and 1") from None
+    if not 0 <= unreliable <= 1:
+        raise ConfigError(f"{source}: unreliable_saturation must be a share between 0 and 1, not {unreliable}")
     return Config(
+        unreliable_saturation=unreliable,
         environment=environment,
         store=store or env.get("PERFMON_STORE") or data.get("store") or "sqlite:///.perfmon/results.db",
         base_url=base_url or env.get("BASE_URL") or data.get("base_url") or None,

@@ -295,7 +295,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         interrupted = exitstatus == pytest.ExitCode.INTERRUPTED or st.interrupted
         judge(run, thresholds, lost_iterations=st.lost_iterations,
               saturation=st.sampler.saturation if st.sampler else None, interrupted=interrupted,
-              tests_failed=exitstatus == pytest.ExitCode.TESTS_FAILED)
+              tests_failed=exitstatus == pytest.ExitCode.TESTS_FAILED,
+              unreliable_saturation=st.config.unreliable_saturation)
         st.run = run
         if not session.config.getoption("perf_no_store"):
             st.stored = store_run(run, st.config)

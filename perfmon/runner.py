@@ -31,9 +31,6 @@ __all__ = [
     "summary_lines",
 ]
 
-UNRELIABLE_SATURATION = 0.2  # share of the run with a saturated client above which browser numbers are flagged
-
-
 def _browser_thresholds(config: Config) -> list[Threshold]:
     sc = config.scenarios.get("browser")
     return list(sc.thresholds) if sc else []
@@ -99,11 +96,13 @@ def judge(
     saturation: float | None = None,
     interrupted: bool = False,
     tests_failed: bool = False,
+    unreliable_saturation: float = 0.2,
 ) -> list[ThresholdOutcome]:
-    """Evaluate the run's thresholds and set its status."""
+    """Evaluate the run's thresholds and set its status; flag browser numbers as unreliable when
+    the client was saturated for more than ``unreliable_saturation`` of the run."""
     run.lost_iterations = lost_iterations
     run.client_saturation = saturation
-    if saturation is not None and saturation > UNRELIABLE_SATURATION:
+    if saturation is not None and saturation > unreliable_saturation:
         run.metadata["browser_metrics_unreliable"] = True
     run.thresholds = evaluate(thresholds, run.metrics, duration_s=run.duration_seconds)
     if interrupted:

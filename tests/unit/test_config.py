@@ -84,3 +84,20 @@ def test_bad_toml_and_executor(tmp_path: Path, clean_env: None) -> None:
 def test_unknown_scenario(tmp_path: Path, clean_env: None) -> None:
     with pytest.raises(ConfigError, match=r"unknown scenario 'soak'"):
         load_config(write(tmp_path, "")).scenario("soak")
+
+
+def test_unreliable_saturation_share(tmp_path: Path, clean_env: None) -> None:
+    assert load_config(write(tmp_path, "unreliable_saturation = 0.5\n")).unreliable_saturation == 0.5
+    with pytest.raises(ConfigError, match="between 0 and 1"):
+        load_config(write(tmp_path, "unreliable_saturation = 2\n"))
+
+
+def test_saturated_client_marks_browser_numbers_unreliable() -> None:
+    from perfmon import Run
+    from perfmon.runner import judge
+
+    run = Run(test_type="browser", environment="ci", profile="smoke", base_url=None)
+    judge(run, [], saturation=0.3, unreliable_saturation=0.5)
+    assert "browser_metrics_unreliable" not in run.metadata
+    judge(run, [], saturation=0.6, unreliable_saturation=0.5)
+    assert run.metadata["browser_metrics_unreliable"] is True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -143,3 +144,24 @@ def test_a_lambda_journey_cannot_be_spread(clean_demo: DemoApp) -> None:
 
     with pytest.raises(ScriptError, match="module-level functions"):
         run_scenario(local, scenario(duration_s=1.0), base_url=clean_demo.url, progress=False, processes=2)
+
+
+def test_tls_error_and_a_target_dying_mid_run_are_classified(demo_factory: Callable[..., DemoApp]) -> None:
+    import os
+    import signal
+    import threading
+
+    app = demo_factory()
+    # TLS spoken to a plain-HTTP port: the handshake fails, the run goes on and counts it.
+    tls = run_scenario(journey, scenario(duration_s=1.0), base_url=app.url.replace("http://", "https://"),
+                       progress=False)
+    assert tls.run is not None and tls.metrics.error_rate == 1.0
+    kinds = {tags["error"] for _, tags, _ in tls.run.metrics.series("http_req_errors")}
+    assert kinds and all("SSL" in k or "Connect" in k or "OSError" in k for k in kinds), kinds
+    # The target is killed one second into a three-second run: refused connections are counted.
+    threading.Timer(1.0, lambda: os.killpg(app.pid, signal.SIGKILL)).start()
+    res = run_scenario(journey, scenario(duration_s=3.0), base_url=app.url, on_start=log_in, progress=False)
+    assert res.run is not None
+    statuses = {tags["status"] for _, tags, _ in res.run.metrics.series("http_req_duration")}
+    assert {"200", "0"} <= statuses  # answered before, refused after
+    assert 0 < (res.metrics.error_rate or 0) < 1
