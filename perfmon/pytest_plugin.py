@@ -247,6 +247,12 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     if kind is not None and len(metrics) and st.log is not None:
         st.log.append(Record(item.nodeid, kind, metrics, item.stash.get(_thresholds_key, []),
                              item.stash.get(_extra_key, {})))
+    # Items live until the session ends; their measurements must not (a browser iteration's live
+    # histograms are megabytes, times every test a worker runs).
+    keys: tuple[pytest.StashKey[Any], ...] = (current_key, report_key, _kind_key, _thresholds_key, _extra_key)
+    for key in keys:
+        if key in item.stash:
+            del item.stash[key]
 
 
 _kind_key = pytest.StashKey[str]()
