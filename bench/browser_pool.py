@@ -4,8 +4,9 @@
 
 Runs, one after the other, against one bundled app started here (its CPU is not counted):
   1. sequential: the same 4 x N journeys in one process and one browser (the baseline),
-  2. `pytest -n N tests/browser_perf --perf-profile smoke`: one browser per worker (the default),
-  3. the same with shared browser servers (`--perf-browsers N`, one per 16 workers by default here).
+  2. `pytest -n N tests/browser_perf --perf-profile smoke` with shared browser servers (the default,
+     one per 16 workers),
+  3. the same with one browser per worker (`--perf-browsers 0`).
 Prints CPU seconds per journey, the ratio to the sequential baseline, peak PSS of the tree.
 Targets (issue: browser journeys): zero harness failures, peak <= 6 GiB, CPU/journey <= 2x sequential.
 """
@@ -53,10 +54,11 @@ def main() -> int:
     # The baseline runs the same number of journeys, so start-up costs count alike on both sides.
     layouts = [("sequential (1 process, 1 browser)", ["--perf-iterations", str(args.workers)])]
     servers = args.browsers or max(1, -(-args.workers // 16))
-    layouts.append((f"-n {args.workers}, one browser per worker (default)", ["-n", str(args.workers)]))
+    layouts.append((f"-n {args.workers}, {servers} shared browser servers (default)",
+                    ["-n", str(args.workers), "--perf-browsers", str(servers)]))
     if not args.skip_naive:
-        layouts.append((f"-n {args.workers}, {servers} shared browser servers",
-                        ["-n", str(args.workers), "--perf-browsers", str(servers)]))
+        layouts.append((f"-n {args.workers}, one browser per worker", ["-n", str(args.workers), "--perf-browsers",
+                                                                        "0"]))
     rows = []
     try:
         for name, extra in layouts:

@@ -79,8 +79,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     "sqlite:///.perfmon/results.db)")
     group.addoption("--perf-config", default=None, type=Path, help="perfmon.toml or pyproject.toml to read")
     group.addoption("--perf-browsers", default=None, type=_browsers_arg,
-                    help="shared Chromium servers for all workers (default 0: one browser per worker, which "
-                    "bench/README.md measured cheaper in CPU at equal memory)")
+                    help="Chromium servers shared by all workers (0: a browser per worker; default: one server "
+                    "per 16 workers under xdist, which bench/README.md measured steadier in memory)")
     group.addoption("--perf-iterations", default=None, type=_browsers_arg,
                     help="iterations of each browser journey per virtual user (default: the profile's)")
     group.addoption("--perf-load", default=None, metavar="SCENARIO",
@@ -462,14 +462,17 @@ def perf_user(perf_vu: int) -> tuple[str, str]:
 
 @pytest.fixture(scope="session")
 def perf_browser(pytestconfig: pytest.Config) -> Iterator[Any]:
-    """A Playwright Browser for this process: its own (the default), or with ``--perf-browsers N``
-    a connection to one of N browser servers shared by all workers."""
+    """A Playwright Browser for this process: under xdist a connection to one of the browser
+    servers all workers share (one per 16 workers, or ``--perf-browsers N``); alone, or with
+    ``--perf-browsers 0``, a browser of its own."""
     from playwright.sync_api import sync_playwright
 
     from .browser import launch_options, start_browser_server
 
     st = pytestconfig.stash[state_key]
-    servers = pytestconfig.getoption("perf_browsers") or 0
+    wanted = pytestconfig.getoption("perf_browsers")
+    workers = _workers(pytestconfig)
+    servers = (0 if workers == 1 else -(-workers // 16)) if wanted is None else wanted
     # Each worker runs its own Playwright driver (node); with 50 workers their young generations
     # alone cost ~0.75 GiB. A 1 MB semi-space keeps that down (bench/README.md has the figures).
     os.environ["NODE_OPTIONS"] = (os.environ.get("NODE_OPTIONS", "") + " --max-semi-space-size=1").strip()
