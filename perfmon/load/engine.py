@@ -26,7 +26,7 @@ from ..config import Scenario
 from ..metrics import Metrics
 from ..results import Run
 from ..sampling import Sampler
-from ..thresholds import Threshold, ThresholdOutcome, evaluate
+from ..thresholds import Threshold, evaluate
 from .client import Client, RequestError
 from .progress import Progress
 from .schedules import Schedule
@@ -362,11 +362,3 @@ def run_engine(engine: Engine, run: Run) -> Run:
     result = outcome["run"]
     assert isinstance(result, Run)
     return result
-
-
-def outcome_lines(outcomes: Sequence[ThresholdOutcome]) -> list[str]:
-    return [
-        f"{'PASS' if o.passed else 'FAIL'} {o.threshold}: observed "
-        + ("no data" if o.observed is None else f"{o.observed:.4g}")
-        for o in outcomes
-    ]
