@@ -30,6 +30,7 @@ __all__ = [
     "Metrics",
     "Rate",
     "Trend",
+    "new_histogram",
     "parse_selector",
 ]
 
@@ -50,7 +51,8 @@ def _window(t: float | None) -> int:
     return int(ts // WINDOW_S) * WINDOW_S
 
 
-def _new_hist() -> HdrHistogram:
+def new_histogram() -> HdrHistogram:
+    """An empty histogram with the range and precision every Trend window uses."""
     return HdrHistogram(_LOWEST, _HIGHEST, _SIGFIGS)
 
 
@@ -97,7 +99,7 @@ class Trend:
         if hist is not None:
             return hist
         encoded = self._closed.pop(window, None)
-        hist = HdrHistogram.decode(encoded) if encoded is not None else _new_hist()
+        hist = HdrHistogram.decode(encoded) if encoded is not None else new_histogram()
         self._live[window] = hist
         while len(self._live) > _LIVE_WINDOWS:
             oldest = min(w for w in self._live if w != window)  # never the one about to be written
@@ -109,8 +111,19 @@ class Trend:
         for w in sorted(set(self._live) | set(self._closed)):
             yield w, self._live[w] if w in self._live else HdrHistogram.decode(self._closed[w])
 
+    def latest(self) -> tuple[int, HdrHistogram] | None:
+        """The newest window, without decoding any closed one (for live progress)."""
+        if self._live:
+            w = max(self._live)
+            if not self._closed or w > max(self._closed):
+                return w, self._live[w]
+        if self._closed:
+            w = max(self._closed)
+            return w, HdrHistogram.decode(self._closed[w])
+        return None
+
     def histogram(self) -> HdrHistogram:
-        total = _new_hist()
+        total = new_histogram()
         for _, hist in self.windows():
             total.add(hist)
         return total
@@ -399,9 +412,10 @@ class Metrics:
             if any(tags.get(k) != v for k, v in wanted.items()):
                 continue
             if merged is None:
-                merged = _KINDS[m.kind].from_dict(m.to_dict())  # a copy
-            else:
-                merged.merge(m)  # type: ignore[arg-type]
+                # A fresh metric merged into, not a serialised copy: select runs during a run
+                # (abortOnFail checks), so it must not base64 every window each time.
+                merged = Trend(scale=m.scale) if isinstance(m, Trend) else _KINDS[m.kind]()
+            merged.merge(m)  # type: ignore[arg-type]
         return merged
 
     def merge(self, other: Metrics) -> None:

@@ -101,3 +101,33 @@ def test_cls_scale_keeps_four_decimals() -> None:
     t = Trend(scale=10000)
     t.record(0.2513)
     assert t.percentile(50) == pytest.approx(0.2513, abs=0.0005)
+
+
+def test_latest_window_and_select_do_not_change_the_source() -> None:
+    t = Trend()
+    for i in range(30):
+        t.record(float(i), 7000.0 + i)  # six windows, the oldest encoded
+    w, hist = t.latest() or (None, None)
+    assert w == 7025 and hist is not None and hist.get_total_count() == 5
+    m = Metrics()
+    m.trend("x", {"a": "1"}).record(10.0, 7000.0)
+    m.trend("x", {"a": "2"}).record(30.0, 7000.0)
+    merged = m.select("x")
+    assert isinstance(merged, Trend) and merged.count == 2
+    merged.record(99.0, 7000.0)
+    assert m.trend("x", {"a": "1"}).count == 1  # the selection is a copy
+
+
+def test_progress_shows_the_newest_window_p95() -> None:
+    from perfmon.config import Scenario
+    from perfmon.load.progress import Progress
+
+    m = Metrics()
+    for i in range(100):
+        m.trend("http_req_duration", {"name": "/a"}).record(10.0, 1_000.0)  # an old window
+        m.trend("http_req_duration", {"name": "/b"}).record(500.0 + i, 2_000.0)  # the newest
+    line = Progress(Scenario(name="t", executor="constant-vus"), m).line(0.0, 3)
+    import re
+
+    found = re.search(r"p95=\s*(\d+)ms", line)
+    assert found and 590 <= int(found.group(1)) <= 596  # /b's newest window only, not /a's 10 ms
