@@ -5,8 +5,10 @@
 Runs, one after the other, against one bundled app started here (its CPU is not counted):
   1. sequential: the same 4 x N journeys in one process and one browser (the baseline),
   2. `pytest -n N tests/browser_perf --perf-profile smoke` with shared browser servers (the default,
-     one per 16 workers),
-  3. the same with one browser per worker (`--perf-browsers 0`).
+     one per 16 workers), each worker connected straight to its server's websocket (browser/thin.py),
+  3. the same through Playwright's own driver-backed connect() (a Node.js relay per worker;
+     PERFMON_PLAYWRIGHT_DRIVER=1), the layout before the thin client,
+  4. one browser per worker (`--perf-browsers 0`).
 Prints CPU seconds per journey, the ratio to the sequential baseline, peak PSS of the tree.
 Targets (issue: browser journeys): zero harness failures, peak <= 6 GiB, CPU/journey <= 2x sequential.
 """
@@ -52,28 +54,32 @@ def main() -> int:
     base = [sys.executable, "-m", "pytest", "tests/browser_perf", "-p", "no:cacheprovider", "-o", "addopts=",
             "--perf-profile", "smoke", "-q"]
     # The baseline runs the same number of journeys, so start-up costs count alike on both sides.
-    layouts = [("sequential (1 process, 1 browser)", ["--perf-iterations", str(args.workers)])]
+    layouts: list[tuple[str, list[str], dict[str, str]]] = [
+        ("sequential (1 process, 1 browser)", ["--perf-iterations", str(args.workers)], {})]
     servers = args.browsers or max(1, -(-args.workers // 16))
-    layouts.append((f"-n {args.workers}, {servers} shared browser servers (default)",
-                    ["-n", str(args.workers), "--perf-browsers", str(servers)]))
+    shared = ["-n", str(args.workers), "--perf-browsers", str(servers)]
+    layouts.append((f"-n {args.workers}, {servers} servers, no driver (default)", shared, {}))
     if not args.skip_naive:
+        driver = {"PERFMON_PLAYWRIGHT_DRIVER": "1"}
+        layouts.append((f"-n {args.workers}, {servers} servers, driver each", shared, driver))
         layouts.append((f"-n {args.workers}, one browser per worker", ["-n", str(args.workers), "--perf-browsers",
-                                                                        "0"]))
+                                                                        "0"], {}))
     rows = []
     try:
-        for name, extra in layouts:
+        for name, extra, extra_env in layouts:
             db = tmp / f"{len(rows)}.db"
-            usage = run_measured([*base, *extra, "--perf-store", f"sqlite:///{db}"], cwd=str(ROOT), env=env)
+            usage = run_measured([*base, *extra, "--perf-store", f"sqlite:///{db}"], cwd=str(ROOT),
+                                 env={**env, **extra_env})
             n, failed = journeys(db) if db.exists() else (0, 0)
             rows.append((name, usage, n, failed))
     finally:
         stop_shared_services(tmp / "services")
     seq_cpu = rows[0][1].cpu_s / max(1, rows[0][2])
-    print(f"{'layout':42} {'journeys':>8} {'failed':>6} {'exit':>4} {'wall s':>7} {'CPU s':>7} {'CPU/journey':>11} "
+    print(f"{'layout':40} {'journeys':>8} {'failed':>6} {'exit':>4} {'wall s':>7} {'CPU s':>7} {'CPU/journey':>11} "
           f"{'x seq':>6} {'peak PSS MiB':>12} {'procs':>5}")
     for name, u, n, failed in rows:
         per = u.cpu_s / max(1, n)
-        print(f"{name:42} {n:8d} {failed:6d} {u.returncode:4d} {u.wall_s:7.1f} {u.cpu_s:7.1f} {per:11.2f} "
+        print(f"{name:40} {n:8d} {failed:6d} {u.returncode:4d} {u.wall_s:7.1f} {u.cpu_s:7.1f} {per:11.2f} "
               f"{per / seq_cpu:6.2f} {u.peak_pss_mb:12.0f} {u.peak_processes:5d}")
     return 0
 

@@ -143,6 +143,7 @@ def create_app(env: Mapping[str, str] | None = None, db_path: Path | None = None
         return resp
 
     @app.get("/dashboard", response_model=None)
+    @app.get("/dashboard/clients", response_model=None)  # the same page; app.js shows the clients view
     def dashboard(request: Request) -> Response:
         uid = user_id(request)
         if uid is None:

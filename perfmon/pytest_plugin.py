@@ -31,6 +31,7 @@ from .sampling import Sampler
 from .shared import shared_service, stop_shared_services
 from .store import open_store
 from .store.postgres import redact
+from .thresholds import iteration_breaches
 
 __all__ = ["PerfApi", "PerfState"]
 
@@ -465,31 +466,26 @@ def perf_browser(pytestconfig: pytest.Config) -> Iterator[Any]:
     """A Playwright Browser for this process: under xdist a connection to one of the browser
     servers all workers share (one per 16 workers, or ``--perf-browsers N``); alone, or with
     ``--perf-browsers 0``, a browser of its own."""
-    from playwright.sync_api import sync_playwright
-
-    from .browser import launch_options, start_browser_server
+    from .browser import connect_browser, launch_browser, start_browser_server
 
     st = pytestconfig.stash[state_key]
     wanted = pytestconfig.getoption("perf_browsers")
     workers = _workers(pytestconfig)
     servers = (0 if workers == 1 else -(-workers // 16)) if wanted is None else wanted
-    # Each worker runs its own Playwright driver (node); with 50 workers their young generations
-    # alone cost ~0.75 GiB. A 1 MB semi-space keeps that down (bench/README.md has the figures).
+    # Node.js young generations cost ~15 MB per driver or server by default; a 1 MB semi-space
+    # keeps that down (bench/README.md has the figures).
     os.environ["NODE_OPTIONS"] = (os.environ.get("NODE_OPTIONS", "") + " --max-semi-space-size=1").strip()
-    pw = sync_playwright().start()
     try:
         if servers == 0:
-            browser = pw.chromium.launch(**launch_options())
+            browser, close = launch_browser()
         else:
             slot = _worker_index(st) % servers
             server = shared_service(st.services_dir, f"browser-{slot}", start_browser_server)
-            browser = pw.chromium.connect(server["ws_endpoint"])
+            browser, close = connect_browser(server["ws_endpoint"])
     except PerfmonError as exc:
-        pw.stop()
         pytest.exit(f"perfmon: {exc}", returncode=2)
     yield browser
-    browser.close()
-    pw.stop()
+    close()
 
 
 @pytest.fixture
@@ -532,11 +528,15 @@ def perf(request: pytest.FixtureRequest, perf_browser: Any, perf_context_args: d
         failed = rep is None or rep.failed
         safe = re.sub(r"[^\w.-]+", "-", item.nodeid)[-120:]
         artifacts = Path(request.config.rootpath) / "test-results" / safe
-        bp.finish(failed=failed, artifacts=artifacts)
+        sc = request.config.stash[state_key].config.scenarios.get("browser")
+        bounds = list(sc.thresholds) if sc else []
+        bp.finish(failed=failed, artifacts=artifacts, breaches=lambda m: iteration_breaches(bounds, m))
         context.close()
         extra = item.stash[_extra_key]
         extra["slowest"] = bp.slowest
-        if failed and artifacts.exists():
+        if bp.breaches:
+            extra["breaches"] = bp.breaches
+        if (failed or bp.breaches) and artifacts.exists():
             extra["artifacts"] = [str(p) for p in sorted(artifacts.iterdir())]
 
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import ThresholdError
-from .metrics import Counter, Metrics, parse_selector
+from .metrics import Counter, Metrics, Trend, parse_selector
 
-__all__ = ["Threshold", "ThresholdOutcome", "evaluate", "parse_thresholds"]
+__all__ = ["Threshold", "ThresholdOutcome", "evaluate", "iteration_breaches", "parse_thresholds"]
 
 _OPS: dict[str, Callable[[float, float], bool]] = {
     "<=": operator.le,
@@ -167,3 +167,23 @@ def evaluate(
                 raise ThresholdError(f"threshold {t}: {exc}") from None
         outcomes.append(ThresholdOutcome(t, observed, t.check(observed)))
     return outcomes
+
+
+def iteration_breaches(thresholds: Sequence[Threshold], metrics: Metrics) -> list[str]:
+    """Which bounds one iteration's own values break, e.g. an LCP of 4 s against ``p(75)<=2500``.
+
+    A threshold judges the whole run; one iteration cannot fail a p75. But the iteration whose
+    own value lies beyond the bound is the one worth a trace, so its worst value (the maximum
+    against an upper bound, the minimum against a lower one) is checked against the bound.
+    Rates and counts are left to the run: a failed step already keeps its evidence."""
+    out: list[str] = []
+    for t in thresholds:
+        if t.op not in ("<", "<=", ">", ">=") or t.aggregation in ("count", "rate"):
+            continue
+        metric = metrics.select(t.metric)
+        if not isinstance(metric, Trend) or not metric.count:
+            continue
+        worst = metric.stat("max" if t.op.startswith("<") else "min")
+        if worst is not None and not t.check(worst):
+            out.append(f"{t}: this iteration reached {worst:g}")
+    return out

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from .launch import CHROMIUM_ARGS, chromium_executable, launch_options, start_browser_server
+from .launch import (
+    CHROMIUM_ARGS,
+    chromium_executable,
+    connect_browser,
+    launch_browser,
+    launch_options,
+    start_browser_server,
+)
 from .session import VITAL_NAMES, BrowserPerf, vitals_script
 
 __all__ = [
@@ -10,6 +17,8 @@ __all__ = [
     "VITAL_NAMES",
     "BrowserPerf",
     "chromium_executable",
+    "connect_browser",
+    "launch_browser",
     "launch_options",
     "start_browser_server",
     "vitals_script",

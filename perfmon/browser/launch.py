@@ -19,12 +19,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from ..errors import BrowserError
 
-__all__ = ["CHROMIUM_ARGS", "chromium_executable", "launch_options", "start_browser_server"]
+__all__ = ["CHROMIUM_ARGS", "chromium_executable", "connect_browser", "launch_browser", "launch_options",
+           "start_browser_server"]
 
 CHROMIUM_ARGS = (
     "--disable-background-networking",
@@ -88,3 +90,44 @@ def start_browser_server(timeout_s: float = 60.0) -> dict[str, Any]:
     tail = (log.read_text(errors="replace").strip().splitlines() or ["no output"])[-1]
     exe = opts["executable_path"]
     raise BrowserError(f"the Chromium browser server did not start ({tail}); check `{exe} --version`")
+
+
+def launch_browser() -> tuple[Any, Callable[[], None]]:
+    """A browser of this process's own (and its Playwright driver); returns it and its closer."""
+    from playwright.sync_api import sync_playwright
+
+    pw = sync_playwright().start()
+    try:
+        browser = pw.chromium.launch(**launch_options())
+    except BaseException:
+        pw.stop()
+        raise
+    return browser, _in_turn(browser.close, pw.stop)
+
+
+def connect_browser(ws_endpoint: str) -> tuple[Any, Callable[[], None]]:
+    """A connection to a shared browser server; returns the Browser and its closer.
+
+    Straight over the websocket when this Playwright release allows it (see ``thin.py``: no
+    Node.js driver per worker), else through Playwright's own driver-backed ``connect()``."""
+    from .thin import ThinConnection, thin_client_supported
+
+    if thin_client_supported() and not os.environ.get("PERFMON_PLAYWRIGHT_DRIVER"):
+        conn = ThinConnection(ws_endpoint)
+        return conn.browser, _in_turn(conn.browser.close, conn.close)
+    from playwright.sync_api import sync_playwright
+
+    pw = sync_playwright().start()
+    try:
+        browser = pw.chromium.connect(ws_endpoint)
+    except BaseException:
+        pw.stop()
+        raise
+    return browser, _in_turn(browser.close, pw.stop)
+
+
+def _in_turn(*steps: Callable[[], None]) -> Callable[[], None]:
+    def run() -> None:
+        for step in steps:
+            step()
+    return run

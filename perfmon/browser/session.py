@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -59,6 +59,7 @@ class BrowserPerf:
         self.journey = journey
         self.tags = {**(tags or {}), "journey": journey}
         self.failed = False
+        self.breaches: list[str] = []  # thresholds this iteration's own values broke (see finish)
         self.started = time.perf_counter()
         self._visits: dict[str, dict[str, Any]] = {}
         self.slowest: dict[str, list[dict[str, Any]]] = {}  # page -> its slowest resources seen
@@ -155,6 +156,8 @@ class BrowserPerf:
         m.counter("browser_long_tasks", tags).add(report.get("longTasks", 0))
         m.trend("browser_tbt", tags).record(report.get("tbt", 0.0))
         m.counter("browser_page_visits", tags).add(1)
+        if report.get("softNavigations"):
+            m.counter("browser_soft_navigations", tags).add(report["softNavigations"])
 
     def _record_cdp(self, report: dict[str, Any]) -> None:
         if self._cdp is None:
@@ -168,19 +171,25 @@ class BrowserPerf:
             if key in values:
                 self.metrics.trend(metric, tags).record(values[key] * factor)
 
-    def finish(self, *, failed: bool, artifacts: Path | None = None) -> None:
-        """End the iteration: finalise the open visit, count it, keep evidence if it failed."""
+    def finish(self, *, failed: bool, artifacts: Path | None = None,
+               breaches: Callable[[Metrics], list[str]] | None = None) -> None:
+        """End the iteration: finalise the open visit, count it, and keep a screenshot and a
+        trace if it failed or if ``breaches`` finds this iteration's values beyond a threshold."""
         failed = failed or self.failed
         if not self.page.is_closed():
             self._collect()
-            if failed and artifacts is not None:
-                artifacts.mkdir(parents=True, exist_ok=True)
+        self.breaches = breaches(self.metrics) if breaches is not None and not failed else []
+        keep = (failed or bool(self.breaches)) and artifacts is not None
+        if keep and artifacts is not None:
+            artifacts.mkdir(parents=True, exist_ok=True)
+            if self.breaches:
+                (artifacts / "breaches.txt").write_text("\n".join(self.breaches) + "\n")
+            if not self.page.is_closed():
                 with contextlib.suppress(PlaywrightError):
                     self.page.screenshot(path=str(artifacts / "failure.png"), full_page=True)
         if self.tracing:
             with contextlib.suppress(PlaywrightError):
-                if failed and artifacts is not None:
-                    artifacts.mkdir(parents=True, exist_ok=True)
+                if keep and artifacts is not None:
                     self.context.tracing.stop(path=str(artifacts / "trace.zip"))  # `playwright show-trace` opens it
                 else:
                     self.context.tracing.stop()  # passing iterations keep nothing

@@ -7,9 +7,22 @@
 //       the worst for <= 50 interactions, above that roughly the 98th percentile
 //  TTFB responseStart of the navigation
 // All times are relative to activationStart (prerendered pages) and never negative.
+// Soft navigations (an SPA's pushState/replaceState/back to another path) do not start a new
+// visit: as web-vitals does by default, the numbers stay with the document, which is labelled
+// by the URL it was loaded at; the routes visited since are counted and listed.
 (() => {
   if (window.__perfmon) return;
   const docId = Math.random().toString(36).slice(2) + Date.now().toString(36);
+  const landing = location.href;
+  const routes = [];
+  const pathOf = (u) => { try { const x = new URL(u); return x.pathname + x.search; } catch (e) { return u; } };
+  if (window.navigation && window.navigation.addEventListener) {
+    // Same-document navigations; a change of the #fragment alone is not a route.
+    window.navigation.addEventListener("currententrychange", () => {
+      const last = routes.length ? routes[routes.length - 1] : landing;
+      if (pathOf(location.href) !== pathOf(last)) routes.push(location.href);
+    });
+  }
   const nav = () => performance.getEntriesByType("navigation")[0];
   const activation = () => (nav() && nav().activationStart) || 0;
   const rel = (t) => Math.max(0, t - activation());
@@ -92,7 +105,9 @@
     const n = nav();
     return {
       docId: docId,
-      url: location.href,
+      url: landing,
+      softNavigations: routes.length,
+      routes: routes.slice(0, 20),
       title: document.title,
       vitals: { LCP: st.lcp, FCP: st.fcp, CLS: st.cls, INP: inp(), TTFB: n ? rel(n.responseStart) : null },
       navigation: navigation(),

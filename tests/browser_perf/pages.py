@@ -29,6 +29,11 @@ class DashboardPage:
         self.page.goto("/dashboard")
         expect(self.page.locator("#couples tbody tr").first).to_be_visible()
 
+    def open_clients(self) -> None:
+        """The single-page clients view: a soft navigation (pushState), not a new document."""
+        self.page.click("#clients-link")
+        expect(self.page.locator("#clients-title")).to_be_visible()
+
     def open_form(self) -> None:
         self.page.click("#form-link")
         expect(self.page.locator("#submit-form")).to_be_visible()

@@ -20,10 +20,13 @@ def test_dashboard(perf, perf_user: tuple[str, str], vu: int) -> None:
     login = LoginPage(perf.page)
     login.open()
     login.log_in(*perf_user)
+    dashboard = DashboardPage(perf.page)
     with perf.step("dashboard"):
-        DashboardPage(perf.page).open()
-    vitals = perf.vitals()
+        dashboard.open()
+    vitals = perf.vitals()  # ends the dashboard's visit before any click can stop its LCP
     assert vitals["LCP"] is not None, "the dashboard reported no LCP"
+    with perf.step("clients"):
+        dashboard.open_clients()
 
 
 def test_form_submit(perf, perf_user: tuple[str, str], vu: int) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -80,6 +81,18 @@ def chromium() -> Iterator[Any]:
         browser = pw.chromium.launch(**launch_options())
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="session")
+def browser_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """A real shared browser server (``playwright launch-server`` with Debian's Chromium)."""
+    from perfmon.browser import start_browser_server
+
+    server = start_browser_server()
+    services = tmp_path_factory.mktemp("browser-server")
+    (services / "browser.json").write_text(json.dumps(server))
+    yield server
+    stop_shared_services(services)
 
 
 @pytest.fixture

@@ -93,6 +93,38 @@ def test_navigation_timing_and_visits_before_navigation_are_kept(chromium: Brows
     assert isinstance(heap, Trend) and heap.count >= 1
 
 
+def test_soft_navigations_stay_with_the_document_they_happen_in(chromium: Browser, clean_demo: DemoApp) -> None:
+    context = chromium.new_context(base_url=clean_demo.url, viewport={"width": 1280, "height": 720})
+    metrics = Metrics()
+    perf = BrowserPerf(context, metrics, journey="spa")
+    try:
+        page = perf.page
+        page.goto("/login")
+        page.fill("#email", "vu0011@example.com")
+        page.fill("#password", "testpassword")
+        page.click("#login-button")
+        page.wait_for_selector("#dashboard-title")
+        page.wait_for_timeout(300)
+        before = page.evaluate("() => window.__perfmon.finalize()")
+        page.click("#clients-link")                      # pushState to /dashboard/clients
+        page.wait_for_selector("#clients-title")
+        page.click("#home-link")                         # and back, by pushState again
+        page.wait_for_selector("#dashboard-title", state="visible")
+        assert page.url.endswith("/dashboard")
+        vitals = perf.vitals()
+        # LCP stopped at the first click; the views the app drew later are not the page's LCP.
+        assert vitals["LCP"] == before["vitals"]["LCP"]
+        assert vitals["INP"] is not None and vitals["CLS"] == 0   # the view switch followed input
+        page.goto("/forms/1")                            # a real navigation is a new visit
+        perf.finish(failed=False)
+    finally:
+        context.close()
+    visits = {tags["page"]: m.count for _, tags, m in metrics.series("browser_page_visits")}
+    assert visits == {"/login": 1, "/dashboard": 1, "/forms/{id}": 1}
+    [(tags, soft)] = [(tags, m.count) for _, tags, m in metrics.series("browser_soft_navigations")]
+    assert (tags["page"], soft) == ("/dashboard", 2)
+
+
 def test_network_throttling_is_applied(chromium: Browser, clean_demo: DemoApp) -> None:
     context = chromium.new_context(base_url=clean_demo.url)
     perf = BrowserPerf(context, Metrics(), journey="throttled", network="fast3g", cpu_throttle=2)

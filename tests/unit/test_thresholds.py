@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from perfmon import Metrics, ThresholdError, evaluate, parse_thresholds
+from perfmon.thresholds import iteration_breaches
 
 
 @pytest.mark.parametrize(
@@ -82,3 +83,23 @@ def test_wrong_aggregation_for_the_metric_kind() -> None:
     m.rate("http_req_failed").record(True)
     with pytest.raises(ThresholdError, match="a Rate has no aggregation 'p\\(95\\)'"):
         evaluate(parse_thresholds({"http_req_failed": ["p(95)<1"]}), m)
+
+
+def test_an_iteration_breaches_a_bound_with_its_own_worst_value() -> None:
+    m = Metrics()
+    m.trend("browser_vital_lcp", {"page": "/dashboard"}).record(1200)
+    m.trend("browser_vital_lcp", {"page": "/login"}).record(4000)
+    m.trend("browser_vital_cls", {"page": "/login"}, scale=10000).record(0.05)
+    m.rate("browser_step_failed").record(True)
+    thresholds = parse_thresholds({
+        "browser_vital_lcp": ["p(75)<=2500"],            # /login's 4000 is beyond it
+        "browser_vital_lcp{page:/dashboard}": ["p(75)<=2500"],
+        "browser_vital_cls": ["p(75)<=0.1"],
+        "browser_step_failed": ["rate<0.01"],             # left to the run
+        "browser_vital_fcp": ["p(75)<=1800"],             # no data in this iteration: no breach
+        "browser_vital_ttfb": ["count>5"],
+    })
+    [breach] = iteration_breaches(thresholds, m)
+    assert breach.startswith("browser_vital_lcp: p(75)<=2500") and "4000" in breach
+    lower = parse_thresholds({"browser_vital_lcp": ["min>1500"]})
+    assert len(iteration_breaches(lower, m)) == 1

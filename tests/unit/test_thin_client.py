@@ -1,0 +1,132 @@
+"""The driverless connection to a shared browser server (perfmon/browser/thin.py), against a
+real ``playwright launch-server`` and the bundled app: journeys must measure exactly as on a
+local browser, evidence must still be kept, and failures must end calls instead of hanging."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+from playwright.sync_api import Error as PlaywrightError
+from test_browser_vitals import visit
+
+from conftest import DemoApp
+from perfmon import Metrics
+from perfmon.browser import BrowserPerf, start_browser_server
+from perfmon.browser.thin import ThinConnection, thin_client_supported
+from perfmon.errors import BrowserError
+from perfmon.thresholds import iteration_breaches, parse_thresholds
+
+pytestmark = pytest.mark.browser
+
+
+def node_children() -> int:
+    return sum(1 for p in psutil.Process().children(recursive=True) if p.name() == "node")
+
+
+def test_this_playwright_release_supports_the_thin_client() -> None:
+    # If a Playwright upgrade moves the internals, perfmon falls back to a driver per worker:
+    # correct, but ~60 MiB more per worker. This test makes that visible.
+    assert thin_client_supported()
+
+
+def test_a_journey_measures_over_the_thin_client_without_a_driver(browser_server: dict[str, Any],
+                                                                   clean_demo: DemoApp) -> None:
+    before = node_children()
+    conn = ThinConnection(browser_server["ws_endpoint"])
+    try:
+        assert node_children() == before  # no Node.js process was started for this connection
+        vitals, metrics = visit(conn.browser, clean_demo.url, "/dashboard")
+        assert vitals["CLS"] == 0
+        assert all(vitals[name] is not None and vitals[name] > 0 for name in ("LCP", "FCP", "TTFB"))
+        assert metrics.select("browser_js_heap_mb") is not None  # CDP works through it too
+        clean_demo.set_faults(DEMO_CLS="0.25")
+        vitals, _ = visit(conn.browser, clean_demo.url, "/dashboard")
+        assert vitals["CLS"] == pytest.approx(0.25, abs=0.02)
+    finally:
+        conn.browser.close()
+        conn.close()
+
+
+def test_closing_one_client_leaves_the_server_to_the_others(browser_server: dict[str, Any],
+                                                             clean_demo: DemoApp) -> None:
+    # Like two xdist workers; each sync connection runs its own event loop, so one per thread.
+    endpoint, got = browser_server["ws_endpoint"], {}
+    ready, first_closed = threading.Event(), threading.Event()
+
+    def other_worker() -> None:
+        conn = ThinConnection(endpoint)
+        page = conn.browser.new_page()
+        ready.set()
+        first_closed.wait(30)
+        got["ok"] = page.goto(clean_demo.url + "/login").ok
+        conn.browser.close()
+        conn.close()
+
+    thread = threading.Thread(target=other_worker)
+    thread.start()
+    assert ready.wait(30)
+    first = ThinConnection(endpoint)
+    page = first.browser.new_page()
+    first.browser.close()
+    first.close()
+    with pytest.raises(PlaywrightError):
+        page.goto(clean_demo.url + "/login")
+    first_closed.set()
+    thread.join(60)
+    assert got == {"ok": True}
+
+
+def test_an_iteration_beyond_a_threshold_keeps_its_trace_over_the_thin_client(
+        browser_server: dict[str, Any], clean_demo: DemoApp, tmp_path: Path) -> None:
+    bounds = parse_thresholds({"browser_vital_lcp": ["p(75)<=2500"]})
+    conn = ThinConnection(browser_server["ws_endpoint"])
+    try:
+        for delay in ("0", "2800"):
+            clean_demo.set_faults(DEMO_LCP_DELAY_MS=delay)
+            context = conn.browser.new_context(base_url=clean_demo.url)
+            perf = BrowserPerf(context, Metrics(), journey="t", tracing=True)
+            perf.page.goto("/login")
+            perf.page.fill("#email", "vu0009@example.com")
+            perf.page.fill("#password", "testpassword")
+            perf.page.click("#login-button")
+            perf.page.wait_for_selector("#dashboard-title")
+            perf.page.wait_for_timeout(int(delay) + 300)
+            out = tmp_path / delay
+            perf.finish(failed=False, artifacts=out, breaches=lambda m: iteration_breaches(bounds, m))
+            context.close()
+            if delay == "0":
+                assert not out.exists() and perf.breaches == []
+                continue
+            assert {p.name for p in out.iterdir()} == {"breaches.txt", "failure.png", "trace.zip"}
+            assert "browser_vital_lcp: p(75)<=2500" in (out / "breaches.txt").read_text()
+            with zipfile.ZipFile(out / "trace.zip") as z:  # what `playwright show-trace` opens
+                assert any(name.endswith(".trace") for name in z.namelist())
+    finally:
+        conn.browser.close()
+        conn.close()
+
+
+def test_a_dead_server_ends_calls_instead_of_hanging(clean_demo: DemoApp) -> None:
+    server = start_browser_server()
+    conn = ThinConnection(server["ws_endpoint"])
+    page = conn.browser.new_page()
+    os.killpg(server["pid"], signal.SIGKILL)
+    started = time.monotonic()
+    with pytest.raises(PlaywrightError):
+        page.goto(clean_demo.url + "/login", timeout=30_000)
+    assert time.monotonic() - started < 10
+    conn.close()
+
+
+def test_an_endpoint_that_is_not_a_browser_server_is_one_clear_error(clean_demo: DemoApp) -> None:
+    endpoint = clean_demo.url.replace("http://", "ws://") + "/nothing-here"
+    with pytest.raises(BrowserError, match="cannot reach the browser server"):
+        ThinConnection(endpoint)
