@@ -19,6 +19,7 @@ stacks are not added) and makes HAR replay fail with a message that says what to
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -38,11 +39,13 @@ def thin_client_supported() -> bool:
         from playwright._impl._greenlets import MainGreenlet  # noqa: F401
         from playwright._impl.browser import Browser as BrowserImpl
         from playwright._impl.connection import Connection
-        from playwright._impl.utils.tasks import wait_for_next_task  # noqa: F401
+        from playwright._impl.utils.tasks import call_in_next_task, wait_for_next_task  # noqa: F401
     except ImportError:
         return False
-    return all(hasattr(Connection, name) for name in ("dispatch", "mark_as_remote", "initialize_playwright", "close")) \
-        and hasattr(BrowserImpl, "_connect_to_browser_type")
+    params = inspect.signature(Connection).parameters
+    methods = ("dispatch", "mark_as_remote", "initialize_playwright", "close")
+    return {"loop", "local_utils", "dispatcher_fiber"} <= params.keys() \
+        and all(hasattr(Connection, name) for name in methods) and hasattr(BrowserImpl, "_connect_to_browser_type")
 
 
 class _LocalUtilsStandIn:
@@ -185,6 +188,11 @@ class ThinConnection:
         from playwright._impl._greenlets import MainGreenlet
         from playwright.sync_api import Browser
 
+        if asyncio._get_running_loop() is not None:
+            # Playwright's sync API marks its loop as running between calls; a second loop
+            # cannot run in the same thread (sync_playwright() refuses the same way).
+            raise BrowserError("a sync Playwright or an asyncio loop is already running in this thread; "
+                               "connect from another thread, or use that Playwright's connect()")
         self._loop = asyncio.new_event_loop()
         caller = greenlet.getcurrent()
         self._client: _Client | None = None

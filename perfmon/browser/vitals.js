@@ -135,13 +135,27 @@
     } catch (e) { /* storage full or disabled: this visit is lost, the next is not */ }
   };
   addEventListener("pagehide", park, { capture: true });
+  // A page that has content but has not painted it yet is still loading (a saturated client
+  // can lag seconds behind the DOM): wait for its first contentful paint, at most 10 s, so its
+  // LCP and FCP are not ended before they exist.
+  const unpainted = () => st.fcp === null && !performance.getEntriesByName("first-contentful-paint").length
+    && document.visibilityState === "visible" && !!document.body
+    && (document.images.length > 0 || document.body.innerText.trim() !== "");
   // Event Timing entries arrive after the next paint: wait two frames (or 200 ms when hidden)
   // before reading, as web-vitals waits for idle.
   const settle = () => new Promise((resolve) => {
+    const started = performance.now();
     let done = false;
     const finish = () => { if (!done) { done = true; resolve(); } };
-    requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(finish, 0)));
-    setTimeout(finish, 200);
+    const frames = () => {
+      requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(finish, 0)));
+      setTimeout(finish, 200);
+    };
+    const waitForPaint = () => {
+      if (unpainted() && performance.now() - started < 10000) setTimeout(waitForPaint, 50);
+      else frames();
+    };
+    waitForPaint();
   });
   const collect = async () => {
     await settle();

@@ -125,6 +125,24 @@ def test_soft_navigations_stay_with_the_document_they_happen_in(chromium: Browse
     assert (tags["page"], soft) == ("/dashboard", 2)
 
 
+def test_the_end_of_a_visit_waits_for_content_that_has_not_painted_yet(chromium: Browser,
+                                                                     clean_demo: DemoApp) -> None:
+    # A saturated client can lag seconds between the DOM being ready and the first paint; ending
+    # the visit then must not report "no LCP". This page keeps its content unpainted for 1.5 s.
+    late = ("<!doctype html><title>late</title><body style='opacity:0'><h1>Late paint</h1>"
+            "<script>setTimeout(() => { document.body.style.opacity = 1; }, 1500)</script></body>")
+    context = chromium.new_context(base_url=clean_demo.url)
+    perf = BrowserPerf(context, Metrics(), journey="late")
+    try:
+        perf.page.route("**/late-paint", lambda route: route.fulfill(body=late, content_type="text/html"))
+        perf.page.goto("/late-paint")
+        vitals = perf.vitals()
+        assert vitals["FCP"] is not None and vitals["FCP"] >= 1400
+        assert vitals["LCP"] is not None and vitals["LCP"] >= vitals["FCP"]
+    finally:
+        context.close()
+
+
 def test_network_throttling_is_applied(chromium: Browser, clean_demo: DemoApp) -> None:
     context = chromium.new_context(base_url=clean_demo.url)
     perf = BrowserPerf(context, Metrics(), journey="throttled", network="fast3g", cpu_throttle=2)

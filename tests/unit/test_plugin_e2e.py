@@ -271,10 +271,12 @@ def test_a_crashed_worker_loses_only_its_iteration(tmp_path: Path) -> None:
 
 
 @pytest.mark.browser
-def test_four_workers_on_shared_browser_servers_merge_into_one_run(tmp_path: Path) -> None:
+@pytest.mark.parametrize("driver", ["", "1"], ids=["thin-client", "playwright-driver"])
+def test_four_workers_on_shared_browser_servers_merge_into_one_run(tmp_path: Path, driver: str) -> None:
     db = tmp_path / "r.db"
     out = run(pytest_cmd("tests/browser_perf", "-n", "4", "--perf-browsers", "2", "--perf-profile", "smoke",
-                         "-k", "test_login", "--perf-store", f"sqlite:///{db}"), ROOT)
+                         "-k", "test_login", "--perf-store", f"sqlite:///{db}"), ROOT,
+              PERFMON_PLAYWRIGHT_DRIVER=driver)
     assert out.returncode == 0, out.stdout[-2000:]
     [(run_id, kind, status)] = runs_in(db)
     assert (kind, status) == ("browser", "passed")

@@ -4,11 +4,13 @@ local browser, evidence must still be kept, and failures must end calls instead 
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import threading
 import time
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,28 @@ from perfmon.thresholds import iteration_breaches, parse_thresholds
 pytestmark = pytest.mark.browser
 
 
+def own_thread(test: Callable[..., None]) -> Callable[..., None]:
+    """Run the test in a fresh thread: a sync Playwright connection owns its thread's event loop,
+    and the session's local Chromium (test_browser_vitals) may hold this one's."""
+    @functools.wraps(test)
+    def run(*args: Any, **kwargs: Any) -> None:
+        errors: list[BaseException] = []
+
+        def body() -> None:
+            try:
+                test(*args, **kwargs)
+            except BaseException as exc:  # noqa: BLE001 - handed to the test's own thread
+                errors.append(exc)
+
+        thread = threading.Thread(target=body)
+        thread.start()
+        thread.join(120)
+        assert not thread.is_alive(), "the test did not finish in 120 s"
+        if errors:
+            raise errors[0]
+    return run
+
+
 def node_children() -> int:
     return sum(1 for p in psutil.Process().children(recursive=True) if p.name() == "node")
 
@@ -37,6 +61,7 @@ def test_this_playwright_release_supports_the_thin_client() -> None:
     assert thin_client_supported()
 
 
+@own_thread
 def test_a_journey_measures_over_the_thin_client_without_a_driver(browser_server: dict[str, Any],
                                                                    clean_demo: DemoApp) -> None:
     before = node_children()
@@ -55,6 +80,7 @@ def test_a_journey_measures_over_the_thin_client_without_a_driver(browser_server
         conn.close()
 
 
+@own_thread
 def test_closing_one_client_leaves_the_server_to_the_others(browser_server: dict[str, Any],
                                                              clean_demo: DemoApp) -> None:
     # Like two xdist workers; each sync connection runs its own event loop, so one per thread.
@@ -84,6 +110,7 @@ def test_closing_one_client_leaves_the_server_to_the_others(browser_server: dict
     assert got == {"ok": True}
 
 
+@own_thread
 def test_an_iteration_beyond_a_threshold_keeps_its_trace_over_the_thin_client(
         browser_server: dict[str, Any], clean_demo: DemoApp, tmp_path: Path) -> None:
     bounds = parse_thresholds({"browser_vital_lcp": ["p(75)<=2500"]})
@@ -114,6 +141,7 @@ def test_an_iteration_beyond_a_threshold_keeps_its_trace_over_the_thin_client(
         conn.close()
 
 
+@own_thread
 def test_a_dead_server_ends_calls_instead_of_hanging(clean_demo: DemoApp) -> None:
     server = start_browser_server()
     conn = ThinConnection(server["ws_endpoint"])
@@ -126,7 +154,14 @@ def test_a_dead_server_ends_calls_instead_of_hanging(clean_demo: DemoApp) -> Non
     conn.close()
 
 
+@own_thread
 def test_an_endpoint_that_is_not_a_browser_server_is_one_clear_error(clean_demo: DemoApp) -> None:
     endpoint = clean_demo.url.replace("http://", "ws://") + "/nothing-here"
     with pytest.raises(BrowserError, match="cannot reach the browser server"):
         ThinConnection(endpoint)
+
+
+def test_a_second_loop_in_one_thread_is_one_clear_error(chromium: Any, browser_server: dict[str, Any]) -> None:
+    chromium.version  # noqa: B018 - the session's local sync Playwright is running in this thread
+    with pytest.raises(BrowserError, match="already running in this thread"):
+        ThinConnection(browser_server["ws_endpoint"])
