@@ -101,6 +101,7 @@ class _Client:
     async def _open(self, endpoint: str, timeout_s: float) -> Any:
         import aiohttp
         from playwright._impl.browser import Browser as BrowserImpl
+        from playwright._impl.errors import Error as PlaywrightError
 
         session = aiohttp.ClientSession()
         try:
@@ -118,6 +119,8 @@ class _Client:
             playwright = await asyncio.wait_for(self.connection.initialize_playwright(), timeout_s)
         except TimeoutError:
             raise BrowserError(f"the browser server at {endpoint} did not answer within {timeout_s:g} s") from None
+        except PlaywrightError as exc:
+            raise BrowserError(f"the browser server at {endpoint} refused the connection ({exc.message})") from None
         launched = playwright._initializer.get("preLaunchedBrowser")
         if not launched:
             raise BrowserError(f"{endpoint} is not a Playwright browser server (launch-server)")
