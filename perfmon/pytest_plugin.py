@@ -401,6 +401,12 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     if failed:
         names = ", ".join(f"{o.threshold.metric}: {o.threshold.expression}" for o in failed)
         tr.write_line(f"perfmon: FAILED thresholds: {names}", red=True, bold=True)
+        if st.run.metadata.get("browser_metrics_unreliable") and any(
+                o.threshold.metric.startswith("browser_") for o in failed):
+            share = st.run.client_saturation or 0.0
+            tr.write_line(f"perfmon: the client CPU was saturated {share:.0%} of the run, so the browser numbers "
+                          "say more about this machine than the app: use fewer workers (-n) or a bigger runner",
+                          red=True)
 
 
 # --- fixtures -----------------------------------------------------------------------------------
