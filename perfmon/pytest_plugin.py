@@ -26,12 +26,11 @@ from .errors import PerfmonError
 from .measurements import MeasurementLog, Record, read_records
 from .metrics import Metrics
 from .results import PerformanceTestResults, Run, new_run_id
-from .runner import StoredRun, assemble_run, judge, store_run, summary_lines
+from .runner import StoredRun, assemble_run, browser_thresholds, judge, store_run, summary_lines
 from .sampling import Sampler
 from .shared import shared_service, stop_shared_services
 from .store import open_store
 from .store.postgres import redact
-from .thresholds import iteration_breaches
 
 __all__ = ["PerfApi", "PerfState"]
 
@@ -534,14 +533,11 @@ def perf(request: pytest.FixtureRequest, perf_browser: Any, perf_context_args: d
         failed = rep is None or rep.failed
         safe = re.sub(r"[^\w.-]+", "-", item.nodeid)[-120:]
         artifacts = Path(request.config.rootpath) / "test-results" / safe
-        sc = request.config.stash[state_key].config.scenarios.get("browser")
-        bounds = list(sc.thresholds) if sc else []
-        bp.finish(failed=failed, artifacts=artifacts, breaches=lambda m: iteration_breaches(bounds, m))
+        bp.finish(failed=failed, artifacts=artifacts,
+                  thresholds=browser_thresholds(request.config.stash[state_key].config))
         context.close()
         extra = item.stash[_extra_key]
         extra["slowest"] = bp.slowest
-        if bp.breaches:
-            extra["breaches"] = bp.breaches
         if (failed or bp.breaches) and artifacts.exists():
             extra["artifacts"] = [str(p) for p in sorted(artifacts.iterdir())]
 

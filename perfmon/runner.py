@@ -23,6 +23,7 @@ from .thresholds import Threshold, ThresholdOutcome, evaluate
 __all__ = [
     "StoredRun",
     "assemble_run",
+    "browser_thresholds",
     "flush_spool",
     "judge",
     "spool_dir",
@@ -31,7 +32,9 @@ __all__ = [
     "summary_lines",
 ]
 
-def _browser_thresholds(config: Config) -> list[Threshold]:
+
+def browser_thresholds(config: Config) -> list[Threshold]:
+    """The browser scenario's thresholds: they judge the run, and flag single iterations."""
     sc = config.scenarios.get("browser")
     return list(sc.thresholds) if sc else []
 
@@ -69,7 +72,7 @@ def assemble_run(records: Iterable[Record], config: Config, *, run_id: str, star
     if n == 0:
         return None
     if "browser" in kinds:
-        for t in _browser_thresholds(config):
+        for t in browser_thresholds(config):
             thresholds.setdefault((t.metric, t.expression), t)
     test_type = kinds.pop() if len(kinds) == 1 else "mixed"
     git = git_info(str(config.root))

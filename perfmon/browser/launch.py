@@ -94,15 +94,7 @@ def start_browser_server(timeout_s: float = 60.0) -> dict[str, Any]:
 
 def launch_browser() -> tuple[Any, Callable[[], None]]:
     """A browser of this process's own (and its Playwright driver); returns it and its closer."""
-    from playwright.sync_api import sync_playwright
-
-    pw = sync_playwright().start()
-    try:
-        browser = pw.chromium.launch(**launch_options())
-    except BaseException:
-        pw.stop()
-        raise
-    return browser, _in_turn(browser.close, pw.stop)
+    return _with_driver(lambda pw: pw.chromium.launch(**launch_options()))
 
 
 def connect_browser(ws_endpoint: str) -> tuple[Any, Callable[[], None]]:
@@ -115,11 +107,15 @@ def connect_browser(ws_endpoint: str) -> tuple[Any, Callable[[], None]]:
     if thin_client_supported() and not os.environ.get("PERFMON_PLAYWRIGHT_DRIVER"):
         conn = ThinConnection(ws_endpoint)
         return conn.browser, _in_turn(conn.browser.close, conn.close)
+    return _with_driver(lambda pw: pw.chromium.connect(ws_endpoint))
+
+
+def _with_driver(open_browser: Callable[[Any], Any]) -> tuple[Any, Callable[[], None]]:
     from playwright.sync_api import sync_playwright
 
     pw = sync_playwright().start()
     try:
-        browser = pw.chromium.connect(ws_endpoint)
+        browser = open_browser(pw)
     except BaseException:
         pw.stop()
         raise

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from playwright.sync_api import Error as PlaywrightError
 
 from ..load.client import endpoint_name
 from ..metrics import Metrics
+from ..thresholds import Threshold, iteration_breaches
 
 __all__ = ["NETWORK_PROFILES", "VITAL_NAMES", "BrowserPerf", "vitals_script"]
 
@@ -171,26 +172,25 @@ class BrowserPerf:
             if key in values:
                 self.metrics.trend(metric, tags).record(values[key] * factor)
 
-    def finish(self, *, failed: bool, artifacts: Path | None = None,
-               breaches: Callable[[Metrics], list[str]] | None = None) -> None:
+    def finish(self, *, failed: bool, artifacts: Path | None = None, thresholds: Sequence[Threshold] = ()) -> None:
         """End the iteration: finalise the open visit, count it, and keep a screenshot and a
-        trace if it failed or if ``breaches`` finds this iteration's values beyond a threshold."""
+        trace in ``artifacts`` if it failed or if its own values went beyond one of ``thresholds``."""
         failed = failed or self.failed
         if not self.page.is_closed():
             self._collect()
-        self.breaches = breaches(self.metrics) if breaches is not None and not failed else []
-        keep = (failed or bool(self.breaches)) and artifacts is not None
-        if keep and artifacts is not None:
-            artifacts.mkdir(parents=True, exist_ok=True)
+        self.breaches = [] if failed else iteration_breaches(thresholds, self.metrics)
+        keep = artifacts if failed or self.breaches else None
+        if keep is not None:
+            keep.mkdir(parents=True, exist_ok=True)
             if self.breaches:
-                (artifacts / "breaches.txt").write_text("\n".join(self.breaches) + "\n")
+                (keep / "breaches.txt").write_text("\n".join(self.breaches) + "\n")
             if not self.page.is_closed():
                 with contextlib.suppress(PlaywrightError):
-                    self.page.screenshot(path=str(artifacts / "failure.png"), full_page=True)
+                    self.page.screenshot(path=str(keep / "failure.png"), full_page=True)
         if self.tracing:
             with contextlib.suppress(PlaywrightError):
-                if keep and artifacts is not None:
-                    self.context.tracing.stop(path=str(artifacts / "trace.zip"))  # `playwright show-trace` opens it
+                if keep is not None:
+                    self.context.tracing.stop(path=str(keep / "trace.zip"))  # `playwright show-trace` opens it
                 else:
                     self.context.tracing.stop()  # passing iterations keep nothing
         ms = (time.perf_counter() - self.started) * 1000

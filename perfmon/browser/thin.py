@@ -87,6 +87,9 @@ class _Client:
         self.connection.mark_as_remote()
         self._outbox: asyncio.Queue[object] = asyncio.Queue()
         self.connection.onmessage = self._send
+        # However the connection ends (close(), browser.close(), the socket), the writer closes
+        # the socket, which ends the reader.
+        self.connection.on("close", lambda: self._outbox.put_nowait(_CLOSE))
         self.browser: asyncio.Future[Any] = asyncio.ensure_future(self._open(endpoint, timeout_s))
 
     def _send(self, message: dict[str, Any]) -> None:
@@ -136,10 +139,6 @@ class _Client:
         if not self.closed.done():
             self.closed.set_result(None)
 
-    def shutdown(self, reason: str) -> None:
-        self.connection.close(reason)
-        self._outbox.put_nowait(_CLOSE)  # the writer closes the socket, which ends the reader
-
     def _on_connection_close(self, browser: Any) -> None:
         from playwright._impl.utils.tasks import call_in_next_task
 
@@ -149,7 +148,6 @@ class _Client:
                 page._on_close()
             context._on_close()
         call_in_next_task(browser._did_close)
-        self._outbox.put_nowait(_CLOSE)
 
     async def _write(self, ws: Any) -> None:
         while (item := await self._outbox.get()) is not _CLOSE:
@@ -175,7 +173,6 @@ class _Client:
                 await wait_for_next_task()
         finally:
             self.connection.close("the browser server closed the connection")
-            self._outbox.put_nowait(_CLOSE)
             await writer
             await session.close()
 
@@ -238,7 +235,7 @@ class ThinConnection:
         """Disconnect (the server closes this client's contexts) and stop the event loop."""
         client = self._client
         if client is not None and not client.closed.done():
-            client.shutdown("perfmon closed the browser connection")
+            client.connection.close("perfmon closed the browser connection")
         if not self._stop.done():
             self._stop.set_result(None)
         if not self._fiber.dead:

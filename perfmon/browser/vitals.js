@@ -9,18 +9,18 @@
 // All times are relative to activationStart (prerendered pages) and never negative.
 // Soft navigations (an SPA's pushState/replaceState/back to another path) do not start a new
 // visit: as web-vitals does by default, the numbers stay with the document, which is labelled
-// by the URL it was loaded at; the routes visited since are counted and listed.
+// by the URL it was loaded at; the route changes since are counted.
 (() => {
   if (window.__perfmon) return;
   const docId = Math.random().toString(36).slice(2) + Date.now().toString(36);
   const landing = location.href;
-  const routes = [];
-  const pathOf = (u) => { try { const x = new URL(u); return x.pathname + x.search; } catch (e) { return u; } };
+  const route = () => location.pathname + location.search;
+  let lastRoute = route();
+  let softNavigations = 0;
   if (window.navigation && window.navigation.addEventListener) {
     // Same-document navigations; a change of the #fragment alone is not a route.
     window.navigation.addEventListener("currententrychange", () => {
-      const last = routes.length ? routes[routes.length - 1] : landing;
-      if (pathOf(location.href) !== pathOf(last)) routes.push(location.href);
+      if (route() !== lastRoute) { lastRoute = route(); softNavigations += 1; }
     });
   }
   const nav = () => performance.getEntriesByType("navigation")[0];
@@ -106,8 +106,7 @@
     return {
       docId: docId,
       url: landing,
-      softNavigations: routes.length,
-      routes: routes.slice(0, 20),
+      softNavigations: softNavigations,
       title: document.title,
       vitals: { LCP: st.lcp, FCP: st.fcp, CLS: st.cls, INP: inp(), TTFB: n ? rel(n.responseStart) : null },
       navigation: navigation(),

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, Page
 
 from conftest import DemoApp
 from perfmon import Metrics, Trend
@@ -17,6 +17,15 @@ pytestmark = pytest.mark.browser
 
 
 
+def log_in(page: Page, email: str) -> None:
+    """The bundled app's login, ending on the dashboard."""
+    page.goto("/login")
+    page.fill("#email", email)
+    page.fill("#password", "testpassword")
+    page.click("#login-button")
+    page.wait_for_selector("#dashboard-title")
+
+
 def visit(browser: Browser, url: str, path: str, *, click: str | None = None) -> tuple[dict[str, Any], Metrics]:
     """Log in, open ``path`` (optionally click), and return the visit's vitals and metrics."""
     context = browser.new_context(base_url=url, viewport={"width": 1280, "height": 720})
@@ -24,11 +33,7 @@ def visit(browser: Browser, url: str, path: str, *, click: str | None = None) ->
     perf = BrowserPerf(context, metrics, journey="test")
     try:
         page = perf.page
-        page.goto("/login")
-        page.fill("#email", "vu0007@example.com")
-        page.fill("#password", "testpassword")
-        page.click("#login-button")
-        page.wait_for_selector("#dashboard-title")
+        log_in(page, "vu0007@example.com")
         if path != "/dashboard":
             page.goto(path)
         page.wait_for_load_state("load")
@@ -99,11 +104,7 @@ def test_soft_navigations_stay_with_the_document_they_happen_in(chromium: Browse
     perf = BrowserPerf(context, metrics, journey="spa")
     try:
         page = perf.page
-        page.goto("/login")
-        page.fill("#email", "vu0011@example.com")
-        page.fill("#password", "testpassword")
-        page.click("#login-button")
-        page.wait_for_selector("#dashboard-title")
+        log_in(page, "vu0011@example.com")
         page.wait_for_timeout(300)
         before = page.evaluate("() => window.__perfmon.finalize()")
         page.click("#clients-link")                      # pushState to /dashboard/clients

@@ -17,14 +17,14 @@ from typing import Any
 import psutil
 import pytest
 from playwright.sync_api import Error as PlaywrightError
-from test_browser_vitals import visit
+from test_browser_vitals import log_in, visit
 
 from conftest import DemoApp
 from perfmon import Metrics
 from perfmon.browser import BrowserPerf, start_browser_server
 from perfmon.browser.thin import ThinConnection, thin_client_supported
 from perfmon.errors import BrowserError
-from perfmon.thresholds import iteration_breaches, parse_thresholds
+from perfmon.thresholds import parse_thresholds
 
 pytestmark = pytest.mark.browser
 
@@ -120,14 +120,10 @@ def test_an_iteration_beyond_a_threshold_keeps_its_trace_over_the_thin_client(
             clean_demo.set_faults(DEMO_LCP_DELAY_MS=delay)
             context = conn.browser.new_context(base_url=clean_demo.url)
             perf = BrowserPerf(context, Metrics(), journey="t", tracing=True)
-            perf.page.goto("/login")
-            perf.page.fill("#email", "vu0009@example.com")
-            perf.page.fill("#password", "testpassword")
-            perf.page.click("#login-button")
-            perf.page.wait_for_selector("#dashboard-title")
+            log_in(perf.page, "vu0009@example.com")
             perf.page.wait_for_timeout(int(delay) + 300)
             out = tmp_path / delay
-            perf.finish(failed=False, artifacts=out, breaches=lambda m: iteration_breaches(bounds, m))
+            perf.finish(failed=False, artifacts=out, thresholds=bounds)
             context.close()
             if delay == "0":
                 assert not out.exists() and perf.breaches == []
