@@ -6,8 +6,7 @@ k6-style thresholds, stored with their history and gated in CI.
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
+from ._version import __version__
 from .config import Config, Profile, Scenario, load_config
 from .errors import (
     BrowserError,

@@ -11,14 +11,13 @@ from pathlib import Path
 
 from .config import Config, load_config
 from .errors import ConfigError, PerfmonError
+from .names import redact
 from .results import Run
 from .store import RunSummary, open_store
-from .store.postgres import redact
 from .thresholds import ThresholdOutcome
 
 __all__ = ["main"]
 
-SUITES = {"browser": "tests/browser_perf", "api": "tests/api_perf"}
 TYPES = ("all", "browser", "load", "stress", "spike", "endurance")
 
 
@@ -118,9 +117,9 @@ def _cmd_run(args: argparse.Namespace, cfg: Config) -> int:
     paths: list[str] = []
     select: list[str] = []
     if args.type in ("all", "browser"):
-        paths.append(SUITES["browser"])
+        paths.append(cfg.suites.browser)
     if args.type != "browser":
-        paths.append(SUITES["api"])
+        paths.append(cfg.suites.api)
         # The main job runs load and stress; spike and soak runs are long and asked for by name.
         select = ["-k", "not spike and not endurance" if args.type == "all" else args.type]
     argv = [sys.executable, "-m", "pytest", *paths, *select, "-p", "no:cacheprovider", "-o", "addopts=",
@@ -140,7 +139,7 @@ def _cmd_run(args: argparse.Namespace, cfg: Config) -> int:
 
 
 def _cmd_flush(cfg: Config) -> int:
-    from .runner import flush_spool
+    from .store.spool import flush_spool
 
     sent = flush_spool(cfg)
     if not sent:
@@ -167,7 +166,7 @@ def _dispatch(args: argparse.Namespace) -> int:
                 raise ConfigError("--limit must be 1 or more")
             _history_table(store.history(test_type=args.type, environment=args.env, limit=args.limit))
         elif args.command == "show":
-            from .runner import summary_lines
+            from .pipeline import summary_lines
 
             print("\n".join(summary_lines(store.load_run(args.run_id))))
         elif args.command == "report":
@@ -175,7 +174,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
             run = store.load_run(args.run_id)
             history = store.history(test_type=run.test_type, environment=run.environment, limit=20)
-            paths = write_reports(run, args.out or cfg.root / "perf-reports", history=history)
+            paths = write_reports(run, args.out or cfg.root / cfg.report_dir, history=history)
             print(f"report: {paths.html}")
             print(f"summary.json: {paths.summary}  junit: {paths.junit}  markdown: {paths.markdown}")
         elif args.command == "compare":

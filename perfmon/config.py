@@ -7,53 +7,43 @@ scenarios' durations and users so one definition serves CI and the full release 
 
 from __future__ import annotations
 
-import math
 import os
-import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from .durations import parse_duration
 from .errors import ConfigError
 from .thresholds import Threshold, parse_thresholds
 
 __all__ = [
+    "BUILTIN_BROWSER_THRESHOLDS",
+    "Accounts",
     "Config",
     "MonitorGates",
     "Profile",
     "Scenario",
     "Stage",
+    "Suites",
     "find_config_file",
     "load_config",
     "parse_duration",
 ]
 
-_DUR = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
-_UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 EXECUTORS = ("constant-vus", "ramping-vus", "constant-arrival-rate", "ramping-arrival-rate", "per-vu-iterations")
 ENVIRONMENTS = ("development", "staging", "production", "ci", "local")
 
-
-def parse_duration(value: Any, *, what: str = "duration") -> float:
-    """``"1m30s"``, ``"250ms"``, ``"2h"`` or a number of seconds -> seconds."""
-    if isinstance(value, bool):
-        raise ConfigError(f"{what}: {value!r} is not a duration; write e.g. '30s', '5m' or '1m30s'")
-    if isinstance(value, int | float):
-        if value < 0 or math.isnan(value):
-            raise ConfigError(f"{what}: {value!r} must not be negative")
-        return float(value)
-    text = str(value).strip()
-    pos, total = 0, 0.0
-    for m in _DUR.finditer(text):
-        if m.start() != pos:
-            break
-        total += float(m[1]) * _UNIT_S[m[2]]
-        pos = m.end()
-    if pos != len(text) or not text:
-        raise ConfigError(f"{what}: {value!r} is not a duration; write e.g. '30s', '5m' or '1m30s'")
-    return total
+# The spec's browser gates, applied when a run has browser journeys and the config sets no threshold of its
+# own on that metric. They are built-in defaults: one whose metric the suite never records is shown as
+# "no data" and does not fail the run (a threshold the user wrote does).
+BUILTIN_BROWSER_THRESHOLDS: Mapping[str, list[str]] = {
+    "browser_vital_lcp": ["p(75)<=2500"],
+    "browser_vital_inp": ["p(75)<=200"],
+    "browser_vital_cls": ["p(75)<=0.1"],
+    "browser_step_duration": ["p(95)<2000"],
+}
 
 
 @dataclass(frozen=True)
@@ -129,7 +119,34 @@ class MonitorGates:
 
 
 @dataclass(frozen=True)
+class Accounts:
+    """The target's seeded accounts: virtual user ``n`` (1-based) logs in as ``email.format(n=n)``,
+    wrapping round after ``count``, so concurrent sessions never share one account."""
+
+    email: str = "vu{n:04d}@example.com"
+    password: str = "testpassword"
+    count: int = 500
+
+    def for_user(self, n: int) -> tuple[str, str]:
+        """Email and password of virtual user ``n`` (1-based)."""
+        return self.email.format(n=(n - 1) % self.count + 1), self.password
+
+
+@dataclass(frozen=True)
+class Suites:
+    """Where the product's suites live, and the scripts a hybrid run's background load runs."""
+
+    browser: str = "tests/browser_perf"
+    api: str = "tests/api_perf"
+    load_script: str = "tests/api_perf/journeys.py:supplier_journey"
+    load_on_start: str = "tests/api_perf/journeys.py:log_in"
+
+
+@dataclass(frozen=True)
 class Config:
+    """The resolved configuration. Its field defaults are perfmon's built-in defaults, declared
+    here and nowhere else (the config file, env and options only override them)."""
+
     environment: str = "development"
     store: str = "sqlite:///.perfmon/results.db"
     base_url: str | None = None
@@ -141,6 +158,18 @@ class Config:
     source: str | None = None
     # Browser numbers are flagged unreliable when the client CPU was saturated longer than this share.
     unreliable_saturation: float = 0.2
+    accounts: Accounts = field(default_factory=Accounts)
+    suites: Suites = field(default_factory=Suites)
+    report_dir: str = "perf-reports"
+
+    def browser_thresholds(self) -> list[Threshold]:
+        """The thresholds that judge browser journeys: the browser scenario's own, then each
+        built-in default whose metric the config leaves unset."""
+        own = list(self.scenarios["browser"].thresholds) if "browser" in self.scenarios else []
+        covered = {t.metric for t in own}
+        builtin = [replace(t, builtin=True) for t in parse_thresholds(BUILTIN_BROWSER_THRESHOLDS)
+                   if t.metric not in covered]
+        return own + builtin
 
     def scenario(self, name: str) -> Scenario:
         """The named scenario, scaled by the active profile."""
@@ -233,6 +262,34 @@ def _profile(name: str, raw: Mapping[str, Any], source: str) -> Profile:
         raise ConfigError(f"{where}: {exc}") from None
 
 
+_Section = TypeVar("_Section", Accounts, Suites)
+
+
+def _section(cls: type[_Section], raw: Any, source: str, name: str) -> _Section:
+    """A small table such as ``[tool.perfmon.accounts]``: known keys only, each of its default's type."""
+    defaults = cls()
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{source}: [tool.perfmon.{name}] must be a table")
+    unknown = set(raw) - set(vars(defaults))
+    if unknown:
+        raise ConfigError(f"{source}: [tool.perfmon.{name}] has unknown key(s) {', '.join(sorted(unknown))}; "
+                          f"known: {', '.join(vars(defaults))}")
+    for key, value in raw.items():
+        want = type(getattr(defaults, key))
+        if not isinstance(value, want) or isinstance(value, bool):
+            raise ConfigError(f"{source}: [tool.perfmon.{name}] {key} = {value!r} must be a {want.__name__}")
+    found = replace(defaults, **raw)
+    if isinstance(found, Accounts):
+        if found.count < 1:
+            raise ConfigError(f"{source}: [tool.perfmon.accounts] count must be 1 or more")
+        try:
+            found.for_user(1)
+        except (KeyError, IndexError, ValueError):
+            raise ConfigError(f"{source}: [tool.perfmon.accounts] email = {found.email!r}: write the user number as "
+                              "{n}, e.g. 'vu{n:04d}@example.com'") from None
+    return found
+
+
 def load_config(
     path: Path | None = None,
     *,
@@ -245,6 +302,7 @@ def load_config(
     """Read the config file, apply env (``PERFMON_PROFILE``, ``PERFMON_ENV``, ``PERFMON_STORE``,
     ``BASE_URL``) and then explicit arguments."""
     env = os.environ if env is None else env
+    defaults = Config()
     path = path or find_config_file()
     data: dict[str, Any] = {}
     text, source = "", "defaults"
@@ -255,14 +313,14 @@ def load_config(
         source = str(path)
     scenarios = {n: _scenario(n, raw, source, text) for n, raw in data.get("scenarios", {}).items()}
     profiles = {n: _profile(n, raw, source) for n, raw in data.get("profiles", {}).items()}
-    profiles.setdefault("release", Profile("release"))
-    chosen = profile or env.get("PERFMON_PROFILE") or data.get("profile") or "release"
+    profiles.setdefault(defaults.profile.name, defaults.profile)
+    chosen = profile or env.get("PERFMON_PROFILE") or data.get("profile") or defaults.profile.name
     if chosen not in profiles:
         raise ConfigError(
             f"unknown profile {chosen!r}; choose one of {', '.join(sorted(profiles))} "
             f"or add [tool.perfmon.profiles.{chosen}]"
         )
-    environment = environment or env.get("PERFMON_ENV") or data.get("environment") or "development"
+    environment = environment or env.get("PERFMON_ENV") or data.get("environment") or defaults.environment
     if environment not in ENVIRONMENTS:
         raise ConfigError(f"unknown environment {environment!r}; choose one of {', '.join(ENVIRONMENTS)}")
     gates_raw = data.get("monitor", {})
@@ -272,7 +330,7 @@ def load_config(
         raise ConfigError(f"{source}: [tool.perfmon.monitor]: {exc}") from None
     root = path.parent if path is not None else Path.cwd()
     try:
-        unreliable = float(data.get("unreliable_saturation", 0.2))
+        unreliable = float(data.get("unreliable_saturation", defaults.unreliable_saturation))
     except (TypeError, ValueError):
         raise ConfigError(f"{source}: unreliable_saturation must be a share between 0 and 1") from None
     if not 0 <= unreliable <= 1:
@@ -280,9 +338,12 @@ def load_config(
     return Config(
         unreliable_saturation=unreliable,
         environment=environment,
-        store=store or env.get("PERFMON_STORE") or data.get("store") or "sqlite:///.perfmon/results.db",
+        store=store or env.get("PERFMON_STORE") or data.get("store") or defaults.store,
         base_url=base_url or env.get("BASE_URL") or data.get("base_url") or None,
-        target_command=data.get("target_command", "{python} -m demo_app --port {port}"),
+        target_command=str(data.get("target_command", defaults.target_command)),
+        accounts=_section(Accounts, data.get("accounts", {}), source, "accounts"),
+        suites=_section(Suites, data.get("suites", {}), source, "suites"),
+        report_dir=str(data.get("report_dir", defaults.report_dir)),
         profile=profiles[chosen],
         scenarios=scenarios,
         monitor=gates,

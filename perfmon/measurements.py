@@ -1,53 +1,89 @@
 """Per-test measurement records, appended by whichever process ran the test.
 
-Each finished test appends one JSON line (its metrics, thresholds and kind) to a file of its
-own process under the session directory, flushed at once. The controller merges the files
-at the end. Writing per test, not once per worker at exit, means a crashed worker loses only
-the test it was running.
+Each finished test appends one JSON line (a :class:`Record`: its metrics, thresholds and the
+facts of how it ran) to a file of its own process under the session directory, flushed and
+fsync'd at once. The controller reads the files at the end and the pipeline assembles them into
+one run. Writing per test, not once per worker at exit, means a crashed worker loses only the
+test it was running (pytest-xdist's ``workeroutput`` would lose everything it had measured).
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .metrics import Metrics
+from .results import ScenarioRun
 from .thresholds import Threshold
 
 __all__ = ["MeasurementLog", "Record", "read_records"]
 
+Resource = dict[str, Any]  # one slow resource as the page reported it: url, duration, size, type
+
 
 @dataclass
 class Record:
+    """What one test measured. ``kind`` is ``"browser"`` for a journey iteration or an API
+    scenario's test type (load, stress, spike, endurance); ``None`` until a fixture measures."""
+
     nodeid: str
-    kind: str  # "browser" or an API scenario's test type (load, stress, ...)
-    metrics: Metrics
+    kind: str | None = None
+    metrics: Metrics = field(default_factory=Metrics)
     thresholds: list[Threshold] = field(default_factory=list)
-    extra: dict[str, Any] = field(default_factory=dict)
+    vus: int = 0  # concurrent virtual users this test was part of
+    scenarios: list[ScenarioRun] = field(default_factory=list)
+    interrupted: bool = False  # Ctrl-C stopped it: the session stops too, and the run says so
+    slowest: dict[str, list[Resource]] = field(default_factory=dict)  # page -> its slowest resources
+    artifacts: list[str] = field(default_factory=list)  # screenshots, traces, breaches.txt
+    breaking_points: dict[str, dict[str, Any]] = field(default_factory=dict)  # scenario -> curve
 
+    @property
+    def measured(self) -> bool:
+        return self.kind is not None and (len(self.metrics) > 0 or bool(self.scenarios))
 
-def _threshold_dict(t: Threshold) -> dict[str, Any]:
-    return {"metric": t.metric, "expression": t.expression, "aggregation": t.aggregation, "op": t.op,
-            "value": t.value, "abort_on_fail": t.abort_on_fail}
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "nodeid": self.nodeid,
+            "kind": self.kind,
+            "metrics": self.metrics.to_dict(),
+            "thresholds": [t.to_dict() for t in self.thresholds],
+            "vus": self.vus,
+            "scenarios": [s.to_dict() for s in self.scenarios],
+            "interrupted": self.interrupted,
+            "slowest": self.slowest,
+            "artifacts": self.artifacts,
+            "breaking_points": self.breaking_points,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Record:
+        return cls(
+            nodeid=str(d["nodeid"]),
+            kind=d.get("kind"),
+            metrics=Metrics.from_dict(d.get("metrics") or []),
+            thresholds=[Threshold.from_dict(t) for t in d.get("thresholds") or []],
+            vus=int(d.get("vus") or 0),
+            scenarios=[ScenarioRun.from_dict(s) for s in d.get("scenarios") or []],
+            interrupted=bool(d.get("interrupted")),
+            slowest={str(k): list(v) for k, v in (d.get("slowest") or {}).items()},
+            artifacts=[str(a) for a in d.get("artifacts") or []],
+            breaking_points={str(k): dict(v) for k, v in (d.get("breaking_points") or {}).items()},
+        )
 
 
 class MeasurementLog:
+    """One process's append-only file of records."""
+
     def __init__(self, directory: Path, name: str) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self.path = directory / f"{name}.jsonl"
 
     def append(self, record: Record) -> None:
-        line = json.dumps({
-            "nodeid": record.nodeid,
-            "kind": record.kind,
-            "metrics": record.metrics.to_dict(),
-            "thresholds": [_threshold_dict(t) for t in record.thresholds],
-            "extra": record.extra,
-        })
+        line = json.dumps(record.to_dict())
         with self.path.open("a", encoding="utf-8") as f:
             f.write(line + "\n")
             f.flush()
@@ -62,11 +98,4 @@ def read_records(directory: Path) -> Iterator[Record]:
                 d = json.loads(line)
             except json.JSONDecodeError:
                 continue
-            yield Record(
-                nodeid=d["nodeid"],
-                kind=d["kind"],
-                metrics=Metrics.from_dict(d["metrics"]),
-                thresholds=[Threshold(t["metric"], t["expression"], t["aggregation"], t["op"], float(t["value"]),
-                                      bool(t["abort_on_fail"])) for t in d["thresholds"]],
-                extra=d.get("extra") or {},
-            )
+            yield Record.from_dict(d)

@@ -6,6 +6,10 @@ added. Trends keep an HdrHistogram per window, never raw samples; closed windows
 encoded (a few hundred bytes) so a 15-minute run stays small. Percentiles come from
 HdrHistogram; averages, min and max are exact.
 
+Each metric type owns its statistics: ``stats()`` for the whole run and ``window_stats()``
+per window return :class:`Stats`, whose fields are the columns the stores write. Nothing
+outside this module touches HdrHistogram or the integer scale its values are stored at.
+
 Everything serialises to plain builtins (``to_dict``), which is what crosses process
 boundaries (xdist ``workeroutput``, spool files, the store).
 """
@@ -22,6 +26,7 @@ from typing import Any, ClassVar, Literal
 from hdrh.histogram import HdrHistogram
 
 __all__ = [
+    "PERCENTILES",
     "WINDOW_S",
     "Counter",
     "Gauge",
@@ -29,8 +34,8 @@ __all__ = [
     "MetricKind",
     "Metrics",
     "Rate",
+    "Stats",
     "Trend",
-    "new_histogram",
     "parse_selector",
 ]
 
@@ -45,13 +50,42 @@ _LIVE_WINDOWS = 3  # windows kept decoded; late samples rarely reach further bac
 MetricKind = Literal["trend", "rate", "counter", "gauge"]
 Tags = tuple[tuple[str, str], ...]
 
+PERCENTILES: Mapping[str, float] = {"p50": 50.0, "p75": 75.0, "p90": 90.0, "p95": 95.0, "p99": 99.0}
+"""The one set of named percentiles every summary (store, report, capacity curve) is drawn from."""
+
+
+@dataclass(frozen=True)
+class Stats:
+    """A summary of one series, for the whole run or one window. Fields a kind has no use for
+    stay ``None``: a Trend has count, avg, min, max and the percentiles; a Rate has count (all
+    values) and rate (the share that was true); a Counter has count and rate (per second); a
+    Gauge has value, min and max."""
+
+    count: float | None = None
+    avg: float | None = None
+    min: float | None = None
+    max: float | None = None
+    p50: float | None = None
+    p75: float | None = None
+    p90: float | None = None
+    p95: float | None = None
+    p99: float | None = None
+    rate: float | None = None
+    value: float | None = None
+
+    def to_dict(self) -> dict[str, float | None]:
+        return {f: getattr(self, f) for f in _STATS_FIELDS}
+
+
+_STATS_FIELDS = ("count", "avg", "min", "max", *PERCENTILES, "rate", "value")
+
 
 def _window(t: float | None) -> int:
     ts = time.time() if t is None else t
     return int(ts // WINDOW_S) * WINDOW_S
 
 
-def new_histogram() -> HdrHistogram:
+def _new_histogram() -> HdrHistogram:
     """An empty histogram with the range and precision every Trend window uses."""
     return HdrHistogram(_LOWEST, _HIGHEST, _SIGFIGS)
 
@@ -60,11 +94,12 @@ def new_histogram() -> HdrHistogram:
 class Trend:
     """A distribution of values (durations in ms, or unitless like CLS).
 
-    ``scale`` turns values into the integers HdrHistogram stores: 1000 keeps microsecond
-    resolution for milliseconds; 10000 keeps four decimals for CLS.
+    ``resolution`` is the smallest difference worth keeping, in the value's own unit: 0.001
+    keeps microseconds for milliseconds (the default), 0.0001 keeps four decimals for CLS, 1
+    suits whole counts. HdrHistogram stores integers, so values are kept as multiples of it.
     """
 
-    scale: int = 1000
+    resolution: float = 0.001
     count: int = 0
     sum: float = 0.0
     min: float = math.inf
@@ -74,13 +109,17 @@ class Trend:
 
     kind: ClassVar[MetricKind] = "trend"
 
+    @property
+    def _scale(self) -> int:
+        return round(1 / self.resolution)
+
     def record(self, value: float, t: float | None = None) -> None:
         value = max(0.0, float(value))
         self.count += 1
         self.sum += value
         self.min = min(self.min, value)
         self.max = max(self.max, value)
-        self._hist_for(_window(t)).record_value(min(round(value * self.scale), _HIGHEST))
+        self._hist_for(_window(t)).record_value(min(round(value * self._scale), _HIGHEST))
 
     def record_corrected(self, value: float, expected_interval: float, t: float | None = None) -> None:
         """Record ``value`` plus the samples a stalled client would have missed (HdrHistogram's
@@ -99,19 +138,19 @@ class Trend:
         if hist is not None:
             return hist
         encoded = self._closed.pop(window, None)
-        hist = HdrHistogram.decode(encoded) if encoded is not None else new_histogram()
+        hist = HdrHistogram.decode(encoded) if encoded is not None else _new_histogram()
         self._live[window] = hist
         while len(self._live) > _LIVE_WINDOWS:
             oldest = min(w for w in self._live if w != window)  # never the one about to be written
             self._closed[oldest] = self._live.pop(oldest).encode()
         return hist
 
-    def windows(self) -> Iterator[tuple[int, HdrHistogram]]:
+    def _windows(self) -> Iterator[tuple[int, HdrHistogram]]:
         """Every window in time order, decoded."""
         for w in sorted(set(self._live) | set(self._closed)):
             yield w, self._live[w] if w in self._live else HdrHistogram.decode(self._closed[w])
 
-    def latest(self) -> tuple[int, HdrHistogram] | None:
+    def _latest(self) -> tuple[int, HdrHistogram] | None:
         """The newest window, without decoding any closed one (for live progress)."""
         if self._live:
             w = max(self._live)
@@ -122,18 +161,45 @@ class Trend:
             return w, HdrHistogram.decode(self._closed[w])
         return None
 
-    def histogram(self) -> HdrHistogram:
-        total = new_histogram()
-        for _, hist in self.windows():
+    def _histogram(self) -> HdrHistogram:
+        total = _new_histogram()
+        for _, hist in self._windows():
             total.add(hist)
         return total
 
+    def window_starts(self) -> list[int]:
+        """The start (epoch seconds) of every window that holds a value."""
+        return sorted(set(self._live) | set(self._closed))
+
     # --- statistics (in the recorded unit) ---------------------------------------------------
-    def percentile(self, p: float, hist: HdrHistogram | None = None) -> float | None:
+    def percentile(self, p: float) -> float | None:
         if self.count == 0:
             return None
-        h = hist if hist is not None else self.histogram()
-        return float(h.get_value_at_percentile(p)) / self.scale
+        return float(self._histogram().get_value_at_percentile(p)) / self._scale
+
+    def _hist_stats(self, hist: HdrHistogram, *, exact: bool) -> Stats:
+        n = hist.get_total_count()
+        if not n:
+            return Stats(count=0)
+        at = hist.get_percentile_to_value_dict(list(PERCENTILES.values()))
+        named = {name: at[p] / self._scale for name, p in PERCENTILES.items()}
+        if exact:  # the whole run: count, sum, min and max are kept exactly beside the histogram
+            return Stats(count=self.count, avg=self.avg, min=self.min, max=self.max, **named)
+        return Stats(count=n, avg=hist.get_mean_value() / self._scale, min=hist.get_min_value() / self._scale,
+                     max=hist.get_max_value() / self._scale, **named)
+
+    def stats(self) -> Stats:
+        """Count, exact avg/min/max and the named percentiles of the whole series."""
+        return self._hist_stats(self._histogram(), exact=True)
+
+    def window_stats(self) -> list[tuple[int, Stats]]:
+        """Per window (start, statistics), in time order; min, max and avg are the histogram's."""
+        return [(w, self._hist_stats(h, exact=False)) for w, h in self._windows() if h.get_total_count()]
+
+    def distribution(self) -> list[tuple[float, int]]:
+        """``(value, count)`` for every distinct recorded value (at the histogram's precision)."""
+        return [(it.value_iterated_to / self._scale, it.count_at_value_iterated_to)
+                for it in self._histogram().get_recorded_iterator()]
 
     @property
     def avg(self) -> float | None:
@@ -160,21 +226,21 @@ class Trend:
 
     # --- merge and serialise -----------------------------------------------------------------
     def merge(self, other: Trend) -> None:
-        if other.scale != self.scale:
-            msg = f"cannot merge Trends with scales {self.scale} and {other.scale}"
+        if other._scale != self._scale:
+            msg = f"cannot merge Trends with resolutions {self.resolution} and {other.resolution}"
             raise ValueError(msg)
         self.count += other.count
         self.sum += other.sum
         self.min = min(self.min, other.min)
         self.max = max(self.max, other.max)
-        for w, hist in other.windows():
+        for w, hist in other._windows():
             self._hist_for(w).add(hist)
 
     def to_dict(self) -> dict[str, Any]:
-        wins = {str(w): base64.b64encode(h.encode()).decode("ascii") for w, h in self.windows()}
+        wins = {str(w): base64.b64encode(h.encode()).decode("ascii") for w, h in self._windows()}
         return {
             "kind": "trend",
-            "scale": self.scale,
+            "scale": self._scale,
             "count": self.count,
             "sum": self.sum,
             "min": self.min if self.count else None,
@@ -184,7 +250,7 @@ class Trend:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Trend:
-        t = cls(scale=int(d["scale"]), count=int(d["count"]), sum=float(d["sum"]))
+        t = cls(resolution=1 / int(d["scale"]), count=int(d["count"]), sum=float(d["sum"]))
         if t.count:
             t.min, t.max = float(d["min"]), float(d["max"])
         for w, enc in d["windows"].items():
@@ -225,6 +291,12 @@ class Rate:
         msg = f"a Rate has no aggregation {name!r}; use rate or count"
         raise ValueError(msg)
 
+    def stats(self) -> Stats:
+        return Stats(count=float(self.total), rate=self.rate)
+
+    def window_stats(self) -> list[tuple[int, Stats]]:
+        return [(w, Stats(count=float(n), rate=t / n if n else None)) for w, (t, n) in sorted(self.windows_.items())]
+
     def merge(self, other: Rate) -> None:
         for w, (t, n) in other.windows_.items():
             cell = self.windows_.setdefault(w, [0, 0])
@@ -263,6 +335,14 @@ class Counter:
             return self.count / duration_s if duration_s else None
         msg = f"a Counter has no aggregation {name!r}; use count or rate"
         raise ValueError(msg)
+
+    def stats(self, duration_s: float | None = None) -> Stats:
+        """The total and, given the run's duration, the rate per second."""
+        return Stats(count=self.count, rate=self.count / duration_s if duration_s else None)
+
+    def window_stats(self) -> list[tuple[int, Stats]]:
+        """Per window the total and its rate per second."""
+        return [(w, Stats(count=v, rate=v / WINDOW_S)) for w, v in sorted(self.windows_.items())]
 
     def merge(self, other: Counter) -> None:
         for w, v in other.windows_.items():
@@ -304,6 +384,15 @@ class Gauge:
             return self.max
         msg = f"a Gauge has no aggregation {name!r}; use value, min or max"
         raise ValueError(msg)
+
+    def stats(self) -> Stats:
+        if self.value is None:
+            return Stats()
+        return Stats(value=self.value, min=self.min, max=self.max)
+
+    def window_stats(self) -> list[tuple[int, Stats]]:
+        """A Gauge keeps no windows: only its latest value and range."""
+        return []
 
     def merge(self, other: Gauge) -> None:
         if other.value is None:
@@ -380,8 +469,8 @@ class Metrics:
             raise ValueError(msg)
         return series
 
-    def trend(self, name: str, tags: Mapping[str, str] | None = None, *, scale: int = 1000) -> Trend:
-        t: Trend = self._get("trend", name, tags, scale=scale)
+    def trend(self, name: str, tags: Mapping[str, str] | None = None, *, resolution: float = 0.001) -> Trend:
+        t: Trend = self._get("trend", name, tags, resolution=resolution)
         return t
 
     def rate(self, name: str, tags: Mapping[str, str] | None = None) -> Rate:
@@ -414,13 +503,29 @@ class Metrics:
             if merged is None:
                 # A fresh metric merged into, not a serialised copy: select runs during a run
                 # (abortOnFail checks), so it must not base64 every window each time.
-                merged = Trend(scale=m.scale) if isinstance(m, Trend) else _KINDS[m.kind]()
+                merged = Trend(resolution=m.resolution) if isinstance(m, Trend) else _KINDS[m.kind]()
             merged.merge(m)  # type: ignore[arg-type]
         return merged
 
+    def recent_percentile(self, name: str, p: float) -> float | None:
+        """``p`` of the newest window across every series of ``name`` (live progress): merges one
+        window per series, never the whole run."""
+        newest: list[tuple[int, HdrHistogram, int]] = []
+        for _, _, series in self.series(name):
+            if isinstance(series, Trend) and (found := series._latest()) is not None:
+                newest.append((found[0], found[1], series._scale))
+        if not newest:
+            return None
+        window = max(w for w, _, _ in newest)
+        current = [(h, scale) for w, h, scale in newest if w == window]
+        total = _new_histogram()
+        for hist, _ in current:
+            total.add(hist)
+        return float(total.get_value_at_percentile(p)) / current[0][1]
+
     def merge(self, other: Metrics) -> None:
         for (name, tags), m in other._series.items():
-            kw = {"scale": m.scale} if isinstance(m, Trend) else {}
+            kw = {"resolution": m.resolution} if isinstance(m, Trend) else {}
             self._get(m.kind, name, dict(tags), **kw).merge(m)
 
     def to_dict(self) -> list[dict[str, Any]]:

@@ -1,8 +1,10 @@
 """The run model: what one performance run measured, and the spec's summary of it.
 
 :class:`Run` carries identity (a client-generated UUID, so shards and retries of one run
-merge and re-send idempotently), context (git, host, profile), the merged :class:`Metrics`
-and the threshold outcomes. :class:`PerformanceTestResults` is the spec's flat summary that
+merge and re-send idempotently), context (git, host, profile), the merged :class:`Metrics`,
+how each load scenario ran (:class:`ScenarioRun`: facts, never a verdict) and the threshold
+outcomes. ``to_dict``/``from_dict`` are its one serialiser (spool files, stores, the worker
+log). :class:`PerformanceTestResults` is the spec's flat summary that
 tests assert on (``results.metrics.p95_response_time < 2000``) and that fills the
 ``performance_test_runs`` row.
 """
@@ -16,9 +18,12 @@ import socket
 import subprocess
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ._version import __version__
+from .config import Stage
 from .metrics import Counter, Metrics, Rate, Trend
 from .thresholds import ThresholdOutcome
 
@@ -29,8 +34,10 @@ __all__ = [
     "PerformanceTestResults",
     "Run",
     "RunStatus",
+    "ScenarioRun",
     "git_info",
     "new_run_id",
+    "test_type_of",
 ]
 
 TEST_TYPES = ("load", "stress", "spike", "endurance", "browser", "mixed")
@@ -41,6 +48,11 @@ RUN_STATUSES: tuple[RunStatus, ...] = ("passed", "failed", "interrupted", "parti
 _LATENCY = ("http_req_duration", "browser_step_duration")
 _FAILED = ("http_req_failed", "browser_iteration_failed")
 _THROUGHPUT = ("http_reqs", "browser_iterations")
+
+
+def test_type_of(scenario: str) -> str:
+    """The test type a scenario's name implies: its own name for the spec's four, else ``load``."""
+    return scenario if scenario in ("load", "stress", "spike", "endurance") else "load"
 
 
 def new_run_id() -> str:
@@ -99,6 +111,41 @@ class PerformanceTestResults:
         return [o for o in self.thresholds if not o.passed]
 
 
+@dataclass(frozen=True)
+class ScenarioRun:
+    """How one load scenario ran, as its engine saw it: the facts analyses and the verdict read.
+
+    ``stop_reason`` is set only when the scenario stopped before its schedule for a reason that
+    matters to the verdict (an ``abortOnFail`` threshold, Ctrl-C); ``cut_short`` when it was
+    simply ended early (a hybrid run's journeys finished first)."""
+
+    name: str
+    test_type: str
+    executor: str
+    started_at: float
+    finished_at: float
+    stages: tuple[Stage, ...] = ()
+    vus: int = 0
+    vus_created: int = 0
+    dropped_iterations: int = 0
+    processes: int = 1
+    stop_reason: str | None = None
+    interrupted: bool = False
+    cut_short: bool = False
+    client_saturation: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        d["stages"] = [[s.duration_s, s.target] for s in self.stages]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> ScenarioRun:
+        known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
+        known["stages"] = tuple(Stage(float(s[0]), int(s[1])) for s in d.get("stages") or ())
+        return cls(**known)
+
+
 @dataclass
 class Run:
     test_type: str
@@ -118,12 +165,11 @@ class Run:
     branch: str | None = None
     host: str = field(default_factory=socket.gethostname)
     tool_version: str = ""
+    scenarios: list[ScenarioRun] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.tool_version:
-            from . import __version__
-
             self.tool_version = __version__
 
     @property
@@ -138,6 +184,11 @@ class Run:
     @property
     def failed_thresholds(self) -> list[ThresholdOutcome]:
         return [o for o in self.thresholds if not o.passed]
+
+    @property
+    def stop_reasons(self) -> list[str]:
+        """Why scenarios stopped early, when that matters to the verdict (abortOnFail, Ctrl-C)."""
+        return [f"{s.name}: {s.stop_reason}" for s in self.scenarios if s.stop_reason]
 
     def summary_metrics(self) -> PerformanceMetrics:
         avg = p95 = err = thr = None
@@ -172,59 +223,80 @@ class Run:
         )
 
     def context(self) -> dict[str, Any]:
-        """Where and how the run was measured (goes into ``metadata``)."""
+        """Where and how the run was measured: the stores' ``metadata`` column."""
         return {
             "python": platform.python_version(),
             "platform": platform.platform(),
             "cpus": os.cpu_count(),
             **self.metadata,
+            "scenarios": [s.to_dict() for s in self.scenarios],
         }
 
-    def to_json(self) -> str:
-        return json.dumps(
-            {
-                "run_id": self.run_id,
-                "test_type": self.test_type,
-                "environment": self.environment,
-                "profile": self.profile,
-                "base_url": self.base_url,
-                "started_at": self.started_at,
-                "finished_at": self.finished_at,
-                "status": self.status,
-                "concurrent_users": self.concurrent_users,
-                "client_saturation": self.client_saturation,
-                "lost_iterations": self.lost_iterations,
-                "git_sha": self.git_sha,
-                "branch": self.branch,
-                "host": self.host,
-                "tool_version": self.tool_version,
-                "metadata": self.metadata,
-                "thresholds": [o.to_dict() for o in self.thresholds],
-                "metrics": self.metrics.to_dict(),
-            }
-        )
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "test_type": self.test_type,
+            "environment": self.environment,
+            "profile": self.profile,
+            "base_url": self.base_url,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "status": self.status,
+            "concurrent_users": self.concurrent_users,
+            "client_saturation": self.client_saturation,
+            "lost_iterations": self.lost_iterations,
+            "git_sha": self.git_sha,
+            "branch": self.branch,
+            "host": self.host,
+            "tool_version": self.tool_version,
+            "scenarios": [s.to_dict() for s in self.scenarios],
+            "metadata": self.metadata,
+            "thresholds": [o.to_dict() for o in self.thresholds],
+            "metrics": self.metrics.to_dict(),
+        }
 
     @classmethod
-    def from_json(cls, text: str) -> Run:
-        d = json.loads(text)
-        outcomes = [ThresholdOutcome.from_dict(o) for o in d.get("thresholds", [])]
+    def from_dict(cls, d: Mapping[str, Any]) -> Run:
+        """The inverse of :meth:`to_dict`; also reads a store's row, whose ``metadata`` holds the scenarios."""
+        metadata = dict(d.get("metadata") or {})
+        for key in ("python", "platform", "cpus"):  # context, not metadata: added again on the way out
+            metadata.pop(key, None)
+        scenarios = d.get("scenarios")
+        if scenarios is None:
+            scenarios = metadata.pop("scenarios", [])
+        else:
+            metadata.pop("scenarios", None)
         return cls(
             test_type=d["test_type"],
             environment=d["environment"],
             profile=d["profile"],
             base_url=d.get("base_url"),
-            run_id=d["run_id"],
+            run_id=str(d["run_id"]),
             started_at=float(d["started_at"]),
-            finished_at=d.get("finished_at"),
+            finished_at=None if d.get("finished_at") is None else float(d["finished_at"]),
             status=d["status"],
             concurrent_users=int(d.get("concurrent_users") or 0),
-            metrics=Metrics.from_dict(d.get("metrics", [])),
-            thresholds=outcomes,
+            metrics=_metrics(d.get("metrics")),
+            thresholds=[o if isinstance(o, ThresholdOutcome) else ThresholdOutcome.from_dict(o)
+                        for o in d.get("thresholds") or []],
             client_saturation=d.get("client_saturation"),
             lost_iterations=int(d.get("lost_iterations") or 0),
             git_sha=d.get("git_sha"),
             branch=d.get("branch"),
             host=d.get("host") or "",
             tool_version=d.get("tool_version") or "",
-            metadata=d.get("metadata") or {},
+            scenarios=[ScenarioRun.from_dict(s) for s in scenarios],
+            metadata=metadata,
         )
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict())
+
+    @classmethod
+    def from_json(cls, text: str) -> Run:
+        return cls.from_dict(json.loads(text))
+
+
+def _metrics(value: Any) -> Metrics:
+    """A run's metrics: already built (a store read them) or serialised."""
+    return value if isinstance(value, Metrics) else Metrics.from_dict(value or ())

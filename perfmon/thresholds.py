@@ -10,9 +10,10 @@ from __future__ import annotations
 import operator
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, Literal
 
+from .durations import parse_duration
 from .errors import ThresholdError
 from .metrics import Counter, Metrics, Trend, parse_selector
 
@@ -43,6 +44,7 @@ class Threshold:
     value: float
     abort_on_fail: bool = False
     delay_abort_eval_s: float = 0.0
+    builtin: bool = False  # one of perfmon's defaults, not written by the user
 
     def check(self, observed: float | None) -> bool:
         # A metric that produced no data cannot prove anything, except that a count is zero.
@@ -53,32 +55,52 @@ class Threshold:
     def __str__(self) -> str:
         return f"{self.metric}: {self.expression}"
 
+    def to_dict(self) -> dict[str, Any]:
+        """Aggregation, operator and value are left out: they are read again from the expression."""
+        return {"metric": self.metric, "expression": self.expression, "abort_on_fail": self.abort_on_fail,
+                "delay_abort_eval_s": self.delay_abort_eval_s, "builtin": self.builtin}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Threshold:
+        parsed = _parse_one(str(d["metric"]), str(d["expression"]), lambda needle: "threshold")
+        return replace(parsed, abort_on_fail=bool(d.get("abort_on_fail")),
+                       delay_abort_eval_s=float(d.get("delay_abort_eval_s") or 0.0), builtin=bool(d.get("builtin")))
+
+
+OutcomeStatus = Literal["pass", "fail", "no data"]
+
 
 @dataclass(frozen=True)
 class ThresholdOutcome:
+    """How one threshold fared. A threshold with no samples fails when the user wrote it and is
+    "no data" (shown, never failing) when it is a built-in default the suite never fed."""
+
     threshold: Threshold
     observed: float | None
     passed: bool
 
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> ThresholdOutcome:
-        t = Threshold(
-            d["metric"], d["expression"], d["aggregation"], d["op"], float(d["value"]), bool(d["abort_on_fail"])
-        )
-        return cls(t, d["observed"], bool(d["passed"]))
+    @property
+    def status(self) -> OutcomeStatus:
+        if not self.passed:
+            return "fail"
+        return "no data" if self.observed is None else "pass"
+
+    @property
+    def detail(self) -> str:
+        """What was seen, for summaries and reports."""
+        if self.observed is not None:
+            return f"observed {self.observed:.4g}"
+        metric = parse_selector(self.threshold.metric)[0]
+        if self.passed:
+            return f"no data: this run recorded no {metric} (built-in default, not judged)"
+        return f"no samples: nothing recorded {metric}"
 
     def to_dict(self) -> dict[str, Any]:
-        t = self.threshold
-        return {
-            "metric": t.metric,
-            "expression": t.expression,
-            "aggregation": t.aggregation,
-            "op": t.op,
-            "value": t.value,
-            "observed": self.observed,
-            "passed": self.passed,
-            "abort_on_fail": t.abort_on_fail,
-        }
+        return {**self.threshold.to_dict(), "observed": self.observed, "passed": self.passed}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> ThresholdOutcome:
+        return cls(Threshold.from_dict(d), d.get("observed"), bool(d["passed"]))
 
 
 def _locate(source: str | None, text: str | None, needle: str) -> str:
@@ -92,8 +114,6 @@ def _locate(source: str | None, text: str | None, needle: str) -> str:
 
 
 def _parse_one(metric: str, item: Any, where: Callable[[str], str]) -> Threshold:
-    from .config import parse_duration  # config imports thresholds; import here to avoid a cycle
-
     if isinstance(item, str):
         expr, abort, delay = item, False, 0.0
     elif isinstance(item, Mapping):
@@ -150,7 +170,8 @@ def evaluate(
     thresholds: Sequence[Threshold], metrics: Metrics, *, duration_s: float | None = None
 ) -> list[ThresholdOutcome]:
     """Check every threshold against merged metrics. A selector with no data fails (k6 does too,
-    for thresholds on absent sub-metrics): silence is not a pass in a CI gate."""
+    for thresholds on absent sub-metrics): silence is not a pass in a CI gate. The exception is a
+    built-in default, which is reported as "no data" instead: the user never asked for it."""
     outcomes: list[ThresholdOutcome] = []
     for t in thresholds:
         metric = metrics.select(t.metric)
@@ -165,7 +186,8 @@ def evaluate(
                     observed = metric.stat(t.aggregation)
             except ValueError as exc:
                 raise ThresholdError(f"threshold {t}: {exc}") from None
-        outcomes.append(ThresholdOutcome(t, observed, t.check(observed)))
+        passed = t.builtin if observed is None else t.check(observed)
+        outcomes.append(ThresholdOutcome(t, observed, passed))
     return outcomes
 
 

@@ -1,9 +1,13 @@
-"""Analyses over a run's windowed metrics: spike recovery and memory growth (regression detection
-over history and capacity search come next)."""
+"""Analyses over a run's windowed metrics: what the pipeline derives before it judges.
+
+``derive(run)`` is the one entry point the pipeline calls; spike recovery and memory growth are
+its parts today (regressions against history, change points and capacity fits join it next).
+"""
 
 from __future__ import annotations
 
+from .derive import derive
 from .memory import memory_growth
-from .recovery import recovery_time
+from .recovery import recovery_time, spike_phases
 
-__all__ = ["memory_growth", "recovery_time"]
+__all__ = ["derive", "memory_growth", "recovery_time", "spike_phases"]

@@ -19,7 +19,7 @@ def memory_growth(metrics: Metrics, role: str) -> float | None:
     trend = metrics.select(f"process_rss_mb{{role:{role}}}")
     if not isinstance(trend, Trend):
         return None
-    points = [(float(w), h.get_max_value() / trend.scale) for w, h in trend.windows() if h.get_total_count()]
+    points = [(float(w), s.max) for w, s in trend.window_stats() if s.max is not None]
     points = points[1:]
     if len(points) < 3:
         return None

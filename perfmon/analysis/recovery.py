@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import statistics
 
-from ..config import Scenario
+from ..config import Stage
 from ..metrics import WINDOW_S, Trend
 
-__all__ = ["recovery_time"]
+__all__ = ["recovery_time", "spike_phases"]
 
 
-def _phases(scenario: Scenario) -> tuple[float, float] | None:
+def spike_phases(stages: tuple[Stage, ...]) -> tuple[float, float] | None:
     """(time the climb to the peak starts, time the spike is over), seconds from the start."""
-    stages = scenario.stages
     if not stages:
         return None
     peak = max(range(len(stages)), key=lambda i: stages[i].target)
@@ -37,16 +36,15 @@ def _phases(scenario: Scenario) -> tuple[float, float] | None:
     return None
 
 
-def recovery_time(latency: Trend, scenario: Scenario, started_at: float, *, tolerance: float = 1.2,
+def recovery_time(latency: Trend, stages: tuple[Stage, ...], started_at: float, *, tolerance: float = 1.2,
                   slack_ms: float = 25.0) -> float | None:
     """Seconds from the end of the spike until p95 is back near its pre-spike level; ``None``
-    when it never recovered within the run (or the scenario has no spike)."""
-    phases = _phases(scenario)
+    when it never recovered within the run (or the stages hold no spike)."""
+    phases = spike_phases(stages)
     if phases is None:
         return None
     climb_start, spike_end = started_at + phases[0], started_at + phases[1]
-    windows = [(w, h.get_value_at_percentile(95) / latency.scale) for w, h in latency.windows()
-               if h.get_total_count()]
+    windows = [(w, ws.p95) for w, ws in latency.window_stats() if ws.p95 is not None]
     before = [p95 for w, p95 in windows if w + WINDOW_S <= climb_start]
     if not before:
         return None

@@ -21,8 +21,8 @@ from urllib.parse import urlsplit
 from playwright.sync_api import BrowserContext, CDPSession, Page
 from playwright.sync_api import Error as PlaywrightError
 
-from ..load.client import endpoint_name
 from ..metrics import Metrics
+from ..names import endpoint_name
 from ..thresholds import Threshold, iteration_breaches
 
 __all__ = ["NETWORK_PROFILES", "VITAL_NAMES", "BrowserPerf", "vitals_script"]
@@ -140,8 +140,8 @@ class BrowserPerf:
         for name, value in (report.get("vitals") or {}).items():
             if value is None:
                 continue
-            scale = 10000 if name == "CLS" else 1000
-            m.trend(f"browser_vital_{name.lower()}", tags, scale=scale).record(value)
+            resolution = 0.0001 if name == "CLS" else 0.001  # CLS is a unitless score
+            m.trend(f"browser_vital_{name.lower()}", tags, resolution=resolution).record(value)
         nav = report.get("navigation") or {}
         for phase in _NAV_PHASES:
             if nav.get(phase) is not None:
@@ -152,7 +152,7 @@ class BrowserPerf:
             merged = self.slowest.get(page, []) + list(res["slowest"])
             self.slowest[page] = sorted(merged, key=lambda r: -float(r.get("duration") or 0))[:5]
         if res:
-            m.trend("browser_resources_count", tags, scale=1).record(res.get("count", 0))
+            m.trend("browser_resources_count", tags, resolution=1).record(res.get("count", 0))
             m.trend("browser_resources_kb", tags).record((res.get("bytes", 0) + (nav.get("transfer_size") or 0)) / 1024)
         m.counter("browser_long_tasks", tags).add(report.get("longTasks", 0))
         m.trend("browser_tbt", tags).record(report.get("tbt", 0.0))

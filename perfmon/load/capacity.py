@@ -11,14 +11,13 @@ them, and per step the throughput, p50/p95/p99 and error rate: the capacity curv
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from ..config import Scenario
 from ..metrics import Counter, Metrics, Rate, Trend
-from ..results import Run
 from ..thresholds import Threshold, evaluate
-from .engine import Engine, Journey, run_engine
+from .engine import Engine, EngineOptions, Journey, run_engine
 
 __all__ = ["BreakingPoint", "CapacityStep", "find_breaking_point"]
 
@@ -51,17 +50,15 @@ class BreakingPoint:
 
 
 def _step(journey: Journey, rate: float, *, base_url: str, duration_s: float, max_vus: int,
-          thresholds: Sequence[Threshold], on_start: Journey | None, run_template: Run,
-          target_pid: int | None) -> tuple[CapacityStep, Metrics]:
+          thresholds: Sequence[Threshold], on_start: Journey | None,
+          options: EngineOptions) -> tuple[CapacityStep, Metrics]:
     name = f"rate-{rate:g}"
     sc = Scenario(name=name, executor="constant-arrival-rate", rate=rate, duration_s=duration_s, max_vus=max_vus,
-                  think_time_s=0.0)
-    run = Run(test_type="stress", environment=run_template.environment, profile=run_template.profile,
-              base_url=base_url)
-    engine = Engine(journey, sc, base_url=base_url, on_start=on_start, thresholds=thresholds, metrics=run.metrics,
-                    progress=False, graceful_stop_s=min(30.0, duration_s), target_pid=target_pid)
-    run_engine(engine, run)
-    m = run.metrics
+                  think_time_s=0.0, thresholds=tuple(thresholds))
+    m = Metrics()
+    engine = Engine(journey, sc, base_url=base_url, on_start=on_start, metrics=m, test_type="stress",
+                    options=replace(options, progress=False, graceful_stop_s=min(30.0, duration_s)))
+    run_engine(engine)
     iterations = m.select("iterations")
     done = iterations.count if isinstance(iterations, Counter) else 0.0
     throughput = done / duration_s
@@ -74,8 +71,8 @@ def _step(journey: Journey, rate: float, *, base_url: str, duration_s: float, ma
         broken.append(f"throughput {throughput:.1f}/s < {KEEP_UP:.0%} of {rate:g}/s")
     p50 = p95 = p99 = None
     if isinstance(latency, Trend) and latency.count:
-        hist = latency.histogram()
-        p50, p95, p99 = (latency.percentile(p, hist) for p in (50, 95, 99))
+        s = latency.stats()
+        p50, p95, p99 = s.p50, s.p95, s.p99
     step = CapacityStep(
         rate=rate,
         throughput=throughput,
@@ -107,22 +104,19 @@ def find_breaking_point(
     refine: int = 2,
     max_vus: int = 500,
     on_start: Journey | None = None,
-    environment: str = "development",
-    profile: str = "release",
-    target_pid: int | None = None,
+    options: EngineOptions = EngineOptions(),  # noqa: B008 - frozen, never mutated
 ) -> BreakingPoint:
     """Step the arrival rate from ``start_rate`` by ``step_rate`` until ``thresholds`` break
     (bounded by ``max_rate``), then bisect ``refine`` times."""
     if start_rate <= 0 or step_rate <= 0 or max_rate < start_rate:
         msg = "find_breaking_point needs 0 < start_rate <= max_rate and step_rate > 0"
         raise ValueError(msg)
-    template = Run(test_type="stress", environment=environment, profile=profile, base_url=base_url)
     steps: list[CapacityStep] = []
     merged = Metrics()
 
     def measure(rate: float) -> CapacityStep:
         step, tagged = _step(journey, rate, base_url=base_url, duration_s=step_duration_s, max_vus=max_vus,
-                             thresholds=thresholds, on_start=on_start, run_template=template, target_pid=target_pid)
+                             thresholds=thresholds, on_start=on_start, options=options)
         steps.append(step)
         merged.merge(tagged)
         return step

@@ -18,7 +18,6 @@ one endpoint is one row.
 from __future__ import annotations
 
 import json as jsonlib
-import re
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -27,18 +26,9 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from ..metrics import Counter, Metrics, Rate, Trend
+from ..names import endpoint_name
 
 __all__ = ["Client", "RequestError", "Response", "endpoint_name"]
-
-_ID_SEGMENT = re.compile(
-    r"/(?:\d+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{24,})(?=/|$)", re.I
-)
-
-
-def endpoint_name(path: str) -> str:
-    """Fold ids out of a path so a metric row is per endpoint, not per resource."""
-    return _ID_SEGMENT.sub("/{id}", path.split("?", 1)[0]) or "/"
-
 
 class RequestError(Exception):
     """A request that got no HTTP response (refused, DNS, TLS, timeout); like httpx.RequestError."""

@@ -6,6 +6,11 @@ iterations on a clock from a pool of users that grows up to ``max_vus`` and coun
 ``dropped_iterations`` when it cannot. Every loop is bounded: the run ends at its duration
 plus ``graceful_stop_s``, and users still busy then are cancelled and counted as
 interrupted iterations.
+
+The engine measures; it never decides pass or fail. It returns a :class:`ScenarioRun`, the
+facts of how it ran (when, how many users, dropped iterations, why it stopped early), and its
+metrics are the caller's registry. It does evaluate ``abortOnFail`` thresholds while running,
+because stopping early is part of running; the verdict is the pipeline's (``perfmon.pipeline``).
 """
 
 from __future__ import annotations
@@ -16,22 +21,22 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 
-from ..config import Scenario
+from ..config import Accounts, Scenario
 from ..metrics import Metrics
-from ..results import Run
+from ..results import ScenarioRun
 from ..sampling import Sampler
-from ..thresholds import Threshold, evaluate
+from ..thresholds import evaluate
 from .client import Client, RequestError
 from .progress import Progress
 from .schedules import Schedule
 
-__all__ = ["Engine", "Journey", "VirtualUser"]
+__all__ = ["Engine", "EngineOptions", "Journey", "VirtualUser", "run_engine"]
 
 Journey = Callable[[Client, "VirtualUser"], Awaitable[Any]]
 _TICK_S = 0.1
@@ -67,8 +72,19 @@ class VirtualUser:
         await asyncio.sleep(seconds)
 
 
-def _default_users(i: int) -> tuple[str, str]:
-    return f"vu{(i % 500) + 1:04d}@example.com", "testpassword"
+@dataclass(frozen=True, kw_only=True)
+class EngineOptions:
+    """How to run a scenario, beyond the scenario itself (httpx's ``Timeout``/``Limits`` habit:
+    a small frozen object instead of keyword arguments passed down through every layer)."""
+
+    progress: bool = True  # live progress on stderr
+    target_pid: int | None = None  # the app under test, sampled as role "target"
+    processes: int = 0  # load generator processes; 0: the scenario's own setting
+    graceful_stop_s: float = 30.0  # how long busy users may finish after the schedule ends
+    request_timeout_s: float = 60.0
+    accounts: Accounts | None = None  # seeded accounts; None: the config's
+    part: int = 0  # this engine's share of users when a scenario is split over processes
+    parts: int = 1
 
 
 class Engine:
@@ -79,37 +95,37 @@ class Engine:
         *,
         base_url: str,
         on_start: Journey | None = None,
-        thresholds: Sequence[Threshold] = (),
         metrics: Metrics | None = None,
-        users: Callable[[int], tuple[str, str]] = _default_users,
-        graceful_stop_s: float = 30.0,
-        request_timeout_s: float = 60.0,
-        progress: bool = True,
-        target_pid: int | None = None,
+        test_type: str = "load",
+        options: EngineOptions = EngineOptions(),
     ) -> None:
         self.journey = journey
         self.on_start = on_start
         self.scenario = scenario
+        self.test_type = test_type
         self.schedule = Schedule(scenario)
         self.base_url = base_url
-        self.thresholds = list(thresholds) or list(scenario.thresholds)
+        self.thresholds = list(scenario.thresholds)
         self.metrics = metrics if metrics is not None else Metrics()
-        self.users = users
-        self.graceful_stop_s = graceful_stop_s
-        self.request_timeout_s = request_timeout_s
+        self.options = options
+        self.accounts = options.accounts or Accounts()
+        self.graceful_stop_s = options.graceful_stop_s
         self.tags = {"scenario": scenario.name}
         # Looked up once: registry lookups sort tags, which is too slow per iteration.
         self._iteration_series = (self.metrics.trend("iteration_duration", self.tags),
                                   self.metrics.counter("iterations", self.tags),
                                   self.metrics.rate("iteration_failed", self.tags))
         # VUs over time for charts (the k6-style `vus` Gauge keeps only the latest value and range).
-        self._vus_series = self.metrics.trend("vus_active", self.tags, scale=1)
-        self.progress = Progress(scenario, self.metrics, enabled=progress)
-        self.target_pid = target_pid
+        self._vus_series = self.metrics.trend("vus_active", self.tags, resolution=1)
+        self.progress = Progress(scenario, self.metrics, enabled=options.progress)
         self._stop = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self.stop_reason: str | None = None
         self.interrupted = False
+        self.cut_short = False
+        self.outcome: ScenarioRun | None = None
+        self._started_at = time.time()
+        self._sampler: Sampler | None = None
         self.active = 0
         self.vus_created = 0
         self.dropped = 0
@@ -118,9 +134,9 @@ class Engine:
     def _new_vu(self, session: aiohttp.ClientSession) -> tuple[Client, VirtualUser]:
         i = self.vus_created
         self.vus_created += 1
-        email, password = self.users(i)
+        email, password = self.accounts.for_user(i * self.options.parts + self.options.part + 1)
         client = Client(session, self.metrics, base_url=self.base_url, tags=self.tags,
-                        timeout_s=self.request_timeout_s)
+                        timeout_s=self.options.request_timeout_s)
         return client, VirtualUser(i, email, password, self.metrics, dict(self.tags))
 
     async def _iteration(self, client: Client, vu: VirtualUser, intended: float | None = None) -> None:
@@ -252,17 +268,16 @@ class Engine:
         self.stop_reason = "interrupted (Ctrl-C)"
         self._stop.set()
 
-    def judge(self, run: Run) -> None:
-        """Evaluate the thresholds on the run's metrics and set its status."""
-        run.thresholds = evaluate(self.thresholds, run.metrics, duration_s=run.duration_seconds)
-        failed = any(not o.passed for o in run.thresholds)
-        run.status = "interrupted" if self.interrupted else ("failed" if failed or self.stop_reason else "passed")
+    def _cut_short(self) -> None:
+        if not self._stop.is_set():
+            self.cut_short = True
+            self._stop.set()
 
     def stop_threadsafe(self) -> None:
         """End the run early but normally (the hybrid run's browsers are done)."""
         loop = self._loop
         if loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(self._stop.set)
+            loop.call_soon_threadsafe(self._cut_short)
 
     def interrupt_threadsafe(self) -> None:
         """Ctrl-C from another thread: stop as gracefully as the signal handler would."""
@@ -270,16 +285,16 @@ class Engine:
         if loop is not None and not loop.is_closed():
             loop.call_soon_threadsafe(self._interrupt)
 
-    async def run_async(self, run: Run) -> Run:
+    async def run_async(self) -> ScenarioRun:
         loop = asyncio.get_running_loop()
         self._loop = loop
         self._stop = asyncio.Event()  # bound to this loop
         with contextlib.suppress(ValueError, NotImplementedError, RuntimeError):
             loop.add_signal_handler(signal.SIGINT, self._interrupt)
         connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
-        sampler = Sampler(self.metrics, target_pid=self.target_pid)
+        sampler = self._sampler = Sampler(self.metrics, target_pid=self.options.target_pid)
         t0 = time.perf_counter()
-        run.started_at = time.time()
+        self._started_at = time.time()
         try:
             async with aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar()) as session:
                 with sampler:
@@ -300,36 +315,39 @@ class Engine:
         finally:
             with contextlib.suppress(ValueError, NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(signal.SIGINT)
-        run.finished_at = time.time()
-        run.concurrent_users = self.schedule.max_vus()
-        run.client_saturation = sampler.saturation
-        if run.metrics is not self.metrics:
-            run.metrics.merge(self.metrics)
-        self.judge(run)
-        run.metadata.update(
-            scenario=self.scenario.name, executor=self.scenario.executor, vus_created=self.vus_created,
-            dropped_iterations=self.dropped, stop_reason=self.stop_reason,
+        self.outcome = self.facts()
+        return self.outcome
+
+    def facts(self) -> ScenarioRun:
+        """How the scenario ran, so far (complete once ``run_async`` has returned)."""
+        return ScenarioRun(
+            name=self.scenario.name, test_type=self.test_type, executor=self.scenario.executor,
+            started_at=self._started_at, finished_at=time.time(), stages=self.scenario.stages,
+            vus=self.schedule.max_vus(), vus_created=self.vus_created, dropped_iterations=self.dropped,
+            processes=1, stop_reason=self.stop_reason, interrupted=self.interrupted,
+            cut_short=self.cut_short and not self.stop_reason,
+            client_saturation=self._sampler.saturation if self._sampler is not None else None,
         )
-        return run
 
 
-def run_in_background(engine: Engine, run: Run) -> threading.Thread:
-    """Start ``engine`` on a daemon thread of its own; join it after ``engine.stop_threadsafe()``."""
-    thread = threading.Thread(target=_run_loop, args=(engine, run), name="perfmon-load-bg", daemon=True)
+def run_in_background(engine: Engine) -> threading.Thread:
+    """Start ``engine`` on a daemon thread of its own; join it after ``engine.stop_threadsafe()``,
+    then read ``engine.outcome``."""
+    thread = threading.Thread(target=_run_loop, args=(engine,), name="perfmon-load-bg", daemon=True)
     thread.start()
     return thread
 
 
-def _run_loop(engine: Engine, run: Run) -> Run:
+def _run_loop(engine: Engine) -> ScenarioRun:
     if sys.platform != "win32":
         with contextlib.suppress(ImportError):
             import uvloop
 
-            return uvloop.run(engine.run_async(run))
-    return asyncio.run(engine.run_async(run))
+            return uvloop.run(engine.run_async())
+    return asyncio.run(engine.run_async())
 
 
-def run_engine(engine: Engine, run: Run) -> Run:
+def run_engine(engine: Engine) -> ScenarioRun:
     """Run ``engine`` to completion on a fresh event loop (uvloop when installed).
 
     Inside a running loop (Playwright's sync API keeps one in pytest workers that also drive
@@ -341,12 +359,12 @@ def run_engine(engine: Engine, run: Run) -> Run:
     except RuntimeError:
         busy = False
     if not busy and threading.current_thread() is threading.main_thread():
-        return _run_loop(engine, run)
-    outcome: dict[str, Run | BaseException] = {}
+        return _run_loop(engine)
+    outcome: dict[str, ScenarioRun | BaseException] = {}
 
     def target() -> None:
         try:
-            outcome["run"] = _run_loop(engine, run)
+            outcome["run"] = _run_loop(engine)
         except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread below
             outcome["error"] = exc
 
@@ -360,5 +378,5 @@ def run_engine(engine: Engine, run: Run) -> Run:
     if "error" in outcome:
         raise outcome["error"]  # type: ignore[misc]
     result = outcome["run"]
-    assert isinstance(result, Run)
+    assert isinstance(result, ScenarioRun)
     return result

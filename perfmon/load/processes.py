@@ -5,7 +5,7 @@ With ``processes=N`` the scenario is split into N equal parts (users, stage targ
 rate and max VUs divided, remainders to the first parts), each part runs in its own spawned
 process with its own event loop, and the parent merges the parts' windowed metrics - exact,
 because windows are aligned to the epoch. Virtual users keep distinct accounts across parts.
-Thresholds are judged on the merged metrics; ``abortOnFail`` acts within each part.
+The pipeline judges the merged metrics; ``abortOnFail`` acts within each part.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from typing import Any
 from ..config import Scenario, Stage
 from ..errors import ScriptError
 from ..metrics import Metrics
-from ..results import Run
-from ..thresholds import Threshold
+from ..results import ScenarioRun
+from .engine import EngineOptions
 
 __all__ = ["run_in_processes", "split_scenario"]
 
@@ -44,47 +44,41 @@ def split_scenario(scenario: Scenario, parts: int) -> list[Scenario]:
 
 
 def _run_part(payload: bytes) -> dict[str, Any]:
-    from .engine import Engine, _default_users, run_engine
+    from .engine import Engine, run_engine
 
-    journey, on_start, scenario, base_url, part, parts, thresholds, engine_kw = pickle.loads(payload)
-    run = Run(test_type="load", environment="development", profile="part", base_url=base_url)
-    wanted = bool(engine_kw.pop("progress", True))
-    progress = wanted and part == 0  # one progress line, not one per part
-    engine = Engine(journey, scenario, base_url=base_url, on_start=on_start, thresholds=thresholds,
-                    metrics=run.metrics, users=lambda i: _default_users(i * parts + part), progress=progress,
-                    **engine_kw)
-    run_engine(engine, run)
-    return {"metrics": run.metrics.to_dict(), "saturation": run.client_saturation, "status": run.status,
-            "meta": run.metadata, "started_at": run.started_at, "finished_at": run.finished_at,
-            "vus": engine.schedule.max_vus()}
+    journey, on_start, scenario, base_url, test_type, options = pickle.loads(payload)
+    metrics = Metrics()
+    engine = Engine(journey, scenario, base_url=base_url, on_start=on_start, metrics=metrics, test_type=test_type,
+                    options=options)
+    ran = run_engine(engine)
+    return {"metrics": metrics.to_dict(), "ran": ran.to_dict()}
 
 
-def run_in_processes(journey: Any, scenario: Scenario, run: Run, *, base_url: str, processes: int,
-                     on_start: Any = None, thresholds: list[Threshold] | None = None,
-                     **engine_kw: Any) -> Run:
-    """Run ``scenario`` split over ``processes`` spawned processes into ``run``."""
+def run_in_processes(journey: Any, scenario: Scenario, *, base_url: str, options: EngineOptions,
+                     on_start: Any = None, test_type: str = "load") -> tuple[Metrics, ScenarioRun]:
+    """Run ``scenario`` split over ``options.processes`` spawned processes; the merged metrics and
+    the facts of the whole scenario."""
+    processes = options.processes
     parts = split_scenario(scenario, processes)
     try:
-        payloads = [pickle.dumps((journey, on_start, part, base_url, i, processes, thresholds or [], dict(engine_kw)))
+        payloads = [pickle.dumps((journey, on_start, part, base_url, test_type,
+                                  replace(options, part=i, parts=processes, processes=1,
+                                          progress=options.progress and i == 0)))  # one progress line
                     for i, part in enumerate(parts)]
     except (pickle.PicklingError, AttributeError, TypeError) as exc:
         raise ScriptError(f"with processes > 1 the journey and on_start must be module-level functions ({exc})"
                           ) from None
     with ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("spawn")) as pool:
         results = list(pool.map(_run_part, payloads))
-    run.started_at = min(r["started_at"] for r in results)
-    run.finished_at = max(r["finished_at"] for r in results)
+    metrics = Metrics()
     for r in results:
-        run.metrics.merge(Metrics.from_dict(r["metrics"]))
-    run.concurrent_users = sum(r["vus"] for r in results)
-    saturations = [r["saturation"] for r in results if r["saturation"] is not None]
-    run.client_saturation = max(saturations) if saturations else None
-    run.metadata.update(
-        scenario=scenario.name, executor=scenario.executor, processes=processes,
-        vus_created=sum(r["meta"].get("vus_created", 0) for r in results),
-        dropped_iterations=sum(r["meta"].get("dropped_iterations", 0) for r in results),
-        stop_reason=next((r["meta"]["stop_reason"] for r in results if r["meta"].get("stop_reason")), None),
+        metrics.merge(Metrics.from_dict(r["metrics"]))
+    ran = [ScenarioRun.from_dict(r["ran"]) for r in results]
+    saturations = [r.client_saturation for r in ran if r.client_saturation is not None]
+    return metrics, replace(
+        ran[0], started_at=min(r.started_at for r in ran), finished_at=max(r.finished_at for r in ran),
+        stages=scenario.stages, vus=sum(r.vus for r in ran), vus_created=sum(r.vus_created for r in ran),
+        dropped_iterations=sum(r.dropped_iterations for r in ran), processes=processes,
+        stop_reason=next((r.stop_reason for r in ran if r.stop_reason), None),
+        interrupted=any(r.interrupted for r in ran), client_saturation=max(saturations) if saturations else None,
     )
-    if any(r["status"] == "interrupted" for r in results):
-        run.status = "interrupted"
-    return run

@@ -6,10 +6,9 @@ import asyncio
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
 
 from ..config import Scenario
-from ..metrics import Counter, Metrics, Rate, Trend, new_histogram
+from ..metrics import Counter, Metrics, Rate
 
 __all__ = ["Progress"]
 
@@ -32,7 +31,7 @@ class Progress:
         total = reqs.count if isinstance(reqs, Counter) else 0.0
         rps = (total - self._last_reqs) / (now - self._last_t) if self._last_t and now > self._last_t else 0.0
         self._last_reqs, self._last_t = total, now
-        p95 = self._current_p95()
+        p95 = self.metrics.recent_percentile("http_req_duration", 95)
         failed = self.metrics.select("http_req_failed")
         err = failed.rate if isinstance(failed, Rate) else None
         left = max(0.0, self.scenario.total_duration_s - elapsed)
@@ -41,21 +40,6 @@ class Progress:
             f"p95={'-' if p95 is None else f'{p95:.0f}ms':>7}  errors={'-' if err is None else f'{err:.2%}'}  "
             f"left={left:.0f}s"
         )
-
-    def _current_p95(self) -> float | None:
-        """p95 of the newest window across endpoints: merges one window per series, never the run."""
-        newest: list[tuple[int, Any, int]] = []
-        for _, _, series in self.metrics.series("http_req_duration"):
-            if isinstance(series, Trend) and (found := series.latest()) is not None:
-                newest.append((found[0], found[1], series.scale))
-        if not newest:
-            return None
-        window = max(w for w, _, _ in newest)
-        current = [(h, scale) for w, h, scale in newest if w == window]
-        total = new_histogram()
-        for hist, _ in current:
-            total.add(hist)
-        return float(total.get_value_at_percentile(95)) / current[0][1]
 
     def start(self, t0: float, vus: Callable[[], int]) -> None:
         if not self.enabled:

@@ -24,18 +24,18 @@ def _selector(name: str, tags: dict[str, str]) -> str:
 
 def _values(metric: Any, duration_s: float) -> tuple[str, dict[str, float | None]]:
     if isinstance(metric, Trend):
-        hist = metric.histogram()
-        return "trend", {
-            "avg": metric.avg, "min": metric.min if metric.count else None, "med": metric.percentile(50, hist),
-            "max": metric.max if metric.count else None, "p(90)": metric.percentile(90, hist),
-            "p(95)": metric.percentile(95, hist), "p(99)": metric.percentile(99, hist), "count": float(metric.count),
-        }
+        s = metric.stats()
+        # k6's names for the same statistics.
+        return "trend", {"avg": s.avg, "min": s.min, "med": s.p50, "max": s.max, "p(90)": s.p90, "p(95)": s.p95,
+                         "p(99)": s.p99, "count": float(metric.count)}
     if isinstance(metric, Rate):
         return "rate", {"rate": metric.rate, "passes": float(metric.trues), "fails": float(metric.total - metric.trues)}
     if isinstance(metric, Counter):
-        return "counter", {"count": metric.count, "rate": metric.count / duration_s if duration_s else None}
+        s = metric.stats(duration_s)
+        return "counter", {"count": s.count, "rate": s.rate}
     assert isinstance(metric, Gauge)
-    return "gauge", {"value": metric.value, "min": metric.stat("min"), "max": metric.stat("max")}
+    s = metric.stats()
+    return "gauge", {"value": s.value, "min": s.min, "max": s.max}
 
 
 def summary_json(run: Run) -> dict[str, Any]:
@@ -81,11 +81,11 @@ def junit_xml(run: Run) -> str:
     for o in run.thresholds:
         case = ET.SubElement(suite, "testcase", classname=f"perfmon.thresholds.{o.threshold.metric}",
                              name=o.threshold.expression, time="0")
-        if not o.passed:
-            seen = "no data" if o.observed is None else f"{o.observed:.6g}"
-            failure = ET.SubElement(case, "failure", message=f"{o.threshold.metric}: {o.threshold.expression}, "
-                                                             f"observed {seen}", type="threshold")
-            failure.text = f"{o.threshold.metric} {o.threshold.expression} failed: observed {seen}"
+        if o.status == "fail":
+            failure = ET.SubElement(case, "failure", message=f"{o.threshold}, {o.detail}", type="threshold")
+            failure.text = f"{o.threshold} failed: {o.detail}"
+        elif o.status == "no data":
+            ET.SubElement(case, "skipped", message=o.detail)
     suites = ET.Element("testsuites", tests=str(len(run.thresholds)), failures=str(failures))
     suites.append(suite)
     return ET.tostring(suites, encoding="unicode", xml_declaration=True)
@@ -116,7 +116,7 @@ def markdown(run: Run, report_path: str | None = None) -> str:
     ]
     for o in run.thresholds:
         metric = o.threshold.metric.replace("|", "\\|")
-        verdict = "pass" if o.passed else "**FAIL**"
+        verdict = {"pass": "pass", "fail": "**FAIL**", "no data": "no data"}[o.status]
         lines.append(f"| `{metric}: {o.threshold.expression}` | {_md(o.observed)} | {verdict} |")
     if run.metadata.get("browser_metrics_unreliable"):
         lines += ["", f"> ⚠️ The client CPU was saturated {100 * (run.client_saturation or 0):.0f}% of the run: "

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ..metrics import WINDOW_S, Counter, Rate, Trend
+from ..metrics import Counter, Rate, Trend
 from ..results import Run
 from ..store import RunSummary
 
@@ -39,18 +39,14 @@ class ReportModel:
     artifacts: list[str] = field(default_factory=list)
 
 
-def _windows(trend: Trend, *percentiles: float) -> list[list[Point]]:
-    out: list[list[Point]] = [[] for _ in percentiles]
-    for w, hist in trend.windows():
-        if not hist.get_total_count():
-            continue
-        for i, p in enumerate(percentiles):
-            out[i].append((float(w), hist.get_value_at_percentile(p) / trend.scale))
+def _per_window(metric: Trend | Rate | Counter, field: str, factor: float = 1.0) -> list[Point]:
+    """One statistic per window, e.g. ``p95`` of a Trend or ``rate`` of a Rate, as chart points."""
+    out: list[Point] = []
+    for w, stats in metric.window_stats():
+        value = getattr(stats, field)
+        if value is not None:
+            out.append((float(w), value * factor))
     return out
-
-
-def _max_windows(trend: Trend) -> list[Point]:
-    return [(float(w), h.get_max_value() / trend.scale) for w, h in trend.windows() if h.get_total_count()]
 
 
 def _history_rows(run: Run, history: list[RunSummary]) -> list[dict[str, Any]]:
@@ -80,47 +76,44 @@ def build_model(run: Run, history: list[RunSummary] | None = None) -> ReportMode
     )
     latency = m.select("http_req_duration")
     if isinstance(latency, Trend) and latency.count:
-        p50, p95, p99 = _windows(latency, 50, 95, 99)
-        model.latency = [("p50", p50), ("p95", p95), ("p99", p99)]
+        model.latency = [(p, _per_window(latency, p)) for p in ("p50", "p95", "p99")]
     vus = m.select("vus_active")
     if isinstance(vus, Trend):
-        model.vus = _max_windows(vus)
+        model.vus = _per_window(vus, "max")
     reqs = m.select("http_reqs")
     if isinstance(reqs, Counter):
-        model.throughput = [(float(w), v / WINDOW_S) for w, v in sorted(reqs.windows_.items())]
+        model.throughput = _per_window(reqs, "rate")
     failed = m.select("http_req_failed")
     if isinstance(failed, Rate):
-        model.errors = [(float(w), 100 * t / n) for w, (t, n) in sorted(failed.windows_.items()) if n]
+        model.errors = _per_window(failed, "rate", 100)
     names = sorted({tags.get("name", "") for _, tags, _ in m.series("http_req_duration")})
     for name in names:
         t = m.select(f"http_req_duration{{name:{name}}}")
         f = m.select(f"http_req_failed{{name:{name}}}")
         if not isinstance(t, Trend) or not t.count:
             continue
-        hist = t.histogram()
-        values = [(it.value_iterated_to / t.scale, it.count_at_value_iterated_to)
-                  for it in hist.get_recorded_iterator()]
+        s = t.stats()
         model.endpoints.append({
-            "name": name, "count": t.count, "avg": t.avg, "p50": t.percentile(50, hist),
-            "p95": t.percentile(95, hist), "p99": t.percentile(99, hist), "max": t.max,
-            "errors": f.rate if isinstance(f, Rate) else None, "values": values,
+            "name": name, "count": t.count, "avg": s.avg, "p50": s.p50, "p95": s.p95, "p99": s.p99, "max": s.max,
+            "errors": f.rate if isinstance(f, Rate) else None, "values": t.distribution(),
         })
     for vital in VITAL_BANDS:
         for _, tags, series in m.series(f"browser_vital_{vital.lower()}"):
             if isinstance(series, Trend) and series.count:
                 model.vitals.append({"vital": vital, "page": tags.get("page", ""), "journey": tags.get("journey", ""),
-                                     "p75": series.percentile(75), "count": series.count})
+                                     "p75": series.stats().p75, "count": series.count})
     for _, tags, series in m.series("browser_step_duration"):
         if isinstance(series, Trend) and series.count:
+            s = series.stats()
             model.steps.append({"journey": tags.get("journey", ""), "step": tags.get("step", ""),
-                                "p50": series.percentile(50), "p95": series.percentile(95), "count": series.count})
+                                "p50": s.p50, "p95": s.p95, "count": series.count})
     for role in ("runner", "browser", "target", "system"):
         cpu = m.select(f"process_cpu_percent{{role:{role}}}")
         if isinstance(cpu, Trend) and cpu.count:
-            model.cpu.append((role, _max_windows(cpu)))
+            model.cpu.append((role, _per_window(cpu, "max")))
         mem = m.select(f"process_rss_mb{{role:{role}}}")
         if isinstance(mem, Trend) and mem.count:
-            model.memory.append((role, _max_windows(mem)))
+            model.memory.append((role, _per_window(mem, "max")))
     model.breaking_points = dict(run.metadata.get("breaking_points") or {})
     model.slowest_resources = dict(run.metadata.get("slowest_resources") or {})
     model.artifacts = list(run.metadata.get("artifacts") or [])

@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..errors import StoreError
+from ..names import redact
 from .base import RunSummary, Store, run_rows
 
 __all__ = ["RunSummary", "Store", "open_store", "run_rows"]
@@ -36,8 +37,6 @@ def open_store(url: str, *, root: Path | None = None) -> Store:
         from .postgres import PostgresStore
 
         return PostgresStore(url)
-    from .postgres import redact
-
     raise StoreError(f"unsupported store URL {redact(url)!r}; use sqlite:///path.db or postgresql://user@host/db")
 
 

@@ -7,15 +7,21 @@ once, so SQLite, PostgreSQL and Supabase store exactly the same thing.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from ..metrics import Counter, Gauge, Rate, Trend
+from ..metrics import Counter, Metrics, Trend
 from ..results import Run
 
-__all__ = ["RunRows", "RunSummary", "Store", "iso", "run_rows"]
+__all__ = ["RUN_COLUMNS", "THRESHOLD_COLUMNS", "RunRows", "RunSummary", "Store", "iso", "run_from_rows", "run_rows"]
+
+# The run row's columns a stored run is read back from, and a threshold result's.
+RUN_COLUMNS = ("id", "test_type", "environment", "profile", "base_url", "started_at", "finished_at", "status",
+               "concurrent_users", "client_saturation", "lost_iterations", "git_sha", "branch", "host",
+               "tool_version", "metadata")
+THRESHOLD_COLUMNS = ("metric", "expression", "observed", "passed", "abort_on_fail")
 
 
 def iso(ts: float | None) -> str | None:
@@ -65,69 +71,40 @@ class RunRows:
     details: dict[str, list[dict[str, Any]]]
 
 
-_PCTS = {"p50": 50.0, "p75": 75.0, "p90": 90.0, "p95": 95.0, "p99": 99.0}
+_WINDOW_COLUMNS = ("count", "avg", "p50", "p95", "p99", "rate")
 
 
 def _series_rows(run: Run) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
     duration = run.duration_seconds
     for name, tags, m in run.metrics.series():
         tags_key = json.dumps(tags, sort_keys=True, separators=(",", ":"))
-        row: dict[str, Any] = dict.fromkeys(("count", "avg", "min", "max", "rate", "value", *_PCTS))
+        stats = m.stats(duration) if isinstance(m, Counter) else m.stats()
+        row: dict[str, Any] = stats.to_dict()
         row.update(run_id=run.run_id, name=name, tags=tags, tags_key=tags_key, kind=m.kind, data=m.to_dict())
-        windows: list[dict[str, Any]] = []
-        if isinstance(m, Trend):
-            hist = m.histogram()
-            row.update(count=m.count, avg=m.avg, min=m.min if m.count else None, max=m.max if m.count else None)
-            row.update({k: m.percentile(p, hist) for k, p in _PCTS.items()})
-            for w, h in m.windows():
-                n = h.get_total_count()
-                windows.append(
-                    {
-                        "window_start": iso(w),
-                        "count": n,
-                        "avg": h.get_mean_value() / m.scale if n else None,
-                        "p50": h.get_value_at_percentile(50) / m.scale if n else None,
-                        "p95": h.get_value_at_percentile(95) / m.scale if n else None,
-                        "p99": h.get_value_at_percentile(99) / m.scale if n else None,
-                        "rate": None,
-                    }
-                )
-        elif isinstance(m, Rate):
-            row.update(count=m.total, rate=m.rate)
-            windows = [
-                {"window_start": iso(w), "count": n, "avg": None, "p50": None, "p95": None, "p99": None,
-                 "rate": t / n if n else None}
-                for w, (t, n) in sorted(m.windows_.items())
-            ]
-        elif isinstance(m, Counter):
-            row.update(count=m.count, rate=m.count / duration if duration else None)
-            windows = [
-                {"window_start": iso(w), "count": v, "avg": None, "p50": None, "p95": None, "p99": None, "rate": None}
-                for w, v in sorted(m.windows_.items())
-            ]
-        elif isinstance(m, Gauge):
-            row.update(value=m.value, min=m.stat("min"), max=m.stat("max"))
-        for win in windows:
-            win.update(run_id=run.run_id, name=name, tags_key=tags_key)
+        windows = []
+        for w, ws in m.window_stats():
+            cells = ws.to_dict()
+            windows.append({"run_id": run.run_id, "name": name, "tags_key": tags_key, "window_start": iso(w),
+                            **{c: cells[c] for c in _WINDOW_COLUMNS}})
         yield row, windows
 
 
 def _sample_rows(run: Run) -> list[dict[str, Any]]:
-    """Resource samples per role and window, from the sampler's ``process_*`` trends."""
+    """Resource samples per role and window (the window's peak), from the sampler's ``process_*`` trends."""
     by_key: dict[tuple[str, str], dict[str, Any]] = {}
     for metric, column in (("process_cpu_percent", "cpu_percent"), ("process_rss_mb", "rss_bytes")):
         for _, tags, m in run.metrics.series(metric):
             if not isinstance(m, Trend):
                 continue
             role = tags.get("role", "unknown")
-            for w, h in m.windows():
+            for w, ws in m.window_stats():
                 key = (role, iso(w) or "")
                 row = by_key.setdefault(
                     key, {"run_id": run.run_id, "role": role, "sampled_at": key[1], "cpu_percent": None,
                           "rss_bytes": None, "processes": None}
                 )
-                value = h.get_max_value() / m.scale
-                row[column] = value * 1e6 if column == "rss_bytes" else value
+                peak = ws.max or 0.0
+                row[column] = peak * 1e6 if column == "rss_bytes" else peak
     return list(by_key.values())
 
 
@@ -159,11 +136,7 @@ def run_rows(run: Run) -> RunRows:
     for row, wins in _series_rows(run):
         series.append(row)
         windows.extend(wins)
-    thresholds = [
-        {"run_id": run.run_id, "metric": o.threshold.metric, "expression": o.threshold.expression,
-         "observed": o.observed, "passed": o.passed, "abort_on_fail": o.threshold.abort_on_fail}
-        for o in run.thresholds
-    ]
+    thresholds = [{"run_id": run.run_id, **{c: o.to_dict()[c] for c in THRESHOLD_COLUMNS}} for o in run.thresholds]
     return RunRows(run_row, {
         "performance_metric_series": series,
         "performance_metric_windows": windows,
@@ -181,10 +154,9 @@ def _vital_rows(run: Run) -> list[dict[str, Any]]:
         for _, tags, m in run.metrics.series(f"browser_vital_{vital.lower()}"):
             if not isinstance(m, Trend) or not m.count:
                 continue
-            hist = m.histogram()
+            s = m.stats()
             out.append({"run_id": run.run_id, "journey": tags.get("journey", ""), "page": tags.get("page", ""),
-                        "metric": vital, "count": m.count, "p75": m.percentile(75, hist),
-                        "p95": m.percentile(95, hist)})
+                        "metric": vital, "count": m.count, "p75": s.p75, "p95": s.p95})
     return out
 
 
@@ -193,3 +165,17 @@ def _breaking_point_rows(run: Run) -> list[dict[str, Any]]:
     return [{"run_id": run.run_id, "scenario": scenario, "sustainable_rate": bp.get("sustainable_rate"),
              "breaking_rate": bp.get("breaking_rate"), "steps": bp.get("steps", [])}
             for scenario, bp in found.items()]
+
+
+def run_from_rows(row: Mapping[str, Any], series: Iterable[Mapping[str, Any]], outcomes: Iterable[Mapping[str, Any]],
+                  timestamp: Callable[[Any], float | None]) -> Run:
+    """A stored run read back (the inverse of :func:`run_rows`, through ``Run.from_dict``): ``row`` holds
+    :data:`RUN_COLUMNS`, ``series`` each metric's name, tags and data, ``outcomes`` :data:`THRESHOLD_COLUMNS`."""
+    return Run.from_dict({
+        **row,
+        "run_id": str(row["id"]),
+        "started_at": timestamp(row["started_at"]) or 0.0,
+        "finished_at": timestamp(row["finished_at"]),
+        "metrics": Metrics.from_dict({"name": s["name"], "tags": s["tags"], **s["data"]} for s in series),
+        "thresholds": [dict(o) for o in outcomes],
+    })

@@ -12,18 +12,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import StoreError
+from ..names import redact
 from .sql import SQLStore
 
-__all__ = ["PostgresStore", "redact"]
-
-
-def redact(url: str) -> str:
-    """``postgresql://user:secret@host/db`` -> ``postgresql://user:***@host/db``."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return parts._replace(netloc=netloc).geturl()
+__all__ = ["PostgresStore"]
 
 
 class PostgresStore(SQLStore):

@@ -14,10 +14,8 @@ from datetime import datetime
 from typing import Any
 
 from ..errors import StoreError
-from ..metrics import Metrics
 from ..results import Run
-from ..thresholds import ThresholdOutcome, parse_thresholds
-from .base import RunRows, RunSummary, run_rows
+from .base import RUN_COLUMNS, THRESHOLD_COLUMNS, RunRows, RunSummary, run_from_rows, run_rows
 
 __all__ = ["SQLStore"]
 
@@ -135,35 +133,21 @@ class SQLStore:
 
     def load_run(self, run_id: str) -> Run:
         found = self._query(
-            "select id, test_type, environment, profile, base_url, started_at, finished_at, status, concurrent_users,"
-            " client_saturation, lost_iterations, git_sha, branch, host, tool_version, metadata"
-            " from performance_test_runs where cast(id as text) like ? order by started_at desc limit 2",
+            f"select {', '.join(RUN_COLUMNS)} from performance_test_runs where cast(id as text) like ? "
+            "order by started_at desc limit 2",
             (f"{run_id}%",),
         )
         if len(found) != 1:
             what = "no run" if not found else "more than one run"
             raise StoreError(f"{what} matches {run_id!r} in {self.where}; see `perfmon history` for run ids")
-        (rid, ttype, env, profile, base_url, started, finished, status, users, sat, lost, sha, branch, host, ver,
-         meta) = found[0]
-        rid = str(rid)
-        metrics = Metrics.from_dict(
-            {"name": n, "tags": self._json(t), **self._json(d)}
-            for n, t, d in self._query("select name, tags, data from performance_metric_series where run_id = ?",
-                                       (rid,))
-        )
-        outcomes = [
-            ThresholdOutcome(parse_thresholds({m: [e]})[0], obs, bool(p))
-            for m, e, obs, p in self._query(
-                "select metric, expression, observed, passed from performance_threshold_results where run_id = ?",
-                (rid,))
-        ]
-        return Run(
-            test_type=ttype, environment=env, profile=profile, base_url=base_url, run_id=rid,
-            started_at=self._ts(started) or 0.0, finished_at=self._ts(finished), status=status,
-            concurrent_users=users, metrics=metrics, thresholds=outcomes, client_saturation=sat,
-            lost_iterations=lost, git_sha=sha, branch=branch, host=host or "", tool_version=ver or "",
-            metadata=self._json(meta) or {},
-        )
+        row = dict(zip(RUN_COLUMNS, found[0], strict=True))
+        row["metadata"] = self._json(row["metadata"]) or {}
+        rid = str(row["id"])
+        series = [{"name": n, "tags": self._json(t), "data": self._json(d)} for n, t, d in self._query(
+            "select name, tags, data from performance_metric_series where run_id = ?", (rid,))]
+        outcomes = [dict(zip(THRESHOLD_COLUMNS, r, strict=True)) for r in self._query(
+            f"select {', '.join(THRESHOLD_COLUMNS)} from performance_threshold_results where run_id = ?", (rid,))]
+        return run_from_rows(row, series, outcomes, self._ts)
 
     def close(self) -> None:
         self._con.close()

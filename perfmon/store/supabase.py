@@ -20,10 +20,8 @@ from typing import Any, TypeVar, cast
 import httpx
 
 from ..errors import StoreError
-from ..metrics import Metrics
 from ..results import Run
-from ..thresholds import ThresholdOutcome, parse_thresholds
-from .base import RunSummary, run_rows
+from .base import RUN_COLUMNS, THRESHOLD_COLUMNS, RunSummary, run_from_rows, run_rows
 from .sql import DETAIL_TABLES
 
 __all__ = ["SupabaseStore"]
@@ -136,32 +134,15 @@ class SupabaseStore:
         return [RunSummary(*(r[c] for c in cols.split(","))) for r in data]
 
     def load_run(self, run_id: str) -> Run:
-        found = _rows(self._call("reading a run", lambda: self._client.table("performance_test_runs").select("*").eq(
-            "id", run_id).execute()))
+        found = _rows(self._call("reading a run", lambda: self._client.table("performance_test_runs").select(
+            ",".join(RUN_COLUMNS)).eq("id", run_id).execute()))
         if len(found) != 1:
             raise StoreError(f"no run {run_id!r} in {self.where}; Supabase needs the full run id")
-        r = found[0]
         series = _rows(self._call("reading metrics", lambda: self._client.table("performance_metric_series").select(
             "name,tags,data").eq("run_id", run_id).execute()))
         outcomes = _rows(self._call("reading thresholds", lambda: self._client.table(
-            "performance_threshold_results").select("metric,expression,observed,passed").eq("run_id", run_id)
-            .execute()))
-        from datetime import datetime
-
-        def ts(v: str | None) -> float | None:
-            return None if v is None else datetime.fromisoformat(v.replace("Z", "+00:00")).timestamp()
-
-        return Run(
-            test_type=r["test_type"], environment=r["environment"], profile=r["profile"], base_url=r["base_url"],
-            run_id=r["id"], started_at=ts(r["started_at"]) or 0.0, finished_at=ts(r["finished_at"]),
-            status=r["status"], concurrent_users=r["concurrent_users"],
-            metrics=Metrics.from_dict({"name": s["name"], "tags": s["tags"], **s["data"]} for s in series),
-            thresholds=[ThresholdOutcome(parse_thresholds({o["metric"]: [o["expression"]]})[0], o["observed"],
-                                         bool(o["passed"])) for o in outcomes],
-            client_saturation=r["client_saturation"], lost_iterations=r["lost_iterations"], git_sha=r["git_sha"],
-            branch=r["branch"], host=r["host"] or "", tool_version=r["tool_version"] or "",
-            metadata=r["metadata"] or {},
-        )
+            "performance_threshold_results").select(",".join(THRESHOLD_COLUMNS)).eq("run_id", run_id).execute()))
+        return run_from_rows(found[0], series, outcomes, _timestamp)
 
     def close(self) -> None:
         self._http.close()
@@ -176,3 +157,9 @@ def _minimal() -> Any:
     from postgrest import ReturnMethod
 
     return ReturnMethod.minimal
+
+
+def _timestamp(value: str | None) -> float | None:
+    from datetime import datetime
+
+    return None if value is None else datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()

@@ -8,11 +8,13 @@ from conftest import DemoApp
 from perfmon import Metrics, Trend
 from perfmon.analysis import memory_growth, recovery_time
 from perfmon.config import Scenario, Stage
-from perfmon.load import Client, VirtualUser, run_scenario
+from perfmon.load import Client, EngineOptions, VirtualUser, run_scenario
 from perfmon.metrics import WINDOW_S
 
 SPIKE = Scenario(name="spike", executor="ramping-vus",
                  stages=(Stage(30, 10), Stage(5, 50), Stage(20, 50), Stage(5, 10), Stage(60, 10)))
+
+QUIET = EngineOptions(progress=False)
 
 
 def latency_profile(recover_after_s: float) -> Trend:
@@ -27,13 +29,13 @@ def latency_profile(recover_after_s: float) -> Trend:
 
 @pytest.mark.parametrize("lag", [0, 10, 25])
 def test_recovery_time_is_measured_from_the_end_of_the_spike(lag: int) -> None:
-    got = recovery_time(latency_profile(lag), SPIKE, started_at=1_000_000)
+    got = recovery_time(latency_profile(lag), SPIKE.stages, started_at=1_000_000)
     assert got is not None
     assert lag <= got <= lag + 2 * WINDOW_S
 
 
 def test_no_recovery_is_none() -> None:
-    assert recovery_time(latency_profile(1000), SPIKE, started_at=1_000_000) is None
+    assert recovery_time(latency_profile(1000), SPIKE.stages, started_at=1_000_000) is None
 
 
 def test_memory_growth_slope() -> None:
@@ -57,9 +59,10 @@ def test_soak_finds_the_leak(demo_factory: Callable[..., DemoApp]) -> None:
     leaky = demo_factory(DEMO_LEAK_KB_PER_REQ="32")  # 100 requests/s x 32 KB = ~190 MB per minute
     grew = {}
     for name, app in (("steady", steady), ("leaky", leaky)):
-        res = run_scenario(page, sc, base_url=app.url, progress=False, test_type="endurance", target_pid=app.pid)
+        res = run_scenario(page, sc, base_url=app.url, test_type="endurance",
+                           options=EngineOptions(progress=False, target_pid=app.pid))
         assert res.run is not None
-        g = res.run.metrics.select("memory_growth_mb_per_min{role:target}")
+        g = res.run.metrics.select("memory_growth_mb_per_min{role:target,scenario:soak}")
         assert g is not None
         grew[name] = g.stat("value")
     assert grew["leaky"] is not None and grew["leaky"] > 100

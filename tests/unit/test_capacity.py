@@ -9,7 +9,9 @@ import pytest
 from conftest import DemoApp
 from perfmon import Trend, parse_thresholds
 from perfmon.config import Scenario
-from perfmon.load import Client, VirtualUser, find_breaking_point, run_scenario
+from perfmon.load import Client, EngineOptions, VirtualUser, find_breaking_point, run_scenario
+
+QUIET = EngineOptions(progress=False)
 
 
 async def page(client: Client, user: VirtualUser) -> None:
@@ -34,7 +36,7 @@ def test_stalls_are_not_hidden_by_coordinated_omission(demo_factory: Callable[..
     app = demo_factory(DEMO_STALL_EVERY_S="5", DEMO_STALL_MS="1000")
     sc = Scenario(name="stall", executor="constant-arrival-rate", rate=100, duration_s=12, max_vus=300,
                   think_time_s=0)
-    res = run_scenario(page, sc, base_url=app.url, progress=False)
+    res = run_scenario(page, sc, base_url=app.url, options=QUIET)
     latency = res.run.metrics.select("http_req_duration") if res.run else None
     assert isinstance(latency, Trend)
     assert latency.percentile(99) >= 800  # a one-second freeze shows as latency close to one second
@@ -44,7 +46,7 @@ def test_stalls_are_not_hidden_by_coordinated_omission(demo_factory: Callable[..
 def test_client_latency_agrees_with_server_timing(clean_demo: DemoApp) -> None:
     clean_demo.set_faults(DEMO_LATENCY_MS="60")
     sc = Scenario(name="truth", executor="constant-arrival-rate", rate=40, duration_s=4, max_vus=50, think_time_s=0)
-    res = run_scenario(page, sc, base_url=clean_demo.url, progress=False)
+    res = run_scenario(page, sc, base_url=clean_demo.url, options=QUIET)
     assert res.run is not None
     client = res.run.metrics.select("http_req_duration")
     server = res.run.metrics.select("http_req_server_duration")

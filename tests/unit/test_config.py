@@ -94,10 +94,11 @@ def test_unreliable_saturation_share(tmp_path: Path, clean_env: None) -> None:
 
 def test_saturated_client_marks_browser_numbers_unreliable() -> None:
     from perfmon import Run
-    from perfmon.runner import judge
+    from perfmon.pipeline import RunFacts
+    from perfmon.pipeline.judge import judge
 
     run = Run(test_type="browser", environment="ci", profile="smoke", base_url=None)
-    judge(run, [], saturation=0.3, unreliable_saturation=0.5)
+    judge(run, [], RunFacts(client_saturation=0.3), unreliable_saturation=0.5)
     assert "browser_metrics_unreliable" not in run.metadata
-    judge(run, [], saturation=0.6, unreliable_saturation=0.5)
+    judge(run, [], RunFacts(client_saturation=0.6), unreliable_saturation=0.5)
     assert run.metadata["browser_metrics_unreliable"] is True

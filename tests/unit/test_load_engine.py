@@ -10,8 +10,11 @@ import pytest
 from conftest import DemoApp
 from perfmon import Counter, Rate, Trend
 from perfmon.config import Scenario, Stage
-from perfmon.load import Client, VirtualUser, endpoint_name, run_load_test, run_scenario
+from perfmon.load import Client, EngineOptions, VirtualUser, endpoint_name, run_load_test, run_scenario
 from perfmon.target import free_port
+
+QUIET = EngineOptions(progress=False)
+TWO_PROCESSES = EngineOptions(progress=False, processes=2)
 
 
 async def log_in(client: Client, user: VirtualUser) -> None:
@@ -40,7 +43,7 @@ def test_endpoint_names_fold_ids() -> None:
 
 
 def test_closed_model_records_k6_metrics(clean_demo: DemoApp) -> None:
-    res = run_scenario(journey, scenario(), base_url=clean_demo.url, on_start=log_in, progress=False)
+    res = run_scenario(journey, scenario(), base_url=clean_demo.url, on_start=log_in, options=QUIET)
     run = res.run
     assert run is not None and run.status == "passed"
     m = run.metrics
@@ -51,12 +54,13 @@ def test_closed_model_records_k6_metrics(clean_demo: DemoApp) -> None:
     checks = m.select("checks")
     assert isinstance(checks, Rate) and checks.rate == 1.0
     assert res.metrics.error_rate == 0.0 and res.metrics.p95_response_time is not None
-    assert run.metadata["vus_created"] == 4
+    [ran] = run.scenarios
+    assert (ran.vus_created, ran.executor, ran.stop_reason) == (4, "constant-vus", None)
 
 
 def test_added_latency_shows_in_percentiles(clean_demo: DemoApp) -> None:
     clean_demo.set_faults(DEMO_LATENCY_MS="250")
-    res = run_scenario(journey, scenario(duration_s=2.0), base_url=clean_demo.url, on_start=log_in, progress=False)
+    res = run_scenario(journey, scenario(duration_s=2.0), base_url=clean_demo.url, on_start=log_in, options=QUIET)
     trend = res.run.metrics.select("http_req_duration{name:/api/dashboard}") if res.run else None
     assert isinstance(trend, Trend)
     assert trend.percentile(50) >= 250
@@ -64,7 +68,7 @@ def test_added_latency_shows_in_percentiles(clean_demo: DemoApp) -> None:
 
 def test_connection_refused_is_counted_not_fatal() -> None:
     url = f"http://127.0.0.1:{free_port()}"
-    res = run_scenario(journey, scenario(duration_s=1.0), base_url=url, on_start=log_in, progress=False)
+    res = run_scenario(journey, scenario(duration_s=1.0), base_url=url, on_start=log_in, options=QUIET)
     run = res.run
     assert run is not None and res.metrics.error_rate == 1.0
     errors = {tags["error"] for _, tags, _ in run.metrics.series("http_req_errors")}
@@ -79,7 +83,7 @@ def test_a_script_that_raises_is_classified(clean_demo: DemoApp) -> None:
         r = await client.get("/login")
         r.json()  # HTML, not JSON
 
-    res = run_scenario(broken, scenario(duration_s=1.0), base_url=clean_demo.url, progress=False)
+    res = run_scenario(broken, scenario(duration_s=1.0), base_url=clean_demo.url, options=QUIET)
     assert res.run is not None
     kinds = {tags["error"] for _, tags, _ in res.run.metrics.series("script_errors")}
     assert kinds == {"JSONDecodeError"}
@@ -90,32 +94,33 @@ def test_a_script_that_raises_is_classified(clean_demo: DemoApp) -> None:
 def test_abort_on_fail_stops_the_run_early(clean_demo: DemoApp) -> None:
     clean_demo.set_faults(DEMO_ERROR_RATE="1")
     start = time.monotonic()
-    res = run_load_test(journey, users=3, duration="20s", base_url=clean_demo.url, progress=False,
-                        thresholds={"http_req_failed": [{"threshold": "rate<0.01", "abortOnFail": True}]})
+    res = run_load_test(journey, users=3, duration="20s", base_url=clean_demo.url,
+                        thresholds={"http_req_failed": [{"threshold": "rate<0.01", "abortOnFail": True}]},
+                        options=QUIET)
     assert time.monotonic() - start < 10
     assert res.run is not None and res.run.status == "failed"
-    assert "abortOnFail" in (res.run.metadata["stop_reason"] or "")
+    assert "abortOnFail" in " ".join(res.run.stop_reasons)
     assert not res.passed and res.failed_thresholds
 
 
 def test_open_model_keeps_its_rate_and_counts_drops(clean_demo: DemoApp) -> None:
     sc = scenario(executor="constant-arrival-rate", rate=40.0, duration_s=3.0, max_vus=20)
-    res = run_scenario(journey, sc, base_url=clean_demo.url, progress=False)
+    res = run_scenario(journey, sc, base_url=clean_demo.url, options=QUIET)
     it = res.run.metrics.select("iterations") if res.run else None
     assert isinstance(it, Counter) and it.count == pytest.approx(120, rel=0.1)
     # One user cannot start 40 iterations a second of 100 ms each: the rest are dropped, not delayed.
     clean_demo.set_faults(DEMO_LATENCY_MS="100")
     slow = run_scenario(journey, scenario(executor="constant-arrival-rate", rate=40.0, duration_s=2.0, max_vus=1),
-                        base_url=clean_demo.url, progress=False)
+                        base_url=clean_demo.url, options=QUIET)
     dropped = slow.run.metrics.select("dropped_iterations") if slow.run else None
     assert isinstance(dropped, Counter) and dropped.count > 40
 
 
 def test_ramping_vus_follows_stages(clean_demo: DemoApp) -> None:
     sc = scenario(executor="ramping-vus", stages=(Stage(1.0, 6), Stage(1.0, 6), Stage(0.5, 0)))
-    res = run_scenario(journey, sc, base_url=clean_demo.url, on_start=log_in, progress=False)
+    res = run_scenario(journey, sc, base_url=clean_demo.url, on_start=log_in, options=QUIET)
     assert res.run is not None
-    assert res.run.metadata["vus_created"] == 6
+    assert res.run.scenarios[0].vus_created == 6
     vus = res.run.metrics.select("vus")
     assert vus is not None and vus.stat("max") == 6
 
@@ -126,12 +131,12 @@ def test_a_scenario_split_over_two_processes_adds_up(clean_demo: DemoApp) -> Non
     sc = scenario(executor="constant-arrival-rate", rate=60.0, duration_s=3.0, max_vus=21)
     assert [p.rate for p in split_scenario(sc, 2)] == [30.0, 30.0]
     assert [p.max_vus for p in split_scenario(sc, 2)] == [11, 10]
-    res = run_scenario(journey, sc, base_url=clean_demo.url, on_start=log_in, progress=False, processes=2)
-    assert res.run is not None and res.run.metadata["processes"] == 2
+    res = run_scenario(journey, sc, base_url=clean_demo.url, on_start=log_in, options=TWO_PROCESSES)
+    assert res.run is not None and res.run.scenarios[0].processes == 2
     it = res.run.metrics.select("iterations")
     assert isinstance(it, Counter) and it.count == pytest.approx(180, rel=0.1)
     logins = res.run.metrics.select("http_reqs{name:/api/auth/login}")
-    assert isinstance(logins, Counter) and logins.count == res.run.metadata["vus_created"]
+    assert isinstance(logins, Counter) and logins.count == res.run.scenarios[0].vus_created
     assert res.metrics.error_rate == 0.0  # every user logged in with its own account
     assert [str(o.threshold) for o in res.thresholds] == []
 
@@ -143,7 +148,7 @@ def test_a_lambda_journey_cannot_be_spread(clean_demo: DemoApp) -> None:
         await client.get("/healthz")
 
     with pytest.raises(ScriptError, match="module-level functions"):
-        run_scenario(local, scenario(duration_s=1.0), base_url=clean_demo.url, progress=False, processes=2)
+        run_scenario(local, scenario(duration_s=1.0), base_url=clean_demo.url, options=TWO_PROCESSES)
 
 
 def test_tls_error_and_a_target_dying_mid_run_are_classified(demo_factory: Callable[..., DemoApp]) -> None:
@@ -154,13 +159,13 @@ def test_tls_error_and_a_target_dying_mid_run_are_classified(demo_factory: Calla
     app = demo_factory()
     # TLS spoken to a plain-HTTP port: the handshake fails, the run goes on and counts it.
     tls = run_scenario(journey, scenario(duration_s=1.0), base_url=app.url.replace("http://", "https://"),
-                       progress=False)
+                       options=QUIET)
     assert tls.run is not None and tls.metrics.error_rate == 1.0
     kinds = {tags["error"] for _, tags, _ in tls.run.metrics.series("http_req_errors")}
     assert kinds and all("SSL" in k or "Connect" in k or "OSError" in k for k in kinds), kinds
     # The target is killed one second into a three-second run: refused connections are counted.
     threading.Timer(1.0, lambda: os.killpg(app.pid, signal.SIGKILL)).start()
-    res = run_scenario(journey, scenario(duration_s=3.0), base_url=app.url, on_start=log_in, progress=False)
+    res = run_scenario(journey, scenario(duration_s=3.0), base_url=app.url, on_start=log_in, options=QUIET)
     assert res.run is not None
     statuses = {tags["status"] for _, tags, _ in res.run.metrics.series("http_req_duration")}
     assert {"200", "0"} <= statuses  # answered before, refused after

@@ -6,7 +6,7 @@ import random
 import pytest
 
 from perfmon import Metrics, Trend
-from perfmon.metrics import WINDOW_S, parse_selector
+from perfmon.metrics import WINDOW_S, Stats, parse_selector
 
 
 def test_trend_statistics_are_exact_or_within_hdr_precision() -> None:
@@ -41,14 +41,15 @@ def test_histograms_merged_across_workers_equal_one_histogram() -> None:
         assert b.percentile(p) == a.percentile(p)
     assert b.count == a.count == 20_000
     assert b.sum == pytest.approx(a.sum)
-    assert [w for w, _ in b.windows()] == [w for w, _ in a.windows()]
+    assert b.window_starts() == a.window_starts()
+    assert b.window_stats() == a.window_stats()
 
 
 def test_windows_are_aligned_to_the_epoch_and_kept_encoded() -> None:
     t = Trend()
     for i in range(100):
         t.record(1.0, 10_000.0 + i)  # 100 s -> 20 windows
-    wins = [w for w, _ in t.windows()]
+    wins = t.window_starts()
     assert wins == list(range(10_000, 10_100, WINDOW_S))
     assert len(t._live) <= 3  # older windows were encoded
 
@@ -58,9 +59,10 @@ def test_late_sample_reopens_an_encoded_window() -> None:
     for i in range(50):
         t.record(10.0, 5000.0 + i)
     t.record(999.0, 5000.0)
-    first = next(iter(t.windows()))[1]
-    assert first.get_total_count() == WINDOW_S + 1
-    assert first.get_max_value() == pytest.approx(999_000, rel=0.001)
+    start, first = t.window_stats()[0]
+    assert start == 5000
+    assert first.count == WINDOW_S + 1
+    assert first.max == pytest.approx(999, rel=0.001)
 
 
 def test_rate_counter_gauge_merge() -> None:
@@ -97,8 +99,8 @@ def test_kind_conflicts_and_selector_errors() -> None:
         parse_selector("x{name}")
 
 
-def test_cls_scale_keeps_four_decimals() -> None:
-    t = Trend(scale=10000)
+def test_cls_resolution_keeps_four_decimals() -> None:
+    t = Trend(resolution=0.0001)
     t.record(0.2513)
     assert t.percentile(50) == pytest.approx(0.2513, abs=0.0005)
 
@@ -107,8 +109,9 @@ def test_latest_window_and_select_do_not_change_the_source() -> None:
     t = Trend()
     for i in range(30):
         t.record(float(i), 7000.0 + i)  # six windows, the oldest encoded
-    w, hist = t.latest() or (None, None)
-    assert w == 7025 and hist is not None and hist.get_total_count() == 5
+    m = Metrics()
+    m.merge(Metrics.from_dict([{"name": "y", "tags": {}, **t.to_dict()}]))
+    assert m.recent_percentile("y", 100) == pytest.approx(29, rel=0.001)  # the newest window holds 25..29
     m = Metrics()
     m.trend("x", {"a": "1"}).record(10.0, 7000.0)
     m.trend("x", {"a": "2"}).record(30.0, 7000.0)
@@ -131,3 +134,26 @@ def test_progress_shows_the_newest_window_p95() -> None:
 
     found = re.search(r"p95=\s*(\d+)ms", line)
     assert found and 590 <= int(found.group(1)) <= 596  # /b's newest window only, not /a's 10 ms
+
+
+def test_each_kind_owns_its_statistics() -> None:
+    m = Metrics()
+    t = m.trend("d")
+    for v in range(1, 101):
+        t.record(float(v), 1000.0 + (v % 10))  # two windows
+    s = t.stats()
+    assert (s.count, s.min, s.max, s.avg) == (100, 1, 100, 50.5)
+    assert s.p50 == pytest.approx(50, abs=0.1) and s.p99 == pytest.approx(99, abs=0.1)
+    windows = t.window_stats()
+    assert [w for w, _ in windows] == [1000, 1005] and sum(ws.count or 0 for _, ws in windows) == 100
+    r = m.rate("f")
+    for i in range(4):
+        r.record(i == 0, 1000.0)
+    assert r.stats().rate == 0.25 and r.window_stats() == [(1000, Stats(count=4, rate=0.25))]
+    c = m.counter("n")
+    c.add(10, 1000.0)
+    assert c.stats(duration_s=5).rate == 2 and c.window_stats()[0][1].rate == 10 / WINDOW_S
+    g = m.gauge("v")
+    g.record(3, 1000.0)
+    assert g.stats().to_dict()["value"] == 3
+    assert sum(n for _, n in t.distribution()) == 100

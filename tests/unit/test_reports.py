@@ -29,7 +29,7 @@ def stress_run(minutes: float = 2.0) -> Run:
     for second in range(int(minutes * 60)):
         t = start + second
         users = min(500, 5 * second)
-        run.metrics.trend("vus_active", {"scenario": "stress"}, scale=1).record(users, t)
+        run.metrics.trend("vus_active", {"scenario": "stress"}, resolution=1).record(users, t)
         for name in ("/api/dashboard", "/api/forms/{id}", f"/api/{EVIL}"):
             for _ in range(5):
                 i += 1
@@ -42,7 +42,7 @@ def stress_run(minutes: float = 2.0) -> Run:
             run.metrics.trend("process_rss_mb", {"role": role}).record(200 + second, t)
     for vital, value in (("lcp", 1800.0), ("inp", 260.0), ("cls", 0.3), ("fcp", 900.0), ("ttfb", 120.0)):
         tags = {"journey": "full_journey", "page": f"/forms/{EVIL}"}
-        run.metrics.trend(f"browser_vital_{vital}", tags, scale=10000 if vital == "cls" else 1000).record(value)
+        run.metrics.trend(f"browser_vital_{vital}", tags, resolution=0.0001 if vital == "cls" else 0.001).record(value)
     run.metrics.trend("browser_step_duration", {"journey": "full_journey", "step": "login"}).record(450)
     run.metadata["slowest_resources"] = {"/dashboard": [{"name": f"http://x/{EVIL}.js", "duration": 900,
                                                           "transferSize": 1234}]}

@@ -15,7 +15,7 @@ from test_store_sqlite import make_run
 
 from perfmon import StoreError, open_store
 from perfmon.config import load_config
-from perfmon.runner import store_run
+from perfmon.store.spool import store_or_spool
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN = os.environ.get("PERFMON_TEST_PG")
@@ -86,10 +86,10 @@ def test_a_store_that_is_down_spools_and_flush_delivers_once(pg_url: str, tmp_pa
     import psycopg
 
     run = make_run()
-    # The runner turns a store it cannot reach into a spooled run instead of a lost one.
+    # A store it cannot reach into a spooled run instead of a lost one.
     (tmp_path / "perfmon.toml").write_text(f'store = "{pg_url}/nonexistent_db"\n')
     cfg = load_config(tmp_path / "perfmon.toml")
-    stored = store_run(run, cfg)
+    stored = store_or_spool(run, cfg)
     assert stored.spooled and "cannot connect" in (stored.problem or "")
     spooled = list((tmp_path / ".perfmon" / "spool").glob("*.json"))
     assert [p.stem for p in spooled] == [run.run_id]

@@ -83,20 +83,20 @@ def test_retries_give_up_after_the_last_attempt() -> None:
 def test_store_dying_mid_run_is_spooled_and_flushed_exactly_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
                                                                  ) -> None:
     from perfmon.config import load_config
-    from perfmon.runner import store_run
+    from perfmon.store.spool import store_or_spool
 
     fake = FakePostgREST(die_after=3)
-    monkeypatch.setattr("perfmon.runner.open_store", lambda url, root=None: store(fake, attempts=2))
+    monkeypatch.setattr("perfmon.store.spool.open_store", lambda url, root=None: store(fake, attempts=2))
     (tmp_path / "perfmon.toml").write_text('store = "supabase"\n')
     run = make_run()
-    stored = store_run(run, load_config(tmp_path / "perfmon.toml"))
+    stored = store_or_spool(run, load_config(tmp_path / "perfmon.toml"))
     assert stored.spooled and "Supabase" in (stored.problem or "")
     assert [r["complete"] for r in fake.rows("performance_test_runs")] == [False]  # never shown as complete
     # The store is back: replay the spool.
     fake.die_after = None
     from perfmon.cli import _cmd_flush
 
-    monkeypatch.setattr("perfmon.cli.open_store", lambda url, root=None: store(fake))
+    monkeypatch.setattr("perfmon.store.spool.open_store", lambda url, root=None: store(fake))
     assert _cmd_flush(load_config(tmp_path / "perfmon.toml")) == 0
     assert _cmd_flush(load_config(tmp_path / "perfmon.toml")) == 0
     [row] = fake.rows("performance_test_runs")

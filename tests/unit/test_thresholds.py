@@ -89,7 +89,7 @@ def test_an_iteration_breaches_a_bound_with_its_own_worst_value() -> None:
     m = Metrics()
     m.trend("browser_vital_lcp", {"page": "/dashboard"}).record(1200)
     m.trend("browser_vital_lcp", {"page": "/login"}).record(4000)
-    m.trend("browser_vital_cls", {"page": "/login"}, scale=10000).record(0.05)
+    m.trend("browser_vital_cls", {"page": "/login"}, resolution=0.0001).record(0.05)
     m.rate("browser_step_failed").record(True)
     thresholds = parse_thresholds({
         "browser_vital_lcp": ["p(75)<=2500"],            # /login's 4000 is beyond it

@@ -1,0 +1,60 @@
+"""Everything derived from a run, added to it once by the pipeline before the verdict.
+
+Analyses turn what was measured into metrics thresholds can gate: the time a spike scenario took
+to recover (``spike_recovery_time{scenario}``) and the memory growth during an endurance scenario
+(``memory_growth_mb_per_min{scenario,role}``). They run on the assembled run, whatever produced it
+(``run_scenario``, a pytest session, a hybrid run's background load), so a hybrid spike is
+analysed exactly as a spike run on its own. What an analysis found, including why it found
+nothing, is kept in ``run.metadata["derived"]`` for the summary and the report.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..metrics import Trend
+from ..results import Run, ScenarioRun
+from .memory import memory_growth
+from .recovery import recovery_time, spike_phases
+
+__all__ = ["derive"]
+
+ROLES = ("target", "runner")
+
+
+def derive(run: Run) -> None:
+    """Add every derived metric to ``run`` (call once: the metrics are appended, not replaced)."""
+    found: dict[str, Any] = {}
+    for scenario in run.scenarios:
+        if scenario.test_type == "spike":
+            found[f"spike_recovery:{scenario.name}"] = _spike(run, scenario)
+        elif scenario.test_type == "endurance":
+            found[f"memory_growth:{scenario.name}"] = _memory(run, scenario)
+    if found:
+        run.metadata["derived"] = found
+
+
+def _spike(run: Run, scenario: ScenarioRun) -> dict[str, Any]:
+    latency = run.metrics.select(f"http_req_duration{{scenario:{scenario.name}}}")
+    phases = spike_phases(scenario.stages)
+    if phases is None:
+        return {"recovery_s": None, "why": "the scenario's stages hold no spike (no stage above its neighbours)"}
+    if scenario.started_at + phases[1] > scenario.finished_at:
+        return {"recovery_s": None, "why": f"the scenario ended {scenario.finished_at - scenario.started_at:.0f}s in, "
+                                           f"before its spike was over at {phases[1]:.0f}s"}
+    recovered = recovery_time(latency, scenario.stages, scenario.started_at) if isinstance(latency, Trend) else None
+    if recovered is None:
+        return {"recovery_s": None, "why": "p95 never came back near its pre-spike level before the scenario ended"}
+    # Never recovering leaves no value: a threshold on spike_recovery_time then fails for lack of samples.
+    run.metrics.trend("spike_recovery_time", {"scenario": scenario.name}).record(recovered * 1000)
+    return {"recovery_s": recovered}
+
+
+def _memory(run: Run, scenario: ScenarioRun) -> dict[str, Any]:
+    growth: dict[str, float | None] = {}
+    for role in ROLES:
+        slope = memory_growth(run.metrics, role)
+        growth[role] = slope
+        if slope is not None:
+            run.metrics.gauge("memory_growth_mb_per_min", {"scenario": scenario.name, "role": role}).record(slope)
+    return {"mb_per_min": growth}

@@ -1,0 +1,84 @@
+"""API load inside a test: what the ``perf_api`` fixture hands out.
+
+``perf_api.run(journey, scenario="load")`` measures the scenario and adds its metrics, thresholds
+(tagged with the scenario, so each judges its own series inside the session's one run) and facts
+to the test's :class:`~perfmon.measurements.Record`; the session's pipeline judges them once, on
+the controller. The test itself gets the scenario's own results, concluded by the same pipeline
+without storing, so it can assert on them (``results.metrics.p95_response_time < 2000``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from ..config import Config, Scenario
+from ..measurements import Record
+from ..pipeline import conclude
+from ..results import PerformanceTestResults, test_type_of
+from .api import measure_scenario, scenario_record
+from .capacity import BreakingPoint, find_breaking_point
+from .engine import EngineOptions, Journey
+
+__all__ = ["PerfApi", "scoped"]
+
+
+def scoped(scenario: Scenario) -> Scenario:
+    """``scenario`` with every threshold narrowed to its own series (``{scenario:NAME}``)."""
+
+    def tag(selector: str) -> str:
+        return selector[:-1] + f",scenario:{scenario.name}}}" if "{" in selector else \
+            f"{selector}{{scenario:{scenario.name}}}"
+
+    return replace(scenario, thresholds=tuple(replace(t, metric=tag(t.metric)) for t in scenario.thresholds))
+
+
+class PerfApi:
+    """Runs API scenarios for one test and records them into that test's record."""
+
+    def __init__(self, record: Record, config: Config, *, run_id: str, base_url: str, target_pid: int | None) -> None:
+        self._record = record
+        self.config = config
+        self.run_id = run_id
+        self.base_url = base_url
+        self.target_pid = target_pid
+
+    def _options(self, options: EngineOptions | None) -> EngineOptions:
+        return options or EngineOptions(target_pid=self.target_pid, accounts=self.config.accounts)
+
+    def run(self, journey: Journey, *, scenario: str = "load", on_start: Journey | None = None,
+            test_type: str | None = None, options: EngineOptions | None = None) -> PerformanceTestResults:
+        sc = scoped(self.config.scenario(scenario))
+        kind = test_type or test_type_of(scenario)
+        metrics, ran = measure_scenario(journey, sc, base_url=self.base_url, on_start=on_start, test_type=kind,
+                                        options=self._options(options))
+        rec = self._record
+        rec.kind = kind
+        rec.metrics.merge(metrics)
+        rec.thresholds.extend(sc.thresholds)
+        rec.vus = max(rec.vus, ran.vus)
+        rec.scenarios.append(ran)
+        if ran.interrupted:
+            # The engine took Ctrl-C to stop gracefully; now stop the session too. What was measured is
+            # in the record, and the session's run is stored, marked interrupted.
+            rec.interrupted = True
+            raise KeyboardInterrupt
+        done = conclude([scenario_record(self._record.nodeid, sc, metrics, ran)], self.config, run_id=self.run_id,
+                        started_at=ran.started_at, finished_at=ran.finished_at, base_url=self.base_url)
+        assert done is not None
+        return done.run.results()
+
+    def find_breaking_point(self, journey: Journey, *, scenario: str = "stress", start_rate: float = 10.0,
+                            step_rate: float = 10.0, max_rate: float = 1000.0, step_duration_s: float = 10.0,
+                            refine: int = 2, max_vus: int = 500, on_start: Journey | None = None) -> BreakingPoint:
+        """Step the arrival rate up against the scenario's thresholds (see
+        ``perfmon.load.find_breaking_point``); the capacity curve joins the session's run."""
+        sc = self.config.scenario(scenario)
+        bp = find_breaking_point(journey, base_url=self.base_url, thresholds=sc.thresholds, start_rate=start_rate,
+                                 step_rate=step_rate, max_rate=max_rate, step_duration_s=step_duration_s,
+                                 refine=refine, max_vus=max_vus, on_start=on_start,
+                                 options=self._options(None))
+        rec = self._record
+        rec.metrics.merge(bp.metrics)
+        rec.kind = "stress"
+        rec.breaking_points[scenario] = bp.to_dict()
+        return bp

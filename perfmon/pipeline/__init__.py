@@ -1,0 +1,91 @@
+"""The one pipeline from measurements to a verdict, used by the pytest session (with or without
+xdist, hybrid background load included), by ``run_scenario`` outside pytest and by the CLI::
+
+    records -> assemble (one Run) -> derive (analyses add metrics) -> judge (once) -> deliver
+               (store or spool, reports, alert)
+
+Measuring layers (the load engine, a browser iteration, the sampler) hand in records and never
+decide pass or fail; everything after them happens here, in this order, once per run.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..analysis import derive
+from ..config import Config
+from ..measurements import Record
+from ..metrics import Metrics
+from ..results import Run
+from .assemble import assemble
+from .deliver import NO_OUTPUTS, Delivery, Outputs, deliver
+from .judge import RunFacts, judge
+from .summary import Line, closing_lines, summary_lines
+
+__all__ = [
+    "NO_OUTPUTS",
+    "Concluded",
+    "Delivery",
+    "Line",
+    "Outputs",
+    "RunFacts",
+    "closing_lines",
+    "conclude",
+    "summary_lines",
+]
+
+
+@dataclass
+class Concluded:
+    run: Run
+    delivery: Delivery = field(default_factory=Delivery)
+
+    @property
+    def ok(self) -> bool:
+        """The run passed and is safely in the store (a spooled run still needs attention)."""
+        stored = self.delivery.stored
+        return not self.run.failed_thresholds and not (stored is not None and stored.spooled)
+
+    def lines(self) -> list[Line]:
+        marks: list[Line] = []
+        for text in summary_lines(self.run):
+            failed = "FAIL" in text or "UNRELIABLE" in text
+            marks.append((text, "fail" if failed else "pass" if text.lstrip().startswith("PASS") else "plain"))
+        return marks + closing_lines(self.run, self.delivery)
+
+
+def conclude(
+    records: Iterable[Record],
+    config: Config,
+    *,
+    run_id: str,
+    started_at: float,
+    base_url: str | None,
+    facts: RunFacts = RunFacts(),  # noqa: B008 - frozen
+    outputs: Outputs = NO_OUTPUTS,
+    finished_at: float | None = None,
+    session_metrics: Metrics | None = None,
+    metadata: Mapping[str, Any] | None = None,
+) -> Concluded | None:
+    """Assemble ``records`` into one run, derive, judge, deliver; ``None`` when nothing was measured.
+
+    ``session_metrics`` are measured around the tests (the controller's psutil sampler);
+    ``metadata`` records how the session was run (network or CPU throttling, tracing)."""
+    assembled = assemble(records, config, run_id=run_id, started_at=started_at, base_url=base_url,
+                         finished_at=finished_at)
+    if assembled is None:
+        return None
+    run = assembled.run
+    if run.finished_at is None:
+        run.finished_at = time.time()
+    if session_metrics is not None:
+        run.metrics.merge(session_metrics)
+    run.metadata.update(metadata or {})
+    derive(run)
+    facts = RunFacts(lost_iterations=facts.lost_iterations, client_saturation=facts.client_saturation,
+                     interrupted=facts.interrupted or assembled.interrupted, tests_failed=facts.tests_failed)
+    judge(run, assembled.thresholds, facts, unreliable_saturation=config.unreliable_saturation)
+    return Concluded(run, deliver(run, config, outputs))

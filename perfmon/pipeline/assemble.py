@@ -1,0 +1,72 @@
+"""Records -> one Run: the first step of the pipeline.
+
+Every test (or scenario, or background load) hands in a :class:`~perfmon.measurements.Record`;
+this merges their metrics (exactly: windows are epoch-aligned), keeps each threshold once, and
+carries every fact across (how each scenario ran, slowest resources, failure artifacts, breaking
+points). It decides nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from ..config import Config
+from ..measurements import Record
+from ..results import Run, git_info
+from ..thresholds import Threshold
+
+__all__ = ["Assembled", "assemble"]
+
+_SLOWEST_KEPT = 5
+
+
+@dataclass
+class Assembled:
+    run: Run
+    thresholds: list[Threshold]
+    interrupted: bool  # a test or scenario was stopped by Ctrl-C
+
+
+def assemble(records: Iterable[Record], config: Config, *, run_id: str, started_at: float, base_url: str | None,
+             finished_at: float | None = None) -> Assembled | None:
+    """Merge records into one run and the thresholds that judge it; ``None`` when nothing was measured."""
+    run = Run(test_type="mixed", environment=config.environment, profile=config.profile.name, base_url=base_url,
+              run_id=run_id, started_at=started_at, finished_at=finished_at)
+    kinds: set[str] = set()
+    thresholds: dict[tuple[str, str], Threshold] = {}
+    users: dict[str, int] = {}
+    slowest: dict[str, list[dict[str, Any]]] = {}
+    artifacts: list[str] = []
+    breaking: dict[str, dict[str, Any]] = {}
+    interrupted = False
+    for rec in records:
+        if not rec.measured:
+            continue
+        assert rec.kind is not None
+        run.metrics.merge(rec.metrics)
+        kinds.add(rec.kind)
+        for t in rec.thresholds:
+            thresholds.setdefault((t.metric, t.expression), t)
+        users[rec.kind] = max(users.get(rec.kind, 0), rec.vus)
+        run.scenarios.extend(rec.scenarios)
+        interrupted |= rec.interrupted or any(s.interrupted for s in rec.scenarios)
+        for page, items in rec.slowest.items():
+            both = slowest.get(page, []) + list(items)
+            slowest[page] = sorted(both, key=lambda r: -float(r.get("duration") or 0))[:_SLOWEST_KEPT]
+        artifacts.extend(rec.artifacts)
+        breaking.update(rec.breaking_points)
+    if not kinds:
+        return None
+    if "browser" in kinds:
+        for t in config.browser_thresholds():
+            thresholds.setdefault((t.metric, t.expression), t)
+    run.test_type = kinds.pop() if len(kinds) == 1 else "mixed"
+    git = git_info(str(config.root))
+    run.git_sha, run.branch = git["git_sha"], git["branch"]
+    run.concurrent_users = sum(users.values())
+    for key, value in (("slowest_resources", slowest), ("artifacts", artifacts), ("breaking_points", breaking)):
+        if value:
+            run.metadata[key] = value
+    return Assembled(run, list(thresholds.values()), interrupted)

@@ -1,0 +1,83 @@
+"""The run as a person reads it at the end of a session: verdict, key numbers, every threshold,
+what the analyses found, and where the run and its report went."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from ..names import redact
+from ..results import Run
+from .deliver import Delivery
+
+__all__ = ["Line", "closing_lines", "summary_lines"]
+
+Style = Literal["plain", "pass", "fail"]
+Line = tuple[str, Style]
+
+
+def _fmt(v: float | None, unit: str = "") -> str:
+    return "-" if v is None else f"{v:.4g}{unit}"
+
+
+def summary_lines(run: Run) -> list[str]:
+    """The run itself: also what ``perfmon show`` prints for a stored run."""
+    s = run.summary_metrics()
+    errors = None if s.error_rate is None else s.error_rate * 100
+    lines = [
+        f"perfmon run {run.run_id}  {run.test_type}  {run.environment}  profile={run.profile}  "
+        f"verdict={run.status.upper()}",
+        f"  duration {run.duration_seconds:.1f}s  users {run.concurrent_users}  avg {_fmt(s.avg_response_time, 'ms')}  "
+        f"p95 {_fmt(s.p95_response_time, 'ms')}  errors {_fmt(errors, '%')}"
+        f"  throughput {_fmt(s.throughput, '/s')}",
+    ]
+    if run.client_saturation is not None:
+        lines.append(f"  client CPU saturated {run.client_saturation:.0%} of the run"
+                     + ("  -> browser metrics UNRELIABLE (the client, not the server, was the bottleneck)"
+                        if run.metadata.get("browser_metrics_unreliable") else ""))
+    if run.lost_iterations:
+        lines.append(f"  {run.lost_iterations} iteration(s) lost to crashed workers")
+    for reason in run.stop_reasons:
+        lines.append(f"  stopped early: {reason}")
+    for key, found in (run.metadata.get("derived") or {}).items():
+        what, _, scenario = key.partition(":")
+        if what == "spike_recovery":
+            seen = f"{found['recovery_s']:.0f}s" if found.get("recovery_s") is not None else f"none: {found['why']}"
+            lines.append(f"  spike recovery ({scenario}): {seen}")
+        elif what == "memory_growth":
+            growth = ", ".join(f"{role} {_fmt(v, ' MB/min')}" for role, v in found["mb_per_min"].items())
+            lines.append(f"  memory growth ({scenario}): {growth}")
+    for o in run.thresholds:
+        mark = {"pass": "PASS", "fail": "FAIL", "no data": "NO DATA"}[o.status]
+        lines.append(f"  {mark}  {o.threshold}  {o.detail}")
+    return lines
+
+
+def closing_lines(run: Run, delivery: Delivery) -> list[Line]:
+    """Where the run went, and what to do about a failure."""
+    out: list[Line] = []
+    stored = delivery.stored
+    if stored is not None:
+        if stored.spooled:
+            out.append((f"store failed: {stored.problem}", "fail"))
+            out.append((f"the run was kept in {stored.where}; `perfmon flush` sends it when the store is back", "fail"))
+        else:
+            out.append((f"stored in {redact(stored.where)} (see: perfmon history)", "plain"))
+    if delivery.report:
+        out.append((f"report: {delivery.report}", "plain"))
+    out.extend((f"ERROR: {p}", "fail") for p in delivery.problems)
+    if delivery.flushed:
+        sent = ", ".join(delivery.flushed)
+        out.append((f"also sent {len(delivery.flushed)} run(s) spooled earlier: {sent}", "plain"))
+    if delivery.alerted is not None:
+        out.append(("alert sent to PERFMON_ALERT_WEBHOOK", "plain") if delivery.alerted else
+                   ("alert to PERFMON_ALERT_WEBHOOK failed (the run is stored all the same)", "fail"))
+    failed = run.failed_thresholds
+    if failed:
+        names = ", ".join(str(o.threshold) for o in failed)
+        out.append((f"perfmon: FAILED thresholds: {names}", "fail"))
+        if run.metadata.get("browser_metrics_unreliable") and any(
+                o.threshold.metric.startswith("browser_") for o in failed):
+            share = run.client_saturation or 0.0
+            out.append((f"perfmon: the client CPU was saturated {share:.0%} of the run, so the browser numbers say "
+                        "more about this machine than the app: use fewer workers (-n) or a bigger runner", "fail"))
+    return out
