@@ -13,11 +13,9 @@ session directory, stops the session, and is printed once by the controller with
 
 from __future__ import annotations
 
-import re
-import tempfile
 import time
 from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -25,15 +23,17 @@ import pytest
 
 from .config import Config, load_config
 from .errors import PerfmonError
-from .measurements import MeasurementLog, Record
-from .pipeline import Concluded, Outputs
-from .results import new_run_id
+from .measurements import Record
+from .pipeline import Outputs
 from .session import (
+    BrowserOptions,
     Controller,
-    SessionEnd,
-    SessionFiles,
+    ProcessContext,
+    SessionOutcome,
     Target,
     artifacts_dir,
+    browser_iteration,
+    chromium_problem,
     session_browser,
     session_target,
 )
@@ -44,25 +44,11 @@ if TYPE_CHECKING:
 __all__ = ["session_config"]
 
 
-@dataclass(frozen=True)
-class _Process:
-    """What every process of the session knows."""
-
-    config: Config
-    run_id: str
-    files: SessionFiles
-    worker: int  # 0-based xdist worker index (0 without xdist)
-    workers: int
-    started_at: float
-    log: MeasurementLog
-
-
-_process_key = pytest.StashKey[_Process]()
+_process_key = pytest.StashKey[ProcessContext]()
 _controller_key = pytest.StashKey[Controller]()
-_concluded_key = pytest.StashKey[Concluded]()
+_outcome_key = pytest.StashKey[SessionOutcome]()
 _record_key = pytest.StashKey[Record]()
 _reports_key = pytest.StashKey[dict[str, pytest.TestReport]]()
-_error_key = pytest.StashKey[str]()
 
 
 def session_config(config: pytest.Config) -> Config:
@@ -71,33 +57,22 @@ def session_config(config: pytest.Config) -> Config:
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("perfmon", "performance measurement (perfmon)")
-    group.addoption("--perf-profile", default=None, help="profile: smoke, ci or release (default: PERFMON_PROFILE "
-                    "or the config's)")
-    group.addoption("--perf-env", default=None, help="environment recorded with the run (default: PERFMON_ENV or "
-                    "the config's)")
-    group.addoption("--perf-store", default=None, help="result store URL (default: PERFMON_STORE or the config's)")
-    group.addoption("--perf-config", default=None, type=Path, help="perfmon.toml or pyproject.toml to read")
-    group.addoption("--perf-browsers", default=None, type=_count, help="Chromium servers shared by all workers "
-                    "(0: a browser per worker; default: one per 16 workers under xdist)")
-    group.addoption("--perf-iterations", default=None, type=_count,
-                    help="iterations of each browser journey per virtual user (default: the profile's)")
-    group.addoption("--perf-load", default=None, metavar="SCENARIO",
-                    help="hybrid run: drive this API scenario from the controller while the journeys run")
-    group.addoption("--perf-load-script", default=None, metavar="FILE.py:FUNC",
-                    help="the journey --perf-load runs (default: the config's suites.load_script)")
-    group.addoption("--perf-load-on-start", default=None, metavar="FILE.py:FUNC",
-                    help="run once per virtual user of --perf-load (default: the config's suites.load_on_start); "
-                    "'none' for nothing")
-    group.addoption("--perf-report-dir", default=None, type=Path,
-                    help="where reports go (default: the config's report_dir, next to the config)")
-    group.addoption("--perf-network", default=None, choices=["slow3g", "fast3g", "slow4g"],
-                    help="throttle every journey's network through CDP (recorded with the run)")
-    group.addoption("--perf-cpu-throttle", default=None, type=float, metavar="N",
-                    help="slow every journey's CPU N times through CDP (recorded with the run)")
-    group.addoption("--perf-tracing", default="retain-on-failure", choices=["retain-on-failure", "off"],
-                    help="Playwright traces: kept for failed iterations only (default), or not recorded at all")
-    group.addoption("--perf-no-store", action="store_true", help="judge and print the run but do not store it")
+    add = parser.getgroup("perfmon", "performance measurement (perfmon)").addoption
+    add("--perf-profile", help="profile: smoke, ci or release (default: PERFMON_PROFILE or the config's)")
+    add("--perf-env", help="environment recorded with the run (default: PERFMON_ENV or the config's)")
+    add("--perf-store", help="result store URL (default: PERFMON_STORE or the config's)")
+    add("--perf-config", type=Path, help="perfmon.toml or pyproject.toml to read")
+    add("--perf-browsers", type=_count, help="Chromium servers all workers share (0: one browser per worker)")
+    add("--perf-iterations", type=_count, help="iterations of each journey per virtual user (default: profile's)")
+    add("--perf-load", metavar="SCENARIO", help="hybrid run: drive this API scenario while the journeys run")
+    add("--perf-load-script", metavar="FILE.py:FUNC", help="its journey (default: the config's suites.load_script)")
+    add("--perf-load-on-start", metavar="FILE.py:FUNC", help="once per user of --perf-load ('none': nothing)")
+    add("--perf-report-dir", type=Path, help="where reports go (default: the config's report_dir)")
+    add("--perf-network", choices=["slow3g", "fast3g", "slow4g"], help="throttle every journey's network (CDP)")
+    add("--perf-cpu-throttle", type=float, metavar="N", help="slow every journey's CPU N times (CDP)")
+    add("--perf-tracing", default="retain-on-failure", choices=["retain-on-failure", "off"],
+        help="Playwright traces kept for failed iterations only (default), or none recorded")
+    add("--perf-no-store", action="store_true", help="judge and print the run but do not store it")
     # --base-url is pytest-playwright's (or pytest-base-url's) option; perfmon reads it.
 
 
@@ -131,19 +106,14 @@ def pytest_configure(config: pytest.Config) -> None:
         _user_error(exc)
     if iterations := config.getoption("perf_iterations"):
         cfg = replace(cfg, profile=replace(cfg.profile, browser_iterations=iterations))
+    opt = config.getoption
+    browser = BrowserOptions(network=opt("perf_network"), cpu_throttle=opt("perf_cpu_throttle"),
+                             tracing=opt("perf_tracing") != "off", servers=opt("perf_browsers"))
     wi: dict[str, Any] | None = getattr(config, "workerinput", None)
+    process = config.stash[_process_key] = ProcessContext.open(cfg, browser, wi)
     if wi is None:
-        files = SessionFiles(Path(tempfile.mkdtemp(prefix="perfmon-session-")))
-        run_id, started_at, worker, workers, name = new_run_id(), time.time(), 0, 1, "main"
-    else:
-        files = SessionFiles(Path(wi["perfmon_dir"]))
-        run_id, started_at = wi["perfmon_run_id"], wi["perfmon_started_at"]
-        name = str(wi.get("workerid", "gw0"))
-        worker, workers = int(re.sub(r"\D", "", name) or 0), int(wi.get("workercount", 1))
-    process = _Process(cfg, run_id, files, worker, workers, float(started_at), MeasurementLog(files.records, name))
-    config.stash[_process_key] = process
-    if wi is None:
-        config.stash[_controller_key] = Controller(cfg, files, run_id=run_id, started_at=process.started_at)
+        config.stash[_controller_key] = Controller(cfg, process.files, run_id=process.run_id,
+                                                   started_at=process.started_at)
         if config.pluginmanager.hasplugin("xdist"):
             config.pluginmanager.register(_XdistHooks(config), "perfmon-xdist")
 
@@ -155,8 +125,7 @@ class _XdistHooks:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
-        node.workerinput.update(perfmon_dir=str(self.process.files.root), perfmon_run_id=self.process.run_id,
-                                perfmon_started_at=self.process.started_at)
+        node.workerinput.update(self.process.workerinput())
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_handlecrashitem(self, crashitem: str, report: Any, sched: Any) -> None:
@@ -164,8 +133,7 @@ class _XdistHooks:
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    controller = session.config.stash.get(_controller_key, None)
-    if controller is None:
+    if (controller := session.config.stash.get(_controller_key, None)) is None:
         return
     opt = session.config.getoption
     try:
@@ -177,21 +145,15 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     # Fail before any journey starts when Chromium is not there: one line, not one error per test.
-    browser_items = [item for item in items if "perf" in getattr(item, "fixturenames", ())]
-    if not browser_items:
-        return
-    from .browser import chromium_executable
-
-    try:
-        chromium_executable()
-    except PerfmonError as exc:
+    journeys = [item for item in items if "perf" in getattr(item, "fixturenames", ())]
+    if journeys and (missing := chromium_problem()) is not None:
         if _controller_key in config.stash:
-            _user_error(exc)
+            _user_error(missing)
         # An xdist worker cannot stop the session: it leaves the journeys out (every worker alike, so
         # collections still match) and notes the error, which the controller reports once.
-        config.stash[_process_key].files.note_user_error(str(exc))
-        config.hook.pytest_deselected(items=browser_items)
-        items[:] = [item for item in items if item not in browser_items]
+        config.stash[_process_key].files.note_user_error(str(missing))
+        config.hook.pytest_deselected(items=journeys)
+        items[:] = [item for item in items if item not in journeys]
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -220,46 +182,35 @@ def pytest_runtest_makereport(
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
-    controller = config.stash.get(_controller_key, None)
-    if controller is None:
+    if (controller := config.stash.get(_controller_key, None)) is None:
         return
+    process = config.stash[_process_key]
     try:
-        user_error = controller.files.user_error()
-        if user_error is not None:
-            config.stash[_error_key] = user_error  # printed in the summary, after the directory is gone
-        end = SessionEnd(interrupted=exitstatus == pytest.ExitCode.INTERRUPTED and user_error is None,
-                         tests_failed=exitstatus == pytest.ExitCode.TESTS_FAILED or user_error is not None)
-        metadata = {name: config.getoption(f"perf_{name}") for name in ("network", "cpu_throttle", "tracing")}
-        report_dir = config.getoption("perf_report_dir") or controller.config.root / controller.config.report_dir
-        concluded = controller.finish(end, metadata={k: v for k, v in metadata.items() if v is not None},
-                                      outputs=Outputs(store=not config.getoption("perf_no_store"),
-                                                      report_dir=report_dir))
-        if concluded is not None:
-            config.stash[_concluded_key] = concluded
-        if user_error is not None:
+        report_dir = config.getoption("perf_report_dir") or process.config.root / process.config.report_dir
+        outputs = Outputs(store=not config.getoption("perf_no_store"), report_dir=report_dir)
+        code = pytest.ExitCode
+        outcome = config.stash[_outcome_key] = controller.finish(
+            interrupted=exitstatus == code.INTERRUPTED, tests_failed=exitstatus == code.TESTS_FAILED,
+            metadata=process.browser.recorded(), outputs=outputs)
+        if outcome.user_error is not None:
             session.exitstatus = pytest.ExitCode.USAGE_ERROR
-        elif concluded is not None and not concluded.ok and session.exitstatus == 0:
+        elif not outcome.ok and session.exitstatus == 0:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
     finally:
         controller.close()
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    process = config.stash.get(_process_key, None)
-    if process is None or _controller_key not in config.stash:
+    if (outcome := config.stash.get(_outcome_key, None)) is None:
         return
-    tr = terminalreporter
-    concluded = config.stash.get(_concluded_key, None)
-    if concluded is not None:
-        tr.section("perfmon", sep="=", bold=True)
-        for line, style in concluded.lines():
-            tr.write_line(line, red=style == "fail", green=style == "pass")
-    if (error := config.stash.get(_error_key, None)) is not None:
-        tr.write_line(f"ERROR: {error}", red=True, bold=True)
+    if outcome.concluded is not None:
+        terminalreporter.section("perfmon", sep="=", bold=True)
+    for line, style in outcome.lines():
+        terminalreporter.write_line(line, red=style == "fail", green=style == "pass", bold=line.startswith("ERROR"))
 
 
 # --- fixtures -----------------------------------------------------------------------------------
-def _process(config: pytest.Config) -> _Process:
+def _process(config: pytest.Config) -> ProcessContext:
     return config.stash[_process_key]
 
 
@@ -311,7 +262,7 @@ def perf_browser(request: pytest.FixtureRequest) -> Iterator[Any]:
     process = _process(request.config)
     try:
         browser, close = session_browser(process.files, worker=process.worker, workers=process.workers,
-                                         servers=request.config.getoption("perf_browsers"))
+                                         servers=process.browser.servers)
     except PerfmonError as exc:
         _user_error(exc, request)
     yield browser
@@ -336,26 +287,18 @@ def perf(request: pytest.FixtureRequest, perf_browser: Any, perf_context_args: d
          perf_config: Config) -> Iterator[Any]:
     """One measured browser iteration: ``perf.page``, ``perf.step(name)``, ``perf.vitals()``,
     ``perf.navigation()``. A fresh context per iteration; evidence kept only when it fails."""
-    from .browser import BrowserPerf
-
-    item = request.node
+    item, process = request.node, _process(request.config)
     record = item.stash[_record_key]
-    record.kind, record.vus = "browser", _process(request.config).workers
-    opt = request.config.getoption
-    context = perf_browser.new_context(**perf_context_args)
-    bp = BrowserPerf(context, record.metrics, journey=getattr(item, "originalname", item.name).removeprefix("test_"),
-                     network=opt("perf_network"), cpu_throttle=opt("perf_cpu_throttle"),
-                     tracing=opt("perf_tracing") != "off")
-    try:
-        yield bp
-    finally:
+    record.vus = process.workers
+
+    def failed() -> bool:
         rep = item.stash[_reports_key].get("call")
-        artifacts = artifacts_dir(Path(request.config.rootpath), item.nodeid)
-        bp.finish(failed=rep is None or rep.failed, artifacts=artifacts, thresholds=perf_config.browser_thresholds())
-        context.close()
-        record.slowest = bp.slowest
-        if artifacts.exists():
-            record.artifacts = [str(p) for p in sorted(artifacts.iterdir())]
+        return rep is None or rep.failed
+
+    with browser_iteration(perf_browser, perf_context_args, record, perf_config, process.browser,
+                           journey=getattr(item, "originalname", item.name).removeprefix("test_"),
+                           artifacts=artifacts_dir(Path(request.config.rootpath), item.nodeid), failed=failed) as bp:
+        yield bp
 
 
 @pytest.fixture

@@ -10,31 +10,40 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shutil
+import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .config import Config
+from .errors import PerfmonError
 from .load.background import BackgroundLoad
-from .measurements import read_records
+from .measurements import MeasurementLog, Record, read_records
 from .metrics import Metrics
-from .pipeline import Concluded, Outputs, RunFacts, conclude
+from .pipeline import Concluded, Line, Outputs, RunFacts, conclude
+from .results import new_run_id
 from .sampling import Sampler
 from .shared import shared_service, stop_shared_services
 from .target import check_reachable, start_local_target
 
 __all__ = [
     "WORKERS_PER_BROWSER_SERVER",
+    "BrowserOptions",
     "Controller",
+    "ProcessContext",
     "SessionFiles",
+    "SessionOutcome",
     "Target",
     "artifacts_dir",
+    "browser_iteration",
+    "chromium_problem",
     "session_browser",
     "session_target",
 ]
@@ -110,17 +119,103 @@ def session_browser(files: SessionFiles, *, worker: int, workers: int,
     return connect_browser(server["ws_endpoint"])
 
 
+def chromium_problem() -> PerfmonError | None:
+    """Why no journey could start (Chromium missing), or ``None``."""
+    from .browser import chromium_executable
+
+    try:
+        chromium_executable()
+    except PerfmonError as exc:
+        return exc
+    return None
+
+
 def artifacts_dir(root: Path, nodeid: str) -> Path:
     """Where a test's screenshot and trace go: ``test-results/<node id, made safe>``."""
     return root / "test-results" / re.sub(r"[^\w.-]+", "-", nodeid)[-120:]
 
 
 @dataclass(frozen=True)
-class SessionEnd:
-    """How pytest ended the session, as far as the verdict cares."""
+class BrowserOptions:
+    """How every journey of the session is measured (``--perf-network``, ``--perf-cpu-throttle``,
+    ``--perf-tracing``, ``--perf-browsers``)."""
 
-    interrupted: bool
-    tests_failed: bool
+    network: str | None = None
+    cpu_throttle: float | None = None
+    tracing: bool = True
+    servers: int | None = None  # shared browser servers; None: one per 16 workers under xdist
+
+    def recorded(self) -> dict[str, Any]:
+        """What the run records of them (throttling changes what the numbers mean)."""
+        found = {"network": self.network, "cpu_throttle": self.cpu_throttle,
+                 "tracing": "retain-on-failure" if self.tracing else "off"}
+        return {k: v for k, v in found.items() if v is not None}
+
+
+@dataclass(frozen=True)
+class ProcessContext:
+    """What every process of a session knows: the config, the run id, the shared directory and its
+    own record log. The controller makes it; each xdist worker gets it through ``workerinput``."""
+
+    config: Config
+    run_id: str
+    files: SessionFiles
+    worker: int  # 0-based xdist worker index (0 without xdist)
+    workers: int
+    started_at: float
+    log: MeasurementLog
+    browser: BrowserOptions
+
+    @classmethod
+    def open(cls, config: Config, browser: BrowserOptions, workerinput: Mapping[str, Any] | None) -> ProcessContext:
+        if workerinput is None:
+            files = SessionFiles(Path(tempfile.mkdtemp(prefix="perfmon-session-")))
+            return cls(config, new_run_id(), files, 0, 1, time.time(), MeasurementLog(files.records, "main"), browser)
+        files = SessionFiles(Path(workerinput["perfmon_dir"]))
+        name = str(workerinput.get("workerid", "gw0"))
+        return cls(config, str(workerinput["perfmon_run_id"]), files, int(re.sub(r"\D", "", name) or 0),
+                   int(workerinput.get("workercount", 1)), float(workerinput["perfmon_started_at"]),
+                   MeasurementLog(files.records, name), browser)
+
+    def workerinput(self) -> dict[str, Any]:
+        return {"perfmon_dir": str(self.files.root), "perfmon_run_id": self.run_id,
+                "perfmon_started_at": self.started_at}
+
+
+@contextlib.contextmanager
+def browser_iteration(browser: Any, context_args: Mapping[str, Any], record: Record, config: Config,
+                      options: BrowserOptions, *, journey: str, artifacts: Path,
+                      failed: Callable[[], bool]) -> Iterator[Any]:
+    """One measured journey iteration in a fresh context, recorded into ``record``; a screenshot and a
+    trace are kept in ``artifacts`` when ``failed()`` says so or its values broke a browser threshold."""
+    from .browser import BrowserPerf
+
+    record.kind = "browser"
+    context = browser.new_context(**context_args)
+    bp = BrowserPerf(context, record.metrics, journey=journey, network=options.network,
+                     cpu_throttle=options.cpu_throttle, tracing=options.tracing)
+    try:
+        yield bp
+    finally:
+        bp.finish(failed=failed(), artifacts=artifacts, thresholds=config.browser_thresholds())
+        context.close()
+        record.slowest = bp.slowest
+        if artifacts.exists():
+            record.artifacts = [str(p) for p in sorted(artifacts.iterdir())]
+
+
+@dataclass(frozen=True)
+class SessionOutcome:
+    concluded: Concluded | None  # None: nothing was measured
+    user_error: str | None  # the first user error a process met during the tests
+
+    @property
+    def ok(self) -> bool:
+        return self.user_error is None and (self.concluded is None or self.concluded.ok)
+
+    def lines(self) -> list[Line]:
+        found = self.concluded.lines() if self.concluded is not None else []
+        return found + ([(f"ERROR: {self.user_error}", "fail")] if self.user_error else [])
 
 
 class Controller:
@@ -150,8 +245,11 @@ class Controller:
                 on_start=load_on_start if load_on_start is not None else self.config.suites.load_on_start,
                 base_url=target.base_url, target_pid=target.pid)
 
-    def finish(self, end: SessionEnd, *, metadata: Mapping[str, Any], outputs: Outputs) -> Concluded | None:
-        """Stop measuring and conclude the session's one run from every process's records."""
+    def finish(self, *, interrupted: bool, tests_failed: bool, metadata: Mapping[str, Any],
+               outputs: Outputs) -> SessionOutcome:
+        """Stop measuring and conclude the session's one run from every process's records. A user error
+        met during the tests stopped the session: the run is failed, not interrupted."""
+        error = self.files.user_error()
         if self.sampler is not None:
             self.sampler.stop()
         records = list(read_records(self.files.records))
@@ -160,10 +258,11 @@ class Controller:
         base_url = self.files.started_target().get("base_url") or self.config.base_url
         facts = RunFacts(lost_iterations=self.lost_iterations,
                          client_saturation=self.sampler.saturation if self.sampler else None,
-                         interrupted=end.interrupted, tests_failed=end.tests_failed)
-        return conclude(records, self.config, run_id=self.run_id, started_at=self.started_at, base_url=base_url,
-                        facts=facts, outputs=outputs, finished_at=time.time(),
-                        session_metrics=self.sampler.metrics if self.sampler else None, metadata=metadata)
+                         interrupted=interrupted and error is None, tests_failed=tests_failed or error is not None)
+        concluded = conclude(records, self.config, run_id=self.run_id, started_at=self.started_at, base_url=base_url,
+                             facts=facts, outputs=outputs, finished_at=time.time(),
+                             session_metrics=self.sampler.metrics if self.sampler else None, metadata=metadata)
+        return SessionOutcome(concluded, error)
 
     def close(self) -> None:
         """Stop every shared process and remove the session directory."""

@@ -63,7 +63,7 @@ def summary_json(run: Run) -> dict[str, Any]:
             "lost_iterations": run.lost_iterations,
         },
         "summary": run.summary_metrics().to_dict(),
-        "thresholds": [o.to_dict() for o in run.thresholds],
+        "thresholds": [{**o.to_dict(), "status": o.status, "detail": o.detail} for o in run.thresholds],
         "metrics": metrics,
     }
 

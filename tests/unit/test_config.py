@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -102,3 +103,32 @@ def test_saturated_client_marks_browser_numbers_unreliable() -> None:
     assert "browser_metrics_unreliable" not in run.metadata
     judge(run, [], RunFacts(client_saturation=0.6), unreliable_saturation=0.5)
     assert run.metadata["browser_metrics_unreliable"] is True
+
+
+def test_seeded_accounts_and_suite_paths_are_config_keys(tmp_path: Path) -> None:
+    from perfmon.config import Accounts, Suites
+
+    default = load_config(write(tmp_path, ""))
+    assert default.accounts == Accounts() and default.accounts.for_user(1) == ("vu0001@example.com", "testpassword")
+    assert default.accounts.for_user(501) == ("vu0001@example.com", "testpassword")  # wraps after `count`
+    assert default.suites == Suites()
+    cfg = load_config(write(tmp_path, '[accounts]\nemail = "load{n}@wedsync.test"\npassword = "pw"\ncount = 20\n'
+                                      '[suites]\nbrowser = "perf/ui"\napi = "perf/api"\n'))
+    assert cfg.accounts.for_user(21) == ("load1@wedsync.test", "pw")
+    assert (cfg.suites.browser, cfg.suites.api) == ("perf/ui", "perf/api")
+    for bad, message in (('[accounts]\nemail = "vu{x}@example.com"\n', "write the user number as {n}"),
+                         ("[accounts]\ncount = 0\n", "count must be 1 or more"),
+                         ('[suites]\nbrowsr = "x"\n', "unknown key(s) browsr"),
+                         ("[suites]\nbrowser = 3\n", "browser = 3 must be a str")):
+        with pytest.raises(ConfigError, match=re.escape(message)):
+            load_config(write(tmp_path, bad))
+
+
+def test_the_spec_browser_gates_are_builtin_defaults_the_config_can_replace(tmp_path: Path) -> None:
+    builtin = load_config(write(tmp_path, "")).browser_thresholds()
+    assert {(t.metric, t.expression, t.builtin) for t in builtin} == {
+        ("browser_vital_lcp", "p(75)<=2500", True), ("browser_vital_inp", "p(75)<=200", True),
+        ("browser_vital_cls", "p(75)<=0.1", True), ("browser_step_duration", "p(95)<2000", True)}
+    own = load_config(write(tmp_path, '[scenarios.browser.thresholds]\nbrowser_vital_lcp = ["p(75)<=4000"]\n'))
+    lcp = [t for t in own.browser_thresholds() if t.metric == "browser_vital_lcp"]
+    assert [(t.expression, t.builtin) for t in lcp] == [("p(75)<=4000", False)]

@@ -338,3 +338,128 @@ def test_ctrl_c_stops_gracefully_and_stores_what_was_measured(tmp_path: Path) ->
                                        "name = 'http_reqs'", (run_id,)).fetchone()[0]
     assert reqs > 10
     assert "Traceback" not in out
+
+
+HYBRID_SCRIPT = """
+import time
+
+from perfmon.load import Client, VirtualUser
+
+
+async def hit(client: Client, user: VirtualUser) -> None:
+    await client.get("{path}")
+
+
+def test_journeys_take_a_while():
+    time.sleep({seconds})  # stands in for journeys that outlast the background scenario
+"""
+
+
+def hybrid(tmp_path: Path, toml: str, *, path: str, seconds: float, scenario: str,
+           **extra_env: str) -> tuple[subprocess.CompletedProcess[str], Path]:
+    (tmp_path / "perfmon.toml").write_text(toml)
+    (tmp_path / "test_hybrid.py").write_text(HYBRID_SCRIPT.replace("{path}", path).replace("{seconds}", str(seconds)))
+    db = tmp_path / "r.db"
+    out = run(pytest_cmd("test_hybrid.py", "--perf-load", scenario, "--perf-load-script", "test_hybrid.py:hit",
+                         "--perf-load-on-start", "none", "--perf-store", f"sqlite:///{db}"), tmp_path, **extra_env)
+    return out, db
+
+
+def test_a_hybrid_spike_is_analysed_like_any_spike(tmp_path: Path) -> None:
+    toml = """
+[scenarios.spike]
+executor = "ramping-vus"
+think_time = "0.1s"
+stages = [{duration = "11s", target = 2}, {duration = "1s", target = 8}, {duration = "4s", target = 8},
+          {duration = "1s", target = 2}, {duration = "11s", target = 2}]
+[scenarios.spike.thresholds]
+spike_recovery_time = ["max<60000"]
+"""
+    out, db = hybrid(tmp_path, toml, path="/healthz", seconds=30, scenario="spike")
+    assert out.returncode == 0, out.stdout[-3000:]
+    assert "PASS  spike_recovery_time{scenario:spike}: max<60000" in out.stdout
+    assert "spike recovery (spike): " in out.stdout
+    [(_, kind, status)] = runs_in(db)
+    assert (kind, status) == ("spike", "passed")
+
+
+def test_a_hybrid_abort_on_fail_stop_is_kept(tmp_path: Path) -> None:
+    toml = """
+[scenarios.load]
+vus = 2
+duration = "30s"
+think_time = "0.1s"
+[scenarios.load.thresholds]
+http_req_failed = [{ threshold = "rate<0.01", abortOnFail = true }]
+"""
+    # /api/dashboard without a token answers 401: every request fails, and abortOnFail stops the load.
+    out, db = hybrid(tmp_path, toml, path="/api/dashboard", seconds=8, scenario="load")
+    assert out.returncode == 1, out.stdout[-3000:]
+    assert "stopped early: load: threshold http_req_failed{scenario:load}: rate<0.01 failed (abortOnFail)" in out.stdout
+    con = sqlite3.connect(db)
+    [(status, meta)] = con.execute("select status, metadata from performance_test_runs").fetchall()
+    assert status == "failed"
+    [scenario] = __import__("json").loads(meta)["scenarios"]
+    assert "abortOnFail" in scenario["stop_reason"] and not scenario["cut_short"]
+
+
+FACTS_SUITE = """
+from perfmon.load import Client, VirtualUser
+
+
+async def slow(client: Client, user: VirtualUser) -> None:
+    await client.get("/login")
+    await user.sleep(0.2)
+
+
+def test_open_model(perf_api):
+    perf_api.run(slow, scenario="open")
+"""
+
+
+def test_a_scenario_s_facts_reach_the_stored_run(tmp_path: Path) -> None:
+    (tmp_path / "perfmon.toml").write_text("""
+[scenarios.open]
+executor = "constant-arrival-rate"
+rate = 40
+duration = "3s"
+max_vus = 2
+processes = 2
+""")
+    (tmp_path / "test_facts.py").write_text(FACTS_SUITE)
+    db = tmp_path / "r.db"
+    out = run(pytest_cmd("test_facts.py", "--perf-store", f"sqlite:///{db}"), tmp_path)
+    assert out.returncode == 0, out.stdout[-3000:]
+    [(meta,)] = sqlite3.connect(db).execute("select metadata from performance_test_runs").fetchall()
+    [scenario] = __import__("json").loads(meta)["scenarios"]
+    assert (scenario["name"], scenario["executor"], scenario["processes"]) == ("open", "constant-arrival-rate", 2)
+    assert scenario["dropped_iterations"] > 0 and scenario["vus_created"] == 2
+
+
+def test_a_user_error_inside_a_worker_is_one_line_and_exit_4(tmp_path: Path) -> None:
+    broken = 'target_command = "{python} -c \\"raise SystemExit(3)\\""\n'  # the app dies at start
+    (tmp_path / "perfmon.toml").write_text(broken + SCENARIO_TOML.replace("{limit}", "2000"))
+    for name in ("test_quick", "test_more"):
+        (tmp_path / f"{name}.py").write_text(TEST_FILE.replace("test_quick", name))
+    out = run(pytest_cmd("test_quick.py", "test_more.py", "-n", "2"), tmp_path)
+    text = out.stdout + out.stderr
+    assert out.returncode == 4, text[-3000:]
+    assert "INTERNALERROR" not in text and "Traceback" not in text
+    assert text.count("ERROR: the target app exited with code 3 at start") == 1
+
+
+NO_STEP_SUITE = """
+def test_first_journey(perf):
+    perf.page.goto("/login")
+"""
+
+
+@pytest.mark.browser
+def test_a_first_journey_without_steps_is_not_failed_by_a_default_it_never_fed(tmp_path: Path) -> None:
+    (tmp_path / "perfmon.toml").write_text('[scenarios.browser]\nthink_time = "0s"\n')
+    (tmp_path / "test_first.py").write_text(NO_STEP_SUITE)
+    out = run(pytest_cmd("test_first.py", "--perf-store", f"sqlite:///{tmp_path}/r.db"), tmp_path)
+    assert out.returncode == 0, out.stdout[-3000:]
+    assert "NO DATA  browser_step_duration: p(95)<2000  no data: this run recorded no browser_step_duration" \
+        in out.stdout
+    assert "PASS  browser_vital_lcp: p(75)<=2500" in out.stdout

@@ -23,4 +23,21 @@ def test_every_error_is_a_perfmon_error() -> None:
 
 
 def test_load_api_names() -> None:
-    assert {"run_load_test", "run_stress_test", "Client", "VirtualUser"} <= set(perfmon.load.__all__)
+    assert set(perfmon.load.__all__) == {
+        "BreakingPoint", "CapacityStep", "Client", "Engine", "EngineOptions", "Journey", "PerfApi", "RequestError",
+        "Response", "VirtualUser", "endpoint_name", "find_breaking_point", "measure_scenario", "run_endurance_test",
+        "run_load_test", "run_scenario", "run_spike_test", "run_stress_test",
+    }
+    for name in perfmon.load.__all__:
+        assert hasattr(perfmon.load, name), name
+
+
+def test_the_named_tests_are_plain_functions_with_one_signature() -> None:
+    import inspect
+
+    named = [perfmon.load.run_load_test, perfmon.load.run_stress_test, perfmon.load.run_spike_test,
+             perfmon.load.run_endurance_test]
+    assert all(inspect.isfunction(f) and f.__module__ == "perfmon.load.api" for f in named)
+    shapes = {tuple((p.name, p.kind) for p in inspect.signature(f).parameters.values()) for f in named}
+    assert len(shapes) == 1
+    assert [f.__name__ for f in named] == ["run_load_test", "run_stress_test", "run_spike_test", "run_endurance_test"]

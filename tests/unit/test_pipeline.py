@@ -1,0 +1,153 @@
+"""The pipeline from records to a verdict: one serialiser per model, one status rule, derived metrics
+added once whatever produced the run, and thresholds with no samples told apart."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from perfmon import Metrics, Run, Threshold, Trend, parse_thresholds
+from perfmon.config import Config, Stage, load_config
+from perfmon.measurements import MeasurementLog, Record, read_records
+from perfmon.pipeline import RunFacts, conclude, summary_lines
+from perfmon.results import ScenarioRun
+
+SPIKE_STAGES = (Stage(30, 10), Stage(5, 50), Stage(20, 50), Stage(5, 10), Stage(60, 10))
+T0 = 1_000_000.0
+
+
+def delayed() -> Threshold:
+    [t] = parse_thresholds({"http_req_failed{scenario:load}": [
+        {"threshold": "rate<0.01", "abortOnFail": True, "delayAbortEval": "10s"}]})
+    return t
+
+
+def spike_record(*, recover_after_s: float, ran_for_s: float = 120.0) -> Record:
+    """A spike scenario's record: p95 50 ms before, 800 ms during the spike (30-60 s), back ``recover_after_s``
+    after it."""
+    m = Metrics()
+    latency = m.trend("http_req_duration", {"scenario": "spike", "name": "/api"})
+    for second in range(int(ran_for_s)):
+        slow = 30 <= second < 60 + recover_after_s
+        for _ in range(20):
+            latency.record(800.0 if slow else 50.0, T0 + second)
+    ran = ScenarioRun(name="spike", test_type="spike", executor="ramping-vus", started_at=T0,
+                      finished_at=T0 + ran_for_s, stages=SPIKE_STAGES, vus=50, vus_created=50)
+    return Record("test_spike", kind="spike", metrics=m, vus=50, scenarios=[ran],
+                  thresholds=parse_thresholds({"spike_recovery_time{scenario:spike}": ["max<60000"]}))
+
+
+def test_threshold_record_and_run_keep_every_field_through_their_serialisers(tmp_path: Path) -> None:
+    t = delayed()
+    assert t.delay_abort_eval_s == 10 and t.abort_on_fail
+    assert Threshold.from_dict(json.loads(json.dumps(t.to_dict()))) == t
+    rec = spike_record(recover_after_s=0)
+    rec.thresholds.append(t)
+    rec.slowest = {"/dashboard": [{"name": "x.js", "duration": 900}]}
+    rec.breaking_points = {"stress": {"sustainable_rate": 80.0}}
+    log = MeasurementLog(tmp_path, "gw0")
+    log.append(rec)
+    [back] = read_records(tmp_path)
+    assert back.to_dict() == rec.to_dict()
+    assert back.thresholds[-1].delay_abort_eval_s == 10
+    assert back.scenarios[0].stages == SPIKE_STAGES
+    done = conclude([back], Config(), run_id="r1", started_at=T0, base_url=None, finished_at=T0 + 120)
+    assert done is not None
+    again = Run.from_json(done.run.to_json())
+    assert again.to_dict() == done.run.to_dict()
+    assert [o.threshold.delay_abort_eval_s for o in again.thresholds] == [0.0, 10.0]
+
+
+def test_a_crashed_line_is_skipped_not_fatal(tmp_path: Path) -> None:
+    MeasurementLog(tmp_path, "gw1").append(Record("t", kind="load", metrics=Metrics()))
+    with (tmp_path / "gw1.jsonl").open("a") as f:
+        f.write('{"nodeid": "cut sh')
+    assert [r.nodeid for r in read_records(tmp_path)] == ["t"]
+
+
+@pytest.mark.parametrize(("lag", "status"), [(10, "passed"), (1000, "failed")])
+def test_spike_recovery_is_derived_once_from_the_assembled_run(lag: int, status: str) -> None:
+    done = conclude([spike_record(recover_after_s=lag, ran_for_s=120 if lag < 1000 else 200)], Config(),
+                    run_id="r", started_at=T0, base_url=None, finished_at=T0 + 200)
+    assert done is not None
+    recovery = done.run.metrics.select("spike_recovery_time{scenario:spike}")
+    if status == "passed":
+        assert isinstance(recovery, Trend) and recovery.count == 1
+        assert 10_000 <= (recovery.max or 0) <= 20_000
+    else:
+        assert recovery is None
+        [line] = [x for x in summary_lines(done.run) if "spike recovery" in x]
+        assert "never came back" in line
+        [o] = done.run.thresholds
+        assert o.detail == "no samples: nothing recorded spike_recovery_time"
+    assert done.run.status == status
+
+
+def test_a_spike_cut_short_says_so() -> None:
+    done = conclude([spike_record(recover_after_s=0, ran_for_s=40)], Config(), run_id="r", started_at=T0,
+                    base_url=None, finished_at=T0 + 40)
+    assert done is not None
+    assert "before its spike was over" in done.run.metadata["derived"]["spike_recovery:spike"]["why"]
+
+
+def statuses(**facts: object) -> str:
+    rec = Record("t", kind="load", metrics=Metrics())
+    rec.metrics.counter("http_reqs").add(1, T0)
+    ran = ScenarioRun(name="load", test_type="load", executor="constant-vus", started_at=T0, finished_at=T0 + 1,
+                      stop_reason=facts.pop("stop_reason", None))  # type: ignore[arg-type]
+    rec.scenarios = [ran]
+    rec.thresholds = parse_thresholds({"http_reqs": [facts.pop("threshold", "count>0")]})
+    done = conclude([rec], Config(), run_id="r", started_at=T0, base_url=None, facts=RunFacts(**facts))  # type: ignore[arg-type]
+    assert done is not None
+    return done.run.status
+
+
+def test_one_status_rule() -> None:
+    assert statuses() == "passed"
+    assert statuses(threshold="count>5") == "failed"
+    assert statuses(tests_failed=True) == "failed"
+    assert statuses(stop_reason="threshold http_reqs: count>0 failed (abortOnFail) at 3s") == "failed"
+    assert statuses(lost_iterations=1) == "partial"
+    assert statuses(lost_iterations=1, interrupted=True, threshold="count>5") == "interrupted"
+
+
+def test_a_builtin_default_with_no_data_is_shown_not_failed_but_a_written_one_fails(tmp_path: Path) -> None:
+    rec = Record("test_journey", kind="browser", metrics=Metrics(), vus=1)
+    rec.metrics.trend("browser_vital_lcp", {"page": "/login"}).record(300.0, T0)
+    rec.metrics.trend("browser_vital_cls", {"page": "/login"}, resolution=0.0001).record(0.0, T0)
+    done = conclude([rec], Config(), run_id="r", started_at=T0, base_url=None, finished_at=T0 + 5)
+    assert done is not None
+    by_metric = {o.threshold.metric: o for o in done.run.thresholds}
+    assert by_metric["browser_step_duration"].status == "no data"
+    assert by_metric["browser_vital_inp"].status == "no data"
+    assert by_metric["browser_vital_lcp"].status == "pass"
+    assert done.run.status == "passed"
+    assert any(line.startswith("  NO DATA  browser_step_duration: p(95)<2000  no data: this run recorded no "
+                               "browser_step_duration") for line in summary_lines(done.run))
+    # The same threshold written by the user fails for lack of samples.
+    (tmp_path / "perfmon.toml").write_text('[scenarios.browser.thresholds]\nbrowser_step_duration = ["p(95)<2000"]\n')
+    cfg = load_config(tmp_path / "perfmon.toml")
+    done = conclude([rec], cfg, run_id="r", started_at=T0, base_url=None, finished_at=T0 + 5)
+    assert done is not None and done.run.status == "failed"
+    [o] = done.run.failed_thresholds
+    assert (str(o.threshold), o.detail) == ("browser_step_duration: p(95)<2000",
+                                           "no samples: nothing recorded browser_step_duration")
+    assert not o.threshold.builtin and sum(t.threshold.metric == "browser_step_duration"
+                                           for t in done.run.thresholds) == 1  # the user's replaces the default
+
+
+def test_scenario_facts_survive_the_store(tmp_path: Path) -> None:
+    from perfmon import open_store
+
+    done = conclude([spike_record(recover_after_s=0)], Config(), run_id="3f0c0000-0000-0000-0000-000000000001",
+                    started_at=T0, base_url=None, finished_at=T0 + 120)
+    assert done is not None
+    store = open_store(f"sqlite:///{tmp_path}/r.db")
+    store.write_run(done.run)
+    back = store.load_run(done.run.run_id)
+    store.close()
+    assert back.scenarios == done.run.scenarios
+    assert back.metadata["derived"] == done.run.metadata["derived"]
+    assert [o.to_dict() for o in back.thresholds] == [o.to_dict() for o in done.run.thresholds]
