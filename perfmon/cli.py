@@ -47,7 +47,7 @@ def _parser() -> argparse.ArgumentParser:
 
     rep = sub.add_parser("report", help="re-render a stored run's reports (HTML, summary.json, JUnit, Markdown)")
     rep.add_argument("run_id", help="a run id or a unique prefix of one")
-    rep.add_argument("--out", type=Path, default=None, help="reports folder (default: perf-reports/)")
+    rep.add_argument("--out", type=Path, default=None, help="reports folder (default: the config's report_dir)")
 
     cmp_ = sub.add_parser("compare", help="two stored runs side by side, key metrics and thresholds")
     cmp_.add_argument("base", help="the baseline run id (or prefix)")
