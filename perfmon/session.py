@@ -1,9 +1,11 @@
 """One pytest session's perfmon side, kept out of the plugin so it can be used (and tested) without it.
 
+- :class:`ProcessContext`: what every process knows (config, run id, its record log), handed from
+  the controller to each xdist worker through ``workerinput``.
 - :class:`SessionFiles`: the session directory every xdist worker shares: per-process record logs,
   shared services (the target app, browser servers), and the first user error any process met.
-- :func:`session_target` and :func:`session_browser`: the target and a browser for this process,
-  started once for all workers.
+- :func:`session_target`, :func:`session_browser` and :func:`browser_iteration`: the target, a
+  browser for this process (both started once for all workers) and one measured journey iteration.
 - :class:`Controller`: what only the controller (or the only process) does: sample the machine,
   drive a hybrid run's background load, and at the end hand every record to the pipeline once.
 """

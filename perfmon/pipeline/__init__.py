@@ -45,9 +45,9 @@ class Concluded:
 
     @property
     def ok(self) -> bool:
-        """The run passed and is safely in the store (a spooled run still needs attention)."""
+        """The run did not fail and is safely in the store (a spooled run still needs attention)."""
         stored = self.delivery.stored
-        return not self.run.failed_thresholds and not (stored is not None and stored.spooled)
+        return self.run.status != "failed" and not (stored is not None and stored.spooled)
 
     def lines(self) -> list[Line]:
         marks: list[Line] = []
