@@ -24,7 +24,6 @@ import pytest
 from .config import Config, load_config
 from .errors import PerfmonError
 from .measurements import Record
-from .pipeline import Outputs
 from .session import (
     BrowserOptions,
     Controller,
@@ -184,6 +183,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
     if (controller := config.stash.get(_controller_key, None)) is None:
         return
+    from .pipeline import Outputs
+
     process = config.stash[_process_key]
     try:
         report_dir = config.getoption("perf_report_dir") or process.config.root / process.config.report_dir

@@ -8,6 +8,10 @@
   browser for this process (both started once for all workers) and one measured journey iteration.
 - :class:`Controller`: what only the controller (or the only process) does: sample the machine,
   drive a hybrid run's background load, and at the end hand every record to the pipeline once.
+
+Every xdist worker imports this module through the plugin, so what only the controller needs (the
+load engine and aiohttp, psutil's sampler, the pipeline and the stores) is imported where it is used:
+at ``-n 50`` those imports cost about 19 MB per worker, some 0.9 GiB in all (bench/README.md).
 """
 
 from __future__ import annotations
@@ -22,18 +26,18 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .config import Config
 from .errors import PerfmonError
-from .load.background import BackgroundLoad
 from .measurements import MeasurementLog, Record, read_records
-from .metrics import Metrics
-from .pipeline import Concluded, Line, Outputs, RunFacts, conclude
 from .results import new_run_id
-from .sampling import Sampler
 from .shared import shared_service, stop_shared_services
-from .target import check_reachable, start_local_target
+
+if TYPE_CHECKING:
+    from .load.background import BackgroundLoad
+    from .pipeline import Concluded, Line, Outputs
+    from .sampling import Sampler
 
 __all__ = [
     "WORKERS_PER_BROWSER_SERVER",
@@ -96,6 +100,8 @@ class Target:
 
 def session_target(config: Config, files: SessionFiles) -> Target:
     """``BASE_URL`` as given, or the bundled app, started once for every worker of the session."""
+    from .target import start_local_target  # httpx: only the process that starts the app needs it
+
     if config.base_url:
         return Target(config.base_url.rstrip("/"), None)
     record = shared_service(files.services, "target",
@@ -236,11 +242,17 @@ class Controller:
               load_on_start: str | None = None) -> None:
         """Check a given target, start sampling and, for a hybrid run, the background load.
         Raises :class:`~perfmon.PerfmonError` (one line) before any test runs when something is wrong."""
+        from .metrics import Metrics
+        from .sampling import Sampler
+        from .target import check_reachable
+
         if self.config.base_url:
             check_reachable(self.config.base_url)  # before 50 workers start, not in each of them
         self.sampler = Sampler(Metrics(), target_pid=lambda: self.files.started_target().get("pid"))
         self.sampler.start()
         if load:
+            from .load.background import BackgroundLoad
+
             target = session_target(self.config, self.files)
             self.background = BackgroundLoad.start(
                 self.config, load, script=load_script or self.config.suites.load_script,
@@ -251,6 +263,8 @@ class Controller:
                outputs: Outputs) -> SessionOutcome:
         """Stop measuring and conclude the session's one run from every process's records. A user error
         met during the tests stopped the session: the run is failed, not interrupted."""
+        from .pipeline import RunFacts, conclude
+
         error = self.files.user_error()
         if self.sampler is not None:
             self.sampler.stop()
