@@ -106,12 +106,12 @@ class Trend:
     max: float = -math.inf
     _live: dict[int, HdrHistogram] = field(default_factory=dict, repr=False)
     _closed: dict[int, bytes] = field(default_factory=dict, repr=False)
+    _scale: int = field(init=False, repr=False, compare=False)  # set once: record() runs per request
 
     kind: ClassVar[MetricKind] = "trend"
 
-    @property
-    def _scale(self) -> int:
-        return round(1 / self.resolution)
+    def __post_init__(self) -> None:
+        self._scale = round(1 / self.resolution)
 
     def record(self, value: float, t: float | None = None) -> None:
         value = max(0.0, float(value))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..analysis import derive
@@ -85,7 +85,6 @@ def conclude(
         run.metrics.merge(session_metrics)
     run.metadata.update(metadata or {})
     derive(run)
-    facts = RunFacts(lost_iterations=facts.lost_iterations, client_saturation=facts.client_saturation,
-                     interrupted=facts.interrupted or assembled.interrupted, tests_failed=facts.tests_failed)
+    facts = replace(facts, interrupted=facts.interrupted or assembled.interrupted)
     judge(run, assembled.thresholds, facts, unreliable_saturation=config.unreliable_saturation)
     return Concluded(run, deliver(run, config, outputs))
