@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
+import os
 import sys
 from pathlib import Path
 
 from .faults import FaultError
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -16,6 +27,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", type=Path, default=None, help="SQLite file (default: a fresh temporary one)")
     parser.add_argument("--log-level", default="warning")
     args = parser.parse_args(argv)
+    if not _loopback(args.host) and not os.environ.get("DEMO_ADMIN_TOKEN"):
+        print(f"demo_app: refusing to serve on {args.host} with the default admin token; set DEMO_ADMIN_TOKEN "
+              "to a secret of your own, or serve on 127.0.0.1", file=sys.stderr)
+        return 2
     try:
         import uvicorn
 

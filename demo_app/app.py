@@ -8,9 +8,11 @@ framework's client-side numbers can be checked against the server's own.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import os
 import secrets
+import shutil
 import tempfile
 import time
 from collections import deque
@@ -29,7 +31,9 @@ from .db import Database
 from .faults import FaultError, Faults
 from .hero import hero_svg
 
-__all__ = ["create_app"]
+__all__ = ["DEFAULT_ADMIN_TOKEN", "create_app"]
+
+DEFAULT_ADMIN_TOKEN = "perfmon-demo-admin"
 
 _STATIC_TYPES = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml"}
 _UNFAULTED = ("/healthz", "/admin/", "/static/")
@@ -42,13 +46,22 @@ def _percentile(sorted_values: list[float], p: float) -> float | None:
     return sorted_values[k]
 
 
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def create_app(env: Mapping[str, str] | None = None, db_path: Path | None = None) -> FastAPI:
     env = os.environ if env is None else env
     faults = Faults.from_env(env)
-    admin_token = env.get("DEMO_ADMIN_TOKEN", "perfmon-demo-admin")
+    admin_token = env.get("DEMO_ADMIN_TOKEN") or DEFAULT_ADMIN_TOKEN
     jwt_secret = env.get("DEMO_JWT_SECRET") or secrets.token_hex(32)
+    scratch: Path | None = None
     if db_path is None:
-        db_path = Path(tempfile.mkdtemp(prefix="wedsync-demo-")) / "demo.db"
+        scratch = Path(tempfile.mkdtemp(prefix="wedsync-demo-"))
+        db_path = scratch / "demo.db"
     db = Database(db_path)
     db.seed()
     templates = Environment(loader=PackageLoader("demo_app", "templates"), autoescape=select_autoescape())
@@ -71,6 +84,11 @@ def create_app(env: Mapping[str, str] | None = None, db_path: Path | None = None
     @app.on_event("startup")
     async def _start() -> None:
         app.state.stall_task = asyncio.create_task(stall_loop())
+
+    @app.on_event("shutdown")
+    async def _stop() -> None:
+        if scratch is not None:  # a temporary database: nothing of it outlives the app
+            shutil.rmtree(scratch, ignore_errors=True)
 
     @app.middleware("http")
     async def inject(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -217,6 +235,9 @@ def create_app(env: Mapping[str, str] | None = None, db_path: Path | None = None
 
     # --- admin: knobs and server-side timings -----------------------------------------------
     def admin(request: Request) -> None:
+        client = request.client.host if request.client else ""
+        if not _loopback(client):
+            raise HTTPException(403, "the admin endpoints answer loopback clients only")
         if request.headers.get("authorization") != f"Bearer {admin_token}":
             raise HTTPException(403, "send Authorization: Bearer <DEMO_ADMIN_TOKEN>")
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-__all__ = ["KNOBS", "Faults"]
+__all__ = ["KNOBS", "LIMITS", "FaultError", "Faults"]
 
 KNOBS = {
     "DEMO_LATENCY_MS": "latency",
@@ -29,16 +29,34 @@ KNOBS = {
 }
 
 
+# Every knob is bounded to a finite range (README, "The reference app and its fault knobs"): an
+# infinite latency or a twelve-day stall would freeze the app, /admin included, with no way back.
+LIMITS = {
+    "DEMO_LATENCY_MS": (0.0, 60_000.0),  # mean and jitter, each
+    "DEMO_ERROR_RATE": (0.0, 1.0),
+    "DEMO_CAPACITY": (0.0, 100_000.0),  # 0: unlimited
+    "DEMO_SERVICE_MS": (0.0, 60_000.0),
+    "DEMO_STALL_EVERY_S": (0.0, 3_600.0),  # 0: never; otherwise at least 0.1 s
+    "DEMO_STALL_MS": (0.0, 10_000.0),
+    "DEMO_LEAK_KB_PER_REQ": (0.0, 1_024.0),
+    "DEMO_LCP_DELAY_MS": (0.0, 30_000.0),
+    "DEMO_CLS": (0.0, 5.0),
+    "DEMO_INP_MS": (0.0, 10_000.0),
+}
+_MIN_STALL_EVERY_S = 0.1  # between stalls the loop serves requests, /admin among them
+
+
 class FaultError(ValueError):
     """A knob value that does not parse; the message names the knob and the expected form."""
 
 
-def _num(name: str, raw: Any, lo: float = 0.0, hi: float = float("inf")) -> float:
+def _num(name: str, raw: Any) -> float:
+    lo, hi = LIMITS[name]
     try:
         value = float(raw)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise FaultError(f"{name}={raw!r} is not a number") from None
-    if not lo <= value <= hi:
+    if not lo <= value <= hi:  # NaN and infinities fail here too
         raise FaultError(f"{name}={raw!r} must be between {lo:g} and {hi:g}")
     return value
 
@@ -71,12 +89,13 @@ class Faults:
                 mean, _, jitter = str(raw).partition(",")
                 staged["latency_mean_ms"] = _num(key, mean or 0)
                 staged["latency_jitter_ms"] = _num(key, jitter or 0)
-            elif key == "DEMO_ERROR_RATE":
-                staged["error_rate"] = _num(key, raw, 0, 1)
             elif key == "DEMO_CAPACITY":
                 staged["capacity"] = int(_num(key, raw))
-            elif key == "DEMO_CLS":
-                staged["cls"] = _num(key, raw, 0, 5)
+            elif key == "DEMO_STALL_EVERY_S":
+                every = _num(key, raw)
+                if 0 < every < _MIN_STALL_EVERY_S:
+                    raise FaultError(f"{key}={raw!r} must be 0 (never) or at least {_MIN_STALL_EVERY_S:g}")
+                staged["stall_every_s"] = every
             else:
                 staged[KNOBS[key]] = _num(key, raw)
         for k, v in staged.items():

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
+from .config_reader import Reader
 from .durations import parse_duration
 from .errors import ConfigError
 from .thresholds import Threshold, parse_thresholds
@@ -77,6 +78,7 @@ class Scenario:
     thresholds: tuple[Threshold, ...] = ()
     min_duration_s: float = 0.0  # shorter than this the scenario measures nothing (e.g. a spike's recovery)
     processes: int = 1  # load generator processes (one per core when one core is not enough)
+    graceful_stop_s: float | None = None  # k6's gracefulStop; None: the engine's default (30 s)
 
     @property
     def total_duration_s(self) -> float:
@@ -182,6 +184,15 @@ class Config:
             ) from None
 
 
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text (saved as UTF-16?); save it as UTF-8 and run again") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror or exc}); check its permissions") from None
+
+
 def find_config_file(start: Path | None = None) -> Path | None:
     """The nearest perfmon.toml, or pyproject.toml with a [tool.perfmon] table, at or above ``start``."""
     here = (start or Path.cwd()).resolve()
@@ -189,53 +200,64 @@ def find_config_file(start: Path | None = None) -> Path | None:
         if (d / "perfmon.toml").is_file():
             return d / "perfmon.toml"
         pp = d / "pyproject.toml"
-        if pp.is_file() and "[tool.perfmon" in pp.read_text(encoding="utf-8"):
+        if pp.is_file() and "[tool.perfmon" in _read_text(pp):
             return pp
     return None
 
 
 def _table(path: Path) -> tuple[dict[str, Any], str]:
-    text = path.read_text(encoding="utf-8")
+    text = _read_text(path)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc}); fix the syntax and run again") from None
     if path.name == "pyproject.toml":
-        data = data.get("tool", {}).get("perfmon", {})
+        tool = data.get("tool", {})
+        data = tool.get("perfmon", {}) if isinstance(tool, dict) else {}
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: tool.perfmon must be a table, [tool.perfmon]")
     return data, text
 
 
-def _scenario(name: str, raw: Mapping[str, Any], source: str, text: str) -> Scenario:
-    where = f"{source}: scenario {name}"
-    executor = str(raw.get("executor", "constant-vus"))
+_KNOWN_KEYS = ("environment", "store", "base_url", "target_command", "profile", "scenarios", "profiles", "monitor",
+               "unreliable_saturation", "accounts", "suites", "report_dir")
+
+
+def _scenario(name: str, value: Any, read: Reader) -> Scenario:
+    raw = read.table("scenarios", name, value)
+    table = f"scenarios.{name}"
+    executor = read.text_value(table, "executor", raw.get("executor", "constant-vus"))
     if executor not in EXECUTORS:
-        raise ConfigError(f"{where}: unknown executor {executor!r}; use one of {', '.join(EXECUTORS)}")
+        raise read.fail(table, "executor", executor, f"one of {', '.join(EXECUTORS)}")
+    example = "{duration = '1m', target = 10}"
     stages = tuple(
-        Stage(parse_duration(s.get("duration"), what=f"{where} stage duration"), int(s.get("target", 0)))
-        for s in raw.get("stages", ())
+        Stage(read.duration(table, "duration", s.get("duration")), read.integer(table, "target", s.get("target", 0)))
+        for s in read.tables(table, "stages", raw.get("stages", []), example)
     )
     if executor.startswith("ramping") and not stages:
-        raise ConfigError(f"{where}: executor {executor} needs stages = [{{duration = '1m', target = 10}}, ...]")
-    try:
-        vus = int(raw.get("vus", raw.get("users", 1)))
-        rate = float(raw.get("rate", 0))
-        max_vus = int(raw.get("max_vus", raw.get("maxVUs", 0)))
-        iterations = int(raw.get("iterations", 1))
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{where}: {exc}; vus, rate, max_vus and iterations are numbers") from None
+        raise read.fail(table, "stages", raw.get("stages", []), f"at least one stage for {executor}, e.g. [{example}]")
+    users_key = "users" if "users" in raw and "vus" not in raw else "vus"
+    arrival = executor.endswith("arrival-rate")
+    rate = read.number(table, "rate", raw.get("rate", 0))
+    if executor == "constant-arrival-rate" and rate <= 0:
+        raise read.fail(table, "rate", raw.get("rate", 0), "iterations per second above 0 for constant-arrival-rate")
+    max_key = "maxVUs" if "maxVUs" in raw and "max_vus" not in raw else "max_vus"
+    stop_key = "gracefulStop" if "gracefulStop" in raw and "graceful_stop" not in raw else "graceful_stop"
+    thresholds = read.table(table, "thresholds", raw.get("thresholds", {}))
     return Scenario(
         name=name,
         executor=executor,
-        vus=vus,
-        duration_s=parse_duration(raw.get("duration", 0), what=f"{where} duration"),
+        vus=read.integer(table, users_key, raw.get(users_key, 1), minimum=0 if arrival else 1),
+        duration_s=read.duration(table, "duration", raw.get("duration", 0)),
         stages=stages,
         rate=rate,
-        max_vus=max_vus,
-        iterations=iterations,
-        think_time_s=parse_duration(raw.get("think_time", "1s"), what=f"{where} think_time"),
-        min_duration_s=parse_duration(raw.get("min_duration", 0), what=f"{where} min_duration"),
-        processes=_processes(raw.get("processes", 1), where),
-        thresholds=tuple(parse_thresholds(raw.get("thresholds", {}), source=source, text=text)),
+        max_vus=read.integer(table, max_key, raw.get(max_key, 0)),
+        iterations=read.integer(table, "iterations", raw.get("iterations", 1), minimum=1),
+        think_time_s=read.duration(table, "think_time", raw.get("think_time", "1s")),
+        min_duration_s=read.duration(table, "min_duration", raw.get("min_duration", 0)),
+        processes=_processes(raw.get("processes", 1), read.where(table, "processes")),
+        graceful_stop_s=None if stop_key not in raw else read.duration(table, stop_key, raw[stop_key]),
+        thresholds=tuple(parse_thresholds(thresholds, source=read.source, text=read.text)),
     )
 
 
@@ -247,46 +269,43 @@ def _processes(raw: Any, where: str) -> int:
     raise ConfigError(f"{where}: processes = {raw!r}; write a whole number of at least 1, or \"auto\" for one per core")
 
 
-def _profile(name: str, raw: Mapping[str, Any], source: str) -> Profile:
-    where = f"{source}: profile {name}"
+def _profile(name: str, value: Any, read: Reader) -> Profile:
+    raw = read.table("profiles", name, value)
+    table = f"profiles.{name}"
     think = raw.get("think_time")
-    try:
-        return Profile(
-            name=name,
-            max_duration_s=parse_duration(raw.get("max_duration", 0), what=f"{where} max_duration"),
-            users_factor=float(raw.get("users_factor", 1.0)),
-            browser_iterations=int(raw.get("browser_iterations", 1)),
-            think_time_s=None if think is None else parse_duration(think, what=f"{where} think_time"),
-        )
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{where}: {exc}") from None
+    return Profile(
+        name=name,
+        max_duration_s=read.duration(table, "max_duration", raw.get("max_duration", 0)),
+        users_factor=read.number(table, "users_factor", raw.get("users_factor", 1.0), above=True, maximum=1000),
+        browser_iterations=read.integer(table, "browser_iterations", raw.get("browser_iterations", 1), minimum=1),
+        think_time_s=None if think is None else read.duration(table, "think_time", think),
+    )
 
 
 _Section = TypeVar("_Section", Accounts, Suites)
 
 
-def _section(cls: type[_Section], raw: Any, source: str, name: str) -> _Section:
+def _section(cls: type[_Section], raw: Any, read: Reader, name: str) -> _Section:
     """A small table such as ``[tool.perfmon.accounts]``: known keys only, each of its default's type."""
     defaults = cls()
-    if not isinstance(raw, Mapping):
-        raise ConfigError(f"{source}: [tool.perfmon.{name}] must be a table")
+    raw = read.table("", name, raw)
     unknown = set(raw) - set(vars(defaults))
     if unknown:
-        raise ConfigError(f"{source}: [tool.perfmon.{name}] has unknown key(s) {', '.join(sorted(unknown))}; "
+        raise ConfigError(f"{read.where(name)}: [tool.perfmon.{name}] has unknown key(s) {', '.join(sorted(unknown))}; "
                           f"known: {', '.join(vars(defaults))}")
     for key, value in raw.items():
         want = type(getattr(defaults, key))
         if not isinstance(value, want) or isinstance(value, bool):
-            raise ConfigError(f"{source}: [tool.perfmon.{name}] {key} = {value!r} must be a {want.__name__}")
+            raise read.fail(name, key, value, f"a {want.__name__}")
     found = replace(defaults, **raw)
     if isinstance(found, Accounts):
         if found.count < 1:
-            raise ConfigError(f"{source}: [tool.perfmon.accounts] count must be 1 or more")
+            raise read.fail(name, "count", found.count, "a whole number of at least 1")
         try:
             found.for_user(1)
         except (KeyError, IndexError, ValueError):
-            raise ConfigError(f"{source}: [tool.perfmon.accounts] email = {found.email!r}: write the user number as "
-                              "{n}, e.g. 'vu{n:04d}@example.com'") from None
+            raise read.fail(name, "email", found.email, "the user number written as {n}, e.g. 'vu{n:04d}@example.com'"
+                            ) from None
     return found
 
 
@@ -305,48 +324,53 @@ def load_config(
     defaults = Config()
     path = path or find_config_file()
     data: dict[str, Any] = {}
-    text, source = "", "defaults"
+    read = Reader("defaults")
     if path is not None:
         if not path.is_file():
             raise ConfigError(f"config file {path} does not exist; pass an existing pyproject.toml or perfmon.toml")
         data, text = _table(path)
-        source = str(path)
-    scenarios = {n: _scenario(n, raw, source, text) for n, raw in data.get("scenarios", {}).items()}
-    profiles = {n: _profile(n, raw, source) for n, raw in data.get("profiles", {}).items()}
+        read = Reader(str(path), text)
+    unknown = sorted(set(data) - set(_KNOWN_KEYS))
+    if unknown:
+        raise ConfigError(f"{read.where('', unknown[0])}: unknown key {unknown[0]!r} in [tool.perfmon]; "
+                          f"known: {', '.join(_KNOWN_KEYS)}")
+    found_scenarios = read.table("", "scenarios", data.get("scenarios", {}))
+    scenarios = {n: _scenario(n, raw, read) for n, raw in found_scenarios.items()}
+    profiles = {n: _profile(n, raw, read) for n, raw in read.table("", "profiles", data.get("profiles", {})).items()}
     profiles.setdefault(defaults.profile.name, defaults.profile)
-    chosen = profile or env.get("PERFMON_PROFILE") or data.get("profile") or defaults.profile.name
+
+    def setting(key: str, default: str | None) -> str | None:
+        return read.text_value("", key, data[key]) if key in data else default
+
+    chosen = profile or env.get("PERFMON_PROFILE") or setting("profile", None) or defaults.profile.name
     if chosen not in profiles:
         raise ConfigError(
             f"unknown profile {chosen!r}; choose one of {', '.join(sorted(profiles))} "
             f"or add [tool.perfmon.profiles.{chosen}]"
         )
-    environment = environment or env.get("PERFMON_ENV") or data.get("environment") or defaults.environment
+    environment = environment or env.get("PERFMON_ENV") or setting("environment", None) or defaults.environment
     if environment not in ENVIRONMENTS:
         raise ConfigError(f"unknown environment {environment!r}; choose one of {', '.join(ENVIRONMENTS)}")
-    gates_raw = data.get("monitor", {})
-    try:
-        gates = MonitorGates(**{k: float(v) for k, v in gates_raw.items()})
-    except TypeError as exc:
-        raise ConfigError(f"{source}: [tool.perfmon.monitor]: {exc}") from None
-    root = path.parent if path is not None else Path.cwd()
-    try:
-        unreliable = float(data.get("unreliable_saturation", defaults.unreliable_saturation))
-    except (TypeError, ValueError):
-        raise ConfigError(f"{source}: unreliable_saturation must be a share between 0 and 1") from None
-    if not 0 <= unreliable <= 1:
-        raise ConfigError(f"{source}: unreliable_saturation must be a share between 0 and 1, not {unreliable}")
+    gates_raw = read.table("", "monitor", data.get("monitor", {}))
+    known_gates = set(vars(defaults.monitor))
+    for key in gates_raw:
+        if key not in known_gates:
+            raise read.fail("monitor", key, gates_raw[key], f"one of the keys {', '.join(sorted(known_gates))}")
+    gates = MonitorGates(**{k: read.number("monitor", k, v) for k, v in gates_raw.items()})
+    unreliable = read.number("", "unreliable_saturation", data.get("unreliable_saturation",
+                                                                   defaults.unreliable_saturation), maximum=1)
     return Config(
         unreliable_saturation=unreliable,
         environment=environment,
-        store=store or env.get("PERFMON_STORE") or data.get("store") or defaults.store,
-        base_url=base_url or env.get("BASE_URL") or data.get("base_url") or None,
-        target_command=str(data.get("target_command", defaults.target_command)),
-        accounts=_section(Accounts, data.get("accounts", {}), source, "accounts"),
-        suites=_section(Suites, data.get("suites", {}), source, "suites"),
-        report_dir=str(data.get("report_dir", defaults.report_dir)),
+        store=store or env.get("PERFMON_STORE") or setting("store", None) or defaults.store,
+        base_url=base_url or env.get("BASE_URL") or setting("base_url", None) or None,
+        target_command=setting("target_command", defaults.target_command) or defaults.target_command,
+        accounts=_section(Accounts, data.get("accounts", {}), read, "accounts"),
+        suites=_section(Suites, data.get("suites", {}), read, "suites"),
+        report_dir=setting("report_dir", defaults.report_dir) or defaults.report_dir,
         profile=profiles[chosen],
         scenarios=scenarios,
         monitor=gates,
-        root=root,
-        source=source,
+        root=path.parent if path is not None else Path.cwd(),
+        source=read.source,
     )

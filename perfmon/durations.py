@@ -23,8 +23,8 @@ def parse_duration(value: Any, *, what: str = "duration") -> float:
     if isinstance(value, bool):
         raise ConfigError(f"{what}: {value!r} is not a duration; write e.g. '30s', '5m' or '1m30s'")
     if isinstance(value, int | float):
-        if value < 0 or math.isnan(value):
-            raise ConfigError(f"{what}: {value!r} must not be negative")
+        if value < 0 or not math.isfinite(value):
+            raise ConfigError(f"{what}: {value!r} must be a finite number of seconds, not negative")
         return float(value)
     text = str(value).strip()
     pos, total = 0, 0.0

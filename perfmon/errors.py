@@ -9,6 +9,8 @@ the pytest plugin can print ``str(exc)`` and exit non-zero without a traceback::
     ├── TargetError          BASE_URL unreachable, bundled app failed to start
     ├── BrowserError         Chromium missing or failed to launch
     ├── StoreError           store URL malformed, path unwritable, database down
+    │   └── RunRejectedError the store refuses this run for good (a constraint); it is set aside
+    ├── OutputError          a report, spool or output folder cannot be written
     └── ScriptError          a user journey/script that cannot be loaded
 """
 
@@ -17,7 +19,9 @@ from __future__ import annotations
 __all__ = [
     "BrowserError",
     "ConfigError",
+    "OutputError",
     "PerfmonError",
+    "RunRejectedError",
     "ScriptError",
     "StoreError",
     "TargetError",
@@ -26,9 +30,15 @@ __all__ = [
 
 
 class PerfmonError(Exception):
-    """Base of every error perfmon raises on purpose; its message is one line with the fix."""
+    """Base of every error perfmon raises on purpose; its message is one line with the fix, and never
+    carries a secret (a store URL, a DSN or a key quoted in it is redacted here, once for every caller)."""
 
     exit_code = 2
+
+    def __str__(self) -> str:
+        from .redaction import redact
+
+        return redact(super().__str__())
 
 
 class ConfigError(PerfmonError):
@@ -49,6 +59,14 @@ class BrowserError(PerfmonError):
 
 class StoreError(PerfmonError):
     """The result store cannot be opened or written."""
+
+
+class RunRejectedError(StoreError):
+    """The store answered and refused the run (a constraint violation): sending it again cannot help."""
+
+
+class OutputError(PerfmonError):
+    """A report, spool or other output folder cannot be written."""
 
 
 class ScriptError(PerfmonError):

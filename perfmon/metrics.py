@@ -495,7 +495,11 @@ class Metrics:
 
     def select(self, selector: str) -> Metric | None:
         """Merge every series matching a k6 selector; ``None`` when nothing matched."""
-        name, wanted = parse_selector(selector)
+        return self.select_tags(*parse_selector(selector))
+
+    def select_tags(self, name: str, wanted: Mapping[str, str]) -> Metric | None:
+        """Merge every series of ``name`` carrying the ``wanted`` tags. Code that has tag values in hand
+        (a URL path with a comma, a brace) uses this: a selector string rebuilt from them would not parse."""
         merged: Metric | None = None
         for _, tags, m in self.series(name):
             if any(tags.get(k) != v for k, v in wanted.items()):

@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass
 
 from .config import MonitorGates
+from .redaction import redact
 from .results import PerformanceTestResults, Run
 from .store import Store
 
@@ -69,12 +70,15 @@ class PerformanceMonitor:
         lines += [f"• {p}" for p in problems]
         if report_path:
             lines.append(f"Report: {report_path}")
-        payload = {"text": "\n".join(lines), "run_id": results.run_id, "problems": problems}
+        problems = [redact(p) for p in problems]
+        payload = {"text": redact("\n".join(lines)), "run_id": results.run_id, "problems": problems}
         for attempt in range(3):
             try:
                 r = httpx.post(self.webhook_url, json=payload, timeout=10)
                 if r.status_code < 500:
                     return r.is_success
+            except httpx.InvalidURL:  # a malformed PERFMON_ALERT_WEBHOOK: trying again cannot help
+                return False
             except httpx.HTTPError:
                 pass
             import time

@@ -13,6 +13,8 @@ session directory, stops the session, and is printed once by the controller with
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import replace
@@ -48,6 +50,7 @@ _controller_key = pytest.StashKey[Controller]()
 _outcome_key = pytest.StashKey[SessionOutcome]()
 _record_key = pytest.StashKey[Record]()
 _reports_key = pytest.StashKey[dict[str, pytest.TestReport]]()
+_sigterm_key = pytest.StashKey[Any]()
 
 
 def session_config(config: pytest.Config) -> Config:
@@ -97,6 +100,8 @@ def _user_error(exc: PerfmonError, during: pytest.FixtureRequest | None = None) 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "perf: a performance test measured by perfmon")
+    for kind in ("load", "stress", "spike", "endurance"):
+        config.addinivalue_line("markers", f"perf_{kind}: an API {kind} test (`perfmon run --type {kind}` selects it)")
     try:
         cfg = load_config(config.getoption("perf_config"), profile=config.getoption("perf_profile"),
                           environment=config.getoption("perf_env"), store=config.getoption("perf_store"),
@@ -111,10 +116,22 @@ def pytest_configure(config: pytest.Config) -> None:
     wi: dict[str, Any] | None = getattr(config, "workerinput", None)
     process = config.stash[_process_key] = ProcessContext.open(cfg, browser, wi)
     if wi is None:
+        if threading.current_thread() is threading.main_thread():
+            config.stash[_sigterm_key] = signal.signal(signal.SIGTERM, _interrupt)
         config.stash[_controller_key] = Controller(cfg, process.files, run_id=process.run_id,
                                                    started_at=process.started_at)
         if config.pluginmanager.hasplugin("xdist"):
             config.pluginmanager.register(_XdistHooks(config), "perfmon-xdist")
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """A cancelled CI job sends SIGTERM: stop as Ctrl-C does, so the partial run is kept as interrupted."""
+    raise KeyboardInterrupt
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if (previous := config.stash.get(_sigterm_key, None)) is not None:
+        signal.signal(signal.SIGTERM, previous)
 
 
 class _XdistHooks:

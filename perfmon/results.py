@@ -117,7 +117,9 @@ class ScenarioRun:
 
     ``stop_reason`` is set only when the scenario stopped before its schedule for a reason that
     matters to the verdict (an ``abortOnFail`` threshold, Ctrl-C); ``cut_short`` when it was
-    simply ended early (a hybrid run's journeys finished first)."""
+    simply ended early (a hybrid run's journeys finished first). ``cancelled_at_stop`` users were
+    still busy when the graceful stop (``graceful_stop_s``) ran out: their in-flight requests are
+    recorded as failed with ``error: interrupted`` and their elapsed time."""
 
     name: str
     test_type: str
@@ -133,6 +135,8 @@ class ScenarioRun:
     interrupted: bool = False
     cut_short: bool = False
     client_saturation: float | None = None
+    graceful_stop_s: float = 0.0
+    cancelled_at_stop: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         d = {k: getattr(self, k) for k in self.__dataclass_fields__}

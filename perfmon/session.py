@@ -105,7 +105,7 @@ def session_target(config: Config, files: SessionFiles) -> Target:
     if config.base_url:
         return Target(config.base_url.rstrip("/"), None)
     record = shared_service(files.services, "target",
-                            lambda: start_local_target(config.target_command, cwd=config.root))
+                            lambda: start_local_target(config.target_command, cwd=config.root, log_dir=files.root))
     return Target(str(record["base_url"]), record.get("pid"))
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import socket
 import subprocess
 import sys
@@ -36,13 +37,22 @@ def free_port() -> int:
 
 
 def check_reachable(base_url: str, timeout_s: float = 10.0) -> None:
-    """Raise :class:`TargetError` unless ``base_url`` answers HTTP at all (any status)."""
+    """Raise :class:`TargetError` unless ``base_url`` accepts connections (any answer, or none in time)."""
     parts = urlsplit(base_url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError:
+        ok = False
+    else:
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+    if not ok:
         raise TargetError(f"BASE_URL {base_url!r} is not an http(s) URL; write e.g. http://127.0.0.1:8000")
     try:
-        httpx.get(base_url, timeout=timeout_s, follow_redirects=False)
-    except httpx.HTTPError as exc:
+        # A server that accepts the connection but never answers is reachable: the run will measure it hang.
+        httpx.get(base_url, timeout=httpx.Timeout(timeout_s, read=3.0), follow_redirects=False)
+    except httpx.ReadTimeout:
+        return
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
         reason = type(exc).__name__
         raise TargetError(
             f"BASE_URL {base_url} is unreachable ({reason}: {exc}); start the app there or unset BASE_URL "
@@ -51,14 +61,16 @@ def check_reachable(base_url: str, timeout_s: float = 10.0) -> None:
 
 
 def start_local_target(
-    command: str, *, cwd: Path, health_path: str = "/healthz", env: Mapping[str, str] | None = None
+    command: str, *, cwd: Path, health_path: str = "/healthz", env: Mapping[str, str] | None = None,
+    log_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Start the target on a free loopback port and wait until ``health_path`` answers 200.
 
-    ``env`` is added to this process's environment (the bundled app reads its DEMO_* knobs there)."""
+    ``env`` is added to this process's environment (the bundled app reads its DEMO_* knobs there). Its
+    log goes to ``log_dir`` (a session's own folder, removed with it), else to the temp directory."""
     port = free_port()
     argv = shlex.split(command.format(python=shlex.quote(sys.executable), port=port))
-    log = Path(tempfile.mkstemp(prefix="perfmon-target-", suffix=".log")[1])
+    log = Path(tempfile.mkstemp(prefix="perfmon-target-", suffix=".log", dir=log_dir)[1])
     with log.open("wb") as out:
         try:
             proc = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
@@ -70,7 +82,8 @@ def start_local_target(
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             tail = log.read_text(errors="replace").strip().splitlines()[-1:] or ["(no output)"]
-            raise TargetError(f"the target app exited with code {proc.returncode} at start: {tail[0]} (log: {log})")
+            raise TargetError(f"the target app exited with code {proc.returncode} at start: {tail[0]} "
+                              f"(log: {_kept(log, log_dir)})")
         try:
             if httpx.get(url + health_path, timeout=2).status_code == 200:
                 return {"base_url": url, "pid": proc.pid, "pids": [proc.pid], "log": str(log)}
@@ -78,4 +91,14 @@ def start_local_target(
             pass
         time.sleep(0.1)
     proc.kill()
-    raise TargetError(f"the target app did not answer {url}{health_path} within {_START_TIMEOUT_S:.0f}s (log: {log})")
+    raise TargetError(f"the target app did not answer {url}{health_path} within {_START_TIMEOUT_S:.0f}s "
+                      f"(log: {_kept(log, log_dir)})")
+
+
+def _kept(log: Path, log_dir: Path | None) -> Path:
+    """A failed start's log, where it outlives the session folder it was written in."""
+    if log_dir is None:
+        return log
+    kept = Path(tempfile.gettempdir()) / f"perfmon-target-failed-{log.stem.rsplit('-', 1)[-1]}.log"
+    shutil.copyfile(log, kept)
+    return kept

@@ -30,6 +30,21 @@ _OPS: dict[str, Callable[[float, float], bool]] = {
 }
 _AGG = r"(?:avg|min|max|med|count|rate|value|p\(\s*\d+(?:\.\d+)?\s*\))"
 _EXPR = re.compile(rf"^\s*(?P<agg>{_AGG})\s*(?P<op><=|>=|===|==|!=|<|>)\s*(?P<num>-?\d+(?:\.\d+)?(?:e-?\d+)?)\s*$")
+# What each kind of metric can be aggregated by (k6's rules), and the kind of every metric perfmon
+# records itself, so a threshold that cannot fit (a rate on a Trend) is refused when the config loads.
+_AGGREGATIONS = {"trend": "avg, min, max, med, count or p(N)", "rate": "rate or count", "counter": "count or rate",
+                 "gauge": "value, min or max"}
+_BUILTIN_KINDS = {
+    **dict.fromkeys(("http_req_duration", "http_req_server_duration", "iteration_duration", "browser_step_duration",
+                     "browser_iteration_duration", "browser_tbt", "browser_vital_lcp", "browser_vital_inp",
+                     "browser_vital_cls", "browser_vital_fcp", "browser_vital_ttfb", "spike_recovery_time",
+                     "vus_active"), "trend"),
+    **dict.fromkeys(("http_req_failed", "checks", "iteration_failed", "browser_step_failed",
+                     "browser_iteration_failed"), "rate"),
+    **dict.fromkeys(("http_reqs", "iterations", "dropped_iterations", "http_req_errors", "script_errors",
+                     "browser_iterations"), "counter"),
+    **dict.fromkeys(("vus", "memory_growth_mb_per_min"), "gauge"),
+}
 _EXPECTED = "expected AGGREGATION OPERATOR NUMBER such as 'p(95)<2000', 'avg<=1500', 'rate<0.01' or 'count>100'"
 
 
@@ -78,6 +93,7 @@ class ThresholdOutcome:
     threshold: Threshold
     observed: float | None
     passed: bool
+    problem: str | None = None  # why it could not be evaluated (its aggregation does not fit the metric)
 
     @property
     def status(self) -> OutcomeStatus:
@@ -88,6 +104,8 @@ class ThresholdOutcome:
     @property
     def detail(self) -> str:
         """What was seen, for summaries and reports."""
+        if self.problem is not None:
+            return f"cannot be evaluated: {self.problem}"
         if self.observed is not None:
             return f"observed {self.observed:.4g}"
         metric = parse_selector(self.threshold.metric)[0]
@@ -96,11 +114,12 @@ class ThresholdOutcome:
         return f"no samples: nothing recorded {metric}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.threshold.to_dict(), "observed": self.observed, "passed": self.passed}
+        found = {**self.threshold.to_dict(), "observed": self.observed, "passed": self.passed}
+        return found | ({"problem": self.problem} if self.problem else {})
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> ThresholdOutcome:
-        return cls(Threshold.from_dict(d), d.get("observed"), bool(d["passed"]))
+        return cls(Threshold.from_dict(d), d.get("observed"), bool(d["passed"]), d.get("problem"))
 
 
 def _locate(source: str | None, text: str | None, needle: str) -> str:
@@ -138,6 +157,13 @@ def _parse_one(metric: str, item: Any, where: Callable[[str], str]) -> Threshold
     if agg.startswith("p(") and not 0 <= float(agg[2:-1]) <= 100:
         msg = f"{where(expr)}: threshold {expr!r} for {metric}: a percentile must be between p(0) and p(100)"
         raise ThresholdError(msg)
+    base = parse_selector(metric)[0]
+    kind = _BUILTIN_KINDS.get(base)
+    family = "p(N)" if agg.startswith("p(") else agg
+    if kind is not None and family not in _AGGREGATIONS[kind].replace(",", " ").split():
+        msg = (f"{where(expr)}: threshold {expr!r} for {metric}: {base} is a {kind}, which has no {agg}; "
+               f"use {_AGGREGATIONS[kind]}")
+        raise ThresholdError(msg)
     return Threshold(metric, expr.strip(), agg, m["op"], float(m["num"]), abort, delay)
 
 
@@ -152,6 +178,10 @@ def parse_thresholds(
     def where(needle: str) -> str:
         return _locate(source, text, needle)
 
+    if not isinstance(spec, Mapping):
+        msg = (f"{where('thresholds')}: thresholds = {spec!r}: expected a table of metric = [expressions], "
+               "e.g. [tool.perfmon.scenarios.load.thresholds] http_req_duration = [\"p(95)<2000\"]")
+        raise ThresholdError(msg)
     out: list[Threshold] = []
     for metric, items in spec.items():
         try:
@@ -171,7 +201,9 @@ def evaluate(
 ) -> list[ThresholdOutcome]:
     """Check every threshold against merged metrics. A selector with no data fails (k6 does too,
     for thresholds on absent sub-metrics): silence is not a pass in a CI gate. The exception is a
-    built-in default, which is reported as "no data" instead: the user never asked for it."""
+    built-in default, which is reported as "no data" instead: the user never asked for it.
+    An aggregation that does not fit the metric it met (a custom metric, so unknown at load time)
+    fails that threshold with the reason, and the run is judged and kept all the same."""
     outcomes: list[ThresholdOutcome] = []
     for t in thresholds:
         metric = metrics.select(t.metric)
@@ -185,7 +217,8 @@ def evaluate(
                 else:
                     observed = metric.stat(t.aggregation)
             except ValueError as exc:
-                raise ThresholdError(f"threshold {t}: {exc}") from None
+                outcomes.append(ThresholdOutcome(t, None, False, problem=str(exc)))
+                continue
         passed = t.builtin if observed is None else t.check(observed)
         outcomes.append(ThresholdOutcome(t, observed, passed))
     return outcomes

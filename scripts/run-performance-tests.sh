@@ -10,13 +10,5 @@ source "$(dirname "$0")/_bootstrap.sh"
 ensure_python
 ensure_chromium
 cd "$ROOT"
-set +e
-perfmon run "$@"
-status=$?
-set -e
-if [ $status -eq 0 ]; then
-  say "passed. History: .venv/bin/perfmon history"
-else
-  say "FAILED (exit $status): see the thresholds above. History: .venv/bin/perfmon history"
-fi
-exit $status
+# exec: Ctrl-C and a cancelled job's SIGTERM reach perfmon itself, which stops pytest and keeps the partial run.
+exec perfmon run "$@"

@@ -16,5 +16,5 @@ say "ruff"
 ruff check perfmon demo_app tests
 say "mypy"
 mypy
-say "pytest"
-python -m pytest tests/unit "$@"
+say "pytest (unit and end-to-end, then the reliability suite)"
+python -m pytest tests/unit tests/reliability "$@"

@@ -35,7 +35,7 @@ def derive(run: Run) -> None:
 
 
 def _spike(run: Run, scenario: ScenarioRun) -> dict[str, Any]:
-    latency = run.metrics.select(f"http_req_duration{{scenario:{scenario.name}}}")
+    latency = run.metrics.select_tags("http_req_duration", {"scenario": scenario.name})
     phases = spike_phases(scenario.stages)
     if phases is None:
         return {"recovery_s": None, "why": "the scenario's stages hold no spike (no stage above its neighbours)"}

@@ -16,7 +16,7 @@ __all__ = ["memory_growth"]
 
 def memory_growth(metrics: Metrics, role: str) -> float | None:
     """MB per minute that ``role``'s resident memory grew by over the run; ``None`` with too few windows."""
-    trend = metrics.select(f"process_rss_mb{{role:{role}}}")
+    trend = metrics.select_tags("process_rss_mb", {"role": role})
     if not isinstance(trend, Trend):
         return None
     points = [(float(w), s.max) for w, s in trend.window_stats() if s.max is not None]

@@ -12,6 +12,7 @@ no longer pay for 50 browser and GPU processes.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -51,6 +52,7 @@ def chromium_executable() -> str:
     if override:
         if not os.access(override, os.X_OK):
             raise BrowserError(f"PERFMON_CHROMIUM={override} is not an executable; point it at a Chromium binary")
+        _check_version(override)
         return override
     for path in _CANDIDATES:
         if os.access(path, os.X_OK):
@@ -62,6 +64,19 @@ def chromium_executable() -> str:
         "Chromium was not found; install it with `sudo apt-get install chromium-headless-shell` "
         "(or set PERFMON_CHROMIUM to a Chromium binary). Do not run `playwright install`: it needs the internet"
     )
+
+
+@functools.cache
+def _check_version(exe: str) -> None:
+    """A binary given by hand must say it is Chromium before 50 workers try to drive it."""
+    try:
+        out = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=30, check=False)
+        said = (out.stdout + out.stderr).strip()
+    except (OSError, subprocess.SubprocessError) as exc:
+        said, out = str(exc), None
+    if out is None or out.returncode != 0 or "chrom" not in said.lower():
+        first = said.splitlines()[0] if said else "it printed no version"
+        raise BrowserError(f"Chromium at {exe} failed to start: {first}; point PERFMON_CHROMIUM at a Chromium binary")
 
 
 def launch_options(extra_args: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -94,7 +109,14 @@ def start_browser_server(timeout_s: float = 60.0) -> dict[str, Any]:
 
 def launch_browser() -> tuple[Any, Callable[[], None]]:
     """A browser of this process's own (and its Playwright driver); returns it and its closer."""
-    return _with_driver(lambda pw: pw.chromium.launch(**launch_options()))
+    from playwright.sync_api import Error
+
+    options = launch_options()
+    try:
+        return _with_driver(lambda pw: pw.chromium.launch(**options))
+    except Error as exc:
+        first = (exc.message or str(exc)).strip().splitlines()[0]
+        raise BrowserError(f"Chromium at {options['executable_path']} failed to start: {first}") from None
 
 
 def connect_browser(ws_endpoint: str) -> tuple[Any, Callable[[], None]]:

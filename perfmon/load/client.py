@@ -17,6 +17,7 @@ one endpoint is one row.
 
 from __future__ import annotations
 
+import asyncio
 import json as jsonlib
 import time
 from collections.abc import Mapping
@@ -162,6 +163,11 @@ class Client:
             kind = type(exc).__name__
             self._record(label, method, "0", ms, True, kind)
             raise RequestError(f"{method} {full}: {kind}: {exc}", kind=kind) from exc
+        except asyncio.CancelledError:
+            # Cancelled at the end of the graceful stop, or by Ctrl-C: a hung target's worst latencies
+            # are exactly these, so they count as failed requests with the time they had taken.
+            self._record(label, method, "0", (time.perf_counter() - start) * 1000, True, "interrupted")
+            raise
         failed = status >= 400
         self._record(label, method, str(status), ms, failed, str(status) if failed else None)
         timing = response.headers.get("Server-Timing")

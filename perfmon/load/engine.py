@@ -109,7 +109,8 @@ class Engine:
         self.metrics = metrics if metrics is not None else Metrics()
         self.options = options
         self.accounts = options.accounts or Accounts()
-        self.graceful_stop_s = options.graceful_stop_s
+        stop = scenario.graceful_stop_s
+        self.graceful_stop_s = options.graceful_stop_s if stop is None else stop
         self.tags = {"scenario": scenario.name}
         # Looked up once: registry lookups sort tags, which is too slow per iteration.
         self._iteration_series = (self.metrics.trend("iteration_duration", self.tags),
@@ -122,6 +123,7 @@ class Engine:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.stop_reason: str | None = None
         self.interrupted = False
+        self.cancelled_at_stop = 0
         self.cut_short = False
         self.outcome: ScenarioRun | None = None
         self._started_at = time.time()
@@ -263,9 +265,9 @@ class Engine:
                     self._stop.set()
                     return
 
-    def _interrupt(self) -> None:
+    def _interrupt(self, why: str = "Ctrl-C") -> None:
         self.interrupted = True
-        self.stop_reason = "interrupted (Ctrl-C)"
+        self.stop_reason = f"interrupted ({why})"
         self._stop.set()
 
     def _cut_short(self) -> None:
@@ -289,8 +291,14 @@ class Engine:
         loop = asyncio.get_running_loop()
         self._loop = loop
         self._stop = asyncio.Event()  # bound to this loop
-        with contextlib.suppress(ValueError, NotImplementedError, RuntimeError):
-            loop.add_signal_handler(signal.SIGINT, self._interrupt)
+        # Ctrl-C and SIGTERM (a cancelled CI job) stop the scenario gracefully; the handlers they had
+        # before (pytest's, perfmon's plugin's) are put back afterwards, not reset to the default.
+        previous: dict[signal.Signals, Any] = {}
+        for sig, why in ((signal.SIGINT, "Ctrl-C"), (signal.SIGTERM, "SIGTERM")):
+            with contextlib.suppress(ValueError, NotImplementedError, RuntimeError):
+                handler = signal.getsignal(sig)
+                loop.add_signal_handler(sig, self._interrupt, why)
+                previous[sig] = handler
         connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
         sampler = self._sampler = Sampler(self.metrics, target_pid=self.options.target_pid)
         t0 = time.perf_counter()
@@ -304,17 +312,23 @@ class Engine:
                     tasks = await runner(session, t0)
                     pending = [t for t in tasks if not t.done()]
                     if pending:
+                        if self.options.progress:
+                            print(f"perfmon: {self.scenario.name}: waiting up to {self.graceful_stop_s:g}s (graceful "
+                                  f"stop) for {len(pending)} busy user(s)", file=sys.stderr, flush=True)
                         _, late = await asyncio.wait(pending, timeout=self.graceful_stop_s)
                         for t in late:
                             t.cancel()
+                        self.cancelled_at_stop = len(late)
                         await asyncio.gather(*late, return_exceptions=True)
                     self._stop.set()
                     watcher.cancel()
                     await asyncio.gather(watcher, return_exceptions=True)
                     self.progress.stop()
         finally:
-            with contextlib.suppress(ValueError, NotImplementedError, RuntimeError):
-                loop.remove_signal_handler(signal.SIGINT)
+            for sig, handler in previous.items():
+                with contextlib.suppress(ValueError, NotImplementedError, RuntimeError):
+                    loop.remove_signal_handler(sig)
+                    signal.signal(sig, handler)
         self.outcome = self.facts()
         return self.outcome
 
@@ -325,6 +339,7 @@ class Engine:
             started_at=self._started_at, finished_at=time.time(), stages=self.scenario.stages,
             vus=self.schedule.max_vus(), vus_created=self.vus_created, dropped_iterations=self.dropped,
             processes=1, stop_reason=self.stop_reason, interrupted=self.interrupted,
+            graceful_stop_s=self.graceful_stop_s, cancelled_at_stop=self.cancelled_at_stop,
             cut_short=self.cut_short and not self.stop_reason,
             client_saturation=self._sampler.saturation if self._sampler is not None else None,
         )

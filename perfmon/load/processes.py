@@ -81,4 +81,5 @@ def run_in_processes(journey: Any, scenario: Scenario, *, base_url: str, options
         dropped_iterations=sum(r.dropped_iterations for r in ran), processes=processes,
         stop_reason=next((r.stop_reason for r in ran if r.stop_reason), None),
         interrupted=any(r.interrupted for r in ran), client_saturation=max(saturations) if saturations else None,
+        cancelled_at_stop=sum(r.cancelled_at_stop for r in ran),
     )

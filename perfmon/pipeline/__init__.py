@@ -19,6 +19,7 @@ from ..analysis import derive
 from ..config import Config
 from ..measurements import Record
 from ..metrics import Metrics
+from ..redaction import redact
 from ..results import Run
 from .assemble import assemble
 from .deliver import NO_OUTPUTS, Delivery, Outputs, deliver
@@ -54,7 +55,8 @@ class Concluded:
         for text in summary_lines(self.run):
             failed = "FAIL" in text or "UNRELIABLE" in text
             marks.append((text, "fail" if failed else "pass" if text.lstrip().startswith("PASS") else "plain"))
-        return marks + closing_lines(self.run, self.delivery)
+        # Every line printed at the end of a run passes the one redactor.
+        return [(redact(text), style) for text, style in marks + closing_lines(self.run, self.delivery)]
 
 
 def conclude(
@@ -84,7 +86,15 @@ def conclude(
     if session_metrics is not None:
         run.metrics.merge(session_metrics)
     run.metadata.update(metadata or {})
-    derive(run)
+    broken: str | None = None
+    try:
+        derive(run)
+    except Exception as exc:  # noqa: BLE001 - an analysis that breaks must not cost the measured run
+        broken = f"the analyses failed ({type(exc).__name__}: {exc}); the run is judged on what was measured"
+        run.metadata["derive_error"] = broken
     facts = replace(facts, interrupted=facts.interrupted or assembled.interrupted)
     judge(run, assembled.thresholds, facts, unreliable_saturation=config.unreliable_saturation)
-    return Concluded(run, deliver(run, config, outputs))
+    delivery = deliver(run, config, outputs)
+    if broken:
+        delivery.problems.insert(0, broken)
+    return Concluded(run, delivery)

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..config import Config
 from ..measurements import Record
+from ..redaction import redact
 from ..results import Run, git_info
 from ..thresholds import Threshold
 
@@ -32,8 +33,10 @@ class Assembled:
 def assemble(records: Iterable[Record], config: Config, *, run_id: str, started_at: float, base_url: str | None,
              finished_at: float | None = None) -> Assembled | None:
     """Merge records into one run and the thresholds that judge it; ``None`` when nothing was measured."""
-    run = Run(test_type="mixed", environment=config.environment, profile=config.profile.name, base_url=base_url,
-              run_id=run_id, started_at=started_at, finished_at=finished_at)
+    # The run keeps the target's address, never its credentials (http://user:secret@host).
+    run = Run(test_type="mixed", environment=config.environment, profile=config.profile.name,
+              base_url=redact(base_url) if base_url else None, run_id=run_id, started_at=started_at,
+              finished_at=finished_at)
     kinds: set[str] = set()
     thresholds: dict[tuple[str, str], Threshold] = {}
     users: dict[str, int] = {}

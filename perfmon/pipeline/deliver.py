@@ -1,8 +1,9 @@
-"""After the verdict: store the run (or spool it), write its reports, alert when it did not pass.
+"""After the verdict: store the run (spooled first), write its reports, alert when it did not pass.
 
-Each step is guarded so a later one never costs an earlier one: a store that is down spools the
-run, a report folder that cannot be written is reported in one line, and a webhook that does not
-answer is noted; the run itself is never lost.
+The run is written to the spool before anything that can fail, and its file is removed only once
+the store confirmed it (``store_or_spool``). Each later step is guarded so it never costs an
+earlier one, whatever it raises: a report that cannot be built or written, a webhook that does not
+answer, an auto-flush that meets a corrupt file each become one line in ``Delivery.problems``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 from ..config import Config
 from ..errors import PerfmonError
 from ..monitor import PerformanceMonitor
+from ..redaction import redact
 from ..results import Run
 from ..store import RunSummary, open_store
 from ..store.spool import StoredRun, flush_spool, store_or_spool
@@ -42,17 +44,30 @@ class Delivery:
     alerted: bool | None = None  # None: no alert was due or no webhook is set
 
 
+def _problem(exc: BaseException) -> str:
+    return str(exc) if isinstance(exc, PerfmonError) else f"{type(exc).__name__}: {redact(str(exc))}"
+
+
 def deliver(run: Run, config: Config, outputs: Outputs) -> Delivery:
     done = Delivery()
     if outputs.store:
-        done.stored = store_or_spool(run, config)
-        if not done.stored.spooled:
+        try:
+            done.stored = store_or_spool(run, config)
+        except PerfmonError as exc:  # neither the spool nor its fallback can be written: say so, go on
+            done.problems.append(f"the run could not be stored nor spooled: {exc}")
+        if done.stored is not None and not done.stored.spooled:
             try:  # runs spooled earlier go in now the store answers again; a failure leaves them spooled
-                done.flushed = flush_spool(config)
-            except PerfmonError:
-                pass
+                flushed = flush_spool(config)
+                done.flushed = flushed.sent
+                done.problems += [f"spool file set aside in {path}: {why}" for path, why in flushed.rejected]
+            except Exception as exc:  # noqa: BLE001 - this run is stored; the others stay spooled
+                done.problems.append(f"runs spooled earlier were not sent: {_problem(exc)}; run `perfmon flush`")
     if outputs.report_dir is not None:
-        _write_reports(run, config, outputs.report_dir, done)
+        try:
+            done.report = _write_reports(run, config, outputs.report_dir, done.stored)
+        except Exception as exc:  # noqa: BLE001 - the run is stored or spooled; `perfmon report` retries
+            done.problems.append(f"the report was not written: {_problem(exc)}; "
+                                 f"`perfmon report {run.run_id[:8]}` writes it again")
     if outputs.alert and run.status != "passed":
         done.alerted = _alert(run, config, done.report)
     return done
@@ -71,14 +86,10 @@ def _history(run: Run, config: Config, stored: StoredRun | None) -> list[RunSumm
         return []
 
 
-def _write_reports(run: Run, config: Config, root: Path, done: Delivery) -> None:
+def _write_reports(run: Run, config: Config, root: Path, stored: StoredRun | None) -> Path:
     from ..report import write_reports
 
-    try:
-        done.report = write_reports(run, root, history=_history(run, config, done.stored)).html
-    except OSError as exc:
-        done.problems.append(f"could not write the report under {root}: {exc}; pass --perf-report-dir to a "
-                             "writable folder")
+    return write_reports(run, root, history=_history(run, config, stored)).html
 
 
 def _alert(run: Run, config: Config, report: Path | None) -> bool | None:

@@ -37,9 +37,12 @@ def judge(run: Run, thresholds: list[Threshold], facts: RunFacts, *, unreliable_
     run.lost_iterations = facts.lost_iterations
     seen = [s for s in (facts.client_saturation, *(sc.client_saturation for sc in run.scenarios)) if s is not None]
     run.client_saturation = max(seen) if seen else None
-    if run.client_saturation is not None and run.client_saturation > unreliable_saturation:
+    has_browser = any(name.startswith("browser_") for name in run.metrics.names())
+    if has_browser and run.client_saturation is not None and run.client_saturation > unreliable_saturation:
         run.metadata["browser_metrics_unreliable"] = True
     run.thresholds = evaluate(thresholds, run.metrics, duration_s=run.duration_seconds)
+    if problems := {str(o.threshold): o.problem for o in run.thresholds if o.problem}:
+        run.metadata["threshold_problems"] = problems
     if facts.interrupted or any(s.interrupted for s in run.scenarios):
         run.status = "interrupted"
     elif run.failed_thresholds or facts.tests_failed or run.stop_reasons:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..names import redact
+from ..redaction import redact
 from ..results import Run
 from .deliver import Delivery
 
@@ -38,6 +38,10 @@ def summary_lines(run: Run) -> list[str]:
         lines.append(f"  {run.lost_iterations} iteration(s) lost to crashed workers")
     for reason in run.stop_reasons:
         lines.append(f"  stopped early: {reason}")
+    for sc in run.scenarios:
+        if sc.cancelled_at_stop:
+            lines.append(f"  {sc.name}: {sc.cancelled_at_stop} user(s) still busy after the {sc.graceful_stop_s:g}s "
+                         "graceful stop were cancelled; their requests count as failed (error: interrupted)")
     for key, found in (run.metadata.get("derived") or {}).items():
         what, _, scenario = key.partition(":")
         if what == "spike_recovery":

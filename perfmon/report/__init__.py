@@ -9,6 +9,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import OutputError
+from ..redaction import redact
 from ..results import Run
 from ..store import RunSummary
 from .html import render_html
@@ -28,19 +30,24 @@ class ReportPaths:
 
 
 def write_reports(run: Run, root: Path, *, history: list[RunSummary] | None = None) -> ReportPaths:
+    """Build every report (redacted), then write them; a folder that cannot be written is one
+    :class:`~perfmon.OutputError`."""
     out = root / run.run_id
-    out.mkdir(parents=True, exist_ok=True)
     paths = ReportPaths(out, out / "index.html", out / "summary.json", out / "junit.xml", out / "summary.md")
-    paths.html.write_text(render_html(build_model(run, history)), encoding="utf-8")
-    paths.summary.write_text(json.dumps(summary_json(run), indent=2), encoding="utf-8")
-    paths.junit.write_text(junit_xml(run), encoding="utf-8")
-    md = markdown(run, str(paths.html))
-    paths.markdown.write_text(md, encoding="utf-8")
-    step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    if step_summary:
-        with open(step_summary, "a", encoding="utf-8") as f:
-            f.write(md)
-    _point_latest(root, out)
+    md = redact(markdown(run, str(paths.html)))
+    texts = {paths.html: render_html(build_model(run, history)), paths.summary: json.dumps(summary_json(run), indent=2),
+             paths.junit: junit_xml(run), paths.markdown: md}
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for path, text in texts.items():
+            path.write_text(redact(text), encoding="utf-8")
+        if step_summary := os.environ.get("GITHUB_STEP_SUMMARY"):
+            with open(step_summary, "a", encoding="utf-8") as f:
+                f.write(md)
+        _point_latest(root, out)
+    except OSError as exc:
+        raise OutputError(f"cannot write the reports under {root}: {exc.strerror or exc}; pass --out (or "
+                          "--perf-report-dir) a writable folder") from None
     return paths
 
 

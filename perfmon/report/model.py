@@ -88,8 +88,8 @@ def build_model(run: Run, history: list[RunSummary] | None = None) -> ReportMode
         model.errors = _per_window(failed, "rate", 100)
     names = sorted({tags.get("name", "") for _, tags, _ in m.series("http_req_duration")})
     for name in names:
-        t = m.select(f"http_req_duration{{name:{name}}}")
-        f = m.select(f"http_req_failed{{name:{name}}}")
+        t = m.select_tags("http_req_duration", {"name": name})
+        f = m.select_tags("http_req_failed", {"name": name})
         if not isinstance(t, Trend) or not t.count:
             continue
         s = t.stats()
@@ -108,10 +108,10 @@ def build_model(run: Run, history: list[RunSummary] | None = None) -> ReportMode
             model.steps.append({"journey": tags.get("journey", ""), "step": tags.get("step", ""),
                                 "p50": s.p50, "p95": s.p95, "count": series.count})
     for role in ("runner", "browser", "target", "system"):
-        cpu = m.select(f"process_cpu_percent{{role:{role}}}")
+        cpu = m.select_tags("process_cpu_percent", {"role": role})
         if isinstance(cpu, Trend) and cpu.count:
             model.cpu.append((role, _per_window(cpu, "max")))
-        mem = m.select(f"process_rss_mb{{role:{role}}}")
+        mem = m.select_tags("process_rss_mb", {"role": role})
         if isinstance(mem, Trend) and mem.count:
             model.memory.append((role, _per_window(mem, "max")))
     model.breaking_points = dict(run.metadata.get("breaking_points") or {})

@@ -12,14 +12,15 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..errors import StoreError
-from ..names import redact
+from ..redaction import redact
 from .base import RunSummary, Store, run_rows
 
 __all__ = ["RunSummary", "Store", "open_store", "run_rows"]
 
 
-def open_store(url: str, *, root: Path | None = None) -> Store:
-    """Open the store named by ``url``; relative SQLite paths are taken from ``root``."""
+def open_store(url: str, *, root: Path | None = None, create: bool = True) -> Store:
+    """Open the store named by ``url``; relative SQLite paths are taken from ``root``. With ``create=False``
+    (read-only commands) a SQLite file that does not exist is an error, not a new empty store."""
     parts = urlsplit(url)
     if parts.scheme == "sqlite":
         raw = url[len("sqlite://") :]
@@ -30,7 +31,7 @@ def open_store(url: str, *, root: Path | None = None) -> Store:
             path = (root or Path.cwd()) / path
         from .sqlite import SQLiteStore
 
-        return SQLiteStore(path, url)
+        return SQLiteStore(path, url, create=create)
     if parts.scheme == "supabase" or parts.scheme.startswith("supabase+"):
         return _supabase(url)
     if parts.scheme in ("postgresql", "postgres"):

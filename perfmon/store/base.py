@@ -171,11 +171,13 @@ def run_from_rows(row: Mapping[str, Any], series: Iterable[Mapping[str, Any]], o
                   timestamp: Callable[[Any], float | None]) -> Run:
     """A stored run read back (the inverse of :func:`run_rows`, through ``Run.from_dict``): ``row`` holds
     :data:`RUN_COLUMNS`, ``series`` each metric's name, tags and data, ``outcomes`` :data:`THRESHOLD_COLUMNS`."""
+    problems = (row.get("metadata") or {}).get("threshold_problems") or {}
     return Run.from_dict({
         **row,
         "run_id": str(row["id"]),
         "started_at": timestamp(row["started_at"]) or 0.0,
         "finished_at": timestamp(row["finished_at"]),
         "metrics": Metrics.from_dict({"name": s["name"], "tags": s["tags"], **s["data"]} for s in series),
-        "thresholds": [dict(o) for o in outcomes],
+        # The threshold table has no column for why an outcome could not be evaluated; metadata keeps it.
+        "thresholds": [{**o, "problem": problems.get(f"{o['metric']}: {o['expression']}")} for o in outcomes],
     })

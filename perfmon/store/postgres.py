@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import StoreError
-from ..names import redact
+from ..redaction import redact
 from .sql import SQLStore
 
 __all__ = ["PostgresStore"]
@@ -24,7 +24,12 @@ class PostgresStore(SQLStore):
     def __init__(self, url: str, *, connect_timeout_s: float = 10.0) -> None:
         self.url = redact(url)
         parts = urlsplit(url)
-        self.where = f"postgresql://{parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path or '/'}"
+        try:
+            port = parts.port or 5432
+        except ValueError:
+            raise StoreError(f"store URL {url}: the port is not a number; write postgresql://user@host:5432/db"
+                             ) from None
+        self.where = f"postgresql://{parts.hostname or 'localhost'}:{port}{parts.path or '/'}"
         try:
             import psycopg
         except ImportError:
@@ -50,6 +55,9 @@ class PostgresStore(SQLStore):
         # Lost connections, serialization failures and deadlocks are OperationalErrors; integrity and
         # permission errors are not, and are never retried.
         return isinstance(exc, self._psycopg.OperationalError)
+
+    def _rejected(self, exc: BaseException) -> bool:
+        return isinstance(exc, self._psycopg.IntegrityError | self._psycopg.DataError)
 
     def _reconnect(self) -> None:
         try:

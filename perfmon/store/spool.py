@@ -1,23 +1,38 @@
-"""Nothing measured is lost: a run the store refuses is kept in a spool file and sent later.
+"""Nothing measured is lost: every run is spooled first, then stored, and its spool file is removed
+only once the store confirmed the write.
 
-The spool is ``.perfmon/spool/<run-id>.json`` under the config's root, one ``Run.to_json`` per
-file, written atomically (temp file, fsync, rename). Runs are keyed by their own ids, so
-sending one twice changes nothing.
+The spool is a queue of files, one ``Run.to_json`` (redacted) per run:
+
+- ``.perfmon/spool/<run-id>.json`` under the config's root, written atomically (temp file, fsync,
+  rename). When that folder cannot be written (``.perfmon`` is a file, a read-only checkout), the
+  run goes to ``<tmp>/perfmon-spool-<uid>/<project>/`` instead, and the caller is told where.
+- ``rejected/<run-id>.json`` with ``<run-id>.reason.txt`` beside it: a file that does not parse, or
+  a run the store refused for good (a constraint). Flushing sets it aside and goes on with the rest.
+- ``.lock``: storing and flushing hold an exclusive ``flock`` on it, so concurrent runs and
+  concurrent ``perfmon flush`` never race over a file. A file another process already sent is
+  simply gone, which is not an error.
+
+Runs are keyed by their own ids, so sending one twice changes nothing.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
 import os
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config import Config
-from ..errors import StoreError
+from ..errors import OutputError, PerfmonError, RunRejectedError
+from ..redaction import redact
 from ..results import Run
 from . import open_store
 
-__all__ = ["StoredRun", "flush_spool", "spool_dir", "spool_run", "store_or_spool"]
+__all__ = ["Flushed", "Spool", "StoredRun", "flush_spool", "store_or_spool"]
 
 
 @dataclass(frozen=True)
@@ -29,52 +44,140 @@ class StoredRun:
     problem: str | None = None
 
 
-def spool_dir(config: Config) -> Path:
-    return config.root / ".perfmon" / "spool"
+@dataclass
+class Flushed:
+    """What a flush did: run ids sent, and files set aside in ``rejected/`` with the reason."""
+
+    sent: list[str] = field(default_factory=list)
+    rejected: list[tuple[Path, str]] = field(default_factory=list)
 
 
-def spool_run(run: Run, directory: Path) -> Path:
-    """Write the run atomically (temp file, fsync, rename) so it can be replayed later."""
-    directory.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".json")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(run.to_json())
-        f.flush()
-        os.fsync(f.fileno())
-    final = directory / f"{run.run_id}.json"
-    os.replace(tmp, final)
-    return final
+class Spool:
+    """The spool folders of one project: its own, and the fallback in the temp directory."""
+
+    def __init__(self, config: Config) -> None:
+        self.primary = config.root / ".perfmon" / "spool"
+        project = hashlib.sha1(str(config.root.resolve()).encode()).hexdigest()[:12]
+        self.fallback = Path(tempfile.gettempdir()) / f"perfmon-spool-{os.getuid()}" / project
+
+    def _writable(self) -> Path:
+        for directory in (self.primary, self.fallback):
+            try:
+                directory.mkdir(parents=True, exist_ok=True)
+                if os.access(directory, os.W_OK):
+                    return directory
+            except OSError:
+                continue
+        msg = (f"cannot write the spool at {self.primary} nor at {self.fallback}; make .perfmon a writable folder "
+               "in the project")
+        raise OutputError(msg)
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the spool's exclusive lock (blocking) for the duration."""
+        directory = self._writable()
+        with open(directory / ".lock", "a", encoding="utf-8") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def keep(self, run: Run) -> Path:
+        """Write the run atomically (temp file, fsync, rename) so it can be replayed later."""
+        directory = self._writable()
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".part")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(redact(run.to_json()))
+                f.flush()
+                os.fsync(f.fileno())
+            final = directory / f"{run.run_id}.json"
+            os.replace(tmp, final)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise OutputError(f"cannot write the spool file in {directory}: {exc}; free some disk space") from None
+        return final
+
+    def pending(self) -> list[Path]:
+        """Spooled runs waiting for the store, oldest name first."""
+        found: list[Path] = []
+        for directory in (self.primary, self.fallback):
+            with contextlib.suppress(OSError):
+                found.extend(sorted(p for p in directory.glob("*.json") if p.is_file()))
+        return found
+
+    def reject(self, path: Path, reason: str) -> Path:
+        """Move a file the store can never take to ``rejected/``, with the reason beside it."""
+        folder = path.parent / "rejected"
+        folder.mkdir(exist_ok=True)
+        moved = folder / path.name
+        os.replace(path, moved)
+        moved.with_suffix(".reason.txt").write_text(redact(reason) + "\n", encoding="utf-8")
+        return moved
 
 
 def store_or_spool(run: Run, config: Config) -> StoredRun:
-    """Store the run; when the store fails, spool it so nothing measured is lost."""
+    """Spool the run, then store it; the spool file stays when the store fails in any way."""
+    spool = Spool(config)
+    path = spool.keep(run)
+    with spool.locked():
+        try:
+            store = open_store(config.store, root=config.root)
+            try:
+                store.write_run(run)
+            finally:
+                store.close()
+        except Exception as exc:  # noqa: BLE001 - whatever went wrong, the run stays spooled and is named
+            problem = str(exc) if isinstance(exc, PerfmonError) else f"{type(exc).__name__}: {redact(str(exc))}"
+            return StoredRun(str(path), spooled=True, problem=problem)
+        path.unlink(missing_ok=True)
+    return StoredRun(config.store, spooled=False)
+
+
+def _read(path: Path) -> Run | None:
+    """The spooled run, or ``None`` when another flush already sent it. Raises ValueError when corrupt."""
     try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"not UTF-8 ({exc})") from None
+    try:
+        return Run.from_json(text)
+    except (ValueError, KeyError, TypeError, AttributeError, PerfmonError) as exc:
+        raise ValueError(f"not a perfmon run ({type(exc).__name__}: {exc})") from None
+
+
+def flush_spool(config: Config) -> Flushed:
+    """Send every spooled run to the store, removing each file once its run is stored. Corrupt files and
+    runs the store refuses are set aside; a store that is down stops the flush (raises StoreError)."""
+    spool = Spool(config)
+    done = Flushed()
+    if not spool.pending():
+        return done
+    with spool.locked():
+        files = spool.pending()
+        if not files:
+            return done
         store = open_store(config.store, root=config.root)
         try:
-            store.write_run(run)
+            for path in files:
+                try:
+                    run = _read(path)
+                except ValueError as exc:
+                    done.rejected.append((spool.reject(path, str(exc)), str(exc)))
+                    continue
+                if run is None:
+                    continue
+                try:
+                    store.write_run(run)
+                except RunRejectedError as exc:
+                    done.rejected.append((spool.reject(path, str(exc)), str(exc)))
+                    continue
+                path.unlink(missing_ok=True)
+                done.sent.append(run.run_id)
         finally:
             store.close()
-        return StoredRun(config.store, spooled=False)
-    except StoreError as exc:
-        path = spool_run(run, spool_dir(config))
-        return StoredRun(str(path), spooled=True, problem=str(exc))
-
-
-def flush_spool(config: Config) -> list[str]:
-    """Send every spooled run to the store and delete each file once its run is stored.
-    Returns the run ids sent."""
-    directory = spool_dir(config)
-    files = sorted(directory.glob("*.json")) if directory.is_dir() else []
-    if not files:
-        return []
-    sent = []
-    store = open_store(config.store, root=config.root)
-    try:
-        for f in files:
-            run = Run.from_json(f.read_text(encoding="utf-8"))
-            store.write_run(run)
-            f.unlink()
-            sent.append(run.run_id)
-    finally:
-        store.close()
-    return sent
+    return done

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import time
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from ..errors import StoreError
+from ..errors import RunRejectedError, StoreError
 from ..results import Run
 from .base import RUN_COLUMNS, THRESHOLD_COLUMNS, RunRows, RunSummary, run_from_rows, run_rows
 
@@ -77,6 +78,10 @@ class SQLStore:
         for constraint or permission errors."""
         return False
 
+    def _rejected(self, exc: BaseException) -> bool:
+        """Whether the database refused the data itself (a constraint): sending it again cannot help."""
+        return False
+
     def _reconnect(self) -> None:
         """Make a fresh connection after a transient failure (PostgreSQL); nothing by default."""
 
@@ -97,6 +102,8 @@ class SQLStore:
                     self._con.execute("rollback")
                 except self._errors():
                     pass
+                if self._rejected(exc):
+                    raise RunRejectedError(f"{self.where} refused run {run.run_id}: {_one_line(exc)}") from None
                 if attempt == self.attempts or not self._transient(exc):
                     raise StoreError(f"could not write run {run.run_id} to {self.where}: {_one_line(exc)}") from None
                 time.sleep(random.uniform(0, self.backoff_s * 2 ** (attempt - 1)))  # full jitter
@@ -132,6 +139,8 @@ class SQLStore:
         return [RunSummary(str(r[0]), _iso(r[1]), *r[2:]) for r in rows]
 
     def load_run(self, run_id: str) -> Run:
+        if not _RUN_ID_PREFIX.fullmatch(run_id):  # also keeps LIKE's % and _ out of the pattern
+            raise StoreError(f"{run_id!r} is not a run id; copy one (or its first characters) from `perfmon history`")
         found = self._query(
             f"select {', '.join(RUN_COLUMNS)} from performance_test_runs where cast(id as text) like ? "
             "order by started_at desc limit 2",
@@ -151,6 +160,9 @@ class SQLStore:
 
     def close(self) -> None:
         self._con.close()
+
+
+_RUN_ID_PREFIX = re.compile(r"[0-9a-fA-F-]{1,36}")
 
 
 def _iso(value: Any) -> str:

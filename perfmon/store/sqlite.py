@@ -16,10 +16,13 @@ __all__ = ["SQLiteStore"]
 class SQLiteStore(SQLStore):
     placeholder = "?"
 
-    def __init__(self, path: Path, url: str) -> None:
+    def __init__(self, path: Path, url: str, *, create: bool = True) -> None:
         self.url = url
         self.where = str(path)
         self.path = path
+        if not create and not path.is_file():
+            raise StoreError(f"no result store at {path}; check PERFMON_STORE / --store (relative paths start from "
+                             "the config's folder), or run `perfmon run` to create it")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._con = sqlite3.connect(path, timeout=30, isolation_level=None)
@@ -31,7 +34,7 @@ class SQLiteStore(SQLStore):
         except (OSError, sqlite3.Error) as exc:
             msg = (
                 f"cannot open the result store {path} ({exc}); point PERFMON_STORE or --perf-store "
-                "at a writable path, e.g. sqlite:///tmp/perfmon.db"
+                "at a writable path, e.g. sqlite:////tmp/perfmon.db (four slashes: an absolute path)"
             )
             raise StoreError(msg) from None
 
@@ -45,6 +48,9 @@ class SQLiteStore(SQLStore):
 
     def _errors(self) -> tuple[type[BaseException], ...]:
         return (sqlite3.Error,)
+
+    def _rejected(self, exc: BaseException) -> bool:
+        return isinstance(exc, sqlite3.IntegrityError)
 
     def _transient(self, exc: BaseException) -> bool:
         return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)

@@ -19,7 +19,7 @@ from typing import Any, TypeVar, cast
 
 import httpx
 
-from ..errors import StoreError
+from ..errors import RunRejectedError, StoreError
 from ..results import Run
 from .base import RUN_COLUMNS, THRESHOLD_COLUMNS, RunSummary, run_from_rows, run_rows
 from .sql import DETAIL_TABLES
@@ -36,6 +36,7 @@ _PRIMARY_KEYS = {
     "performance_web_vitals": "run_id,journey,page,metric",
     "performance_breaking_points": "run_id,scenario",
 }
+_REJECTED_CLASSES = {"22", "23"}  # SQLSTATE classes: data exception, integrity constraint violation
 _RETRY_CODES = {"40001", "40P01", "PGRST000", "PGRST001", "PGRST002", "PGRST003"}  # serialization, pool, schema cache
 
 
@@ -89,8 +90,10 @@ class SupabaseStore:
             try:
                 return fn()
             except (APIError, httpx.HTTPError) as exc:
+                status = f"HTTP {self._last_status}: " if self._last_status else ""
+                if isinstance(exc, APIError) and str(exc.code)[:2] in _REJECTED_CLASSES:
+                    raise RunRejectedError(f"Supabase refused {what} ({status}{self._clean(exc)})") from None
                 if attempt == self.attempts or not self._retryable(exc):
-                    status = f"HTTP {self._last_status}: " if self._last_status else ""
                     raise StoreError(f"Supabase {what} failed ({status}{self._clean(exc)})") from None
                 # Full jitter: many CI jobs retrying together must not hammer the API in step.
                 time.sleep(random.uniform(0, self.backoff_s * 2 ** (attempt - 1)))

@@ -4,12 +4,12 @@ from collections.abc import Callable
 
 import pytest
 
-from conftest import DemoApp
 from perfmon import Metrics, Trend
 from perfmon.analysis import memory_growth, recovery_time
 from perfmon.config import Scenario, Stage
 from perfmon.load import Client, EngineOptions, VirtualUser, run_scenario
 from perfmon.metrics import WINDOW_S
+from tests._support.apps import DemoApp
 
 SPIKE = Scenario(name="spike", executor="ramping-vus",
                  stages=(Stage(30, 10), Stage(5, 50), Stage(20, 50), Stage(5, 10), Stage(60, 10)))

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page
 
-from conftest import DemoApp
 from perfmon import Metrics, Trend
 from perfmon.browser import BrowserPerf
+from tests._support.apps import DemoApp
 
 pytestmark = pytest.mark.browser
 

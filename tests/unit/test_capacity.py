@@ -6,10 +6,10 @@ from collections.abc import Callable
 
 import pytest
 
-from conftest import DemoApp
 from perfmon import Trend, parse_thresholds
 from perfmon.config import Scenario
 from perfmon.load import Client, EngineOptions, VirtualUser, find_breaking_point, run_scenario
+from tests._support.apps import DemoApp
 
 QUIET = EngineOptions(progress=False)
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from conftest import ADMIN, DemoApp
+from tests._support.apps import ADMIN, DemoApp
 
 
 def login(url: str, email: str = "vu0042@example.com") -> str:

@@ -7,11 +7,11 @@ from collections.abc import Callable
 
 import pytest
 
-from conftest import DemoApp
 from perfmon import Counter, Rate, Trend
 from perfmon.config import Scenario, Stage
 from perfmon.load import Client, EngineOptions, VirtualUser, endpoint_name, run_load_test, run_scenario
 from perfmon.target import free_port
+from tests._support.apps import DemoApp
 
 QUIET = EngineOptions(progress=False)
 TWO_PROCESSES = EngineOptions(progress=False, processes=2)

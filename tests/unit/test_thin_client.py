@@ -19,12 +19,12 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 from test_browser_vitals import log_in, visit
 
-from conftest import DemoApp
 from perfmon import Metrics
 from perfmon.browser import BrowserPerf, start_browser_server
 from perfmon.browser.thin import ThinConnection, thin_client_supported
 from perfmon.errors import BrowserError
 from perfmon.thresholds import parse_thresholds
+from tests._support.apps import DemoApp
 
 pytestmark = pytest.mark.browser
 

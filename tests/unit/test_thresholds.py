@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from perfmon import Metrics, ThresholdError, evaluate, parse_thresholds
-from perfmon.thresholds import iteration_breaches
+from perfmon.thresholds import ThresholdOutcome, iteration_breaches
 
 
 @pytest.mark.parametrize(
@@ -19,7 +19,7 @@ from perfmon.thresholds import iteration_breaches
     ],
 )
 def test_parses_k6_expressions(expr: str, agg: str, op: str, value: float) -> None:
-    [t] = parse_thresholds({"http_req_duration": [expr]})
+    [t] = parse_thresholds({"my_custom_metric": [expr]})
     assert (t.aggregation, t.op, t.value) == (agg, op, value)
 
 
@@ -78,11 +78,27 @@ def test_a_metric_with_no_data_fails_but_zero_count_is_zero() -> None:
     assert [(o.passed, o.observed) for o in outcomes] == [(False, None), (True, 0.0)]
 
 
-def test_wrong_aggregation_for_the_metric_kind() -> None:
+def test_wrong_aggregation_for_a_builtin_metric_is_refused_when_parsed() -> None:
+    with pytest.raises(ThresholdError, match=r"http_req_duration is a trend, which has no rate; use avg"):
+        parse_thresholds({"http_req_duration": ["rate<0.01"]})
+    with pytest.raises(ThresholdError, match=r"http_req_failed is a rate, which has no p\(95\)"):
+        parse_thresholds({"http_req_failed{name:/login}": ["p(95)<1"]})
+
+
+def test_wrong_aggregation_for_a_custom_metric_fails_that_threshold_with_the_reason() -> None:
     m = Metrics()
-    m.rate("http_req_failed").record(True)
-    with pytest.raises(ThresholdError, match="a Rate has no aggregation 'p\\(95\\)'"):
-        evaluate(parse_thresholds({"http_req_failed": ["p(95)<1"]}), m)
+    m.rate("my_rate").record(True)
+    m.trend("my_trend").record(5)
+    outcomes = evaluate(parse_thresholds({"my_rate": ["p(95)<1"], "my_trend": ["max<10"]}), m)
+    assert [o.status for o in outcomes] == ["fail", "pass"]
+    assert outcomes[0].problem is not None and "a Rate has no aggregation 'p(95)'" in outcomes[0].problem
+    assert "cannot be evaluated" in outcomes[0].detail
+    assert ThresholdOutcome.from_dict(outcomes[0].to_dict()) == outcomes[0]
+
+
+def test_thresholds_written_as_a_list_not_a_table_are_one_line() -> None:
+    with pytest.raises(ThresholdError, match="expected a table of metric = \\[expressions\\]"):
+        parse_thresholds(["p(95)<2000"])  # type: ignore[arg-type]
 
 
 def test_an_iteration_breaches_a_bound_with_its_own_worst_value() -> None:

@@ -1,0 +1,66 @@
+"""Running perfmon as a user does, for the end-to-end and reliability suites: real pytest and
+``perfmon`` processes in a scratch project, a clean environment, a real store file."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+__all__ = ["ROOT", "SCENARIO_TOML", "TEST_FILE", "env", "perfmon_cmd", "project", "pytest_cmd", "run", "runs_in"]
+
+ROOT = Path(__file__).resolve().parents[2]  # the checkout
+
+SCENARIO_TOML = """
+[scenarios.quick]
+executor = "constant-vus"
+vus = 2
+duration = "2s"
+think_time = "0s"
+[scenarios.quick.thresholds]
+http_req_duration = ["p(95)<{limit}"]
+"""
+
+TEST_FILE = """
+from perfmon.load import Client, VirtualUser
+
+
+async def hit(client: Client, user: VirtualUser) -> None:
+    await client.get("/healthz")
+
+
+def test_quick(perf_api):
+    perf_api.run(hit, scenario="quick")
+"""
+
+
+def env(**extra: str) -> dict[str, str]:
+    e = {k: v for k, v in os.environ.items() if not k.startswith(("PERFMON_", "DEMO_")) and k != "BASE_URL"}
+    e.update(extra)
+    return e
+
+
+def run(args: list[str], cwd: Path, **extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, cwd=cwd, env=env(**extra), capture_output=True, text=True, timeout=600)
+
+
+def project(tmp_path: Path, limit: str = "2000", extra_toml: str = "") -> Path:
+    (tmp_path / "perfmon.toml").write_text(SCENARIO_TOML.replace("{limit}", limit) + extra_toml)
+    (tmp_path / "test_quick.py").write_text(TEST_FILE)
+    return tmp_path
+
+
+def pytest_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-o", "addopts=", *args]
+
+
+def runs_in(db: Path) -> list[tuple[str, str, str]]:
+    con = sqlite3.connect(db)
+    return con.execute("select id, test_type, status from performance_test_runs").fetchall()
+
+
+
+def perfmon_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "perfmon", *args]

@@ -1,0 +1,137 @@
+"""Bad input of every kind is one line (with ``file:line`` for the config), a non-zero exit and no
+traceback; nothing is accepted silently. Each case failed on main before issue #11."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests._support.sessions import perfmon_cmd, project, pytest_cmd, run, runs_in
+
+QUICK = '[scenarios.quick]\nvus = 1\nduration = "1s"\n'
+
+
+def one_line_error(out: object) -> str:
+    """The error text, after checking there is exactly one line of it and no traceback."""
+    stderr: str = out.stderr  # type: ignore[attr-defined]
+    stdout: str = out.stdout  # type: ignore[attr-defined]
+    assert "Traceback" not in stderr + stdout, stderr + stdout
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("toml", "where", "message"),
+    [
+        ('[scenarios.quick]\nvus = 1\nthresholds = ["p(95)<2000"]\n', ":3:",
+         "scenarios.quick.thresholds = ['p(95)<2000']: expected a table"),
+        ('[scenarios.quick]\nexecutor = "ramping-vus"\nstages = "2m"\n', ":3:",
+         "scenarios.quick.stages = '2m': expected a list of tables"),
+        ('[scenarios.quick]\nexecutor = "ramping-vus"\nstages = [{ duration = "1m", target = "ten" }]\n', ":3:",
+         "scenarios.quick.target = 'ten': expected a whole number of at least 0"),
+        ('[monitor]\nmax_avg_response_time_ms = "fast"\n', ":2:",
+         "monitor.max_avg_response_time_ms = 'fast': expected a finite number"),
+        ('scenarios = "load"\n', ":1:", "scenarios = 'load': expected a table"),
+        ("[profiles]\nsmoke = 5\n", ":2:", "profiles.smoke = 5: expected a table"),
+        ("store = 5\n", ":1:", "store = 5: expected a string"),
+        ('[profiles.smoke]\nusers_factor = "nan"\n', ":2:", "profiles.smoke.users_factor = 'nan': expected a finite"),
+        ("[profiles.smoke]\nusers_factor = nan\n", ":2:", "profiles.smoke.users_factor = nan: expected a finite"),
+        ("[scenarios.quick]\nvus = -5\n", ":2:", "scenarios.quick.vus = -5: expected a whole number of at least 1"),
+        ('[scenarios.quick]\nexecutor = "ramping-vus"\nstages = [{ duration = "1m", target = -50 }]\n', ":3:",
+         "scenarios.quick.target = -50: expected a whole number of at least 0"),
+        ('[scenarios.quick]\nexecutor = "constant-arrival-rate"\nrate = -10\nduration = "1s"\n', ":3:",
+         "scenarios.quick.rate = -10: expected a finite number of at least 0"),
+        ('[scenarios.quick]\nvus = 1\n[scenarios.quick.thresholds]\nhttp_req_duration = ["rate<0.01"]\n', ":4:",
+         "http_req_duration is a trend, which has no rate; use avg, min, max, med, count or p(N)"),
+        ('[scenarios.quick]\nvus = 1\ngraceful_stop = "soon"\n', ":3:", "'soon' is not a duration"),
+        ("colour = 'blue'\n", ":1:", "unknown key 'colour' in [tool.perfmon]"),
+    ],
+    ids=["thresholds-list", "stages-string", "target-text", "gate-text", "scenarios-string", "profile-number",
+         "store-number", "factor-nan-text", "factor-nan", "vus-negative", "target-negative", "rate-negative",
+         "rate-on-trend", "graceful-stop", "unknown-key"],
+)
+def test_config_errors_name_the_file_line_key_and_expectation(tmp_path: Path, toml: str, where: str,
+                                                              message: str) -> None:
+    (tmp_path / "perfmon.toml").write_text(toml)
+    out = run(perfmon_cmd("--config", str(tmp_path / "perfmon.toml"), "history"), tmp_path)
+    assert out.returncode == 2
+    line = one_line_error(out)
+    assert f"perfmon.toml{where}" in line and message in line, line
+
+
+def test_a_thresholds_list_under_pytest_is_one_line_not_an_internal_error(tmp_path: Path) -> None:
+    proj = project(tmp_path)
+    (proj / "perfmon.toml").write_text('[scenarios.quick]\nvus = 1\nthresholds = ["p(95)<2000"]\n')
+    out = run(pytest_cmd("test_quick.py"), proj)
+    assert out.returncode == 4 and "INTERNALERROR" not in out.stdout + out.stderr
+    assert "perfmon.toml:3: scenarios.quick.thresholds" in one_line_error(out)
+
+
+@pytest.mark.parametrize("name", ["perfmon.toml", "pyproject.toml"])
+def test_a_utf16_config_is_one_line_even_when_found_by_discovery(tmp_path: Path, name: str) -> None:
+    text = ("[tool.perfmon]\n" if name == "pyproject.toml" else "") + QUICK
+    (tmp_path / name).write_bytes(text.encode("utf-16"))
+    below = tmp_path / "deep" / "er"
+    below.mkdir(parents=True)
+    out = run(perfmon_cmd("history"), below)  # no --config: found by walking up the tree
+    assert out.returncode == 2
+    assert f"{tmp_path / name}: not UTF-8 text" in one_line_error(out)
+
+
+def test_a_base_url_with_a_bad_port_is_one_line(tmp_path: Path) -> None:
+    out = run(pytest_cmd("test_quick.py"), project(tmp_path), BASE_URL="http://127.0.0.1:abc")
+    assert out.returncode == 4
+    assert "BASE_URL 'http://127.0.0.1:abc' is not an http(s) URL" in one_line_error(out)
+
+
+def test_a_malformed_alert_webhook_does_not_break_a_failing_run(tmp_path: Path) -> None:
+    proj = project(tmp_path, limit="0.001")
+    db = tmp_path / "r.db"
+    out = run(pytest_cmd("test_quick.py", "--perf-store", f"sqlite:///{db}"), proj,
+              PERFMON_ALERT_WEBHOOK="http://127.0.0.1:abc/h")
+    assert out.returncode == 1 and "Traceback" not in out.stdout + out.stderr
+    assert "alert to PERFMON_ALERT_WEBHOOK failed (the run is stored all the same)" in out.stdout
+    assert [status for _, _, status in runs_in(db)] == ["failed"]
+
+
+def test_a_report_folder_that_cannot_be_written_is_one_line(tmp_path: Path) -> None:
+    proj = project(tmp_path)
+    db = tmp_path / "r.db"
+    assert run(pytest_cmd("test_quick.py", "--perf-store", f"sqlite:///{db}"), proj).returncode == 0
+    [(run_id, _, _)] = runs_in(db)
+    out = run(perfmon_cmd("--store", f"sqlite:///{db}", "report", run_id[:8], "--out", "/proc/x"), proj)
+    assert out.returncode == 2
+    assert "cannot write the reports under /proc/x" in one_line_error(out)
+
+
+@pytest.mark.parametrize("workers", [["-n", "2"], []], ids=["xdist", "alone"])
+def test_a_chromium_that_is_not_chromium_is_named(tmp_path: Path, workers: list[str]) -> None:
+    (tmp_path / "test_page.py").write_text("def test_page(perf):\n    perf.page.goto('/login')\n")
+    out = run(pytest_cmd("test_page.py", *workers), tmp_path, PERFMON_CHROMIUM="/bin/true")
+    assert out.returncode == 4
+    said = "ERROR: Chromium at /bin/true failed to start: true (GNU coreutils)"
+    assert said in out.stdout + out.stderr, out.stdout + out.stderr
+    assert "Traceback" not in out.stdout + out.stderr
+
+
+def test_run_ids_are_not_like_patterns_and_read_commands_create_nothing(tmp_path: Path) -> None:
+    proj = project(tmp_path)
+    db = tmp_path / "r.db"
+    assert run(pytest_cmd("test_quick.py", "--perf-store", f"sqlite:///{db}"), proj).returncode == 0
+    out = run(perfmon_cmd("--store", f"sqlite:///{db}", "show", "%"), proj)
+    assert out.returncode == 2 and "'%' is not a run id" in one_line_error(out)
+    missing = tmp_path / "typo" / "resluts.db"
+    out = run(perfmon_cmd("--store", f"sqlite:///{missing}", "history"), proj)
+    assert out.returncode == 2 and f"no result store at {missing}" in one_line_error(out)
+    assert not missing.parent.exists()
+
+
+def test_type_load_selects_by_marker_not_by_name(tmp_path: Path) -> None:
+    from tests._support.sessions import ROOT
+
+    out = run([sys.executable, "-m", "perfmon", "run", "--type", "load", "--", "--collect-only", "-q"], ROOT)
+    collected = [line for line in out.stdout.splitlines() if "::" in line]
+    assert collected == ["tests/api_perf/test_api_load.py::test_load_100_users"], out.stdout + out.stderr

@@ -1,0 +1,80 @@
+"""No secret leaks: planted fake secrets are searched for in everything perfmon prints or writes
+(summary, errors, reports, summary.json, JUnit, Markdown, the spool, the store's rows)."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from perfmon.redaction import redact
+from tests._support.apps import DemoApp
+from tests._support.sessions import perfmon_cmd, project, pytest_cmd, run
+
+JWT = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJyb2xlIjoic2VydmljZV9yb2xlIn0.c2lnbmF0dXJlLXBsYW50ZWQ"
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ("postgresql://perfmon:pw-in-userinfo@db.example.com:5432/perf", "pw-in-userinfo"),
+        ("postgresql://perfmon@db.example.com/perf?sslmode=require&password=pw-in-query", "pw-in-query"),
+        ("host=db.example.com port=5432 password=pw-keyword dbname=perf", "pw-keyword"),
+        ("host=db.example.com password='pw quoted' dbname=perf", "pw quoted"),
+        ("http://admin:hunter2-basic@127.0.0.1:8000/dashboard", "hunter2-basic"),
+        (f"Authorization: Bearer {JWT}", JWT.split(".")[1]),
+        ("SUPABASE_SECRET_KEY=sb_secret_N7UND0UgjKTVK-Uodkm0Hg_xSvEMPvz", "N7UND0UgjKTVK"),
+    ],
+    ids=["userinfo", "query", "keyword-dsn", "keyword-quoted", "basic-auth", "jwt", "supabase-key"],
+)
+def test_the_redactor_masks_every_shape(text: str, secret: str) -> None:
+    masked = redact(text, env={})
+    assert secret not in masked and "***" in masked
+
+
+def test_the_redactor_masks_secret_environment_values_and_keeps_ordinary_text() -> None:
+    env = {"MY_API_TOKEN": "opaque-token-value", "HOME": "/root", "DEBUG_KEY": "1"}
+    assert redact("sent opaque-token-value to /root", env=env) == "sent *** to /root"
+    plain = "http://127.0.0.1:8000/api/items/1,2,3?page=2 monkey=banana"
+    assert redact(plain, env=env) == plain
+
+
+def planted(root: Path, *secrets: str) -> list[str]:
+    """Files under ``root`` that contain any of ``secrets``."""
+    found = []
+    for path in root.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            found += [f"{path}: {s}" for s in secrets if s.encode() in data]
+    return found
+
+
+def test_no_planted_secret_reaches_any_output(tmp_path: Path, demo: DemoApp) -> None:
+    proj = project(tmp_path)
+    base_url = demo.url.replace("http://", "http://admin:hunter2-basic@")
+    down_store = "postgresql://perfmon@127.0.0.1:1/perf?password=pw-in-query"
+    secrets = ("hunter2-basic", "pw-in-query", "pw-keyword", JWT)
+    extra = {"BASE_URL": base_url, "SUPABASE_SERVICE_ROLE_KEY": JWT}
+
+    session = run(pytest_cmd("test_quick.py", "--perf-store", down_store, "--perf-report-dir", "rep"), proj, **extra)
+    assert session.returncode == 1, session.stdout + session.stderr
+    assert "store failed" in session.stdout and "the run was kept in" in session.stdout
+    spooled = list((proj / ".perfmon" / "spool").glob("*.json"))
+    assert len(spooled) == 1
+    assert len([p for p in (proj / "rep").glob("*/index.html") if p.parent.name != "latest"]) == 1
+
+    keyword = run(perfmon_cmd("--store", "host=127.0.0.1 port=1 password=pw-keyword", "history"), proj, **extra)
+    flush_down = run(perfmon_cmd("--store", down_store, "flush"), proj, **extra)
+    assert keyword.returncode == 2 and flush_down.returncode == 2
+
+    db = tmp_path / "good.db"
+    flushed = run(perfmon_cmd("--store", f"sqlite:///{db}", "flush"), proj, **extra)
+    assert flushed.returncode == 0 and spooled[0].stem in flushed.stdout
+    [(stored_url,)] = sqlite3.connect(db).execute("select base_url from performance_test_runs").fetchall()
+    assert stored_url == base_url.replace("hunter2-basic", "***")
+
+    printed = [out.stdout + out.stderr for out in (session, keyword, flush_down, flushed)]
+    assert not [s for text in printed for s in secrets if s in text], printed
+    assert planted(proj, *secrets) == []
+    assert planted(tmp_path, *secrets) == []  # the store file included

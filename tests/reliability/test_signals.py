@@ -1,0 +1,88 @@
+"""Interruption keeps partial results: Ctrl-C (SIGINT) and a cancelled CI job (SIGTERM) sent to
+``perfmon run``, or SIGTERM sent to pytest itself, store the run as ``interrupted`` and stop the
+bundled app perfmon started."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tests._support.sessions import env, perfmon_cmd, pytest_cmd, runs_in
+
+LONG_TEST = """
+import pytest
+from perfmon.load import Client, VirtualUser
+
+
+async def hit(client: Client, user: VirtualUser) -> None:
+    await client.get("/healthz")
+
+
+@pytest.mark.perf_load
+def test_long(perf_api):
+    perf_api.run(hit, scenario="long")
+"""
+
+
+def long_project(tmp_path: Path) -> Path:
+    (tmp_path / "perfmon.toml").write_text(
+        '[scenarios.long]\nvus = 2\nduration = "120s"\nthink_time = "0.05s"\n'
+        '[suites]\napi = "api"\n')
+    (tmp_path / "api").mkdir()
+    (tmp_path / "api" / "test_long.py").write_text(LONG_TEST)
+    return tmp_path
+
+
+def wait_for_load(proc: subprocess.Popen[str], timeout_s: float = 60) -> list[psutil.Process]:
+    """Wait until the bundled app has been started under ``proc``; returns its processes."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        apps = [p for p in psutil.Process(proc.pid).children(recursive=True) if "demo_app" in " ".join(p.cmdline())]
+        if apps:
+            time.sleep(4)  # a few seconds of load to keep
+            return apps
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.2)
+    raise AssertionError("the bundled app never started")
+
+
+def stored_requests(db: Path, run_id: str) -> float:
+    row = sqlite3.connect(db).execute("select sum(count) from performance_metric_series where run_id = ? and "
+                                      "name = 'http_reqs'", (run_id,)).fetchone()
+    return float(row[0] or 0)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_perfmon_run_interrupted_stores_the_partial_run_and_stops_the_app(tmp_path: Path, sig: int) -> None:
+    proj = long_project(tmp_path)
+    db = tmp_path / "r.db"
+    proc = subprocess.Popen(perfmon_cmd("--store", f"sqlite:///{db}", "run", "--type", "load", "--workers", "0"),
+                            cwd=proj, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    apps = wait_for_load(proc)
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 2, out + err  # pytest's "interrupted"
+    assert "Traceback" not in out + err
+    [(run_id, _, status)] = runs_in(db)
+    assert status == "interrupted" and stored_requests(db, run_id) > 10
+    assert "verdict=INTERRUPTED" in out
+    assert not [a for a in apps if a.is_running() and a.status() != psutil.STATUS_ZOMBIE]
+
+
+def test_sigterm_to_pytest_itself_stores_the_partial_run(tmp_path: Path) -> None:
+    proj = long_project(tmp_path)
+    db = tmp_path / "r.db"
+    proc = subprocess.Popen(pytest_cmd("api", "--perf-store", f"sqlite:///{db}"), cwd=proj, env=env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for_load(proc)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in out + err, out + err
+    [(run_id, _, status)] = runs_in(db)
+    assert status == "interrupted" and stored_requests(db, run_id) > 10
