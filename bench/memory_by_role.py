@@ -40,11 +40,11 @@ def kind(p: psutil.Process) -> str:
     return "python" if "python" in name or "pytest" in cmd else name
 
 
-def measure(tree: str, workers: int, base_url: str) -> dict[str, float]:
+def measure(tree: str, workers: int, base_url: str, extra: list[str]) -> dict[str, float]:
     out = Path(tempfile.mkdtemp(prefix="perfmon-bench-mem-"))
-    env = {**os.environ, "BASE_URL": base_url, "PYTHONPATH": tree, "PERFMON_STORE": f"sqlite:///{out}/r.db"}
+    env = {**os.environ, "BASE_URL": base_url, "PYTHONPATH": os.pathsep.join([tree, *os.environ.get("BENCH_PYTHONPATH", "").split(os.pathsep)]), "PERFMON_STORE": f"sqlite:///{out}/r.db"}
     argv = [sys.executable, "-m", "pytest", "tests/browser_perf", "-p", "no:cacheprovider", "-o", "addopts=",
-            "--perf-profile", "smoke", "-q", "-n", str(workers), "--perf-browsers", str(max(1, -(-workers // 16)))]
+            "--perf-profile", "smoke", "-q", "-n", str(workers), "--perf-browsers", str(max(1, -(-workers // 16))), *extra]
     with (out / "pytest.log").open("w") as log:
         proc = subprocess.Popen(argv, cwd=tree, env=env, stdout=log, stderr=subprocess.STDOUT)
     root = psutil.Process(proc.pid)
@@ -79,12 +79,13 @@ def main() -> int:
     ap.add_argument("trees", nargs=2, metavar="TREE", help="the old and the new checkout")
     ap.add_argument("--workers", type=int, default=50)
     ap.add_argument("--reps", type=int, default=2)
+    ap.add_argument("--pytest-arg", action="append", default=[], help="passed on to both pytest runs")
     args = ap.parse_args()
     target = start_local_target("{python} -m demo_app --port {port}", cwd=ROOT)
     try:
         for rep in range(args.reps):
             for label, tree in zip(("old", "new"), args.trees, strict=True):
-                found = measure(tree, args.workers, target["base_url"])
+                found = measure(tree, args.workers, target["base_url"], args.pytest_arg)
                 print(rep + 1, label, json.dumps({k: round(v, 1) for k, v in found.items()}), flush=True)
     finally:
         psutil.Process(target["pid"]).kill()

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from .config import Config
 from .errors import PerfmonError
 from .measurements import MeasurementLog, Record, read_records
+from .redaction import redact
 from .results import new_run_id
 from .shared import shared_service, stop_shared_services
 
@@ -214,15 +215,17 @@ def browser_iteration(browser: Any, context_args: Mapping[str, Any], record: Rec
 
 @dataclass(frozen=True)
 class SessionOutcome:
-    concluded: Concluded | None  # None: nothing was measured
+    concluded: Concluded | None  # None: nothing was measured, or it could not be concluded (``broken``)
     user_error: str | None  # the first user error a process met during the tests
+    broken: str | None = None  # concluding failed (a perfmon bug); where the measurements were kept
 
     @property
     def ok(self) -> bool:
-        return self.user_error is None and (self.concluded is None or self.concluded.ok)
+        return self.user_error is None and self.broken is None and (self.concluded is None or self.concluded.ok)
 
     def lines(self) -> list[Line]:
         found = self.concluded.lines() if self.concluded is not None else []
+        found += [(f"ERROR: {self.broken}", "fail")] if self.broken else []
         return found + ([(f"ERROR: {self.user_error}", "fail")] if self.user_error else [])
 
 
@@ -268,17 +271,33 @@ class Controller:
         error = self.files.user_error()
         if self.sampler is not None:
             self.sampler.stop()
-        records = list(read_records(self.files.records))
-        if self.background is not None:
-            records.append(self.background.finish())
+        background = self.background.finish() if self.background is not None else None
         base_url = self.files.started_target().get("base_url") or self.config.base_url
         facts = RunFacts(lost_iterations=self.lost_iterations,
                          client_saturation=self.sampler.saturation if self.sampler else None,
                          interrupted=interrupted and error is None, tests_failed=tests_failed or error is not None)
-        concluded = conclude(records, self.config, run_id=self.run_id, started_at=self.started_at, base_url=base_url,
-                             facts=facts, outputs=outputs, finished_at=time.time(),
-                             session_metrics=self.sampler.metrics if self.sampler else None, metadata=metadata)
+        try:
+            records = [*read_records(self.files.records), *([background] if background is not None else [])]
+            concluded = conclude(records, self.config, run_id=self.run_id, started_at=self.started_at,
+                                 base_url=base_url, facts=facts, outputs=outputs, finished_at=time.time(),
+                                 session_metrics=self.sampler.metrics if self.sampler else None, metadata=metadata)
+        except Exception as exc:  # noqa: BLE001 - a bug must not cost what was measured: keep the raw records
+            if background is not None:
+                MeasurementLog(self.files.records, "background").append(background)
+            kept = self._keep_records()
+            return SessionOutcome(None, error, broken=f"perfmon could not conclude run {self.run_id} "
+                                  f"({type(exc).__name__}: {redact(str(exc))}); its measurements are kept in {kept}")
         return SessionOutcome(concluded, error)
+
+    def _keep_records(self) -> Path:
+        """Copy the session's records out of the session folder, which ``close`` removes."""
+        kept = self.config.root / ".perfmon" / "unconcluded" / self.run_id
+        try:
+            shutil.copytree(self.files.records, kept, dirs_exist_ok=True)
+        except OSError:
+            kept = Path(tempfile.gettempdir()) / f"perfmon-unconcluded-{self.run_id}"
+            shutil.copytree(self.files.records, kept, dirs_exist_ok=True)
+        return kept
 
     def close(self) -> None:
         """Stop every shared process and remove the session directory."""

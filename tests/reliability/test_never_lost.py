@@ -156,3 +156,44 @@ def test_the_bundled_app_leaves_nothing_in_the_temp_directory(tmp_path: Path) ->
     assert out.returncode == 0, out.stdout + out.stderr
     left = sorted(p.name for p in scratch.iterdir() if p.name.startswith(("wedsync-demo-", "perfmon-")))
     assert left == []
+
+
+BACKGROUND_ONLY = """
+import time
+
+from perfmon.load import Client, VirtualUser
+
+
+async def hit(client: Client, user: VirtualUser) -> None:
+    await client.get("/healthz")
+
+
+def test_plain():
+    time.sleep(2)
+"""
+
+
+def test_a_hybrid_run_of_background_load_only_is_stored_as_load(tmp_path: Path) -> None:
+    (tmp_path / "perfmon.toml").write_text('[scenarios.tiny]\nvus = 1\nduration = "10s"\nthink_time = "0.1s"\n')
+    (tmp_path / "test_plain.py").write_text(BACKGROUND_ONLY)
+    db = tmp_path / "r.db"
+    out = run(pytest_cmd("test_plain.py", "--perf-store", f"sqlite:///{db}", "--perf-load", "tiny",
+                         "--perf-load-script", "test_plain.py:hit", "--perf-load-on-start", "none"), tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
+    [(_, test_type, status)] = runs_in(db)
+    assert (test_type, status) == ("load", "passed")
+    assert spooled(tmp_path) == []
+
+
+def test_a_bug_while_concluding_keeps_the_raw_measurements(tmp_path: Path) -> None:
+    """Fault injection: the scratch project's conftest breaks the pipeline, as a perfmon bug would."""
+    proj = project(tmp_path)
+    (proj / "conftest.py").write_text(
+        "import perfmon.pipeline\n\n\ndef broken(*args, **kwargs):\n    raise RuntimeError('planted bug')\n\n\n"
+        "perfmon.pipeline.conclude = broken\n")
+    out = run(pytest_cmd("test_quick.py", "--perf-store", f"sqlite:///{tmp_path / 'r.db'}"), proj)
+    assert out.returncode == 1 and "Traceback" not in out.stdout + out.stderr
+    assert "(RuntimeError: planted bug); its measurements are kept in" in out.stdout
+    [kept] = (proj / ".perfmon" / "unconcluded").iterdir()
+    lines = [line for f in kept.glob("*.jsonl") for line in f.read_text().splitlines()]
+    assert len(lines) == 1 and '"kind": "load"' in lines[0]

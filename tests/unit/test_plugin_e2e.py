@@ -83,6 +83,9 @@ def test_cli_errors_are_one_line(tmp_path: Path) -> None:
     assert out.returncode == 2
     assert out.stderr.strip() == (
         "perfmon: error: unsupported store URL 'mysql://x'; use sqlite:///path.db or postgresql://user@host/db")
+    from perfmon import open_store
+
+    open_store(f"sqlite:///{tmp_path}/x.db").close()  # an empty store: read commands never create one
     out = run([sys.executable, "-m", "perfmon", "--store", f"sqlite:///{tmp_path}/x.db", "show", "abc"], tmp_path)
     assert out.returncode == 2 and "no run matches 'abc'" in out.stderr
 

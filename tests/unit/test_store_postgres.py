@@ -5,9 +5,6 @@ scripts/test.sh starts the server and sets PERFMON_TEST_PG; without it these tes
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,29 +12,12 @@ from test_store_sqlite import make_run
 
 from perfmon import StoreError, open_store
 from perfmon.config import load_config
+from perfmon.errors import RunRejectedError
 from perfmon.store.spool import store_or_spool
+from tests._support.postgres import ADMIN, pg_url
 
-ROOT = Path(__file__).resolve().parents[2]
-ADMIN = os.environ.get("PERFMON_TEST_PG")
 pytestmark = [pytest.mark.pg, pytest.mark.skipif(not ADMIN, reason="needs PERFMON_TEST_PG (scripts/test.sh sets it)")]
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A fresh database with Supabase's roles and every migration applied in order."""
-    import psycopg
-
-    name = f"perfmon_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(f"{ADMIN}/postgres", autocommit=True) as admin:
-        admin.execute(f"create database {name}")
-    url = f"{ADMIN}/{name}"
-    with psycopg.connect(url, autocommit=True) as con:
-        con.execute((ROOT / "supabase" / "tests" / "bootstrap.sql").read_text())
-        for path in sorted((ROOT / "supabase" / "migrations").glob("*.sql")):
-            con.execute(path.read_text())
-    yield url
-    with psycopg.connect(f"{ADMIN}/postgres", autocommit=True) as admin:
-        admin.execute(f"drop database {name} with (force)")
+__all__ = ["pg_url"]  # a fixture, used by name
 
 
 def test_round_trip_and_idempotent_rewrite(pg_url: str) -> None:
@@ -78,7 +58,7 @@ def test_constraint_errors_are_not_retried(pg_url: str) -> None:
     store = open_store(pg_url)
     run = make_run()
     run.environment = "mars"  # violates the check constraint
-    with pytest.raises(StoreError, match=r"could not write run .*check constraint"):
+    with pytest.raises(RunRejectedError, match=r"refused run .*check constraint"):
         store.write_run(run)
 
 
