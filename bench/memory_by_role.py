@@ -42,9 +42,13 @@ def kind(p: psutil.Process) -> str:
 
 def measure(tree: str, workers: int, base_url: str, extra: list[str]) -> dict[str, float]:
     out = Path(tempfile.mkdtemp(prefix="perfmon-bench-mem-"))
-    env = {**os.environ, "BASE_URL": base_url, "PYTHONPATH": os.pathsep.join([tree, *os.environ.get("BENCH_PYTHONPATH", "").split(os.pathsep)]), "PERFMON_STORE": f"sqlite:///{out}/r.db"}
+    # BENCH_PYTHONPATH adds probe plugins (for example one that calls gc.collect() after each test).
+    path = [tree, *filter(None, os.environ.get("BENCH_PYTHONPATH", "").split(os.pathsep))]
+    env = {**os.environ, "BASE_URL": base_url, "PYTHONPATH": os.pathsep.join(path),
+           "PERFMON_STORE": f"sqlite:///{out}/r.db"}
+    servers = str(max(1, -(-workers // 16)))
     argv = [sys.executable, "-m", "pytest", "tests/browser_perf", "-p", "no:cacheprovider", "-o", "addopts=",
-            "--perf-profile", "smoke", "-q", "-n", str(workers), "--perf-browsers", str(max(1, -(-workers // 16))), *extra]
+            "--perf-profile", "smoke", "-q", "-n", str(workers), "--perf-browsers", servers, *extra]
     with (out / "pytest.log").open("w") as log:
         proc = subprocess.Popen(argv, cwd=tree, env=env, stdout=log, stderr=subprocess.STDOUT)
     root = psutil.Process(proc.pid)

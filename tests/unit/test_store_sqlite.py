@@ -72,7 +72,9 @@ def test_history_filters_and_orders_newest_first(tmp_path: Path) -> None:
 
 def test_unknown_run_and_unwritable_path(tmp_path: Path) -> None:
     store = open_store(f"sqlite:///{tmp_path}/r.db")
-    with pytest.raises(StoreError, match="no run matches 'nope'"):
+    with pytest.raises(StoreError, match="no run matches 'abc'"):
+        store.load_run("abc")
+    with pytest.raises(StoreError, match="'nope' is not a run id"):
         store.load_run("nope")
     blocker = tmp_path / "file"
     blocker.write_text("")
