@@ -71,8 +71,8 @@ def _history_table(rows: list[RunSummary]) -> None:
               "rps", "commit")
     body = [
         (r.run_id[:8], r.created_at[:19].replace("T", " "), r.test_type, r.environment, r.profile, r.status.upper(),
-         str(r.concurrent_users), _fmt(r.avg_response_time), _fmt(r.p95_response_time),
-         "-" if r.error_rate is None else f"{r.error_rate:.2%}", _fmt(r.throughput), (r.git_sha or "-")[:8])
+         str(r.concurrent_users), _fmt(r.avg_response_time_ms), _fmt(r.p95_response_time_ms),
+         "-" if r.error_rate is None else f"{r.error_rate:.2%}", _fmt(r.throughput_rps), (r.git_sha or "-")[:8])
         for r in rows
     ]
     if sys.stdout.isatty():

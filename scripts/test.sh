@@ -7,9 +7,10 @@ source "$(dirname "$0")/_postgres.sh"
 ensure_python
 ensure_chromium
 ensure_postgres
+ensure_supabase_cli
 cd "$ROOT"
 start_postgres
-say "pgTAP (migrations applied from scratch, in order)"
+say "pgTAP (migrations applied from scratch, in order, by the Supabase CLI)"
 create_migrated_db perfmon_pgtap
 pg_prove -d perfmon_pgtap supabase/tests/*.test.sql
 say "ruff"

@@ -54,10 +54,10 @@ def _history_rows(run: Run, history: list[RunSummary]) -> list[dict[str, Any]]:
     past = [h for h in history if h.run_id != run.run_id][::-1]
     s = run.summary_metrics()
     rows = []
-    for label, attr, now in (("p95 response time (ms)", "p95_response_time", s.p95_response_time),
-                             ("average response time (ms)", "avg_response_time", s.avg_response_time),
+    for label, attr, now in (("p95 response time (ms)", "p95_response_time_ms", s.p95_response_time),
+                             ("average response time (ms)", "avg_response_time_ms", s.avg_response_time),
                              ("error rate", "error_rate", s.error_rate),
-                             ("throughput (/s)", "throughput", s.throughput)):
+                             ("throughput (/s)", "throughput_rps", s.throughput)):
         values = [getattr(h, attr) for h in past]
         known = [v for v in values if v is not None]
         median = statistics.median(known) if known else None

@@ -30,7 +30,7 @@ def iso(ts: float | None) -> str | None:
 
 @dataclass(frozen=True)
 class RunSummary:
-    """One line of history."""
+    """One line of history, with the spec's column names (``performance_test_runs``)."""
 
     run_id: str
     created_at: str
@@ -40,10 +40,10 @@ class RunSummary:
     status: str
     concurrent_users: int
     duration_seconds: float
-    avg_response_time: float | None
-    p95_response_time: float | None
+    avg_response_time_ms: float | None
+    p95_response_time_ms: float | None
     error_rate: float | None
-    throughput: float | None
+    throughput_rps: float | None
     git_sha: str | None
 
 
@@ -108,15 +108,29 @@ def _sample_rows(run: Run) -> list[dict[str, Any]]:
     return list(by_key.values())
 
 
+def _decimal(value: float | None, digits: int, scale: int) -> float | None:
+    """``value`` as a DECIMAL(digits, scale) column holds it: rounded, and clamped to what fits (a time
+    beyond 999999.99 ms must not make PostgreSQL refuse the whole run; the exact value is in the series)."""
+    if value is None:
+        return None
+    most = 10.0 ** (digits - scale) - 10.0**-scale
+    return round(max(-most, min(most, float(value))), scale)
+
+
 def run_rows(run: Run) -> RunRows:
     s = run.summary_metrics()
     run_row = {
         "id": run.run_id,
         "test_type": run.test_type,
         "environment": run.environment,
+        # WS-180's columns, at the spec's types (INT, DECIMAL(8,2), DECIMAL(5,4)): every store holds the
+        # same rounded values.
         "concurrent_users": run.concurrent_users,
-        "duration_seconds": run.duration_seconds,
-        **s.to_dict(),
+        "duration_seconds": round(run.duration_seconds),
+        "avg_response_time_ms": _decimal(s.avg_response_time, 8, 2),
+        "p95_response_time_ms": _decimal(s.p95_response_time, 8, 2),
+        "error_rate": _decimal(s.error_rate, 5, 4),
+        "throughput_rps": _decimal(s.throughput, 8, 2),
         "passed": run.passed,
         "status": run.status,
         "profile": run.profile,

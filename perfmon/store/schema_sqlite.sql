@@ -1,5 +1,7 @@
 -- The embedded store's tables: supabase/migrations in SQLite's dialect (uuid/jsonb/timestamptz
--- become TEXT holding the same values; times are ISO-8601 UTC). Keep the column lists equal.
+-- become TEXT holding the same values; times are ISO-8601 UTC; the spec's DECIMAL columns are REAL
+-- holding values perfmon rounded to the spec's scales). Keep the column lists equal. A file from
+-- before the spec's column names is upgraded when it is opened (SQLiteStore).
 pragma journal_mode = wal;
 
 create table if not exists performance_test_runs (
@@ -7,11 +9,11 @@ create table if not exists performance_test_runs (
   test_type text not null check (test_type in ('load', 'stress', 'spike', 'endurance', 'browser', 'mixed')),
   environment text not null check (environment in ('development', 'staging', 'production', 'ci', 'local')),
   concurrent_users integer not null check (concurrent_users >= 0),
-  duration_seconds real not null check (duration_seconds >= 0),
-  avg_response_time real,
-  p95_response_time real,
+  duration_seconds integer not null check (duration_seconds >= 0),
+  avg_response_time_ms real,
+  p95_response_time_ms real,
   error_rate real check (error_rate is null or (error_rate >= 0 and error_rate <= 1)),
-  throughput real,
+  throughput_rps real,
   passed integer not null,
   created_at text not null default (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
   status text not null check (status in ('passed', 'failed', 'interrupted', 'partial')),
@@ -29,7 +31,8 @@ create table if not exists performance_test_runs (
   complete integer not null default 0
 );
 create index if not exists idx_perf_runs_type_env_created on performance_test_runs (test_type, environment, created_at desc);
-create index if not exists idx_perf_runs_created on performance_test_runs (created_at desc);
+create index if not exists idx_performance_test_runs_created on performance_test_runs (created_at);
+create index if not exists idx_performance_test_runs_type on performance_test_runs (test_type);
 
 create table if not exists performance_metric_series (
   run_id text not null references performance_test_runs (id) on delete cascade,

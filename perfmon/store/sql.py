@@ -132,11 +132,13 @@ class SQLStore:
             args.append(environment)
         rows = self._query(
             "select id, created_at, test_type, environment, profile, status, concurrent_users, duration_seconds, "
-            "avg_response_time, p95_response_time, error_rate, throughput, git_sha from performance_test_runs "
-            f"where {' and '.join(where)} order by started_at desc limit ?",
+            "avg_response_time_ms, p95_response_time_ms, error_rate, throughput_rps, git_sha "
+            f"from performance_test_runs where {' and '.join(where)} order by started_at desc limit ?",
             (*args, limit),
         )
-        return [RunSummary(str(r[0]), _iso(r[1]), *r[2:]) for r in rows]
+        # DECIMAL columns come back as Decimal from PostgreSQL.
+        return [RunSummary(str(r[0]), _iso(r[1]), r[2], r[3], r[4], r[5], r[6], r[7], _number(r[8]), _number(r[9]),
+                           _number(r[10]), _number(r[11]), r[12]) for r in rows]
 
     def load_run(self, run_id: str) -> Run:
         if not _RUN_ID_PREFIX.fullmatch(run_id):  # also keeps LIKE's % and _ out of the pattern
@@ -163,6 +165,10 @@ class SQLStore:
 
 
 _RUN_ID_PREFIX = re.compile(r"[0-9a-fA-F-]{1,36}")
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 def _iso(value: Any) -> str:

@@ -13,6 +13,11 @@ from .sql import SQLStore
 __all__ = ["SQLiteStore"]
 
 
+# Columns renamed to WS-180's names (supabase/migrations/20261125000000_spec_table.sql).
+_SPEC_NAMES = {"avg_response_time": "avg_response_time_ms", "p95_response_time": "p95_response_time_ms",
+               "throughput": "throughput_rps"}
+
+
 class SQLiteStore(SQLStore):
     placeholder = "?"
 
@@ -28,15 +33,24 @@ class SQLiteStore(SQLStore):
             self._con = sqlite3.connect(path, timeout=30, isolation_level=None)
             self._con.execute("pragma foreign_keys = on")
             self._con.executescript(resources.files("perfmon.store").joinpath("schema_sqlite.sql").read_text())
-            cols = {row[1] for row in self._con.execute("pragma table_info(performance_test_runs)")}
-            if "complete" not in cols:  # a store from before the column: its runs were written whole
-                self._con.execute("alter table performance_test_runs add column complete integer not null default 1")
+            self._upgrade()
         except (OSError, sqlite3.Error) as exc:
             msg = (
                 f"cannot open the result store {path} ({exc}); point PERFMON_STORE or --perf-store "
                 "at a writable path, e.g. sqlite:////tmp/perfmon.db (four slashes: an absolute path)"
             )
             raise StoreError(msg) from None
+
+    def _upgrade(self) -> None:
+        """Bring a file written by an older perfmon to the current columns (what the migrations do for
+        PostgreSQL), keeping its rows."""
+        cols = {row[1] for row in self._con.execute("pragma table_info(performance_test_runs)")}
+        if "complete" not in cols:  # a store from before the column: its runs were written whole
+            self._con.execute("alter table performance_test_runs add column complete integer not null default 1")
+        for old, new in _SPEC_NAMES.items():
+            if old in cols:
+                self._con.execute(f"alter table performance_test_runs rename column {old} to {new}")
+        self._con.execute("drop index if exists idx_perf_runs_created")  # a duplicate of the spec's index
 
     def _cell(self, value: Any) -> Any:
         if isinstance(value, bool):

@@ -123,7 +123,7 @@ class SupabaseStore:
     def history(self, *, test_type: str | None = None, environment: str | None = None,
                 limit: int = 20) -> list[RunSummary]:
         cols = ("id,created_at,test_type,environment,profile,status,concurrent_users,duration_seconds,"
-                "avg_response_time,p95_response_time,error_rate,throughput,git_sha")
+                "avg_response_time_ms,p95_response_time_ms,error_rate,throughput_rps,git_sha")
 
         def query() -> Any:
             q = self._client.table("performance_test_runs").select(cols).eq("complete", True)

@@ -1,6 +1,6 @@
 -- The migrations applied from scratch, in order, give the tables, types and indexes people review.
 begin;
-select plan(17);
+select plan(30);
 
 select has_table('public', 'performance_test_runs', 'the spec''s runs table');
 select has_table('public', 'performance_metric_series', 'per-series aggregates');
@@ -11,12 +11,30 @@ select has_table('public', 'performance_web_vitals', 'Web Vitals per page and jo
 select has_table('public', 'performance_breaking_points', 'breaking points');
 select has_table('public', 'performance_regressions', 'regressions');
 select columns_are('public', 'performance_test_runs', array[
-  'id', 'test_type', 'environment', 'concurrent_users', 'duration_seconds', 'avg_response_time',
-  'p95_response_time', 'error_rate', 'throughput', 'passed', 'created_at', 'status', 'profile', 'base_url',
+  'id', 'test_type', 'environment', 'concurrent_users', 'duration_seconds', 'avg_response_time_ms',
+  'p95_response_time_ms', 'error_rate', 'throughput_rps', 'passed', 'created_at', 'status', 'profile', 'base_url',
   'git_sha', 'branch', 'host', 'tool_version', 'started_at', 'finished_at', 'client_saturation',
   'lost_iterations', 'metadata', 'complete'], 'the runs table has exactly the spec''s columns plus run identity');
-select col_type_is('public', 'performance_test_runs', 'p95_response_time', 'double precision', 'measurements are doubles');
-select col_type_is('public', 'performance_test_runs', 'created_at', 'timestamp with time zone', 'times are timestamptz');
+-- WS-180's "Database Schema Required", column by column.
+select col_type_is('public', 'performance_test_runs', 'id', 'uuid', 'spec: id UUID');
+select col_default_is('public', 'performance_test_runs', 'id', 'gen_random_uuid()', 'spec: id DEFAULT gen_random_uuid()');
+select col_type_is('public', 'performance_test_runs', 'test_type', 'text', 'spec: test_type TEXT');
+select col_type_is('public', 'performance_test_runs', 'environment', 'text', 'spec: environment TEXT');
+select col_type_is('public', 'performance_test_runs', 'concurrent_users', 'integer', 'spec: concurrent_users INT');
+select col_type_is('public', 'performance_test_runs', 'duration_seconds', 'integer', 'spec: duration_seconds INT');
+select col_type_is('public', 'performance_test_runs', 'avg_response_time_ms', 'numeric(8,2)',
+                   'spec: avg_response_time_ms DECIMAL(8,2)');
+select col_type_is('public', 'performance_test_runs', 'p95_response_time_ms', 'numeric(8,2)',
+                   'spec: p95_response_time_ms DECIMAL(8,2)');
+select col_type_is('public', 'performance_test_runs', 'error_rate', 'numeric(5,4)', 'spec: error_rate DECIMAL(5,4)');
+select col_type_is('public', 'performance_test_runs', 'throughput_rps', 'numeric(8,2)', 'spec: throughput_rps DECIMAL(8,2)');
+select col_type_is('public', 'performance_test_runs', 'passed', 'boolean', 'spec: passed BOOLEAN');
+select col_type_is('public', 'performance_test_runs', 'created_at', 'timestamp with time zone', 'spec: created_at TIMESTAMPTZ');
+select has_index('public', 'performance_test_runs', 'idx_performance_test_runs_created', array['created_at'],
+                 'spec: idx_performance_test_runs_created');
+select has_index('public', 'performance_test_runs', 'idx_performance_test_runs_type', array['test_type'],
+                 'spec: idx_performance_test_runs_type');
+select hasnt_index('public', 'performance_test_runs', 'idx_perf_runs_created', 'no duplicate of the spec''s index');
 select col_type_is('public', 'performance_test_runs', 'metadata', 'jsonb', 'metadata is jsonb');
 select has_index('public', 'performance_test_runs', 'idx_perf_runs_type_env_created', 'history is indexed');
 select has_index('public', 'performance_metric_windows', 'idx_perf_windows_start', 'windows have a BRIN index');

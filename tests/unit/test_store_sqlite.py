@@ -39,7 +39,7 @@ def test_round_trip_keeps_metrics_thresholds_and_identity(tmp_path: Path) -> Non
     assert [(o.threshold.expression, o.passed) for o in back.thresholds] == [
         ("p(95)<2000", True), ("rate<0.01", False)]
     [h] = store.history()
-    assert h.p95_response_time == pytest.approx(run.summary_metrics().p95_response_time)
+    assert h.p95_response_time_ms == pytest.approx(run.summary_metrics().p95_response_time, abs=0.005)
     assert h.error_rate == pytest.approx(0.02)
 
 
@@ -103,9 +103,15 @@ def test_sqlite_schema_mirrors_the_supabase_migration() -> None:
     migrations = sorted((ROOT / "supabase" / "migrations").glob("*.sql"))
     pg: dict[str, list[str]] = {}
     for path in migrations:  # in order, as they are applied
-        for table, cols in _columns(path.read_text()).items():
+        sql = path.read_text()
+        for table, cols in _columns(sql).items():
             pg.setdefault(table, []).extend(cols)
+        for m in re.finditer(r"alter table (?:public\.)?(\w+) rename column (\w+) to (\w+)", sql):
+            cols = pg[m.group(1)]
+            cols[cols.index(m.group(2))] = m.group(3)
     lite = _columns((ROOT / "perfmon" / "store" / "schema_sqlite.sql").read_text())
     assert pg and pg == lite
-    assert {"id", "test_type", "environment", "concurrent_users", "duration_seconds", "avg_response_time",
-            "p95_response_time", "error_rate", "throughput", "passed", "created_at"} <= set(pg["performance_test_runs"])
+    # WS-180's "Database Schema Required", by name.
+    spec = {"id", "test_type", "environment", "concurrent_users", "duration_seconds", "avg_response_time_ms",
+            "p95_response_time_ms", "error_rate", "throughput_rps", "passed", "created_at"}
+    assert spec <= set(pg["performance_test_runs"])
