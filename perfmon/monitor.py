@@ -92,4 +92,5 @@ def _run_from(results: PerformanceTestResults) -> Run:
               run_id=results.run_id, concurrent_users=results.concurrent_users,
               status="passed" if results.passed else "failed", thresholds=list(results.thresholds))
     run.finished_at = run.started_at + results.duration_seconds
+    run.metadata["summary"] = results.metrics.to_dict()  # no metrics of its own: the figures as given
     return run

@@ -195,6 +195,11 @@ class Run:
         return [f"{s.name}: {s.stop_reason}" for s in self.scenarios if s.stop_reason]
 
     def summary_metrics(self) -> PerformanceMetrics:
+        """The spec's four figures, from the run's metrics; a run recorded from the spec's
+        ``PerformanceTestResults`` alone (no metrics of its own) keeps the figures it was given."""
+        given = self.metadata.get("summary")
+        if not len(self.metrics) and isinstance(given, dict):
+            return PerformanceMetrics(**{k: given.get(k) for k in PerformanceMetrics.__dataclass_fields__})
         avg = p95 = err = thr = None
         for name in _LATENCY:
             trend = self.metrics.select(name)

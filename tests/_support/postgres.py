@@ -8,19 +8,31 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from tests._support.apps import ROOT
 
-__all__ = ["ADMIN", "pg_url"]
+__all__ = ["ADMIN", "MIGRATIONS", "apply", "empty_pg", "pg_url"]
 
 ADMIN = os.environ.get("PERFMON_TEST_PG")
 
 
+MIGRATIONS = sorted((ROOT / "supabase" / "migrations").glob("*.sql"))
+
+
+def apply(url: str, *migrations: Path) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as con:
+        for path in migrations:
+            con.execute(path.read_text())
+
+
 @pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A fresh database with Supabase's roles and every migration applied in order."""
+def empty_pg() -> Iterator[str]:
+    """A fresh database with only Supabase's roles (bootstrap.sql): apply migrations with ``apply``."""
     if not ADMIN:
         pytest.skip("needs PERFMON_TEST_PG (scripts/test.sh sets it)")
     import psycopg
@@ -29,10 +41,14 @@ def pg_url() -> Iterator[str]:
     with psycopg.connect(f"{ADMIN}/postgres", autocommit=True) as admin:
         admin.execute(f"create database {name}")
     url = f"{ADMIN}/{name}"
-    with psycopg.connect(url, autocommit=True) as con:
-        con.execute((ROOT / "supabase" / "tests" / "bootstrap.sql").read_text())
-        for path in sorted((ROOT / "supabase" / "migrations").glob("*.sql")):
-            con.execute(path.read_text())
+    apply(url, ROOT / "supabase" / "tests" / "bootstrap.sql")
     yield url
     with psycopg.connect(f"{ADMIN}/postgres", autocommit=True) as admin:
         admin.execute(f"drop database {name} with (force)")
+
+
+@pytest.fixture
+def pg_url(empty_pg: str) -> str:
+    """A fresh database with Supabase's roles and every migration applied in order."""
+    apply(empty_pg, *MIGRATIONS)
+    return empty_pg

@@ -9,11 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests._support.postgres import pg_url
 from tests._support.sessions import env, perfmon_cmd, project, pytest_cmd, run
 
 pytestmark = pytest.mark.pg
-__all__ = ["pg_url"]  # a fixture, used by name
 
 
 def set_connections(url: str, allowed: bool) -> None:

@@ -1,5 +1,6 @@
-"""Unit and end-to-end tests: the shared fixtures of ``tests/_support/apps.py``."""
+"""Unit and end-to-end tests: the shared fixtures of ``tests/_support`` (the bundled app, Chromium, PostgreSQL)."""
 
 from tests._support.apps import browser_server, chromium, clean_demo, clean_env, demo, demo_factory
+from tests._support.postgres import empty_pg, pg_url
 
-__all__ = ["browser_server", "chromium", "clean_demo", "clean_env", "demo", "demo_factory"]
+__all__ = ["browser_server", "chromium", "clean_demo", "clean_env", "demo", "demo_factory", "empty_pg", "pg_url"]

@@ -5,6 +5,7 @@ scripts/test.sh starts the server and sets PERFMON_TEST_PG; without it these tes
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -14,10 +15,9 @@ from perfmon import StoreError, open_store
 from perfmon.config import load_config
 from perfmon.errors import RunRejectedError
 from perfmon.store.spool import store_or_spool
-from tests._support.postgres import ADMIN, pg_url
+from tests._support.postgres import ADMIN, MIGRATIONS, apply
 
 pytestmark = [pytest.mark.pg, pytest.mark.skipif(not ADMIN, reason="needs PERFMON_TEST_PG (scripts/test.sh sets it)")]
-__all__ = ["pg_url"]  # a fixture, used by name
 
 
 def test_round_trip_and_idempotent_rewrite(pg_url: str) -> None:
@@ -90,3 +90,64 @@ def test_password_never_appears_in_errors() -> None:
         open_store(bad)
     assert "hunter2" not in str(err.value)
     assert "cannot connect to postgresql://127.0.0.1" in str(err.value)
+
+
+SPEC_COLUMNS = ("test_type, environment, concurrent_users, duration_seconds, avg_response_time_ms, "
+                "p95_response_time_ms, error_rate, throughput_rps, passed")
+
+
+def test_record_test_results_writes_the_specs_columns(pg_url: str) -> None:
+    """PerformanceMonitor.record_test_results, the spec's name, with only the spec's fields in hand."""
+    import psycopg
+
+    from perfmon import PerformanceMetrics, PerformanceMonitor, PerformanceTestResults
+
+    results = PerformanceTestResults(test_type="load", environment="staging", concurrent_users=100,
+                                     duration_seconds=600.4, passed=True,
+                                     metrics=PerformanceMetrics(850.256, 1800.5, 0.00424, 120.75))
+    PerformanceMonitor(store=open_store(pg_url)).record_test_results(results)
+    with psycopg.connect(pg_url) as con:
+        row = con.execute(f"select {SPEC_COLUMNS}, id::text from performance_test_runs").fetchone()
+    assert row is not None
+    assert row[:9] == ("load", "staging", 100, 600, Decimal("850.26"), Decimal("1800.50"), Decimal("0.0042"),
+                       Decimal("120.75"), True)
+    assert row[9] == results.run_id
+
+
+def test_a_database_migrated_from_the_old_names_keeps_its_runs(empty_pg: str) -> None:
+    """Old migrations, a run written as the previous perfmon wrote it (old column names), then the
+    spec migration: the run reads back whole, under the new names."""
+    import psycopg
+    from psycopg.types.json import Jsonb
+
+    from perfmon.store import run_rows
+
+    old, new = MIGRATIONS[:-1], MIGRATIONS[-1]
+    assert new.name == "20261125000000_spec_table.sql"
+    apply(empty_pg, *old)
+    run = make_run()
+    rows = run_rows(run)
+    renamed = {"avg_response_time_ms": "avg_response_time", "p95_response_time_ms": "p95_response_time",
+               "throughput_rps": "throughput"}
+    exact = run.summary_metrics()
+    old_row = {renamed.get(k, k): v for k, v in rows.run.items()}
+    old_row.update(avg_response_time=exact.avg_response_time, p95_response_time=exact.p95_response_time,
+                   throughput=exact.throughput, duration_seconds=run.duration_seconds, complete=True)
+
+    def insert(con: psycopg.Connection[tuple[object, ...]], table: str, row: dict[str, object]) -> None:
+        cells = [Jsonb(v) if isinstance(v, dict | list) else v for v in row.values()]
+        con.execute(f"insert into {table} ({', '.join(row)}) values ({', '.join(['%s'] * len(row))})", cells)
+
+    with psycopg.connect(empty_pg, autocommit=True) as con:
+        insert(con, "performance_test_runs", old_row)
+        for table, detail in rows.details.items():
+            for row in detail:
+                insert(con, table, row)
+    apply(empty_pg, new)
+    store = open_store(empty_pg)
+    back = store.load_run(run.run_id)
+    assert back.summary_metrics() == exact and len(back.metrics) == len(run.metrics)
+    [h] = store.history()
+    assert h.p95_response_time_ms == pytest.approx(exact.p95_response_time, abs=0.005)
+    assert h.throughput_rps == pytest.approx(exact.throughput, abs=0.005)
+    assert isinstance(h.duration_seconds, int)

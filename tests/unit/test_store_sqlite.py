@@ -115,3 +115,31 @@ def test_sqlite_schema_mirrors_the_supabase_migration() -> None:
     spec = {"id", "test_type", "environment", "concurrent_users", "duration_seconds", "avg_response_time_ms",
             "p95_response_time_ms", "error_rate", "throughput_rps", "passed", "created_at"}
     assert spec <= set(pg["performance_test_runs"])
+
+
+def test_a_store_file_from_before_the_specs_names_is_upgraded_and_keeps_its_runs(tmp_path: Path) -> None:
+    """A results.db the previous perfmon wrote (its run table with the old column names): opening it
+    renames them as the PostgreSQL migration does, and the run reads back."""
+    import sqlite3
+
+    db = tmp_path / "old.db"
+    run = make_run()
+    store = open_store(f"sqlite:///{db}")
+    store.write_run(run)
+    store.close()
+    con = sqlite3.connect(db)
+    for new, old in (("avg_response_time_ms", "avg_response_time"), ("p95_response_time_ms", "p95_response_time"),
+                     ("throughput_rps", "throughput")):
+        con.execute(f"alter table performance_test_runs rename column {new} to {old}")
+    con.execute("create index idx_perf_runs_created on performance_test_runs (created_at desc)")
+    con.commit()
+    con.close()
+    store = open_store(f"sqlite:///{db}")
+    [h] = store.history()
+    assert h.run_id == run.run_id and h.p95_response_time_ms is not None
+    assert store.load_run(run.run_id).summary_metrics() == run.summary_metrics()
+    store.close()
+    con = sqlite3.connect(db)
+    indexes = {r[0] for r in con.execute("select name from sqlite_master where type = 'index'")}
+    assert {"idx_performance_test_runs_created", "idx_performance_test_runs_type"} <= indexes
+    assert "idx_perf_runs_created" not in indexes
