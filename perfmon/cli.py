@@ -91,6 +91,11 @@ def _history_table(rows: list[RunSummary]) -> None:
         print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
 
 
+# The summary's figures under performance_test_runs' column names (WS-180), as people query them.
+_SPEC_COLUMN = {"avg_response_time": "avg_response_time_ms", "p95_response_time": "p95_response_time_ms",
+                "error_rate": "error_rate", "throughput": "throughput_rps"}
+
+
 def _compare(base: Run, cand: Run) -> None:
     """Key metrics and every threshold of two runs, with the change from base to candidate."""
     a, b = base.summary_metrics().to_dict(), cand.summary_metrics().to_dict()
@@ -98,7 +103,7 @@ def _compare(base: Run, cand: Run) -> None:
     for key in a:
         va, vb = a[key], b[key]
         change = "-" if va is None or vb is None or va == 0 else f"{100 * (vb - va) / va:+.1f}%"
-        rows.append((key, _fmt(va, ".4g"), _fmt(vb, ".4g"), change))
+        rows.append((_SPEC_COLUMN[key], _fmt(va, ".4g"), _fmt(vb, ".4g"), change))
     seen_a = {(o.threshold.metric, o.threshold.expression): o for o in base.thresholds}
     seen_b = {(o.threshold.metric, o.threshold.expression): o for o in cand.thresholds}
     for pair in sorted(set(seen_a) | set(seen_b)):

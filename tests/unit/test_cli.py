@@ -1,0 +1,30 @@
+"""`perfmon history` and `perfmon compare` on a real SQLite store, read with the spec's column names."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from test_store_sqlite import make_run
+
+from perfmon import open_store
+from perfmon.cli import main
+
+
+def test_compare_names_the_specs_columns_and_the_change(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path}/r.db"
+    base, cand = make_run(), make_run()
+    for _ in range(200):
+        cand.metrics.trend("http_req_duration", {"name": "/api/dashboard", "status": "200"}).record(900)
+    store = open_store(url)
+    store.write_run(base)
+    store.write_run(cand)
+    store.close()
+    assert main(["--store", url, "compare", base.run_id[:8], cand.run_id[:8]]) == 0
+    out = capsys.readouterr().out
+    rows = {line.split()[0]: line.split() for line in out.splitlines() if line.strip()}
+    assert set(rows) >= {"avg_response_time_ms", "p95_response_time_ms", "error_rate", "throughput_rps", "verdict"}
+    assert rows["p95_response_time_ms"][-1].startswith("+") and rows["p95_response_time_ms"][-1].endswith("%")
+    assert main(["--store", url, "history"]) == 0
+    history = capsys.readouterr().out
+    assert base.run_id[:8] in history and cand.run_id[:8] in history and "p95 ms" in history
