@@ -78,3 +78,16 @@ def test_no_planted_secret_reaches_any_output(tmp_path: Path, demo: DemoApp) -> 
     assert not [s for text in printed for s in secrets if s in text], printed
     assert planted(proj, *secrets) == []
     assert planted(tmp_path, *secrets) == []  # the store file included
+
+
+@pytest.mark.pg
+def test_a_query_string_password_never_shows_when_the_store_takes_the_run(tmp_path: Path, pg_url: str) -> None:
+    proj = project(tmp_path)
+    store = f"{pg_url}?password=pw-in-query"  # the local server trusts loopback: the run is stored
+    out = run(pytest_cmd("test_quick.py", "--perf-store", store), proj)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "stored in postgresql://" in out.stdout and "password=***" in out.stdout
+    history = run(perfmon_cmd("--store", store, "history"), proj)
+    assert history.returncode == 0
+    assert "pw-in-query" not in out.stdout + out.stderr + history.stdout + history.stderr
+    assert planted(proj, "pw-in-query") == []

@@ -78,8 +78,10 @@ def test_unknown_run_and_unwritable_path(tmp_path: Path) -> None:
         store.load_run("nope")
     blocker = tmp_path / "file"
     blocker.write_text("")
-    with pytest.raises(StoreError, match=r"cannot open the result store .*writable path"):
+    with pytest.raises(StoreError, match=r"cannot open the result store .*writable path") as err:
         open_store(f"sqlite:///{blocker}/sub/r.db")
+    # The hint is an absolute path by perfmon's own convention (three slashes would be relative).
+    assert "e.g. sqlite:////tmp/perfmon.db (four slashes: an absolute path)" in str(err.value)
     with pytest.raises(StoreError, match="unsupported store URL"):
         open_store("mysql://x")
 
