@@ -105,7 +105,7 @@ def create_app(env: Mapping[str, str] | None = None, db_path: Path | None = None
                     await asyncio.sleep(faults.service_ms / 1000)
         elif faults.service_ms > 0:
             await asyncio.sleep(faults.service_ms / 1000)
-        delay = faults.added_latency_s()
+        delay = faults.added_latency_s(path)
         if delay:
             await asyncio.sleep(delay)
         if path.startswith("/api/") and faults.should_fail():

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 __all__ = ["KNOBS", "LIMITS", "FaultError", "Faults"]
@@ -26,6 +26,7 @@ KNOBS = {
     "DEMO_LCP_DELAY_MS": "lcp_delay_ms",
     "DEMO_CLS": "cls",
     "DEMO_INP_MS": "inp_ms",
+    "DEMO_ENDPOINT_LATENCY_MS": "endpoint_latency_ms",
 }
 
 
@@ -42,6 +43,7 @@ LIMITS = {
     "DEMO_LCP_DELAY_MS": (0.0, 30_000.0),
     "DEMO_CLS": (0.0, 5.0),
     "DEMO_INP_MS": (0.0, 10_000.0),
+    "DEMO_ENDPOINT_LATENCY_MS": (0.0, 60_000.0),  # per path
 }
 _MIN_STALL_EVERY_S = 0.1  # between stalls the loop serves requests, /admin among them
 
@@ -61,6 +63,17 @@ def _num(name: str, raw: Any) -> float:
     return value
 
 
+def _per_path(name: str, raw: Any) -> dict[str, float]:
+    """``"/api/forms/submit=10,/dashboard=200"`` -> ``{"/api/forms/submit": 10.0, "/dashboard": 200.0}``."""
+    found: dict[str, float] = {}
+    for item in filter(None, (part.strip() for part in str(raw).split(","))):
+        path, eq, ms = item.rpartition("=")
+        if not eq or not path.startswith("/"):
+            raise FaultError(f"{name}={raw!r}: write PATH=MS pairs, e.g. /api/forms/submit=10,/dashboard=200")
+        found[path] = _num(name, ms)
+    return found
+
+
 @dataclass
 class Faults:
     latency_mean_ms: float = 0.0
@@ -74,6 +87,7 @@ class Faults:
     lcp_delay_ms: float = 0.0
     cls: float = 0.0
     inp_ms: float = 0.0
+    endpoint_latency_ms: dict[str, float] = field(default_factory=dict)  # path -> added ms, exact paths
 
     def __post_init__(self) -> None:
         self._gate: asyncio.Semaphore | None = None
@@ -91,6 +105,8 @@ class Faults:
                 staged["latency_jitter_ms"] = _num(key, jitter or 0)
             elif key == "DEMO_CAPACITY":
                 staged["capacity"] = int(_num(key, raw))
+            elif key == "DEMO_ENDPOINT_LATENCY_MS":
+                staged["endpoint_latency_ms"] = _per_path(key, raw)
             elif key == "DEMO_STALL_EVERY_S":
                 every = _num(key, raw)
                 if 0 < every < _MIN_STALL_EVERY_S:
@@ -113,11 +129,13 @@ class Faults:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
     # --- what the knobs do -----------------------------------------------------------------
-    def added_latency_s(self) -> float:
+    def added_latency_s(self, path: str = "") -> float:
+        """The added latency of one request: the global knob (with jitter) plus ``path``'s own."""
+        own = self.endpoint_latency_ms.get(path, 0.0)
         if self.latency_mean_ms <= 0:
-            return 0.0
+            return own / 1000
         jitter = random.uniform(-self.latency_jitter_ms, self.latency_jitter_ms) if self.latency_jitter_ms else 0.0
-        return max(0.0, self.latency_mean_ms + jitter) / 1000
+        return (max(0.0, self.latency_mean_ms + jitter) + own) / 1000
 
     def should_fail(self) -> bool:
         return self.error_rate > 0 and random.random() < self.error_rate

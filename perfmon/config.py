@@ -34,6 +34,7 @@ __all__ = [
 ]
 
 EXECUTORS = ("constant-vus", "ramping-vus", "constant-arrival-rate", "ramping-arrival-rate", "per-vu-iterations")
+REGRESSION_MODES = ("fail", "warn", "off")
 ENVIRONMENTS = ("development", "staging", "production", "ci", "local")
 
 # The spec's browser gates, applied when a run has browser journeys and the config sets no threshold of its
@@ -163,6 +164,8 @@ class Config:
     accounts: Accounts = field(default_factory=Accounts)
     suites: Suites = field(default_factory=Suites)
     report_dir: str = "perf-reports"
+    # What a regression against the run's history does: fail the run, only warn, or nothing (no check).
+    regressions: str = "fail"
 
     def browser_thresholds(self) -> list[Threshold]:
         """The thresholds that judge browser journeys: the browser scenario's own, then each
@@ -220,7 +223,7 @@ def _table(path: Path) -> tuple[dict[str, Any], str]:
 
 
 _KNOWN_KEYS = ("environment", "store", "base_url", "target_command", "profile", "scenarios", "profiles", "monitor",
-               "unreliable_saturation", "accounts", "suites", "report_dir")
+               "unreliable_saturation", "accounts", "suites", "report_dir", "regressions")
 
 
 def _scenario(name: str, value: Any, read: Reader) -> Scenario:
@@ -359,7 +362,11 @@ def load_config(
     gates = MonitorGates(**{k: read.number("monitor", k, v) for k, v in gates_raw.items()})
     unreliable = read.number("", "unreliable_saturation", data.get("unreliable_saturation",
                                                                    defaults.unreliable_saturation), maximum=1)
+    regressions = setting("regressions", defaults.regressions) or defaults.regressions
+    if regressions not in REGRESSION_MODES:
+        raise read.fail("", "regressions", regressions, f"one of {', '.join(REGRESSION_MODES)}")
     return Config(
+        regressions=regressions,
         unreliable_saturation=unreliable,
         environment=environment,
         store=store or env.get("PERFMON_STORE") or setting("store", None) or defaults.store,

@@ -75,6 +75,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add("--perf-tracing", default="retain-on-failure", choices=["retain-on-failure", "off"],
         help="Playwright traces kept for failed iterations only (default), or none recorded")
     add("--perf-no-store", action="store_true", help="judge and print the run but do not store it")
+    add("--perf-regressions", choices=("fail", "warn", "off"), default=None,
+        help="a regression against the run's history fails the run (default), only warns, or is not checked")
     # --base-url is pytest-playwright's (or pytest-base-url's) option; perfmon reads it.
 
 
@@ -110,6 +112,8 @@ def pytest_configure(config: pytest.Config) -> None:
         _user_error(exc)
     if iterations := config.getoption("perf_iterations"):
         cfg = replace(cfg, profile=replace(cfg.profile, browser_iterations=iterations))
+    if mode := config.getoption("perf_regressions"):
+        cfg = replace(cfg, regressions=mode)
     opt = config.getoption
     browser = BrowserOptions(network=opt("perf_network"), cpu_throttle=opt("perf_cpu_throttle"),
                              tracing=opt("perf_tracing") != "off", servers=opt("perf_browsers"))

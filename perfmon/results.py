@@ -267,9 +267,9 @@ class Run:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Run:
         """The inverse of :meth:`to_dict`; also reads a store's row, whose ``metadata`` holds the scenarios."""
+        # The machine it was measured on (python, platform, cpus) stays in metadata: context() gives it
+        # precedence over this machine's, so a run flushed or re-read elsewhere keeps its origin.
         metadata = dict(d.get("metadata") or {})
-        for key in ("python", "platform", "cpus"):  # context, not metadata: added again on the way out
-            metadata.pop(key, None)
         scenarios = d.get("scenarios")
         if scenarios is None:
             scenarios = metadata.pop("scenarios", [])

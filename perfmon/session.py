@@ -272,7 +272,10 @@ class Controller:
         if self.sampler is not None:
             self.sampler.stop()
         background = self.background.finish() if self.background is not None else None
-        base_url = self.files.started_target().get("base_url") or self.config.base_url
+        started = self.files.started_target().get("base_url")
+        base_url = started or self.config.base_url
+        # One target across runs whatever port the bundled app got: the history compares by it.
+        metadata = {**metadata, "target": "bundled app" if started else redact(base_url or "") or None}
         facts = RunFacts(lost_iterations=self.lost_iterations,
                          client_saturation=self.sampler.saturation if self.sampler else None,
                          interrupted=interrupted and error is None, tests_failed=tests_failed or error is not None)

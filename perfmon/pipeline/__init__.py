@@ -1,8 +1,8 @@
 """The one pipeline from measurements to a verdict, used by the pytest session (with or without
 xdist, hybrid background load included), by ``run_scenario`` outside pytest and by the CLI::
 
-    records -> assemble (one Run) -> derive (analyses add metrics) -> judge (once) -> deliver
-               (store or spool, reports, alert)
+    records -> assemble (one Run) -> derive (analyses add metrics) -> compare (with history) ->
+               judge (once) -> deliver (spool, store, reports, alert)
 
 Measuring layers (the load engine, a browser iteration, the sampler) hand in records and never
 decide pass or fail; everything after them happens here, in this order, once per run.
@@ -22,6 +22,7 @@ from ..metrics import Metrics
 from ..redaction import redact
 from ..results import Run
 from .assemble import assemble
+from .compare import Compared, compare
 from .deliver import NO_OUTPUTS, Delivery, Outputs, deliver
 from .judge import RunFacts, judge
 from .summary import Line, closing_lines, summary_lines
@@ -53,7 +54,7 @@ class Concluded:
     def lines(self) -> list[Line]:
         marks: list[Line] = []
         for text in summary_lines(self.run):
-            failed = "FAIL" in text or "UNRELIABLE" in text
+            failed = "FAIL" in text or "UNRELIABLE" in text or "REGRESSION" in text
             marks.append((text, "fail" if failed else "pass" if text.lstrip().startswith("PASS") else "plain"))
         # Every line printed at the end of a run passes the one redactor.
         return [(redact(text), style) for text, style in marks + closing_lines(self.run, self.delivery)]
@@ -92,9 +93,17 @@ def conclude(
     except Exception as exc:  # noqa: BLE001 - an analysis that breaks must not cost the measured run
         broken = f"the analyses failed ({type(exc).__name__}: {exc}); the run is judged on what was measured"
         run.metadata["derive_error"] = broken
-    facts = replace(facts, interrupted=facts.interrupted or assembled.interrupted)
+    compared = Compared()
+    if outputs.store:  # a session's run; run_scenario's own callers have no history to compare with
+        try:
+            compared = compare(run, config)
+        except Exception as exc:  # noqa: BLE001 - the comparison must not cost the measured run
+            compared.problems.append(f"the comparison with history failed ({type(exc).__name__}: {exc})")
+    regressions = compared.regressions if config.regressions == "fail" else 0
+    facts = replace(facts, interrupted=facts.interrupted or assembled.interrupted, regressions=regressions)
     judge(run, assembled.thresholds, facts, unreliable_saturation=config.unreliable_saturation)
     delivery = deliver(run, config, outputs)
+    delivery.problems[:0] = compared.problems
     if broken:
         delivery.problems.insert(0, broken)
     return Concluded(run, delivery)

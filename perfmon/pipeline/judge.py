@@ -3,8 +3,8 @@
 Thresholds are evaluated on the run's merged (and derived) metrics, then the status follows:
 
 - ``interrupted`` when Ctrl-C stopped a test or a scenario;
-- ``failed`` when a threshold failed, a test failed, or a scenario stopped early on an
-  ``abortOnFail`` threshold;
+- ``failed`` when a threshold failed, a test failed, a scenario stopped early on an
+  ``abortOnFail`` threshold, or the run regressed against its history (unless configured to warn);
 - ``partial`` when a crashed worker lost iterations;
 - ``passed`` otherwise.
 
@@ -30,6 +30,7 @@ class RunFacts:
     client_saturation: float | None = None  # share of the run the controller's machine was saturated
     interrupted: bool = False  # Ctrl-C
     tests_failed: bool = False  # a journey or scenario test failed its own assertions
+    regressions: int = 0  # regressions against history that fail the run (config regressions = "fail")
 
 
 def judge(run: Run, thresholds: list[Threshold], facts: RunFacts, *, unreliable_saturation: float) -> None:
@@ -45,7 +46,7 @@ def judge(run: Run, thresholds: list[Threshold], facts: RunFacts, *, unreliable_
         run.metadata["threshold_problems"] = problems
     if facts.interrupted or any(s.interrupted for s in run.scenarios):
         run.status = "interrupted"
-    elif run.failed_thresholds or facts.tests_failed or run.stop_reasons:
+    elif run.failed_thresholds or facts.tests_failed or run.stop_reasons or facts.regressions:
         run.status = "failed"
     elif facts.lost_iterations:
         run.status = "partial"

@@ -3,13 +3,13 @@ what the analyses found, and where the run and its report went."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from ..redaction import redact
 from ..results import Run
 from .deliver import Delivery
 
-__all__ = ["Line", "closing_lines", "summary_lines"]
+__all__ = ["Line", "closing_lines", "history_lines", "summary_lines"]
 
 Style = Literal["plain", "pass", "fail"]
 Line = tuple[str, Style]
@@ -53,6 +53,40 @@ def summary_lines(run: Run) -> list[str]:
     for o in run.thresholds:
         mark = {"pass": "PASS", "fail": "FAIL", "no data": "NO DATA"}[o.status]
         lines.append(f"  {mark}  {o.threshold}  {o.detail}")
+    return lines + history_lines(run)
+
+
+def _change(f: dict[str, Any]) -> str:
+    unit = f" {f['unit']}" if f["unit"] not in ("", "share") else ""
+    pct = "" if f["change"] is None else f" ({100 * f['change']:+.1f}%)"
+    return f"{f['baseline']:.4g} -> {f['observed']:.4g}{unit}{pct}, confidence {1 - f['q_value']:.3f}"
+
+
+def history_lines(run: Run) -> list[str]:
+    """The comparison with the run's history: regressions, improvements, what it could have seen."""
+    found = run.metadata.get("regressions")
+    if not isinstance(found, dict):
+        return []
+    findings = found.get("findings") or []
+    lines = []
+    if findings:
+        lines.append(f"  history: compared with {len(found.get('against') or [])} comparable run(s)")
+    elif found.get("note"):
+        lines.append(f"  history: {found['note']}")
+        return lines
+    if found.get("note"):
+        lines.append(f"  history: {found['note']}")
+    for f in findings:
+        if f["kind"] == "regression":
+            lines.append(f"  REGRESSION  {f['key']}  {_change(f)}")
+    for f in findings:
+        if f["kind"] == "improvement":
+            lines.append(f"  improved  {f['key']}  {_change(f)}")
+    reach = sorted((f for f in findings if f["kind"] == "same"), key=lambda f: f["detectable"])
+    if reach:
+        shown = ", ".join(f"{f['key']} >= {100 * f['detectable']:.0f}%" for f in reach[:3])
+        lines.append(f"  smallest detectable changes: {shown}" + (f" (and {len(reach) - 3} more)" if len(reach) > 3
+                                                                 else ""))
     return lines
 
 

@@ -64,11 +64,11 @@ def demo(demo_factory: Callable[..., DemoApp]) -> DemoApp:
 def clean_demo(demo: DemoApp) -> Iterator[DemoApp]:
     demo.set_faults(DEMO_LATENCY_MS="0", DEMO_ERROR_RATE="0", DEMO_CAPACITY="0", DEMO_SERVICE_MS="0",
                     DEMO_STALL_EVERY_S="0", DEMO_STALL_MS="0", DEMO_LEAK_KB_PER_REQ="0", DEMO_LCP_DELAY_MS="0",
-                    DEMO_CLS="0", DEMO_INP_MS="0")
+                    DEMO_CLS="0", DEMO_INP_MS="0", DEMO_ENDPOINT_LATENCY_MS="")
     yield demo
     demo.set_faults(DEMO_LATENCY_MS="0", DEMO_ERROR_RATE="0", DEMO_CAPACITY="0", DEMO_SERVICE_MS="0",
                     DEMO_STALL_EVERY_S="0", DEMO_STALL_MS="0", DEMO_LEAK_KB_PER_REQ="0", DEMO_LCP_DELAY_MS="0",
-                    DEMO_CLS="0", DEMO_INP_MS="0")
+                    DEMO_CLS="0", DEMO_INP_MS="0", DEMO_ENDPOINT_LATENCY_MS="")
 
 
 @pytest.fixture(scope="session")

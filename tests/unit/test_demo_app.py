@@ -55,6 +55,22 @@ def test_added_latency_knob(clean_demo: DemoApp) -> None:
     assert time.perf_counter() - start >= 0.3
 
 
+def test_endpoint_latency_knob_slows_only_the_named_paths(clean_demo: DemoApp) -> None:
+    def server_ms(path: str) -> float:
+        r = httpx.get(f"{clean_demo.url}{path}")
+        return float(r.headers["server-timing"].split("dur=")[1])
+
+    clean_demo.set_faults(DEMO_ENDPOINT_LATENCY_MS="/login=250,/api/forms/submit=10")
+    assert server_ms("/login") >= 250
+    assert server_ms("/api/dashboard") < 250  # not named: no added latency
+    faults = httpx.get(f"{clean_demo.url}/admin/faults", headers=ADMIN).json()
+    assert faults["endpoint_latency_ms"] == {"/login": 250.0, "/api/forms/submit": 10.0}
+    bad = httpx.post(f"{clean_demo.url}/admin/faults", json={"DEMO_ENDPOINT_LATENCY_MS": "login=5"}, headers=ADMIN)
+    assert bad.status_code == 400 and "PATH=MS" in bad.json()["error"]
+    clean_demo.set_faults(DEMO_ENDPOINT_LATENCY_MS="")
+    assert server_ms("/login") < 250
+
+
 def test_error_rate_knob(clean_demo: DemoApp) -> None:
     clean_demo.set_faults(DEMO_ERROR_RATE="0.5")
     # Unauthenticated on purpose: a request the injected failure spares is answered 401.

@@ -1,0 +1,149 @@
+"""The regression gate: each series of a candidate run against the same series in its baseline runs.
+
+Two noise sources are modelled, because CI has both:
+
+- between runs (machine-to-machine bias, the dominant one on shared runners): the spread of the
+  baseline runs' values;
+- within the run: the candidate's own sampling error (series.py: from its histogram).
+
+Times, rates per second and memory are compared on a log scale (a change is relative, and the
+relative spread of different endpoints is alike); shares (error rate) and CLS as they are. With 5
+baseline runs a series' own spread has 4 degrees of freedom, far too few to gate 80 series at a low
+false-alarm rate, so each series' between-run variance is shrunk towards the median variance of the
+run's series of the same unit (empirical Bayes, as limma's moderated t does; the prior weight is a
+fixed ``PRIOR_DF``, not fitted). The deviation of the new run from the baseline mean is judged
+against ``var = s²/N + max(s², se_c²)`` (the baseline mean's uncertainty plus the new run's own: at
+least the between-run spread, at least its sampling noise) with a one-sided Student t on
+``N - 1 + PRIOR_DF`` degrees of freedom (scipy). A regression must also be large enough to matter
+(a relative minimum effect with an absolute floor, per unit) and survive Benjamini–Hochberg across
+every series of the run, both directions (scipy's ``false_discovery_control``), so a run with 80
+series does not alarm by sheer count. Improvements are found the same way and reported, never
+failed. Each series also reports the smallest change it could have detected at 80 % power.
+Hand-written because no library offers this combination; every distribution comes from scipy.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from scipy import stats as sps
+
+from .series import Observation
+
+__all__ = ["DEFAULT_FLOORS", "Finding", "GateSettings", "gate"]
+
+# Absolute floors of the minimum effect, per unit: below these a change is noise to a person.
+DEFAULT_FLOORS: Mapping[str, float] = {"ms": 1.0, "share": 0.002, "/s": 0.5, "MB": 5.0, "": 0.005}
+
+
+@dataclass(frozen=True)
+class GateSettings:
+    baseline_runs: int = 10  # the last N comparable runs
+    min_runs: int = 3  # fewer: "not enough history", no verdict
+    fdr: float = 0.01  # Benjamini–Hochberg false discovery rate across a run's series
+    min_change: float = 0.03  # relative minimum effect
+    floors: Mapping[str, float] | None = None  # per unit; DEFAULT_FLOORS when None
+    power: float = 0.8  # for the sensitivity each series reports
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One series judged against its baseline. ``kind`` is ``regression``, ``improvement`` or ``same``."""
+
+    key: str
+    metric: str
+    statistic: str
+    tags: tuple[tuple[str, str], ...]
+    unit: str
+    baseline: float
+    observed: float
+    change: float | None  # relative, signed (observed / baseline - 1); None when the baseline is 0
+    p_value: float
+    q_value: float  # Benjamini–Hochberg adjusted
+    detectable: float  # smallest relative change detectable at `power`, given this history
+    runs: int
+    kind: str
+
+    @property
+    def confidence(self) -> float:
+        return 1.0 - self.q_value
+
+
+PRIOR_DF = 10.0  # weight of the pooled variance, in degrees of freedom
+_LINEAR_UNITS = ("share", "")  # compared as they are (values can be 0); the rest on a log scale
+
+
+@dataclass(frozen=True)
+class _Judged:
+    obs: Observation
+    mean: float  # baseline mean, natural units
+    center: float  # baseline mean, on the compared scale
+    s2: float  # baseline variance, on the compared scale
+    n: int
+
+
+def _scaled(value: float, unit: str) -> float:
+    return value if unit in _LINEAR_UNITS else math.log(max(value, 1e-9))
+
+
+def gate(candidate: Sequence[Observation], baselines: Sequence[Sequence[Observation]],
+         settings: GateSettings = GateSettings()) -> list[Finding]:
+    """Judge every series of ``candidate`` that at least ``min_runs`` baseline runs also have."""
+    floors = {**DEFAULT_FLOORS, **(settings.floors or {})}
+    past: dict[str, list[float]] = {}
+    for run in baselines:
+        for obs in run:
+            past.setdefault(obs.key, []).append(obs.value)
+    judged: list[_Judged] = []
+    for obs in candidate:
+        values = past.get(obs.key, [])
+        if len(values) < settings.min_runs:
+            continue
+        scaled = [_scaled(v, obs.unit) for v in values]
+        judged.append(_Judged(obs, statistics.fmean(values), statistics.fmean(scaled), statistics.variance(scaled),
+                              len(values)))
+    if not judged:
+        return []
+    prior: dict[str, float] = {}
+    for unit in {j.obs.unit for j in judged}:
+        prior[unit] = statistics.median(j.s2 for j in judged if j.obs.unit == unit)
+    tests = len(judged)
+    rows = []
+    for j in judged:
+        d0 = PRIOR_DF if sum(1 for k in judged if k.obs.unit == j.obs.unit) >= 3 else 0.0
+        df = d0 + j.n - 1
+        s2 = (d0 * prior[j.obs.unit] + (j.n - 1) * j.s2) / df
+        linear = j.obs.unit in _LINEAR_UNITS
+        within = j.obs.se**2 if linear else (j.obs.se / max(j.obs.value, 1e-9)) ** 2
+        scale = math.sqrt(s2 / j.n + max(s2, within))
+        diff = _scaled(j.obs.value, j.obs.unit) - j.center
+        worse = diff if j.obs.higher_is_worse else -diff
+        if scale > 0:
+            p_worse, p_better = float(sps.t.sf(worse / scale, df)), float(sps.t.sf(-worse / scale, df))
+        else:  # no spread at all: any difference is real
+            p_worse, p_better = (0.0 if worse > 0 else 1.0), (0.0 if worse < 0 else 1.0)
+        # One true change among `tests` series passes BH at about fdr / (2 tests): the worst case.
+        reach = (float(sps.t.isf(settings.fdr / (2 * tests), df)) + float(sps.t.ppf(settings.power, df))) * scale
+        rows.append((j, worse, p_worse, p_better, reach))
+    # Both directions of every series are one family: improvements cannot buy regressions significance.
+    adjusted = sps.false_discovery_control([p for *_, pw, pb, _ in rows for p in (pw, pb)], method="bh")
+    out = []
+    for i, (j, worse, p_worse, p_better, reach) in enumerate(rows):
+        obs, mean = j.obs, j.mean
+        effect = max(settings.min_change * abs(mean), floors.get(obs.unit, 0.0))
+        delta = obs.value - mean
+        worse_dir = worse > 0
+        q = float(adjusted[2 * i] if worse_dir else adjusted[2 * i + 1])
+        kind = "same"
+        if abs(delta) >= effect and q <= settings.fdr:
+            kind = "regression" if worse_dir else "improvement"
+        linear = obs.unit in _LINEAR_UNITS
+        reach_natural = reach if linear else abs(mean) * (math.exp(reach) - 1)
+        detectable = max(reach_natural, effect) / abs(mean) if mean else math.inf
+        out.append(Finding(obs.key, obs.metric, obs.statistic, obs.tags, obs.unit, mean, obs.value,
+                           delta / mean if mean else None, p_worse if worse_dir else p_better, q, detectable, j.n,
+                           kind))
+    return out

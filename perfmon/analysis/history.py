@@ -1,0 +1,78 @@
+"""A run against its history: which past runs are comparable, and what the gate finds against them.
+
+A run is compared only with passed runs of the same test type, environment, profile, target and
+set of scenarios (the bundled app counts as one target whatever port it got). The baseline is the last
+``baseline_runs`` comparable runs; with fewer than ``min_runs`` there is no verdict, only "not
+enough history". Runs from another machine class (other CPU count or platform) are still used,
+and the comparison says so, as pytest-benchmark's compare does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ..results import Run
+from .gate import Finding, GateSettings, gate
+from .series import observe
+
+__all__ = ["Comparison", "comparable", "compare_with_history", "target_of"]
+
+
+def target_of(run: Run) -> str | None:
+    """What the run measured: ``bundled app`` (any port) or the given base URL."""
+    found = run.metadata.get("target")
+    return str(found) if found else run.base_url
+
+
+def _scenarios(run: Run) -> tuple[str, ...]:
+    return tuple(sorted({s.name for s in run.scenarios}))
+
+
+def _machine(run: Run) -> tuple[Any, Any]:
+    context = run.context()
+    return context.get("cpus"), context.get("platform")
+
+
+def comparable(run: Run, other: Run) -> bool:
+    """Same test type, environment, profile, target and scenarios; and ``other`` passed: a failed run
+    (a regression included) never becomes the baseline, or a slowdown would become the new normal."""
+    return other.run_id != run.run_id and other.status == "passed" and (
+        (other.test_type, other.environment, other.profile, target_of(other), _scenarios(other))
+        == (run.test_type, run.environment, run.profile, target_of(run), _scenarios(run)))
+
+
+@dataclass
+class Comparison:
+    """The gate's findings for one run, or why there are none (``note``)."""
+
+    against: list[str] = field(default_factory=list)  # baseline run ids, newest first
+    findings: list[Finding] = field(default_factory=list)
+    note: str | None = None  # "not enough history …", "compared across machines …"
+
+    @property
+    def regressions(self) -> list[Finding]:
+        return [f for f in self.findings if f.kind == "regression"]
+
+    @property
+    def improvements(self) -> list[Finding]:
+        return [f for f in self.findings if f.kind == "improvement"]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"against": self.against, "note": self.note,
+                "findings": [{**asdict(f), "tags": dict(f.tags)} for f in self.findings]}
+
+
+def compare_with_history(run: Run, history: Sequence[Run],
+                         settings: GateSettings = GateSettings()) -> Comparison:  # noqa: B008 - frozen
+    """Gate ``run`` against the newest comparable runs of ``history`` (newest first)."""
+    baseline = [r for r in history if comparable(run, r)][: settings.baseline_runs]
+    if len(baseline) < settings.min_runs:
+        return Comparison([r.run_id for r in baseline], note=(
+            f"not enough history: {len(baseline)} comparable run(s), {settings.min_runs} needed for a verdict"))
+    note = None
+    if any(_machine(r) != _machine(run) for r in baseline):
+        note = "compared across machines: some baseline runs ran on another CPU count or platform"
+    findings = gate(observe(run), [observe(r) for r in baseline], settings)
+    return Comparison([r.run_id for r in baseline], findings, note)

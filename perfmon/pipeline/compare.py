@@ -1,0 +1,63 @@
+"""The run against its history, between derive and judge: read the comparable past runs from the
+store and gate the run against them (analysis/history.py, analysis/gate.py).
+
+History is read from the store the run is going to; when there is none yet, or it cannot be read,
+the run is judged without it and the summary says why. A past run that cannot be read is skipped
+with a line naming it, never a crash.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..config import Config
+from ..errors import PerfmonError
+from ..results import Run
+from ..store import open_store
+
+__all__ = ["HISTORY_KEY", "Compared", "compare"]
+
+HISTORY_KEY = "regressions"  # where the comparison is kept in the run's metadata
+_READ_FACTOR = 5  # read this many times the baseline size: other test types are filtered out after
+
+
+@dataclass
+class Compared:
+    regressions: int = 0
+    problems: list[str] = field(default_factory=list)  # one line each (unreadable history rows)
+
+
+def compare(run: Run, config: Config) -> Compared:
+    """Gate ``run`` against its comparable history; the findings go to ``run.metadata["regressions"]``."""
+    done = Compared()
+    if config.regressions == "off":
+        return done
+    from ..analysis.gate import GateSettings
+    from ..analysis.history import Comparison, compare_with_history
+
+    settings = GateSettings()
+    history: list[Run] = []
+    try:
+        store = open_store(config.store, root=config.root, create=False)
+    except PerfmonError as exc:
+        if config.store.startswith("sqlite:"):  # no store file yet: this is the first run, history is empty
+            run.metadata[HISTORY_KEY] = compare_with_history(run, [], settings).to_dict()
+        else:
+            run.metadata[HISTORY_KEY] = Comparison(note=f"no history to compare with ({exc})").to_dict()
+        return done
+    try:
+        for past in store.history(test_type=run.test_type, environment=run.environment,
+                                  limit=settings.baseline_runs * _READ_FACTOR):
+            try:
+                history.append(store.load_run(past.run_id))
+            except (PerfmonError, ValueError, KeyError, TypeError) as exc:
+                done.problems.append(f"history run {past.run_id} skipped: it cannot be read ({exc})")
+    except PerfmonError as exc:
+        run.metadata[HISTORY_KEY] = Comparison(note=f"no history to compare with ({exc})").to_dict()
+        return done
+    finally:
+        store.close()
+    found = compare_with_history(run, history, settings)
+    run.metadata[HISTORY_KEY] = found.to_dict()
+    done.regressions = len(found.regressions)
+    return done

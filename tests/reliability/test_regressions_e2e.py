@@ -1,0 +1,50 @@
+"""Regression detection end to end on the real app: a few tiny baseline runs, then one run where one
+endpoint got slower (DEMO_ENDPOINT_LATENCY_MS) and one where nothing changed. The power and
+false-alarm study stays in bench/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests._support.apps import DemoApp
+from tests._support.sessions import perfmon_cmd, pytest_cmd, run, runs_in
+
+JOURNEY = """
+from perfmon.load import Client, VirtualUser
+
+
+async def hit(client: Client, user: VirtualUser) -> None:
+    await client.get("/login")
+    await client.get("/healthz")
+
+
+def test_quick(perf_api):
+    perf_api.run(hit, scenario="quick")
+"""
+
+
+def test_a_slower_endpoint_fails_the_run_and_nothing_else_is_blamed(tmp_path: Path, clean_demo: DemoApp) -> None:
+    (tmp_path / "perfmon.toml").write_text('[scenarios.quick]\nvus = 4\nduration = "3s"\nthink_time = "0.02s"\n')
+    (tmp_path / "test_quick.py").write_text(JOURNEY)
+    db = tmp_path / "r.db"
+    session = pytest_cmd("test_quick.py", "--perf-store", f"sqlite:///{db}", "--perf-report-dir", "rep")
+    clean_demo.set_faults(DEMO_LATENCY_MS="20")
+    first = run(session, tmp_path, BASE_URL=clean_demo.url)
+    assert first.returncode == 0 and "not enough history: 0 comparable run(s)" in first.stdout, first.stdout
+    for _ in range(3):
+        assert run(session, tmp_path, BASE_URL=clean_demo.url).returncode == 0
+    clean_demo.set_faults(DEMO_ENDPOINT_LATENCY_MS="/login=15")  # about +75 % on /login only
+    slower = run(session, tmp_path, BASE_URL=clean_demo.url)
+    assert slower.returncode == 1, slower.stdout + slower.stderr
+    blamed = [line for line in slower.stdout.splitlines() if "REGRESSION" in line]
+    assert blamed and all("{name:/login}" in line for line in blamed), blamed
+    assert "compared with 4 comparable run(s)" in slower.stdout
+    assert sorted(status for _, _, status in runs_in(db)).count("failed") == 1
+    clean_demo.set_faults(DEMO_ENDPOINT_LATENCY_MS="")
+    same = run(session, tmp_path, BASE_URL=clean_demo.url)
+    assert same.returncode == 0 and "REGRESSION" not in same.stdout, same.stdout
+    clean_demo.set_faults(DEMO_ENDPOINT_LATENCY_MS="/login=15")
+    warned = run([*session, "--perf-regressions", "warn"], tmp_path, BASE_URL=clean_demo.url)
+    assert warned.returncode == 0 and "REGRESSION" in warned.stdout, warned.stdout
+    shown = run(perfmon_cmd("--store", f"sqlite:///{db}", "history"), tmp_path)
+    assert shown.stdout.count("FAILED") == 1

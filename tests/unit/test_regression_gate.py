@@ -1,0 +1,65 @@
+"""The regression gate's decisions on series with known truth (the power and false-alarm study on the
+real app is bench/regression_quality.py; these check the rules, not the rates)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from perfmon.analysis.gate import GateSettings, gate
+from perfmon.analysis.series import Observation
+
+
+def obs(key: str, value: float, se: float = 0.5, unit: str = "ms", higher_is_worse: bool = True) -> Observation:
+    return Observation(key, key.split()[-1], key.split()[0], (), value, se, 1000.0, higher_is_worse, unit)
+
+
+BASE = [[obs("p95 a", v)] for v in (100.0, 101.5, 99.0, 100.5, 99.5)]
+
+
+@pytest.mark.parametrize(("value", "kind"), [(130.0, "regression"), (100.8, "same"), (70.0, "improvement")])
+def test_a_clear_change_is_found_and_noise_is_not(value: float, kind: str) -> None:
+    [found] = gate([obs("p95 a", value)], BASE)
+    assert found.kind == kind and found.runs == 5
+    assert found.change == pytest.approx(value / 100.1 - 1, rel=1e-3)
+
+
+def test_lower_throughput_is_the_regression() -> None:
+    base = [[obs("rate http_reqs", v, unit="/s", higher_is_worse=False)] for v in (200.0, 202.0, 198.0, 201.0)]
+    [found] = gate([obs("rate http_reqs", 150.0, unit="/s", higher_is_worse=False)], base)
+    assert found.kind == "regression"
+
+
+def test_a_significant_change_below_the_minimum_effect_is_not_a_regression() -> None:
+    tight = [[obs("p95 a", v, se=0.01)] for v in (100.0, 100.01, 99.99, 100.0)]
+    [found] = gate([obs("p95 a", 102.0, se=0.01)], tight, GateSettings(min_change=0.03))
+    assert found.p_value < 1e-6 and found.kind == "same"
+    [found] = gate([obs("p95 a", 102.0, se=0.01)], tight, GateSettings(min_change=0.005))
+    assert found.kind == "regression"
+
+
+def test_its_own_sampling_noise_keeps_a_loose_series_quiet() -> None:
+    """A low-sample endpoint (wide within-run error) that moves as much as its error says it may."""
+    [found] = gate([obs("p95 login", 112.0, se=15.0)], [[obs("p95 login", v, se=15.0)] for v in (100, 101, 99, 100)])
+    assert found.kind == "same"
+
+
+def test_too_little_history_gives_no_verdict() -> None:
+    assert gate([obs("p95 a", 500.0)], BASE[:2]) == []
+
+
+def test_many_noise_series_do_not_alarm_by_count_but_one_real_change_does() -> None:
+    rng = random.Random(7)
+    keys = [f"p95 s{i}" for i in range(80)]
+    baselines = [[obs(k, rng.gauss(100, 2), se=1.0) for k in keys] for _ in range(5)]
+    noise = [obs(k, rng.gauss(100, 2), se=1.0) for k in keys]
+    assert [f.key for f in gate(noise, baselines) if f.kind == "regression"] == []
+    noise[17] = obs("p95 s17", 130.0, se=1.0)
+    assert [f.key for f in gate(noise, baselines) if f.kind == "regression"] == ["p95 s17"]
+
+
+def test_each_series_says_what_it_could_have_detected() -> None:
+    [tight] = gate([obs("p95 a", 100.0, se=0.1)], [[obs("p95 a", v, se=0.1)] for v in (100, 100.2, 99.8, 100.1, 99.9)])
+    [loose] = gate([obs("p95 a", 100.0, se=0.1)], [[obs("p95 a", v, se=0.1)] for v in (100, 110, 90, 105, 95)])
+    assert 0.03 <= tight.detectable < loose.detectable
