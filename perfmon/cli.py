@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import subprocess
@@ -11,10 +12,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .config import Config, load_config
-from .errors import ConfigError, PerfmonError
+from .errors import ConfigError, PerfmonError, StoreError
 from .redaction import redact
 from .results import Run
-from .store import RunSummary, open_store
+from .store import RunSummary, Store, open_store
 from .thresholds import ThresholdOutcome
 
 __all__ = ["main"]
@@ -53,6 +54,10 @@ def _parser() -> argparse.ArgumentParser:
     cmp_ = sub.add_parser("compare", help="two stored runs side by side, key metrics and thresholds")
     cmp_.add_argument("base", help="the baseline run id (or prefix)")
     cmp_.add_argument("candidate", help="the run to compare with it")
+
+    regs = sub.add_parser("regressions", help="a run's comparison with its history; exit 1 when it regressed")
+    regs.add_argument("run_id", nargs="?", default=None, help="a run id or a unique prefix (default: the newest run)")
+    regs.add_argument("--json", action="store_true", help="the findings as JSON")
 
     sub.add_parser("flush", help="send runs kept in .perfmon/spool to the store")
 
@@ -117,6 +122,26 @@ def _compare(base: Run, cand: Run) -> None:
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+
+
+def _regressions(store: Store, run_id: str | None, *, as_json: bool) -> int:
+    """Print a stored run's comparison with its history; 1 when it has a regression."""
+    from .pipeline.summary import history_lines
+
+    if run_id is None:
+        newest = store.history(limit=1)
+        if not newest:
+            raise StoreError(f"{store.url} holds no run yet; run `perfmon run` first")
+        run_id = newest[0].run_id
+    run = store.load_run(run_id)
+    found = run.metadata.get("regressions")
+    regressed = isinstance(found, dict) and any(f.get("kind") == "regression" for f in found.get("findings") or [])
+    if as_json:
+        print(json.dumps({"run_id": run.run_id, "regressed": regressed, **(found or {})}, indent=2))
+    else:
+        print(f"perfmon run {run.run_id}  {run.test_type}  {run.environment}  verdict={run.status.upper()}")
+        print("\n".join(history_lines(run)) or "  history: this run was not compared with its history")
+    return 1 if regressed else 0
 
 
 def _cmd_run(args: argparse.Namespace, cfg: Config) -> int:
@@ -215,6 +240,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             print(f"summary.json: {paths.summary}  junit: {paths.junit}  markdown: {paths.markdown}")
         elif args.command == "compare":
             _compare(store.load_run(args.base), store.load_run(args.candidate))
+        elif args.command == "regressions":
+            return _regressions(store, args.run_id, as_json=args.json)
     finally:
         store.close()
     return 0

@@ -63,7 +63,7 @@ class Finding:
     change: float | None  # relative, signed (observed / baseline - 1); None when the baseline is 0
     p_value: float
     q_value: float  # Benjamini–Hochberg adjusted
-    detectable: float  # smallest relative change detectable at `power`, given this history
+    detectable: float | None  # smallest relative change detectable at `power`; None when the baseline is 0
     runs: int
     kind: str
 
@@ -142,7 +142,7 @@ def gate(candidate: Sequence[Observation], baselines: Sequence[Sequence[Observat
             kind = "regression" if worse_dir else "improvement"
         linear = obs.unit in _LINEAR_UNITS
         reach_natural = reach if linear else abs(mean) * (math.exp(reach) - 1)
-        detectable = max(reach_natural, effect) / abs(mean) if mean else math.inf
+        detectable = max(reach_natural, effect) / abs(mean) if mean else None
         out.append(Finding(obs.key, obs.metric, obs.statistic, obs.tags, obs.unit, mean, obs.value,
                            delta / mean if mean else None, p_worse if worse_dir else p_better, q, detectable, j.n,
                            kind))

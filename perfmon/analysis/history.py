@@ -50,6 +50,7 @@ class Comparison:
     against: list[str] = field(default_factory=list)  # baseline run ids, newest first
     findings: list[Finding] = field(default_factory=list)
     note: str | None = None  # "not enough history …", "compared across machines …"
+    previous_sha: str | None = None  # the newest baseline run's commit: a regression lies in (previous, this]
 
     @property
     def regressions(self) -> list[Finding]:
@@ -60,7 +61,7 @@ class Comparison:
         return [f for f in self.findings if f.kind == "improvement"]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"against": self.against, "note": self.note,
+        return {"against": self.against, "note": self.note, "previous_sha": self.previous_sha,
                 "findings": [{**asdict(f), "tags": dict(f.tags)} for f in self.findings]}
 
 
@@ -75,4 +76,4 @@ def compare_with_history(run: Run, history: Sequence[Run],
     if any(_machine(r) != _machine(run) for r in baseline):
         note = "compared across machines: some baseline runs ran on another CPU count or platform"
     findings = gate(observe(run), [observe(r) for r in baseline], settings)
-    return Comparison([r.run_id for r in baseline], findings, note)
+    return Comparison([r.run_id for r in baseline], findings, note, baseline[0].git_sha)

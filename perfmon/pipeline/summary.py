@@ -82,7 +82,8 @@ def history_lines(run: Run) -> list[str]:
     for f in findings:
         if f["kind"] == "improvement":
             lines.append(f"  improved  {f['key']}  {_change(f)}")
-    reach = sorted((f for f in findings if f["kind"] == "same"), key=lambda f: f["detectable"])
+    reach = sorted((f for f in findings if f["kind"] == "same" and f["detectable"] is not None),
+                   key=lambda f: f["detectable"])
     if reach:
         shown = ", ".join(f"{f['key']} >= {100 * f['detectable']:.0f}%" for f in reach[:3])
         lines.append(f"  smallest detectable changes: {shown}" + (f" (and {len(reach) - 3} more)" if len(reach) > 3

@@ -7,6 +7,7 @@ once, so SQLite, PostgreSQL and Supabase store exactly the same thing.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -158,7 +159,25 @@ def run_rows(run: Run) -> RunRows:
         "performance_resource_samples": _sample_rows(run),
         "performance_web_vitals": _vital_rows(run),
         "performance_breaking_points": _breaking_point_rows(run),
+        "performance_regressions": _regression_rows(run),
     })
+
+
+def _regression_rows(run: Run) -> list[dict[str, Any]]:
+    """The regressions the gate found against history (pipeline/compare.py), one row each; ids are
+    derived from run and series, so re-sending the run rewrites the same rows."""
+    found = run.metadata.get("regressions") or {}
+    out = []
+    for f in found.get("findings") or []:
+        if f.get("kind") != "regression":
+            continue
+        out.append({"id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"perfmon:{run.run_id}:gate:{f['key']}")),
+                    "run_id": run.run_id, "metric": f["key"], "statistic": f.get("statistic"),
+                    "tags": dict(f.get("tags") or {}), "kind": "gate", "baseline": f.get("baseline"),
+                    "observed": f.get("observed"), "change_ratio": f.get("change"),
+                    "confidence": 1.0 - float(f.get("q_value") or 0.0), "first_bad_run": run.run_id,
+                    "first_bad_sha": run.git_sha, "previous_sha": found.get("previous_sha")})
+    return out
 
 
 def _vital_rows(run: Run) -> list[dict[str, Any]]:

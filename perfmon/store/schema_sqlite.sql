@@ -107,7 +107,14 @@ create table if not exists performance_regressions (
   observed real,
   change_ratio real,
   status text not null default 'open' check (status in ('open', 'acknowledged', 'resolved')),
-  detected_at text not null default (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+  detected_at text not null default (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+  statistic text,
+  tags text not null default '{}',
+  kind text not null default 'gate' check (kind in ('gate', 'change_point', 'leak')),
+  confidence real,
+  first_bad_run text,
+  first_bad_sha text,
+  previous_sha text
 );
 
 create table if not exists performance_resource_samples (

@@ -28,6 +28,7 @@ DETAIL_TABLES = (
     "performance_resource_samples",
     "performance_web_vitals",
     "performance_breaking_points",
+    "performance_regressions",
 )
 
 

@@ -18,6 +18,14 @@ _SPEC_NAMES = {"avg_response_time": "avg_response_time_ms", "p95_response_time":
                "throughput": "throughput_rps"}
 
 
+# Added by supabase/migrations/20261125000100_regression_details.sql.
+_REGRESSION_COLUMNS = {
+    "statistic": "text", "tags": "text not null default '{}'",
+    "kind": "text not null default 'gate' check (kind in ('gate', 'change_point', 'leak'))",
+    "confidence": "real", "first_bad_run": "text", "first_bad_sha": "text", "previous_sha": "text",
+}
+
+
 class SQLiteStore(SQLStore):
     placeholder = "?"
 
@@ -51,6 +59,10 @@ class SQLiteStore(SQLStore):
             if old in cols:
                 self._con.execute(f"alter table performance_test_runs rename column {old} to {new}")
         self._con.execute("drop index if exists idx_perf_runs_created")  # a duplicate of the spec's index
+        have = {row[1] for row in self._con.execute("pragma table_info(performance_regressions)")}
+        for column, ddl in _REGRESSION_COLUMNS.items():
+            if column not in have:
+                self._con.execute(f"alter table performance_regressions add column {column} {ddl}")
 
     def _cell(self, value: Any) -> Any:
         if isinstance(value, bool):

@@ -35,6 +35,7 @@ _PRIMARY_KEYS = {
     "performance_resource_samples": "run_id,role,sampled_at",
     "performance_web_vitals": "run_id,journey,page,metric",
     "performance_breaking_points": "run_id,scenario",
+    "performance_regressions": "id",
 }
 _REJECTED_CLASSES = {"22", "23"}  # SQLSTATE classes: data exception, integrity constraint violation
 _RETRY_CODES = {"40001", "40P01", "PGRST000", "PGRST001", "PGRST002", "PGRST003"}  # serialization, pool, schema cache

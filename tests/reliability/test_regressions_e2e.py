@@ -4,6 +4,8 @@ false-alarm study stays in bench/."""
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from pathlib import Path
 
 from tests._support.apps import DemoApp
@@ -40,6 +42,13 @@ def test_a_slower_endpoint_fails_the_run_and_nothing_else_is_blamed(tmp_path: Pa
     assert blamed and all("{name:/login}" in line for line in blamed), blamed
     assert "compared with 4 comparable run(s)" in slower.stdout
     assert sorted(status for _, _, status in runs_in(db)).count("failed") == 1
+    [bad_id] = [run_id for run_id, _, status in runs_in(db) if status == "failed"]
+    rows = sqlite3.connect(db).execute(
+        "select metric, kind, tags, confidence, first_bad_run, change_ratio from performance_regressions").fetchall()
+    assert rows and all(kind == "gate" and json.loads(tags) == {"name": "/login"} and first == bad_id
+                        and confidence > 0.9 and change > 0.1 for _, kind, tags, confidence, first, change in rows)
+    said = run(perfmon_cmd("--store", f"sqlite:///{db}", "regressions", bad_id[:8], "--json"), tmp_path)
+    assert said.returncode == 1 and json.loads(said.stdout)["regressed"] is True
     clean_demo.set_faults(DEMO_ENDPOINT_LATENCY_MS="")
     same = run(session, tmp_path, BASE_URL=clean_demo.url)
     assert same.returncode == 0 and "REGRESSION" not in same.stdout, same.stdout
@@ -48,3 +57,7 @@ def test_a_slower_endpoint_fails_the_run_and_nothing_else_is_blamed(tmp_path: Pa
     assert warned.returncode == 0 and "REGRESSION" in warned.stdout, warned.stdout
     shown = run(perfmon_cmd("--store", f"sqlite:///{db}", "history"), tmp_path)
     assert shown.stdout.count("FAILED") == 1
+    newest = run(perfmon_cmd("--store", f"sqlite:///{db}", "regressions"), tmp_path)  # the warned run
+    assert newest.returncode == 1 and "REGRESSION" in newest.stdout
+    first = run(perfmon_cmd("--store", f"sqlite:///{db}", "regressions", runs_in(db)[0][0][:8]), tmp_path)
+    assert first.returncode == 0 and "not enough history" in first.stdout

@@ -62,4 +62,5 @@ def test_many_noise_series_do_not_alarm_by_count_but_one_real_change_does() -> N
 def test_each_series_says_what_it_could_have_detected() -> None:
     [tight] = gate([obs("p95 a", 100.0, se=0.1)], [[obs("p95 a", v, se=0.1)] for v in (100, 100.2, 99.8, 100.1, 99.9)])
     [loose] = gate([obs("p95 a", 100.0, se=0.1)], [[obs("p95 a", v, se=0.1)] for v in (100, 110, 90, 105, 95)])
+    assert tight.detectable is not None and loose.detectable is not None
     assert 0.03 <= tight.detectable < loose.detectable

@@ -122,8 +122,9 @@ def test_a_database_migrated_from_the_old_names_keeps_its_runs(empty_pg: str) ->
 
     from perfmon.store import run_rows
 
-    old, new = MIGRATIONS[:-1], MIGRATIONS[-1]
-    assert new.name == "20261125000000_spec_table.sql"
+    old = [m for m in MIGRATIONS if m.name < "20261125000000"]
+    new = [m for m in MIGRATIONS if m.name >= "20261125000000"]
+    assert new[0].name == "20261125000000_spec_table.sql"
     apply(empty_pg, *old)
     run = make_run()
     rows = run_rows(run)
@@ -143,7 +144,7 @@ def test_a_database_migrated_from_the_old_names_keeps_its_runs(empty_pg: str) ->
         for table, detail in rows.details.items():
             for row in detail:
                 insert(con, table, row)
-    apply(empty_pg, new)
+    apply(empty_pg, *new)
     store = open_store(empty_pg)
     back = store.load_run(run.run_id)
     assert back.summary_metrics() == exact and len(back.metrics) == len(run.metrics)
