@@ -58,6 +58,6 @@ def compare(run: Run, config: Config) -> Compared:
     finally:
         store.close()
     found = compare_with_history(run, history, settings)
-    run.metadata[HISTORY_KEY] = found.to_dict()
+    run.metadata[HISTORY_KEY] = {**found.to_dict(), "mode": config.regressions}
     done.regressions = len(found.regressions)
     return done

@@ -65,13 +65,21 @@ def summary_json(run: Run) -> dict[str, Any]:
         "summary": run.summary_metrics().to_dict(),
         "thresholds": [{**o.to_dict(), "status": o.status, "detail": o.detail} for o in run.thresholds],
         "metrics": metrics,
+        **({"regressions": found} if isinstance(found := run.metadata.get("regressions"), dict) else {}),
     }
 
 
 def junit_xml(run: Run) -> str:
-    """One testcase per threshold, so CI shows which one failed."""
-    failures = len(run.failed_thresholds)
-    suite = ET.Element("testsuite", name=f"perfmon {run.test_type}", tests=str(len(run.thresholds)),
+    """One testcase per threshold and per regression check, so CI shows which one failed."""
+    found = run.metadata.get("regressions")
+    if not isinstance(found, dict):
+        found = {}
+    checks = list(found.get("findings") or [])
+    gating = found.get("mode", "fail") == "fail"
+    regressed = [f for f in checks if f.get("kind") == "regression"]
+    failures = len(run.failed_thresholds) + (len(regressed) if gating else 0)
+    tests = len(run.thresholds) + len(checks)
+    suite = ET.Element("testsuite", name=f"perfmon {run.test_type}", tests=str(tests),
                        failures=str(failures), errors="0", time=f"{run.duration_seconds:.3f}",
                        timestamp=iso(run.started_at) or "")
     props = ET.SubElement(suite, "properties")
@@ -86,7 +94,17 @@ def junit_xml(run: Run) -> str:
             failure.text = f"{o.threshold} failed: {o.detail}"
         elif o.status == "no data":
             ET.SubElement(case, "skipped", message=o.detail)
-    suites = ET.Element("testsuites", tests=str(len(run.thresholds)), failures=str(failures))
+    for f in checks:
+        case = ET.SubElement(suite, "testcase", classname=f"perfmon.regressions.{f['metric']}", name=f["key"], time="0")
+        change = "-" if f.get("change") is None else f"{100 * f['change']:+.1f}%"
+        said = (f"{f['key']}: {f['baseline']:.4g} -> {f['observed']:.4g} ({change}), "
+                f"confidence {1 - f['q_value']:.3f}, against {len(found.get('against') or [])} runs")
+        if f.get("kind") == "regression":
+            if gating:
+                ET.SubElement(case, "failure", message=said, type="regression").text = f"REGRESSION {said}"
+            else:
+                ET.SubElement(case, "skipped", message=f"REGRESSION (regressions = warn) {said}")
+    suites = ET.Element("testsuites", tests=str(tests), failures=str(failures))
     suites.append(suite)
     return ET.tostring(suites, encoding="unicode", xml_declaration=True)
 

@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import xml.etree.ElementTree as ET
+from importlib import resources
 from pathlib import Path
+
+import jsonschema
 
 from tests._support.apps import DemoApp
 from tests._support.sessions import perfmon_cmd, pytest_cmd, run, runs_in
@@ -47,6 +51,15 @@ def test_a_slower_endpoint_fails_the_run_and_nothing_else_is_blamed(tmp_path: Pa
         "select metric, kind, tags, confidence, first_bad_run, change_ratio from performance_regressions").fetchall()
     assert rows and all(kind == "gate" and json.loads(tags) == {"name": "/login"} and first == bad_id
                         and confidence > 0.9 and change > 0.1 for _, kind, tags, confidence, first, change in rows)
+    reports = tmp_path / "rep" / bad_id
+    summary = json.loads((reports / "summary.json").read_text())
+    schema = json.loads(resources.files("perfmon.report").joinpath("summary.schema.json").read_text())
+    jsonschema.validate(summary, schema)
+    assert [f["key"] for f in summary["regressions"]["findings"] if f["kind"] == "regression"] == [r[0] for r in rows]
+    junit = ET.parse(reports / "junit.xml").getroot()
+    assert [c.get("name") for c in junit.iter("testcase") if c.find("failure") is not None
+            and c.find("failure").get("type") == "regression"] == [r[0] for r in rows]
+    assert "Regression check against history" in (reports / "index.html").read_text()
     said = run(perfmon_cmd("--store", f"sqlite:///{db}", "regressions", bad_id[:8], "--json"), tmp_path)
     assert said.returncode == 1 and json.loads(said.stdout)["regressed"] is True
     clean_demo.set_faults(DEMO_ENDPOINT_LATENCY_MS="")
