@@ -122,6 +122,16 @@ def _compare(base: Run, cand: Run) -> None:
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+    from .analysis.gate import compare_two
+    from .analysis.series import observe
+
+    changed = [f for f in compare_two(observe(base), observe(cand)) if f.kind != "same"]
+    print(f"series beyond sampling noise (run-to-run noise is unknown from two runs; `perfmon regressions` "
+          f"judges against history): {len(changed) or 'none'}")
+    for f in sorted(changed, key=lambda f: f.q_value):
+        change = "-" if f.change is None else f"{100 * f.change:+.1f}%"
+        print(f"  {'REGRESSION' if f.kind == 'regression' else 'improved'}  {f.key}  {f.baseline:.4g} -> "
+              f"{f.observed:.4g}  {change}  confidence {f.confidence:.3f}")
 
 
 def _regressions(store: Store, run_id: str | None, *, as_json: bool) -> int:

@@ -147,3 +147,35 @@ def gate(candidate: Sequence[Observation], baselines: Sequence[Sequence[Observat
                            delta / mean if mean else None, p_worse if worse_dir else p_better, q, detectable, j.n,
                            kind))
     return out
+
+
+def compare_two(base: Sequence[Observation], candidate: Sequence[Observation],
+                settings: GateSettings = GateSettings()) -> list[Finding]:
+    """Two runs series by series, for ``perfmon compare``. With one run on each side the between-run
+    spread is unknown, so only the runs' own sampling errors are used (a normal test on the
+    difference, scipy), with the same minimum effect and Benjamini–Hochberg: a change it reports
+    is beyond sampling noise, not necessarily beyond run-to-run noise."""
+    floors = {**DEFAULT_FLOORS, **(settings.floors or {})}
+    before = {o.key: o for o in base}
+    pairs = [(before[o.key], o) for o in candidate if o.key in before]
+    if not pairs:
+        return []
+    rows = []
+    for a, b in pairs:
+        scale = math.sqrt(a.se**2 + b.se**2)
+        diff = b.value - a.value
+        worse = diff if b.higher_is_worse else -diff
+        p = float(2 * sps.norm.sf(abs(worse) / scale)) if scale > 0 else (0.0 if diff else 1.0)
+        rows.append((a, b, diff, worse, p, scale))
+    adjusted = sps.false_discovery_control([r[4] for r in rows], method="bh")
+    out = []
+    for (a, b, diff, worse, p, scale), q in zip(rows, adjusted, strict=True):
+        effect = max(settings.min_change * abs(a.value), floors.get(b.unit, 0.0))
+        kind = "same"
+        if abs(diff) >= effect and q <= settings.fdr:
+            kind = "regression" if worse > 0 else "improvement"
+        reach = (float(sps.norm.isf(settings.fdr / (2 * len(rows)))) + float(sps.norm.ppf(settings.power))) * scale
+        out.append(Finding(b.key, b.metric, b.statistic, b.tags, b.unit, a.value, b.value,
+                           diff / a.value if a.value else None, p, float(q),
+                           max(reach, effect) / abs(a.value) if a.value else None, 1, kind))
+    return out

@@ -25,6 +25,10 @@ def test_compare_names_the_specs_columns_and_the_change(tmp_path: Path, capsys: 
     rows = {line.split()[0]: line.split() for line in out.splitlines() if line.strip()}
     assert set(rows) >= {"avg_response_time_ms", "p95_response_time_ms", "error_rate", "throughput_rps", "verdict"}
     assert rows["p95_response_time_ms"][-1].startswith("+") and rows["p95_response_time_ms"][-1].endswith("%")
+    # The endpoint that changed, with its confidence; nothing else (make_run's other series are equal).
+    changed = [line for line in out.splitlines() if line.startswith("  REGRESSION")]
+    assert any("p95 http_req_duration{name:/api/dashboard}" in line for line in changed), out
+    assert all("{name:/api/dashboard}" in line and float(line.split()[-1]) > 0.99 for line in changed)
     assert main(["--store", url, "history"]) == 0
     history = capsys.readouterr().out
     assert base.run_id[:8] in history and cand.run_id[:8] in history and "p95 ms" in history
