@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -58,6 +59,14 @@ def _parser() -> argparse.ArgumentParser:
     regs = sub.add_parser("regressions", help="a run's comparison with its history; exit 1 when it regressed")
     regs.add_argument("run_id", nargs="?", default=None, help="a run id or a unique prefix (default: the newest run)")
     regs.add_argument("--json", action="store_true", help="the findings as JSON")
+
+    base = sub.add_parser("baseline", help="what runs are compared against; accept an intended change")
+    base_sub = base.add_subparsers(dest="action", metavar="ACTION")
+    base_sub.required = True
+    accept = base_sub.add_parser("accept", help="later comparable runs compare from this run on")
+    accept.add_argument("run_id", help="a run id or a unique prefix of one")
+    show_base = base_sub.add_parser("show", help="the runs a run is compared against")
+    show_base.add_argument("run_id", nargs="?", default=None, help="a run id or prefix (default: the newest run)")
 
     sub.add_parser("flush", help="send runs kept in .perfmon/spool to the store")
 
@@ -134,16 +143,43 @@ def _compare(base: Run, cand: Run) -> None:
               f"{f.observed:.4g}  {change}  confidence {f.confidence:.3f}")
 
 
+def _newest(store: Store) -> str:
+    newest = store.history(limit=1)
+    if not newest:
+        raise StoreError(f"{store.url} holds no run yet; run `perfmon run` first")
+    return newest[0].run_id
+
+
+def _baseline(store: Store, action: str, run_id: str | None) -> None:
+    """``accept``: mark an intended change; ``show``: the runs a run is (or would be) compared against."""
+    from .analysis.gate import GateSettings
+    from .analysis.history import accepted, baseline_runs, target_of
+
+    if action == "accept":
+        assert run_id is not None
+        run = store.accept_baseline(run_id)
+        print(f"run {run.run_id} is now the baseline of {run.test_type}/{run.environment}/{run.profile} against "
+              f"{target_of(run)}: later comparable runs compare with it and the runs after it")
+        return
+    run = store.load_run(run_id or _newest(store))
+    past = [store.load_run(s.run_id) for s in store.history(test_type=run.test_type, environment=run.environment,
+                                                            limit=GateSettings().baseline_runs * 5)]
+    found = baseline_runs(run, past, GateSettings())
+    print(f"run {run.run_id} ({run.test_type}, {run.environment}, profile {run.profile}, target {target_of(run)}) "
+          f"is compared with {len(found)} run(s):")
+    for r in found:
+        mark = "  (accepted baseline)" if accepted(r) else ""
+        print(f"  {r.run_id[:8]}  {time.strftime('%Y-%m-%d %H:%M', time.gmtime(r.started_at))}  "
+              f"{r.status.upper()}  {(r.git_sha or '-')[:8]}{mark}")
+    if len(found) < GateSettings().min_runs:
+        print(f"  not enough history: {GateSettings().min_runs} comparable runs are needed for a verdict")
+
+
 def _regressions(store: Store, run_id: str | None, *, as_json: bool) -> int:
     """Print a stored run's comparison with its history; 1 when it has a regression."""
     from .pipeline.summary import history_lines
 
-    if run_id is None:
-        newest = store.history(limit=1)
-        if not newest:
-            raise StoreError(f"{store.url} holds no run yet; run `perfmon run` first")
-        run_id = newest[0].run_id
-    run = store.load_run(run_id)
+    run = store.load_run(run_id or _newest(store))
     found = run.metadata.get("regressions")
     regressed = isinstance(found, dict) and any(f.get("kind") == "regression" for f in found.get("findings") or [])
     if as_json:
@@ -252,6 +288,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             _compare(store.load_run(args.base), store.load_run(args.candidate))
         elif args.command == "regressions":
             return _regressions(store, args.run_id, as_json=args.json)
+        elif args.command == "baseline":
+            _baseline(store, args.action, args.run_id)
     finally:
         store.close()
     return 0

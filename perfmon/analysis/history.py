@@ -3,8 +3,9 @@
 A run is compared only with passed runs of the same test type, environment, profile, target and
 set of scenarios (the bundled app counts as one target whatever port it got). The baseline is the last
 ``baseline_runs`` comparable runs; with fewer than ``min_runs`` there is no verdict, only "not
-enough history". Runs from another machine class (other CPU count or platform) are still used,
-and the comparison says so, as pytest-benchmark's compare does.
+enough history". `perfmon baseline accept RUN_ID` makes a run the start of its key's history: later
+runs compare with it and the runs after it only. Runs from another machine class (other CPU count
+or platform) are still used, and the comparison says so, as pytest-benchmark's compare does.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from ..results import Run
 from .gate import Finding, GateSettings, gate
 from .series import observe
 
-__all__ = ["Comparison", "comparable", "compare_with_history", "target_of"]
+__all__ = ["Comparison", "accepted", "baseline_runs", "comparable", "compare_with_history", "target_of"]
 
 
 def target_of(run: Run) -> str | None:
@@ -35,12 +36,27 @@ def _machine(run: Run) -> tuple[Any, Any]:
     return context.get("cpus"), context.get("platform")
 
 
+def accepted(run: Run) -> bool:
+    """Accepted as a baseline (`perfmon baseline accept`): an intended change."""
+    return bool(run.metadata.get("baseline_accepted_at"))
+
+
 def comparable(run: Run, other: Run) -> bool:
-    """Same test type, environment, profile, target and scenarios; and ``other`` passed: a failed run
-    (a regression included) never becomes the baseline, or a slowdown would become the new normal."""
-    return other.run_id != run.run_id and other.status == "passed" and (
+    """Same test type, environment, profile, target and scenarios; and ``other`` passed (or was accepted):
+    a failed run (a regression included) never becomes the baseline by itself, or a slowdown would
+    become the new normal."""
+    return other.run_id != run.run_id and (other.status == "passed" or accepted(other)) and (
         (other.test_type, other.environment, other.profile, target_of(other), _scenarios(other))
         == (run.test_type, run.environment, run.profile, target_of(run), _scenarios(run)))
+
+
+def baseline_runs(run: Run, history: Sequence[Run], settings: GateSettings) -> list[Run]:
+    """The newest comparable runs, none older than the newest accepted baseline (history newest first)."""
+    found = [r for r in history if comparable(run, r) and r.started_at < run.started_at]
+    cut = next((r for r in found if accepted(r)), None)
+    if cut is not None:
+        found = [r for r in found if r.started_at >= cut.started_at]
+    return found[: settings.baseline_runs]
 
 
 @dataclass
@@ -68,7 +84,7 @@ class Comparison:
 def compare_with_history(run: Run, history: Sequence[Run],
                          settings: GateSettings = GateSettings()) -> Comparison:  # noqa: B008 - frozen
     """Gate ``run`` against the newest comparable runs of ``history`` (newest first)."""
-    baseline = [r for r in history if comparable(run, r)][: settings.baseline_runs]
+    baseline = baseline_runs(run, history, settings)
     if len(baseline) < settings.min_runs:
         return Comparison([r.run_id for r in baseline], note=(
             f"not enough history: {len(baseline)} comparable run(s), {settings.min_runs} needed for a verdict"))

@@ -21,7 +21,7 @@ __all__ = ["RUN_COLUMNS", "THRESHOLD_COLUMNS", "RunRows", "RunSummary", "Store",
 # The run row's columns a stored run is read back from, and a threshold result's.
 RUN_COLUMNS = ("id", "test_type", "environment", "profile", "base_url", "started_at", "finished_at", "status",
                "concurrent_users", "client_saturation", "lost_iterations", "git_sha", "branch", "host",
-               "tool_version", "metadata")
+               "tool_version", "metadata", "baseline_accepted_at")
 THRESHOLD_COLUMNS = ("metric", "expression", "observed", "passed", "abort_on_fail")
 
 
@@ -60,6 +60,10 @@ class Store(Protocol):
     ) -> list[RunSummary]: ...
 
     def load_run(self, run_id: str) -> Run: ...
+
+    def accept_baseline(self, run_id: str) -> Run:
+        """Mark the run as the baseline its later comparable runs are compared from; returns it."""
+        ...
 
     def close(self) -> None: ...
 
@@ -145,6 +149,8 @@ def run_rows(run: Run) -> RunRows:
         "client_saturation": run.client_saturation,
         "lost_iterations": run.lost_iterations,
         "metadata": run.context(),
+        # Kept when a run is sent again (a spool replay after `perfmon baseline accept`).
+        "baseline_accepted_at": run.metadata.get("baseline_accepted_at"),
     }
     series: list[dict[str, Any]] = []
     windows: list[dict[str, Any]] = []
@@ -205,8 +211,11 @@ def run_from_rows(row: Mapping[str, Any], series: Iterable[Mapping[str, Any]], o
     """A stored run read back (the inverse of :func:`run_rows`, through ``Run.from_dict``): ``row`` holds
     :data:`RUN_COLUMNS`, ``series`` each metric's name, tags and data, ``outcomes`` :data:`THRESHOLD_COLUMNS`."""
     problems = (row.get("metadata") or {}).get("threshold_problems") or {}
+    accepted = timestamp(row.get("baseline_accepted_at"))
+    metadata = {**(row.get("metadata") or {}), **({"baseline_accepted_at": iso(accepted)} if accepted else {})}
     return Run.from_dict({
         **row,
+        "metadata": metadata,
         "run_id": str(row["id"]),
         "started_at": timestamp(row["started_at"]) or 0.0,
         "finished_at": timestamp(row["finished_at"]),

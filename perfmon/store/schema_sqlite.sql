@@ -28,7 +28,8 @@ create table if not exists performance_test_runs (
   client_saturation real,
   lost_iterations integer not null default 0,
   metadata text not null default '{}',
-  complete integer not null default 0
+  complete integer not null default 0,
+  baseline_accepted_at text
 );
 create index if not exists idx_perf_runs_type_env_created on performance_test_runs (test_type, environment, created_at desc);
 create index if not exists idx_performance_test_runs_created on performance_test_runs (created_at);

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..errors import RunRejectedError, StoreError
 from ..results import Run
-from .base import RUN_COLUMNS, THRESHOLD_COLUMNS, RunRows, RunSummary, run_from_rows, run_rows
+from .base import RUN_COLUMNS, THRESHOLD_COLUMNS, RunRows, RunSummary, iso, run_from_rows, run_rows
 
 __all__ = ["SQLStore"]
 
@@ -160,6 +160,15 @@ class SQLStore:
         outcomes = [dict(zip(THRESHOLD_COLUMNS, r, strict=True)) for r in self._query(
             f"select {', '.join(THRESHOLD_COLUMNS)} from performance_threshold_results where run_id = ?", (rid,))]
         return run_from_rows(row, series, outcomes, self._ts)
+
+    def accept_baseline(self, run_id: str) -> Run:
+        run = self.load_run(run_id)
+        try:
+            self._con.execute(f"update performance_test_runs set baseline_accepted_at = {self.placeholder} "
+                              f"where id = {self.placeholder}", (iso(time.time()), run.run_id))
+        except self._errors() as exc:
+            raise StoreError(f"could not accept run {run.run_id} in {self.where}: {_one_line(exc)}") from None
+        return self.load_run(run.run_id)
 
     def close(self) -> None:
         self._con.close()

@@ -55,6 +55,8 @@ class SQLiteStore(SQLStore):
         cols = {row[1] for row in self._con.execute("pragma table_info(performance_test_runs)")}
         if "complete" not in cols:  # a store from before the column: its runs were written whole
             self._con.execute("alter table performance_test_runs add column complete integer not null default 1")
+        if "baseline_accepted_at" not in cols:
+            self._con.execute("alter table performance_test_runs add column baseline_accepted_at text")
         for old, new in _SPEC_NAMES.items():
             if old in cols:
                 self._con.execute(f"alter table performance_test_runs rename column {old} to {new}")

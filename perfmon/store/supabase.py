@@ -21,7 +21,7 @@ import httpx
 
 from ..errors import RunRejectedError, StoreError
 from ..results import Run
-from .base import RUN_COLUMNS, THRESHOLD_COLUMNS, RunSummary, run_from_rows, run_rows
+from .base import RUN_COLUMNS, THRESHOLD_COLUMNS, RunSummary, iso, run_from_rows, run_rows
 from .sql import DETAIL_TABLES
 
 __all__ = ["SupabaseStore"]
@@ -147,6 +147,12 @@ class SupabaseStore:
         outcomes = _rows(self._call("reading thresholds", lambda: self._client.table(
             "performance_threshold_results").select(",".join(THRESHOLD_COLUMNS)).eq("run_id", run_id).execute()))
         return run_from_rows(found[0], series, outcomes, _timestamp)
+
+    def accept_baseline(self, run_id: str) -> Run:
+        run = self.load_run(run_id)
+        self._call("accepting a baseline", lambda: self._client.table("performance_test_runs").update(
+            {"baseline_accepted_at": iso(time.time())}, returning=_minimal()).eq("id", run.run_id).execute())
+        return self.load_run(run.run_id)
 
     def close(self) -> None:
         self._http.close()

@@ -32,3 +32,28 @@ def test_compare_names_the_specs_columns_and_the_change(tmp_path: Path, capsys: 
     assert main(["--store", url, "history"]) == 0
     history = capsys.readouterr().out
     assert base.run_id[:8] in history and cand.run_id[:8] in history and "p95 ms" in history
+
+
+def test_an_accepted_baseline_starts_the_history_later_runs_compare_with(tmp_path: Path,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path}/r.db"
+    store = open_store(url)
+    runs = []
+    for i in range(6):
+        run = make_run()
+        run.started_at += i  # oldest first
+        run.status = "failed" if i == 3 else "passed"
+        store.write_run(run)
+        runs.append(run)
+    store.close()
+    assert main(["--store", url, "baseline", "show"]) == 0
+    before = capsys.readouterr().out
+    assert "is compared with 4 run(s)" in before and runs[3].run_id[:8] not in before  # failed: never a baseline
+    assert main(["--store", url, "baseline", "accept", runs[3].run_id[:8]]) == 0
+    assert "is now the baseline" in capsys.readouterr().out
+    assert main(["--store", url, "baseline", "show"]) == 0
+    after = capsys.readouterr().out
+    assert "is compared with 2 run(s)" in after and f"{runs[3].run_id[:8]}" in after and "(accepted baseline)" in after
+    assert runs[0].run_id[:8] not in after and "not enough history" in after
+    reread = open_store(url).load_run(runs[3].run_id)
+    assert reread.metadata.get("baseline_accepted_at")
