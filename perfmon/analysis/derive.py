@@ -2,7 +2,8 @@
 
 Analyses turn what was measured into metrics thresholds can gate: the time a spike scenario took
 to recover (``spike_recovery_time{scenario}``) and the memory growth during an endurance scenario
-(``memory_growth_mb_per_min{scenario,role}``). They run on the assembled run, whatever produced it
+(``memory_growth_mb_per_min{scenario,role}``), and a memory leak verdict per process role for
+every run long enough to tell (leaks.py). They run on the assembled run, whatever produced it
 (``run_scenario``, a pytest session, a hybrid run's background load), so a hybrid spike is
 analysed exactly as a spike run on its own. What an analysis found, including why it found
 nothing, is kept in ``run.metadata["derived"]`` for the summary and the report.
@@ -10,10 +11,13 @@ nothing, is kept in ``run.metadata["derived"]`` for the summary and the report.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from ..metrics import Trend
 from ..results import Run, ScenarioRun
+from .leaks import ROLES as LEAK_ROLES
+from .leaks import detect_leak
 from .memory import memory_growth
 from .recovery import recovery_time, spike_phases
 
@@ -30,6 +34,9 @@ def derive(run: Run) -> None:
             found[f"spike_recovery:{scenario.name}"] = _spike(run, scenario)
         elif scenario.test_type == "endurance":
             found[f"memory_growth:{scenario.name}"] = _memory(run, scenario)
+    leaks = {role: asdict(leak) for role in LEAK_ROLES if (leak := detect_leak(run.metrics, role)) is not None}
+    if leaks:
+        found["leaks"] = leaks
     if found:
         run.metadata["derived"] = found
 

@@ -54,7 +54,7 @@ class Concluded:
     def lines(self) -> list[Line]:
         marks: list[Line] = []
         for text in summary_lines(self.run):
-            failed = "FAIL" in text or "UNRELIABLE" in text or "REGRESSION" in text
+            failed = any(word in text for word in ("FAIL", "UNRELIABLE", "REGRESSION", "LEAK"))
             marks.append((text, "fail" if failed else "pass" if text.lstrip().startswith("PASS") else "plain"))
         # Every line printed at the end of a run passes the one redactor.
         return [(redact(text), style) for text, style in marks + closing_lines(self.run, self.delivery)]
@@ -99,7 +99,9 @@ def conclude(
             compared = compare(run, config)
         except Exception as exc:  # noqa: BLE001 - the comparison must not cost the measured run
             compared.problems.append(f"the comparison with history failed ({type(exc).__name__}: {exc})")
-    regressions = compared.regressions if config.regressions == "fail" else 0
+    leaks = (run.metadata.get("derived") or {}).get("leaks") or {}
+    leaking = sum(1 for leak in leaks.values() if leak.get("leaking"))
+    regressions = compared.regressions + leaking if config.regressions == "fail" else 0
     facts = replace(facts, interrupted=facts.interrupted or assembled.interrupted, regressions=regressions)
     judge(run, assembled.thresholds, facts, unreliable_saturation=config.unreliable_saturation)
     delivery = deliver(run, config, outputs)

@@ -42,6 +42,9 @@ def summary_lines(run: Run) -> list[str]:
         if sc.cancelled_at_stop:
             lines.append(f"  {sc.name}: {sc.cancelled_at_stop} user(s) still busy after the {sc.graceful_stop_s:g}s "
                          "graceful stop were cancelled; their requests count as failed (error: interrupted)")
+    for role, leak in ((run.metadata.get("derived") or {}).get("leaks") or {}).items():
+        if leak.get("leaking"):
+            lines.append(f"  LEAK  process_rss_mb{{role:{role}}}: {leak['why']}")
     for key, found in (run.metadata.get("derived") or {}).items():
         what, _, scenario = key.partition(":")
         if what == "spike_recovery":

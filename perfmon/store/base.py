@@ -183,6 +183,15 @@ def _regression_rows(run: Run) -> list[dict[str, Any]]:
                     "observed": f.get("observed"), "change_ratio": f.get("change"),
                     "confidence": 1.0 - float(f.get("q_value") or 0.0), "first_bad_run": run.run_id,
                     "first_bad_sha": run.git_sha, "previous_sha": found.get("previous_sha")})
+    for role, leak in ((run.metadata.get("derived") or {}).get("leaks") or {}).items():
+        if not leak.get("leaking"):
+            continue
+        metric = f"process_rss_mb{{role:{role}}}"
+        out.append({"id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"perfmon:{run.run_id}:leak:{role}")),
+                    "run_id": run.run_id, "metric": metric, "statistic": "floor slope (MB/h)", "tags": {"role": role},
+                    "kind": "leak", "baseline": 0.0, "observed": leak.get("slope_mb_per_h"), "change_ratio": None,
+                    "confidence": 1.0 - float(leak.get("p_value") or 0.0), "first_bad_run": run.run_id,
+                    "first_bad_sha": run.git_sha, "previous_sha": None})
     return out
 
 

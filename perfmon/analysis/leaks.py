@@ -1,0 +1,70 @@
+"""Memory leaks per process role (target, runner, browser), within one run.
+
+Resident memory saws up and down with garbage collection, and consecutive samples are strongly
+autocorrelated, so neither the raw samples nor plain Mann–Kendall will do (it flags most series
+that do not leak). What is judged is the floor: the minimum RSS of each time window, which rises
+only when memory is really kept. Its trend is tested with the Hamed–Rao modified Mann–Kendall test
+(pymannkendall: the variance corrected for autocorrelation), and its slope is the Theil–Sen
+estimate with its confidence interval (scipy). A leak needs all three: a significant increasing
+trend, a slope whose lower bound is above ``min_slope_mb_per_h``, and a run long enough
+(``min_duration_s``) to tell a leak from warm-up. The first window (start-up) is left out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..metrics import Metrics, Trend
+
+__all__ = ["ROLES", "Leak", "LeakSettings", "detect_leak"]
+
+ROLES = ("target", "runner", "browser")
+
+
+@dataclass(frozen=True)
+class LeakSettings:
+    min_slope_mb_per_h: float = 30.0  # below this, growth is not worth failing a run over
+    min_duration_s: float = 40.0
+    min_windows: int = 6
+    alpha: float = 0.01
+
+
+@dataclass(frozen=True)
+class Leak:
+    """What the floor of ``role``'s memory did. ``leaking`` is the verdict; ``why`` says how it was reached."""
+
+    role: str
+    leaking: bool
+    why: str
+    slope_mb_per_h: float | None = None
+    low_mb_per_h: float | None = None  # the slope's 95 % confidence interval
+    high_mb_per_h: float | None = None
+    p_value: float | None = None
+    windows: int = 0
+
+
+def detect_leak(metrics: Metrics, role: str, settings: LeakSettings = LeakSettings()) -> Leak | None:
+    """The leak verdict for ``role``; ``None`` when the run has no memory samples of it."""
+    trend = metrics.select_tags("process_rss_mb", {"role": role})
+    if not isinstance(trend, Trend):
+        return None
+    floor = [(float(w), s.min) for w, s in trend.window_stats() if s.min is not None][1:]
+    if len(floor) < settings.min_windows or floor[-1][0] - floor[0][0] < settings.min_duration_s:
+        return Leak(role, False, f"too short to judge: {len(floor)} window(s) after warm-up, "
+                                 f"{settings.min_windows} and {settings.min_duration_s:g}s needed")
+    import pymannkendall
+    from scipy.stats import theilslopes
+
+    hours = [(w - floor[0][0]) / 3600 for w, _ in floor]
+    mb = [v for _, v in floor]
+    slope, _, low, high = theilslopes(mb, hours, alpha=0.95)
+    test = pymannkendall.hamed_rao_modification_test(mb)
+    p = float(test.p)
+    leaking = test.trend == "increasing" and p < settings.alpha and low >= settings.min_slope_mb_per_h
+    if leaking:
+        why = f"the memory floor rises {slope:.0f} MB/h (95% CI {low:.0f}..{high:.0f}), trend p={p:.2g}"
+    elif test.trend != "increasing" or p >= settings.alpha:
+        why = f"no rising trend in the memory floor (p={p:.2g})"
+    else:
+        why = f"rising, but slower than {settings.min_slope_mb_per_h:g} MB/h for sure (CI low {low:.0f} MB/h)"
+    return Leak(role, leaking, why, float(slope), float(low), float(high), p, len(floor))

@@ -1,0 +1,43 @@
+"""The leak verdict on memory series with known truth: a GC sawtooth that does not leak, the same
+sawtooth on a rising floor, and a run too short to tell (the rates on the real app are in bench/)."""
+
+from __future__ import annotations
+
+import random
+
+from perfmon import Metrics
+from perfmon.analysis.leaks import detect_leak
+
+
+def sawtooth(metrics: Metrics, *, seconds: int, floor_mb_per_h: float, seed: int = 3) -> None:
+    """RSS sampled once a second: a floor, plus garbage that builds up and is collected every 7 s."""
+    rng = random.Random(seed)
+    start = 1_700_000_000.0
+    for t in range(seconds):
+        floor = 300 + floor_mb_per_h * t / 3600
+        garbage = 40 * (t % 7) / 7 + rng.gauss(0, 1.5)
+        metrics.trend("process_rss_mb", {"role": "target"}).record(floor + garbage, start + t)
+
+
+def test_a_sawtooth_without_a_rising_floor_is_not_a_leak() -> None:
+    m = Metrics()
+    sawtooth(m, seconds=120, floor_mb_per_h=0)
+    leak = detect_leak(m, "target")
+    assert leak is not None and not leak.leaking, leak
+
+
+def test_a_rising_floor_under_the_sawtooth_is_a_leak_with_its_slope() -> None:
+    m = Metrics()
+    sawtooth(m, seconds=120, floor_mb_per_h=1800)  # 0.5 MB/s
+    leak = detect_leak(m, "target")
+    assert leak is not None and leak.leaking, leak
+    assert leak.low_mb_per_h is not None and leak.high_mb_per_h is not None
+    assert leak.low_mb_per_h <= 1800 * 1.2 and leak.high_mb_per_h >= 1800 * 0.8
+
+
+def test_a_run_too_short_to_tell_is_said_so() -> None:
+    m = Metrics()
+    sawtooth(m, seconds=20, floor_mb_per_h=1800)
+    leak = detect_leak(m, "target")
+    assert leak is not None and not leak.leaking and leak.why.startswith("too short to judge")
+    assert detect_leak(m, "browser") is None
