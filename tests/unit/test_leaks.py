@@ -3,7 +3,9 @@ sawtooth on a rising floor, and a run too short to tell (the rates on the real a
 
 from __future__ import annotations
 
+import json
 import random
+from dataclasses import asdict
 
 from perfmon import Metrics
 from perfmon.analysis.leaks import detect_leak
@@ -33,6 +35,7 @@ def test_a_rising_floor_under_the_sawtooth_is_a_leak_with_its_slope() -> None:
     assert leak is not None and leak.leaking, leak
     assert leak.low_mb_per_h is not None and leak.high_mb_per_h is not None
     assert leak.low_mb_per_h <= 1800 * 1.2 and leak.high_mb_per_h >= 1800 * 0.8
+    json.dumps(asdict(leak))  # stored in the run's metadata: plain JSON types only (numpy's are not)
 
 
 def test_a_run_too_short_to_tell_is_said_so() -> None:
