@@ -15,10 +15,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..results import Run
+from .changepoints import ChangePoint, change_points
 from .gate import Finding, GateSettings, gate
 from .series import observe
 
-__all__ = ["Comparison", "accepted", "baseline_runs", "comparable", "compare_with_history", "target_of"]
+__all__ = ["Comparison", "accepted", "baseline_runs", "comparable", "compare_with_history", "same_kind", "target_of"]
+
+_CHANGE_POINT_RUNS = 50  # the history change points are looked for in
 
 
 def target_of(run: Run) -> str | None:
@@ -41,13 +44,18 @@ def accepted(run: Run) -> bool:
     return bool(run.metadata.get("baseline_accepted_at"))
 
 
+def same_kind(run: Run, other: Run) -> bool:
+    """Same test type, environment, profile, target and scenarios, whatever the verdict."""
+    return other.run_id != run.run_id and (
+        (other.test_type, other.environment, other.profile, target_of(other), _scenarios(other))
+        == (run.test_type, run.environment, run.profile, target_of(run), _scenarios(run)))
+
+
 def comparable(run: Run, other: Run) -> bool:
     """Same test type, environment, profile, target and scenarios; and ``other`` passed (or was accepted):
     a failed run (a regression included) never becomes the baseline by itself, or a slowdown would
     become the new normal."""
-    return other.run_id != run.run_id and (other.status == "passed" or accepted(other)) and (
-        (other.test_type, other.environment, other.profile, target_of(other), _scenarios(other))
-        == (run.test_type, run.environment, run.profile, target_of(run), _scenarios(run)))
+    return same_kind(run, other) and (other.status == "passed" or accepted(other))
 
 
 def baseline_runs(run: Run, history: Sequence[Run], settings: GateSettings) -> list[Run]:
@@ -67,6 +75,7 @@ class Comparison:
     findings: list[Finding] = field(default_factory=list)
     note: str | None = None  # "not enough history …", "compared across machines …"
     previous_sha: str | None = None  # the newest baseline run's commit: a regression lies in (previous, this]
+    change_points: list[ChangePoint] = field(default_factory=list)  # steps across the whole history
 
     @property
     def regressions(self) -> list[Finding]:
@@ -78,18 +87,23 @@ class Comparison:
 
     def to_dict(self) -> dict[str, Any]:
         return {"against": self.against, "note": self.note, "previous_sha": self.previous_sha,
+                "change_points": [asdict(c) for c in self.change_points],
                 "findings": [{**asdict(f), "tags": dict(f.tags)} for f in self.findings]}
 
 
 def compare_with_history(run: Run, history: Sequence[Run],
                          settings: GateSettings = GateSettings()) -> Comparison:  # noqa: B008 - frozen
-    """Gate ``run`` against the newest comparable runs of ``history`` (newest first)."""
+    """Gate ``run`` against the newest comparable runs of ``history`` (newest first), and look for step
+    changes across every run of its kind (failed ones included: a step is a step), oldest first."""
+    series = [*[r for r in history if same_kind(run, r) and r.started_at < run.started_at][::-1], run]
+    steps = change_points(series[-_CHANGE_POINT_RUNS:], settings)
     baseline = baseline_runs(run, history, settings)
     if len(baseline) < settings.min_runs:
         return Comparison([r.run_id for r in baseline], note=(
-            f"not enough history: {len(baseline)} comparable run(s), {settings.min_runs} needed for a verdict"))
+            f"not enough history: {len(baseline)} comparable run(s), {settings.min_runs} needed for a verdict"),
+            change_points=steps)
     note = None
     if any(_machine(r) != _machine(run) for r in baseline):
         note = "compared across machines: some baseline runs ran on another CPU count or platform"
     findings = gate(observe(run), [observe(r) for r in baseline], settings)
-    return Comparison([r.run_id for r in baseline], findings, note, baseline[0].git_sha)
+    return Comparison([r.run_id for r in baseline], findings, note, baseline[0].git_sha, steps)

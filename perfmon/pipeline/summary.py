@@ -85,6 +85,12 @@ def history_lines(run: Run) -> list[str]:
     for f in findings:
         if f["kind"] == "improvement":
             lines.append(f"  improved  {f['key']}  {_change(f)}")
+    for c in found.get("change_points") or []:
+        change = "" if c.get("change") is None else f" ({100 * c['change']:+.1f}%)"
+        sha = f", commits ({(c.get('previous_sha') or '?')[:8]}, {(c.get('first_sha') or '?')[:8]}]"
+        word = "STEP (worse)" if c.get("worse") else "step (better)"
+        lines.append(f"  {word}  {c['key']}  {c['before']:.4g} -> {c['after']:.4g}{change} from run "
+                     f"{c['first_run'][:8]}{sha}")
     reach = sorted((f for f in findings if f["kind"] == "same" and f["detectable"] is not None),
                    key=lambda f: f["detectable"])
     if reach:

@@ -183,6 +183,15 @@ def _regression_rows(run: Run) -> list[dict[str, Any]]:
                     "observed": f.get("observed"), "change_ratio": f.get("change"),
                     "confidence": 1.0 - float(f.get("q_value") or 0.0), "first_bad_run": run.run_id,
                     "first_bad_sha": run.git_sha, "previous_sha": found.get("previous_sha")})
+    for c in found.get("change_points") or []:
+        if not c.get("worse"):
+            continue
+        out.append({"id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"perfmon:{run.run_id}:step:{c['key']}:{c['first_run']}")),
+                    "run_id": run.run_id, "metric": c["key"], "statistic": c["key"].split(" ", 1)[0], "tags": {},
+                    "kind": "change_point", "baseline": c.get("before"), "observed": c.get("after"),
+                    "change_ratio": c.get("change"), "confidence": 1.0 - float(c.get("p_value") or 0.0),
+                    "first_bad_run": c["first_run"], "first_bad_sha": c.get("first_sha"),
+                    "previous_sha": c.get("previous_sha")})
     for role, leak in ((run.metadata.get("derived") or {}).get("leaks") or {}).items():
         if not leak.get("leaking"):
             continue

@@ -1,0 +1,88 @@
+"""Step changes in a series across the run history, and the first run (and commit range) of each.
+
+The gate compares one run with its baseline; a slow creep, a few percent per release, never looks
+significant against the last ten runs. Change-point detection looks at the whole series instead:
+ruptures' PELT with a least-squares cost finds where the mean shifts. The penalty is the usual
+``3·log(n)·σ²`` with the noise σ estimated robustly from successive differences (MAD / 0.6745 / √2),
+so a step must stand out from run-to-run noise, not from the series' own spread (which the step
+inflates). Each change is then kept only if Welch's t-test (scipy) on the segments either side
+agrees and the shift exceeds the gate's minimum effect, and is attributed to the first run after it
+and the commit range ``(previous SHA, SHA]``.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..results import Run
+from .gate import DEFAULT_FLOORS, GateSettings
+from .series import Observation, observe
+
+__all__ = ["MIN_POINTS", "ChangePoint", "change_points"]
+
+MIN_POINTS = 8  # fewer runs than this and a step cannot be told from noise
+_MIN_SEGMENT = 3
+
+
+@dataclass(frozen=True)
+class ChangePoint:
+    key: str
+    unit: str
+    higher_is_worse: bool
+    first_run: str  # the first run after the change
+    previous_sha: str | None
+    first_sha: str | None
+    before: float  # mean of the segment before
+    after: float  # mean of the segment after
+    change: float | None  # relative
+    p_value: float
+    worse: bool
+
+
+def change_points(runs: Sequence[Run], settings: GateSettings = GateSettings()) -> list[ChangePoint]:  # noqa: B008
+    """Step changes in every series of ``runs`` (oldest first, all comparable)."""
+    if len(runs) < MIN_POINTS:
+        return []
+    import numpy as np
+    import ruptures
+    from scipy import stats as sps
+
+    floors = {**DEFAULT_FLOORS, **(settings.floors or {})}
+    seen: list[dict[str, Observation]] = [{o.key: o for o in observe(r)} for r in runs]
+    keys = sorted({k for obs in seen for k in obs})
+    found: list[ChangePoint] = []
+    for key in keys:
+        points = [(i, obs[key]) for i, obs in enumerate(seen) if key in obs]
+        if len(points) < MIN_POINTS:
+            continue
+        values = np.array([o.value for _, o in points], dtype=float)
+        sigma = float(np.median(np.abs(np.diff(values)))) / 0.6745 / math.sqrt(2)
+        if sigma <= 0:
+            sigma = float(np.std(values)) or 1e-9
+        ends = ruptures.Pelt(model="l2", min_size=_MIN_SEGMENT, jump=1).fit(values.reshape(-1, 1)).predict(
+            pen=3 * math.log(len(values)) * sigma**2)
+        start = 0
+        bounds = [b for b in ends if b < len(values)]
+        for n, split in enumerate(bounds):
+            stop = bounds[n + 1] if n + 1 < len(bounds) else len(values)
+            before, after = values[start:split], values[split:stop]
+            start = split
+            if len(before) < 2 or len(after) < 2:
+                continue
+            p = float(sps.ttest_ind(after, before, equal_var=False).pvalue)
+            mean_before, mean_after = float(statistics.fmean(before)), float(statistics.fmean(after))
+            first = points[split][1]
+            effect = max(settings.min_change * abs(mean_before), floors.get(first.unit, 0.0))
+            if not (p <= settings.fdr and abs(mean_after - mean_before) >= effect):
+                continue
+            run_index = points[split][0]
+            previous = runs[points[split - 1][0]]
+            higher = mean_after > mean_before
+            found.append(ChangePoint(key, first.unit, first.higher_is_worse, runs[run_index].run_id,
+                                     previous.git_sha, runs[run_index].git_sha, mean_before, mean_after,
+                                     (mean_after / mean_before - 1) if mean_before else None, p,
+                                     higher == first.higher_is_worse))
+    return found
