@@ -1,0 +1,168 @@
+"""Regression detection quality: perfmon's gate against the anchors' rules, on the same real runs.
+
+    .venv/bin/python bench/regression_quality.py [--aa 50] [--trials 20] [--seconds 4]
+
+Runs short API scenarios (tests/api_perf/journeys.py: log in once, dashboard, form submit) against
+one bundled app with CI-like noise: latency jitter (``DEMO_LATENCY_MS="40,20"``) and, in a random half
+of the runs, a neighbour process burning CPU at a random duty cycle. Then, with 5 baseline runs:
+
+- A/A: ``--aa`` decisions where nothing changed (each over all the run's series): how many runs are
+  flagged;
+- detection: ``--trials`` runs with ``/api/dashboard`` slower by +10 % and by +5 % of its p95
+  (``DEMO_ENDPOINT_LATENCY_MS``), each against 5 A/A runs drawn at random: how many are flagged, and
+  whether only that endpoint is blamed.
+
+Detectors, all on the same observations (analysis/series.py):
+- perfmon: analysis/gate.py (between- and within-run noise, minimum effect, Benjamini–Hochberg);
+- previous run at 200 % (github-action-benchmark's default) and at 110 %;
+- a per-series t-test at p < 0.05 against the 5 baseline values, no multiple-comparison control
+  (the naive reading of Perfherder's test).
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import random
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests" / "api_perf"))
+
+from journeys import log_in, supplier_journey  # noqa: E402
+
+from perfmon.analysis.gate import gate  # noqa: E402
+from perfmon.analysis.series import Observation, observe  # noqa: E402
+from perfmon.config import Scenario  # noqa: E402
+from perfmon.load import EngineOptions  # noqa: E402
+from perfmon.load.api import run_scenario  # noqa: E402
+from perfmon.target import start_local_target  # noqa: E402
+
+ADMIN = {"Authorization": "Bearer perfmon-demo-admin"}
+ENDPOINT = "/api/dashboard"
+BASELINE = 5
+
+
+def _burn(duty: float, seconds: float) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        busy = time.monotonic() + 0.02 * duty
+        while time.monotonic() < busy:
+            pass
+        time.sleep(0.02 * (1 - duty))
+
+
+def measure(base_url: str, seconds: float, rng: random.Random) -> list[Observation]:
+    neighbour = None
+    if rng.random() < 0.5:
+        neighbour = multiprocessing.Process(target=_burn, args=(rng.uniform(0.3, 0.9), seconds + 2), daemon=True)
+        neighbour.start()
+    scenario = Scenario(name="bench", executor="constant-vus", vus=5, duration_s=seconds, think_time_s=0.05)
+    results = run_scenario(supplier_journey, scenario, base_url=base_url, on_start=log_in,
+                           options=EngineOptions(progress=False))
+    if neighbour is not None:
+        neighbour.join()
+    assert results.run is not None
+    return observe(results.run)
+
+
+def _flags_previous(candidate: list[Observation], previous: list[Observation], ratio: float) -> set[str]:
+    before = {o.key: o for o in previous}
+    out = set()
+    for o in candidate:
+        b = before.get(o.key)
+        if b is None or not b.value:
+            continue
+        worse = o.value / b.value if o.higher_is_worse else b.value / max(o.value, 1e-9)
+        if worse > ratio:
+            out.add(o.key)
+    return out
+
+
+def _flags_ttest(candidate: list[Observation], baseline: list[list[Observation]]) -> set[str]:
+    from scipy import stats
+
+    past: dict[str, list[float]] = {}
+    for run in baseline:
+        for o in run:
+            past.setdefault(o.key, []).append(o.value)
+    out = set()
+    for o in candidate:
+        values = past.get(o.key, [])
+        if len(values) < 3:
+            continue
+        t = stats.ttest_1samp(values, o.value)  # is the baseline's mean below this run's value?
+        worse = o.value > sum(values) / len(values) if o.higher_is_worse else o.value < sum(values) / len(values)
+        if worse and t.pvalue < 0.05:
+            out.add(o.key)
+    return out
+
+
+def decide(candidate: list[Observation], baseline: list[list[Observation]]) -> dict[str, set[str]]:
+    return {
+        "perfmon gate": {f.key for f in gate(candidate, baseline) if f.kind == "regression"},
+        "previous run, 200 %": _flags_previous(candidate, baseline[-1], 2.0),
+        "previous run, 110 %": _flags_previous(candidate, baseline[-1], 1.1),
+        "t-test p<0.05 per series": _flags_ttest(candidate, baseline),
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--aa", type=int, default=50)
+    ap.add_argument("--trials", type=int, default=20)
+    ap.add_argument("--seconds", type=float, default=4.0)
+    ap.add_argument("--seed", type=int, default=11)
+    args = ap.parse_args()
+    rng = random.Random(args.seed)
+    target = start_local_target("{python} -m demo_app --port {port}", cwd=ROOT, env={"DEMO_LATENCY_MS": "40,20"})
+    url = target["base_url"]
+    try:
+        started = time.perf_counter()
+        aa = [measure(url, args.seconds, rng) for _ in range(BASELINE + args.aa)]
+        p95 = sorted(o.value for run in aa for o in run if o.key == f"p95 http_req_duration{{name:{ENDPOINT}}}")
+        typical = p95[len(p95) // 2]
+        changed: dict[str, list[list[Observation]]] = {}
+        for label, share in (("+10 %", 0.10), ("+5 %", 0.05)):
+            httpx.post(f"{url}/admin/faults", json={"DEMO_ENDPOINT_LATENCY_MS": f"{ENDPOINT}={typical * share:.1f}"},
+                       headers=ADMIN).raise_for_status()
+            changed[label] = [measure(url, args.seconds, rng) for _ in range(args.trials)]
+        httpx.post(f"{url}/admin/faults", json={"DEMO_ENDPOINT_LATENCY_MS": ""}, headers=ADMIN).raise_for_status()
+        took = time.perf_counter() - started
+    finally:
+        os.killpg(target["pid"], 9)
+    names = list(decide(aa[BASELINE], aa[:BASELINE]))
+    false_alarms = dict.fromkeys(names, 0)
+    for i in range(BASELINE, len(aa)):
+        for name, flagged in decide(aa[i], aa[i - BASELINE:i]).items():
+            false_alarms[name] += bool(flagged)
+    wanted = f"p95 http_req_duration{{name:{ENDPOINT}}}"
+    print(f"{len(aa) + 2 * args.trials} runs of {args.seconds:g}s in {took:.0f}s; /api/dashboard p95 "
+          f"{typical:.1f} ms, so +10 % = +{typical * 0.1:.1f} ms and +5 % = +{typical * 0.05:.1f} ms")
+    print(f"{'detector':26} {'A/A runs flagged':>17} {'+10 % found':>12} {'+5 % found':>11} {'blamed right':>13}")
+    for name in names:
+        found, blamed = {}, 0
+        total = 0
+        for label, runs in changed.items():
+            hits = 0
+            for run in runs:
+                start = rng.randrange(0, len(aa) - BASELINE)
+                flagged = decide(run, aa[start:start + BASELINE])[name]
+                if flagged:
+                    hits += 1
+                    total += 1
+                    blamed += flagged <= {wanted, f"p50 http_req_duration{{name:{ENDPOINT}}}"}
+            found[label] = hits
+        print(f"{name:26} {false_alarms[name]:>8} of {args.aa:<6} {found['+10 %']:>5} of {args.trials:<4} "
+              f"{found['+5 %']:>4} of {args.trials:<4} {blamed:>5} of {total:<5}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
