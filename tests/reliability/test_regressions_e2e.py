@@ -30,7 +30,9 @@ def test_quick(perf_api):
 
 
 def test_a_slower_endpoint_fails_the_run_and_nothing_else_is_blamed(tmp_path: Path, clean_demo: DemoApp) -> None:
-    (tmp_path / "perfmon.toml").write_text('[scenarios.quick]\nvus = 4\nduration = "3s"\nthink_time = "0.02s"\n')
+    # An open model (a fixed arrival rate): a slower endpoint must not also lower the throughput.
+    (tmp_path / "perfmon.toml").write_text('[scenarios.quick]\nexecutor = "constant-arrival-rate"\nrate = 40\n'
+                                           'vus = 10\nmax_vus = 40\nduration = "3s"\n')
     (tmp_path / "test_quick.py").write_text(JOURNEY)
     db = tmp_path / "r.db"
     session = pytest_cmd("test_quick.py", "--perf-store", f"sqlite:///{db}", "--perf-report-dir", "rep")
@@ -39,7 +41,7 @@ def test_a_slower_endpoint_fails_the_run_and_nothing_else_is_blamed(tmp_path: Pa
     assert first.returncode == 0 and "not enough history: 0 comparable run(s)" in first.stdout, first.stdout
     for _ in range(3):
         assert run(session, tmp_path, BASE_URL=clean_demo.url).returncode == 0
-    clean_demo.set_faults(DEMO_ENDPOINT_LATENCY_MS="/login=15")  # about +75 % on /login only
+    clean_demo.set_faults(DEMO_ENDPOINT_LATENCY_MS="/login=200")  # ten times slower, on /login only: beyond any CI noise
     slower = run(session, tmp_path, BASE_URL=clean_demo.url)
     assert slower.returncode == 1, slower.stdout + slower.stderr
     blamed = [line for line in slower.stdout.splitlines() if "REGRESSION" in line]
@@ -65,7 +67,7 @@ def test_a_slower_endpoint_fails_the_run_and_nothing_else_is_blamed(tmp_path: Pa
     clean_demo.set_faults(DEMO_ENDPOINT_LATENCY_MS="")
     same = run(session, tmp_path, BASE_URL=clean_demo.url)
     assert same.returncode == 0 and "REGRESSION" not in same.stdout, same.stdout
-    clean_demo.set_faults(DEMO_ENDPOINT_LATENCY_MS="/login=15")
+    clean_demo.set_faults(DEMO_ENDPOINT_LATENCY_MS="/login=200")
     warned = run([*session, "--perf-regressions", "warn"], tmp_path, BASE_URL=clean_demo.url)
     assert warned.returncode == 0 and "REGRESSION" in warned.stdout, warned.stdout
     shown = run(perfmon_cmd("--store", f"sqlite:///{db}", "history"), tmp_path)
