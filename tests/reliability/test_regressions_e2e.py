@@ -41,7 +41,7 @@ def test_a_slower_endpoint_fails_the_run_and_nothing_else_is_blamed(tmp_path: Pa
     assert first.returncode == 0 and "not enough history: 0 comparable run(s)" in first.stdout, first.stdout
     for _ in range(3):
         assert run(session, tmp_path, BASE_URL=clean_demo.url).returncode == 0
-    clean_demo.set_faults(DEMO_ENDPOINT_LATENCY_MS="/login=200")  # ten times slower, on /login only: beyond any CI noise
+    clean_demo.set_faults(DEMO_ENDPOINT_LATENCY_MS="/login=200")  # ten times slower, /login only: beyond CI noise
     slower = run(session, tmp_path, BASE_URL=clean_demo.url)
     assert slower.returncode == 1, slower.stdout + slower.stderr
     blamed = [line for line in slower.stdout.splitlines() if "REGRESSION" in line]
