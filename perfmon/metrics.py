@@ -19,7 +19,7 @@ from __future__ import annotations
 import base64
 import math
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -176,6 +176,13 @@ class Trend:
         if self.count == 0:
             return None
         return float(self._histogram().get_value_at_percentile(p)) / self._scale
+
+    def percentiles(self, ps: Sequence[float]) -> list[float | None]:
+        """Several percentiles from one merge of the windows (``percentile`` merges them every call)."""
+        if self.count == 0:
+            return [None] * len(ps)
+        at = self._histogram().get_percentile_to_value_dict(list(ps))  # one pass over the counts for all
+        return [float(at[p]) / self._scale for p in ps]
 
     def _hist_stats(self, hist: HdrHistogram, *, exact: bool) -> Stats:
         n = hist.get_total_count()

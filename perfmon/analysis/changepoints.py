@@ -42,8 +42,10 @@ class ChangePoint:
     worse: bool
 
 
-def change_points(runs: Sequence[Run], settings: GateSettings = GateSettings()) -> list[ChangePoint]:  # noqa: B008
-    """Step changes in every series of ``runs`` (oldest first, all comparable)."""
+def change_points(runs: Sequence[Run], settings: GateSettings = GateSettings(),  # noqa: B008
+                  observed: Sequence[Sequence[Observation]] | None = None) -> list[ChangePoint]:
+    """Step changes in every series of ``runs`` (oldest first, all comparable); ``observed`` is their
+    observations when the caller has them already."""
     if len(runs) < MIN_POINTS:
         return []
     import numpy as np
@@ -51,7 +53,7 @@ def change_points(runs: Sequence[Run], settings: GateSettings = GateSettings()) 
     from scipy import stats as sps
 
     floors = {**DEFAULT_FLOORS, **(settings.floors or {})}
-    seen: list[dict[str, Observation]] = [{o.key: o for o in observe(r)} for r in runs]
+    seen: list[dict[str, Observation]] = [{o.key: o for o in obs} for obs in (observed or [observe(r) for r in runs])]
     keys = sorted({k for obs in seen for k in obs})
     found: list[ChangePoint] = []
     for key in keys:

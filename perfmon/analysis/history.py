@@ -96,7 +96,9 @@ def compare_with_history(run: Run, history: Sequence[Run],
     """Gate ``run`` against the newest comparable runs of ``history`` (newest first), and look for step
     changes across every run of its kind (failed ones included: a step is a step), oldest first."""
     series = [*[r for r in history if same_kind(run, r) and r.started_at < run.started_at][::-1], run]
-    steps = change_points(series[-_CHANGE_POINT_RUNS:], settings)
+    series = series[-_CHANGE_POINT_RUNS:]
+    seen = {r.run_id: observe(r) for r in series}  # each run's series read once, for both analyses
+    steps = change_points(series, settings, [seen[r.run_id] for r in series])
     baseline = baseline_runs(run, history, settings)
     if len(baseline) < settings.min_runs:
         return Comparison([r.run_id for r in baseline], note=(
@@ -105,5 +107,6 @@ def compare_with_history(run: Run, history: Sequence[Run],
     note = None
     if any(_machine(r) != _machine(run) for r in baseline):
         note = "compared across machines: some baseline runs ran on another CPU count or platform"
-    findings = gate(observe(run), [observe(r) for r in baseline], settings)
+    findings = gate(seen.get(run.run_id) or observe(run), [seen.get(r.run_id) or observe(r) for r in baseline],
+                    settings)
     return Comparison([r.run_id for r in baseline], findings, note, baseline[0].git_sha, steps)

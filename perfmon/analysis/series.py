@@ -45,12 +45,13 @@ class Observation:
 
 def _percentile(trend: Trend, p: float) -> tuple[float, float] | None:
     n = trend.count
-    value = trend.percentile(p) if n else None
-    if value is None or n < MIN_SAMPLES:
+    if n < MIN_SAMPLES:
         return None
     q = p / 100
     half = _Z * math.sqrt(q * (1 - q) / n)
-    lo, hi = trend.percentile(100 * max(0.0, q - half)), trend.percentile(100 * min(1.0, q + half))
+    value, lo, hi = trend.percentiles([p, 100 * max(0.0, q - half), 100 * min(1.0, q + half)])
+    if value is None:
+        return None
     se = ((hi or value) - (lo or value)) / (2 * _Z)
     return value, se
 

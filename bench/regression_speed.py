@@ -1,0 +1,51 @@
+"""How long judging one run against 50 history runs takes, with 100 series per run (issue #13's
+speed target: under 2 s). The store is left out: this times the analysis on histograms in memory.
+
+    .venv/bin/python bench/regression_speed.py [--runs 50] [--series 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from perfmon import Run
+from perfmon.analysis.history import compare_with_history
+
+
+def make_run(i: int, series: int, rng: random.Random) -> Run:
+    run = Run(test_type="load", environment="ci", profile="smoke", base_url="http://127.0.0.1:1")
+    run.started_at = 1_700_000_000.0 + 600 * i
+    run.finished_at = run.started_at + 60
+    run.status = "passed"
+    endpoints = series // 2  # p50 and p95 of each endpoint are two series
+    for e in range(endpoints):
+        trend = run.metrics.trend("http_req_duration", {"name": f"/api/endpoint/{e}"})
+        for k in range(300):
+            trend.record(max(1.0, rng.gauss(50 + e, 8)), run.started_at + k * 0.2)
+    return run
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=50)
+    ap.add_argument("--series", type=int, default=100)
+    args = ap.parse_args()
+    rng = random.Random(1)
+    history = [make_run(i, args.series, rng) for i in range(args.runs)][::-1]  # newest first
+    candidate = make_run(args.runs, args.series, rng)
+    started = time.perf_counter()
+    found = compare_with_history(candidate, history)
+    took = time.perf_counter() - started
+    print(f"{len(found.findings)} series judged against {len(found.against)} baseline runs, change points over "
+          f"{args.runs + 1} runs: {took:.2f} s (target < 2 s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
