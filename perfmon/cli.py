@@ -154,6 +154,7 @@ def _baseline(store: Store, action: str, run_id: str | None) -> None:
     """``accept``: mark an intended change; ``show``: the runs a run is (or would be) compared against."""
     from .analysis.gate import GateSettings
     from .analysis.history import accepted, baseline_runs, target_of
+    from .pipeline.compare import read_history
 
     if action == "accept":
         assert run_id is not None
@@ -162,17 +163,19 @@ def _baseline(store: Store, action: str, run_id: str | None) -> None:
               f"{target_of(run)}: later comparable runs compare with it and the runs after it")
         return
     run = store.load_run(run_id or _newest(store))
-    past = [store.load_run(s.run_id) for s in store.history(test_type=run.test_type, environment=run.environment,
-                                                            limit=GateSettings().baseline_runs * 5)]
-    found = baseline_runs(run, past, GateSettings())
+    settings = GateSettings()
+    past, unreadable = read_history(store, run, settings.baseline_runs)
+    for line in unreadable:
+        print(f"perfmon: {line}", file=sys.stderr)
+    found = baseline_runs(run, past, settings)
     print(f"run {run.run_id} ({run.test_type}, {run.environment}, profile {run.profile}, target {target_of(run)}) "
           f"is compared with {len(found)} run(s):")
     for r in found:
         mark = "  (accepted baseline)" if accepted(r) else ""
         print(f"  {r.run_id[:8]}  {time.strftime('%Y-%m-%d %H:%M', time.gmtime(r.started_at))}  "
               f"{r.status.upper()}  {(r.git_sha or '-')[:8]}{mark}")
-    if len(found) < GateSettings().min_runs:
-        print(f"  not enough history: {GateSettings().min_runs} comparable runs are needed for a verdict")
+    if len(found) < settings.min_runs:
+        print(f"  not enough history: {settings.min_runs} comparable runs are needed for a verdict")
 
 
 def _regressions(store: Store, run_id: str | None, *, as_json: bool) -> int:

@@ -26,7 +26,18 @@ __all__ = [
     "StoreError",
     "TargetError",
     "ThresholdError",
+    "one_line",
 ]
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one redacted line: a PerfmonError's own message (it names the fix), anything
+    else (a bug) with its type, so the line says what broke."""
+    if isinstance(exc, PerfmonError):
+        return str(exc)
+    from .redaction import redact
+
+    return f"{type(exc).__name__}: {redact(str(exc))}"
 
 
 class PerfmonError(Exception):

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .config import Config
-from .errors import PerfmonError
+from .errors import PerfmonError, one_line
 from .measurements import MeasurementLog, Record, read_records
 from .redaction import redact
 from .results import new_run_id
@@ -289,7 +289,7 @@ class Controller:
                 MeasurementLog(self.files.records, "background").append(background)
             kept = self._keep_records()
             return SessionOutcome(None, error, broken=f"perfmon could not conclude run {self.run_id} "
-                                  f"({type(exc).__name__}: {redact(str(exc))}); its measurements are kept in {kept}")
+                                  f"({one_line(exc)}); its measurements are kept in {kept}")
         return SessionOutcome(concluded, error)
 
     def _keep_records(self) -> Path:

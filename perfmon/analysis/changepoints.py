@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..results import Run
-from .gate import DEFAULT_FLOORS, GateSettings
+from .gate import GateSettings
 from .series import Observation, observe
 
 __all__ = ["MIN_POINTS", "ChangePoint", "change_points"]
@@ -52,7 +52,6 @@ def change_points(runs: Sequence[Run], settings: GateSettings = GateSettings(), 
     import ruptures
     from scipy import stats as sps
 
-    floors = {**DEFAULT_FLOORS, **(settings.floors or {})}
     seen: list[dict[str, Observation]] = [{o.key: o for o in obs} for obs in (observed or [observe(r) for r in runs])]
     keys = sorted({k for obs in seen for k in obs})
     found: list[ChangePoint] = []
@@ -77,7 +76,7 @@ def change_points(runs: Sequence[Run], settings: GateSettings = GateSettings(), 
             p = float(sps.ttest_ind(after, before, equal_var=False).pvalue)
             mean_before, mean_after = float(statistics.fmean(before)), float(statistics.fmean(after))
             first = points[split][1]
-            effect = max(settings.min_change * abs(mean_before), floors.get(first.unit, 0.0))
+            effect = settings.min_effect(mean_before, first.unit)
             if not (p <= settings.fdr and abs(mean_after - mean_before) >= effect):
                 continue
             run_index = points[split][0]

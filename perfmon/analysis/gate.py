@@ -48,6 +48,11 @@ class GateSettings:
     floors: Mapping[str, float] | None = None  # per unit; DEFAULT_FLOORS when None
     power: float = 0.8  # for the sensitivity each series reports
 
+    def min_effect(self, baseline: float, unit: str) -> float:
+        """The smallest change that matters: ``min_change`` of the baseline, never below the unit's floor."""
+        floor = (self.floors or {}).get(unit, DEFAULT_FLOORS.get(unit, 0.0))
+        return max(self.min_change * abs(baseline), floor)
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -92,7 +97,6 @@ def _scaled(value: float, unit: str) -> float:
 def gate(candidate: Sequence[Observation], baselines: Sequence[Sequence[Observation]],
          settings: GateSettings = GateSettings()) -> list[Finding]:
     """Judge every series of ``candidate`` that at least ``min_runs`` baseline runs also have."""
-    floors = {**DEFAULT_FLOORS, **(settings.floors or {})}
     past: dict[str, list[float]] = {}
     for run in baselines:
         for obs in run:
@@ -107,13 +111,14 @@ def gate(candidate: Sequence[Observation], baselines: Sequence[Sequence[Observat
                               len(values)))
     if not judged:
         return []
-    prior: dict[str, float] = {}
-    for unit in {j.obs.unit for j in judged}:
-        prior[unit] = statistics.median(j.s2 for j in judged if j.obs.unit == unit)
+    by_unit: dict[str, list[float]] = {}
+    for j in judged:
+        by_unit.setdefault(j.obs.unit, []).append(j.s2)
+    prior = {unit: statistics.median(s2s) for unit, s2s in by_unit.items()}
     tests = len(judged)
     rows = []
     for j in judged:
-        d0 = PRIOR_DF if sum(1 for k in judged if k.obs.unit == j.obs.unit) >= 3 else 0.0
+        d0 = PRIOR_DF if len(by_unit[j.obs.unit]) >= 3 else 0.0
         df = d0 + j.n - 1
         s2 = (d0 * prior[j.obs.unit] + (j.n - 1) * j.s2) / df
         linear = j.obs.unit in _LINEAR_UNITS
@@ -133,7 +138,7 @@ def gate(candidate: Sequence[Observation], baselines: Sequence[Sequence[Observat
     out = []
     for i, (j, worse, p_worse, p_better, reach) in enumerate(rows):
         obs, mean = j.obs, j.mean
-        effect = max(settings.min_change * abs(mean), floors.get(obs.unit, 0.0))
+        effect = settings.min_effect(mean, obs.unit)
         delta = obs.value - mean
         worse_dir = worse > 0
         q = float(adjusted[2 * i] if worse_dir else adjusted[2 * i + 1])
@@ -155,7 +160,6 @@ def compare_two(base: Sequence[Observation], candidate: Sequence[Observation],
     spread is unknown, so only the runs' own sampling errors are used (a normal test on the
     difference, scipy), with the same minimum effect and Benjamini–Hochberg: a change it reports
     is beyond sampling noise, not necessarily beyond run-to-run noise."""
-    floors = {**DEFAULT_FLOORS, **(settings.floors or {})}
     before = {o.key: o for o in base}
     pairs = [(before[o.key], o) for o in candidate if o.key in before]
     if not pairs:
@@ -170,7 +174,7 @@ def compare_two(base: Sequence[Observation], candidate: Sequence[Observation],
     adjusted = sps.false_discovery_control([r[4] for r in rows], method="bh")
     out = []
     for (a, b, diff, worse, p, scale), q in zip(rows, adjusted, strict=True):
-        effect = max(settings.min_change * abs(a.value), floors.get(b.unit, 0.0))
+        effect = settings.min_effect(a.value, b.unit)
         kind = "same"
         if abs(diff) >= effect and q <= settings.fdr:
             kind = "regression" if worse > 0 else "improvement"

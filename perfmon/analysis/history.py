@@ -81,10 +81,6 @@ class Comparison:
     def regressions(self) -> list[Finding]:
         return [f for f in self.findings if f.kind == "regression"]
 
-    @property
-    def improvements(self) -> list[Finding]:
-        return [f for f in self.findings if f.kind == "improvement"]
-
     def to_dict(self) -> dict[str, Any]:
         return {"against": self.against, "note": self.note, "previous_sha": self.previous_sha,
                 "change_points": [asdict(c) for c in self.change_points],
@@ -107,6 +103,6 @@ def compare_with_history(run: Run, history: Sequence[Run],
     note = None
     if any(_machine(r) != _machine(run) for r in baseline):
         note = "compared across machines: some baseline runs ran on another CPU count or platform"
-    findings = gate(seen.get(run.run_id) or observe(run), [seen.get(r.run_id) or observe(r) for r in baseline],
-                    settings)
+    # The baseline is the newest ≤ 10 comparable runs, all inside the 50-run window observed above.
+    findings = gate(seen[run.run_id], [seen[r.run_id] for r in baseline], settings)
     return Comparison([r.run_id for r in baseline], findings, note, baseline[0].git_sha, steps)

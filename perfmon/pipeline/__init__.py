@@ -17,6 +17,7 @@ from typing import Any
 
 from ..analysis import derive
 from ..config import Config
+from ..errors import one_line
 from ..measurements import Record
 from ..metrics import Metrics
 from ..redaction import redact
@@ -91,14 +92,14 @@ def conclude(
     try:
         derive(run)
     except Exception as exc:  # noqa: BLE001 - an analysis that breaks must not cost the measured run
-        broken = f"the analyses failed ({type(exc).__name__}: {exc}); the run is judged on what was measured"
+        broken = f"the analyses failed ({one_line(exc)}); the run is judged on what was measured"
         run.metadata["derive_error"] = broken
     compared = Compared()
     if outputs.store:  # a session's run; run_scenario's own callers have no history to compare with
         try:
             compared = compare(run, config)
         except Exception as exc:  # noqa: BLE001 - the comparison must not cost the measured run
-            compared.problems.append(f"the comparison with history failed ({type(exc).__name__}: {exc})")
+            compared.problems.append(f"the comparison with history failed ({one_line(exc)})")
     leaks = (run.metadata.get("derived") or {}).get("leaks") or {}
     leaking = sum(1 for leak in leaks.values() if leak.get("leaking"))
     regressions = compared.regressions + leaking if config.regressions == "fail" else 0

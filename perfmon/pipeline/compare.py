@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from ..config import Config
 from ..errors import PerfmonError
 from ..results import Run
-from ..store import open_store
+from ..store import Store, open_store
 
-__all__ = ["HISTORY_KEY", "Compared", "compare"]
+__all__ = ["HISTORY_KEY", "Compared", "compare", "read_history"]
 
 HISTORY_KEY = "regressions"  # where the comparison is kept in the run's metadata
 _READ_FACTOR = 5  # read this many times the baseline size: other test types are filtered out after
@@ -27,16 +27,30 @@ class Compared:
     problems: list[str] = field(default_factory=list)  # one line each (unreadable history rows)
 
 
+def read_history(store: Store, run: Run, baseline_runs: int) -> tuple[list[Run], list[str]]:
+    """The stored runs of ``run``'s test type and environment, newest first, that could hold its last
+    ``baseline_runs`` comparable ones, and one line per past run that could not be read (skipped).
+    Raises StoreError when the store fails."""
+    history: list[Run] = []
+    problems: list[str] = []
+    for past in store.history(test_type=run.test_type, environment=run.environment,
+                              limit=baseline_runs * _READ_FACTOR):
+        try:
+            history.append(store.load_run(past.run_id))
+        except (PerfmonError, ValueError, KeyError, TypeError) as exc:
+            problems.append(f"history run {past.run_id} skipped: it cannot be read ({exc})")
+    return history, problems
+
+
 def compare(run: Run, config: Config) -> Compared:
     """Gate ``run`` against its comparable history; the findings go to ``run.metadata["regressions"]``."""
     done = Compared()
     if config.regressions == "off":
         return done
-    from ..analysis.gate import GateSettings
+    from ..analysis.gate import GateSettings  # scipy: imported when a run is compared, not before
     from ..analysis.history import Comparison, compare_with_history
 
     settings = GateSettings()
-    history: list[Run] = []
     try:
         store = open_store(config.store, root=config.root, create=False)
     except PerfmonError as exc:
@@ -46,12 +60,7 @@ def compare(run: Run, config: Config) -> Compared:
             run.metadata[HISTORY_KEY] = Comparison(note=f"no history to compare with ({exc})").to_dict()
         return done
     try:
-        for past in store.history(test_type=run.test_type, environment=run.environment,
-                                  limit=settings.baseline_runs * _READ_FACTOR):
-            try:
-                history.append(store.load_run(past.run_id))
-            except (PerfmonError, ValueError, KeyError, TypeError) as exc:
-                done.problems.append(f"history run {past.run_id} skipped: it cannot be read ({exc})")
+        history, done.problems = read_history(store, run, settings.baseline_runs)
     except PerfmonError as exc:
         run.metadata[HISTORY_KEY] = Comparison(note=f"no history to compare with ({exc})").to_dict()
         return done

@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config import Config
-from ..errors import PerfmonError
+from ..errors import PerfmonError, one_line
 from ..monitor import PerformanceMonitor
-from ..redaction import redact
 from ..results import Run
 from ..store import RunSummary, open_store
 from ..store.spool import StoredRun, flush_spool, store_or_spool
@@ -44,10 +43,6 @@ class Delivery:
     alerted: bool | None = None  # None: no alert was due or no webhook is set
 
 
-def _problem(exc: BaseException) -> str:
-    return str(exc) if isinstance(exc, PerfmonError) else f"{type(exc).__name__}: {redact(str(exc))}"
-
-
 def deliver(run: Run, config: Config, outputs: Outputs) -> Delivery:
     done = Delivery()
     if outputs.store:
@@ -61,12 +56,12 @@ def deliver(run: Run, config: Config, outputs: Outputs) -> Delivery:
                 done.flushed = flushed.sent
                 done.problems += [f"spool file set aside in {path}: {why}" for path, why in flushed.rejected]
             except Exception as exc:  # noqa: BLE001 - this run is stored; the others stay spooled
-                done.problems.append(f"runs spooled earlier were not sent: {_problem(exc)}; run `perfmon flush`")
+                done.problems.append(f"runs spooled earlier were not sent: {one_line(exc)}; run `perfmon flush`")
     if outputs.report_dir is not None:
         try:
             done.report = _write_reports(run, config, outputs.report_dir, done.stored)
         except Exception as exc:  # noqa: BLE001 - the run is stored or spooled; `perfmon report` retries
-            done.problems.append(f"the report was not written: {_problem(exc)}; "
+            done.problems.append(f"the report was not written: {one_line(exc)}; "
                                  f"`perfmon report {run.run_id[:8]}` writes it again")
     if outputs.alert and run.status != "passed":
         done.alerted = _alert(run, config, done.report)

@@ -34,16 +34,16 @@ def write_reports(run: Run, root: Path, *, history: list[RunSummary] | None = No
     :class:`~perfmon.OutputError`."""
     out = root / run.run_id
     paths = ReportPaths(out, out / "index.html", out / "summary.json", out / "junit.xml", out / "summary.md")
-    md = redact(markdown(run, str(paths.html)))
     texts = {paths.html: render_html(build_model(run, history)), paths.summary: json.dumps(summary_json(run), indent=2),
-             paths.junit: junit_xml(run), paths.markdown: md}
+             paths.junit: junit_xml(run), paths.markdown: markdown(run, str(paths.html))}
+    texts = {path: redact(text) for path, text in texts.items()}
     try:
         out.mkdir(parents=True, exist_ok=True)
         for path, text in texts.items():
-            path.write_text(redact(text), encoding="utf-8")
+            path.write_text(text, encoding="utf-8")
         if step_summary := os.environ.get("GITHUB_STEP_SUMMARY"):
             with open(step_summary, "a", encoding="utf-8") as f:
-                f.write(md)
+                f.write(texts[paths.markdown])
         _point_latest(root, out)
     except OSError as exc:
         raise OutputError(f"cannot write the reports under {root}: {exc.strerror or exc}; pass --out (or "

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config import Config
-from ..errors import OutputError, PerfmonError, RunRejectedError
+from ..errors import OutputError, PerfmonError, RunRejectedError, one_line
 from ..redaction import redact
 from ..results import Run
 from . import open_store
@@ -130,8 +130,7 @@ def store_or_spool(run: Run, config: Config) -> StoredRun:
             finally:
                 store.close()
         except Exception as exc:  # noqa: BLE001 - whatever went wrong, the run stays spooled and is named
-            problem = str(exc) if isinstance(exc, PerfmonError) else f"{type(exc).__name__}: {redact(str(exc))}"
-            return StoredRun(str(path), spooled=True, problem=problem)
+            return StoredRun(str(path), spooled=True, problem=one_line(exc))
         path.unlink(missing_ok=True)
     return StoredRun(config.store, spooled=False)
 
