@@ -1,6 +1,7 @@
 """Regression detection quality: perfmon's gate against the anchors' rules, on the same real runs.
 
-    .venv/bin/python bench/regression_quality.py [--aa 50] [--trials 20] [--seconds 4]
+    .venv/bin/python bench/regression_quality.py [--aa 50] [--trials 20] [--seconds 4] [--save RUNS.jsonl]
+    .venv/bin/python bench/regression_quality.py --load RUNS.jsonl   # judge saved runs again, no measuring
 
 Runs short API scenarios (tests/api_perf/journeys.py: log in once, dashboard, form submit) against
 one bundled app with CI-like noise: latency jitter (``DEMO_LATENCY_MS="40,20"``) and, in a random half
@@ -22,6 +23,7 @@ Detectors, all on the same observations (analysis/series.py):
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing
 import os
 import random
@@ -42,6 +44,7 @@ from perfmon.analysis.series import Observation, observe  # noqa: E402
 from perfmon.config import Scenario  # noqa: E402
 from perfmon.load import EngineOptions  # noqa: E402
 from perfmon.load.api import run_scenario  # noqa: E402
+from perfmon.results import Run  # noqa: E402
 from perfmon.target import start_local_target  # noqa: E402
 
 ADMIN = {"Authorization": "Bearer perfmon-demo-admin"}
@@ -58,10 +61,11 @@ def _burn(duty: float, seconds: float) -> None:
         time.sleep(0.02 * (1 - duty))
 
 
-def measure(base_url: str, seconds: float, rng: random.Random) -> list[Observation]:
+def measure(base_url: str, seconds: float, rng: random.Random) -> Run:
     neighbour = None
-    if rng.random() < 0.5:
-        neighbour = multiprocessing.Process(target=_burn, args=(rng.uniform(0.3, 0.9), seconds + 2), daemon=True)
+    duty = rng.uniform(0.3, 0.9) if rng.random() < 0.5 else 0.0
+    if duty:
+        neighbour = multiprocessing.Process(target=_burn, args=(duty, seconds + 2), daemon=True)
         neighbour.start()
     scenario = Scenario(name="bench", executor="constant-vus", vus=5, duration_s=seconds, think_time_s=0.05)
     results = run_scenario(supplier_journey, scenario, base_url=base_url, on_start=log_in,
@@ -69,7 +73,10 @@ def measure(base_url: str, seconds: float, rng: random.Random) -> list[Observati
     if neighbour is not None:
         neighbour.join()
     assert results.run is not None
-    return observe(results.run)
+    results.run.metadata["neighbour_duty"] = duty
+    # Kept as stored (windows encoded): a run's live histograms hold about 0.5 MB per series, and the
+    # bench keeps every run, so the runner's own memory would otherwise grow into a "regression".
+    return Run.from_dict(results.run.to_dict())
 
 
 def _flags_previous(candidate: list[Observation], previous: list[Observation], ratio: float) -> set[str]:
@@ -113,45 +120,87 @@ def decide(candidate: list[Observation], baseline: list[list[Observation]]) -> d
     }
 
 
+def collect(args: argparse.Namespace, rng: random.Random) -> tuple[list[Run], dict[str, list[Run]], float]:
+    """Measure the A/A runs, then the changed ones, against one bundled app."""
+    target = start_local_target("{python} -m demo_app --port {port}", cwd=ROOT, env={"DEMO_LATENCY_MS": "40,20"})
+    url = target["base_url"]
+    try:
+        aa = [measure(url, args.seconds, rng) for _ in range(BASELINE + args.aa)]
+        typical = _typical_p95([observe(r) for r in aa])
+        changed: dict[str, list[Run]] = {}
+        for label, share in (("+10 %", 0.10), ("+5 %", 0.05)):
+            httpx.post(f"{url}/admin/faults", json={"DEMO_ENDPOINT_LATENCY_MS": f"{ENDPOINT}={typical * share:.1f}"},
+                       headers=ADMIN).raise_for_status()
+            changed[label] = [measure(url, args.seconds, rng) for _ in range(args.trials)]
+        httpx.post(f"{url}/admin/faults", json={"DEMO_ENDPOINT_LATENCY_MS": ""}, headers=ADMIN).raise_for_status()
+    finally:
+        os.killpg(target["pid"], 9)
+    return aa, changed, typical
+
+
+def _typical_p95(runs: list[list[Observation]]) -> float:
+    p95 = sorted(o.value for run in runs for o in run if o.key == f"p95 http_req_duration{{name:{ENDPOINT}}}")
+    return p95[len(p95) // 2]
+
+
+def _save(path: Path, aa: list[Run], changed: dict[str, list[Run]]) -> None:
+    with path.open("w") as f:
+        for run in aa:
+            f.write(json.dumps({"label": "A/A", "run": run.to_dict()}) + "\n")
+        for label, runs in changed.items():
+            for run in runs:
+                f.write(json.dumps({"label": label, "run": run.to_dict()}) + "\n")
+
+
+def _load(path: Path) -> tuple[list[Run], dict[str, list[Run]]]:
+    aa: list[Run] = []
+    changed: dict[str, list[Run]] = {"+10 %": [], "+5 %": []}
+    for line in path.read_text().splitlines():
+        row = json.loads(line)
+        (aa if row["label"] == "A/A" else changed[row["label"]]).append(Run.from_dict(row["run"]))
+    return aa, changed
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--aa", type=int, default=50)
     ap.add_argument("--trials", type=int, default=20)
     ap.add_argument("--seconds", type=float, default=4.0)
     ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--save", type=Path, help="write the measured runs here (JSON lines)")
+    ap.add_argument("--load", type=Path, help="judge runs saved by --save instead of measuring")
     args = ap.parse_args()
     rng = random.Random(args.seed)
-    target = start_local_target("{python} -m demo_app --port {port}", cwd=ROOT, env={"DEMO_LATENCY_MS": "40,20"})
-    url = target["base_url"]
-    try:
-        started = time.perf_counter()
-        aa = [measure(url, args.seconds, rng) for _ in range(BASELINE + args.aa)]
-        p95 = sorted(o.value for run in aa for o in run if o.key == f"p95 http_req_duration{{name:{ENDPOINT}}}")
-        typical = p95[len(p95) // 2]
-        changed: dict[str, list[list[Observation]]] = {}
-        for label, share in (("+10 %", 0.10), ("+5 %", 0.05)):
-            httpx.post(f"{url}/admin/faults", json={"DEMO_ENDPOINT_LATENCY_MS": f"{ENDPOINT}={typical * share:.1f}"},
-                       headers=ADMIN).raise_for_status()
-            changed[label] = [measure(url, args.seconds, rng) for _ in range(args.trials)]
-        httpx.post(f"{url}/admin/faults", json={"DEMO_ENDPOINT_LATENCY_MS": ""}, headers=ADMIN).raise_for_status()
-        took = time.perf_counter() - started
-    finally:
-        os.killpg(target["pid"], 9)
+    started = time.perf_counter()
+    if args.load:
+        runs, changed_runs = _load(args.load)
+    else:
+        runs, changed_runs, _ = collect(args, rng)
+        if args.save:
+            _save(args.save, runs, changed_runs)
+    took = time.perf_counter() - started
+    aa = [observe(r) for r in runs]
+    changed = {label: [observe(r) for r in rs] for label, rs in changed_runs.items()}
+    typical = _typical_p95(aa)
+    n_aa, trials = len(aa) - BASELINE, len(changed["+10 %"])
+    seconds = runs[0].duration_seconds
     names = list(decide(aa[BASELINE], aa[:BASELINE]))
     false_alarms = dict.fromkeys(names, 0)
     for i in range(BASELINE, len(aa)):
         for name, flagged in decide(aa[i], aa[i - BASELINE:i]).items():
             false_alarms[name] += bool(flagged)
     wanted = f"p95 http_req_duration{{name:{ENDPOINT}}}"
-    print(f"{len(aa) + 2 * args.trials} runs of {args.seconds:g}s in {took:.0f}s; /api/dashboard p95 "
-          f"{typical:.1f} ms, so +10 % = +{typical * 0.1:.1f} ms and +5 % = +{typical * 0.05:.1f} ms")
+    samples = sorted(o.samples for run in aa for o in run if o.key == wanted)
+    print(f"{len(aa) + 2 * trials} runs of {seconds:.0f}s ({'loaded' if args.load else 'measured'} in {took:.0f}s); "
+          f"{ENDPOINT} p95 {typical:.1f} ms from {samples[len(samples) // 2]:.0f} samples, so +10 % = "
+          f"+{typical * 0.1:.1f} ms and +5 % = +{typical * 0.05:.1f} ms")
     print(f"{'detector':26} {'A/A runs flagged':>17} {'+10 % found':>12} {'+5 % found':>11} {'blamed right':>13}")
     for name in names:
         found, blamed = {}, 0
         total = 0
-        for label, runs in changed.items():
+        for label, changed_obs in changed.items():
             hits = 0
-            for run in runs:
+            for run in changed_obs:
                 start = rng.randrange(0, len(aa) - BASELINE)
                 flagged = decide(run, aa[start:start + BASELINE])[name]
                 if flagged:
@@ -159,8 +208,8 @@ def main() -> int:
                     total += 1
                     blamed += flagged <= {wanted, f"p50 http_req_duration{{name:{ENDPOINT}}}"}
             found[label] = hits
-        print(f"{name:26} {false_alarms[name]:>8} of {args.aa:<6} {found['+10 %']:>5} of {args.trials:<4} "
-              f"{found['+5 %']:>4} of {args.trials:<4} {blamed:>5} of {total:<5}")
+        print(f"{name:26} {false_alarms[name]:>8} of {n_aa:<6} {found['+10 %']:>5} of {trials:<4} "
+              f"{found['+5 %']:>4} of {trials:<4} {blamed:>5} of {total:<5}")
     return 0
 
 

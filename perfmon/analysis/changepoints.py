@@ -2,12 +2,14 @@
 
 The gate compares one run with its baseline; a slow creep, a few percent per release, never looks
 significant against the last ten runs. Change-point detection looks at the whole series instead:
-ruptures' PELT with a least-squares cost finds where the mean shifts. The penalty is the usual
-``3·log(n)·σ²`` with the noise σ estimated robustly from successive differences (MAD / 0.6745 / √2),
-so a step must stand out from run-to-run noise, not from the series' own spread (which the step
-inflates). Each change is then kept only if Welch's t-test (scipy) on the segments either side
-agrees and the shift exceeds the gate's minimum effect, and is attributed to the first run after it
-and the commit range ``(previous SHA, SHA]``.
+ruptures' PELT with a least-squares cost finds where the mean shifts (as ``KernelCPD`` with the
+linear kernel: the same cost and segmentation, computed in C, about 100 times faster than
+``Pelt(model="l2")``, which computes a variance per candidate segment in Python). The penalty is
+the usual ``3·log(n)·σ²`` with the noise σ estimated robustly from successive differences
+(MAD / 0.6745 / √2), so a step must stand out from run-to-run noise, not from the series' own spread
+(which the step inflates). Each change is then kept only if Welch's t-test (scipy) on the segments
+either side agrees and the shift exceeds the gate's minimum effect, and is attributed to the first
+run after it and the commit range ``(previous SHA, SHA]``.
 """
 
 from __future__ import annotations
@@ -63,7 +65,7 @@ def change_points(runs: Sequence[Run], settings: GateSettings = GateSettings(), 
         sigma = float(np.median(np.abs(np.diff(values)))) / 0.6745 / math.sqrt(2)
         if sigma <= 0:
             sigma = float(np.std(values)) or 1e-9
-        ends = ruptures.Pelt(model="l2", min_size=_MIN_SEGMENT, jump=1).fit(values.reshape(-1, 1)).predict(
+        ends = ruptures.KernelCPD(kernel="linear", min_size=_MIN_SEGMENT, jump=1).fit(values.reshape(-1, 1)).predict(
             pen=3 * math.log(len(values)) * sigma**2)
         start = 0
         bounds = [b for b in ends if b < len(values)]

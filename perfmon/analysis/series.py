@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ..metrics import Counter, Metric, Rate, Trend
+from ..metrics import Counter, Metrics, Rate, Trend, merged_percentiles
 from ..results import Run
 
 __all__ = ["MIN_SAMPLES", "Observation", "observe"]
@@ -43,17 +43,35 @@ class Observation:
     unit: str = "ms"
 
 
-def _percentile(trend: Trend, p: float) -> tuple[float, float] | None:
-    n = trend.count
+def _grouped(metrics: Metrics, name: str, keys: tuple[str, ...]) -> dict[tuple[str, ...], list[Trend]]:
+    """The Trends of ``name`` grouped by the values of ``keys`` (series lacking one are left out):
+    one pass over the run's series instead of one merge per group."""
+    out: dict[tuple[str, ...], list[Trend]] = {}
+    for _, tags, series in metrics.series(name):
+        values = tuple(tags.get(k) for k in keys)
+        if isinstance(series, Trend) and series.count and all(v is not None for v in values):
+            out.setdefault(values, []).append(series)  # type: ignore[arg-type]  # None was ruled out
+    return dict(sorted(out.items()))
+
+
+def _percentiles(trends: list[Trend], ps: tuple[float, ...]) -> list[tuple[float, float]] | None:
+    """Each percentile of ``ps`` with its standard error, from one read of the windows."""
+    n = sum(t.count for t in trends)
     if n < MIN_SAMPLES:
         return None
-    q = p / 100
-    half = _Z * math.sqrt(q * (1 - q) / n)
-    value, lo, hi = trend.percentiles([p, 100 * max(0.0, q - half), 100 * min(1.0, q + half)])
-    if value is None:
-        return None
-    se = ((hi or value) - (lo or value)) / (2 * _Z)
-    return value, se
+    wanted = []
+    for p in ps:
+        q = p / 100
+        half = _Z * math.sqrt(q * (1 - q) / n)
+        wanted += [p, 100 * max(0.0, q - half), 100 * min(1.0, q + half)]
+    at = merged_percentiles(trends, wanted)
+    out = []
+    for i in range(0, len(at), 3):
+        value, lo, hi = at[i:i + 3]
+        if value is None:
+            return None
+        out.append((value, ((hi or value) - (lo or value)) / (2 * _Z)))
+    return out
 
 
 def _key(metric: str, statistic: str, tags: dict[str, str]) -> str:
@@ -66,20 +84,16 @@ def observe(run: Run) -> list[Observation]:
     out: list[Observation] = []
     m = run.metrics
 
-    def add_trend(metric: str, series: Metric | None, tags: dict[str, str], p: float, unit: str = "ms") -> None:
-        if not isinstance(series, Trend):
-            return
-        found = _percentile(series, p)
-        if found is not None:
+    def add_trend(metric: str, trends: list[Trend], tags: dict[str, str], ps: tuple[float, ...],
+                  unit: str = "ms") -> None:
+        found = _percentiles(trends, ps)
+        for p, (value, se) in zip(ps, found or [], strict=False):
             stat = f"p{p:g}"
-            out.append(Observation(_key(metric, stat, tags), metric, stat, tuple(sorted(tags.items())), found[0],
-                                   found[1], float(series.count), unit=unit))
+            out.append(Observation(_key(metric, stat, tags), metric, stat, tuple(sorted(tags.items())), value, se,
+                                   float(sum(t.count for t in trends)), unit=unit))
 
-    endpoints = sorted({t["name"] for _, t, _ in m.series("http_req_duration") if "name" in t})
-    for name in endpoints:
-        series = m.select_tags("http_req_duration", {"name": name})
-        add_trend("http_req_duration", series, {"name": name}, 50)
-        add_trend("http_req_duration", series, {"name": name}, 95)
+    for (name,), trends in _grouped(m, "http_req_duration", ("name",)).items():
+        add_trend("http_req_duration", trends, {"name": name}, (50, 95))
     failed = m.select("http_req_failed")
     if isinstance(failed, Rate) and failed.total >= MIN_SAMPLES:
         r, n = failed.rate or 0.0, failed.total
@@ -92,17 +106,12 @@ def observe(run: Run) -> list[Observation]:
                                math.sqrt(reqs.count) / duration, reqs.count, higher_is_worse=False, unit="/s"))
     for vital in ("lcp", "inp", "cls", "fcp", "ttfb"):
         name = f"browser_vital_{vital}"
-        pages = sorted({t.get("page", "") for _, t, _ in m.series(name)})
-        for page in pages:
-            add_trend(name, m.select_tags(name, {"page": page}), {"page": page}, 75, "" if vital == "cls" else "ms")
-    steps = sorted({(t.get("journey", ""), t.get("step", "")) for _, t, _ in m.series("browser_step_duration")})
-    for journey, step in steps:
-        tags = {"journey": journey, "step": step}
-        add_trend("browser_step_duration", m.select_tags("browser_step_duration", tags), tags, 95)
-    roles = sorted({t.get("role", "") for _, t, _ in m.series("process_rss_mb")})
-    for role in roles:
-        rss = m.select_tags("process_rss_mb", {"role": role})
-        if isinstance(rss, Trend) and rss.count and rss.max is not None:
-            out.append(Observation(_key("process_rss_mb", "max", {"role": role}), "process_rss_mb", "max",
-                                   (("role", role),), rss.max, 0.0, float(rss.count), unit="MB"))
+        for (page,), trends in _grouped(m, name, ("page",)).items():
+            add_trend(name, trends, {"page": page}, (75,), "" if vital == "cls" else "ms")
+    for (journey, step), trends in _grouped(m, "browser_step_duration", ("journey", "step")).items():
+        add_trend("browser_step_duration", trends, {"journey": journey, "step": step}, (95,))
+    for (role,), trends in _grouped(m, "process_rss_mb", ("role",)).items():
+        peak = max(t.max for t in trends)
+        out.append(Observation(_key("process_rss_mb", "max", {"role": role}), "process_rss_mb", "max",
+                               (("role", role),), peak, 0.0, float(sum(t.count for t in trends)), unit="MB"))
     return out

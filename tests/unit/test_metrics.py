@@ -6,7 +6,7 @@ import random
 import pytest
 
 from perfmon import Metrics, Trend
-from perfmon.metrics import WINDOW_S, Stats, parse_selector
+from perfmon.metrics import WINDOW_S, Stats, merged_percentiles, parse_selector
 
 
 def test_trend_statistics_are_exact_or_within_hdr_precision() -> None:
@@ -43,6 +43,46 @@ def test_histograms_merged_across_workers_equal_one_histogram() -> None:
     assert b.sum == pytest.approx(a.sum)
     assert b.window_starts() == a.window_starts()
     assert b.window_stats() == a.window_stats()
+
+
+def test_percentiles_are_the_values_hdrhistogram_itself_gives() -> None:
+    # metrics.py scans the summed counts with numpy; HdrHistogram's own merge and scan are the reference.
+    from hdrh.histogram import HdrHistogram
+
+    rng = random.Random(3)
+    trends = [Trend(), Trend()]
+    reference = HdrHistogram(1, 3_600_000_000, 3)
+    for i in range(5_000):
+        v = rng.lognormvariate(3, 1.2)
+        trends[i % 2].record(v, 1_700_000_000 + i * 0.05)  # 50 windows, most of them closed (encoded)
+        reference.record_value(round(v * 1000))
+    ps = [0.0, 1, 25, 50, 75, 90, 95, 99, 99.9, 100]
+    expected = [reference.get_value_at_percentile(p) / 1000 for p in ps]
+    assert merged_percentiles(trends, ps) == expected
+    trends[0].merge(trends[1])
+    assert trends[0].percentiles(ps) == expected
+    assert trends[0].stats().p95 == expected[ps.index(95)]
+    with pytest.raises(ValueError, match="one resolution"):
+        merged_percentiles([Trend(), Trend(resolution=0.0001)], [50])
+
+
+def test_window_averages_are_the_ones_hdrhistogram_itself_gives() -> None:
+    from hdrh.histogram import HdrHistogram
+
+    rng = random.Random(5)
+    t = Trend()
+    reference: dict[int, HdrHistogram] = {}
+    for i in range(3_000):
+        v = rng.lognormvariate(2, 2)  # from microseconds to minutes: many bucket sizes
+        ts = 1_700_000_000 + i * 0.1
+        t.record(v, ts)
+        reference.setdefault(int(ts // WINDOW_S) * WINDOW_S, HdrHistogram(1, 3_600_000_000, 3)).record_value(
+            min(round(v * 1000), 3_600_000_000))
+    got = t.window_stats()
+    assert [w for w, _ in got] == sorted(reference)
+    for w, stats in got:
+        assert stats.avg == reference[w].get_mean_value() / 1000
+        assert stats.min == reference[w].get_min_value() / 1000 and stats.max == reference[w].get_max_value() / 1000
 
 
 def test_windows_are_aligned_to_the_epoch_and_kept_encoded() -> None:

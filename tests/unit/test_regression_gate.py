@@ -64,3 +64,16 @@ def test_each_series_says_what_it_could_have_detected() -> None:
     [loose] = gate([obs("p95 a", 100.0, se=0.1)], [[obs("p95 a", v, se=0.1)] for v in (100, 110, 90, 105, 95)])
     assert tight.detectable is not None and loose.detectable is not None
     assert 0.03 <= tight.detectable < loose.detectable
+
+
+def test_a_precise_series_is_not_drowned_by_noisy_ones_of_the_same_unit() -> None:
+    """Each series is shrunk towards its own sampling noise plus the run-to-run excess its unit shares,
+    not towards the typical spread of the run: a +6 % move of a p95 measured to ±0.5 % is found even
+    when the run's other endpoints swing by ±10 % (which their own sampling explains)."""
+    rng = random.Random(3)
+    def run(a: float) -> list[Observation]:
+        return [obs("p95 a", a, se=0.5), *(obs(f"p95 loose{i}", rng.gauss(100, 10), se=10.0) for i in range(4))]
+    baselines = [run(v) for v in (100.0, 100.6, 99.5, 100.2, 99.7)]
+    found = {f.key: f for f in gate(run(106.0), baselines)}
+    assert found["p95 a"].kind == "regression"
+    assert [k for k, f in found.items() if f.kind != "same"] == ["p95 a"]
