@@ -19,6 +19,8 @@ from .results import Run
 from .store import RunSummary, Store, open_store
 from .thresholds import ThresholdOutcome
 
+NO_VERDICT = 3  # `perfmon regressions`: the run could not be judged (too little comparable history)
+
 __all__ = ["main"]
 
 TYPES = ("all", "browser", "load", "stress", "spike", "endurance")
@@ -55,8 +57,11 @@ def _parser() -> argparse.ArgumentParser:
     cmp_ = sub.add_parser("compare", help="two stored runs side by side, key metrics and thresholds")
     cmp_.add_argument("base", help="the baseline run id (or prefix)")
     cmp_.add_argument("candidate", help="the run to compare with it")
+    cmp_.add_argument("--across", action="store_true",
+                      help="compare runs of different test types, environments, profiles or targets on purpose")
 
-    regs = sub.add_parser("regressions", help="a run's comparison with its history; exit 1 when it regressed")
+    regs = sub.add_parser("regressions", help="a run's comparison with its history; exit 1 when it regressed, "
+                                              f"{NO_VERDICT} when it had too little history for a verdict")
     regs.add_argument("run_id", nargs="?", default=None, help="a run id or a unique prefix (default: the newest run)")
     regs.add_argument("--json", action="store_true", help="the findings as JSON")
 
@@ -110,8 +115,13 @@ _SPEC_COLUMN = {"avg_response_time": "avg_response_time_ms", "p95_response_time"
                 "error_rate": "error_rate", "throughput": "throughput_rps"}
 
 
-def _compare(base: Run, cand: Run) -> None:
+def _compare(base: Run, cand: Run, *, across: bool) -> None:
     """Key metrics and every threshold of two runs, with the change from base to candidate."""
+    from .analysis.history import difference
+
+    if not across and (why := difference(cand, base)) is not None:
+        raise ConfigError(f"run {base.run_id[:8]} is not comparable with {cand.run_id[:8]}: its {why}; compare "
+                          f"runs of one test type, environment, profile and target, or pass --across")
     a, b = base.summary_metrics().to_dict(), cand.summary_metrics().to_dict()
     rows = [("metric", f"base {base.run_id[:8]}", f"candidate {cand.run_id[:8]}", "change")]
     for key in a:
@@ -179,7 +189,8 @@ def _baseline(store: Store, action: str, run_id: str | None) -> None:
 
 
 def _regressions(store: Store, run_id: str | None, *, as_json: bool) -> int:
-    """Print a stored run's comparison with its history; 1 when it has a regression."""
+    """Print a stored run's comparison with its history; 1 when it has a regression, NO_VERDICT when it
+    could not be judged (too little comparable history), 0 otherwise."""
     from .pipeline.summary import history_lines
 
     run = store.load_run(run_id or _newest(store))
@@ -190,7 +201,10 @@ def _regressions(store: Store, run_id: str | None, *, as_json: bool) -> int:
     else:
         print(f"perfmon run {run.run_id}  {run.test_type}  {run.environment}  verdict={run.status.upper()}")
         print("\n".join(history_lines(run)) or "  history: this run was not compared with its history")
-    return 1 if regressed else 0
+    if regressed:
+        return 1
+    judged = isinstance(found, dict) and bool(found.get("findings"))
+    return 0 if judged else NO_VERDICT
 
 
 def _cmd_run(args: argparse.Namespace, cfg: Config) -> int:
@@ -288,7 +302,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             print(f"report: {paths.html}")
             print(f"summary.json: {paths.summary}  junit: {paths.junit}  markdown: {paths.markdown}")
         elif args.command == "compare":
-            _compare(store.load_run(args.base), store.load_run(args.candidate))
+            _compare(store.load_run(args.base), store.load_run(args.candidate), across=args.across)
         elif args.command == "regressions":
             return _regressions(store, args.run_id, as_json=args.json)
         elif args.command == "baseline":

@@ -19,7 +19,8 @@ from .changepoints import ChangePoint, change_points
 from .gate import Finding, GateSettings, gate
 from .series import observe
 
-__all__ = ["Comparison", "accepted", "baseline_runs", "comparable", "compare_with_history", "same_kind", "target_of"]
+__all__ = ["Comparison", "accepted", "baseline_runs", "comparable", "compare_with_history", "difference", "same_kind",
+           "target_of"]
 
 _CHANGE_POINT_RUNS = 50  # the history change points are looked for in
 
@@ -44,11 +45,22 @@ def accepted(run: Run) -> bool:
     return bool(run.metadata.get("baseline_accepted_at"))
 
 
+def _kind(run: Run) -> tuple[tuple[str, object], ...]:
+    return (("test type", run.test_type), ("environment", run.environment), ("profile", run.profile),
+            ("target", target_of(run)), ("scenarios", ", ".join(_scenarios(run)) or "none"))
+
+
+def difference(run: Run, other: Run) -> str | None:
+    """What makes two runs incomparable, in words (``environment staging, not ci``), or None."""
+    for (what, mine), (_, theirs) in zip(_kind(run), _kind(other), strict=True):
+        if mine != theirs:
+            return f"{what} {theirs}, not {mine}"
+    return None
+
+
 def same_kind(run: Run, other: Run) -> bool:
     """Same test type, environment, profile, target and scenarios, whatever the verdict."""
-    return other.run_id != run.run_id and (
-        (other.test_type, other.environment, other.profile, target_of(other), _scenarios(other))
-        == (run.test_type, run.environment, run.profile, target_of(run), _scenarios(run)))
+    return other.run_id != run.run_id and _kind(other) == _kind(run)
 
 
 def comparable(run: Run, other: Run) -> bool:

@@ -57,3 +57,42 @@ def test_an_accepted_baseline_starts_the_history_later_runs_compare_with(tmp_pat
     assert runs[0].run_id[:8] not in after and "not enough history" in after
     reread = open_store(url).load_run(runs[3].run_id)
     assert reread.metadata.get("baseline_accepted_at")
+
+
+def test_compare_refuses_runs_of_another_environment_in_one_line(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path}/r.db"
+    ci, staging = make_run(), make_run()
+    staging.environment = "staging"
+    store = open_store(url)
+    store.write_run(ci)
+    store.write_run(staging)
+    store.close()
+    assert main(["--store", url, "compare", staging.run_id[:8], ci.run_id[:8]]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "environment staging, not ci" in err and "--across" in err
+    assert main(["--store", url, "compare", staging.run_id[:8], ci.run_id[:8], "--across"]) == 0
+
+
+def test_regressions_exit_codes_say_regressed_judged_or_no_verdict(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from perfmon.analysis.history import compare_with_history
+
+    url = f"sqlite:///{tmp_path}/r.db"
+    runs = []
+    for i in range(5):
+        run = make_run()
+        run.started_at += i
+        run.status = "passed"
+        runs.append(run)
+    for i, run in enumerate(runs):  # each judged against the runs before it, as a run's end does
+        run.metadata["regressions"] = compare_with_history(run, runs[:i][::-1]).to_dict()
+    store = open_store(url)
+    for run in runs:
+        store.write_run(run)
+    store.close()
+    assert main(["--store", url, "regressions", runs[1].run_id[:8]]) == 3  # one run before it: no verdict
+    assert "not enough history" in capsys.readouterr().out
+    assert main(["--store", url, "regressions", runs[4].run_id[:8]]) == 0  # four alike runs before it
+    assert main(["--store", url, "regressions", "nosuchrun"]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
