@@ -18,6 +18,10 @@ Detectors, all on the same observations (analysis/series.py):
 - previous run at 200 % (github-action-benchmark's default) and at 110 %;
 - a per-series t-test at p < 0.05 against the 5 baseline values, no multiple-comparison control
   (the naive reading of Perfherder's test).
+
+Change points (analysis/changepoints.py) on histories stitched from the same runs: 8–20 A/A runs,
+then 4–10 runs with +10 % (a step), or only A/A runs (no step): how often the step is placed within
+one run of where it is, and how often a history without a step gets one.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ sys.path.insert(0, str(ROOT / "tests" / "api_perf"))
 
 from journeys import log_in, supplier_journey  # noqa: E402
 
+from perfmon.analysis.changepoints import change_points  # noqa: E402
 from perfmon.analysis.gate import gate  # noqa: E402
 from perfmon.analysis.series import Observation, observe  # noqa: E402
 from perfmon.config import Scenario  # noqa: E402
@@ -161,6 +166,28 @@ def _load(path: Path) -> tuple[list[Run], dict[str, list[Run]]]:
     return aa, changed
 
 
+def _change_point_study(aa_runs: list[Run], aa: list[list[Observation]], step_runs: list[Run],
+                        step: list[list[Observation]], rng: random.Random, histories: int = 50) -> str:
+    dashboard = {f"p95 http_req_duration{{name:{ENDPOINT}}}", f"p50 http_req_duration{{name:{ENDPOINT}}}"}
+    placed = found_elsewhere = false_steps = 0
+    for _ in range(histories):
+        before = rng.sample(range(len(aa)), rng.randint(8, 20))
+        after = [rng.randrange(len(step)) for _ in range(rng.randint(4, 10))]
+        runs = [aa_runs[i] for i in before] + [step_runs[i] for i in after]
+        seen = [aa[i] for i in before] + [step[i] for i in after]
+        ids = [r.run_id for r in runs]
+        found = [c for c in change_points(runs, observed=seen) if c.worse]
+        at = [ids.index(c.first_run) for c in found if c.key in dashboard]
+        placed += any(abs(i - len(before)) <= 1 for i in at)
+        found_elsewhere += any(c.key not in dashboard for c in found)
+        flat = rng.sample(range(len(aa)), min(len(aa), rng.randint(12, 30)))
+        false_steps += bool([c for c in change_points([aa_runs[i] for i in flat], observed=[aa[i] for i in flat])
+                             if c.worse])
+    return (f"change points: a +10 % step placed within one run in {placed} of {histories} histories (another "
+            f"series blamed in {found_elsewhere}); a regression step found in {false_steps} of {histories} "
+            f"histories without one")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--aa", type=int, default=50)
@@ -210,6 +237,7 @@ def main() -> int:
             found[label] = hits
         print(f"{name:26} {false_alarms[name]:>8} of {n_aa:<6} {found['+10 %']:>5} of {trials:<4} "
               f"{found['+5 %']:>4} of {trials:<4} {blamed:>5} of {total:<5}")
+    print(_change_point_study(runs, aa, changed_runs["+10 %"], changed["+10 %"], rng))
     return 0
 
 

@@ -36,3 +36,19 @@ def test_a_step_is_placed_at_its_first_run_with_its_commit_range() -> None:
 def test_a_flat_history_has_no_step_and_a_short_one_is_not_judged() -> None:
     assert change_points(history([100.0] * 12)) == []
     assert change_points(history([100.0] * 4 + [150.0] * 3)) == []  # 7 runs: too few to tell
+
+
+def test_noise_alone_does_not_make_steps_in_many_histories() -> None:
+    """The split is chosen where the segments differ most, so its t-test is corrected for the scan and
+    the steps of all series share one false-discovery control: 40 flat histories of 3 noisy series
+    (3 % spread, 20 runs) give no step at all."""
+    from perfmon.analysis.series import Observation
+
+    rng = random.Random(11)
+    found = 0
+    for _ in range(40):
+        runs = history([100.0] * 20)  # identities only; the values are drawn below
+        seen = [[Observation(f"p95 s{k}", "s", "p95", (), rng.gauss(100, 3), 1.0, 500.0) for k in range(3)]
+                for _ in runs]
+        found += len(change_points(runs, observed=seen))
+    assert found == 0
