@@ -12,7 +12,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from .config import Config, load_config
+from .config import Config, GateSettings, load_config
 from .errors import ConfigError, PerfmonError, StoreError
 from .redaction import redact
 from .results import Run
@@ -160,9 +160,8 @@ def _newest(store: Store) -> str:
     return newest[0].run_id
 
 
-def _baseline(store: Store, action: str, run_id: str | None) -> None:
+def _baseline(store: Store, action: str, run_id: str | None, settings: GateSettings) -> None:
     """``accept``: mark an intended change; ``show``: the runs a run is (or would be) compared against."""
-    from .analysis.gate import GateSettings
     from .analysis.history import accepted, baseline_runs, target_of
     from .pipeline.compare import read_history
 
@@ -173,7 +172,6 @@ def _baseline(store: Store, action: str, run_id: str | None) -> None:
               f"{target_of(run)}: later comparable runs compare with it and the runs after it")
         return
     run = store.load_run(run_id or _newest(store))
-    settings = GateSettings()
     past, unreadable = read_history(store, run, settings.baseline_runs)
     for line in unreadable:
         print(f"perfmon: {line}", file=sys.stderr)
@@ -306,7 +304,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         elif args.command == "regressions":
             return _regressions(store, args.run_id, as_json=args.json)
         elif args.command == "baseline":
-            _baseline(store, args.action, args.run_id)
+            _baseline(store, args.action, args.run_id, cfg.regression_gate)
     finally:
         store.close()
     return 0

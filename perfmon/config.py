@@ -21,8 +21,12 @@ from .thresholds import Threshold, parse_thresholds
 
 __all__ = [
     "BUILTIN_BROWSER_THRESHOLDS",
+    "DEFAULT_FLOORS",
+    "JUDGED_METRICS",
     "Accounts",
     "Config",
+    "GateSettings",
+    "MinEffect",
     "MonitorGates",
     "Profile",
     "Scenario",
@@ -46,6 +50,43 @@ BUILTIN_BROWSER_THRESHOLDS: Mapping[str, list[str]] = {
     "browser_vital_cls": ["p(75)<=0.1"],
     "browser_step_duration": ["p(95)<2000"],
 }
+
+
+# Absolute floors of the minimum effect, per unit: below these a change is noise to a person.
+DEFAULT_FLOORS: Mapping[str, float] = {"ms": 1.0, "share": 0.002, "/s": 0.5, "MB": 5.0, "": 0.005}
+# The metrics the regression gate judges (analysis/series.py), the keys [regression_gate.min_effect] takes.
+JUDGED_METRICS = ("http_req_duration", "http_req_failed", "http_reqs", "browser_vital_lcp", "browser_vital_inp",
+                  "browser_vital_cls", "browser_vital_fcp", "browser_vital_ttfb", "browser_step_duration",
+                  "process_rss_mb")
+
+
+@dataclass(frozen=True)
+class MinEffect:
+    """One metric's own minimum effect: ``change`` relative, ``floor`` in the metric's unit (None: the default)."""
+
+    change: float | None = None
+    floor: float | None = None
+
+
+@dataclass(frozen=True)
+class GateSettings:
+    """How runs are judged against their history (``[tool.perfmon.regression_gate]``)."""
+
+    baseline_runs: int = 10  # the last N comparable runs
+    min_runs: int = 3  # fewer: "not enough history", no verdict
+    fdr: float = 0.02  # Benjamini–Hochberg false discovery rate across a run's series
+    min_change: float = 0.03  # relative minimum effect
+    floors: Mapping[str, float] | None = None  # per unit; DEFAULT_FLOORS when None
+    min_effect_of: Mapping[str, MinEffect] = field(default_factory=dict)  # per metric, over the two above
+    power: float = 0.8  # for the sensitivity each series reports
+
+    def min_effect(self, baseline: float, unit: str, metric: str = "") -> float:
+        """The smallest change that matters: ``min_change`` of the baseline, never below the unit's floor
+        (or the metric's own change and floor when the config gives them)."""
+        own = self.min_effect_of.get(metric, MinEffect())
+        floor = own.floor if own.floor is not None else (self.floors or {}).get(unit, DEFAULT_FLOORS.get(unit, 0.0))
+        change = own.change if own.change is not None else self.min_change
+        return max(change * abs(baseline), floor)
 
 
 @dataclass(frozen=True)
@@ -166,6 +207,7 @@ class Config:
     report_dir: str = "perf-reports"
     # What a regression against the run's history does: fail the run, only warn, or nothing (no check).
     regressions: str = "fail"
+    regression_gate: GateSettings = field(default_factory=GateSettings)
 
     def browser_thresholds(self) -> list[Threshold]:
         """The thresholds that judge browser journeys: the browser scenario's own, then each
@@ -223,7 +265,7 @@ def _table(path: Path) -> tuple[dict[str, Any], str]:
 
 
 _KNOWN_KEYS = ("environment", "store", "base_url", "target_command", "profile", "scenarios", "profiles", "monitor",
-               "unreliable_saturation", "accounts", "suites", "report_dir", "regressions")
+               "unreliable_saturation", "accounts", "suites", "report_dir", "regressions", "regression_gate")
 
 
 def _scenario(name: str, value: Any, read: Reader) -> Scenario:
@@ -283,6 +325,33 @@ def _profile(name: str, value: Any, read: Reader) -> Profile:
         browser_iterations=read.integer(table, "browser_iterations", raw.get("browser_iterations", 1), minimum=1),
         think_time_s=None if think is None else read.duration(table, "think_time", think),
     )
+
+
+def _regression_gate(raw: Any, read: Reader) -> GateSettings:
+    """``[tool.perfmon.regression_gate]``: the baseline size, the false discovery rate, the minimum effect."""
+    name = "regression_gate"
+    raw = read.table("", name, raw)
+    known = ("baseline_runs", "min_runs", "fdr", "min_change", "min_effect")
+    for key in raw:
+        if key not in known:
+            raise read.fail(name, key, raw[key], f"one of the keys {', '.join(known)}")
+    found = GateSettings()
+    min_runs = read.integer(name, "min_runs", raw.get("min_runs", found.min_runs), minimum=2)
+    baseline = read.integer(name, "baseline_runs", raw.get("baseline_runs", found.baseline_runs), minimum=min_runs)
+    fdr = read.number(name, "fdr", raw.get("fdr", found.fdr), above=True, maximum=0.5)
+    change = read.number(name, "min_change", raw.get("min_change", found.min_change), maximum=1)
+    own: dict[str, MinEffect] = {}
+    table = f"{name}.min_effect"
+    for metric, value in read.table(name, "min_effect", raw.get("min_effect", {})).items():
+        if metric not in JUDGED_METRICS:
+            raise read.fail(table, metric, value, f"a judged metric: {', '.join(JUDGED_METRICS)}")
+        effect = read.table(table, metric, value)
+        if not effect or set(effect) - {"change", "floor"}:
+            raise read.fail(table, metric, dict(effect), '{ change = 0.05, floor = 2.0 } (either or both)')
+        own[metric] = MinEffect(
+            None if "change" not in effect else read.number(table, metric, effect["change"], maximum=1),
+            None if "floor" not in effect else read.number(table, metric, effect["floor"]))
+    return GateSettings(baseline_runs=baseline, min_runs=min_runs, fdr=fdr, min_change=change, min_effect_of=own)
 
 
 _Section = TypeVar("_Section", Accounts, Suites)
@@ -367,6 +436,7 @@ def load_config(
         raise read.fail("", "regressions", regressions, f"one of {', '.join(REGRESSION_MODES)}")
     return Config(
         regressions=regressions,
+        regression_gate=_regression_gate(data.get("regression_gate", {}), read),
         unreliable_saturation=unreliable,
         environment=environment,
         store=store or env.get("PERFMON_STORE") or setting("store", None) or defaults.store,

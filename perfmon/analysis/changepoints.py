@@ -83,7 +83,7 @@ def change_points(runs: Sequence[Run], settings: GateSettings = GateSettings(), 
             p = min(1.0, places * float(sps.ttest_ind(after, before, equal_var=False).pvalue))
             mean_before, mean_after = float(statistics.fmean(before)), float(statistics.fmean(after))
             first = points[split][1]
-            if abs(mean_after - mean_before) < settings.min_effect(mean_before, first.unit):
+            if abs(mean_after - mean_before) < settings.min_effect(mean_before, first.unit, first.metric):
                 continue
             run_index = points[split][0]
             previous = runs[points[split - 1][0]]

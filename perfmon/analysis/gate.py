@@ -34,33 +34,15 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from scipy import stats as sps
 
+from ..config import DEFAULT_FLOORS, GateSettings, MinEffect
 from .series import Observation
 
-__all__ = ["DEFAULT_FLOORS", "Finding", "GateSettings", "gate"]
-
-# Absolute floors of the minimum effect, per unit: below these a change is noise to a person.
-DEFAULT_FLOORS: Mapping[str, float] = {"ms": 1.0, "share": 0.002, "/s": 0.5, "MB": 5.0, "": 0.005}
-
-
-@dataclass(frozen=True)
-class GateSettings:
-    baseline_runs: int = 10  # the last N comparable runs
-    min_runs: int = 3  # fewer: "not enough history", no verdict
-    fdr: float = 0.02  # Benjamini–Hochberg false discovery rate across a run's series
-    min_change: float = 0.03  # relative minimum effect
-    floors: Mapping[str, float] | None = None  # per unit; DEFAULT_FLOORS when None
-    power: float = 0.8  # for the sensitivity each series reports
-
-    def min_effect(self, baseline: float, unit: str) -> float:
-        """The smallest change that matters: ``min_change`` of the baseline, never below the unit's floor."""
-        floor = (self.floors or {}).get(unit, DEFAULT_FLOORS.get(unit, 0.0))
-        return max(self.min_change * abs(baseline), floor)
-
+__all__ = ["DEFAULT_FLOORS", "Finding", "GateSettings", "MinEffect", "compare_two", "gate"]
 
 @dataclass(frozen=True)
 class Finding:
@@ -130,7 +112,7 @@ def _priors(judged: Sequence[_Judged]) -> tuple[dict[str, float | None], dict[st
 
 
 def gate(candidate: Sequence[Observation], baselines: Sequence[Sequence[Observation]],
-         settings: GateSettings = GateSettings()) -> list[Finding]:
+         settings: GateSettings = GateSettings()) -> list[Finding]:  # noqa: B008 - frozen
     """Judge every series of ``candidate`` that at least ``min_runs`` baseline runs also have."""
     past: dict[str, list[Observation]] = {}
     for run in baselines:
@@ -171,7 +153,7 @@ def gate(candidate: Sequence[Observation], baselines: Sequence[Sequence[Observat
     out = []
     for i, (j, worse, p_worse, p_better, reach) in enumerate(rows):
         obs, mean = j.obs, j.mean
-        effect = settings.min_effect(mean, obs.unit)
+        effect = settings.min_effect(mean, obs.unit, obs.metric)
         delta = obs.value - mean
         worse_dir = worse > 0
         q = float(adjusted[2 * i] if worse_dir else adjusted[2 * i + 1])
@@ -188,7 +170,7 @@ def gate(candidate: Sequence[Observation], baselines: Sequence[Sequence[Observat
 
 
 def compare_two(base: Sequence[Observation], candidate: Sequence[Observation],
-                settings: GateSettings = GateSettings()) -> list[Finding]:
+                settings: GateSettings = GateSettings()) -> list[Finding]:  # noqa: B008 - frozen
     """Two runs series by series, for ``perfmon compare``. With one run on each side the between-run
     spread is unknown, so only the runs' own sampling errors are used (a normal test on the
     difference, scipy), with the same minimum effect and Benjamini–Hochberg: a change it reports
@@ -207,7 +189,7 @@ def compare_two(base: Sequence[Observation], candidate: Sequence[Observation],
     adjusted = sps.false_discovery_control([r[4] for r in rows], method="bh")
     out = []
     for (a, b, diff, worse, p, scale), q in zip(rows, adjusted, strict=True):
-        effect = settings.min_effect(a.value, b.unit)
+        effect = settings.min_effect(a.value, b.unit, b.metric)
         kind = "same"
         if abs(diff) >= effect and q <= settings.fdr:
             kind = "regression" if worse > 0 else "improvement"

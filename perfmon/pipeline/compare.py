@@ -47,10 +47,9 @@ def compare(run: Run, config: Config) -> Compared:
     done = Compared()
     if config.regressions == "off":
         return done
-    from ..analysis.gate import GateSettings  # scipy: imported when a run is compared, not before
-    from ..analysis.history import Comparison, compare_with_history
+    from ..analysis.history import Comparison, compare_with_history  # scipy: imported when a run is compared
 
-    settings = GateSettings()
+    settings = config.regression_gate
     try:
         store = open_store(config.store, root=config.root, create=False)
     except PerfmonError as exc:

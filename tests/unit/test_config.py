@@ -138,3 +138,55 @@ def test_the_spec_browser_gates_are_builtin_defaults_the_config_can_replace(tmp_
     own = load_config(write(tmp_path, '[scenarios.browser.thresholds]\nbrowser_vital_lcp = ["p(75)<=4000"]\n'))
     lcp = [t for t in own.browser_thresholds() if t.metric == "browser_vital_lcp"]
     assert [(t.expression, t.builtin) for t in lcp] == [("p(75)<=4000", False)]
+
+
+def test_the_regression_gate_is_configured_per_metric(tmp_path: Path, clean_env: None) -> None:
+    path = write(tmp_path, """
+[regression_gate]
+baseline_runs = 6
+fdr = 0.05
+min_change = 0.04
+[regression_gate.min_effect]
+http_req_duration = { change = 0.08, floor = 3.0 }
+browser_vital_cls = { floor = 0.02 }
+""")
+    gate = load_config(path).regression_gate
+    assert (gate.baseline_runs, gate.min_runs, gate.fdr, gate.min_change) == (6, 3, 0.05, 0.04)
+    assert gate.min_effect(100.0, "ms", "http_req_duration") == pytest.approx(8.0)  # its own 8 %
+    assert gate.min_effect(10.0, "ms", "http_req_duration") == 3.0  # its own floor
+    assert gate.min_effect(100.0, "ms", "browser_step_duration") == pytest.approx(4.0)  # the run-wide 4 %
+    assert gate.min_effect(0.05, "", "browser_vital_cls") == 0.02
+
+
+@pytest.mark.parametrize(("body", "says"), [
+    ("[regression_gate]\nfdr = 0\n", "fdr = 0: expected a finite number above 0"),
+    ("[regression_gate]\nbaseline_runs = 2\n", "baseline_runs = 2: expected a whole number of at least 3"),
+    ("[regression_gate]\nthreshold = 1\n", "threshold = 1: expected one of the keys"),
+    ("[regression_gate.min_effect]\nhttp_req_durations = { change = 0.1 }\n", "expected a judged metric"),
+    ("[regression_gate.min_effect]\nhttp_req_duration = { change = 5 }\n", "at most 1"),
+    ("[regression_gate.min_effect]\nhttp_req_duration = { step = 5 }\n", "change = 0.05, floor = 2.0"),
+])
+def test_a_bad_regression_gate_is_one_line_naming_the_key(tmp_path: Path, clean_env: None, body: str,
+                                                          says: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(says)) as caught:
+        load_config(write(tmp_path, body))
+    assert "\n" not in str(caught.value) and "perfmon.toml:" in str(caught.value)
+
+
+def test_every_metric_the_gate_judges_can_be_configured() -> None:
+    from perfmon.analysis.series import observe
+    from perfmon.config import JUDGED_METRICS
+    from perfmon.results import Run
+
+    run = Run(test_type="hybrid", environment="ci", profile="smoke", base_url="http://127.0.0.1:1")
+    run.finished_at = run.started_at + 10
+    m = run.metrics
+    for i in range(30):
+        m.trend("http_req_duration", {"name": "/a"}).record(10 + i)
+        m.rate("http_req_failed").record(False)
+        m.counter("http_reqs").add(1)
+        for vital in ("lcp", "inp", "cls", "fcp", "ttfb"):
+            m.trend(f"browser_vital_{vital}", {"page": "/"}).record(1)
+        m.trend("browser_step_duration", {"journey": "j", "step": "s"}).record(5)
+        m.trend("process_rss_mb", {"role": "target"}).record(100)
+    assert {o.metric for o in observe(run)} == set(JUDGED_METRICS)
