@@ -1,6 +1,7 @@
 """How long judging one run against 50 history runs takes, with 100 series per run (issue #13's
 speed target: under 2 s): the analysis on histograms in memory, and the same with the history read
-from a SQLite store first (what a run's end does: pipeline/compare.py's read_history).
+from a SQLite store first (what a run's end does: pipeline/compare.py's read_history). It also
+times storing one such run, which the end of every run does.
 
     .venv/bin/python bench/regression_speed.py [--runs 50] [--series 100]
 """
@@ -50,8 +51,11 @@ def main() -> int:
           f"{args.runs + 1} runs: {took:.2f} s in memory (target < 2 s)")
     with tempfile.TemporaryDirectory() as tmp:
         store = open_store(f"sqlite:///{tmp}/history.db")
+        started = time.perf_counter()
         for past in history:
             store.write_run(past)
+        print(f"storing one such run in SQLite (its per-window statistics included): "
+              f"{(time.perf_counter() - started) / len(history):.2f} s")
         started = time.perf_counter()
         read, problems = read_history(store, candidate, 10)
         found = compare_with_history(candidate, read)
