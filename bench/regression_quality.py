@@ -21,7 +21,9 @@ Detectors, all on the same observations (analysis/series.py):
 
 Change points (analysis/changepoints.py) on histories stitched from the same runs: 8–20 A/A runs,
 then 4–10 runs with +10 % (a step), or only A/A runs (no step): how often the step is placed within
-one run of where it is, and how often a history without a step gets one.
+one run of where it is, and how often a history without a step gets one; beside Apache Otava's
+E-Divisive at its defaults when ``--otava-python`` names a Python that has it (a separate venv:
+``python -m venv /tmp/otava && /tmp/otava/bin/pip install apache-otava``).
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ import json
 import multiprocessing
 import os
 import random
+import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -166,26 +170,89 @@ def _load(path: Path) -> tuple[list[Run], dict[str, list[Run]]]:
     return aa, changed
 
 
+_OTAVA = """
+import json, sys
+from otava.analysis import compute_change_points
+out = {}
+for item in json.load(sys.stdin):
+    found, _ = compute_change_points(item["values"])  # Otava's defaults: window 50, p 0.001, no minimum magnitude
+    out[item["id"]] = sorted(int(c.index) for c in found)
+json.dump(out, sys.stdout)
+"""
+
+
+def _otava(otava_python: str | None, series: dict[str, list[float]]) -> dict[str, list[int]] | None:
+    """Otava's change points of every series (the first index after each), run in its own
+    environment: it pins numpy 2.2 and scipy < 1.17 and pulls in about 44 packages."""
+    if not otava_python:
+        return None
+    done = subprocess.run([otava_python, "-c", _OTAVA], input=json.dumps([{"id": k, "values": v}
+                                                                           for k, v in series.items()]),
+                          capture_output=True, text=True, timeout=600, check=True)
+    found: dict[str, list[int]] = json.loads(done.stdout)
+    return found
+
+
+def _worse_steps(values: list[float], at: list[int], higher_is_worse: bool) -> list[int]:
+    """Of the change points ``at`` (first index after), those where the series got worse."""
+    bounds = [0, *at, len(values)]
+    out = []
+    for i, cut in enumerate(at):
+        before = values[bounds[i]:cut]
+        after = values[cut:bounds[i + 2]]
+        if before and after and (statistics.fmean(after) > statistics.fmean(before)) == higher_is_worse:
+            out.append(cut)
+    return out
+
+
 def _change_point_study(aa_runs: list[Run], aa: list[list[Observation]], step_runs: list[Run],
-                        step: list[list[Observation]], rng: random.Random, histories: int = 50) -> str:
+                        step: list[list[Observation]], rng: random.Random, otava_python: str | None,
+                        histories: int = 50) -> list[str]:
     dashboard = {f"p95 http_req_duration{{name:{ENDPOINT}}}", f"p50 http_req_duration{{name:{ENDPOINT}}}"}
-    placed = found_elsewhere = false_steps = 0
-    for _ in range(histories):
+    stitched = []
+    for h in range(histories):
         before = rng.sample(range(len(aa)), rng.randint(8, 20))
         after = [rng.randrange(len(step)) for _ in range(rng.randint(4, 10))]
-        runs = [aa_runs[i] for i in before] + [step_runs[i] for i in after]
-        seen = [aa[i] for i in before] + [step[i] for i in after]
-        ids = [r.run_id for r in runs]
-        found = [c for c in change_points(runs, observed=seen) if c.worse]
-        at = [ids.index(c.first_run) for c in found if c.key in dashboard]
-        placed += any(abs(i - len(before)) <= 1 for i in at)
-        found_elsewhere += any(c.key not in dashboard for c in found)
         flat = rng.sample(range(len(aa)), min(len(aa), rng.randint(12, 30)))
-        false_steps += bool([c for c in change_points([aa_runs[i] for i in flat], observed=[aa[i] for i in flat])
-                             if c.worse])
-    return (f"change points: a +10 % step placed within one run in {placed} of {histories} histories (another "
-            f"series blamed in {found_elsewhere}); a regression step found in {false_steps} of {histories} "
-            f"histories without one")
+        stitched.append((f"step{h}", [aa_runs[i] for i in before] + [step_runs[i] for i in after],
+                         [aa[i] for i in before] + [step[i] for i in after], len(before)))
+        stitched.append((f"flat{h}", [aa_runs[i] for i in flat], [aa[i] for i in flat], None))
+    perfmon: dict[str, dict[str, list[int]]] = {}
+    for name, runs, seen, _ in stitched:
+        ids = [r.run_id for r in runs]
+        for c in change_points(runs, observed=seen):
+            if c.worse:
+                perfmon.setdefault(name, {}).setdefault(c.key, []).append(ids.index(c.first_run))
+    series: dict[str, list[float]] = {}
+    for name, _, seen, _ in stitched:  # every series all the history's runs have
+        values = [{o.key: o.value for o in obs} for obs in seen]
+        for key in set.intersection(*(set(v) for v in values)):
+            series[f"{name}|{key}"] = [v[key] for v in values]
+    direction = {o.key: o.higher_is_worse for run in aa for o in run}
+    otava_raw = _otava(otava_python, series)
+    detectors: dict[str, dict[str, dict[str, list[int]]]] = {"perfmon (PELT + Welch, scan-corrected, BH)": perfmon}
+    if otava_raw is not None:
+        otava: dict[str, dict[str, list[int]]] = {}
+        for sid, at in otava_raw.items():
+            name, key = sid.split("|", 1)
+            worse = _worse_steps(series[sid], at, direction[key])
+            if worse:
+                otava.setdefault(name, {})[key] = worse
+        detectors["Apache Otava 0.8.0, defaults"] = otava
+    lines = [f"{'change points':44} {'+10 % step placed ±1 run':>25} {'other series blamed':>20} "
+             f"{'flat history flagged':>21}"]
+    for label, found in detectors.items():
+        placed = elsewhere = false_steps = 0
+        for name, _, _, true_at in stitched:
+            steps = found.get(name, {})
+            if true_at is None:
+                false_steps += bool(steps)
+                continue
+            placed += any(abs(i - true_at) <= 1 for key in dashboard for i in steps.get(key, []))
+            elsewhere += any(key not in dashboard for key in steps)
+        lines.append(f"{label:44} {placed:>13} of {histories:<10} {elsewhere:>8} of {histories:<10} "
+                     f"{false_steps:>9} of {histories:<10}")
+    return lines
 
 
 def main() -> int:
@@ -196,6 +263,7 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--save", type=Path, help="write the measured runs here (JSON lines)")
     ap.add_argument("--load", type=Path, help="judge runs saved by --save instead of measuring")
+    ap.add_argument("--otava-python", help="a Python with apache-otava installed, to run Otava beside perfmon")
     args = ap.parse_args()
     rng = random.Random(args.seed)
     started = time.perf_counter()
@@ -237,7 +305,7 @@ def main() -> int:
             found[label] = hits
         print(f"{name:26} {false_alarms[name]:>8} of {n_aa:<6} {found['+10 %']:>5} of {trials:<4} "
               f"{found['+5 %']:>4} of {trials:<4} {blamed:>5} of {total:<5}")
-    print(_change_point_study(runs, aa, changed_runs["+10 %"], changed["+10 %"], rng))
+    print("\n".join(_change_point_study(runs, aa, changed_runs["+10 %"], changed["+10 %"], rng, args.otava_python)))
     return 0
 
 
