@@ -73,6 +73,18 @@ def _parser() -> argparse.ArgumentParser:
     show_base = base_sub.add_parser("show", help="the runs a run is compared against")
     show_base.add_argument("run_id", nargs="?", default=None, help="a run id or prefix (default: the newest run)")
 
+    gate = sub.add_parser("gate", help="may this commit be deployed? exit 0 only when a recent, complete, passing "
+                                       "run of it has no open regression")
+    gate.add_argument("--sha", default=None, help="the commit (or its first characters; default: $GITHUB_SHA or "
+                                                  "$CI_COMMIT_SHA)")
+    gate.add_argument("--env", default=None, help="the environment its run was in (default: the config's)")
+    gate.add_argument("--profile", dest="run_profile", default=None, help="only runs of this profile (e.g. ci)")
+    gate.add_argument("--type", default=None, help="only runs of this test type (e.g. hybrid)")
+    gate.add_argument("--max-age", default=None, help="refuse a run older than this (e.g. 24h)")
+    gate.add_argument("--allow-missing", action="store_true",
+                      help="deliberately let the deploy through when there is no run to look at, or the store "
+                           "cannot be read (said loudly)")
+
     sub.add_parser("flush", help="send runs kept in .perfmon/spool to the store")
 
     demo = sub.add_parser("demo", help="serve the bundled WedSync reference app")
@@ -187,13 +199,14 @@ def _baseline(store: Store, action: str, run_id: str | None, settings: GateSetti
 
 
 def _regressions(store: Store, run_id: str | None, *, as_json: bool) -> int:
-    """Print a stored run's comparison with its history; 1 when it has a regression, NO_VERDICT when it
-    could not be judged (too little comparable history), 0 otherwise."""
+    """Print a stored run's comparison with its history; 1 when it has an open regression or leak,
+    NO_VERDICT when it could not be judged (too little comparable history), 0 otherwise."""
+    from .pipeline.deploy_check import open_regressions
     from .pipeline.summary import history_lines
 
     run = store.load_run(run_id or _newest(store))
     found = run.metadata.get("regressions")
-    regressed = isinstance(found, dict) and any(f.get("kind") == "regression" for f in found.get("findings") or [])
+    regressed = bool(open_regressions(run))
     if as_json:
         print(json.dumps({"run_id": run.run_id, "regressed": regressed, **(found or {})}, indent=2))
     else:
@@ -271,6 +284,51 @@ def _cmd_flush(cfg: Config) -> int:
     return 1 if done.rejected else 0
 
 
+# `perfmon gate`: the verdict's reason -> exit code (README: "Exit codes").
+_GATE_EXIT = {"passed": 0, "failed": 1, "regressed": 1, "stale": NO_VERDICT, "missing": NO_VERDICT}
+STORE_UNREADABLE = 4
+
+
+def _cmd_gate(args: argparse.Namespace, cfg: Config) -> int:
+    """The deployment check: fail closed, say why in one line, bypass only when asked."""
+    import re
+
+    from .durations import parse_duration
+    from .pipeline.deploy_check import check_deploy
+
+    sha = args.sha or os.environ.get("GITHUB_SHA") or os.environ.get("CI_COMMIT_SHA")
+    if not sha:
+        raise ConfigError("perfmon gate needs the commit: pass --sha (or set $GITHUB_SHA or $CI_COMMIT_SHA)")
+    if not re.fullmatch(r"[0-9a-fA-F]{4,40}", sha):
+        raise ConfigError(f"--sha {sha!r} is not a commit SHA; pass the full SHA or its first 4 or more hex digits")
+    max_age = parse_duration(args.max_age, what="--max-age") if args.max_age else None
+    environment = args.env or cfg.environment
+    bypass = "; pass --allow-missing to deploy without it deliberately"
+    try:
+        store = open_store(cfg.store, root=cfg.root, create=False)
+        try:
+            verdict = check_deploy(store, sha.lower(), environment=environment, profile=args.run_profile,
+                                   test_type=args.type, max_age_s=max_age)
+        finally:
+            store.close()
+    except StoreError as exc:
+        if args.allow_missing:
+            print(f"perfmon gate: ALLOWED WITHOUT LOOKING (--allow-missing): the store could not be read ({exc})",
+                  file=sys.stderr)
+            return 0
+        print(f"perfmon gate: REFUSED: the store could not be read ({exc}){bypass}", file=sys.stderr)
+        return STORE_UNREADABLE
+    if verdict.reason == "missing" and args.allow_missing:
+        print(f"perfmon gate: ALLOWED WITHOUT A RUN (--allow-missing): {verdict.line}", file=sys.stderr)
+        return 0
+    if verdict.allowed:
+        print(f"perfmon gate: ALLOWED: {verdict.line}")
+    else:
+        print(f"perfmon gate: REFUSED: {verdict.line}{bypass if verdict.reason == 'missing' else ''}",
+              file=sys.stderr)
+    return _GATE_EXIT[verdict.reason]
+
+
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "demo":
         # Started as a process: perfmon never imports the bundled app.
@@ -281,6 +339,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _cmd_run(args, cfg)
     if args.command == "flush":
         return _cmd_flush(cfg)
+    if args.command == "gate":
+        return _cmd_gate(args, cfg)
     store = open_store(cfg.store, root=cfg.root, create=False)
     try:
         if args.command == "history":

@@ -56,8 +56,11 @@ class Store(Protocol):
     def write_run(self, run: Run) -> None: ...
 
     def history(
-        self, *, test_type: str | None = None, environment: str | None = None, limit: int = 20
-    ) -> list[RunSummary]: ...
+        self, *, test_type: str | None = None, environment: str | None = None, limit: int = 20,
+        git_sha: str | None = None,
+    ) -> list[RunSummary]:
+        """Complete runs, newest first; ``git_sha`` matches a commit or its first characters."""
+        ...
 
     def load_run(self, run_id: str) -> Run: ...
 

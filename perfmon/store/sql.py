@@ -122,9 +122,13 @@ class SQLStore:
             raise StoreError(f"could not read {self.where}: {_one_line(exc)}") from None
 
     def history(
-        self, *, test_type: str | None = None, environment: str | None = None, limit: int = 20
+        self, *, test_type: str | None = None, environment: str | None = None, limit: int = 20,
+        git_sha: str | None = None,
     ) -> list[RunSummary]:
         where, args = ["complete"], []
+        if git_sha:
+            where.append("git_sha like ?")
+            args.append(f"{git_sha}%")
         if test_type:
             where.append("test_type = ?")
             args.append(test_type)

@@ -122,7 +122,7 @@ class SupabaseStore:
 
     # --- reading ------------------------------------------------------------------------------
     def history(self, *, test_type: str | None = None, environment: str | None = None,
-                limit: int = 20) -> list[RunSummary]:
+                limit: int = 20, git_sha: str | None = None) -> list[RunSummary]:
         cols = ("id,created_at,test_type,environment,profile,status,concurrent_users,duration_seconds,"
                 "avg_response_time_ms,p95_response_time_ms,error_rate,throughput_rps,git_sha")
 
@@ -132,6 +132,8 @@ class SupabaseStore:
                 q = q.eq("test_type", test_type)
             if environment:
                 q = q.eq("environment", environment)
+            if git_sha:
+                q = q.like("git_sha", f"{git_sha}%")
             return q.order("started_at", desc=True).limit(limit).execute()
 
         data = _rows(self._call("reading history", query))

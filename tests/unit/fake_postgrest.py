@@ -2,7 +2,7 @@
 
 No PostgREST server can run here, so the Supabase store's HTTP contract is tested against this
 stand-in: upserts keyed by ``on_conflict`` columns, PATCH with ``eq.`` filters, GET with
-``eq.``/order/limit, and scripted failures (status codes with PostgREST-style error bodies,
+``eq.``/``like.`` (prefix)/order/limit, and scripted failures (status codes with PostgREST-style error bodies,
 timeouts, a store that dies after N requests). It records every request for assertions.
 """
 
@@ -52,7 +52,9 @@ class FakePostgREST:
         if request.method == "POST":
             return self._upsert(request, table, dict(params).get("on_conflict", "id"))
         filters = [(k, v[3:]) for k, v in params if v.startswith("eq.")]
-        matching = [r for r in self.rows(table) if all(str(r.get(k)).lower() == v.lower() for k, v in filters)]
+        prefixes = [(k, v[5:].rstrip("%*")) for k, v in params if v.startswith("like.")]  # only "prefix%" is used
+        matching = [r for r in self.rows(table) if all(str(r.get(k)).lower() == v.lower() for k, v in filters)
+                    and all(str(r.get(k) or "").startswith(v) for k, v in prefixes)]
         if request.method == "PATCH":
             for r in matching:
                 r.update(json.loads(request.content))

@@ -41,6 +41,17 @@ def test_round_trip_and_idempotent_rewrite(pg_url: str) -> None:
         assert con.execute("select count(*) from performance_latest_runs").fetchone() == (1,)
 
 
+def test_history_of_one_commit_by_its_prefix(pg_url: str) -> None:
+    store = open_store(pg_url)
+    mine, other = make_run(), make_run()
+    mine.git_sha, other.git_sha = "abc1234" + "0" * 33, "def5678" + "0" * 33
+    store.write_run(mine)
+    store.write_run(other)
+    assert [h.run_id for h in store.history(git_sha="abc1234")] == [mine.run_id]
+    assert [h.run_id for h in store.history(git_sha=mine.git_sha)] == [mine.run_id]
+    store.close()
+
+
 def test_a_lost_connection_is_retried_on_a_new_one(pg_url: str) -> None:
     import psycopg
 

@@ -1,0 +1,123 @@
+"""`perfmon gate`: a commit deploys only on a recent, complete, passing run with no open regression;
+every refusal is one line and its own exit code. On a real SQLite store (PostgreSQL shares the SQL;
+the Supabase backend's filter is checked against the fake PostgREST in test_store_supabase.py)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from test_store_sqlite import make_run
+
+from perfmon import open_store
+from perfmon.cli import main
+from perfmon.results import Run
+
+SHA = "0123456789abcdef0123456789abcdef01234567"
+
+
+def stored(tmp_path: Path, *runs: Run) -> str:
+    url = f"sqlite:///{tmp_path}/r.db"
+    store = open_store(url)
+    for run in runs:
+        store.write_run(run)
+    store.close()
+    return url
+
+
+def commit_run(status: str = "passed", *, sha: str = SHA, env: str = "ci", age_s: float = 60,
+               **metadata: object) -> Run:
+    run = make_run()
+    run.git_sha, run.environment, run.status = sha, env, status
+    if status == "passed":
+        run.thresholds = [o for o in run.thresholds if o.passed]
+    run.started_at = time.time() - age_s
+    run.metadata.update(metadata)
+    return run
+
+
+def gate(url: str, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    code = main(["--store", url, "gate", "--env", "ci", *args])
+    out = capsys.readouterr()
+    return code, (out.out + out.err).strip()
+
+
+REGRESSED = {"regressions": {"findings": [{"key": "p95 http_req_duration{name:/api/dashboard}", "kind": "regression",
+                                          "change": 0.31}]}}
+
+
+def test_a_passing_recent_run_of_the_commit_lets_it_deploy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = commit_run()
+    url = stored(tmp_path, run)
+    code, line = gate(url, capsys, "--sha", SHA, "--max-age", "24h")
+    assert code == 0 and line.startswith(f"perfmon gate: ALLOWED: run {run.run_id[:8]} of commit 0123456789ab")
+    assert "\n" not in line
+    assert gate(url, capsys, "--sha", SHA[:7]) == (0, line)  # a short SHA finds the same run
+
+
+@pytest.mark.parametrize(("runs", "args", "code", "says"), [
+    ([], (), 3, "no complete performance run of commit 0123456789ab in environment ci"),
+    ([commit_run(env="staging")], (), 3, "no complete performance run"),  # another environment does not count
+    ([commit_run(sha="f" * 40)], (), 3, "no complete performance run"),  # another commit does not count
+    ([commit_run()], ("--profile", "release"), 3, "profile release"),
+    ([commit_run(age_s=30 * 3600)], ("--max-age", "24h"), 3, "is 30.0h old, more than --max-age 24.0h"),
+    ([commit_run("failed")], (), 1, "FAILED: http_req_failed rate<0.01"),
+    ([commit_run("partial")], (), 1, "PARTIAL"),
+    ([commit_run(**REGRESSED)], (), 1, "regressed against its history: p95 http_req_duration{name:/api/dashboard} "
+                                       "+31.0%"),
+    ([commit_run(derived={"leaks": {"target": {"leaking": True, "slope_mb_per_h": 420.0}}})], (), 1,
+     "leak process_rss_mb{role:target} 420 MB/h"),
+    # The newest run decides: an older pass does not outvote a newer failure.
+    ([commit_run(age_s=600), commit_run("failed", age_s=60)], (), 1, "FAILED"),
+])
+def test_every_refusal_is_one_line_with_its_exit_code(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                     runs: list[Run], args: tuple[str, ...], code: int,
+                                                     says: str) -> None:
+    url = stored(tmp_path, make_run(), *runs)  # the store exists, with an unrelated run in it
+    got, line = gate(url, capsys, "--sha", SHA, *args)
+    assert (got, "\n" in line) == (code, False), line
+    assert line.startswith("perfmon gate: REFUSED:") and says in line, line
+
+
+def test_an_accepted_regression_is_no_longer_open(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = commit_run(**REGRESSED)
+    url = stored(tmp_path, run)
+    assert gate(url, capsys, "--sha", SHA)[0] == 1
+    assert main(["--store", url, "baseline", "accept", run.run_id[:8]]) == 0
+    assert gate(url, capsys, "--sha", SHA)[0] == 0
+
+
+def test_the_gate_fails_closed_and_is_bypassed_only_when_asked(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    down = "postgresql://perfmon@127.0.0.1:1/perfmon"  # nothing listens on port 1: the store cannot be reached
+    code, line = gate(down, capsys, "--sha", SHA)
+    assert code == 4 and line.startswith("perfmon gate: REFUSED: the store could not be read") and "\n" not in line
+    assert "--allow-missing" in line
+    code, line = gate(down, capsys, "--sha", SHA, "--allow-missing")
+    assert code == 0 and "ALLOWED WITHOUT LOOKING (--allow-missing)" in line
+    url = stored(tmp_path, make_run())
+    code, line = gate(url, capsys, "--sha", SHA, "--allow-missing")
+    assert code == 0 and "ALLOWED WITHOUT A RUN (--allow-missing)" in line
+    # --allow-missing never lets a failed run through.
+    url = stored(tmp_path, commit_run("failed"))
+    assert gate(url, capsys, "--sha", SHA, "--allow-missing")[0] == 1
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (("--sha", "main"), "is not a commit SHA"),
+    ((), "pass --sha"),
+    (("--sha", SHA, "--max-age", "soon"), "--max-age"),
+])
+def test_bad_gate_input_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                        monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...], says: str) -> None:
+    monkeypatch.delenv("GITHUB_SHA", raising=False)
+    monkeypatch.delenv("CI_COMMIT_SHA", raising=False)
+    code, line = gate(stored(tmp_path, commit_run()), capsys, *args)
+    assert code == 2 and says in line and "\n" not in line
+
+
+def test_the_commit_comes_from_the_ci_environment(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITHUB_SHA", SHA)
+    assert gate(stored(tmp_path, commit_run()), capsys)[0] == 0
