@@ -54,6 +54,10 @@ _LOWEST = 1
 _HIGHEST = 3_600_000_000  # one hour in microseconds
 _SIGFIGS = 3
 _LIVE_WINDOWS = 3  # windows kept decoded; late samples rarely reach further back
+# A window's first values are kept as a short list and become a histogram only past this many: a
+# histogram's counts take 188 KB whatever it holds, and a browser journey's record has dozens of
+# series with one or two values each (measured: bench/memory_by_role.py, bench/README.md).
+_FEW = 32
 
 MetricKind = Literal["trend", "rate", "counter", "gauge"]
 Tags = tuple[tuple[str, str], ...]
@@ -96,6 +100,14 @@ def _window(t: float | None) -> int:
 def _new_histogram() -> HdrHistogram:
     """An empty histogram with the range and precision every Trend window uses."""
     return HdrHistogram(_LOWEST, _HIGHEST, _SIGFIGS)
+
+
+def _release(hist: HdrHistogram) -> None:
+    """Free a histogram now, not at the next full garbage collection: an hdrh histogram and its encoder
+    refer to each other, so a dropped one (and its 188 KB of counts) waits for the cyclic collector,
+    which counts objects, not bytes. Dropped histograms piled up that way in every worker and in a
+    long run's runner (bench/README.md). Only for histograms nothing else holds."""
+    hist.encoder = None
 
 
 _BUCKETS = _new_histogram()  # every window has this layout: its bucket arithmetic converts indexes to values
@@ -175,6 +187,7 @@ class Trend:
     max: float = -math.inf
     _live: dict[int, HdrHistogram] = field(default_factory=dict, repr=False)
     _closed: dict[int, bytes] = field(default_factory=dict, repr=False)
+    _few: dict[int, list[int]] = field(default_factory=dict, repr=False)  # windows of up to _FEW stored values
     _scale: int = field(init=False, repr=False, compare=False)  # set once: record() runs per request
 
     kind: ClassVar[MetricKind] = "trend"
@@ -188,7 +201,21 @@ class Trend:
         self.sum += value
         self.min = min(self.min, value)
         self.max = max(self.max, value)
-        self._hist_for(_window(t)).record_value(min(round(value * self._scale), _HIGHEST))
+        self._add(_window(t), min(round(value * self._scale), _HIGHEST))
+
+    def _add(self, window: int, stored: int) -> None:
+        """One value, already in stored units, into its window: the histogram, or the short list."""
+        hist = self._live.get(window)
+        if hist is None:
+            few = self._few.get(window)
+            if few is None and window not in self._closed:
+                self._few[window] = [stored]
+                return
+            if few is not None and len(few) < _FEW:
+                few.append(stored)
+                return
+            hist = self._hist_for(window)
+        hist.record_value(stored)
 
     def record_corrected(self, value: float, expected_interval: float, t: float | None = None) -> None:
         """Record ``value`` plus the samples a stalled client would have missed (HdrHistogram's
@@ -208,27 +235,40 @@ class Trend:
             return hist
         encoded = self._closed.pop(window, None)
         hist = HdrHistogram.decode(encoded) if encoded is not None else _new_histogram()
+        for stored in self._few.pop(window, ()):
+            hist.record_value(stored)
         self._live[window] = hist
         while len(self._live) > _LIVE_WINDOWS:
             oldest = min(w for w in self._live if w != window)  # never the one about to be written
-            self._closed[oldest] = self._live.pop(oldest).encode()
+            closing = self._live.pop(oldest)
+            self._closed[oldest] = closing.encode()
+            _release(closing)
+        return hist
+
+    def _window(self, w: int) -> HdrHistogram:
+        """Window ``w`` as a histogram: the live one, or one decoded or built for the caller."""
+        if w in self._live:
+            return self._live[w]
+        if w in self._closed:
+            return HdrHistogram.decode(self._closed[w])
+        hist = _new_histogram()
+        for stored in self._few[w]:
+            hist.record_value(stored)
         return hist
 
     def _windows(self) -> Iterator[tuple[int, HdrHistogram]]:
-        """Every window in time order, decoded."""
-        for w in sorted(set(self._live) | set(self._closed)):
-            yield w, self._live[w] if w in self._live else HdrHistogram.decode(self._closed[w])
+        """Every window in time order, as a histogram; one decoded or built for the caller is freed as the
+        next is asked for, so use each before taking the next."""
+        for w in self.window_starts():
+            hist = self._window(w)
+            yield w, hist
+            if w not in self._live:
+                _release(hist)
 
     def _latest(self) -> tuple[int, HdrHistogram] | None:
-        """The newest window, without decoding any closed one (for live progress)."""
-        if self._live:
-            w = max(self._live)
-            if not self._closed or w > max(self._closed):
-                return w, self._live[w]
-        if self._closed:
-            w = max(self._closed)
-            return w, HdrHistogram.decode(self._closed[w])
-        return None
+        """The newest window, without decoding any other (for live progress)."""
+        starts = self.window_starts()
+        return (starts[-1], self._window(starts[-1])) if starts else None
 
     def _histogram(self) -> HdrHistogram:
         total = _new_histogram()
@@ -238,7 +278,7 @@ class Trend:
 
     def window_starts(self) -> list[int]:
         """The start (epoch seconds) of every window that holds a value."""
-        return sorted(set(self._live) | set(self._closed))
+        return sorted({*self._live, *self._closed, *self._few})
 
     # --- statistics (in the recorded unit) ---------------------------------------------------
     def percentile(self, p: float) -> float | None:
@@ -270,8 +310,11 @@ class Trend:
 
     def distribution(self) -> list[tuple[float, int]]:
         """``(value, count)`` for every distinct recorded value (at the histogram's precision)."""
-        return [(it.value_iterated_to / self._scale, it.count_at_value_iterated_to)
-                for it in self._histogram().get_recorded_iterator()]
+        total = self._histogram()
+        found = [(it.value_iterated_to / self._scale, it.count_at_value_iterated_to)
+                 for it in total.get_recorded_iterator()]
+        _release(total)
+        return found
 
     @property
     def avg(self) -> float | None:
@@ -305,11 +348,27 @@ class Trend:
         self.sum += other.sum
         self.min = min(self.min, other.min)
         self.max = max(self.max, other.max)
-        for w, hist in other._windows():
-            self._hist_for(w).add(hist)
+        for w in other.window_starts():
+            if w in other._few:
+                for stored in other._few[w]:
+                    self._add(w, stored)
+            else:
+                theirs = other._window(w)
+                self._hist_for(w).add(theirs)
+                if w not in other._live:
+                    _release(theirs)
 
     def to_dict(self) -> dict[str, Any]:
-        wins = {str(w): base64.b64encode(h.encode()).decode("ascii") for w, h in self._windows()}
+        wins = {}
+        for w in self.window_starts():
+            if w in self._closed:  # sent as it is kept: decoding it only to encode it again costs a histogram
+                encoded = self._closed[w]
+            else:
+                hist = self._window(w)
+                encoded = hist.encode()
+                if w not in self._live:
+                    _release(hist)
+            wins[str(w)] = base64.b64encode(encoded).decode("ascii")
         return {
             "kind": "trend",
             "scale": self._scale,
@@ -586,15 +645,19 @@ class Metrics:
     def recent_percentile(self, name: str, p: float) -> float | None:
         """``p`` of the newest window across every series of ``name`` (live progress): merges one
         window per series, never the whole run."""
-        newest: list[tuple[int, HdrHistogram, int]] = []
+        newest: list[tuple[int, HdrHistogram, int, bool]] = []  # window, histogram, scale, built for this call
         for _, _, series in self.series(name):
             if isinstance(series, Trend) and (found := series._latest()) is not None:
-                newest.append((found[0], found[1], series._scale))
+                w, hist = found
+                newest.append((w, hist, series._scale, hist is not series._live.get(w)))
         if not newest:
             return None
-        window = max(w for w, _, _ in newest)
-        current = [(h, scale) for w, h, scale in newest if w == window]
+        window = max(w for w, *_ in newest)
+        current = [(h, scale) for w, h, scale, _ in newest if w == window]
         counts, n = _counts(h for h, _ in current)
+        for _, hist, _, temporary in newest:
+            if temporary:
+                _release(hist)
         return _at_percentiles(counts, n, [p])[0] / current[0][1] if n else None
 
     def merge(self, other: Metrics) -> None:

@@ -66,6 +66,40 @@ def test_percentiles_are_the_values_hdrhistogram_itself_gives() -> None:
         merged_percentiles([Trend(), Trend(resolution=0.0001)], [50])
 
 
+def test_sparse_windows_give_the_same_numbers_as_histograms() -> None:
+    """A window's first few values are kept as a list (memory); every statistic, merge and round trip
+    must give what the histogram gives. Windows here hold 1 to 80 values, both sides of the cut-over."""
+    from hdrh.histogram import HdrHistogram
+
+    rng = random.Random(9)
+    parts = [Trend(), Trend(), Trend()]
+    reference = HdrHistogram(1, 3_600_000_000, 3)
+    per_window: dict[int, HdrHistogram] = {}
+    for w in range(30):
+        for _ in range(rng.choice([1, 2, 5, 31, 32, 33, 80])):
+            v = rng.lognormvariate(3, 1)
+            ts = 1_700_000_000 + WINDOW_S * w + rng.random() * WINDOW_S * 0.99
+            rng.choice(parts).record(v, ts)
+            reference.record_value(round(v * 1000))
+            per_window.setdefault(int(ts // WINDOW_S) * WINDOW_S, HdrHistogram(1, 3_600_000_000, 3)).record_value(
+                round(v * 1000))
+    parts[0].record(5.0, 1_700_000_000 + 1)  # a late sample into the oldest window
+    reference.record_value(5000)
+    per_window[1_700_000_000].record_value(5000)
+    whole = Trend()
+    for part in parts:
+        whole.merge(Trend.from_dict(json.loads(json.dumps(part.to_dict()))) if part is parts[2] else part)
+    ps = [0.0, 50, 90, 95, 99, 100]
+    assert whole.percentiles(ps) == [reference.get_value_at_percentile(p) / 1000 for p in ps]
+    assert whole.window_starts() == sorted(per_window)
+    for w, stats in whole.window_stats():
+        assert stats.count == per_window[w].get_total_count()
+        assert stats.avg == per_window[w].get_mean_value() / 1000
+        assert stats.p95 == per_window[w].get_value_at_percentile(95) / 1000
+    again = Trend.from_dict(json.loads(json.dumps(whole.to_dict())))
+    assert again.window_stats() == whole.window_stats() and again.percentiles(ps) == whole.percentiles(ps)
+
+
 def test_window_averages_are_the_ones_hdrhistogram_itself_gives() -> None:
     from hdrh.histogram import HdrHistogram
 
