@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from test_store_sqlite import make_run
+from test_store_sqlite import make_run, two_commits
 
 from perfmon import StoreError, open_store
 from perfmon.config import load_config
@@ -43,10 +43,7 @@ def test_round_trip_and_idempotent_rewrite(pg_url: str) -> None:
 
 def test_history_of_one_commit_by_its_prefix(pg_url: str) -> None:
     store = open_store(pg_url)
-    mine, other = make_run(), make_run()
-    mine.git_sha, other.git_sha = "abc1234" + "0" * 33, "def5678" + "0" * 33
-    store.write_run(mine)
-    store.write_run(other)
+    mine = two_commits(store)
     assert [h.run_id for h in store.history(git_sha="abc1234")] == [mine.run_id]
     assert [h.run_id for h in store.history(git_sha=mine.git_sha)] == [mine.run_id]
     store.close()

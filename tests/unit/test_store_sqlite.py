@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from perfmon import Run, StoreError, evaluate, open_store, parse_thresholds
+from perfmon.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,6 +28,15 @@ def make_run(**kw: object) -> Run:
                               run.metrics)
     run.status = "failed"
     return run
+
+
+def two_commits(store: Store) -> Run:
+    """Write runs of two commits (abc1234…, def5678…); return the first one's."""
+    mine, other = make_run(), make_run()
+    mine.git_sha, other.git_sha = "abc1234" + "0" * 33, "def5678" + "0" * 33
+    store.write_run(mine)
+    store.write_run(other)
+    return mine
 
 
 def test_round_trip_keeps_metrics_thresholds_and_identity(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from fake_postgrest import Failure, FakePostgREST
-from test_store_sqlite import make_run
+from test_store_sqlite import make_run, two_commits
 
 from perfmon import StoreError
 from perfmon.store.supabase import SupabaseStore
@@ -60,12 +60,9 @@ def test_resending_a_run_is_idempotent_and_reads_back() -> None:
 def test_history_of_one_commit_is_asked_of_postgrest_as_a_prefix() -> None:
     """`perfmon gate` reads the deploy's commit from the table (fake PostgREST: the hosted API is out of reach)."""
     fake = FakePostgREST()
-    s = store(fake)
-    mine, other = make_run(), make_run()
-    mine.git_sha, other.git_sha = "abc1234" + "0" * 33, "def5678" + "0" * 33
-    s.write_run(mine)
-    s.write_run(other)
-    assert [h.run_id for h in s.history(git_sha="abc1234")] == [mine.run_id]
+    mine = two_commits(store(fake))
+    assert [h.run_id for h in store(fake).history(git_sha="abc1234")] == [mine.run_id]
+    assert "git_sha=like.abc1234" in str(fake.requests[-1].url).replace("%25", "%")
     assert "git_sha=like.abc1234" in str(fake.requests[-1].url).replace("%25", "%")
 
 
