@@ -83,4 +83,6 @@ def check_deploy(store: Store, sha: str, *, environment: str | None, profile: st
 
 
 def _hours(seconds: float) -> str:
-    return f"{seconds / 3600:.1f}h" if seconds >= 3600 else f"{seconds / 60:.0f}min"
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f}h"
+    return f"{seconds / 60:.0f}min" if seconds >= 60 else f"{seconds:.0f}s"

@@ -62,6 +62,7 @@ def test_a_passing_recent_run_of_the_commit_lets_it_deploy(tmp_path: Path, capsy
     ([commit_run(sha="f" * 40)], (), 3, "no complete performance run"),  # another commit does not count
     ([commit_run()], ("--profile", "release"), 3, "profile release"),
     ([commit_run(age_s=30 * 3600)], ("--max-age", "24h"), 3, "is 30.0h old, more than --max-age 24.0h"),
+    ([commit_run(age_s=90)], ("--max-age", "10s"), 3, "is 2min old, more than --max-age 10s"),
     ([commit_run("failed")], (), 1, "FAILED: http_req_failed rate<0.01"),
     ([commit_run("partial")], (), 1, "PARTIAL"),
     ([commit_run(**REGRESSED)], (), 1, "regressed against its history: p95 http_req_duration{name:/api/dashboard} "
