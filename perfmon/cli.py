@@ -19,9 +19,11 @@ from .results import Run
 from .store import RunSummary, Store, open_store
 from .thresholds import ThresholdOutcome
 
-NO_VERDICT = 3  # `perfmon regressions`: the run could not be judged (too little comparable history)
-
 __all__ = ["main"]
+
+# Exit codes beside 0, 1 (failed or regressed) and 2 (a PerfmonError: bad input):
+NO_VERDICT = 3  # no verdict: too little comparable history, or no (recent) run of the commit
+STORE_UNREADABLE = 4  # `perfmon gate`: the store could not be read
 
 TYPES = ("all", "browser", "load", "stress", "spike", "endurance")
 
@@ -201,7 +203,7 @@ def _baseline(store: Store, action: str, run_id: str | None, settings: GateSetti
 def _regressions(store: Store, run_id: str | None, *, as_json: bool) -> int:
     """Print a stored run's comparison with its history; 1 when it has an open regression or leak,
     NO_VERDICT when it could not be judged (too little comparable history), 0 otherwise."""
-    from .pipeline.deploy_check import open_regressions
+    from .pipeline.compare import open_regressions
     from .pipeline.summary import history_lines
 
     run = store.load_run(run_id or _newest(store))
@@ -286,7 +288,6 @@ def _cmd_flush(cfg: Config) -> int:
 
 # `perfmon gate`: the verdict's reason -> exit code (README: "Exit codes").
 _GATE_EXIT = {"passed": 0, "failed": 1, "regressed": 1, "stale": NO_VERDICT, "missing": NO_VERDICT}
-STORE_UNREADABLE = 4
 
 
 def _cmd_gate(args: argparse.Namespace, cfg: Config) -> int:

@@ -76,15 +76,14 @@ class GateSettings:
     min_runs: int = 3  # fewer: "not enough history", no verdict
     fdr: float = 0.02  # Benjamini–Hochberg false discovery rate across a run's series
     min_change: float = 0.03  # relative minimum effect
-    floors: Mapping[str, float] | None = None  # per unit; DEFAULT_FLOORS when None
-    min_effect_of: Mapping[str, MinEffect] = field(default_factory=dict)  # per metric, over the two above
+    min_effect_of: Mapping[str, MinEffect] = field(default_factory=dict)  # per metric, over the defaults
     power: float = 0.8  # for the sensitivity each series reports
 
     def min_effect(self, baseline: float, unit: str, metric: str = "") -> float:
         """The smallest change that matters: ``min_change`` of the baseline, never below the unit's floor
         (or the metric's own change and floor when the config gives them)."""
         own = self.min_effect_of.get(metric, MinEffect())
-        floor = own.floor if own.floor is not None else (self.floors or {}).get(unit, DEFAULT_FLOORS.get(unit, 0.0))
+        floor = own.floor if own.floor is not None else DEFAULT_FLOORS.get(unit, 0.0)
         change = own.change if own.change is not None else self.min_change
         return max(change * abs(baseline), floor)
 

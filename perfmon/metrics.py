@@ -22,6 +22,7 @@ boundaries (xdist ``workeroutput``, spool files, the store).
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import math
 import time
@@ -113,21 +114,36 @@ def _release(hist: HdrHistogram) -> None:
 _BUCKETS = _new_histogram()  # every window has this layout: its bucket arithmetic converts indexes to values
 
 
-def _counts(hists: Iterable[HdrHistogram]) -> tuple[np.ndarray[Any, np.dtype[np.uint64]], int]:
-    """The bucket counts of ``hists`` added together, and their total (only up to each one's maximum:
-    the buckets above it are empty, and there are about 23 000 of them)."""
-    total = np.zeros(_BUCKETS.counts_len, dtype=np.uint64)
-    n = 0
-    for hist in hists:
-        if not (count := hist.get_total_count()):
-            continue
-        end = min(hist.get_counts_array_index(hist.get_max_value()) + 1, hist.encoder.payload.counts_len)
-        total[:end] += np.ctypeslib.as_array(hist.counts)[:end].astype(np.uint64, copy=False)
-        n += count
-    return total, n
+Counts = np.ndarray[Any, np.dtype[np.uint64]]
 
 
-def _at_percentiles(counts: np.ndarray[Any, np.dtype[np.uint64]], n: int, ps: Sequence[float]) -> list[int]:
+def _no_counts() -> Counts:
+    return np.zeros(_BUCKETS.counts_len, dtype=np.uint64)
+
+
+def _add_histogram(total: Counts, hist: HdrHistogram) -> int:
+    """Add ``hist``'s bucket counts to ``total`` (only up to its maximum: the buckets above it are empty,
+    and there are about 23 000 of them); returns how many values that was."""
+    if not (count := hist.get_total_count()):
+        return 0
+    end = min(hist.get_counts_array_index(hist.get_max_value()) + 1, hist.encoder.payload.counts_len)
+    total[:end] += np.ctypeslib.as_array(hist.counts)[:end].astype(np.uint64, copy=False)
+    return int(count)
+
+
+def _add_values(total: Counts, stored: Sequence[int]) -> int:
+    """Add values (in stored units) to ``total`` at hdrh's bucket of each, computed for all at once: the
+    same index ``get_counts_array_index`` gives (tests/unit/test_metrics.py), without a histogram."""
+    b = _BUCKETS
+    v = np.asarray(stored, dtype=np.int64)
+    bit_length = np.frexp((v | b.sub_bucket_mask).astype(np.float64))[1]  # exact: values stay below 2**53
+    bucket = bit_length - b.unit_magnitude - (b.sub_bucket_half_count_magnitude + 1)
+    sub = v >> (bucket + b.unit_magnitude)
+    np.add.at(total, ((bucket + 1) << b.sub_bucket_half_count_magnitude) + (sub - b.sub_bucket_half_count), 1)
+    return len(stored)
+
+
+def _at_percentiles(counts: Counts, n: int, ps: Sequence[float]) -> list[int]:
     """hdrh's value at each percentile (the same target count and bucket edges), in stored units."""
     targets = [max(int(min(p, 100.0) * n / 100 + 0.5), 1) for p in ps]
     indexes = np.searchsorted(np.cumsum(counts), targets, side="left")
@@ -153,7 +169,7 @@ def _bucket_middles() -> np.ndarray[Any, np.dtype[np.int64]]:
     return middles
 
 
-def _mean(counts: np.ndarray[Any, np.dtype[np.uint64]], n: int) -> float:
+def _mean(counts: Counts, n: int) -> float:
     """hdrh's ``get_mean_value`` (each count at its bucket's middle), without walking every bucket in
     Python (which took 30 ms per window and made storing a long run take minutes)."""
     return int(np.dot(counts.astype(np.int64), _bucket_middles())) / n
@@ -165,7 +181,8 @@ def merged_percentiles(trends: Sequence[Trend], ps: Sequence[float]) -> list[flo
     if not trends or any(t._scale != trends[0]._scale for t in trends):
         msg = "merged_percentiles needs Trends of one resolution"
         raise ValueError(msg)
-    counts, n = _counts(h for t in trends for _, h in t._windows())
+    counts = _no_counts()
+    n = sum(t._counts_into(counts) for t in trends)
     if n == 0:
         return [None] * len(ps)
     return [v / trends[0]._scale for v in _at_percentiles(counts, n, ps)]
@@ -245,30 +262,29 @@ class Trend:
             _release(closing)
         return hist
 
-    def _window(self, w: int) -> HdrHistogram:
-        """Window ``w`` as a histogram: the live one, or one decoded or built for the caller."""
+    @contextlib.contextmanager
+    def _reading(self, w: int) -> Iterator[HdrHistogram]:
+        """Window ``w`` as a histogram for the ``with`` block: the live one, or one decoded or built for
+        the block and freed after it (the one place a histogram is made only to be read)."""
         if w in self._live:
-            return self._live[w]
+            yield self._live[w]
+            return
         if w in self._closed:
-            return HdrHistogram.decode(self._closed[w])
-        hist = _new_histogram()
-        for stored in self._few[w]:
-            hist.record_value(stored)
-        return hist
+            hist = HdrHistogram.decode(self._closed[w])
+        else:
+            hist = _new_histogram()
+            for stored in self._few[w]:
+                hist.record_value(stored)
+        try:
+            yield hist
+        finally:
+            _release(hist)
 
     def _windows(self) -> Iterator[tuple[int, HdrHistogram]]:
-        """Every window in time order, as a histogram; one decoded or built for the caller is freed as the
-        next is asked for, so use each before taking the next."""
+        """Every window in time order, as a histogram; use each before taking the next (see _reading)."""
         for w in self.window_starts():
-            hist = self._window(w)
-            yield w, hist
-            if w not in self._live:
-                _release(hist)
-
-    def _latest(self) -> tuple[int, HdrHistogram] | None:
-        """The newest window, without decoding any other (for live progress)."""
-        starts = self.window_starts()
-        return (starts[-1], self._window(starts[-1])) if starts else None
+            with self._reading(w) as hist:
+                yield w, hist
 
     def _histogram(self) -> HdrHistogram:
         total = _new_histogram()
@@ -298,15 +314,29 @@ class Trend:
         return Stats(count=self.count, avg=self.avg, min=self.min, max=self.max, **named)
 
     def window_stats(self) -> list[tuple[int, Stats]]:
-        """Per window (start, statistics), in time order; min, max and avg are the histogram's."""
-        return [(w, self._window_stats(h)) for w, h in self._windows() if h.get_total_count()]
+        """Per window (start, statistics), in time order; min, max and avg are the histogram's (hdrh's
+        numbers for that window, taken from its bucket counts)."""
+        out = []
+        for w in self.window_starts():
+            counts = _no_counts()
+            if n := self._counts_into(counts, (w,)):
+                at = _at_percentiles(counts, n, [0.0, *PERCENTILES.values(), 100.0])
+                low, *named, high = (v / self._scale for v in at)
+                out.append((w, Stats(count=n, avg=_mean(counts, n) / self._scale, min=low, max=high,
+                                     **dict(zip(PERCENTILES, named, strict=True)))))
+        return out
 
-    def _window_stats(self, hist: HdrHistogram) -> Stats:
-        counts, n = _counts([hist])
-        at = _at_percentiles(counts, n, list(PERCENTILES.values()))
-        named = {name: v / self._scale for name, v in zip(PERCENTILES, at, strict=True)}
-        return Stats(count=n, avg=_mean(counts, n) / self._scale, min=hist.get_min_value() / self._scale,
-                     max=hist.get_max_value() / self._scale, **named)
+    def _counts_into(self, total: Counts, windows: Iterable[int] | None = None) -> int:
+        """Add the bucket counts of ``windows`` (default: all) to ``total``; returns how many values.
+        Short windows go in straight from their list, the rest from their histogram."""
+        n, few = 0, []
+        for w in self.window_starts() if windows is None else windows:
+            if w in self._few:
+                few += self._few[w]
+            elif w in self._live or w in self._closed:
+                with self._reading(w) as hist:
+                    n += _add_histogram(total, hist)
+        return n + (_add_values(total, few) if few else 0)
 
     def distribution(self) -> list[tuple[float, int]]:
         """``(value, count)`` for every distinct recorded value (at the histogram's precision)."""
@@ -353,10 +383,8 @@ class Trend:
                 for stored in other._few[w]:
                     self._add(w, stored)
             else:
-                theirs = other._window(w)
-                self._hist_for(w).add(theirs)
-                if w not in other._live:
-                    _release(theirs)
+                with other._reading(w) as theirs:
+                    self._hist_for(w).add(theirs)
 
     def to_dict(self) -> dict[str, Any]:
         wins = {}
@@ -364,10 +392,8 @@ class Trend:
             if w in self._closed:  # sent as it is kept: decoding it only to encode it again costs a histogram
                 encoded = self._closed[w]
             else:
-                hist = self._window(w)
-                encoded = hist.encode()
-                if w not in self._live:
-                    _release(hist)
+                with self._reading(w) as hist:
+                    encoded = hist.encode()
             wins[str(w)] = base64.b64encode(encoded).decode("ascii")
         return {
             "kind": "trend",
@@ -645,20 +671,13 @@ class Metrics:
     def recent_percentile(self, name: str, p: float) -> float | None:
         """``p`` of the newest window across every series of ``name`` (live progress): merges one
         window per series, never the whole run."""
-        newest: list[tuple[int, HdrHistogram, int, bool]] = []  # window, histogram, scale, built for this call
-        for _, _, series in self.series(name):
-            if isinstance(series, Trend) and (found := series._latest()) is not None:
-                w, hist = found
-                newest.append((w, hist, series._scale, hist is not series._live.get(w)))
-        if not newest:
+        trends = [t for _, _, t in self.series(name) if isinstance(t, Trend) and t.window_starts()]
+        if not trends:
             return None
-        window = max(w for w, *_ in newest)
-        current = [(h, scale) for w, h, scale, _ in newest if w == window]
-        counts, n = _counts(h for h, _ in current)
-        for _, hist, _, temporary in newest:
-            if temporary:
-                _release(hist)
-        return _at_percentiles(counts, n, [p])[0] / current[0][1] if n else None
+        window = max(t.window_starts()[-1] for t in trends)
+        counts = _no_counts()
+        n = sum(t._counts_into(counts, (window,)) for t in trends)  # a series without that window adds none
+        return _at_percentiles(counts, n, [p])[0] / trends[0]._scale if n else None
 
     def merge(self, other: Metrics) -> None:
         for (name, tags), m in other._series.items():

@@ -12,7 +12,7 @@ either side agrees and the shift exceeds the gate's minimum effect, and is attri
 run after it and the commit range ``(previous SHA, SHA]``. The split was chosen because it separates
 the segments best, so its t-test p-value is multiplied by the number of places it could have been
 (Bonferroni over the scan), and the steps of all series go through Benjamini–Hochberg together: on
-the bench's histories without a step this took false steps from 5–9 of 50 to (see bench/README.md).
+the bench's histories without a step this took false steps from 5–9 of 50 to 0 (bench/README.md).
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ..config import GateSettings
 from ..results import Run
-from .gate import GateSettings
 from .series import Observation, observe
 
 __all__ = ["MIN_POINTS", "ChangePoint", "change_points"]

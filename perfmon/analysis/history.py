@@ -14,9 +14,10 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ..config import GateSettings
 from ..results import Run
 from .changepoints import ChangePoint, change_points
-from .gate import Finding, GateSettings, gate
+from .gate import Finding, gate
 from .series import observe
 
 __all__ = ["Comparison", "accepted", "baseline_runs", "comparable", "compare_with_history", "difference", "same_kind",
@@ -88,10 +89,6 @@ class Comparison:
     note: str | None = None  # "not enough history …", "compared across machines …"
     previous_sha: str | None = None  # the newest baseline run's commit: a regression lies in (previous, this]
     change_points: list[ChangePoint] = field(default_factory=list)  # steps across the whole history
-
-    @property
-    def regressions(self) -> list[Finding]:
-        return [f for f in self.findings if f.kind == "regression"]
 
     def to_dict(self) -> dict[str, Any]:
         return {"against": self.against, "note": self.note, "previous_sha": self.previous_sha,

@@ -23,7 +23,7 @@ from ..metrics import Metrics
 from ..redaction import redact
 from ..results import Run
 from .assemble import assemble
-from .compare import Compared, compare
+from .compare import Compared, compare, open_regressions
 from .deliver import NO_OUTPUTS, Delivery, Outputs, deliver
 from .judge import RunFacts, judge
 from .summary import Line, closing_lines, summary_lines
@@ -100,9 +100,7 @@ def conclude(
             compared = compare(run, config)
         except Exception as exc:  # noqa: BLE001 - the comparison must not cost the measured run
             compared.problems.append(f"the comparison with history failed ({one_line(exc)})")
-    leaks = (run.metadata.get("derived") or {}).get("leaks") or {}
-    leaking = sum(1 for leak in leaks.values() if leak.get("leaking"))
-    regressions = compared.regressions + leaking if config.regressions == "fail" else 0
+    regressions = len(open_regressions(run)) if config.regressions == "fail" else 0
     facts = replace(facts, interrupted=facts.interrupted or assembled.interrupted, regressions=regressions)
     judge(run, assembled.thresholds, facts, unreliable_saturation=config.unreliable_saturation)
     delivery = deliver(run, config, outputs)

@@ -9,13 +9,14 @@ with a line naming it, never a crash.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..config import Config
 from ..errors import PerfmonError
 from ..results import Run
 from ..store import Store, open_store
 
-__all__ = ["HISTORY_KEY", "Compared", "compare", "read_history"]
+__all__ = ["HISTORY_KEY", "Compared", "compare", "open_regressions", "read_history"]
 
 HISTORY_KEY = "regressions"  # where the comparison is kept in the run's metadata
 _READ_FACTOR = 5  # read this many times the baseline size: other test types are filtered out after
@@ -23,7 +24,6 @@ _READ_FACTOR = 5  # read this many times the baseline size: other test types are
 
 @dataclass
 class Compared:
-    regressions: int = 0
     problems: list[str] = field(default_factory=list)  # one line each (unreadable history rows)
 
 
@@ -67,5 +67,21 @@ def compare(run: Run, config: Config) -> Compared:
         store.close()
     found = compare_with_history(run, history, settings)
     run.metadata[HISTORY_KEY] = {**found.to_dict(), "mode": config.regressions}
-    done.regressions = len(found.regressions)
     return done
+
+
+def open_regressions(run: Run) -> list[str]:
+    """The run's regressions against its history and its leaks, one short label each: what fails a run
+    (regressions = "fail"), what `perfmon regressions` and `perfmon gate` report; none once the run was
+    accepted as an intended change."""
+    from ..analysis.history import accepted  # scipy: only when a stored run is asked about
+
+    if accepted(run):
+        return []
+    found: dict[str, Any] = run.metadata.get(HISTORY_KEY) or {}
+    labels = [f"{f.get('key')} {100 * f['change']:+.1f}%" if f.get("change") is not None else str(f.get("key"))
+              for f in found.get("findings") or [] if f.get("kind") == "regression"]
+    leaks: dict[str, Any] = (run.metadata.get("derived") or {}).get("leaks") or {}
+    labels += [f"leak process_rss_mb{{role:{role}}} {leak.get('slope_mb_per_h') or 0:.0f} MB/h"
+               for role, leak in leaks.items() if leak.get("leaking")]
+    return labels

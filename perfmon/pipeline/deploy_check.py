@@ -11,15 +11,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
 
-from ..analysis.history import accepted
-from ..results import Run
 from ..store import Store
+from .compare import open_regressions
 
-__all__ = ["DeployVerdict", "check_deploy", "open_regressions"]
-
-_CANDIDATES = 20  # runs of the commit looked at, newest first, for one of the asked profile
+__all__ = ["DeployVerdict", "check_deploy"]
 
 
 @dataclass(frozen=True)
@@ -29,25 +25,10 @@ class DeployVerdict:
 
     reason: str
     line: str
-    run_id: str | None = None
 
     @property
     def allowed(self) -> bool:
         return self.reason == "passed"
-
-
-def open_regressions(run: Run) -> list[str]:
-    """The run's regressions and leaks against its history, one short label each; none once the run
-    was accepted as an intended change."""
-    if accepted(run):
-        return []
-    found: dict[str, Any] = run.metadata.get("regressions") or {}
-    labels = [f"{f.get('key')} {100 * f['change']:+.1f}%" if f.get("change") is not None else str(f.get("key"))
-              for f in found.get("findings") or [] if f.get("kind") == "regression"]
-    leaks: dict[str, Any] = (run.metadata.get("derived") or {}).get("leaks") or {}
-    labels += [f"leak process_rss_mb{{role:{role}}} {leak.get('slope_mb_per_h') or 0:.0f} MB/h"
-               for role, leak in leaks.items() if leak.get("leaking")]
-    return labels
 
 
 def check_deploy(store: Store, sha: str, *, environment: str | None, profile: str | None = None,
@@ -58,8 +39,7 @@ def check_deploy(store: Store, sha: str, *, environment: str | None, profile: st
     where = " ".join(part for part in (f"environment {environment}" if environment else "",
                                        f"profile {profile}" if profile else "",
                                        f"test type {test_type}" if test_type else "") if part) or "any environment"
-    summaries = [s for s in store.history(test_type=test_type, environment=environment, git_sha=sha,
-                                          limit=_CANDIDATES) if profile is None or s.profile == profile]
+    summaries = store.history(test_type=test_type, environment=environment, profile=profile, git_sha=sha, limit=1)
     if not summaries:
         return DeployVerdict("missing", f"no complete performance run of commit {sha[:12]} in {where}; run the "
                                         f"performance tests for it first")
@@ -69,17 +49,17 @@ def check_deploy(store: Store, sha: str, *, environment: str | None, profile: st
     age = (now if now is not None else time.time()) - run.started_at
     if max_age_s is not None and age > max_age_s:
         return DeployVerdict("stale", f"{name} is {_hours(age)} old, more than --max-age {_hours(max_age_s)}; run "
-                                      f"the performance tests again", run.run_id)
+                                      f"the performance tests again")
     if run.status != "passed":
         failed = [f"{o.threshold.metric} {o.threshold.expression}" for o in run.failed_thresholds]
         why = f": {', '.join(failed[:3])}" if failed else ""
-        return DeployVerdict("failed", f"{name} {run.status.upper()}{why}", run.run_id)
+        return DeployVerdict("failed", f"{name} {run.status.upper()}{why}")
     regressions = open_regressions(run)
     if regressions:
         return DeployVerdict("regressed", f"{name} passed but regressed against its history: "
                                           f"{', '.join(regressions[:3])}; fix it, or accept it as intended with "
-                                          f"`perfmon baseline accept {run.run_id[:8]}`", run.run_id)
-    return DeployVerdict("passed", f"{name} PASSED with no open regression", run.run_id)
+                                          f"`perfmon baseline accept {run.run_id[:8]}`")
+    return DeployVerdict("passed", f"{name} PASSED with no open regression")
 
 
 def _hours(seconds: float) -> str:

@@ -57,7 +57,7 @@ class Store(Protocol):
 
     def history(
         self, *, test_type: str | None = None, environment: str | None = None, limit: int = 20,
-        git_sha: str | None = None,
+        git_sha: str | None = None, profile: str | None = None,
     ) -> list[RunSummary]:
         """Complete runs, newest first; ``git_sha`` matches a commit or its first characters."""
         ...

@@ -123,18 +123,16 @@ class SQLStore:
 
     def history(
         self, *, test_type: str | None = None, environment: str | None = None, limit: int = 20,
-        git_sha: str | None = None,
+        git_sha: str | None = None, profile: str | None = None,
     ) -> list[RunSummary]:
         where, args = ["complete"], []
         if git_sha:
             where.append("git_sha like ?")
             args.append(f"{git_sha}%")
-        if test_type:
-            where.append("test_type = ?")
-            args.append(test_type)
-        if environment:
-            where.append("environment = ?")
-            args.append(environment)
+        for column, value in (("test_type", test_type), ("environment", environment), ("profile", profile)):
+            if value:
+                where.append(f"{column} = ?")
+                args.append(value)
         rows = self._query(
             "select id, created_at, test_type, environment, profile, status, concurrent_users, duration_seconds, "
             "avg_response_time_ms, p95_response_time_ms, error_rate, throughput_rps, git_sha "

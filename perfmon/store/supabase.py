@@ -122,16 +122,15 @@ class SupabaseStore:
 
     # --- reading ------------------------------------------------------------------------------
     def history(self, *, test_type: str | None = None, environment: str | None = None,
-                limit: int = 20, git_sha: str | None = None) -> list[RunSummary]:
+                limit: int = 20, git_sha: str | None = None, profile: str | None = None) -> list[RunSummary]:
         cols = ("id,created_at,test_type,environment,profile,status,concurrent_users,duration_seconds,"
                 "avg_response_time_ms,p95_response_time_ms,error_rate,throughput_rps,git_sha")
 
         def query() -> Any:
             q = self._client.table("performance_test_runs").select(cols).eq("complete", True)
-            if test_type:
-                q = q.eq("test_type", test_type)
-            if environment:
-                q = q.eq("environment", environment)
+            for column, value in (("test_type", test_type), ("environment", environment), ("profile", profile)):
+                if value:
+                    q = q.eq(column, value)
             if git_sha:
                 q = q.like("git_sha", f"{git_sha}%")
             return q.order("started_at", desc=True).limit(limit).execute()

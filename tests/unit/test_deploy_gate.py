@@ -81,6 +81,16 @@ def test_every_refusal_is_one_line_with_its_exit_code(tmp_path: Path, capsys: py
     assert line.startswith("perfmon gate: REFUSED:") and says in line, line
 
 
+def test_the_profile_is_asked_of_the_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The newest run of the asked profile decides, however many newer runs of other profiles there are."""
+    ci = commit_run(age_s=3600)
+    ci.profile = "ci"
+    url = stored(tmp_path, ci, *(commit_run("failed", age_s=60 + i) for i in range(25)))  # 25 newer smoke runs
+    code, line = gate(url, capsys, "--sha", SHA, "--profile", "ci")
+    assert code == 0 and f"run {ci.run_id[:8]}" in line, line
+    assert gate(url, capsys, "--sha", SHA)[0] == 1  # without a profile the newest (failed smoke) run decides
+
+
 def test_an_accepted_regression_is_no_longer_open(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     run = commit_run(**REGRESSED)
     url = stored(tmp_path, run)

@@ -100,6 +100,22 @@ def test_sparse_windows_give_the_same_numbers_as_histograms() -> None:
     assert again.window_stats() == whole.window_stats() and again.percentiles(ps) == whole.percentiles(ps)
 
 
+def test_a_short_windows_values_land_in_hdrhistograms_own_buckets() -> None:
+    from hdrh.histogram import HdrHistogram
+
+    from perfmon.metrics import _add_values, _no_counts
+
+    reference = HdrHistogram(1, 3_600_000_000, 3)
+    rng = random.Random(4)
+    values = [0, 1, 2047, 2048, 2049, 4095, 4096, 123_456, 3_600_000_000,
+              *(int(rng.lognormvariate(10, 3)) % 3_600_000_000 for _ in range(2000))]
+    counts = _no_counts()
+    assert _add_values(counts, values) == len(values)
+    for v in values:
+        reference.record_value(v)
+    assert [int(c) for c in counts] == [reference.get_count_at_index(i) for i in range(reference.counts_len)]
+
+
 def test_window_averages_are_the_ones_hdrhistogram_itself_gives() -> None:
     from hdrh.histogram import HdrHistogram
 

@@ -7,8 +7,9 @@ import random
 
 import pytest
 
-from perfmon.analysis.gate import GateSettings, gate
+from perfmon.analysis.gate import gate
 from perfmon.analysis.series import Observation
+from perfmon.config import GateSettings
 
 
 def obs(key: str, value: float, se: float = 0.5, unit: str = "ms", higher_is_worse: bool = True) -> Observation:
