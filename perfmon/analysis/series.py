@@ -11,6 +11,10 @@ measured the value (the within-run noise):
 - an error rate: the binomial standard error ``sqrt(r(1-r)/n)``;
 - a throughput: the Poisson standard error of the count, per second;
 - a memory peak: none (one number per run; its noise is the between-run spread).
+
+The runner's own memory is not a series: it is the instrument, and its peak follows how many virtual
+users the executor had to start (a slower endpoint under an arrival rate doubles it) rather than the
+release. It is still watched for leaks (``analysis/leaks.py``).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ __all__ = ["MIN_SAMPLES", "Observation", "observe"]
 
 MIN_SAMPLES = 20  # fewer samples than this and a percentile is close to the run's maximum: not judged
 _Z = 1.0  # bounds one standard error wide
+RUNNER_ROLE = "runner"  # the instrument: judged for leaks, not as a release's series
 
 
 @dataclass(frozen=True)
@@ -111,6 +116,8 @@ def observe(run: Run) -> list[Observation]:
     for (journey, step), trends in _grouped(m, "browser_step_duration", ("journey", "step")).items():
         add_trend("browser_step_duration", trends, {"journey": journey, "step": step}, (95,))
     for (role,), trends in _grouped(m, "process_rss_mb", ("role",)).items():
+        if role == RUNNER_ROLE:
+            continue
         peak = max(t.max for t in trends)
         out.append(Observation(_key("process_rss_mb", "max", {"role": role}), "process_rss_mb", "max",
                                (("role", role),), peak, 0.0, float(sum(t.count for t in trends)), unit="MB"))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from test_store_sqlite import make_run
@@ -43,8 +44,8 @@ def gate(url: str, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int,
     return code, (out.out + out.err).strip()
 
 
-REGRESSED = {"regressions": {"findings": [{"key": "p95 http_req_duration{name:/api/dashboard}", "kind": "regression",
-                                          "change": 0.31}]}}
+REGRESSED: dict[str, Any] = {"regressions": {"findings": [
+    {"key": "p95 http_req_duration{name:/api/dashboard}", "kind": "regression", "change": 0.31}]}}
 
 
 def test_a_passing_recent_run_of_the_commit_lets_it_deploy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -56,26 +57,27 @@ def test_a_passing_recent_run_of_the_commit_lets_it_deploy(tmp_path: Path, capsy
     assert gate(url, capsys, "--sha", SHA[:7]) == (0, line)  # a short SHA finds the same run
 
 
+# Each run is described, not built, here: a run built at collection would age by the time its test runs.
 @pytest.mark.parametrize(("runs", "args", "code", "says"), [
     ([], (), 3, "no complete performance run of commit 0123456789ab in environment ci"),
-    ([commit_run(env="staging")], (), 3, "no complete performance run"),  # another environment does not count
-    ([commit_run(sha="f" * 40)], (), 3, "no complete performance run"),  # another commit does not count
-    ([commit_run()], ("--profile", "release"), 3, "profile release"),
-    ([commit_run(age_s=30 * 3600)], ("--max-age", "24h"), 3, "is 30.0h old, more than --max-age 24.0h"),
-    ([commit_run(age_s=90)], ("--max-age", "10s"), 3, "is 2min old, more than --max-age 10s"),
-    ([commit_run("failed")], (), 1, "FAILED: http_req_failed rate<0.01"),
-    ([commit_run("partial")], (), 1, "PARTIAL"),
-    ([commit_run(**REGRESSED)], (), 1, "regressed against its history: p95 http_req_duration{name:/api/dashboard} "
-                                       "+31.0%"),
-    ([commit_run(derived={"leaks": {"target": {"leaking": True, "slope_mb_per_h": 420.0}}})], (), 1,
+    ([{"env": "staging"}], (), 3, "no complete performance run"),  # another environment does not count
+    ([{"sha": "f" * 40}], (), 3, "no complete performance run"),  # another commit does not count
+    ([{}], ("--profile", "release"), 3, "profile release"),
+    ([{"age_s": 30 * 3600}], ("--max-age", "24h"), 3, "is 30.0h old, more than --max-age 24.0h"),
+    ([{"age_s": 90}], ("--max-age", "10s"), 3, "is 2min old, more than --max-age 10s"),
+    ([{"status": "failed"}], (), 1, "FAILED: http_req_failed rate<0.01"),
+    ([{"status": "partial"}], (), 1, "PARTIAL"),
+    ([REGRESSED], (), 1, "regressed against its history: p95 http_req_duration{name:/api/dashboard} +31.0%"),
+    ([{"derived": {"leaks": {"target": {"leaking": True, "slope_mb_per_h": 420.0}}}}], (), 1,
      "leak process_rss_mb{role:target} 420 MB/h"),
     # The newest run decides: an older pass does not outvote a newer failure.
-    ([commit_run(age_s=600), commit_run("failed", age_s=60)], (), 1, "FAILED"),
+    ([{"age_s": 600}, {"status": "failed", "age_s": 60}], (), 1, "FAILED"),
 ])
 def test_every_refusal_is_one_line_with_its_exit_code(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                                     runs: list[Run], args: tuple[str, ...], code: int,
+                                                     runs: list[dict[str, Any]], args: tuple[str, ...], code: int,
                                                      says: str) -> None:
-    url = stored(tmp_path, make_run(), *runs)  # the store exists, with an unrelated run in it
+    # The store exists, with an unrelated run in it.
+    url = stored(tmp_path, make_run(), *(commit_run(**spec) for spec in runs))
     got, line = gate(url, capsys, "--sha", SHA, *args)
     assert (got, "\n" in line) == (code, False), line
     assert line.startswith("perfmon gate: REFUSED:") and says in line, line

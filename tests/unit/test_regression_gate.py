@@ -6,9 +6,10 @@ from __future__ import annotations
 import random
 
 import pytest
+from test_store_sqlite import make_run
 
 from perfmon.analysis.gate import gate
-from perfmon.analysis.series import Observation
+from perfmon.analysis.series import Observation, observe
 from perfmon.config import GateSettings
 
 
@@ -78,3 +79,13 @@ def test_a_precise_series_is_not_drowned_by_noisy_ones_of_the_same_unit() -> Non
     found = {f.key: f for f in gate(run(106.0), baselines)}
     assert found["p95 a"].kind == "regression"
     assert [k for k, f in found.items() if f.kind != "same"] == ["p95 a"]
+
+
+def test_the_runner_is_the_instrument_not_a_series_of_the_release() -> None:
+    """Under an arrival rate a slower endpoint makes the executor start more users, and the runner's
+    peak memory follows: blaming it would blame the symptom (CI saw runner +79 % beside /login +900 %)."""
+    run = make_run()
+    for role, mb in (("target", 300.0), ("browser", 900.0), ("runner", 150.0)):
+        run.metrics.trend("process_rss_mb", {"role": role}).record(mb, run.started_at)
+    peaks = {o.key: o.value for o in observe(run) if o.metric == "process_rss_mb"}
+    assert peaks == {"max process_rss_mb{role:browser}": 900.0, "max process_rss_mb{role:target}": 300.0}
