@@ -17,6 +17,7 @@ from .errors import (
     TargetError,
     ThresholdError,
 )
+from .exit_codes import ExitCode
 from .metrics import Counter, Gauge, Metrics, Rate, Trend
 from .monitor import GateViolation, PerformanceMonitor
 from .results import PerformanceMetrics, PerformanceTestResults, Run
@@ -28,6 +29,7 @@ __all__ = [
     "Config",
     "ConfigError",
     "Counter",
+    "ExitCode",
     "GateViolation",
     "Gauge",
     "Metrics",

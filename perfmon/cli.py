@@ -8,12 +8,14 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from .config import Config, GateSettings, load_config
 from .errors import ConfigError, PerfmonError, StoreError
+from .exit_codes import ExitCode
 from .redaction import redact
 from .results import Run
 from .store import RunSummary, Store, open_store
@@ -21,9 +23,9 @@ from .thresholds import ThresholdOutcome
 
 __all__ = ["main"]
 
-# Exit codes beside 0, 1 (failed or regressed) and 2 (a PerfmonError: bad input):
-NO_VERDICT = 3  # no verdict: too little comparable history, or no (recent) run of the commit
-STORE_UNREADABLE = 4  # `perfmon gate`: the store could not be read
+# `perfmon run` follows perfmon's table (perfmon.exit_codes); the read commands use the same codes:
+NO_VERDICT = ExitCode.UNMEASURED  # no verdict: too little comparable history, or no (recent) run of the commit
+STORE_UNREADABLE = ExitCode.SPOOLED  # `perfmon gate`: the store could not be read
 
 TYPES = ("all", "browser", "load", "stress", "spike", "endurance")
 
@@ -243,23 +245,32 @@ def _cmd_run(args: argparse.Namespace, cfg: Config) -> int:
     if args.store:
         argv += ["--perf-store", args.store]
     extra = [a for a in args.pytest_args if a != "--"]
-    code = _run_pytest([*argv, *extra], cwd=cfg.root)
+    with tempfile.TemporaryDirectory(prefix="perfmon-run-") as tmp:
+        decided = Path(tmp) / "exit"
+        code = _run_pytest([*argv, *extra], cwd=cfg.root, env={**os.environ, "PERFMON_EXIT_FILE": str(decided)})
+        said = decided.read_text().strip() if decided.is_file() else ""
+    if said:
+        return int(said)  # the plugin's code, in perfmon's table
     if code == _NO_TESTS and args.type not in ("all", "browser"):
         raise ConfigError(f"no test under {cfg.suites.api} is marked perf_{args.type}; mark its tests "
                           f"@pytest.mark.perf_{args.type}")
-    return code
+    # The plugin never ran: pytest stopped on its own command line (after --), or nothing was collected.
+    return _PYTEST_BEFORE_PLUGIN.get(code, ExitCode.UNMEASURED)
 
 
 _NO_TESTS = 5  # pytest's exit code when nothing was collected
+# pytest's code -> perfmon's table, for a pytest that stopped before the plugin decided one.
+_PYTEST_BEFORE_PLUGIN = {0: ExitCode.PASSED, 1: ExitCode.FAILED, 2: ExitCode.UNMEASURED, 4: ExitCode.USAGE,
+                         _NO_TESTS: ExitCode.USAGE}
 
 
-def _run_pytest(argv: list[str], *, cwd: Path) -> int:
+def _run_pytest(argv: list[str], *, cwd: Path, env: Mapping[str, str]) -> int:
     """Run pytest in its own process group and wait for it, whatever signal arrives.
 
     Ctrl-C (SIGINT) and a cancelled CI job (SIGTERM) reach only this process, which hands pytest one
     SIGINT and keeps waiting: pytest stops the tests and stores, spools and reports the partial run as
     ``interrupted``. (``subprocess.call`` killed pytest 0.25 s after a Ctrl-C, and nothing was stored.)"""
-    proc = subprocess.Popen(argv, cwd=cwd, start_new_session=True)
+    proc = subprocess.Popen(argv, cwd=cwd, start_new_session=True, env=env)
 
     def forward(signum: int, frame: object) -> None:
         if proc.poll() is None:
@@ -287,7 +298,8 @@ def _cmd_flush(cfg: Config) -> int:
 
 
 # `perfmon gate`: the verdict's reason -> exit code (README: "Exit codes").
-_GATE_EXIT = {"passed": 0, "failed": 1, "regressed": 1, "stale": NO_VERDICT, "missing": NO_VERDICT}
+_GATE_EXIT = {"passed": 0, "failed": 1, "regressed": 1, "unmeasured": NO_VERDICT, "stale": NO_VERDICT,
+              "missing": NO_VERDICT}
 
 
 def _cmd_gate(args: argparse.Namespace, cfg: Config) -> int:

@@ -1,12 +1,13 @@
 """One exception tree for perfmon.
 
 Every error a user can cause says what is wrong and how to fix it, in one line, so the CLI and
-the pytest plugin can print ``str(exc)`` and exit non-zero without a traceback::
+the pytest plugin can print ``str(exc)`` and exit with its ``exit_code`` (``perfmon.exit_codes``:
+2 for bad input, 3 for a target that is down) without a traceback::
 
     PerfmonError
     ├── ConfigError          bad pyproject/perfmon.toml, unknown profile or scenario, bad duration
     │   └── ThresholdError   a threshold expression that does not parse
-    ├── TargetError          BASE_URL unreachable, bundled app failed to start
+    ├── TargetError          BASE_URL unreachable, bundled app failed to start (exit 3: not measured)
     ├── BrowserError         Chromium missing or failed to launch
     ├── StoreError           store URL malformed, path unwritable, database down
     │   └── RunRejectedError the store refuses this run for good (a constraint); it is set aside
@@ -61,7 +62,10 @@ class ThresholdError(ConfigError):
 
 
 class TargetError(PerfmonError):
-    """The system under test cannot be reached or started."""
+    """The system under test cannot be reached or started: nothing could be measured. (A BASE_URL or
+    target_command that is malformed is a :class:`ConfigError`.)"""
+
+    exit_code = 3
 
 
 class BrowserError(PerfmonError):

@@ -46,6 +46,7 @@ __all__ = [
     "Trend",
     "merged_percentiles",
     "parse_selector",
+    "window_of",
 ]
 
 WINDOW_S = 5
@@ -96,6 +97,11 @@ _STATS_FIELDS = ("count", "avg", "min", "max", *PERCENTILES, "rate", "value")
 def _window(t: float | None) -> int:
     ts = time.time() if t is None else t
     return int(ts // WINDOW_S) * WINDOW_S
+
+
+def window_of(t: float) -> int:
+    """The start of the window that holds time ``t`` (epoch seconds)."""
+    return _window(t)
 
 
 def _new_histogram() -> HdrHistogram:

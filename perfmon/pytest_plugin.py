@@ -6,14 +6,20 @@ record log). Each test gets a fresh :class:`~perfmon.measurements.Record` that t
 the only process) also keeps a :class:`~perfmon.session.Controller`, which samples the machine,
 drives a hybrid run's background load and, at the end, hands every record to the pipeline once.
 
-User errors take one path: a :class:`~perfmon.PerfmonError` before any test runs becomes
-``pytest.UsageError`` (one line, exit 4); one met inside a test (in any process) is noted in the
-session directory, stops the session, and is printed once by the controller with exit 4.
+Exit codes follow perfmon's table (``perfmon.exit_codes``), not pytest's: the session's outcome
+decides it in ``pytest_sessionfinish``. User errors take one path: a :class:`~perfmon.PerfmonError`
+before any test runs becomes a ``pytest.UsageError`` that keeps the error's code (one line; 2, or 3
+for a target that is down); one met inside a test (in any process) is noted in the session
+directory, stops the session, and is printed once by the controller with its code. ``perfmon run``
+reads the code the plugin decided from ``$PERFMON_EXIT_FILE``, so it can tell pytest's own codes
+(which overlap the table) from perfmon's.
 """
 
 from __future__ import annotations
 
+import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator
@@ -25,6 +31,7 @@ import pytest
 
 from .config import Config, load_config
 from .errors import PerfmonError
+from .exit_codes import ExitCode
 from .measurements import Record
 from .session import (
     BrowserOptions,
@@ -51,6 +58,7 @@ _outcome_key = pytest.StashKey[SessionOutcome]()
 _record_key = pytest.StashKey[Record]()
 _reports_key = pytest.StashKey[dict[str, pytest.TestReport]]()
 _sigterm_key = pytest.StashKey[Any]()
+_usage_code_key = pytest.StashKey[int]()
 
 
 def session_config(config: pytest.Config) -> Config:
@@ -90,14 +98,31 @@ def _count(text: str) -> int:
     return n
 
 
-def _user_error(exc: PerfmonError, during: pytest.FixtureRequest | None = None) -> NoReturn:
+def _user_error(exc: PerfmonError, config: pytest.Config, during: pytest.FixtureRequest | None = None) -> NoReturn:
     """The one way a user error leaves perfmon under pytest (see the module docstring); ``during`` is
     the fixture request when a test is running."""
     if during is None:
+        config.stash[_usage_code_key] = exc.exit_code  # pytest.UsageError is final: its code rides here
         raise pytest.UsageError(str(exc))
-    during.config.stash[_process_key].files.note_user_error(str(exc))
+    during.config.stash[_process_key].files.note_user_error(exc)
     during.session.shouldstop = f"perfmon: {exc}"  # xdist hands a worker's shouldstop to the controller
     pytest.fail(f"perfmon: {exc}", pytrace=False)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_cmdline_main(config: pytest.Config) -> Generator[None, int | ExitCode, int | ExitCode]:
+    """Where the session's exit code leaves pytest: a usage error raised before the tests (pytest
+    would print it and exit 4, which is "spooled" in perfmon's table) exits with its own code."""
+    try:
+        code = yield
+    except pytest.UsageError as exc:
+        for line in exc.args:
+            print(f"ERROR: {line}", file=sys.stderr)
+        code = config.stash.get(_usage_code_key, ExitCode.USAGE)
+    if getattr(config, "workerinput", None) is None and (path := os.environ.get("PERFMON_EXIT_FILE")):
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(f"{int(code)}\n")
+    return code
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -109,7 +134,7 @@ def pytest_configure(config: pytest.Config) -> None:
                           environment=config.getoption("perf_env"), store=config.getoption("perf_store"),
                           base_url=config.getoption("base_url", None))
     except PerfmonError as exc:
-        _user_error(exc)
+        _user_error(exc, config)
     if iterations := config.getoption("perf_iterations"):
         cfg = replace(cfg, profile=replace(cfg.profile, browser_iterations=iterations))
     if mode := config.getoption("perf_regressions"):
@@ -160,7 +185,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         controller.start(load=opt("perf_load"), load_script=opt("perf_load_script"),
                          load_on_start=opt("perf_load_on_start"))
     except PerfmonError as exc:
-        _user_error(exc)
+        _user_error(exc, session.config)
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -168,10 +193,10 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     journeys = [item for item in items if "perf" in getattr(item, "fixturenames", ())]
     if journeys and (missing := chromium_problem()) is not None:
         if _controller_key in config.stash:
-            _user_error(missing)
+            _user_error(missing, config)
         # An xdist worker cannot stop the session: it leaves the journeys out (every worker alike, so
         # collections still match) and notes the error, which the controller reports once.
-        config.stash[_process_key].files.note_user_error(str(missing))
+        config.stash[_process_key].files.note_user_error(missing)
         config.hook.pytest_deselected(items=journeys)
         items[:] = [item for item in items if item not in journeys]
 
@@ -214,10 +239,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         outcome = config.stash[_outcome_key] = controller.finish(
             interrupted=exitstatus == code.INTERRUPTED, tests_failed=exitstatus == code.TESTS_FAILED,
             metadata=process.browser.recorded(), outputs=outputs)
-        if outcome.user_error is not None:
-            session.exitstatus = pytest.ExitCode.USAGE_ERROR
-        elif not outcome.ok and session.exitstatus == 0:
-            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        decided = outcome.exit_code
+        # A failed test the run does not show (a crashed worker's, in a partial run) still fails.
+        hidden = session.exitstatus == pytest.ExitCode.TESTS_FAILED and decided in (ExitCode.PASSED, ExitCode.SPOOLED)
+        if decided is None and exitstatus == pytest.ExitCode.INTERRUPTED:
+            decided = ExitCode.UNMEASURED  # stopped before anything was measured
+        if decided is not None and not hidden:
+            session.exitstatus = decided
     finally:
         controller.close()
 
@@ -248,7 +276,7 @@ def _perf_target(request: pytest.FixtureRequest) -> Target:
     try:
         return session_target(process.config, process.files)
     except PerfmonError as exc:
-        _user_error(exc, request)
+        _user_error(exc, request.config, request)
 
 
 @pytest.fixture(scope="session")
@@ -286,7 +314,7 @@ def perf_browser(request: pytest.FixtureRequest) -> Iterator[Any]:
         browser, close = session_browser(process.files, worker=process.worker, workers=process.workers,
                                          servers=process.browser.servers)
     except PerfmonError as exc:
-        _user_error(exc, request)
+        _user_error(exc, request.config, request)
     yield browser
     close()
 

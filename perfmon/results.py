@@ -41,8 +41,8 @@ __all__ = [
 ]
 
 TEST_TYPES = ("load", "stress", "spike", "endurance", "browser", "mixed")
-RunStatus = Literal["passed", "failed", "interrupted", "partial"]
-RUN_STATUSES: tuple[RunStatus, ...] = ("passed", "failed", "interrupted", "partial")
+RunStatus = Literal["passed", "failed", "interrupted", "partial", "unmeasured"]
+RUN_STATUSES: tuple[RunStatus, ...] = ("passed", "failed", "interrupted", "partial", "unmeasured")
 
 # Which metrics summarise a run, in order of preference: API requests, then browser steps.
 _LATENCY = ("http_req_duration", "browser_step_duration")

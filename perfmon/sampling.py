@@ -6,9 +6,11 @@ test and its children), plus ``system`` (whole-machine CPU). Samples go into Tre
 ``process_cpu_percent{role}`` (percent of one core) and ``process_rss_mb{role}``, so they
 merge and window like every other metric.
 
-The sampler also judges the client: when the machine's CPU is near full, browser and
-latency numbers measure the load generator as much as the server. ``saturation`` is the share
-of samples taken in that state.
+The sampler also judges the client. ``saturation`` is the share of samples in which the client was
+the bottleneck: one of its own processes used 90 % of a core (an event loop is single-threaded;
+Locust warns at the same mark), or, while browsers ran, the whole machine was 90 % busy (Chromium
+competes with everything for the cores). A busy machine without browsers is not counted: that is the
+local target itself at work, which is what a stress test measures.
 """
 
 from __future__ import annotations
@@ -57,6 +59,9 @@ class Sampler:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._procs: dict[int, psutil.Process] = {}
+        # Processes first seen in this pass: their cpu_percent covers microseconds since priming, which
+        # psutil turns into nonsense (a new child at 900 % of a core); their CPU counts from the next pass.
+        self._fresh: set[int] = set()
 
     @property
     def saturation(self) -> float | None:
@@ -89,6 +94,7 @@ class Sampler:
             except psutil.Error:
                 return None
             self._procs[pid] = p
+            self._fresh.add(pid)
         return p
 
     def _tree(self, pid: int) -> list[psutil.Process]:
@@ -132,7 +138,7 @@ class Sampler:
             cpu = rss = 0.0
             for p in procs:
                 try:
-                    c = p.cpu_percent(None)
+                    c = 0.0 if p.pid in self._fresh else p.cpu_percent(None)
                     rss += p.memory_info().rss
                 except psutil.Error:
                     continue
@@ -143,8 +149,11 @@ class Sampler:
             self.metrics.trend("process_rss_mb", {"role": role}).record(rss / 1e6, now)
             self.metrics.gauge("processes", {"role": role}).record(len(procs), now)
         self.samples += 1
-        if system >= SATURATED_SYSTEM_PCT or busiest >= SATURATED_PROCESS_PCT:
-            self.saturated += 1
+        saturated = busiest >= SATURATED_PROCESS_PCT or bool(roles["browser"] and system >= SATURATED_SYSTEM_PCT)
+        self.saturated += saturated
+        # Windowed like every metric, so the verdict can count only the time the run was measuring.
+        self.metrics.rate("client_saturated").record(saturated, now)
+        self._fresh.clear()
         # Forget processes that have gone.
         alive = {p.pid for procs in roles.values() for p in procs}
         for pid in [pid for pid in self._procs if pid not in alive]:

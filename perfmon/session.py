@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from .config import Config
 from .errors import PerfmonError, one_line
+from .exit_codes import ExitCode
 from .measurements import MeasurementLog, Record, read_records
 from .redaction import redact
 from .results import new_run_id
@@ -48,6 +49,7 @@ __all__ = [
     "SessionFiles",
     "SessionOutcome",
     "Target",
+    "UserError",
     "artifacts_dir",
     "browser_iteration",
     "chromium_problem",
@@ -70,19 +72,23 @@ class SessionFiles:
     def services(self) -> Path:
         return self.root / "services"
 
-    def note_user_error(self, message: str) -> None:
-        """Keep the first user error any process met; the controller reports it once at the end."""
+    def note_user_error(self, exc: PerfmonError) -> None:
+        """Keep the first user error any process met (its line and exit code); the controller reports
+        it once at the end."""
         self.root.mkdir(parents=True, exist_ok=True)
         try:
-            fd = os.open(self.root / "user-error.txt", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            fd = os.open(self.root / "user-error.json", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         except FileExistsError:
             return
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(message)
+            json.dump({"message": str(exc), "exit_code": exc.exit_code}, f)
 
-    def user_error(self) -> str | None:
-        path = self.root / "user-error.txt"
-        return path.read_text(encoding="utf-8") if path.is_file() else None
+    def user_error(self) -> UserError | None:
+        path = self.root / "user-error.json"
+        if not path.is_file():
+            return None
+        found = json.loads(path.read_text(encoding="utf-8"))
+        return UserError(str(found["message"]), int(found["exit_code"]))
 
     def started_target(self) -> Mapping[str, Any]:
         """The bundled target's record, once some process has started it."""
@@ -214,19 +220,33 @@ def browser_iteration(browser: Any, context_args: Mapping[str, Any], record: Rec
 
 
 @dataclass(frozen=True)
+class UserError:
+    """A user error met during the tests: its one line and its exit code (``perfmon.exit_codes``)."""
+
+    message: str
+    exit_code: int
+
+
+@dataclass(frozen=True)
 class SessionOutcome:
     concluded: Concluded | None  # None: nothing was measured, or it could not be concluded (``broken``)
-    user_error: str | None  # the first user error a process met during the tests
+    user_error: UserError | None  # the first user error a process met during the tests
     broken: str | None = None  # concluding failed (a perfmon bug); where the measurements were kept
 
     @property
-    def ok(self) -> bool:
-        return self.user_error is None and self.broken is None and (self.concluded is None or self.concluded.ok)
+    def exit_code(self) -> ExitCode | None:
+        """The session's code in perfmon's table; ``None`` when perfmon has nothing to say (nothing
+        was measured and nothing went wrong)."""
+        if self.user_error is not None:
+            return ExitCode(self.user_error.exit_code)
+        if self.broken is not None:
+            return ExitCode.SPOOLED  # the measurements are kept, but not in the store
+        return self.concluded.exit_code if self.concluded is not None else None
 
     def lines(self) -> list[Line]:
         found = self.concluded.lines() if self.concluded is not None else []
         found += [(f"ERROR: {self.broken}", "fail")] if self.broken else []
-        return found + ([(f"ERROR: {self.user_error}", "fail")] if self.user_error else [])
+        return found + ([(f"ERROR: {self.user_error.message}", "fail")] if self.user_error else [])
 
 
 class Controller:

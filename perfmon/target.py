@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from .errors import TargetError
+from .errors import ConfigError, TargetError
 
 __all__ = ["check_reachable", "free_port", "start_local_target"]
 
@@ -46,7 +46,7 @@ def check_reachable(base_url: str, timeout_s: float = 10.0) -> None:
     else:
         ok = parts.scheme in ("http", "https") and bool(parts.hostname)
     if not ok:
-        raise TargetError(f"BASE_URL {base_url!r} is not an http(s) URL; write e.g. http://127.0.0.1:8000")
+        raise ConfigError(f"BASE_URL {base_url!r} is not an http(s) URL; write e.g. http://127.0.0.1:8000")
     try:
         # A server that accepts the connection but never answers is reachable: the run will measure it hang.
         httpx.get(base_url, timeout=httpx.Timeout(timeout_s, read=3.0), follow_redirects=False)
@@ -76,7 +76,7 @@ def start_local_target(
             proc = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
                                     env={**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"})
         except OSError as exc:
-            raise TargetError(f"cannot start the target with {command!r}: {exc}; fix target_command") from None
+            raise ConfigError(f"cannot start the target with {command!r}: {exc}; fix target_command") from None
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + _START_TIMEOUT_S
     while time.monotonic() < deadline:

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the scripts: make sure Python deps (in .venv) and Chromium are there.
 # Installs only what is missing, so a second run starts at once.
 set -euo pipefail
@@ -35,11 +36,11 @@ ensure_python() {
     "$py" -m venv "$VENV" || die "could not create $VENV; install python3-venv"
   fi
   local stamp="$VENV/.perfmon-installed" want
-  want="$(cat "$ROOT/pyproject.toml" | sha1sum | cut -d' ' -f1)"
+  want="$(sha1sum < "$ROOT/pyproject.toml" | cut -d' ' -f1)"
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     say "installing Python dependencies into $VENV"
     "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
-    "$VENV/bin/python" -m pip install -q -e "$ROOT[demo,dev,postgres,supabase]" || die "pip install failed (see above)"
+    "$VENV/bin/python" -m pip install -q -e "${ROOT}[demo,dev,postgres,supabase]" || die "pip install failed (see above)"
     echo "$want" > "$stamp"
   fi
   export PATH="$VENV/bin:$PATH"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by test.sh: a private PostgreSQL 15 (from Debian) on a free loopback port, started as
 # the postgres user (the server refuses root), with pgTAP; stopped when the script exits.
 PGBIN=/usr/lib/postgresql/15/bin

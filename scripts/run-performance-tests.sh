@@ -9,6 +9,6 @@
 source "$(dirname "$0")/_bootstrap.sh"
 ensure_python
 ensure_chromium
-cd "$ROOT"
+cd "$ROOT" || exit 2
 # exec: Ctrl-C and a cancelled job's SIGTERM reach perfmon itself, which stops pytest and keeps the partial run.
 exec perfmon run "$@"

@@ -8,13 +8,18 @@ ensure_python
 ensure_chromium
 ensure_postgres
 ensure_supabase_cli
-cd "$ROOT"
+cd "$ROOT" || exit 2
 start_postgres
 say "pgTAP (migrations applied from scratch, in order, by the Supabase CLI)"
 create_migrated_db perfmon_pgtap
 pg_prove -d perfmon_pgtap supabase/tests/*.test.sql
 say "ruff"
 ruff check perfmon demo_app tests
+say "the GitHub workflow (actionlint, with shellcheck on its run: steps; GitHub's workflow schema)"
+apt_install shellcheck
+actionlint .github/workflows/performance.yml
+check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/performance.yml
+shellcheck -x -S warning scripts/*.sh .ci/run
 say "mypy"
 mypy
 say "pytest (unit and end-to-end, then the reliability suite)"

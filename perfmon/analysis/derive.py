@@ -51,8 +51,10 @@ def _spike(run: Run, scenario: ScenarioRun) -> dict[str, Any]:
                                            f"before its spike was over at {phases[1]:.0f}s"}
     recovered = recovery_time(latency, scenario.stages, scenario.started_at) if isinstance(latency, Trend) else None
     if recovered is None:
-        return {"recovery_s": None, "why": "p95 never came back near its pre-spike level before the scenario ended"}
-    # Never recovering leaves no value: a threshold on spike_recovery_time then fails for lack of samples.
+        # Never recovering leaves no value, and that absence is the finding: a threshold on
+        # spike_recovery_time fails (the pipeline's validity check reads ``absent_is_failure``).
+        return {"recovery_s": None, "why": "p95 never came back near its pre-spike level before the scenario ended",
+                "absent_is_failure": "spike_recovery_time"}
     run.metrics.trend("spike_recovery_time", {"scenario": scenario.name}).record(recovered * 1000)
     return {"recovery_s": recovered}
 

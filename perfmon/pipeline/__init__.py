@@ -18,6 +18,7 @@ from typing import Any
 from ..analysis import derive
 from ..config import Config
 from ..errors import one_line
+from ..exit_codes import ExitCode, for_status
 from ..measurements import Record
 from ..metrics import Metrics
 from ..redaction import redact
@@ -47,15 +48,15 @@ class Concluded:
     delivery: Delivery = field(default_factory=Delivery)
 
     @property
-    def ok(self) -> bool:
-        """The run did not fail and is safely in the store (a spooled run still needs attention)."""
+    def exit_code(self) -> ExitCode:
+        """The run's code in perfmon's table (``perfmon.exit_codes``)."""
         stored = self.delivery.stored
-        return self.run.status != "failed" and not (stored is not None and stored.spooled)
+        return for_status(self.run.status, spooled=stored is not None and stored.spooled)
 
     def lines(self) -> list[Line]:
         marks: list[Line] = []
         for text in summary_lines(self.run):
-            failed = any(word in text for word in ("FAIL", "UNRELIABLE", "REGRESSION", "LEAK"))
+            failed = any(word in text for word in ("FAIL", "UNMEASURED", "REGRESSION", "LEAK"))
             marks.append((text, "fail" if failed else "pass" if text.lstrip().startswith("PASS") else "plain"))
         # Every line printed at the end of a run passes the one redactor.
         return [(redact(text), style) for text, style in marks + closing_lines(self.run, self.delivery)]

@@ -20,8 +20,9 @@ __all__ = ["DeployVerdict", "check_deploy"]
 
 @dataclass(frozen=True)
 class DeployVerdict:
-    """``reason``: ``passed``, ``failed`` (failed, partial or interrupted), ``regressed``, ``stale``
-    (too old) or ``missing`` (no complete run of the commit)."""
+    """``reason``: ``passed``, ``failed`` (failed or partial), ``regressed``, ``unmeasured`` (it could
+    not be measured, or was interrupted), ``stale`` (too old) or ``missing`` (no complete run of the
+    commit)."""
 
     reason: str
     line: str
@@ -50,6 +51,10 @@ def check_deploy(store: Store, sha: str, *, environment: str | None, profile: st
     if max_age_s is not None and age > max_age_s:
         return DeployVerdict("stale", f"{name} is {_hours(age)} old, more than --max-age {_hours(max_age_s)}; run "
                                       f"the performance tests again")
+    if run.status in ("unmeasured", "interrupted"):
+        why = (run.metadata.get("unmeasured") or ["it was interrupted"])[0]
+        return DeployVerdict("unmeasured", f"{name} could not be measured ({run.status.upper()}: {why}); run the "
+                                           "performance tests again")
     if run.status != "passed":
         failed = [f"{o.threshold.metric} {o.threshold.expression}" for o in run.failed_thresholds]
         why = f": {', '.join(failed[:3])}" if failed else ""

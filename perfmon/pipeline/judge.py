@@ -3,13 +3,16 @@
 Thresholds are evaluated on the run's merged (and derived) metrics, then the status follows:
 
 - ``interrupted`` when Ctrl-C stopped a test or a scenario;
-- ``failed`` when a threshold failed, a test failed, a scenario stopped early on an
+- ``unmeasured`` when the numbers are distorted (the client saturated past ``unreliable_saturation``
+  of the run, or the target stopped answering; ``validity.py``): whatever they say, they are not
+  judged;
+- ``failed`` when a threshold failed on its samples, a test failed, a scenario stopped early on an
   ``abortOnFail`` threshold, or the run regressed against its history (unless configured to warn);
+- ``unmeasured`` when the only failures are thresholds you wrote that had no samples;
 - ``partial`` when a crashed worker lost iterations;
 - ``passed`` otherwise.
 
-The client's own saturation decides whether browser numbers are trustworthy: past the
-configured share of the run they are flagged unreliable (shown, not failed).
+The reasons a run is unmeasured are kept in ``metadata["unmeasured"]``, one line each.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from dataclasses import dataclass
 
 from ..results import Run
 from ..thresholds import Threshold, evaluate
+from .validity import distorted, measured_saturation, unsampled
 
 __all__ = ["RunFacts", "judge"]
 
@@ -37,18 +41,27 @@ def judge(run: Run, thresholds: list[Threshold], facts: RunFacts, *, unreliable_
     """Evaluate ``thresholds`` on ``run`` and set its status (the rule is in the module docstring)."""
     run.lost_iterations = facts.lost_iterations
     seen = [s for s in (facts.client_saturation, *(sc.client_saturation for sc in run.scenarios)) if s is not None]
-    run.client_saturation = max(seen) if seen else None
-    has_browser = any(name.startswith("browser_") for name in run.metrics.names())
-    if has_browser and run.client_saturation is not None and run.client_saturation > unreliable_saturation:
-        run.metadata["browser_metrics_unreliable"] = True
+    measured = measured_saturation(run)
+    run.client_saturation = measured[0] if measured is not None else max(seen) if seen else None
     run.thresholds = evaluate(thresholds, run.metrics, duration_s=run.duration_seconds)
     if problems := {str(o.threshold): o.problem for o in run.thresholds if o.problem}:
         run.metadata["threshold_problems"] = problems
+    bad_data = distorted(run, saturation_share=unreliable_saturation)
+    empty = unsampled(run)
+    measured_failures = len(run.failed_thresholds) > len(empty)
     if facts.interrupted or any(s.interrupted for s in run.scenarios):
         run.status = "interrupted"
-    elif run.failed_thresholds or facts.tests_failed or run.stop_reasons or facts.regressions:
+    elif bad_data:
+        run.status = "unmeasured"
+    elif measured_failures or facts.tests_failed or run.stop_reasons or facts.regressions:
         run.status = "failed"
+    elif empty:
+        run.status = "unmeasured"
+        bad_data = [f"too few samples for a verdict: {o.threshold}: {o.detail}; check that the suite records it"
+                    for o in empty]
     elif facts.lost_iterations:
         run.status = "partial"
     else:
         run.status = "passed"
+    if bad_data:
+        run.metadata["unmeasured"] = bad_data

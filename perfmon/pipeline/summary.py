@@ -31,9 +31,8 @@ def summary_lines(run: Run) -> list[str]:
         f"  throughput {_fmt(s.throughput, '/s')}",
     ]
     if run.client_saturation is not None:
-        lines.append(f"  client CPU saturated {run.client_saturation:.0%} of the run"
-                     + ("  -> browser metrics UNRELIABLE (the client, not the server, was the bottleneck)"
-                        if run.metadata.get("browser_metrics_unreliable") else ""))
+        lines.append(f"  client CPU saturated {run.client_saturation:.0%} of the run")
+    lines.extend(f"  UNMEASURED  {why}" for why in run.metadata.get("unmeasured") or ())
     if run.lost_iterations:
         lines.append(f"  {run.lost_iterations} iteration(s) lost to crashed workers")
     for reason in run.stop_reasons:
@@ -119,13 +118,11 @@ def closing_lines(run: Run, delivery: Delivery) -> list[Line]:
     if delivery.alerted is not None:
         out.append(("alert sent to PERFMON_ALERT_WEBHOOK", "plain") if delivery.alerted else
                    ("alert to PERFMON_ALERT_WEBHOOK failed (the run is stored all the same)", "fail"))
-    failed = run.failed_thresholds
-    if failed:
+    if run.status == "unmeasured":
+        # Not judged: the thresholds' verdicts stand above, but the run neither passed nor failed on them.
+        out.append(("perfmon: UNMEASURED, no verdict (exit 3): " + "; ".join(run.metadata.get("unmeasured") or ()),
+                    "fail"))
+    elif failed := run.failed_thresholds:
         names = ", ".join(str(o.threshold) for o in failed)
         out.append((f"perfmon: FAILED thresholds: {names}", "fail"))
-        if run.metadata.get("browser_metrics_unreliable") and any(
-                o.threshold.metric.startswith("browser_") for o in failed):
-            share = run.client_saturation or 0.0
-            out.append((f"perfmon: the client CPU was saturated {share:.0%} of the run, so the browser numbers say "
-                        "more about this machine than the app: use fewer workers (-n) or a bigger runner", "fail"))
     return out

@@ -14,7 +14,8 @@ from ..redaction import redact
 from ..results import Run
 from ..store import RunSummary
 from .html import render_html
-from .machine import SUMMARY_SCHEMA, junit_xml, markdown, summary_json
+from .machine import SUMMARY_SCHEMA, junit_xml, summary_json
+from .markdown import markdown
 from .model import build_model
 
 __all__ = ["SUMMARY_SCHEMA", "ReportPaths", "write_reports"]
@@ -35,7 +36,8 @@ def write_reports(run: Run, root: Path, *, history: list[RunSummary] | None = No
     out = root / run.run_id
     paths = ReportPaths(out, out / "index.html", out / "summary.json", out / "junit.xml", out / "summary.md")
     texts = {paths.html: render_html(build_model(run, history)), paths.summary: json.dumps(summary_json(run), indent=2),
-             paths.junit: junit_xml(run), paths.markdown: markdown(run, str(paths.html))}
+             paths.junit: junit_xml(run),
+             paths.markdown: markdown(run, str(paths.html), report_url=os.environ.get("PERFMON_REPORT_URL") or None)}
     texts = {path: redact(text) for path, text in texts.items()}
     try:
         out.mkdir(parents=True, exist_ok=True)

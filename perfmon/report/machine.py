@@ -1,4 +1,5 @@
-"""Machine-readable outputs: summary.json (versioned, k6-like), JUnit XML and a Markdown summary.
+"""Machine-readable outputs: summary.json (versioned, k6-like) and JUnit XML (the Markdown summary
+is ``markdown.py``).
 
 summary.json's schema is ``perfmon/report/summary.schema.json`` (documented in
 docs/summary-json.md); its ``schema`` field changes with any incompatible change.
@@ -13,7 +14,7 @@ from ..metrics import Counter, Gauge, Rate, Trend
 from ..results import Run
 from ..store.base import iso
 
-__all__ = ["SUMMARY_SCHEMA", "junit_xml", "markdown", "summary_json"]
+__all__ = ["SUMMARY_SCHEMA", "junit_xml", "summary_json"]
 
 SUMMARY_SCHEMA = "perfmon.summary/v1"
 
@@ -107,38 +108,3 @@ def junit_xml(run: Run) -> str:
     suites = ET.Element("testsuites", tests=str(tests), failures=str(failures))
     suites.append(suite)
     return ET.tostring(suites, encoding="unicode", xml_declaration=True)
-
-
-def _md(v: float | None, fmt: str = "{:.3g}") -> str:
-    return "-" if v is None else fmt.format(v)
-
-
-def markdown(run: Run, report_path: str | None = None) -> str:
-    s = run.summary_metrics()
-    icon = "✅" if run.passed else "❌"
-    lines = [
-        f"## {icon} perfmon {run.test_type} run: {run.status.upper()}",
-        "",
-        f"`{run.run_id}` · {run.environment} · profile `{run.profile}` · commit `{(run.git_sha or '-')[:10]}` · "
-        f"{run.duration_seconds:.0f} s · {run.concurrent_users} users",
-        "",
-        "| metric | value |",
-        "| --- | ---: |",
-        f"| avg response time | {_md(s.avg_response_time, '{:.1f} ms')} |",
-        f"| p95 response time | {_md(s.p95_response_time, '{:.1f} ms')} |",
-        f"| error rate | {_md(None if s.error_rate is None else 100 * s.error_rate, '{:.2f} %')} |",
-        f"| throughput | {_md(s.throughput, '{:.1f}/s')} |",
-        "",
-        "| threshold | observed | result |",
-        "| --- | ---: | --- |",
-    ]
-    for o in run.thresholds:
-        metric = o.threshold.metric.replace("|", "\\|")
-        verdict = {"pass": "pass", "fail": "**FAIL**", "no data": "no data"}[o.status]
-        lines.append(f"| `{metric}: {o.threshold.expression}` | {_md(o.observed)} | {verdict} |")
-    if run.metadata.get("browser_metrics_unreliable"):
-        lines += ["", f"> ⚠️ The client CPU was saturated {100 * (run.client_saturation or 0):.0f}% of the run: "
-                      "browser numbers are unreliable."]
-    if report_path:
-        lines += ["", f"Report: `{report_path}`"]
-    return "\n".join(lines) + "\n"

@@ -16,7 +16,7 @@ create table if not exists performance_test_runs (
   throughput_rps real,
   passed integer not null,
   created_at text not null default (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
-  status text not null check (status in ('passed', 'failed', 'interrupted', 'partial')),
+  status text not null check (status in ('passed', 'failed', 'interrupted', 'partial', 'unmeasured')),
   profile text not null,
   base_url text,
   git_sha text,

@@ -26,6 +26,11 @@ _REGRESSION_COLUMNS = {
 }
 
 
+# A status added by supabase/migrations/20261126000000_unmeasured_status.sql (its CHECK widened).
+_STATUS_CHECK_BEFORE = "check (status in ('passed', 'failed', 'interrupted', 'partial'))"
+_STATUS_CHECK = "check (status in ('passed', 'failed', 'interrupted', 'partial', 'unmeasured'))"
+
+
 class SQLiteStore(SQLStore):
     placeholder = "?"
 
@@ -61,10 +66,36 @@ class SQLiteStore(SQLStore):
             if old in cols:
                 self._con.execute(f"alter table performance_test_runs rename column {old} to {new}")
         self._con.execute("drop index if exists idx_perf_runs_created")  # a duplicate of the spec's index
+        self._widen_status_check()
         have = {row[1] for row in self._con.execute("pragma table_info(performance_regressions)")}
         for column, ddl in _REGRESSION_COLUMNS.items():
             if column not in have:
                 self._con.execute(f"alter table performance_regressions add column {column} {ddl}")
+
+    def _widen_status_check(self) -> None:
+        """SQLite cannot alter a CHECK; widening one in the stored schema is its documented procedure
+        (sqlite.org/lang_altertable.html, "making other kinds of table schema changes"): every row that
+        passed the old check passes the new one, so nothing on disk changes. A table rebuild would have
+        to drop and re-create the five tables that refer to this one."""
+        [sql] = self._con.execute("select sql from sqlite_master where type = 'table' "
+                                  "and name = 'performance_test_runs'").fetchone()
+        if _STATUS_CHECK_BEFORE not in sql:
+            return
+        [version] = self._con.execute("pragma schema_version").fetchone()
+        self._con.execute("begin immediate")
+        try:
+            self._con.execute("pragma writable_schema = on")
+            self._con.execute("update sqlite_master set sql = ? where type = 'table' "
+                              "and name = 'performance_test_runs'", (sql.replace(_STATUS_CHECK_BEFORE, _STATUS_CHECK),))
+            self._con.execute(f"pragma schema_version = {int(version) + 1}")
+            self._con.execute("pragma writable_schema = off")
+            self._con.execute("commit")
+        except sqlite3.Error:
+            self._con.execute("rollback")
+            raise
+        [ok] = self._con.execute("pragma integrity_check").fetchone()
+        if ok != "ok":
+            raise sqlite3.DatabaseError(f"integrity check after widening the status check: {ok}")
 
     def _cell(self, value: Any) -> Any:
         if isinstance(value, bool):

@@ -1,6 +1,6 @@
 -- The migrations applied from scratch, in order, give the tables, types and indexes people review.
 begin;
-select plan(30);
+select plan(32);
 
 select has_table('public', 'performance_test_runs', 'the spec''s runs table');
 select has_table('public', 'performance_metric_series', 'per-series aggregates');
@@ -47,6 +47,14 @@ select throws_ok(
     status, profile, started_at, error_rate) values (gen_random_uuid(), 'load', 'ci', 1, 1, true, 'passed', 'x',
     now(), 1.5)$$,
   '23514', null, 'error_rate is a share between 0 and 1');
+select lives_ok(
+  $$insert into public.performance_test_runs (id, test_type, environment, concurrent_users, duration_seconds, passed,
+    status, profile, started_at) values (gen_random_uuid(), 'load', 'ci', 1, 1, false, 'unmeasured', 'x', now())$$,
+  'a run that could not be measured is a status of its own');
+select throws_ok(
+  $$insert into public.performance_test_runs (id, test_type, environment, concurrent_users, duration_seconds, passed,
+    status, profile, started_at) values (gen_random_uuid(), 'load', 'ci', 1, 1, false, 'sideways', 'x', now())$$,
+  '23514', null, 'status is checked');
 select is(
   (select count(*)::int from pg_views where schemaname = 'public' and viewname like 'performance_%'
      and definition is not null),

@@ -66,7 +66,7 @@ def test_a_thresholds_list_under_pytest_is_one_line_not_an_internal_error(tmp_pa
     proj = project(tmp_path)
     (proj / "perfmon.toml").write_text('[scenarios.quick]\nvus = 1\nthresholds = ["p(95)<2000"]\n')
     out = run(pytest_cmd("test_quick.py"), proj)
-    assert out.returncode == 4 and "INTERNALERROR" not in out.stdout + out.stderr
+    assert out.returncode == 2 and "INTERNALERROR" not in out.stdout + out.stderr
     assert "perfmon.toml:3: scenarios.quick.thresholds" in one_line_error(out)
 
 
@@ -83,7 +83,7 @@ def test_a_utf16_config_is_one_line_even_when_found_by_discovery(tmp_path: Path,
 
 def test_a_base_url_with_a_bad_port_is_one_line(tmp_path: Path) -> None:
     out = run(pytest_cmd("test_quick.py"), project(tmp_path), BASE_URL="http://127.0.0.1:abc")
-    assert out.returncode == 4
+    assert out.returncode == 2
     assert "BASE_URL 'http://127.0.0.1:abc' is not an http(s) URL" in one_line_error(out)
 
 
@@ -111,7 +111,7 @@ def test_a_report_folder_that_cannot_be_written_is_one_line(tmp_path: Path) -> N
 def test_a_chromium_that_is_not_chromium_is_named(tmp_path: Path, workers: list[str]) -> None:
     (tmp_path / "test_page.py").write_text("def test_page(perf):\n    perf.page.goto('/login')\n")
     out = run(pytest_cmd("test_page.py", *workers), tmp_path, PERFMON_CHROMIUM="/bin/true")
-    assert out.returncode == 4
+    assert out.returncode == 2
     said = "ERROR: Chromium at /bin/true failed to start: true (GNU coreutils)"
     assert said in out.stdout + out.stderr, out.stdout + out.stderr
     assert "Traceback" not in out.stdout + out.stderr

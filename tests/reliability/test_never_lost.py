@@ -21,7 +21,7 @@ def spooled(proj: Path) -> list[Path]:
 def test_a_store_url_with_a_bad_port_spools_the_measured_run(tmp_path: Path) -> None:
     proj = project(tmp_path)
     out = run(pytest_cmd("test_quick.py", "--perf-store", "postgresql://u:pw@127.0.0.1:abc/db"), proj)
-    assert out.returncode == 1 and "Traceback" not in out.stdout + out.stderr
+    assert out.returncode == 4 and "Traceback" not in out.stdout + out.stderr
     assert "store failed: store URL postgresql://u:***@127.0.0.1:abc/db: the port is not a number" in out.stdout
     assert len(spooled(proj)) == 1
 
@@ -41,7 +41,7 @@ def test_store_down_while_perfmon_dir_is_a_file_keeps_the_run_in_the_fallback_sp
                 hashlib.sha1(str(proj.resolve()).encode()).hexdigest()[:12])
     try:
         out = run(pytest_cmd("test_quick.py"), proj)  # the default store lives under .perfmon too
-        assert out.returncode == 1 and "Traceback" not in out.stdout + out.stderr
+        assert out.returncode == 4 and "Traceback" not in out.stdout + out.stderr
         assert f"the run was kept in {fallback}/" in out.stdout
         [kept] = list(fallback.glob("*.json"))
         db = tmp_path / "good.db"
@@ -192,7 +192,7 @@ def test_a_bug_while_concluding_keeps_the_raw_measurements(tmp_path: Path) -> No
         "import perfmon.pipeline\n\n\ndef broken(*args, **kwargs):\n    raise RuntimeError('planted bug')\n\n\n"
         "perfmon.pipeline.conclude = broken\n")
     out = run(pytest_cmd("test_quick.py", "--perf-store", f"sqlite:///{tmp_path / 'r.db'}"), proj)
-    assert out.returncode == 1 and "Traceback" not in out.stdout + out.stderr
+    assert out.returncode == 4 and "Traceback" not in out.stdout + out.stderr  # kept, but not in the store
     assert "(RuntimeError: planted bug); its measurements are kept in" in out.stdout
     [kept] = (proj / ".perfmon" / "unconcluded").iterdir()
     lines = [line for f in kept.glob("*.jsonl") for line in f.read_text().splitlines()]

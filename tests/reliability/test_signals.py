@@ -67,7 +67,7 @@ def test_perfmon_run_interrupted_stores_the_partial_run_and_stops_the_app(tmp_pa
     apps = wait_for_load(proc)
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 2, out + err  # pytest's "interrupted"
+    assert proc.returncode == 3, out + err  # interrupted: not measured whole
     assert "Traceback" not in out + err
     [(run_id, _, status)] = runs_in(db)
     assert status == "interrupted" and stored_requests(db, run_id) > 10
@@ -83,6 +83,6 @@ def test_sigterm_to_pytest_itself_stores_the_partial_run(tmp_path: Path) -> None
     wait_for_load(proc)
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 2 and "Traceback" not in out + err, out + err
+    assert proc.returncode == 3 and "Traceback" not in out + err, out + err
     [(run_id, _, status)] = runs_in(db)
     assert status == "interrupted" and stored_requests(db, run_id) > 10

@@ -93,21 +93,20 @@ def test_unreliable_saturation_share(tmp_path: Path, clean_env: None) -> None:
         load_config(write(tmp_path, "unreliable_saturation = 2\n"))
 
 
-def test_saturated_client_marks_browser_numbers_unreliable() -> None:
+def test_a_client_saturated_past_the_configured_share_leaves_the_run_unmeasured() -> None:
     from perfmon import Run
     from perfmon.pipeline import RunFacts
     from perfmon.pipeline.judge import judge
 
-    api = Run(test_type="load", environment="ci", profile="smoke", base_url=None)
-    api.metrics.trend("http_req_duration").record(5)
-    judge(api, [], RunFacts(client_saturation=0.9), unreliable_saturation=0.5)
-    assert "browser_metrics_unreliable" not in api.metadata  # no browser numbers to doubt
-    run = Run(test_type="browser", environment="ci", profile="smoke", base_url=None)
-    run.metrics.trend("browser_step_duration").record(5)
-    judge(run, [], RunFacts(client_saturation=0.3), unreliable_saturation=0.5)
-    assert "browser_metrics_unreliable" not in run.metadata
-    judge(run, [], RunFacts(client_saturation=0.6), unreliable_saturation=0.5)
-    assert run.metadata["browser_metrics_unreliable"] is True
+    for kind, metric in (("load", "http_req_duration"), ("browser", "browser_step_duration")):
+        run = Run(test_type=kind, environment="ci", profile="smoke", base_url=None)
+        run.metrics.trend(metric).record(5)
+        judge(run, [], RunFacts(client_saturation=0.3), unreliable_saturation=0.5)
+        assert run.status == "passed" and "unmeasured" not in run.metadata
+        judge(run, [], RunFacts(client_saturation=0.6), unreliable_saturation=0.5)
+        assert run.status == "unmeasured"
+        [why] = run.metadata["unmeasured"]
+        assert why.startswith("the client CPU was saturated 60% of the run (more than unreliable_saturation = 0.5)")
 
 
 def test_seeded_accounts_and_suite_paths_are_config_keys(tmp_path: Path) -> None:

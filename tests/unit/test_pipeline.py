@@ -107,6 +107,9 @@ def statuses(**facts: object) -> str:
 def test_one_status_rule() -> None:
     assert statuses() == "passed"
     assert statuses(threshold="count>5") == "failed"
+    assert statuses(client_saturation=0.5) == "unmeasured"  # past unreliable_saturation (0.2): not judged
+    assert statuses(client_saturation=0.5, threshold="count>5") == "unmeasured"  # not even failed
+    assert statuses(client_saturation=0.1, threshold="count>5") == "failed"
     assert statuses(tests_failed=True) == "failed"
     assert statuses(stop_reason="threshold http_reqs: count>0 failed (abortOnFail) at 3s") == "failed"
     assert statuses(lost_iterations=1) == "partial"
@@ -130,10 +133,14 @@ def test_a_builtin_default_with_no_data_is_shown_not_failed_but_a_written_one_fa
     (tmp_path / "perfmon.toml").write_text('[scenarios.browser.thresholds]\nbrowser_step_duration = ["p(95)<2000"]\n')
     cfg = load_config(tmp_path / "perfmon.toml")
     done = conclude([rec], cfg, run_id="r", started_at=T0, base_url=None, finished_at=T0 + 5)
-    assert done is not None and done.run.status == "failed"
+    assert done is not None and done.run.status == "unmeasured"  # too few samples for a verdict: exit 3
+    assert done.exit_code == 3
     [o] = done.run.failed_thresholds
     assert (str(o.threshold), o.detail) == ("browser_step_duration: p(95)<2000",
                                            "no samples: nothing recorded browser_step_duration")
+    assert done.run.metadata["unmeasured"] == ["too few samples for a verdict: browser_step_duration: p(95)<2000: "
+                                               "no samples: nothing recorded browser_step_duration; check that the "
+                                               "suite records it"]
     assert not o.threshold.builtin and sum(t.threshold.metric == "browser_step_duration"
                                            for t in done.run.thresholds) == 1  # the user's replaces the default
 

@@ -62,7 +62,7 @@ def test_store_down_spools_the_run_and_flush_replays_it_once(tmp_path: Path) -> 
     blocker.write_text("")
     bad = f"sqlite:///{blocker}/r.db"
     out = run(pytest_cmd("test_quick.py", "--perf-store", bad), proj)
-    assert out.returncode == 1
+    assert out.returncode == 4  # measured, passed, but not stored: spooled
     assert "store failed: cannot open the result store" in out.stdout
     spooled = list((proj / ".perfmon" / "spool").glob("*.json"))
     assert len(spooled) == 1
@@ -129,7 +129,7 @@ def test_added_latency_fails_the_smoke_run(tmp_path: Path) -> None:
 def test_missing_chromium_is_one_line_before_any_journey(workers: list[str]) -> None:
     out = run(pytest_cmd("tests/browser_perf", "--perf-profile", "smoke", *workers), ROOT,
               PERFMON_CHROMIUM="/nonexistent/chromium")
-    assert out.returncode == 4
+    assert out.returncode == 2
     text = out.stdout + out.stderr
     assert "ERROR: PERFMON_CHROMIUM=/nonexistent/chromium is not an executable" in text
     assert "Traceback" not in text and "INTERNALERROR" not in text
@@ -140,8 +140,11 @@ def test_hybrid_run_puts_api_load_and_journeys_in_one_run(tmp_path: Path) -> Non
     db = tmp_path / "r.db"
     out = run(pytest_cmd("tests/browser_perf", "-n", "2", "--perf-profile", "smoke", "--perf-load", "load",
                          "--perf-store", f"sqlite:///{db}", "-k", "login"), ROOT)
-    assert out.returncode == 0, out.stdout[-3000:]
-    [(run_id, kind, _)] = runs_in(db)
+    [(run_id, kind, status)] = runs_in(db)
+    # Two workers, browsers, load and the app on two cores may saturate the machine: then the run is
+    # honestly unmeasured (exit 3). One run holding both kinds of measurement is what this checks.
+    assert (out.returncode, status) in {(0, "passed"), (3, "unmeasured")}, out.stdout[-3000:]
+    assert status == "passed" or "UNMEASURED  the client CPU was saturated" in out.stdout
     assert kind == "mixed"
     con = sqlite3.connect(db)
     names = {r[0] for r in con.execute("select name from performance_metric_series where run_id = ?", (run_id,))}
@@ -152,7 +155,7 @@ def test_hybrid_run_puts_api_load_and_journeys_in_one_run(tmp_path: Path) -> Non
 def test_bad_load_script_is_one_line(tmp_path: Path) -> None:
     out = run(pytest_cmd("tests/browser_perf", "--perf-profile", "smoke", "--perf-load", "load",
                          "--perf-load-script", "tests/api_perf/journeys.py:nope"), ROOT)
-    assert out.returncode == 4
+    assert out.returncode == 2
     assert "ERROR: script 'tests/api_perf/journeys.py' has no function 'nope'" in out.stderr
     assert "Traceback" not in out.stderr
 
@@ -232,9 +235,12 @@ def test_four_workers_on_shared_browser_servers_merge_into_one_run(tmp_path: Pat
     out = run(pytest_cmd("tests/browser_perf", "-n", "4", "--perf-browsers", "2", "--perf-profile", "smoke",
                          "-k", "test_login", "--perf-store", f"sqlite:///{db}"), ROOT,
               PERFMON_PLAYWRIGHT_DRIVER=driver)
-    assert out.returncode == 0, out.stdout[-2000:]
     [(run_id, kind, status)] = runs_in(db)
-    assert (kind, status) == ("browser", "passed")
+    # Four workers on two cores may saturate this machine: then the run is honestly unmeasured (exit 3).
+    # The merge is what this test checks, and it holds either way.
+    verdicts = {(0, "browser", "passed"), (3, "browser", "unmeasured")}
+    assert (out.returncode, kind, status) in verdicts, out.stdout[-2000:]
+    assert status == "passed" or "UNMEASURED  the client CPU was saturated" in out.stdout
     con = sqlite3.connect(db)
     assert con.execute("select sum(count) from performance_metric_series where run_id = ? and "
                        "name = 'browser_iterations'", (run_id,)).fetchone()[0] == 4  # one per worker
@@ -286,7 +292,7 @@ def test_ctrl_c_stops_gracefully_and_stores_what_was_measured(tmp_path: Path) ->
     time.sleep(8)  # start-up of the app and a few seconds of load
     proc.send_signal(signal.SIGINT)
     out, _ = proc.communicate(timeout=60)
-    assert proc.returncode == 2  # pytest's "interrupted"
+    assert proc.returncode == 3  # interrupted: the run could not be measured whole
     [(run_id, _, status)] = runs_in(db)
     assert status == "interrupted"
     reqs = sqlite3.connect(db).execute("select sum(count) from performance_metric_series where run_id = ? and "
@@ -391,14 +397,14 @@ processes = 2
     assert scenario["dropped_iterations"] > 0 and scenario["vus_created"] == 2
 
 
-def test_a_user_error_inside_a_worker_is_one_line_and_exit_4(tmp_path: Path) -> None:
+def test_a_user_error_inside_a_worker_is_one_line_and_its_own_code(tmp_path: Path) -> None:
     broken = 'target_command = "{python} -c \\"raise SystemExit(3)\\""\n'  # the app dies at start
     (tmp_path / "perfmon.toml").write_text(broken + SCENARIO_TOML.replace("{limit}", "2000"))
     for name in ("test_quick", "test_more"):
         (tmp_path / f"{name}.py").write_text(TEST_FILE.replace("test_quick", name))
     out = run(pytest_cmd("test_quick.py", "test_more.py", "-n", "2"), tmp_path)
     text = out.stdout + out.stderr
-    assert out.returncode == 4, text[-3000:]
+    assert out.returncode == 3, text[-3000:]  # the target never came up: nothing could be measured
     assert "INTERNALERROR" not in text and "Traceback" not in text
     assert text.count("ERROR: the target app exited with code 3 at start") == 1
 

@@ -4,7 +4,7 @@ import perfmon
 import perfmon.load
 
 EXPECTED = {
-    "BrowserError", "Config", "ConfigError", "Counter", "GateViolation", "Gauge", "Metrics", "PerfmonError",
+    "BrowserError", "Config", "ConfigError", "Counter", "ExitCode", "GateViolation", "Gauge", "Metrics", "PerfmonError",
     "PerformanceMetrics", "PerformanceMonitor", "PerformanceTestResults", "Profile", "Rate", "Run", "Scenario",
     "ScriptError", "StoreError", "TargetError", "Threshold", "ThresholdError", "ThresholdOutcome", "Trend",
     "__version__", "evaluate", "load_config", "open_store", "parse_thresholds",
@@ -20,6 +20,11 @@ def test_public_names_are_exactly_the_intended_ones() -> None:
 def test_every_error_is_a_perfmon_error() -> None:
     for name in ("ConfigError", "ThresholdError", "TargetError", "BrowserError", "StoreError", "ScriptError"):
         assert issubclass(getattr(perfmon, name), perfmon.PerfmonError)
+
+
+def test_each_error_exits_with_its_code_in_the_table() -> None:
+    assert [perfmon.ConfigError.exit_code, perfmon.TargetError.exit_code] == [perfmon.ExitCode.USAGE,
+                                                                             perfmon.ExitCode.UNMEASURED]
 
 
 def test_load_api_names() -> None:

@@ -14,7 +14,7 @@ from playwright.sync_api import Browser
 
 from perfmon import Run, evaluate, parse_thresholds
 from perfmon.report import write_reports
-from perfmon.report.machine import markdown
+from perfmon.report.markdown import markdown
 
 EVIL = "<script>window.__pwned = 1</script>"
 
@@ -117,3 +117,48 @@ def test_markdown_goes_to_the_github_step_summary(tmp_path: Path, monkeypatch: p
     text = target.read_text()
     assert text == markdown(run, str(tmp_path / "reports" / run.run_id / "index.html"))
     assert "FAILED" in text and "| `browser_vital_cls: p(75)<=0.1` | 0.3 | **FAIL** |" in text
+
+
+def test_the_markdown_summary_reads_in_ten_seconds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Verdict in the heading, then what failed (each with its change and a link into the report),
+    then the key metrics against the baseline, largest change first; every threshold folded away."""
+    run = stress_run()
+    run.status = "failed"
+    def finding(key: str, kind: str, baseline: float, observed: float, unit: str, q: float) -> dict[str, object]:
+        return {"key": key, "metric": key.split()[1].split("{")[0], "kind": kind, "baseline": baseline,
+                "observed": observed, "change": observed / baseline - 1, "q_value": q, "unit": unit, "detectable": 0.05}
+
+    run.metadata["regressions"] = {"against": ["a", "b", "c", "d"], "findings": [
+        finding("p95 http_req_duration{name:/api/dashboard}", "regression", 100.0, 131.0, "ms", 0.001),
+        finding("rate http_reqs", "same", 50.0, 50.5, "/s", 0.9),
+        finding("rate http_req_failed", "improvement", 0.02, 0.0, "share", 0.001)]}
+    run.metadata["derived"] = {"leaks": {"target": {"leaking": True, "why": "420 MB/h (380-460)"}}}
+    monkeypatch.setenv("PERFMON_REPORT_URL", "https://ci.example/runs/7")
+    text = (write_reports(run, tmp_path).markdown).read_text()
+    lines = text.splitlines()
+    assert lines[0] == "## ❌ perfmon: FAILED · stress run · ci · profile `ci`"
+    failed = lines.index("### What failed")
+    assert failed < lines.index("### Key metrics") < lines.index(next(x for x in lines if x.startswith("<details>")))
+    assert ("- ❌ **threshold** `browser_vital_cls: p(75)<=0.1`: observed 0.3 ([thresholds](https://ci.example/runs/7"
+            "#thresholds))") in lines
+    assert ("- 📈 **regression** `p95 http_req_duration{name:/api/dashboard}`: 100 ms → 131 ms (+31.0 %), confidence "
+            "0.999 ([history](https://ci.example/runs/7#history))") in lines
+    assert "- 💧 **leak** `process_rss_mb{role:target}`: 420 MB/h (380-460)" in lines
+    table = lines[lines.index("### Key metrics") + 2:]
+    assert table[0] == "| metric | this run | baseline (4 runs) | change |"
+    assert table[2] == "| `rate http_req_failed` | 0.00 % | 2.00 % | -100.0 % ✨ |"  # the largest change first
+    assert table[3] == "| `p95 http_req_duration{name:/api/dashboard}` | 131 ms | 100 ms | +31.0 % 📈 |"
+
+
+def test_an_unmeasured_run_says_why_first_and_a_first_run_shows_its_own_figures(tmp_path: Path) -> None:
+    run = stress_run()
+    run.status = "unmeasured"
+    run.thresholds = [o for o in run.thresholds if o.passed]
+    run.metadata["unmeasured"] = ["the target stopped answering: its last 3 window(s) of the run got no HTTP response"]
+    run.metadata["regressions"] = {"note": "not enough history: 0 comparable run(s), 3 needed for a verdict"}
+    text = markdown(run, "perf-reports/x/index.html")
+    assert text.startswith("## ⚠️ perfmon: UNMEASURED · stress run")
+    assert ("- ⚠️ **not measured, no verdict**: the target stopped answering: its last 3 window(s) of the run got no "
+            "HTTP response") in text
+    assert "| metric | this run (not enough history: 0 comparable run(s), 3 needed for a verdict) |" in text
+    assert "HTML report: `perf-reports/x/index.html`" in text

@@ -155,3 +155,33 @@ def test_a_store_file_from_before_the_specs_names_is_upgraded_and_keeps_its_runs
     indexes = {r[0] for r in con.execute("select name from sqlite_master where type = 'index'")}
     assert {"idx_performance_test_runs_created", "idx_performance_test_runs_type"} <= indexes
     assert "idx_perf_runs_created" not in indexes
+
+
+def test_a_store_file_from_before_the_unmeasured_status_takes_one(tmp_path: Path) -> None:
+    """A results.db whose status CHECK predates 'unmeasured' is widened in place when opened: its runs
+    stay, and an unmeasured run can then be written."""
+    import sqlite3
+
+    db = tmp_path / "old.db"
+    old = make_run()
+    store = open_store(f"sqlite:///{db}")
+    store.write_run(old)
+    store.close()
+    con = sqlite3.connect(db)
+    [sql] = con.execute("select sql from sqlite_master where name = 'performance_test_runs'").fetchone()
+    con.execute("pragma writable_schema = on")
+    con.execute("update sqlite_master set sql = ? where name = 'performance_test_runs'",
+                (sql.replace(", 'unmeasured'", ""),))
+    con.commit()
+    con.close()
+    with pytest.raises(sqlite3.IntegrityError):  # the old file really refuses the status
+        con = sqlite3.connect(db)
+        con.execute("update performance_test_runs set status = 'unmeasured'")
+    con.close()
+    store = open_store(f"sqlite:///{db}")
+    new = make_run()
+    new.status = "unmeasured"
+    store.write_run(new)
+    assert {h.run_id: h.status for h in store.history()} == {old.run_id: "failed", new.run_id: "unmeasured"}
+    store.close()
+    assert sqlite3.connect(db).execute("pragma integrity_check").fetchone() == ("ok",)

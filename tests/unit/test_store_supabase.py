@@ -116,7 +116,7 @@ def test_store_dying_mid_run_is_spooled_and_flushed_exactly_once(tmp_path: Path,
 def test_the_key_never_reaches_output_spool_or_store(tmp_path: Path) -> None:
     """A whole run with a store that rejects us: grep everything it wrote for the key."""
     proj = tmp_path
-    (proj / "perfmon.toml").write_text('[scenarios.quick]\nvus = 1\nduration = "1s"\nthink_time = "0s"\n')
+    (proj / "perfmon.toml").write_text('[scenarios.quick]\nvus = 1\nduration = "1s"\nthink_time = "0.02s"\n')
     (proj / "test_q.py").write_text(
         "async def hit(client, user):\n    await client.get('/healthz')\n\n"
         "def test_q(perf_api):\n    perf_api.run(hit, scenario='quick')\n")
@@ -125,7 +125,7 @@ def test_the_key_never_reaches_output_spool_or_store(tmp_path: Path) -> None:
     env.update(SUPABASE_URL="http://127.0.0.1:9", SUPABASE_SERVICE_ROLE_KEY=KEY, PERFMON_STORE="supabase")
     out = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "test_q.py"], cwd=proj, env=env,
                          capture_output=True, text=True, timeout=300)
-    assert out.returncode == 1 and "store failed" in out.stdout
+    assert out.returncode == 4 and "store failed" in out.stdout
     texts = [out.stdout, out.stderr] + [p.read_text() for p in proj.rglob("*") if p.is_file() and
                                         p.suffix in (".json", ".log", ".txt", ".db")]
     assert len(list((proj / ".perfmon" / "spool").glob("*.json"))) == 1

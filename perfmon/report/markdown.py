@@ -1,0 +1,114 @@
+"""The Markdown summary a reviewer reads in ten seconds: the job summary and the PR comment.
+
+In this order, because a reviewer stops reading at the first line that answers "can this merge?":
+
+1. the verdict, in the heading;
+2. what failed, first: failed thresholds, regressions and leaks against history, and why a run
+   could not be measured, each with its change and a link into the HTML report;
+3. the key metrics against the baseline (the comparable runs the gate used), largest change first;
+4. where the HTML report is, and every threshold folded away for whoever wants it.
+
+Links point at ``report_url`` (``$PERFMON_REPORT_URL``: where CI publishes the reports, e.g. the
+workflow run's page) or else at the report's path, with the HTML report's section anchors.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..results import Run
+
+__all__ = ["markdown"]
+
+_ICON = {"passed": "✅", "failed": "❌"}  # unmeasured, interrupted, partial: ⚠️
+_KEY_METRICS = 8  # rows of the key-metrics table
+
+
+def _num(v: float | None, unit: str = "") -> str:
+    if v is None:
+        return "-"
+    if unit == "share":
+        return f"{100 * v:.2f} %"
+    return f"{v:.3g} {unit}" if unit else f"{v:.3g}"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def _link(base: str | None, anchor: str, label: str) -> str:
+    return f"[{label}]({base}#{anchor})" if base else label
+
+
+def _failures(run: Run, base: str | None) -> list[str]:
+    out = [f"- ⚠️ **not measured, no verdict**: {why}" for why in run.metadata.get("unmeasured") or ()]
+    for o in run.failed_thresholds:
+        seen = "no samples" if o.observed is None else f"observed {_num(o.observed)}"
+        out.append(f"- ❌ **threshold** `{_cell(str(o.threshold))}`: {seen} "
+                   f"({_link(base, 'thresholds', 'thresholds')})")
+    found: dict[str, Any] = run.metadata.get("regressions") or {}
+    for f in found.get("findings") or []:
+        if f.get("kind") == "regression":
+            change = "" if f.get("change") is None else f" ({100 * f['change']:+.1f} %)"
+            out.append(f"- 📈 **regression** `{_cell(f['key'])}`: {_num(f['baseline'], f['unit'])} → "
+                       f"{_num(f['observed'], f['unit'])}{change}, confidence {1 - f['q_value']:.3f} "
+                       f"({_link(base, 'history', 'history')})")
+    for c in found.get("change_points") or []:
+        if c.get("worse"):
+            out.append(f"- 📈 **step** `{_cell(c['key'])}`: {c['before']:.4g} → {c['after']:.4g} from run "
+                       f"`{c['first_run'][:8]}`, commits ({(c.get('previous_sha') or '?')[:8]}, "
+                       f"{(c.get('first_sha') or '?')[:8]}] ({_link(base, 'history', 'history')})")
+    for role, leak in ((run.metadata.get("derived") or {}).get("leaks") or {}).items():
+        if leak.get("leaking"):
+            out.append(f"- 💧 **leak** `process_rss_mb{{role:{role}}}`: {leak.get('why', '')}")
+    out += [f"- ❌ **stopped early**: {reason}" for reason in run.stop_reasons]
+    return out
+
+
+def _key_metrics(run: Run) -> list[str]:
+    found: dict[str, Any] = run.metadata.get("regressions") or {}
+    findings = [f for f in found.get("findings") or [] if f.get("change") is not None]
+    if findings:
+        runs = len(found.get("against") or [])
+        rows = sorted(findings, key=lambda f: -abs(f["change"]))[:_KEY_METRICS]
+        mark = {"regression": " 📈", "improvement": " ✨"}
+        lines = [f"| metric | this run | baseline ({runs} runs) | change |", "| --- | ---: | ---: | ---: |"]
+        lines += [f"| `{_cell(f['key'])}` | {_num(f['observed'], f['unit'])} | {_num(f['baseline'], f['unit'])} | "
+                  f"{100 * f['change']:+.1f} %{mark.get(f['kind'], '')} |" for f in rows]
+        if len(findings) > len(rows):
+            lines.append(f"| … and {len(findings) - len(rows)} more series, unchanged or smaller changes | | | |")
+        return lines
+    s = run.summary_metrics()
+    why = found.get("note") or "not compared with history"
+    return [f"| metric | this run ({why}) |", "| --- | ---: |",
+            f"| avg response time | {_num(s.avg_response_time, 'ms')} |",
+            f"| p95 response time | {_num(s.p95_response_time, 'ms')} |",
+            f"| error rate | {_num(s.error_rate, 'share')} |",
+            f"| throughput | {_num(s.throughput, '/s')} |"]
+
+
+def markdown(run: Run, report_path: str | None = None, *, report_url: str | None = None) -> str:
+    """The summary of ``run``; ``report_url`` (else ``report_path``) is where the HTML report is."""
+    base = report_url or report_path
+    commit = f"commit `{run.git_sha[:10]}`" + (f" ({run.branch})" if run.branch else "") if run.git_sha else "no commit"
+    lines = [
+        f"## {_ICON.get(run.status, '⚠️')} perfmon: {run.status.upper()} · {run.test_type} run · {run.environment} · "
+        f"profile `{run.profile}`",
+        "",
+        f"run `{run.run_id[:8]}` · {commit} · {run.duration_seconds:.0f} s · {run.concurrent_users} users"
+        + (f" · [HTML report]({base})" if base else ""),
+    ]
+    failures = _failures(run, base)
+    if failures:
+        lines += ["", "### What failed", "", *failures]
+    lines += ["", "### Key metrics", "", *_key_metrics(run)]
+    passed = sum(o.status == "pass" for o in run.thresholds)
+    lines += ["", f"<details><summary>All {len(run.thresholds)} thresholds ({passed} passed)</summary>", "",
+              "| threshold | observed | result |", "| --- | ---: | --- |"]
+    for o in run.thresholds:
+        verdict = {"pass": "pass", "fail": "**FAIL**", "no data": "no data"}[o.status]
+        lines.append(f"| `{_cell(str(o.threshold))}` | {_num(o.observed)} | {verdict} |")
+    lines += ["", "</details>"]
+    if report_path:
+        lines += ["", f"HTML report: `{report_path}`" + (f" ({report_url})" if report_url else "")]
+    return "\n".join(lines) + "\n"

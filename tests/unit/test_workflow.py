@@ -1,0 +1,63 @@
+""".github/workflows/performance.yml is proven to work, not just to parse: its pull-request job's own
+`run:` steps run in a clean clone of this repository (nothing installed: the scripts create their
+own .venv) against the bundled app, as the runner would run them. actionlint and the GitHub
+workflow schema check the rest of the file in scripts/test.sh."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests._support.sessions import ROOT, env, runs_in
+
+WORKFLOW = ROOT / ".github" / "workflows" / "performance.yml"
+
+
+def workflow() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load(WORKFLOW.read_text())
+    return loaded
+
+
+def test_the_jobs_are_wired_as_the_issue_asks() -> None:
+    jobs = workflow()["jobs"]
+    triggers = workflow()[True]  # YAML 1.1 reads the key `on` as True
+    assert {"pull_request", "push", "workflow_dispatch", "schedule"} <= set(triggers)
+    assert jobs["deploy"]["needs"] == "performance"
+    first_run = next(s["run"] for s in jobs["deploy"]["steps"] if "run" in s and "gate" in s["run"])
+    assert "perfmon.sh gate --sha" in first_run  # the deploy job asks the gate before deploying
+    deploy_runs = [s.get("run", "") for s in jobs["deploy"]["steps"]]
+    assert deploy_runs.index(first_run) < deploy_runs.index(next(r for r in deploy_runs if "deployment" in r))
+    used = {s["uses"].split("@")[0] for job in jobs.values() for s in job["steps"] if "uses" in s}
+    assert used <= {"actions/checkout", "actions/setup-python", "actions/upload-artifact"}
+    text = WORKFLOW.read_text()
+    assert "playwright install" not in text.replace("`playwright install`", "")
+    assert all(job.get("container") == "python:3.11-bookworm" for job in jobs.values())  # Chromium from apt
+
+
+@pytest.mark.browser
+def test_the_pull_request_steps_run_in_a_clean_clone(tmp_path: Path) -> None:
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True)
+    summary = tmp_path / "step-summary.md"
+    job_env = env(GITHUB_STEP_SUMMARY=str(summary), CI="true", GITHUB_ACTIONS="true",
+                  PIP_DISABLE_PIP_VERSION_CHECK="1")
+    job_env.pop("VIRTUAL_ENV", None)
+    job_env["PATH"] = os.pathsep.join(p for p in job_env["PATH"].split(os.pathsep) if ".venv" not in p)
+    steps = [s for s in workflow()["jobs"]["smoke"]["steps"] if "run" in s]
+    assert steps, "the pull-request job has no run: steps"
+    for step in steps:
+        done = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=clone, env=job_env, capture_output=True,
+                              text=True, timeout=1200)
+        assert done.returncode == 0, f"{step['name']}: {done.stdout[-3000:]}{done.stderr[-3000:]}"
+    [(_, kind, status)] = runs_in(clone / ".perfmon" / "results.db")
+    assert (kind, status) == ("mixed", "passed")
+    comment = (clone / "pr-comment.md").read_text()
+    assert comment.startswith("## ✅ perfmon: PASSED") and comment in summary.read_text()
+    report = json.loads((clone / "perf-reports" / "latest" / "summary.json").read_text())
+    assert report["run"]["status"] == "passed"
