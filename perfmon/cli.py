@@ -88,6 +88,9 @@ def _parser() -> argparse.ArgumentParser:
     gate.add_argument("--allow-missing", action="store_true",
                       help="deliberately let the deploy through when there is no run to look at, or the store "
                            "cannot be read (said loudly)")
+    gate.add_argument("--alert", action="store_true",
+                      help="post a refusal to $PERFMON_ALERT_WEBHOOK, once per run (the default on a protected "
+                           "branch or tag: $GITHUB_REF_PROTECTED or $CI_COMMIT_REF_PROTECTED is true)")
 
     sub.add_parser("flush", help="send runs kept in .perfmon/spool to the store")
 
@@ -317,29 +320,54 @@ def _cmd_gate(args: argparse.Namespace, cfg: Config) -> int:
     max_age = parse_duration(args.max_age, what="--max-age") if args.max_age else None
     environment = args.env or cfg.environment
     bypass = "; pass --allow-missing to deploy without it deliberately"
+    store: Store | None = None
     try:
         store = open_store(cfg.store, root=cfg.root, create=False)
-        try:
-            verdict = check_deploy(store, sha.lower(), environment=environment, profile=args.run_profile,
-                                   test_type=args.type, max_age_s=max_age)
-        finally:
-            store.close()
+        verdict = check_deploy(store, sha.lower(), environment=environment, profile=args.run_profile,
+                               test_type=args.type, max_age_s=max_age)
     except StoreError as exc:
+        if store is not None:
+            store.close()
         if args.allow_missing:
             print(f"perfmon gate: ALLOWED WITHOUT LOOKING (--allow-missing): the store could not be read ({exc})",
                   file=sys.stderr)
             return 0
-        print(f"perfmon gate: REFUSED: the store could not be read ({exc}){bypass}", file=sys.stderr)
+        line = f"the store could not be read ({exc})"
+        print(f"perfmon gate: REFUSED: {line}{bypass}", file=sys.stderr)
+        _gate_alert(args, None, line, sha=sha, environment=environment, run_id=None)
         return STORE_UNREADABLE
-    if verdict.reason == "missing" and args.allow_missing:
-        print(f"perfmon gate: ALLOWED WITHOUT A RUN (--allow-missing): {verdict.line}", file=sys.stderr)
-        return 0
-    if verdict.allowed:
-        print(f"perfmon gate: ALLOWED: {verdict.line}")
-    else:
-        print(f"perfmon gate: REFUSED: {verdict.line}{bypass if verdict.reason == 'missing' else ''}",
-              file=sys.stderr)
-    return _GATE_EXIT[verdict.reason]
+    try:
+        if verdict.reason == "missing" and args.allow_missing:
+            print(f"perfmon gate: ALLOWED WITHOUT A RUN (--allow-missing): {verdict.line}", file=sys.stderr)
+            return 0
+        if verdict.allowed:
+            print(f"perfmon gate: ALLOWED: {verdict.line}")
+        else:
+            print(f"perfmon gate: REFUSED: {verdict.line}{bypass if verdict.reason == 'missing' else ''}",
+                  file=sys.stderr)
+            _gate_alert(args, store, verdict.line, sha=sha, environment=environment, run_id=verdict.run_id)
+        return _GATE_EXIT[verdict.reason]
+    finally:
+        store.close()
+
+
+def _gate_alert(args: argparse.Namespace, store: Store | None, line: str, *, sha: str, environment: str | None,
+                run_id: str | None) -> None:
+    """A refused deploy on a protected branch or tag (or with --alert) goes to the webhook, once per run.
+    The alert never changes the gate's exit code: a webhook that is down is one more line."""
+    from .pipeline.deploy_check import alert_refusal
+
+    protected = "true" in (os.environ.get("GITHUB_REF_PROTECTED"), os.environ.get("CI_COMMIT_REF_PROTECTED"))
+    webhook = os.environ.get("PERFMON_ALERT_WEBHOOK")
+    if not (args.alert or protected) or not webhook:
+        return
+    server, repo, run = (os.environ.get(k, "") for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID"))
+    where = f"{server}/{repo}/actions/runs/{run}" if server and repo and run else os.environ.get("CI_JOB_URL")
+    try:
+        said = alert_refusal(store, webhook, line, sha=sha, environment=environment, run_id=run_id, where=where)
+    except StoreError as exc:
+        said = f"alert not sent: the store could not mark it ({exc})"
+    print(f"perfmon gate: {redact(said)}", file=sys.stderr)
 
 
 def _dispatch(args: argparse.Namespace) -> int:

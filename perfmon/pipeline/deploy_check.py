@@ -12,10 +12,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from ..monitor import post_webhook
 from ..store import Store
 from .compare import open_regressions
 
-__all__ = ["DeployVerdict", "check_deploy"]
+__all__ = ["DeployVerdict", "alert_refusal", "check_deploy"]
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class DeployVerdict:
 
     reason: str
     line: str
+    run_id: str | None = None  # the run the verdict is about (none when no run of the commit was found)
 
     @property
     def allowed(self) -> bool:
@@ -50,21 +52,36 @@ def check_deploy(store: Store, sha: str, *, environment: str | None, profile: st
     age = (now if now is not None else time.time()) - run.started_at
     if max_age_s is not None and age > max_age_s:
         return DeployVerdict("stale", f"{name} is {_hours(age)} old, more than --max-age {_hours(max_age_s)}; run "
-                                      f"the performance tests again")
+                                      f"the performance tests again", run.run_id)
     if run.status in ("unmeasured", "interrupted"):
         why = (run.metadata.get("unmeasured") or ["it was interrupted"])[0]
         return DeployVerdict("unmeasured", f"{name} could not be measured ({run.status.upper()}: {why}); run the "
-                                           "performance tests again")
+                                           "performance tests again", run.run_id)
     if run.status != "passed":
         failed = [f"{o.threshold.metric} {o.threshold.expression}" for o in run.failed_thresholds]
         why = f": {', '.join(failed[:3])}" if failed else ""
-        return DeployVerdict("failed", f"{name} {run.status.upper()}{why}")
+        return DeployVerdict("failed", f"{name} {run.status.upper()}{why}", run.run_id)
     regressions = open_regressions(run)
     if regressions:
         return DeployVerdict("regressed", f"{name} passed but regressed against its history: "
                                           f"{', '.join(regressions[:3])}; fix it, or accept it as intended with "
-                                          f"`perfmon baseline accept {run.run_id[:8]}`")
-    return DeployVerdict("passed", f"{name} PASSED with no open regression")
+                                          f"`perfmon baseline accept {run.run_id[:8]}`", run.run_id)
+    return DeployVerdict("passed", f"{name} PASSED with no open regression", run.run_id)
+
+
+def alert_refusal(store: Store | None, webhook: str, line: str, *, sha: str, environment: str | None,
+                  run_id: str | None, where: str | None = None) -> str:
+    """Post a refusal to the webhook, once per performance run (the store keeps the mark, so a retried
+    deploy job stays quiet); returns what happened, one line. ``where`` names the pipeline (a URL)."""
+    if run_id is not None and store is not None and not store.claim_gate_alert(run_id):
+        return f"alert not sent: the refusal of run {run_id[:8]} was already posted"
+    text = (f"*perfmon gate refused deploying {sha[:12]} to {environment or 'any environment'}*\n{line}"
+            + (f"\n{where}" if where else ""))
+    if post_webhook(webhook, {"text": text, "sha": sha, "environment": environment, "run_id": run_id}):
+        return "alert sent to PERFMON_ALERT_WEBHOOK"
+    if run_id is not None and store is not None:
+        store.claim_gate_alert(run_id, release=True)  # not delivered: a later gate may try again
+    return "alert to PERFMON_ALERT_WEBHOOK failed"
 
 
 def _hours(seconds: float) -> str:

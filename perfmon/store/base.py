@@ -68,6 +68,12 @@ class Store(Protocol):
         """Mark the run as the baseline its later comparable runs are compared from; returns it."""
         ...
 
+    def claim_gate_alert(self, run_id: str, *, release: bool = False) -> bool:
+        """Atomically mark that the deploy gate's refusal of this run was posted: True only for the one
+        caller that set the mark (a retried deploy job gets False). ``release`` clears it again (the
+        post failed, so a later gate may try)."""
+        ...
+
     def close(self) -> None: ...
 
 

@@ -29,7 +29,8 @@ create table if not exists performance_test_runs (
   lost_iterations integer not null default 0,
   metadata text not null default '{}',
   complete integer not null default 0,
-  baseline_accepted_at text
+  baseline_accepted_at text,
+  gate_alerted_at text
 );
 create index if not exists idx_perf_runs_type_env_created on performance_test_runs (test_type, environment, created_at desc);
 create index if not exists idx_performance_test_runs_created on performance_test_runs (created_at);

@@ -91,9 +91,14 @@ class SQLStore:
         for attempt in range(1, self.attempts + 1):
             try:
                 self._begin()
-                # Re-sending a run replaces it whole: the id is the client's, so this is idempotent.
-                self._con.execute(f"delete from performance_test_runs where id = {self.placeholder}", (run.run_id,))
-                self._insert("performance_test_runs", [{**rows.run, "complete": True}])
+                # Re-sending a run replaces it whole: the id is the client's, so this is idempotent. Only the
+                # deploy gate's alert mark is the store's own, and stays.
+                p = self.placeholder
+                alerted = self._con.execute(f"select gate_alerted_at from performance_test_runs where id = {p}",
+                                            (run.run_id,)).fetchone()
+                self._con.execute(f"delete from performance_test_runs where id = {p}", (run.run_id,))
+                kept = {"gate_alerted_at": alerted[0]} if alerted and alerted[0] is not None else {}
+                self._insert("performance_test_runs", [{**rows.run, "complete": True, **kept}])
                 for table in DETAIL_TABLES:
                     self._insert(table, rows.details[table])
                 self._con.execute("commit")
@@ -171,6 +176,17 @@ class SQLStore:
         except self._errors() as exc:
             raise StoreError(f"could not accept run {run.run_id} in {self.where}: {_one_line(exc)}") from None
         return self.load_run(run.run_id)
+
+    def claim_gate_alert(self, run_id: str, *, release: bool = False) -> bool:
+        p = self.placeholder
+        sql = (f"update performance_test_runs set gate_alerted_at = null where id = {p}" if release else
+               f"update performance_test_runs set gate_alerted_at = {p} where id = {p} and gate_alerted_at is null")
+        try:
+            done = self._con.execute(sql, (run_id,) if release else (iso(time.time()), run_id))
+        except self._errors() as exc:
+            raise StoreError(f"could not mark the gate alert of run {run_id} in {self.where}: {_one_line(exc)}") \
+                from None
+        return bool(done.rowcount == 1)
 
     def close(self) -> None:
         self._con.close()

@@ -62,6 +62,8 @@ class SQLiteStore(SQLStore):
             self._con.execute("alter table performance_test_runs add column complete integer not null default 1")
         if "baseline_accepted_at" not in cols:
             self._con.execute("alter table performance_test_runs add column baseline_accepted_at text")
+        if "gate_alerted_at" not in cols:
+            self._con.execute("alter table performance_test_runs add column gate_alerted_at text")
         for old, new in _SPEC_NAMES.items():
             if old in cols:
                 self._con.execute(f"alter table performance_test_runs rename column {old} to {new}")

@@ -155,6 +155,17 @@ class SupabaseStore:
             {"baseline_accepted_at": iso(time.time())}, returning=_minimal()).eq("id", run.run_id).execute())
         return self.load_run(run.run_id)
 
+    def claim_gate_alert(self, run_id: str, *, release: bool = False) -> bool:
+        table = self._client.table("performance_test_runs")
+        if release:
+            self._call("releasing a gate alert", lambda: table.update(
+                {"gate_alerted_at": None}, returning=_minimal()).eq("id", run_id).execute())
+            return True
+        # The filter makes the update conditional in PostgreSQL: of two racing gates, one gets the row back.
+        done = self._call("marking a gate alert", lambda: table.update({"gate_alerted_at": iso(time.time())})
+                          .eq("id", run_id).is_("gate_alerted_at", "null").execute())
+        return len(_rows(done)) == 1
+
     def close(self) -> None:
         self._http.close()
 

@@ -1,7 +1,8 @@
 """A FAKE of the hosted Supabase REST API (PostgREST), as an httpx transport.
 
 No PostgREST server can run here, so the Supabase store's HTTP contract is tested against this
-stand-in: upserts keyed by ``on_conflict`` columns, PATCH with ``eq.`` filters, GET with
+stand-in: upserts keyed by ``on_conflict`` columns, PATCH with ``eq.`` and ``is.null`` filters (returning
+the rows when asked), GET with
 ``eq.``/``like.`` (prefix)/order/limit, and scripted failures (status codes with PostgREST-style error bodies,
 timeouts, a store that dies after N requests). It records every request for assertions.
 """
@@ -53,11 +54,15 @@ class FakePostgREST:
             return self._upsert(request, table, dict(params).get("on_conflict", "id"))
         filters = [(k, v[3:]) for k, v in params if v.startswith("eq.")]
         prefixes = [(k, v[5:].rstrip("%*")) for k, v in params if v.startswith("like.")]  # only "prefix%" is used
+        nulls = [k for k, v in params if v == "is.null"]
         matching = [r for r in self.rows(table) if all(str(r.get(k)).lower() == v.lower() for k, v in filters)
-                    and all(str(r.get(k) or "").startswith(v) for k, v in prefixes)]
+                    and all(str(r.get(k) or "").startswith(v) for k, v in prefixes)
+                    and all(r.get(k) is None for k in nulls)]
         if request.method == "PATCH":
             for r in matching:
                 r.update(json.loads(request.content))
+            if "return=representation" in request.headers.get("prefer", ""):
+                return httpx.Response(200, json=matching)
             return httpx.Response(204)
         if request.method == "GET":
             order = dict(params).get("order")

@@ -160,3 +160,14 @@ def test_a_database_migrated_from_the_old_names_keeps_its_runs(empty_pg: str) ->
     assert h.p95_response_time_ms == pytest.approx(exact.p95_response_time, abs=0.005)
     assert h.throughput_rps == pytest.approx(exact.throughput, abs=0.005)
     assert isinstance(h.duration_seconds, int)
+
+
+def test_a_gate_alert_is_claimed_once_per_run(pg_url: str) -> None:
+    store = open_store(pg_url)
+    run = make_run()
+    store.write_run(run)
+    assert [store.claim_gate_alert(run.run_id) for _ in range(3)] == [True, False, False]
+    store.write_run(run)  # re-sending the run (a flush) keeps the mark
+    assert store.claim_gate_alert(run.run_id) is False
+    assert store.claim_gate_alert(run.run_id, release=True) and store.claim_gate_alert(run.run_id)
+    store.close()

@@ -185,3 +185,14 @@ def test_a_store_file_from_before_the_unmeasured_status_takes_one(tmp_path: Path
     assert {h.run_id: h.status for h in store.history()} == {old.run_id: "failed", new.run_id: "unmeasured"}
     store.close()
     assert sqlite3.connect(db).execute("pragma integrity_check").fetchone() == ("ok",)
+
+
+def test_a_gate_alert_is_claimed_once_per_run(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path}/r.db")
+    run = make_run()
+    store.write_run(run)
+    assert [store.claim_gate_alert(run.run_id) for _ in range(3)] == [True, False, False]
+    store.write_run(run)  # re-sending the run (a flush) keeps the mark
+    assert store.claim_gate_alert(run.run_id) is False
+    assert store.claim_gate_alert(run.run_id, release=True) and store.claim_gate_alert(run.run_id)
+    store.close()

@@ -141,3 +141,14 @@ def test_smoke_against_a_real_project() -> None:
     run = make_run()
     s.write_run(run)
     assert any(h.run_id == run.run_id for h in s.history(limit=50))
+
+
+def test_a_gate_alert_is_claimed_once_per_run_by_a_conditional_update() -> None:
+    fake = FakePostgREST()
+    s = store(fake)
+    run = make_run()
+    s.write_run(run)
+    assert [s.claim_gate_alert(run.run_id) for _ in range(2)] == [True, False]
+    [claim, *_] = [r for r in fake.requests if r.method == "PATCH" and b"gate_alerted_at" in r.content]
+    assert "gate_alerted_at=is.null" in str(claim.url) and "return=representation" in claim.headers["prefer"]
+    assert s.claim_gate_alert(run.run_id, release=True) and s.claim_gate_alert(run.run_id)

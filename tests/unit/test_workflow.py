@@ -61,3 +61,31 @@ def test_the_pull_request_steps_run_in_a_clean_clone(tmp_path: Path) -> None:
     assert comment.startswith("## ✅ perfmon: PASSED") and comment in summary.read_text()
     report = json.loads((clone / "perf-reports" / "latest" / "summary.json").read_text())
     assert report["run"]["status"] == "passed"
+
+
+SECRET = "sk-live-NEVER-PRINT-ME"
+
+
+@pytest.mark.parametrize(("given", "args", "missing"), [
+    ({}, (), "PERFMON_BASE_URL"),
+    ({"BASE_URL": "https://staging.example"}, (), "PERFMON_STORE"),
+    ({"BASE_URL": "https://staging.example", "PERFMON_STORE": "supabase"}, (), "SUPABASE_URL"),
+    ({"BASE_URL": "https://staging.example", "PERFMON_STORE": "supabase", "SUPABASE_URL": "https://x.supabase.co"},
+     (), "SUPABASE_SERVICE_ROLE_KEY"),
+    ({"PERFMON_STORE": ""}, ("--store-only",), "PERFMON_STORE"),  # an unset secret arrives as ""
+])
+def test_a_missing_secret_stops_the_job_in_one_line(given: dict[str, str], args: tuple[str, ...],
+                                                    missing: str) -> None:
+    done = subprocess.run(["bash", str(ROOT / "scripts" / "check-ci-secrets.sh"), *args], env=env(**given),
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.startswith(f"perfmon: error: the secret {missing} is not set; ") and done.stderr.count("\n") == 1
+
+
+def test_the_secrets_check_passes_and_prints_no_value() -> None:
+    given = {"BASE_URL": "https://staging.example", "PERFMON_STORE": "supabase",
+             "SUPABASE_URL": "https://x.supabase.co", "SUPABASE_SERVICE_ROLE_KEY": SECRET}
+    done = subprocess.run(["bash", str(ROOT / "scripts" / "check-ci-secrets.sh")], env=env(**given),
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0 and SECRET not in done.stdout + done.stderr
+    assert done.stdout == "perfmon: the secrets this job needs are set\n"
