@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from test_store_sqlite import make_run, two_commits
+from test_store_sqlite import claims_a_gate_alert_once, make_run, two_commits
 
 from perfmon import StoreError, open_store
 from perfmon.config import load_config
@@ -163,11 +163,4 @@ def test_a_database_migrated_from_the_old_names_keeps_its_runs(empty_pg: str) ->
 
 
 def test_a_gate_alert_is_claimed_once_per_run(pg_url: str) -> None:
-    store = open_store(pg_url)
-    run = make_run()
-    store.write_run(run)
-    assert [store.claim_gate_alert(run.run_id) for _ in range(3)] == [True, False, False]
-    store.write_run(run)  # re-sending the run (a flush) keeps the mark
-    assert store.claim_gate_alert(run.run_id) is False
-    assert store.claim_gate_alert(run.run_id, release=True) and store.claim_gate_alert(run.run_id)
-    store.close()
+    claims_a_gate_alert_once(open_store(pg_url))

@@ -30,6 +30,16 @@ def make_run(**kw: object) -> Run:
     return run
 
 
+def one_stored_run(tmp_path: Path) -> tuple[Path, Run]:
+    """A store file holding one run, closed: for tests that edit it as an older perfmon left it."""
+    db = tmp_path / "old.db"
+    run = make_run()
+    store = open_store(f"sqlite:///{db}")
+    store.write_run(run)
+    store.close()
+    return db, run
+
+
 def two_commits(store: Store) -> Run:
     """Write runs of two commits (abc1234…, def5678…); return the first one's."""
     mine, other = make_run(), make_run()
@@ -134,11 +144,7 @@ def test_a_store_file_from_before_the_specs_names_is_upgraded_and_keeps_its_runs
     renames them as the PostgreSQL migration does, and the run reads back."""
     import sqlite3
 
-    db = tmp_path / "old.db"
-    run = make_run()
-    store = open_store(f"sqlite:///{db}")
-    store.write_run(run)
-    store.close()
+    db, run = one_stored_run(tmp_path)
     con = sqlite3.connect(db)
     for new, old in (("avg_response_time_ms", "avg_response_time"), ("p95_response_time_ms", "p95_response_time"),
                      ("throughput_rps", "throughput")):
@@ -162,11 +168,7 @@ def test_a_store_file_from_before_the_unmeasured_status_takes_one(tmp_path: Path
     stay, and an unmeasured run can then be written."""
     import sqlite3
 
-    db = tmp_path / "old.db"
-    old = make_run()
-    store = open_store(f"sqlite:///{db}")
-    store.write_run(old)
-    store.close()
+    db, old = one_stored_run(tmp_path)
     con = sqlite3.connect(db)
     [sql] = con.execute("select sql from sqlite_master where name = 'performance_test_runs'").fetchone()
     con.execute("pragma writable_schema = on")
@@ -187,8 +189,8 @@ def test_a_store_file_from_before_the_unmeasured_status_takes_one(tmp_path: Path
     assert sqlite3.connect(db).execute("pragma integrity_check").fetchone() == ("ok",)
 
 
-def test_a_gate_alert_is_claimed_once_per_run(tmp_path: Path) -> None:
-    store = open_store(f"sqlite:///{tmp_path}/r.db")
+def claims_a_gate_alert_once(store: Store) -> None:
+    """The deploy gate's once-per-run alert mark (shared with the PostgreSQL test)."""
     run = make_run()
     store.write_run(run)
     assert [store.claim_gate_alert(run.run_id) for _ in range(3)] == [True, False, False]
@@ -196,3 +198,7 @@ def test_a_gate_alert_is_claimed_once_per_run(tmp_path: Path) -> None:
     assert store.claim_gate_alert(run.run_id) is False
     assert store.claim_gate_alert(run.run_id, release=True) and store.claim_gate_alert(run.run_id)
     store.close()
+
+
+def test_a_gate_alert_is_claimed_once_per_run(tmp_path: Path) -> None:
+    claims_a_gate_alert_once(open_store(f"sqlite:///{tmp_path}/r.db"))
