@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 import psutil
 
@@ -48,8 +48,12 @@ class Sampler:
         target_pid: int | Callable[[], int | None] | None = None,
         extra_browser_pids: Callable[[], Iterable[int]] | None = None,
         watch_self: bool = True,
+        tags: Mapping[str, str] | None = None,
     ) -> None:
         self.metrics = metrics
+        # Added to every series: a scenario's own sampler tags its samples with the scenario, so the
+        # scenario's thresholds on process_* (scoped to {scenario:NAME}) find them.
+        self.tags = dict(tags or {})
         self.interval_s = interval_s
         self.target_pid = target_pid
         self.extra_browser_pids = extra_browser_pids
@@ -130,7 +134,7 @@ class Sampler:
                 roles["browser"].extend(q for q in self._tree(pid) if q.pid not in seen)
         now = time.time()
         system = psutil.cpu_percent(None)
-        self.metrics.trend("process_cpu_percent", {"role": "system"}).record(system, now)
+        self.metrics.trend("process_cpu_percent", {**self.tags, "role": "system"}).record(system, now)
         busiest = 0.0
         for role, procs in roles.items():
             if not procs:
@@ -145,14 +149,15 @@ class Sampler:
                 cpu += c
                 if role == "runner":
                     busiest = max(busiest, c)
-            self.metrics.trend("process_cpu_percent", {"role": role}).record(cpu, now)
-            self.metrics.trend("process_rss_mb", {"role": role}).record(rss / 1e6, now)
-            self.metrics.gauge("processes", {"role": role}).record(len(procs), now)
+            tags = {**self.tags, "role": role}
+            self.metrics.trend("process_cpu_percent", tags).record(cpu, now)
+            self.metrics.trend("process_rss_mb", tags).record(rss / 1e6, now)
+            self.metrics.gauge("processes", tags).record(len(procs), now)
         self.samples += 1
         saturated = busiest >= SATURATED_PROCESS_PCT or bool(roles["browser"] and system >= SATURATED_SYSTEM_PCT)
         self.saturated += saturated
         # Windowed like every metric, so the verdict can count only the time the run was measuring.
-        self.metrics.rate("client_saturated").record(saturated, now)
+        self.metrics.rate("client_saturated", self.tags).record(saturated, now)
         self._fresh.clear()
         # Forget processes that have gone.
         alive = {p.pid for procs in roles.values() for p in procs}

@@ -300,7 +300,8 @@ class Engine:
                 loop.add_signal_handler(sig, self._interrupt, why)
                 previous[sig] = handler
         connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
-        sampler = self._sampler = Sampler(self.metrics, target_pid=self.options.target_pid)
+        sampler = self._sampler = Sampler(self.metrics, target_pid=self.options.target_pid,
+                                          tags={"scenario": self.scenario.name})
         t0 = time.perf_counter()
         self._started_at = time.time()
         try:

@@ -117,8 +117,9 @@ def _sample_rows(run: Run) -> list[dict[str, Any]]:
                     key, {"run_id": run.run_id, "role": role, "sampled_at": key[1], "cpu_percent": None,
                           "rss_bytes": None, "processes": None}
                 )
-                peak = ws.max or 0.0
-                row[column] = peak * 1e6 if column == "rss_bytes" else peak
+                peak = (ws.max or 0.0) * (1e6 if column == "rss_bytes" else 1.0)
+                # A role can have several series (the session's sampler and a scenario's): the window's peak.
+                row[column] = max(row[column] or 0.0, peak)
     return list(by_key.values())
 
 

@@ -7,9 +7,10 @@ from collections.abc import Callable
 
 import pytest
 
-from perfmon import Counter, Rate, Trend
+from perfmon import Counter, Rate, Trend, parse_thresholds
 from perfmon.config import Scenario, Stage
 from perfmon.load import Client, EngineOptions, VirtualUser, endpoint_name, run_load_test, run_scenario
+from perfmon.load.perf_api import scoped
 from perfmon.target import free_port
 from tests._support.apps import DemoApp
 
@@ -172,3 +173,14 @@ def test_tls_error_and_a_target_dying_mid_run_are_classified(demo_factory: Calla
     statuses = {tags["status"] for _, tags, _ in res.run.metrics.series("http_req_duration")}
     assert {"200", "0"} <= statuses  # answered before, refused after
     assert 0 < (res.metrics.error_rate or 0) < 1
+
+
+def test_a_scenario_threshold_on_process_metrics_gets_the_scenario_s_own_samples(clean_demo: DemoApp) -> None:
+    """[scenarios.X.thresholds] process_rss_mb = [...] is scoped to {scenario:X}: the scenario's sampler
+    tags its samples, so the threshold is judged instead of failing for lack of samples."""
+    sc = scenario(duration_s=3.0, thresholds=parse_thresholds({"process_rss_mb{role:runner}": ["max<100000"]}))
+    res = run_scenario(journey, scoped(sc), base_url=clean_demo.url, on_start=log_in, options=QUIET)
+    assert res.run is not None
+    [outcome] = res.run.thresholds
+    assert str(outcome.threshold) == "process_rss_mb{role:runner,scenario:t}: max<100000"
+    assert outcome.observed is not None and outcome.passed

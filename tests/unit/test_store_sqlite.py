@@ -202,3 +202,18 @@ def claims_a_gate_alert_once(store: Store) -> None:
 
 def test_a_gate_alert_is_claimed_once_per_run(tmp_path: Path) -> None:
     claims_a_gate_alert_once(open_store(f"sqlite:///{tmp_path}/r.db"))
+
+
+def test_a_role_sampled_twice_keeps_each_window_s_peak(tmp_path: Path) -> None:
+    """The session's sampler and a scenario's both sample the runner: the stored window holds the higher."""
+    import sqlite3
+
+    run = make_run()
+    run.metrics.trend("process_rss_mb", {"role": "target"}).record(300.0, run.started_at)
+    run.metrics.trend("process_rss_mb", {"role": "target", "scenario": "load"}).record(200.0, run.started_at)
+    store = open_store(f"sqlite:///{tmp_path}/r.db")
+    store.write_run(run)
+    store.close()
+    rows = sqlite3.connect(tmp_path / "r.db").execute(
+        "select rss_bytes from performance_resource_samples where role = 'target'").fetchall()
+    assert len(rows) == 1 and rows[0][0] == pytest.approx(300e6, rel=1e-3)
