@@ -14,7 +14,7 @@ select columns_are('public', 'performance_test_runs', array[
   'id', 'test_type', 'environment', 'concurrent_users', 'duration_seconds', 'avg_response_time_ms',
   'p95_response_time_ms', 'error_rate', 'throughput_rps', 'passed', 'created_at', 'status', 'profile', 'base_url',
   'git_sha', 'branch', 'host', 'tool_version', 'started_at', 'finished_at', 'client_saturation',
-  'lost_iterations', 'metadata', 'complete', 'baseline_accepted_at'], 'the runs table has exactly the spec''s columns plus run identity');
+  'lost_iterations', 'metadata', 'complete', 'baseline_accepted_at', 'gate_alerted_at'], 'the runs table has exactly the spec''s columns plus run identity');
 -- WS-180's "Database Schema Required", column by column.
 select col_type_is('public', 'performance_test_runs', 'id', 'uuid', 'spec: id UUID');
 select col_default_is('public', 'performance_test_runs', 'id', 'gen_random_uuid()', 'spec: id DEFAULT gen_random_uuid()');
