@@ -79,14 +79,18 @@ def junit_xml(run: Run) -> str:
     gating = found.get("mode", "fail") == "fail"
     regressed = [f for f in checks if f.get("kind") == "regression"]
     failures = len(run.failed_thresholds) + (len(regressed) if gating else 0)
-    tests = len(run.thresholds) + len(checks)
+    unmeasured: list[str] = list(run.metadata.get("unmeasured") or [])
+    tests = len(run.thresholds) + len(checks) + (1 if unmeasured else 0)
     suite = ET.Element("testsuite", name=f"perfmon {run.test_type}", tests=str(tests),
-                       failures=str(failures), errors="0", time=f"{run.duration_seconds:.3f}",
+                       failures=str(failures), errors=str(1 if unmeasured else 0), time=f"{run.duration_seconds:.3f}",
                        timestamp=iso(run.started_at) or "")
     props = ET.SubElement(suite, "properties")
     for key, value in (("run_id", run.run_id), ("environment", run.environment), ("profile", run.profile),
                        ("status", run.status), ("git_sha", run.git_sha or "")):
         ET.SubElement(props, "property", name=key, value=value)
+    if unmeasured:  # an error, not a failure: the run could not be measured (exit 3), so nothing was judged
+        case = ET.SubElement(suite, "testcase", classname="perfmon.run", name="measured", time="0")
+        ET.SubElement(case, "error", message=unmeasured[0], type="unmeasured").text = "\n".join(unmeasured)
     for o in run.thresholds:
         case = ET.SubElement(suite, "testcase", classname=f"perfmon.thresholds.{o.threshold.metric}",
                              name=o.threshold.expression, time="0")

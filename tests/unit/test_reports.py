@@ -162,3 +162,14 @@ def test_an_unmeasured_run_says_why_first_and_a_first_run_shows_its_own_figures(
             "HTTP response") in text
     assert "| metric | this run (not enough history: 0 comparable run(s), 3 needed for a verdict) |" in text
     assert "HTML report: `perf-reports/x/index.html`" in text
+
+
+def test_an_unmeasured_run_is_one_junit_error_before_its_thresholds(tmp_path: Path) -> None:
+    run = stress_run()
+    run.status = "unmeasured"
+    run.metadata["unmeasured"] = ["the client CPU was saturated 60% of the run"]
+    root = ET.parse(write_reports(run, tmp_path).junit).getroot()
+    [suite] = root.findall("testsuite")
+    first = suite.findall("testcase")[0]
+    assert (first.get("classname"), first.get("name"), suite.get("errors")) == ("perfmon.run", "measured", "1")
+    assert first.find("error").get("message") == "the client CPU was saturated 60% of the run"  # type: ignore[union-attr]
