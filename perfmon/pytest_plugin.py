@@ -239,12 +239,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         outcome = config.stash[_outcome_key] = controller.finish(
             interrupted=exitstatus == code.INTERRUPTED, tests_failed=exitstatus == code.TESTS_FAILED,
             metadata=process.browser.recorded(), outputs=outputs)
-        decided = outcome.exit_code
-        # A failed test the run does not show (a crashed worker's, in a partial run) still fails.
-        hidden = session.exitstatus == pytest.ExitCode.TESTS_FAILED and decided in (ExitCode.PASSED, ExitCode.SPOOLED)
-        if decided is None and exitstatus == pytest.ExitCode.INTERRUPTED:
-            decided = ExitCode.UNMEASURED  # stopped before anything was measured
-        if decided is not None and not hidden:
+        decided = outcome.session_exit_code(tests_failed=session.exitstatus == code.TESTS_FAILED,
+                                            interrupted=exitstatus == code.INTERRUPTED)
+        if decided is not None:
             session.exitstatus = decided
     finally:
         controller.close()

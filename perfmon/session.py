@@ -243,6 +243,17 @@ class SessionOutcome:
             return ExitCode.SPOOLED  # the measurements are kept, but not in the store
         return self.concluded.exit_code if self.concluded is not None else None
 
+    def session_exit_code(self, *, tests_failed: bool, interrupted: bool) -> ExitCode | None:
+        """The code a pytest session ends with, given how pytest saw it: a failed test the run does not
+        show (a crashed worker's, in a partial run) still fails, and a session stopped before anything
+        was measured is unmeasured. ``None``: pytest's own code stands."""
+        decided = self.exit_code
+        if decided is None:
+            return ExitCode.UNMEASURED if interrupted else None
+        if tests_failed and decided in (ExitCode.PASSED, ExitCode.SPOOLED):
+            return ExitCode.FAILED
+        return decided
+
     def lines(self) -> list[Line]:
         found = self.concluded.lines() if self.concluded is not None else []
         found += [(f"ERROR: {self.broken}", "fail")] if self.broken else []

@@ -158,3 +158,17 @@ def test_scenario_facts_survive_the_store(tmp_path: Path) -> None:
     assert back.scenarios == done.run.scenarios
     assert back.metadata["derived"] == done.run.metadata["derived"]
     assert [o.to_dict() for o in back.thresholds] == [o.to_dict() for o in done.run.thresholds]
+
+
+def test_a_session_s_exit_code_follows_the_table() -> None:
+    from perfmon.exit_codes import ExitCode
+    from perfmon.session import SessionOutcome, UserError
+
+    nothing = SessionOutcome(None, None)
+    assert nothing.session_exit_code(tests_failed=False, interrupted=False) is None  # pytest's own code stands
+    assert nothing.session_exit_code(tests_failed=False, interrupted=True) == ExitCode.UNMEASURED
+    down = SessionOutcome(None, UserError("BASE_URL http://127.0.0.1:9 is unreachable", 3))
+    assert down.session_exit_code(tests_failed=True, interrupted=False) == ExitCode.UNMEASURED
+    broken = SessionOutcome(None, None, broken="perfmon could not conclude run r")
+    assert broken.session_exit_code(tests_failed=False, interrupted=False) == ExitCode.SPOOLED
+    assert broken.session_exit_code(tests_failed=True, interrupted=False) == ExitCode.FAILED  # 1 wins over 4
