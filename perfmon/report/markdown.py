@@ -77,7 +77,7 @@ def _key_metrics(run: Run) -> list[str]:
                   f"{100 * f['change']:+.1f} %{mark.get(f['kind'], '')} |" for f in rows]
         if len(findings) > len(rows):
             lines.append(f"| … and {len(findings) - len(rows)} more series, unchanged or smaller changes | | | |")
-        return [*lines, "", "📈 regression, ✨ improvement; an unmarked change is within that series' run-to-run noise."]
+        return [*lines, "", "📈 regression, ✨ improvement; an unmarked change is within its series' noise."]
     s = run.summary_metrics()
     why = found.get("note") or "not compared with history"
     return [f"| metric | this run ({why}) |", "| --- | ---: |",
