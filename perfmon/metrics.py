@@ -46,6 +46,7 @@ __all__ = [
     "Trend",
     "merged_percentiles",
     "parse_selector",
+    "sliding_spans",
     "window_of",
 ]
 
@@ -102,6 +103,19 @@ def _window(t: float | None) -> int:
 def window_of(t: float) -> int:
     """The start of the window that holds time ``t`` (epoch seconds)."""
     return _window(t)
+
+
+def sliding_spans(starts: Sequence[int], span_s: float) -> list[list[int]]:
+    """Every run of consecutive windows ``span_s`` long between the first and last of ``starts``,
+    sliding one window at a time (a windowed threshold's spans); one span of them all when the run
+    is shorter than ``span_s``."""
+    if not starts:
+        return []
+    k = max(1, round(span_s / WINDOW_S))
+    first, last = min(starts), max(starts)
+    if last - first < (k - 1) * WINDOW_S:
+        return [list(range(first, last + WINDOW_S, WINDOW_S))]
+    return [[w + i * WINDOW_S for i in range(k)] for w in range(first, last - (k - 1) * WINDOW_S + 1, WINDOW_S)]
 
 
 def _new_histogram() -> HdrHistogram:
@@ -375,6 +389,24 @@ class Trend:
         msg = f"a Trend has no aggregation {name!r}; use avg, min, max, med, count or p(N)"
         raise ValueError(msg)
 
+    def stat_over(self, name: str, windows: Sequence[int]) -> float | None:
+        """The aggregation ``name`` over ``windows`` alone (a windowed threshold's span), from their
+        bucket counts: min and max at the histogram's precision."""
+        counts = _no_counts()
+        n = self._counts_into(counts, windows)
+        if name == "count":
+            return float(n)
+        if n == 0:
+            return None
+        if name == "avg":
+            return _mean(counts, n) / self._scale
+        at = {"min": 0.0, "max": 100.0, "med": 50.0}.get(name)
+        if at is None and name.startswith("p(") and name.endswith(")"):
+            at = float(name[2:-1])
+        if at is None:
+            self.stat(name)  # raises the one message for an unknown aggregation
+        return _at_percentiles(counts, n, [at or 0.0])[0] / self._scale
+
     # --- merge and serialise -----------------------------------------------------------------
     def merge(self, other: Trend) -> None:
         if other._scale != self._scale:
@@ -454,6 +486,19 @@ class Rate:
         msg = f"a Rate has no aggregation {name!r}; use rate or count"
         raise ValueError(msg)
 
+    def stat_over(self, name: str, windows: Sequence[int]) -> float | None:
+        """The aggregation ``name`` over ``windows`` alone (a windowed threshold's span)."""
+        trues = sum(self.windows_[w][0] for w in windows if w in self.windows_)
+        total = sum(self.windows_[w][1] for w in windows if w in self.windows_)
+        if name == "count":
+            return float(total)
+        if name == "rate":
+            return trues / total if total else None
+        return self.stat(name)  # raises the one message for an unknown aggregation
+
+    def window_starts(self) -> list[int]:
+        return sorted(self.windows_)
+
     def stats(self) -> Stats:
         return Stats(count=float(self.total), rate=self.rate)
 
@@ -498,6 +543,18 @@ class Counter:
             return self.count / duration_s if duration_s else None
         msg = f"a Counter has no aggregation {name!r}; use count or rate"
         raise ValueError(msg)
+
+    def stat_over(self, name: str, windows: Sequence[int]) -> float | None:
+        """The aggregation ``name`` over ``windows`` alone; ``rate`` is per second of those windows."""
+        count = sum(self.windows_.get(w, 0.0) for w in windows)
+        if name == "count":
+            return count
+        if name == "rate":
+            return count / (len(windows) * WINDOW_S) if windows else None
+        return self.stat(name)
+
+    def window_starts(self) -> list[int]:
+        return sorted(self.windows_)
 
     def stats(self, duration_s: float | None = None) -> Stats:
         """The total and, given the run's duration, the rate per second."""
@@ -547,6 +604,13 @@ class Gauge:
             return self.max
         msg = f"a Gauge has no aggregation {name!r}; use value, min or max"
         raise ValueError(msg)
+
+    def stat_over(self, name: str, windows: Sequence[int]) -> float | None:
+        msg = "a Gauge keeps no windows, so it has no windowed aggregation; drop the 'over' or use a Trend"
+        raise ValueError(msg)
+
+    def window_starts(self) -> list[int]:
+        return []
 
     def stats(self) -> Stats:
         if self.value is None:

@@ -3,6 +3,11 @@
 ``{"http_req_duration": ["p(95)<2000", {"threshold": "avg<1500", "abortOnFail": true}]}``
 becomes a list of :class:`Threshold`. Parse errors name the source line, the expression and
 what was expected, because they come from files people edit by hand.
+
+A threshold may end in ``over DURATION`` (``"rate<0.05 over 30s"``): it must then hold on every
+sliding span of that length, read from the per-window metrics, not only over the whole run. A 100 %
+error burst at the top of a ramp is invisible to a whole-run rate; k6 users have asked for this
+since 2019 (its issues #1136, #1737, #2379). The span is a whole number of windows (``WINDOW_S``).
 """
 
 from __future__ import annotations
@@ -14,8 +19,8 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from .durations import parse_duration
-from .errors import ThresholdError
-from .metrics import Counter, Metrics, Trend, parse_selector
+from .errors import ConfigError, ThresholdError
+from .metrics import WINDOW_S, Counter, Metrics, Trend, parse_selector, sliding_spans
 
 __all__ = ["Threshold", "ThresholdOutcome", "evaluate", "iteration_breaches", "parse_thresholds"]
 
@@ -29,7 +34,8 @@ _OPS: dict[str, Callable[[float, float], bool]] = {
     ">": operator.gt,
 }
 _AGG = r"(?:avg|min|max|med|count|rate|value|p\(\s*\d+(?:\.\d+)?\s*\))"
-_EXPR = re.compile(rf"^\s*(?P<agg>{_AGG})\s*(?P<op><=|>=|===|==|!=|<|>)\s*(?P<num>-?\d+(?:\.\d+)?(?:e-?\d+)?)\s*$")
+_EXPR = re.compile(rf"^\s*(?P<agg>{_AGG})\s*(?P<op><=|>=|===|==|!=|<|>)\s*(?P<num>-?\d+(?:\.\d+)?(?:e-?\d+)?)"
+                   r"(?:\s+over\s+(?P<over>\S+))?\s*$")
 # What each kind of metric can be aggregated by (k6's rules), and the kind of every metric perfmon
 # records itself, so a threshold that cannot fit (a rate on a Trend) is refused when the config loads.
 _AGGREGATIONS = {"trend": "avg, min, max, med, count or p(N)", "rate": "rate or count", "counter": "count or rate",
@@ -60,6 +66,7 @@ class Threshold:
     abort_on_fail: bool = False
     delay_abort_eval_s: float = 0.0
     builtin: bool = False  # one of perfmon's defaults, not written by the user
+    over_s: float | None = None  # a windowed threshold: it must hold on every sliding span this long
 
     def check(self, observed: float | None) -> bool:
         # A metric that produced no data cannot prove anything, except that a count is zero.
@@ -107,7 +114,8 @@ class ThresholdOutcome:
         if self.problem is not None:
             return f"cannot be evaluated: {self.problem}"
         if self.observed is not None:
-            return f"observed {self.observed:.4g}"
+            span = f" (worst {self.threshold.over_s:g}s span)" if self.threshold.over_s is not None else ""
+            return f"observed {self.observed:.4g}{span}"
         metric = parse_selector(self.threshold.metric)[0]
         if self.passed:
             return f"no data: this run recorded no {metric} (built-in default, not judged)"
@@ -154,6 +162,16 @@ def _parse_one(metric: str, item: Any, where: Callable[[str], str]) -> Threshold
         msg = f"{where(expr)}: threshold {expr!r} for {metric}: {_EXPECTED}"
         raise ThresholdError(msg)
     agg = re.sub(r"\s+", "", m["agg"])
+    over = None
+    if m["over"] is not None:
+        try:
+            over = parse_duration(m["over"], what=f"the span of {expr.strip()!r}")
+        except ConfigError as exc:
+            raise ThresholdError(f"{where(expr)}: {exc}") from None
+        if over < WINDOW_S or over % WINDOW_S:
+            msg = (f"{where(expr)}: threshold {expr!r} for {metric}: a span must be a whole number of "
+                   f"{WINDOW_S}s windows (the metrics' resolution), e.g. 'over 10s'")
+            raise ThresholdError(msg)
     if agg.startswith("p(") and not 0 <= float(agg[2:-1]) <= 100:
         msg = f"{where(expr)}: threshold {expr!r} for {metric}: a percentile must be between p(0) and p(100)"
         raise ThresholdError(msg)
@@ -164,7 +182,10 @@ def _parse_one(metric: str, item: Any, where: Callable[[str], str]) -> Threshold
         msg = (f"{where(expr)}: threshold {expr!r} for {metric}: {base} is a {kind}, which has no {agg}; "
                f"use {_AGGREGATIONS[kind]}")
         raise ThresholdError(msg)
-    return Threshold(metric, expr.strip(), agg, m["op"], float(m["num"]), abort, delay)
+    if over is not None and kind == "gauge":
+        msg = f"{where(expr)}: threshold {expr!r} for {metric}: {base} is a gauge, which keeps no windows; drop 'over'"
+        raise ThresholdError(msg)
+    return Threshold(metric, expr.strip(), agg, m["op"], float(m["num"]), abort, delay, over_s=over)
 
 
 def parse_thresholds(
@@ -208,6 +229,14 @@ def evaluate(
     for t in thresholds:
         metric = metrics.select(t.metric)
         observed: float | None
+        if t.over_s is not None and metric is not None:
+            try:
+                observed, passed = _worst_span(t, metric)
+            except ValueError as exc:
+                outcomes.append(ThresholdOutcome(t, None, False, problem=str(exc)))
+                continue
+            outcomes.append(ThresholdOutcome(t, observed, passed if observed is not None else t.builtin))
+            continue
         if metric is None:
             observed = 0.0 if t.aggregation == "count" else None
         else:
@@ -222,6 +251,23 @@ def evaluate(
         passed = t.builtin if observed is None else t.check(observed)
         outcomes.append(ThresholdOutcome(t, observed, passed))
     return outcomes
+
+
+def _worst_span(t: Threshold, metric: Any) -> tuple[float | None, bool]:
+    """A windowed threshold on every sliding span: the value of the first span that breaks it (else of
+    the one closest to its bound), and whether every span with samples held."""
+    assert t.over_s is not None
+    if not metric.window_starts():
+        metric.stat_over(t.aggregation, [])  # a metric that keeps no windows says so (ValueError)
+    seen = [v for span in sliding_spans(metric.window_starts(), t.over_s)
+            if (v := metric.stat_over(t.aggregation, span)) is not None]
+    if not seen:
+        return None, False
+    broken = [v for v in seen if not t.check(v)]
+    if broken:
+        worst = max(broken) if t.op.startswith("<") else min(broken) if t.op.startswith(">") else broken[0]
+        return worst, False
+    return (max(seen) if t.op.startswith("<") else min(seen)), True
 
 
 def iteration_breaches(thresholds: Sequence[Threshold], metrics: Metrics) -> list[str]:

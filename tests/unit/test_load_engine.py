@@ -184,3 +184,29 @@ def test_a_scenario_threshold_on_process_metrics_gets_the_scenario_s_own_samples
     [outcome] = res.run.thresholds
     assert str(outcome.threshold) == "process_rss_mb{role:runner,scenario:t}: max<100000"
     assert outcome.observed is not None and outcome.passed
+
+
+def test_a_windowed_threshold_fails_a_run_whose_end_is_all_errors(demo_factory: Callable[..., DemoApp]) -> None:
+    """DEMO_ERROR_RATE switched to 1 for the last ~10 s of a 25-s run: the whole-run error rate stays
+    under 50 %, the worst 10-s span is all errors."""
+    import threading
+
+    app = demo_factory()
+
+    def break_it_late() -> None:
+        deadline = time.monotonic() + 60
+        while app.stats()["count"] < 600 and time.monotonic() < deadline:  # about 15 s of the run
+            time.sleep(0.2)
+        app.set_faults(DEMO_ERROR_RATE="1")
+
+    sc = scenario(executor="constant-arrival-rate", rate=20.0, duration_s=25.0, max_vus=20,
+                  thresholds=parse_thresholds({"http_req_failed": ["rate<0.5", "rate<0.5 over 10s"]}))
+    switch = threading.Thread(target=break_it_late, daemon=True)
+    switch.start()
+    res = run_scenario(journey, sc, base_url=app.url, on_start=log_in, options=QUIET)
+    switch.join()
+    assert res.run is not None
+    whole, windowed = res.run.thresholds
+    assert whole.passed and whole.observed is not None and 0.2 < whole.observed < 0.5
+    assert not windowed.passed and windowed.observed is not None and windowed.observed > 0.9
+    assert res.run.status == "failed"

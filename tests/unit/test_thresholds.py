@@ -119,3 +119,59 @@ def test_an_iteration_breaches_a_bound_with_its_own_worst_value() -> None:
     assert breach.startswith("browser_vital_lcp: p(75)<=2500") and "4000" in breach
     lower = parse_thresholds({"browser_vital_lcp": ["min>1500"]})
     assert len(iteration_breaches(lower, m)) == 1
+
+
+T0 = 1_800_000_000  # a window boundary
+
+
+def burst_at_the_end() -> Metrics:
+    """110 s of successes then 10 s of errors, 10 requests a second: 8 % of the run failed."""
+    m = Metrics()
+    for second in range(120):
+        for _ in range(10):
+            m.rate("http_req_failed").record(second >= 110, T0 + second)
+            m.trend("http_req_duration").record(2000.0 if second >= 110 else 50.0, T0 + second)
+    return m
+
+
+def test_a_windowed_threshold_sees_a_burst_the_whole_run_hides() -> None:
+    whole, windowed, wide = evaluate(parse_thresholds({"http_req_failed": ["rate<0.1", "rate<0.1 over 10s",
+                                                                           "rate<0.1 over 60s"]}), burst_at_the_end())
+    assert whole.passed and whole.observed == pytest.approx(100 / 1200)
+    assert not windowed.passed and windowed.observed == 1.0  # the last 10 s were all errors
+    assert windowed.detail == "observed 1 (worst 10s span)"
+    assert not wide.passed and wide.observed == pytest.approx(100 / 600)  # a minute holding the burst
+    [p95] = evaluate(parse_thresholds({"http_req_duration": ["p(95)<1000 over 20s"]}), burst_at_the_end())
+    assert not p95.passed and p95.observed == pytest.approx(2000, rel=1e-3)
+
+
+def test_a_windowed_threshold_that_holds_reports_the_span_closest_to_its_bound() -> None:
+    m = Metrics()
+    for second in range(30):
+        m.trend("http_req_duration").record(100.0 + second, T0 + second)
+    [o] = evaluate(parse_thresholds({"http_req_duration": ["max<500 over 10s"]}), m)
+    assert o.passed and o.observed == pytest.approx(129, rel=1e-3)
+
+
+@pytest.mark.parametrize(("expr", "says"), [
+    ("rate<0.1 over 7s", "a span must be a whole number of 5s windows"),
+    ("rate<0.1 over 2s", "a span must be a whole number of 5s windows"),
+    ("rate<0.1 over soon", "the span of 'rate<0.1 over soon'"),
+])
+def test_a_bad_span_is_one_line(expr: str, says: str) -> None:
+    with pytest.raises(ThresholdError, match=says):
+        parse_thresholds({"http_req_failed": [expr]})
+
+
+def test_a_gauge_keeps_no_windows() -> None:
+    with pytest.raises(ThresholdError, match="is a gauge, which keeps no windows; drop 'over'"):
+        parse_thresholds({"vus": ["max<10 over 10s"]})
+    m = Metrics()
+    m.gauge("my_gauge").record(3, T0)
+    [o] = evaluate(parse_thresholds({"my_gauge": ["max<10 over 10s"]}), m)  # a custom one: known only now
+    assert not o.passed and o.problem is not None and "keeps no windows" in o.problem
+
+
+def test_a_windowed_threshold_round_trips() -> None:
+    [t] = parse_thresholds({"http_req_failed": [{"threshold": "rate<0.05 over 30s", "abortOnFail": True}]})
+    assert t.over_s == 30.0 and type(t).from_dict(t.to_dict()) == t
