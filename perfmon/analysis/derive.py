@@ -2,8 +2,9 @@
 
 Analyses turn what was measured into metrics thresholds can gate: the time a spike scenario took
 to recover (``spike_recovery_time{scenario}``) and the memory growth during an endurance scenario
-(``memory_growth_mb_per_min{scenario,role}``), and a memory leak verdict per process role for
-every run long enough to tell (leaks.py). They run on the assembled run, whatever produced it
+(``memory_growth_mb_per_min{scenario,role}``), where a ramp of users stops scaling (a Universal
+Scalability Law fit over its windows, scalability.py), and a memory leak verdict per process role
+for every run long enough to tell (leaks.py). They run on the assembled run, whatever produced it
 (``run_scenario``, a pytest session, a hybrid run's background load), so a hybrid spike is
 analysed exactly as a spike run on its own. What an analysis found, including why it found
 nothing, is kept in ``run.metadata["derived"]`` for the summary and the report.
@@ -20,6 +21,7 @@ from .leaks import ROLES as LEAK_ROLES
 from .leaks import detect_leak
 from .memory import memory_growth
 from .recovery import recovery_time, spike_phases
+from .scalability import fit_usl, usl_points
 
 __all__ = ["derive"]
 
@@ -34,6 +36,8 @@ def derive(run: Run) -> None:
             found[f"spike_recovery:{scenario.name}"] = _spike(run, scenario)
         elif scenario.test_type == "endurance":
             found[f"memory_growth:{scenario.name}"] = _memory(run, scenario)
+        if scenario.executor == "ramping-vus":  # a closed model whose users change: throughput against users
+            found[f"scalability:{scenario.name}"] = _scalability(run, scenario)
     leaks = {role: asdict(leak) for role in LEAK_ROLES if (leak := detect_leak(run.metrics, role)) is not None}
     if leaks:
         found["leaks"] = leaks
@@ -57,6 +61,12 @@ def _spike(run: Run, scenario: ScenarioRun) -> dict[str, Any]:
                 "absent_is_failure": "spike_recovery_time"}
     run.metrics.trend("spike_recovery_time", {"scenario": scenario.name}).record(recovered * 1000)
     return {"recovery_s": recovered}
+
+
+def _scalability(run: Run, scenario: ScenarioRun) -> dict[str, Any]:
+    """A closed-model ramp's (users, throughput) windows fitted to the USL, or why not."""
+    fit = fit_usl(usl_points(run.metrics, scenario.name))
+    return {"why": fit} if isinstance(fit, str) else fit.to_dict()
 
 
 def _memory(run: Run, scenario: ScenarioRun) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from ..analysis.scalability import UslFit
 from ..redaction import redact
 from ..results import Run
 from .deliver import Delivery
@@ -49,6 +50,9 @@ def summary_lines(run: Run) -> list[str]:
         if what == "spike_recovery":
             seen = f"{found['recovery_s']:.0f}s" if found.get("recovery_s") is not None else f"none: {found['why']}"
             lines.append(f"  spike recovery ({scenario}): {seen}")
+        elif what == "scalability":
+            seen = f"not fitted: {found['why']}" if "why" in found else UslFit(**found).describe()
+            lines.append(f"  scalability ({scenario}, USL): {seen}")
         elif what == "memory_growth":
             growth = ", ".join(f"{role} {_fmt(v, ' MB/min')}" for role, v in found["mb_per_min"].items())
             lines.append(f"  memory growth ({scenario}): {growth}")

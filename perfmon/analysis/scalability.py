@@ -1,0 +1,119 @@
+"""Where the target stops scaling: the Universal Scalability Law (Gunther) fitted over (concurrency,
+throughput) points, one per 5-s window of a ramp.
+
+    X(N) = λN / (1 + σ(N − 1) + κN(N − 1))
+
+λ is the throughput of one user, σ the contention (the serial share, Amdahl's law) and κ the
+coherency cost (the crosstalk that makes throughput fall past a peak). The peak is at
+N* = sqrt((1 − σ) / κ); with κ = 0 there is no peak, and throughput levels off at λ / σ.
+
+scipy's ``curve_fit`` does the fitting (bounded least squares) and gives the covariance the
+confidence intervals come from; nothing here is a hand-written optimiser. A fit the data cannot
+support is refused with the reason: too few concurrency levels, no convergence, or a curve that
+explains too little of the data (R² below ``MIN_R2``).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from ..metrics import Counter, Metrics, Trend
+
+__all__ = ["MIN_LEVELS", "MIN_R2", "UslFit", "fit_usl", "usl_points"]
+
+MIN_LEVELS = 4  # distinct concurrency levels (whole users) a fit of three parameters needs
+MIN_R2 = 0.8  # below this the law does not describe the data: no fit is reported
+
+
+@dataclass(frozen=True)
+class UslFit:
+    sigma: float
+    kappa: float
+    lam: float  # throughput of one user, per second
+    sigma_ci: tuple[float, float]  # 95 % intervals
+    kappa_ci: tuple[float, float]
+    lam_ci: tuple[float, float]
+    r2: float
+    points: int
+    peak_concurrency: float | None  # None: no retrograde region (κ = 0)
+    peak_throughput: float | None  # X(N*), or the λ/σ ceiling without a peak; None if neither is finite
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def describe(self) -> str:
+        peak = ("no limit in sight" if self.peak_throughput is None else
+                f"peak {self.peak_throughput:.4g}/s" + (f" at {self.peak_concurrency:.0f} users"
+                                                        if self.peak_concurrency is not None else " (ceiling)"))
+        return (f"{peak}; σ {self.sigma:.3g} [{self.sigma_ci[0]:.2g}, {self.sigma_ci[1]:.2g}], κ {self.kappa:.3g} "
+                f"[{self.kappa_ci[0]:.2g}, {self.kappa_ci[1]:.2g}], λ {self.lam:.3g}/s, R² {self.r2:.3f}, "
+                f"{self.points} windows")
+
+
+def _usl(n: Any, sigma: float, kappa: float, lam: float) -> Any:
+    return lam * n / (1 + sigma * (n - 1) + kappa * n * (n - 1))
+
+
+def usl_points(metrics: Metrics, scenario: str) -> list[tuple[float, float]]:
+    """Per window of ``scenario``: the average active users and the requests per second completed.
+    The first and last windows are left out (a window the run only partly covered)."""
+    from ..metrics import WINDOW_S
+
+    vus = metrics.select_tags("vus_active", {"scenario": scenario})
+    reqs = metrics.select_tags("http_reqs", {"scenario": scenario})
+    if not isinstance(vus, Trend) or not isinstance(reqs, Counter):
+        return []
+    users = {w: s.avg for w, s in vus.window_stats() if s.avg}
+    done = dict(reqs.windows_)
+    shared = sorted(set(users) & set(done))[1:-1]
+    return [(float(users[w] or 0.0), done[w] / WINDOW_S) for w in shared]
+
+
+def fit_usl(points: Sequence[tuple[float, float]]) -> UslFit | str:
+    """The fit over ``points`` (concurrency, throughput), or why there is none (one line)."""
+    import numpy as np
+    from scipy.optimize import curve_fit
+    from scipy.stats import t as student
+
+    levels = {round(n) for n, _ in points}
+    if len(levels) < MIN_LEVELS:
+        return f"{len(levels)} distinct concurrency level(s), {MIN_LEVELS} needed: ramp the users further"
+    n = np.array([p[0] for p in points], dtype=float)
+    x = np.array([p[1] for p in points], dtype=float)
+    if not np.all(np.isfinite(x)) or x.max() <= 0:
+        return "no throughput was measured"
+    first = int(np.argmin(n))
+    start = (0.05, 0.001, float(max(x[first] / max(n[first], 1.0), x.max() / n.max())))  # λ: one user's rate
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # an unidentifiable parameter warns; the interval says it
+            params, cov = curve_fit(_usl, n, x, p0=start, bounds=([0.0, 0.0, 0.0], [1.0, 1.0, np.inf]),
+                                    maxfev=20_000)
+    except (RuntimeError, ValueError) as exc:
+        return f"the fit did not converge ({exc})"
+    sigma, kappa, lam = (float(v) for v in params)
+    residual = x - _usl(n, sigma, kappa, lam)
+    total = float(((x - x.mean()) ** 2).sum())
+    r2 = 1 - float((residual ** 2).sum()) / total if total > 0 else 0.0
+    if r2 < MIN_R2:
+        return f"the law explains too little of the data (R² {r2:.2f} < {MIN_R2}): a noisy or unsteady ramp"
+    dof = max(1, len(points) - 3)
+    half = student.ppf(0.975, dof) * np.sqrt(np.clip(np.diag(cov), 0.0, None))
+
+    def ci(value: float, h: float) -> tuple[float, float]:
+        h = h if math.isfinite(h) else math.inf
+        return (max(0.0, value - h), value + h)
+
+    peak_n: float | None = None
+    peak_x: float | None = None
+    if kappa > 0 and sigma < 1:
+        peak_n = math.sqrt((1 - sigma) / kappa)
+        peak_x = float(_usl(peak_n, sigma, kappa, lam))
+    elif sigma > 0:
+        peak_x = lam / sigma
+    return UslFit(sigma, kappa, lam, ci(sigma, half[0]), ci(kappa, half[1]), ci(lam, half[2]), r2, len(points),
+                  peak_n, peak_x)
