@@ -80,6 +80,9 @@ class Sampler:
 
     def start(self) -> None:
         psutil.cpu_percent(None)  # prime: the first call measures nothing
+        if self.watch_self:  # prime this process too, so the first sample already counts its CPU
+            self._tree(psutil.Process().pid)
+            self._fresh.clear()
         self._thread = threading.Thread(target=self._loop, name="perfmon-sampler", daemon=True)
         self._thread.start()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from perfmon import Trend, parse_thresholds
 from perfmon.config import Scenario
 from perfmon.load import Client, EngineOptions, VirtualUser, find_breaking_point, run_scenario
+from perfmon.load.capacity_search import CapacitySearch, find_capacity
 from tests._support.apps import DemoApp
 
 QUIET = EngineOptions(progress=False)
@@ -56,3 +58,38 @@ def test_client_latency_agrees_with_server_timing(clean_demo: DemoApp) -> None:
         assert c is not None and s is not None
         assert c >= s  # the client cannot see less than the server spent
         assert c == pytest.approx(s, rel=0.05), (p, c, s)
+
+
+SLO = parse_thresholds({"http_req_duration": ["p(95)<250"], "http_req_failed": ["rate<0.01"]})
+
+
+@pytest.mark.parametrize(("capacity", "service_ms", "truth"), [("4", "20", 200.0), ("2", "25", 80.0)])
+def test_the_adaptive_search_finds_the_capacity_within_ten_percent(demo_factory: Callable[..., DemoApp],
+                                                                   capacity: str, service_ms: str,
+                                                                   truth: float) -> None:
+    app = demo_factory(DEMO_CAPACITY=capacity, DEMO_SERVICE_MS=service_ms)  # capacity / service time
+    found = find_capacity(page, base_url=app.url, thresholds=SLO, options=QUIET,
+                          settings=CapacitySearch(start_rate=20, step_duration_s=3, width=0.1, trials=2,
+                                                  max_time_s=120))
+    assert found.limited_by == "server", found.why
+    assert found.sustainable_rate is not None and found.breaking_rate is not None
+    assert found.sustainable_rate == pytest.approx(truth, rel=0.1), found.why
+    assert (found.breaking_rate - found.sustainable_rate) / found.sustainable_rate <= 0.1
+    assert sum(s.rate == found.sustainable_rate and s.held for s in found.steps) >= 2  # held twice
+    assert found.why.startswith(f"sustainable {found.sustainable_rate:g}/s (held 2 times)")
+
+
+async def burn(client: Client, user: VirtualUser) -> None:
+    end = time.process_time() + 0.1  # 100 ms of the generator's CPU per iteration: 10/s per core at most
+    while time.process_time() < end:
+        pass
+    await client.get("/healthz")
+
+
+def test_a_starved_generator_is_reported_as_the_limit_not_the_server(clean_demo: DemoApp) -> None:
+    found = find_capacity(burn, base_url=clean_demo.url, thresholds=SLO, options=QUIET,
+                          settings=CapacitySearch(start_rate=20, step_duration_s=3, max_time_s=90))
+    assert found.limited_by == "generator", found.why
+    assert found.breaking_rate is None  # the server never broke: nothing about its capacity is claimed
+    assert "the load generator saturated at" in found.why and "this machine cannot measure more" in found.why
+    assert any(s.generator_bound for s in found.steps)
