@@ -94,6 +94,25 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("flush", help="send runs kept in .perfmon/spool to the store")
 
+    capacity = sub.add_parser("capacity", help="capacity planning: the sustainable arrival rate at the SLO")
+    actions = capacity.add_subparsers(dest="capacity_action", metavar="ACTION")
+    actions.required = True
+    search = actions.add_parser("search", help="search the highest rate at which the SLO holds (exit 0: found)")
+    search.add_argument("--base-url", required=True, help="the target, e.g. http://127.0.0.1:8000")
+    search.add_argument("--script", default=None, help="FILE.py:FUNC, the journey (default: suites.load_script)")
+    search.add_argument("--on-start", default=None, help="FILE.py:FUNC once per user (default: suites.load_on_start; "
+                                                         "'none': nothing)")
+    search.add_argument("--slo", action="append", default=None, metavar="[METRIC:]EXPR",
+                        help="a k6 threshold the rate must hold, e.g. 'p(95)<500' (on http_req_duration) or "
+                             "'http_req_failed:rate<0.01'; repeat it (default: both of those)")
+    search.add_argument("--start-rate", type=float, default=10.0)
+    search.add_argument("--max-rate", type=float, default=5000.0)
+    search.add_argument("--width", type=float, default=0.1, help="stop when the bracket is this narrow (relative)")
+    search.add_argument("--trials", type=int, default=2, help="times a rate near the boundary must hold")
+    search.add_argument("--step-duration", default="5s", help="how long each rate is held")
+    search.add_argument("--max-time", default="10m", help="stop the search after this long")
+    search.add_argument("--json", action="store_true", help="print the result as JSON")
+
     demo = sub.add_parser("demo", help="serve the bundled WedSync reference app")
     demo.add_argument("--port", type=int, default=8000)
     demo.add_argument("--host", default="127.0.0.1")
@@ -382,6 +401,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _cmd_flush(cfg)
     if args.command == "gate":
         return _cmd_gate(args, cfg)
+    if args.command == "capacity":
+        from .capacity_cli import capacity_search
+
+        return capacity_search(args, cfg)
     store = open_store(cfg.store, root=cfg.root, create=False)
     try:
         if args.command == "history":

@@ -22,7 +22,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("analysis", ("perfmon.analysis",)),
     ("outputs", ("perfmon.store", "perfmon.report", "perfmon.monitor")),
     ("pipeline", ("perfmon.pipeline",)),
-    ("entry points", ("perfmon.load", "perfmon.session", "perfmon.pytest_plugin", "perfmon.cli", "perfmon.__main__",
+    ("entry points", ("perfmon.load", "perfmon.session", "perfmon.pytest_plugin", "perfmon.cli", "perfmon.capacity_cli",
+                      "perfmon.__main__",
                       "perfmon")),
 ]
 

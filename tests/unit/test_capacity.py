@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +14,7 @@ from perfmon.config import Scenario
 from perfmon.load import Client, EngineOptions, VirtualUser, find_breaking_point, run_scenario
 from perfmon.load.capacity_search import CapacitySearch, find_capacity
 from tests._support.apps import DemoApp
+from tests._support.sessions import perfmon_cmd, run
 
 QUIET = EngineOptions(progress=False)
 
@@ -93,3 +96,46 @@ def test_a_starved_generator_is_reported_as_the_limit_not_the_server(clean_demo:
     assert found.breaking_rate is None  # the server never broke: nothing about its capacity is claimed
     assert "the load generator saturated at" in found.why and "this machine cannot measure more" in found.why
     assert any(s.generator_bound for s in found.steps)
+
+
+PAGE_SCRIPT = """
+async def page(client, user):
+    await client.get("/login")
+"""
+
+
+def test_perfmon_capacity_search_prints_the_sustainable_rate(tmp_path: Path,
+                                                             demo_factory: Callable[..., DemoApp]) -> None:
+    app = demo_factory(DEMO_CAPACITY="2", DEMO_SERVICE_MS="25")  # 80 requests per second
+    (tmp_path / "journey.py").write_text(PAGE_SCRIPT)
+    (tmp_path / "perfmon.toml").write_text("")
+    out = run(perfmon_cmd("capacity", "search", "--base-url", app.url, "--script", "journey.py:page",
+                          "--slo", "p(95)<250", "--slo", "http_req_failed:rate<0.01", "--start-rate", "20",
+                          "--step-duration", "2s", "--json"), tmp_path)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    found = json.loads(out.stdout)
+    assert found["limited_by"] == "server" and found["sustainable_rate"] == pytest.approx(80, rel=0.15)
+    assert found["slo"] == ["http_req_duration: p(95)<250", "http_req_failed: rate<0.01"]
+
+
+@pytest.mark.parametrize(("args", "code", "says"), [
+    (("--base-url", "http://127.0.0.1:9"), 3, "BASE_URL http://127.0.0.1:9 is unreachable"),
+    (("--base-url", "http://127.0.0.1:9", "--slo", "p95<1"), 2, "--slo"),
+    (("--base-url", "http://127.0.0.1:9", "--script", "journey.py:nope"), 2, "has no function 'nope'"),
+    (("--base-url", "http://127.0.0.1:9", "--start-rate", "0"), 2, "needs 0 < --start-rate"),
+])
+def test_perfmon_capacity_search_bad_input_is_one_line(tmp_path: Path, args: tuple[str, ...], code: int,
+                                                       says: str) -> None:
+    (tmp_path / "journey.py").write_text(PAGE_SCRIPT)
+    (tmp_path / "perfmon.toml").write_text("")
+    out = run(perfmon_cmd("capacity", "search", "--script", "journey.py:page", *args), tmp_path)
+    assert out.returncode == code and says in out.stderr and out.stderr.count("\n") == 1, out.stderr
+
+
+def test_a_search_stopped_by_its_time_bound_says_so_and_exits_3(tmp_path: Path, clean_demo: DemoApp) -> None:
+    (tmp_path / "journey.py").write_text(PAGE_SCRIPT)
+    (tmp_path / "perfmon.toml").write_text("")
+    out = run(perfmon_cmd("capacity", "search", "--base-url", clean_demo.url, "--script", "journey.py:page",
+                          "--start-rate", "20", "--step-duration", "1s", "--max-time", "2s"), tmp_path)
+    assert out.returncode == 3, out.stdout[-2000:]
+    assert "perfmon capacity: stopped after max_time = 2s" in out.stdout
