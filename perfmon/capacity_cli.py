@@ -51,11 +51,15 @@ def capacity_search(args: argparse.Namespace, cfg: Config) -> int:
     on_start_ref = args.on_start if args.on_start is not None else (None if args.script else cfg.suites.load_on_start)
     on_start = None if on_start_ref in (None, "", "none") else load_callable(on_start_ref, root=cfg.root)
     check_reachable(args.base_url)
+    think = (parse_duration(args.think_time, what="--think-time") if args.think_time is not None else
+             cfg.scenario("load").think_time_s if "load" in cfg.scenarios else 0.0)
     began = time.monotonic()
     found = find_capacity(journey, base_url=args.base_url, thresholds=slo, settings=settings, on_start=on_start,
                           options=EngineOptions(progress=False))
+    users = found.users(think)
     if args.json:
-        print(json.dumps({**found.to_dict(), "slo": [str(t) for t in slo]}, indent=2))
+        print(json.dumps({**found.to_dict(), "slo": [str(t) for t in slo], "think_time_s": think, "users": users},
+                         indent=2))
     else:
         print(f"{'rate/s':>9} {'procs':>5} {'done/s':>8} {'p95 ms':>8} {'errors':>7} {'client':>6}  result")
         for s in found.steps:
@@ -63,7 +67,12 @@ def capacity_search(args: argparse.Namespace, cfg: Config) -> int:
             errors = "-" if s.error_rate is None else f"{100 * s.error_rate:.1f}%"
             client = "-" if s.client_saturation is None else f"{100 * s.client_saturation:.0f}%"
             verdict = "held" if s.held else "GENERATOR" if s.generator_bound else "broke: " + "; ".join(s.broken_by)
-            print(f"{s.rate:9.4g} {s.processes:5d} {s.throughput:8.1f} {p95:>8} {errors:>7} {client:>6}  {verdict}")
+            print(f"{s.rate:9.4g} {s.processes:5d} {s.throughput:8.1f} {p95:>8} {errors:>7} {client:>6}  {verdict}"
+                  + (f"  (suspect: {s.suspect})" if s.suspect else ""))
+        if users is not None:
+            at = next(s for s in found.steps if s.held and s.rate == found.sustainable_rate)
+            print(f"perfmon capacity: about {users:.0f} concurrent users at the SLO (iteration "
+                  f"{at.iteration_s or 0:.3f}s + think {think:g}s, {at.requests_per_iteration or 0:.1f} requests each)")
         print(f"perfmon capacity: {found.why} (SLO {', '.join(str(t) for t in slo)}; {len(found.steps)} steps in "
               f"{time.monotonic() - began:.0f}s)")
     return ExitCode.PASSED if found.limited_by in ("server", "max_rate") else ExitCode.UNMEASURED

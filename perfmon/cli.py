@@ -111,6 +111,8 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("--trials", type=int, default=2, help="times a rate near the boundary must hold")
     search.add_argument("--step-duration", default="5s", help="how long each rate is held")
     search.add_argument("--max-time", default="10m", help="stop the search after this long")
+    search.add_argument("--think-time", default=None, help="a user's pause between iterations, for the capacity "
+                                                           "in users (default: the load scenario's think_time)")
     search.add_argument("--json", action="store_true", help="print the result as JSON")
 
     demo = sub.add_parser("demo", help="serve the bundled WedSync reference app")

@@ -7,10 +7,18 @@ whose own client was saturated measured the generator, not the target: it is ret
 the processes (up to one per core), and when that is not enough the search stops and says the
 generator is the limit, never reporting the generator's rate as the server's capacity.
 
+Every step is also checked against Little's law (users in flight = completions per second ×
+iteration time): a step off by more than ``LITTLE_MARGIN`` is flagged, the sign of a generator that
+is not doing what it reports, or of a measurement error.
+
 The answer is a bracket: the highest rate that held in every one of its ``trials`` and the lowest
-that broke. The search stops when the bracket is narrower than ``width`` (relative), or at a bound
-(steps, time, ``max_rate``), which the result names in one line. Compared with the linear search
-(``find_breaking_point``): most steps are spent near the answer, not climbing to it (bench/).
+that broke. In users the business understands: a user runs one iteration every (iteration time +
+think time), so the sustainable rate times that is about how many concurrent users the target holds
+at the SLO; the iteration time and requests per iteration are the sustainable step's own.
+
+The search stops when the bracket is narrower than ``width`` (relative), or at a bound (steps,
+time, ``max_rate``), which the result names in one line. Compared with the linear search
+(``find_breaking_point``), most steps are spent near the answer, not climbing to it.
 """
 
 from __future__ import annotations
@@ -26,9 +34,13 @@ from ..thresholds import Threshold, evaluate
 from .api import measure_scenario
 from .engine import EngineOptions, Journey
 
-__all__ = ["Capacity", "CapacitySearch", "SearchStep", "find_capacity"]
+__all__ = ["Capacity", "CapacitySearch", "SearchStep", "find_capacity", "littles_law"]
 
 KEEP_UP = 0.99  # completed iterations must reach this share of the schedule
+LITTLE_MARGIN = 0.25  # users in flight against throughput x iteration time
+# Users in flight are counted whole, when an iteration is scheduled (before it starts): a gap under
+# this many users is that sampling, not a broken generator.
+LITTLE_SLACK_USERS = 1.5
 Limit = Literal["server", "generator", "max_rate", "steps", "time"]
 
 
@@ -59,6 +71,10 @@ class SearchStep:
     held: bool
     generator_bound: bool
     broken_by: list[str] = field(default_factory=list)
+    concurrency: float | None = None  # users in flight, averaged over the step
+    iteration_s: float | None = None  # average iteration time
+    requests_per_iteration: float | None = None
+    suspect: str | None = None  # Little's law does not hold: the numbers disagree with each other
 
 
 @dataclass
@@ -73,6 +89,27 @@ class Capacity:
     def to_dict(self) -> dict[str, Any]:
         return {**{k: v for k, v in asdict(self).items() if k != "steps"},
                 "steps": [asdict(s) for s in self.steps]}
+
+    def users(self, think_time_s: float) -> float | None:
+        """About how many concurrent users, each pausing ``think_time_s`` between iterations, the
+        sustainable rate serves (the sustainable step's own iteration time)."""
+        at = [s for s in self.steps if s.held and s.rate == self.sustainable_rate and s.iteration_s is not None]
+        if self.sustainable_rate is None or not at:
+            return None
+        iteration = sum(s.iteration_s or 0.0 for s in at) / len(at)
+        return self.sustainable_rate * (iteration + think_time_s)
+
+
+def littles_law(concurrency: float | None, throughput: float, iteration_s: float | None) -> str | None:
+    """Why a step's users in flight disagree with throughput x iteration time, or None when they agree
+    (or cannot be compared)."""
+    if concurrency is None or not iteration_s or not throughput:
+        return None
+    expected = throughput * iteration_s
+    if abs(concurrency - expected) <= max(LITTLE_MARGIN * max(concurrency, expected), LITTLE_SLACK_USERS):
+        return None
+    return (f"Little's law: {concurrency:.1f} users in flight, but {throughput:.1f}/s x {iteration_s:.3f}s "
+            f"= {expected:.1f}")
 
 
 def _measure(journey: Journey, rate: float, processes: int, thresholds: tuple[Threshold, ...], base_url: str,
@@ -95,11 +132,18 @@ def _measure(journey: Journey, rate: float, processes: int, thresholds: tuple[Th
         broken.append(f"throughput {throughput:.1f}/s < {KEEP_UP:.0%} of {rate:g}/s")
     if dropped:
         broken.append(f"{dropped:.0f} iteration(s) dropped (no free user: latency x rate exceeded max_vus)")
+    users, took, reqs = metrics.select("vus_active"), metrics.select("iteration_duration"), metrics.select("http_reqs")
+    concurrency = users.avg if isinstance(users, Trend) else None
+    iteration_s = took.avg / 1000 if isinstance(took, Trend) and took.avg is not None else None
+    per_iteration = reqs.count / done.count if isinstance(reqs, Counter) and isinstance(done, Counter) \
+        and done.count else None
+    suspect = littles_law(concurrency, throughput, iteration_s)
     return SearchStep(rate=rate, processes=processes, throughput=throughput,
                       p95=latency.percentile(95) if isinstance(latency, Trend) and latency.count else None,
                       error_rate=failed.rate if isinstance(failed, Rate) else None, dropped=dropped,
                       client_saturation=saturation, held=not broken and not generator_bound,
-                      generator_bound=generator_bound, broken_by=broken)
+                      generator_bound=generator_bound, broken_by=broken, concurrency=concurrency,
+                      iteration_s=iteration_s, requests_per_iteration=per_iteration, suspect=suspect)
 
 
 def find_capacity(journey: Journey, *, base_url: str, thresholds: tuple[Threshold, ...] | list[Threshold],

@@ -12,7 +12,7 @@ import pytest
 from perfmon import Trend, parse_thresholds
 from perfmon.config import Scenario
 from perfmon.load import Client, EngineOptions, VirtualUser, find_breaking_point, run_scenario
-from perfmon.load.capacity_search import CapacitySearch, find_capacity
+from perfmon.load.capacity_search import CapacitySearch, find_capacity, littles_law
 from tests._support.apps import DemoApp
 from tests._support.sessions import perfmon_cmd, run
 
@@ -80,6 +80,12 @@ def test_the_adaptive_search_finds_the_capacity_within_ten_percent(demo_factory:
     assert (found.breaking_rate - found.sustainable_rate) / found.sustainable_rate <= 0.1
     assert sum(s.rate == found.sustainable_rate and s.held for s in found.steps) >= 2  # held twice
     assert found.why.startswith(f"sustainable {found.sustainable_rate:g}/s (held 2 times)")
+    held = [s for s in found.steps if s.held]
+    assert all(s.suspect is None for s in held), [s.suspect for s in held]  # Little's law holds when honest
+    [at, *_] = [s for s in held if s.rate == found.sustainable_rate]
+    assert at.requests_per_iteration == 1.0 and at.iteration_s is not None
+    users = found.users(think_time_s=5.0)
+    assert users is not None and users == pytest.approx(found.sustainable_rate * (5.0 + at.iteration_s), rel=0.05)
 
 
 async def burn(client: Client, user: VirtualUser) -> None:
@@ -116,6 +122,7 @@ def test_perfmon_capacity_search_prints_the_sustainable_rate(tmp_path: Path,
     found = json.loads(out.stdout)
     assert found["limited_by"] == "server" and found["sustainable_rate"] == pytest.approx(80, rel=0.15)
     assert found["slo"] == ["http_req_duration: p(95)<250", "http_req_failed: rate<0.01"]
+    assert found["think_time_s"] == 0.0 and found["users"] is not None
 
 
 @pytest.mark.parametrize(("args", "code", "says"), [
@@ -139,3 +146,13 @@ def test_a_search_stopped_by_its_time_bound_says_so_and_exits_3(tmp_path: Path, 
                           "--start-rate", "20", "--step-duration", "1s", "--max-time", "2s"), tmp_path)
     assert out.returncode == 3, out.stdout[-2000:]
     assert "perfmon capacity: stopped after max_time = 2s" in out.stdout
+
+
+@pytest.mark.parametrize(("users", "rate", "seconds", "flagged"), [
+    (20.0, 100.0, 0.2, False),  # 100/s x 0.2 s = 20 users: the numbers agree
+    (8.0, 100.0, 0.2, True),  # 12 users missing: the generator is not doing what it reports
+    (0.0, 40.0, 0.023, False),  # under 1.5 users apart: whole-user sampling, not a fault
+])
+def test_little_s_law_flags_numbers_that_disagree(users: float, rate: float, seconds: float, flagged: bool) -> None:
+    said = littles_law(users, rate, seconds)
+    assert (said is not None) == flagged and (said is None or said.startswith("Little's law: 8.0 users in flight"))
