@@ -2,7 +2,8 @@
 
 Analyses turn what was measured into metrics thresholds can gate: the time a spike scenario took
 to recover (``spike_recovery_time{scenario}``) and the memory growth during an endurance scenario
-(``memory_growth_mb_per_min{scenario,role}``), where a ramp of users stops scaling (a Universal
+(``memory_growth_mb_per_min{scenario,role}``), where a stress ramp broke its SLO (breaking.py),
+where a ramp of users stops scaling (a Universal
 Scalability Law fit over its windows, scalability.py), and a memory leak verdict per process role
 for every run long enough to tell (leaks.py). They run on the assembled run, whatever produced it
 (``run_scenario``, a pytest session, a hybrid run's background load), so a hybrid spike is
@@ -12,11 +13,14 @@ nothing, is kept in ``run.metadata["derived"]`` for the summary and the report.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
 from ..metrics import Trend
 from ..results import Run, ScenarioRun
+from ..thresholds import Threshold
+from .breaking import breaking_point
 from .leaks import ROLES as LEAK_ROLES
 from .leaks import detect_leak
 from .memory import memory_growth
@@ -28,10 +32,13 @@ __all__ = ["derive"]
 ROLES = ("target", "runner")
 
 
-def derive(run: Run) -> None:
-    """Add every derived metric to ``run`` (call once: the metrics are appended, not replaced)."""
+def derive(run: Run, thresholds: Sequence[Threshold] = ()) -> None:
+    """Add every derived metric to ``run`` (call once: the metrics are appended, not replaced).
+    ``thresholds`` are the run's, the SLO a stress ramp's breaking point is read against."""
     found: dict[str, Any] = {}
     for scenario in run.scenarios:
+        if scenario.test_type == "stress":
+            found[f"breaking_point:{scenario.name}"] = breaking_point(run, scenario.name, thresholds)
         if scenario.test_type == "spike":
             found[f"spike_recovery:{scenario.name}"] = _spike(run, scenario)
         elif scenario.test_type == "endurance":

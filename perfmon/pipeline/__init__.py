@@ -91,7 +91,7 @@ def conclude(
     run.metadata.update(metadata or {})
     broken: str | None = None
     try:
-        derive(run)
+        derive(run, assembled.thresholds)
     except Exception as exc:  # noqa: BLE001 - an analysis that breaks must not cost the measured run
         broken = f"the analyses failed ({one_line(exc)}); the run is judged on what was measured"
         run.metadata["derive_error"] = broken

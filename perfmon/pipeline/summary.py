@@ -50,6 +50,11 @@ def summary_lines(run: Run) -> list[str]:
         if what == "spike_recovery":
             seen = f"{found['recovery_s']:.0f}s" if found.get("recovery_s") is not None else f"none: {found['why']}"
             lines.append(f"  spike recovery ({scenario}): {seen}")
+        elif what == "breaking_point":
+            broke = "; ".join(found.get("broken_by") or ())
+            seen = (f"held: {found['why']}" if "why" in found else f"{found['rate']:.4g}/s at "
+                    f"{found['users'] or 0:.0f} users, {found['at_s']:.0f}s in, broken by {broke}")
+            lines.append(f"  breaking point ({scenario}): {seen}")
         elif what == "scalability":
             seen = f"not fitted: {found['why']}" if "why" in found else UslFit(**found).describe()
             lines.append(f"  scalability ({scenario}, USL): {seen}")

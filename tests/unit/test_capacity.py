@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from perfmon import Trend, parse_thresholds
-from perfmon.config import Scenario
+from perfmon.config import Scenario, Stage
 from perfmon.load import Client, EngineOptions, VirtualUser, find_breaking_point, run_scenario
 from perfmon.load.capacity_search import CapacitySearch, find_capacity, littles_law
+from perfmon.pipeline import summary_lines
 from tests._support.apps import DemoApp
 from tests._support.sessions import perfmon_cmd, run
 
@@ -156,3 +157,18 @@ def test_a_search_stopped_by_its_time_bound_says_so_and_exits_3(tmp_path: Path, 
 def test_little_s_law_flags_numbers_that_disagree(users: float, rate: float, seconds: float, flagged: bool) -> None:
     said = littles_law(users, rate, seconds)
     assert (said is not None) == flagged and (said is None or said.startswith("Little's law: 8.0 users in flight"))
+
+
+def test_a_stress_ramp_reports_where_and_why_it_broke(demo_factory: Callable[..., DemoApp]) -> None:
+    """200 requests/s at most (4 in service, 20 ms each): with no think time the p95 passes 100 ms near
+    20 users, and the run says at which rate and how many users, and that latency broke it."""
+    app = demo_factory(DEMO_CAPACITY="4", DEMO_SERVICE_MS="20")
+    ramp = Scenario(name="stress", executor="ramping-vus", stages=(Stage(20, 40),), think_time_s=0.0,
+                    thresholds=tuple(parse_thresholds({"http_req_duration": ["p(95)<100"]})))
+    res = run_scenario(page, ramp, base_url=app.url, test_type="stress", options=QUIET)
+    assert res.run is not None
+    found = res.run.metadata["derived"]["breaking_point:stress"]
+    assert "why" not in found, found
+    assert 10 <= found["users"] <= 30 and found["rate"] == pytest.approx(200, rel=0.2), found
+    assert found["broken_by"][0].startswith("latency p(95)") and "against p(95)<100" in found["broken_by"][0]
+    assert any(line.startswith("  breaking point (stress): ") for line in summary_lines(res.run))

@@ -1,0 +1,67 @@
+"""Where a stress ramp broke: the first 5-s window in which the SLO no longer held, the rate and the
+users at that moment, and what broke it.
+
+The SLO is the run's own thresholds on latency percentiles (``http_req_duration: p(N)<X``) and on
+the error rate (``http_req_failed: rate<X``), each checked on the single window; throughput
+*collapse* (completions falling below ``COLLAPSE`` of the best window so far while users did not
+fall) breaks it too, because a saturated server can also fail by answering less. Reading windows,
+not the whole run, is what places the break: a whole-run p95 only says that it broke somewhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ..metrics import WINDOW_S, Counter, Rate, Trend, parse_selector
+from ..results import Run
+from ..thresholds import Threshold
+
+__all__ = ["COLLAPSE", "breaking_point"]
+
+COLLAPSE = 0.7  # completions under this share of the best window so far, at no fewer users
+
+
+def _applies(t: Threshold, metric: str, scenario: str) -> bool:
+    name, tags = parse_selector(t.metric)
+    return name == metric and set(tags) <= {"scenario"} and tags.get("scenario", scenario) == scenario \
+        and t.op in ("<", "<=")
+
+
+def breaking_point(run: Run, scenario: str, thresholds: Sequence[Threshold]) -> dict[str, Any]:
+    """The break of ``scenario`` in ``run``: ``rate``, ``users``, ``at_s`` (seconds into the run) and
+    ``broken_by``; or ``why`` it did not break, or cannot be told."""
+    m = run.metrics
+    latency = m.select_tags("http_req_duration", {"scenario": scenario})
+    failed = m.select_tags("http_req_failed", {"scenario": scenario})
+    done = m.select_tags("http_reqs", {"scenario": scenario})
+    users = m.select_tags("vus_active", {"scenario": scenario})
+    if not isinstance(latency, Trend) or not isinstance(done, Counter):
+        return {"why": "no requests were measured"}
+    slo_latency = [t for t in thresholds
+                   if _applies(t, "http_req_duration", scenario) and t.aggregation.startswith("p(")]
+    slo_errors = [t for t in thresholds if _applies(t, "http_req_failed", scenario) and t.aggregation == "rate"]
+    vus = {w: s.avg for w, s in users.window_stats()} if isinstance(users, Trend) else {}
+    windows = latency.window_starts()[1:-1]  # the first and last window are partly outside the ramp
+    best = 0.0
+    for w in windows:
+        rate = done.windows_.get(w, 0.0) / WINDOW_S
+        reasons = []
+        for t in slo_latency:
+            value = latency.stat_over(t.aggregation, [w])
+            if value is not None and not t.check(value):
+                reasons.append(f"latency {t.aggregation} {value:.0f} ms against {t.expression}")
+        if isinstance(failed, Rate):
+            for t in slo_errors:
+                value = failed.stat_over("rate", [w])
+                if value is not None and not t.check(value):
+                    reasons.append(f"errors {100 * value:.1f} % against {t.expression}")
+        if best and rate < COLLAPSE * best:
+            reasons.append(f"throughput collapsed to {rate:.1f}/s from {best:.1f}/s")
+        if reasons:
+            return {"rate": rate, "users": vus.get(w), "at_s": w - run.started_at, "broken_by": reasons}
+        best = max(best, rate)
+    if not windows:
+        return {"why": "the ramp was shorter than three windows"}
+    return {"why": f"held the SLO up to {max(v or 0 for v in vus.values()) if vus else 0:.0f} users "
+                   f"(best {best:.1f}/s)"}
