@@ -1,7 +1,8 @@
 """The adaptive capacity search against the linear one (issue #15), side by side on the same bundled
 app whose capacity is known (DEMO_CAPACITY / DEMO_SERVICE_MS): wall time, steps, and how far each
 answer is from the truth, at the same step length and SLO. The linear search is given the step
-size that reaches the same accuracy (10 % of the truth) after its bisection.
+size that reaches the same accuracy (10 % of the truth) after its bisection, which presumes the
+answer (``--linear-step`` sets what a user would pick instead, e.g. find_breaking_point's 10/s).
 
     .venv/bin/python bench/capacity_search.py [--capacity 8 --service-ms 20] [--step 3]
 """
@@ -33,6 +34,8 @@ def main() -> int:
     ap.add_argument("--service-ms", default="20")
     ap.add_argument("--step", type=float, default=3.0, help="seconds each rate is held")
     ap.add_argument("--start", type=float, default=20.0)
+    ap.add_argument("--linear-step", type=float, default=None,
+                    help="the linear search's step (default 10 %% of the truth: an oracle a user does not have)")
     args = ap.parse_args()
     truth = float(args.capacity) / (float(args.service_ms) / 1000)
     slo = parse_thresholds({"http_req_duration": ["p(95)<250"], "http_req_failed": ["rate<0.01"]})
@@ -47,7 +50,7 @@ def main() -> int:
         began = time.monotonic()
         # Linear steps of 10 % of the truth from the same start, then the bisection it already does.
         linear = find_breaking_point(page, base_url=app["base_url"], thresholds=slo, start_rate=args.start,
-                                     step_rate=max(1.0, round(truth * 0.1)), max_rate=truth * 4,
+                                     step_rate=args.linear_step or max(1.0, round(truth * 0.1)), max_rate=truth * 4,
                                      step_duration_s=args.step, refine=1, options=quiet)
         linear_s = time.monotonic() - began
     finally:
