@@ -61,12 +61,13 @@ def summary_json(run: Run) -> dict[str, Any]:
             "finished_at": iso(run.finished_at), "duration_s": duration, "base_url": run.base_url,
             "git_sha": run.git_sha, "branch": run.branch, "host": run.host, "tool_version": run.tool_version,
             "concurrent_users": run.concurrent_users, "client_saturation": run.client_saturation,
-            "lost_iterations": run.lost_iterations,
+            "lost_iterations": run.lost_iterations, "unmeasured": list(run.metadata.get("unmeasured") or []),
         },
         "summary": run.summary_metrics().to_dict(),
         "thresholds": [{**o.to_dict(), "status": o.status, "detail": o.detail} for o in run.thresholds],
         "metrics": metrics,
         **({"regressions": found} if isinstance(found := run.metadata.get("regressions"), dict) else {}),
+        **({"derived": derived} if isinstance(derived := run.metadata.get("derived"), dict) else {}),
     }
 
 

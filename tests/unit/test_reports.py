@@ -173,3 +173,24 @@ def test_an_unmeasured_run_is_one_junit_error_before_its_thresholds(tmp_path: Pa
     first = suite.findall("testcase")[0]
     assert (first.get("classname"), first.get("name"), suite.get("errors")) == ("perfmon.run", "measured", "1")
     assert first.find("error").get("message") == "the client CPU was saturated 60% of the run"  # type: ignore[union-attr]
+
+
+def test_summary_json_says_why_a_run_was_not_measured_and_what_the_analyses_found(tmp_path: Path) -> None:
+    import json
+    from importlib import resources
+
+    import jsonschema
+
+    run = stress_run()
+    run.status = "unmeasured"
+    run.metadata["unmeasured"] = ["the target stopped answering: its last 2 window(s) of the run got no HTTP response"]
+    run.metadata["derived"] = {"breaking_point:stress": {"rate": 198.0, "users": 21.0, "at_s": 11.0,
+                                                         "broken_by": ["latency p(95) 131 ms against p(95)<100"]}}
+    data = json.loads(write_reports(run, tmp_path).summary.read_text())
+    schema = json.loads(resources.files("perfmon.report").joinpath("summary.schema.json").read_text())
+    jsonschema.validate(data, schema)
+    assert data["run"]["unmeasured"] == run.metadata["unmeasured"]
+    assert data["derived"]["breaking_point:stress"]["users"] == 21.0
+    del run.metadata["unmeasured"], run.metadata["derived"]
+    plain = json.loads(write_reports(run, tmp_path / "again").summary.read_text())
+    assert plain["run"]["unmeasured"] == [] and "derived" not in plain
