@@ -1,5 +1,5 @@
-"""``perfmon capacity search``: the adaptive capacity search from the command line. Kept out of
-cli.py, which only maps its result to an exit code (0 found, 3 not measurable here)."""
+"""``perfmon capacity search``: the adaptive capacity search from the command line, kept out of
+cli.py for its size. It returns the command's exit code to cli.py: 0 found, 3 not measurable here."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import time
 
 from .config import Config
 from .durations import parse_duration
-from .errors import ConfigError
 from .exit_codes import ExitCode
 from .thresholds import Threshold, parse_thresholds
 
@@ -43,9 +42,6 @@ def capacity_search(args: argparse.Namespace, cfg: Config) -> int:
                                                                                  what="--step-duration"),
                               max_time_s=parse_duration(args.max_time, what="--max-time"),
                               saturation_share=cfg.unreliable_saturation)
-    if not 0 < settings.start_rate <= settings.max_rate or settings.trials < 1 or settings.width <= 0:
-        raise ConfigError("perfmon capacity search needs 0 < --start-rate <= --max-rate, --trials >= 1 and "
-                          "--width > 0")
     slo = _slo(args.slo)
     journey = load_callable(args.script or cfg.suites.load_script, root=cfg.root)
     on_start_ref = args.on_start if args.on_start is not None else (None if args.script else cfg.suites.load_on_start)

@@ -98,14 +98,14 @@ def _count(text: str) -> int:
     return n
 
 
-def _user_error(exc: PerfmonError, config: pytest.Config, during: pytest.FixtureRequest | None = None) -> NoReturn:
-    """The one way a user error leaves perfmon under pytest (see the module docstring); ``during`` is
-    the fixture request when a test is running."""
-    if during is None:
-        config.stash[_usage_code_key] = exc.exit_code  # pytest.UsageError is final: its code rides here
+def _user_error(exc: PerfmonError, met: pytest.Config | pytest.FixtureRequest) -> NoReturn:
+    """The one way a user error leaves perfmon under pytest (see the module docstring): ``met`` is the
+    session's config before the tests, or the fixture request of the test that met it."""
+    if isinstance(met, pytest.Config):
+        met.stash[_usage_code_key] = exc.exit_code  # pytest.UsageError is final: its code rides here
         raise pytest.UsageError(str(exc))
-    during.config.stash[_process_key].files.note_user_error(exc)
-    during.session.shouldstop = f"perfmon: {exc}"  # xdist hands a worker's shouldstop to the controller
+    met.config.stash[_process_key].files.note_user_error(exc)
+    met.session.shouldstop = f"perfmon: {exc}"  # xdist hands a worker's shouldstop to the controller
     pytest.fail(f"perfmon: {exc}", pytrace=False)
 
 
@@ -273,7 +273,7 @@ def _perf_target(request: pytest.FixtureRequest) -> Target:
     try:
         return session_target(process.config, process.files)
     except PerfmonError as exc:
-        _user_error(exc, request.config, request)
+        _user_error(exc, request)
 
 
 @pytest.fixture(scope="session")
@@ -311,7 +311,7 @@ def perf_browser(request: pytest.FixtureRequest) -> Iterator[Any]:
         browser, close = session_browser(process.files, worker=process.worker, workers=process.workers,
                                          servers=process.browser.servers)
     except PerfmonError as exc:
-        _user_error(exc, request.config, request)
+        _user_error(exc, request)
     yield browser
     close()
 

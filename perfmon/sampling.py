@@ -58,8 +58,6 @@ class Sampler:
         self.target_pid = target_pid
         self.extra_browser_pids = extra_browser_pids
         self.watch_self = watch_self
-        self.samples = 0
-        self.saturated = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._procs: dict[int, psutil.Process] = {}
@@ -69,7 +67,8 @@ class Sampler:
 
     @property
     def saturation(self) -> float | None:
-        return self.saturated / self.samples if self.samples else None
+        """The share of this sampler's samples in which the client was saturated."""
+        return self.metrics.rate("client_saturated", self.tags).rate
 
     def __enter__(self) -> Sampler:
         self.start()
@@ -156,9 +155,7 @@ class Sampler:
             self.metrics.trend("process_cpu_percent", tags).record(cpu, now)
             self.metrics.trend("process_rss_mb", tags).record(rss / 1e6, now)
             self.metrics.gauge("processes", tags).record(len(procs), now)
-        self.samples += 1
         saturated = busiest >= SATURATED_PROCESS_PCT or bool(roles["browser"] and system >= SATURATED_SYSTEM_PCT)
-        self.saturated += saturated
         # Windowed like every metric, so the verdict can count only the time the run was measuring.
         self.metrics.rate("client_saturated", self.tags).record(saturated, now)
         self._fresh.clear()

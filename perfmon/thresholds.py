@@ -218,20 +218,24 @@ def parse_thresholds(
 
 
 def evaluate(
-    thresholds: Sequence[Threshold], metrics: Metrics, *, duration_s: float | None = None
+    thresholds: Sequence[Threshold], metrics: Metrics, *, duration_s: float | None = None, newest_span: bool = False
 ) -> list[ThresholdOutcome]:
     """Check every threshold against merged metrics. A selector with no data fails (k6 does too,
     for thresholds on absent sub-metrics): silence is not a pass in a CI gate. The exception is a
     built-in default, which is reported as "no data" instead: the user never asked for it.
     An aggregation that does not fit the metric it met (a custom metric, so unknown at load time)
-    fails that threshold with the reason, and the run is judged and kept all the same."""
+    fails that threshold with the reason, and the run is judged and kept all the same.
+
+    ``newest_span``: a windowed threshold checks only its two newest spans, the one ending in the
+    window being filled and the one ending in the window just closed (an abortOnFail watcher ticks
+    more often than windows close, so its earlier ticks checked the rest)."""
     outcomes: list[ThresholdOutcome] = []
     for t in thresholds:
         metric = metrics.select(t.metric)
         observed: float | None
         if t.over_s is not None and metric is not None:
             try:
-                observed, passed = _worst_span(t, metric)
+                observed, passed = _worst_span(t, metric, newest_only=newest_span)
             except ValueError as exc:
                 outcomes.append(ThresholdOutcome(t, None, False, problem=str(exc)))
                 continue
@@ -253,13 +257,15 @@ def evaluate(
     return outcomes
 
 
-def _worst_span(t: Threshold, metric: Any) -> tuple[float | None, bool]:
-    """A windowed threshold on every sliding span: the value of the first span that breaks it (else of
-    the one closest to its bound), and whether every span with samples held."""
+def _worst_span(t: Threshold, metric: Any, *, newest_only: bool = False) -> tuple[float | None, bool]:
+    """A windowed threshold on every sliding span (or only the newest): the value of the worst span
+    that breaks it (else of the one closest to its bound), and whether every span with samples held."""
     assert t.over_s is not None
-    if not metric.window_starts():
+    starts = metric.window_starts()
+    if not starts:
         metric.stat_over(t.aggregation, [])  # a metric that keeps no windows says so (ValueError)
-    seen = [v for span in sliding_spans(metric.window_starts(), t.over_s)
+    spans = sliding_spans(starts, t.over_s)
+    seen = [v for span in (spans[-2:] if newest_only else spans)
             if (v := metric.stat_over(t.aggregation, span)) is not None]
     if not seen:
         return None, False

@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..metrics import WINDOW_S, Counter, Rate, Trend, parse_selector
+from ..metrics import Rate, Trend, parse_selector
 from ..results import Run
 from ..thresholds import Threshold
+from .scalability import ramp_windows
 
 __all__ = ["COLLAPSE", "breaking_point"]
 
@@ -31,21 +32,16 @@ def _applies(t: Threshold, metric: str, scenario: str) -> bool:
 def breaking_point(run: Run, scenario: str, thresholds: Sequence[Threshold]) -> dict[str, Any]:
     """The break of ``scenario`` in ``run``: ``rate``, ``users``, ``at_s`` (seconds into the run) and
     ``broken_by``; or ``why`` it did not break, or cannot be told."""
-    m = run.metrics
-    latency = m.select_tags("http_req_duration", {"scenario": scenario})
-    failed = m.select_tags("http_req_failed", {"scenario": scenario})
-    done = m.select_tags("http_reqs", {"scenario": scenario})
-    users = m.select_tags("vus_active", {"scenario": scenario})
-    if not isinstance(latency, Trend) or not isinstance(done, Counter):
-        return {"why": "no requests were measured"}
+    latency = run.metrics.select_tags("http_req_duration", {"scenario": scenario})
+    failed = run.metrics.select_tags("http_req_failed", {"scenario": scenario})
+    windows = ramp_windows(run.metrics, scenario)
+    if not isinstance(latency, Trend) or not windows:
+        return {"why": "no requests were measured in a whole window of the ramp"}
     slo_latency = [t for t in thresholds
                    if _applies(t, "http_req_duration", scenario) and t.aggregation.startswith("p(")]
     slo_errors = [t for t in thresholds if _applies(t, "http_req_failed", scenario) and t.aggregation == "rate"]
-    vus = {w: s.avg for w, s in users.window_stats()} if isinstance(users, Trend) else {}
-    windows = latency.window_starts()[1:-1]  # the first and last window are partly outside the ramp
     best = 0.0
-    for w in windows:
-        rate = done.windows_.get(w, 0.0) / WINDOW_S
+    for w, users, rate in windows:
         reasons = []
         for t in slo_latency:
             value = latency.stat_over(t.aggregation, [w])
@@ -59,9 +55,6 @@ def breaking_point(run: Run, scenario: str, thresholds: Sequence[Threshold]) -> 
         if best and rate < COLLAPSE * best:
             reasons.append(f"throughput collapsed to {rate:.1f}/s from {best:.1f}/s")
         if reasons:
-            return {"rate": rate, "users": vus.get(w), "at_s": w - run.started_at, "broken_by": reasons}
+            return {"rate": rate, "users": users, "at_s": w - run.started_at, "broken_by": reasons}
         best = max(best, rate)
-    if not windows:
-        return {"why": "the ramp was shorter than three windows"}
-    return {"why": f"held the SLO up to {max(v or 0 for v in vus.values()) if vus else 0:.0f} users "
-                   f"(best {best:.1f}/s)"}
+    return {"why": f"held the SLO up to {max(users for _, users, _ in windows):.0f} users (best {best:.1f}/s)"}

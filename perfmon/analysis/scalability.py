@@ -21,9 +21,9 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from ..metrics import Counter, Metrics, Trend
+from ..metrics import WINDOW_S, Counter, Metrics, Trend
 
-__all__ = ["MIN_LEVELS", "MIN_R2", "UslFit", "fit_usl", "usl_points"]
+__all__ = ["MIN_LEVELS", "MIN_R2", "UslFit", "fit_usl", "ramp_windows", "usl_points"]
 
 MIN_LEVELS = 4  # distinct concurrency levels (whole users) a fit of three parameters needs
 MIN_R2 = 0.8  # below this the law does not describe the data: no fit is reported
@@ -58,19 +58,21 @@ def _usl(n: Any, sigma: float, kappa: float, lam: float) -> Any:
     return lam * n / (1 + sigma * (n - 1) + kappa * n * (n - 1))
 
 
-def usl_points(metrics: Metrics, scenario: str) -> list[tuple[float, float]]:
-    """Per window of ``scenario``: the average active users and the requests per second completed.
-    The first and last windows are left out (a window the run only partly covered)."""
-    from ..metrics import WINDOW_S
-
+def ramp_windows(metrics: Metrics, scenario: str) -> list[tuple[int, float, float]]:
+    """Per window of ``scenario``: its start, the average active users and the requests per second
+    completed. The first and last windows are left out (windows the scenario only partly covered)."""
     vus = metrics.select_tags("vus_active", {"scenario": scenario})
     reqs = metrics.select_tags("http_reqs", {"scenario": scenario})
     if not isinstance(vus, Trend) or not isinstance(reqs, Counter):
         return []
     users = {w: s.avg for w, s in vus.window_stats() if s.avg}
-    done = dict(reqs.windows_)
-    shared = sorted(set(users) & set(done))[1:-1]
-    return [(float(users[w] or 0.0), done[w] / WINDOW_S) for w in shared]
+    shared = sorted(set(users) & set(reqs.windows_))[1:-1]
+    return [(w, float(users[w] or 0.0), reqs.windows_[w] / WINDOW_S) for w in shared]
+
+
+def usl_points(metrics: Metrics, scenario: str) -> list[tuple[float, float]]:
+    """The (users, requests per second) of each of the scenario's windows (``ramp_windows``)."""
+    return [(users, rate) for _, users, rate in ramp_windows(metrics, scenario)]
 
 
 def fit_usl(points: Sequence[tuple[float, float]]) -> UslFit | str:

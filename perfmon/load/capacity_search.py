@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 from ..config import Scenario
+from ..errors import ConfigError
 from ..metrics import Counter, Rate, Trend
 from ..thresholds import Threshold, evaluate
 from .api import measure_scenario
@@ -57,6 +58,12 @@ class CapacitySearch:
     max_time_s: float = 600.0
     max_vus: int = 1000
     saturation_share: float = 0.2  # a step whose client was saturated longer than this measured the client
+
+    def __post_init__(self) -> None:
+        if not 0 < self.start_rate <= self.max_rate or self.trials < 1 or self.width <= 0:
+            msg = ("a capacity search needs 0 < start_rate <= max_rate, trials >= 1 and width > 0 "
+                   "(--start-rate, --max-rate, --trials, --width)")
+            raise ConfigError(msg)
 
 
 @dataclass(frozen=True)
@@ -151,9 +158,6 @@ def find_capacity(journey: Journey, *, base_url: str, thresholds: tuple[Threshol
                   on_start: Journey | None = None,
                   options: EngineOptions = EngineOptions()) -> Capacity:  # noqa: B008 - frozen
     """Search the highest arrival rate at which ``thresholds`` (the SLO) hold (module docstring)."""
-    if not 0 < settings.start_rate <= settings.max_rate or settings.trials < 1 or settings.width <= 0:
-        msg = "find_capacity needs 0 < start_rate <= max_rate, trials >= 1 and width > 0"
-        raise ValueError(msg)
     slo = tuple(thresholds)
     cores = os.cpu_count() or 1
     steps: list[SearchStep] = []

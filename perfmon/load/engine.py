@@ -259,7 +259,7 @@ class Engine:
             await asyncio.sleep(_ABORT_EVAL_S)
             elapsed = time.perf_counter() - t0
             due = [t for t in aborting if elapsed >= t.delay_abort_eval_s]
-            for outcome in evaluate(due, self.metrics, duration_s=elapsed):
+            for outcome in evaluate(due, self.metrics, duration_s=elapsed, newest_span=True):
                 if not outcome.passed and outcome.observed is not None:
                     self.stop_reason = f"threshold {outcome.threshold} failed (abortOnFail) at {elapsed:.0f}s"
                     self._stop.set()

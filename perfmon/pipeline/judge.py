@@ -46,7 +46,8 @@ def judge(run: Run, thresholds: list[Threshold], facts: RunFacts, *, unreliable_
     run.thresholds = evaluate(thresholds, run.metrics, duration_s=run.duration_seconds)
     if problems := {str(o.threshold): o.problem for o in run.thresholds if o.problem}:
         run.metadata["threshold_problems"] = problems
-    bad_data = distorted(run, saturation_share=unreliable_saturation)
+    bad_data = distorted(run, saturation_share=unreliable_saturation,
+                         saturated_samples=measured[1] if measured is not None else None)
     empty = unsampled(run)
     measured_failures = len(run.failed_thresholds) > len(empty)
     if facts.interrupted or any(s.interrupted for s in run.scenarios):

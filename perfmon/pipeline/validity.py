@@ -49,13 +49,13 @@ def measured_saturation(run: Run) -> tuple[float, int] | None:
     return (hot / total, hot) if total else None
 
 
-def distorted(run: Run, *, saturation_share: float) -> list[str]:
-    """Reasons the run's numbers cannot be trusted at all (saturated client, silent target)."""
+def distorted(run: Run, *, saturation_share: float, saturated_samples: int | None) -> list[str]:
+    """Reasons the run's numbers cannot be trusted at all (saturated client, silent target);
+    ``saturated_samples`` is what ``measured_saturation`` counted (None: only a share is known)."""
     reasons = []
     share = run.client_saturation
-    measured = measured_saturation(run)
     # A second or two of a busy client (a run's start in the same 5-s window) distorts nothing much.
-    sustained = measured is None or measured[1] >= _MIN_SATURATED_SAMPLES
+    sustained = saturated_samples is None or saturated_samples >= _MIN_SATURATED_SAMPLES
     if share is not None and share > saturation_share and sustained:
         reasons.append(f"the client CPU was saturated {share:.0%} of the run (more than unreliable_saturation = "
                        f"{saturation_share:g}), so its numbers measure this machine as much as the target: use fewer "

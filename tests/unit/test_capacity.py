@@ -130,7 +130,7 @@ def test_perfmon_capacity_search_prints_the_sustainable_rate(tmp_path: Path,
     (("--base-url", "http://127.0.0.1:9"), 3, "BASE_URL http://127.0.0.1:9 is unreachable"),
     (("--base-url", "http://127.0.0.1:9", "--slo", "p95<1"), 2, "--slo"),
     (("--base-url", "http://127.0.0.1:9", "--script", "journey.py:nope"), 2, "has no function 'nope'"),
-    (("--base-url", "http://127.0.0.1:9", "--start-rate", "0"), 2, "needs 0 < --start-rate"),
+    (("--base-url", "http://127.0.0.1:9", "--start-rate", "0"), 2, "needs 0 < start_rate <= max_rate"),
 ])
 def test_perfmon_capacity_search_bad_input_is_one_line(tmp_path: Path, args: tuple[str, ...], code: int,
                                                        says: str) -> None:

@@ -175,3 +175,17 @@ def test_a_gauge_keeps_no_windows() -> None:
 def test_a_windowed_threshold_round_trips() -> None:
     [t] = parse_thresholds({"http_req_failed": [{"threshold": "rate<0.05 over 30s", "abortOnFail": True}]})
     assert t.over_s == 30.0 and type(t).from_dict(t.to_dict()) == t
+
+
+def test_an_abort_watcher_checks_only_the_newest_spans() -> None:
+    """The burst is at the end: the newest spans see it. An early burst, since followed by calm, is
+    left to the whole-run evaluation (the watcher saw it on the tick when it happened)."""
+    threshold = parse_thresholds({"http_req_failed": ["rate<0.1 over 10s"]})
+    [late] = evaluate(threshold, burst_at_the_end(), newest_span=True)
+    assert not late.passed and late.observed == 1.0
+    early = Metrics()
+    for second in range(120):
+        for _ in range(10):
+            early.rate("http_req_failed").record(second < 10, T0 + second)
+    assert evaluate(threshold, early, newest_span=True)[0].passed
+    assert not evaluate(threshold, early)[0].passed
