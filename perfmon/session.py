@@ -130,7 +130,8 @@ def session_browser(files: SessionFiles, *, worker: int, workers: int,
     os.environ["NODE_OPTIONS"] = (os.environ.get("NODE_OPTIONS", "") + " --max-semi-space-size=1").strip()
     if servers == 0:
         return launch_browser()
-    server = shared_service(files.services, f"browser-{worker % servers}", start_browser_server)
+    server = shared_service(files.services, f"browser-{worker % servers}",
+                            lambda: start_browser_server(log_dir=files.root))
     return connect_browser(server["ws_endpoint"])
 
 

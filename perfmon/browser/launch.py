@@ -83,28 +83,37 @@ def launch_options(extra_args: tuple[str, ...] = ()) -> dict[str, Any]:
     return {"executable_path": chromium_executable(), "headless": True, "args": [*CHROMIUM_ARGS, *extra_args]}
 
 
-def start_browser_server(timeout_s: float = 60.0) -> dict[str, Any]:
-    """Start ``playwright launch-server`` with Debian's Chromium; returns its ws endpoint and pid."""
+def start_browser_server(timeout_s: float = 60.0, log_dir: Path | None = None) -> dict[str, Any]:
+    """Start ``playwright launch-server`` with Debian's Chromium; returns its ws endpoint and pid.
+
+    Its config file is removed once the server has read it. Its log goes to ``log_dir`` (a session's
+    own folder, removed with it), else to a temp file removed once the server is up (a failed start
+    keeps it and names it)."""
     opts = launch_options()
     config = {"executablePath": opts["executable_path"], "headless": True, "args": opts["args"]}
-    cfg = Path(tempfile.mkstemp(prefix="perfmon-browser-", suffix=".json")[1])
+    cfg = Path(tempfile.mkstemp(prefix="perfmon-browser-", suffix=".json", dir=log_dir)[1])
     cfg.write_text(json.dumps(config))
     log = cfg.with_suffix(".log")
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "playwright", "launch-server", "--browser", "chromium", "--config", str(cfg)],
-            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and proc.poll() is None:
-        for line in log.read_text(errors="replace").splitlines():
-            if line.startswith("ws://"):
-                return {"ws_endpoint": line.strip(), "pid": proc.pid, "pids": [proc.pid]}
-        time.sleep(0.05)
+    try:
+        with log.open("w") as out:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "playwright", "launch-server", "--browser", "chromium", "--config", str(cfg)],
+                stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and proc.poll() is None:
+            for line in log.read_text(errors="replace").splitlines():
+                if line.startswith("ws://"):
+                    if log_dir is None:
+                        log.unlink()  # the server keeps writing to the open file; nobody reads it
+                    return {"ws_endpoint": line.strip(), "pid": proc.pid, "pids": [proc.pid]}
+            time.sleep(0.05)
+    finally:
+        cfg.unlink(missing_ok=True)  # read at start: after the ws line, or after a failed start
     proc.kill()
     tail = (log.read_text(errors="replace").strip().splitlines() or ["no output"])[-1]
     exe = opts["executable_path"]
-    raise BrowserError(f"the Chromium browser server did not start ({tail}); check `{exe} --version`")
+    raise BrowserError(f"the Chromium browser server did not start ({tail}; log: {log}); check `{exe} --version`")
 
 
 def launch_browser() -> tuple[Any, Callable[[], None]]:

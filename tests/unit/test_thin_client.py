@@ -161,3 +161,23 @@ def test_a_second_loop_in_one_thread_is_one_clear_error(chromium: Any, browser_s
     chromium.version  # noqa: B018 - the session's local sync Playwright is running in this thread
     with pytest.raises(BrowserError, match="already running in this thread"):
         ThinConnection(browser_server["ws_endpoint"])
+
+
+@pytest.mark.parametrize("own_folder", [True, False])
+def test_a_browser_server_leaves_no_file_in_the_temp_directory(tmp_path: Path, own_folder: bool,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    session = tmp_path / "session"
+    session.mkdir()
+    server = start_browser_server(log_dir=session if own_folder else None)
+    try:
+        assert server["ws_endpoint"].startswith("ws://")
+        assert list(scratch.iterdir()) == []
+        # The config is gone once read; the log stays only in a session folder (removed with it).
+        assert [p.suffix for p in session.iterdir()] == ([".log"] if own_folder else [])
+    finally:
+        os.killpg(server["pid"], signal.SIGKILL)
