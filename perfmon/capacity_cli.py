@@ -1,5 +1,7 @@
-"""``perfmon capacity search``: the adaptive capacity search from the command line, kept out of
-cli.py for its size. It returns the command's exit code to cli.py: 0 found, 3 not measurable here."""
+"""``perfmon capacity``: the sustainable rate per release from the store (exit 1 when the newest run
+of a scenario holds less than its history, as the regression gate judged it), and ``perfmon
+capacity search``, the adaptive search (0 found, 3 not measurable here). Kept out of cli.py for
+its size; each returns the command's exit code."""
 
 from __future__ import annotations
 
@@ -7,13 +9,19 @@ import argparse
 import json
 import re
 import time
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
 
 from .config import Config
 from .durations import parse_duration
+from .errors import ConfigError, PerfmonError
 from .exit_codes import ExitCode
 from .thresholds import Threshold, parse_thresholds
 
-__all__ = ["capacity_search"]
+if TYPE_CHECKING:
+    from .store import Store
+
+__all__ = ["capacity_history", "capacity_search"]
 
 _DEFAULT_SLO = ("http_req_duration:p(95)<500", "http_req_failed:rate<0.01")
 
@@ -72,3 +80,99 @@ def capacity_search(args: argparse.Namespace, cfg: Config) -> int:
         print(f"perfmon capacity: {found.why} (SLO {', '.join(str(t) for t in slo)}; {len(found.steps)} steps in "
               f"{time.monotonic() - began:.0f}s)")
     return ExitCode.PASSED if found.limited_by in ("server", "max_rate") else ExitCode.UNMEASURED
+
+
+_READ = 5  # runs read per line asked for: runs without a capacity figure are passed over
+
+
+@dataclass(frozen=True)
+class CapacityRow:
+    """One scenario of one stored run, and the regression gate's verdict on its sustainable rate."""
+
+    run_id: str
+    started_at: float
+    git_sha: str | None
+    test_type: str
+    profile: str
+    scenario: str
+    sustainable_rate: float | None
+    breaking_rate: float | None
+    users: float | None
+    limited_by: str | None
+    drop: dict[str, Any] | None  # the gate's finding (change, baseline, q_value) when it fell
+
+
+def _drops(found: Any) -> dict[str, dict[str, Any]]:
+    """Scenario -> the gate's regression finding on its sustainable rate, from a stored comparison."""
+    from .analysis.series import CAPACITY
+
+    findings = found.get("findings") if isinstance(found, dict) else None
+    return {dict(f.get("tags") or {}).get("scenario", ""): {k: f.get(k) for k in ("change", "baseline", "q_value")}
+            for f in findings or [] if f.get("metric") == CAPACITY and f.get("kind") == "regression"}
+
+
+def _rows(store: Store, environment: str, limit: int) -> tuple[list[CapacityRow], list[str]]:
+    from .analysis.capacity import capacity_by_scenario
+
+    rows: list[CapacityRow] = []
+    skipped: list[str] = []
+    for past in store.history(environment=environment, limit=limit * _READ):
+        try:
+            run = store.load_run(past.run_id)
+        except (PerfmonError, ValueError, KeyError, TypeError) as exc:
+            skipped.append(f"run {past.run_id} skipped: it cannot be read ({exc})")
+            continue
+        drops = _drops(run.metadata.get("regressions"))
+        rows += [CapacityRow(run.run_id, run.started_at, run.git_sha, run.test_type, run.profile, scenario,
+                             found.get("sustainable_rate"), found.get("breaking_rate"), found.get("users"),
+                             found.get("limited_by"), drops.get(scenario))
+                 for scenario, found in capacity_by_scenario(run).items()]
+        if len({r.run_id for r in rows}) >= limit:
+            break
+    return rows, skipped
+
+
+def capacity_history(args: argparse.Namespace, cfg: Config) -> int:
+    """The sustainable rate of every stored run that measured one, newest first; 1 when the newest
+    run of a scenario holds less than its history (the regression gate's finding, stored with it)."""
+    from .store import open_store
+
+    if args.limit < 1:
+        raise ConfigError("--limit must be 1 or more")
+    environment = args.env or cfg.environment
+    store = open_store(cfg.store, root=cfg.root, create=False)
+    try:
+        rows, skipped = _rows(store, environment, args.limit)
+    finally:
+        store.close()
+    newest: dict[str, CapacityRow] = {}
+    for r in rows:
+        newest.setdefault(r.scenario, r)
+    dropped = sorted(s for s, r in newest.items() if r.drop is not None)
+    if args.json:
+        print(json.dumps({"environment": environment, "runs": [asdict(r) for r in rows], "dropped": dropped,
+                          "skipped": skipped}, indent=2))
+        return ExitCode.FAILED if dropped else ExitCode.PASSED
+    if not rows:
+        print(f"perfmon capacity: no stored run in {environment} measured a sustainable rate (a stress ramp or "
+              "PerfApi.find_capacity stores one)")
+    else:
+        print(f"{'when (UTC)':19}  {'commit':8}  {'scenario':12} {'holds/s':>9} {'broke/s':>9} {'users':>7}  change")
+    for r in rows:
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(r.started_at))
+        change = "-" if r.drop is None else f"DROP {100 * float(r.drop['change'] or 0):+.0f} %"
+        print(f"{when:19}  {(r.git_sha or '-')[:8]:8}  {r.scenario:12} {_num(r.sustainable_rate):>9} "
+              f"{_num(r.breaking_rate):>9} {_num(r.users, '.0f'):>7}  {change}")
+    for line in skipped:
+        print(f"perfmon capacity: {line}")
+    for scenario in dropped:
+        r = newest[scenario]
+        d = r.drop or {}
+        print(f"perfmon capacity: DROP: {scenario} holds {_num(r.sustainable_rate)}/s, "
+              f"{-100 * float(d['change'] or 0):.0f} % below its baseline {_num(d['baseline'])}/s "
+              f"(confidence {1 - float(d['q_value'] or 0):.3f})")
+    return ExitCode.FAILED if dropped else ExitCode.PASSED
+
+
+def _num(v: float | None, spec: str = ".4g") -> str:
+    return "-" if v is None else format(v, spec)

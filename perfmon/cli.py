@@ -95,8 +95,10 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("flush", help="send runs kept in .perfmon/spool to the store")
 
     capacity = sub.add_parser("capacity", help="capacity planning: the sustainable arrival rate at the SLO")
+    capacity.add_argument("--env", default=None, help="the environment whose runs to show (default: the config's)")
+    capacity.add_argument("--limit", type=int, default=20, help="at most this many runs")
+    capacity.add_argument("--json", action="store_true", help="the history as JSON")
     actions = capacity.add_subparsers(dest="capacity_action", metavar="ACTION")
-    actions.required = True
     search = actions.add_parser("search", help="search the highest rate at which the SLO holds (exit 0: found)")
     search.add_argument("--base-url", required=True, help="the target, e.g. http://127.0.0.1:8000")
     search.add_argument("--script", default=None, help="FILE.py:FUNC, the journey (default: suites.load_script)")
@@ -404,9 +406,9 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "gate":
         return _cmd_gate(args, cfg)
     if args.command == "capacity":
-        from .capacity_cli import capacity_search
+        from .capacity_cli import capacity_history, capacity_search
 
-        return capacity_search(args, cfg)
+        return capacity_search(args, cfg) if args.capacity_action == "search" else capacity_history(args, cfg)
     store = open_store(cfg.store, root=cfg.root, create=False)
     try:
         if args.command == "history":

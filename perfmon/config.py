@@ -57,7 +57,7 @@ DEFAULT_FLOORS: Mapping[str, float] = {"ms": 1.0, "share": 0.002, "/s": 0.5, "MB
 # The metrics the regression gate judges (analysis/series.py), the keys [regression_gate.min_effect] takes.
 JUDGED_METRICS = ("http_req_duration", "http_req_failed", "http_reqs", "browser_vital_lcp", "browser_vital_inp",
                   "browser_vital_cls", "browser_vital_fcp", "browser_vital_ttfb", "browser_step_duration",
-                  "process_rss_mb")
+                  "process_rss_mb", "sustainable_rate")
 
 
 @dataclass(frozen=True)

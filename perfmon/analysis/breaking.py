@@ -31,7 +31,9 @@ def _applies(t: Threshold, metric: str, scenario: str) -> bool:
 
 def breaking_point(run: Run, scenario: str, thresholds: Sequence[Threshold]) -> dict[str, Any]:
     """The break of ``scenario`` in ``run``: ``rate``, ``users``, ``at_s`` (seconds into the run) and
-    ``broken_by``; or ``why`` it did not break, or cannot be told."""
+    ``broken_by``; or ``why`` it did not break, or cannot be told. Either way ``sustainable_rate`` and
+    ``sustainable_users`` (the best window that held, and its users) and ``steps`` (every window read,
+    up to the break) for the capacity tables."""
     latency = run.metrics.select_tags("http_req_duration", {"scenario": scenario})
     failed = run.metrics.select_tags("http_req_failed", {"scenario": scenario})
     windows = ramp_windows(run.metrics, scenario)
@@ -40,21 +42,27 @@ def breaking_point(run: Run, scenario: str, thresholds: Sequence[Threshold]) -> 
     slo_latency = [t for t in thresholds
                    if _applies(t, "http_req_duration", scenario) and t.aggregation.startswith("p(")]
     slo_errors = [t for t in thresholds if _applies(t, "http_req_failed", scenario) and t.aggregation == "rate"]
-    best = 0.0
+    best, best_users = 0.0, 0.0
+    steps: list[dict[str, Any]] = []
     for w, users, rate in windows:
         reasons = []
         for t in slo_latency:
             value = latency.stat_over(t.aggregation, [w])
             if value is not None and not t.check(value):
                 reasons.append(f"latency {t.aggregation} {value:.0f} ms against {t.expression}")
-        if isinstance(failed, Rate):
-            for t in slo_errors:
-                value = failed.stat_over("rate", [w])
-                if value is not None and not t.check(value):
-                    reasons.append(f"errors {100 * value:.1f} % against {t.expression}")
+        errors = failed.stat_over("rate", [w]) if isinstance(failed, Rate) else None
+        for t in slo_errors:
+            if errors is not None and not t.check(errors):
+                reasons.append(f"errors {100 * errors:.1f} % against {t.expression}")
         if best and rate < COLLAPSE * best:
             reasons.append(f"throughput collapsed to {rate:.1f}/s from {best:.1f}/s")
+        steps.append({"rate": None, "throughput": rate, "concurrency": users, "error_rate": errors,
+                      **{f"p{p}": latency.stat_over(f"p({p})", [w]) for p in (50, 95, 99)},
+                      "held": not reasons, "broken_by": reasons})
+        held = {"sustainable_rate": best or None, "sustainable_users": best_users or None, "steps": steps}
         if reasons:
-            return {"rate": rate, "users": users, "at_s": w - run.started_at, "broken_by": reasons}
-        best = max(best, rate)
-    return {"why": f"held the SLO up to {max(users for _, users, _ in windows):.0f} users (best {best:.1f}/s)"}
+            return {"rate": rate, "users": users, "at_s": w - run.started_at, "broken_by": reasons, **held}
+        if rate > best:
+            best, best_users = rate, users
+    return {"why": f"held the SLO up to {max(users for _, users, _ in windows):.0f} users (best {best:.1f}/s)",
+            "sustainable_rate": best, "sustainable_users": best_users, "steps": steps}

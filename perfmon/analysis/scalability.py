@@ -23,7 +23,7 @@ from typing import Any
 
 from ..metrics import WINDOW_S, Counter, Metrics, Trend
 
-__all__ = ["MIN_LEVELS", "MIN_R2", "UslFit", "fit_usl", "ramp_windows", "usl_points"]
+__all__ = ["MIN_LEVELS", "MIN_R2", "UslFit", "fit_usl", "ramp_windows", "usl", "usl_points"]
 
 MIN_LEVELS = 4  # distinct concurrency levels (whole users) a fit of three parameters needs
 MIN_R2 = 0.8  # below this the law does not describe the data: no fit is reported
@@ -54,7 +54,8 @@ class UslFit:
                 f"{self.points} windows")
 
 
-def _usl(n: Any, sigma: float, kappa: float, lam: float) -> Any:
+def usl(n: Any, sigma: float, kappa: float, lam: float) -> Any:
+    """X(N), the law's throughput at ``n`` users (a number or a numpy array)."""
     return lam * n / (1 + sigma * (n - 1) + kappa * n * (n - 1))
 
 
@@ -93,12 +94,12 @@ def fit_usl(points: Sequence[tuple[float, float]]) -> UslFit | str:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # an unidentifiable parameter warns; the interval says it
-            params, cov = curve_fit(_usl, n, x, p0=start, bounds=([0.0, 0.0, 0.0], [1.0, 1.0, np.inf]),
+            params, cov = curve_fit(usl, n, x, p0=start, bounds=([0.0, 0.0, 0.0], [1.0, 1.0, np.inf]),
                                     maxfev=20_000)
     except (RuntimeError, ValueError) as exc:
         return f"the fit did not converge ({exc})"
     sigma, kappa, lam = (float(v) for v in params)
-    residual = x - _usl(n, sigma, kappa, lam)
+    residual = x - usl(n, sigma, kappa, lam)
     total = float(((x - x.mean()) ** 2).sum())
     r2 = 1 - float((residual ** 2).sum()) / total if total > 0 else 0.0
     if r2 < MIN_R2:
@@ -114,7 +115,7 @@ def fit_usl(points: Sequence[tuple[float, float]]) -> UslFit | str:
     peak_x: float | None = None
     if kappa > 0 and sigma < 1:
         peak_n = math.sqrt((1 - sigma) / kappa)
-        peak_x = float(_usl(peak_n, sigma, kappa, lam))
+        peak_x = float(usl(peak_n, sigma, kappa, lam))
     elif sigma > 0:
         peak_x = lam / sigma
     return UslFit(sigma, kappa, lam, ci(sigma, half[0]), ci(kappa, half[1]), ci(lam, half[2]), r2, len(points),

@@ -10,7 +10,9 @@ measured the value (the within-run noise):
   samples is known to be loose, one from 30 000 tight);
 - an error rate: the binomial standard error ``sqrt(r(1-r)/n)``;
 - a throughput: the Poisson standard error of the count, per second;
-- a memory peak: none (one number per run; its noise is the between-run spread).
+- a memory peak: none (one number per run; its noise is the between-run spread);
+- a stress scenario's sustainable rate (capacity, higher is better): none either, so a release that
+  holds less load is flagged like any regression.
 
 The runner's own memory is not a series: it is the instrument, and its peak follows how many virtual
 users the executor had to start (a slower endpoint under an arrival rate doubles it) rather than the
@@ -24,11 +26,13 @@ from dataclasses import dataclass
 
 from ..metrics import Counter, Metrics, Rate, Trend, merged_percentiles
 from ..results import Run
+from .capacity import capacity_by_scenario
 
-__all__ = ["MIN_SAMPLES", "Observation", "observe"]
+__all__ = ["CAPACITY", "MIN_SAMPLES", "Observation", "observe"]
 
 MIN_SAMPLES = 20  # fewer samples than this and a percentile is close to the run's maximum: not judged
 _Z = 1.0  # bounds one standard error wide
+CAPACITY = "sustainable_rate"  # the highest rate at which the SLO held (analysis/capacity.py)
 RUNNER_ROLE = "runner"  # the instrument: judged for leaks, not as a release's series
 
 
@@ -115,6 +119,13 @@ def observe(run: Run) -> list[Observation]:
             add_trend(name, trends, {"page": page}, (75,), "" if vital == "cls" else "ms")
     for (journey, step), trends in _grouped(m, "browser_step_duration", ("journey", "step")).items():
         add_trend("browser_step_duration", trends, {"journey": journey, "step": step}, (95,))
+    for scenario, found in capacity_by_scenario(run).items():
+        # One figure per run, like a memory peak: its noise is the between-run spread, so no
+        # within-run error (a search's bracket is a bound, not a sampling error).
+        if rate := found.get("sustainable_rate"):
+            tags = {"scenario": scenario}
+            out.append(Observation(_key(CAPACITY, "max", tags), CAPACITY, "max", tuple(tags.items()), float(rate),
+                                   0.0, float(len(found.get("steps") or [])), higher_is_worse=False, unit="/s"))
     for (role,), trends in _grouped(m, "process_rss_mb", ("role",)).items():
         if role == RUNNER_ROLE:
             continue

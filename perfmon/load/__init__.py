@@ -27,12 +27,15 @@ from .api import (
     run_stress_test,
 )
 from .capacity import BreakingPoint, CapacityStep, find_breaking_point
+from .capacity_search import Capacity, CapacitySearch, SearchStep, find_capacity
 from .client import Client, RequestError, Response
 from .engine import Engine, EngineOptions, Journey, VirtualUser
 from .perf_api import PerfApi
 
 __all__ = [
     "BreakingPoint",
+    "Capacity",
+    "CapacitySearch",
     "CapacityStep",
     "Client",
     "Engine",
@@ -41,9 +44,11 @@ __all__ = [
     "PerfApi",
     "RequestError",
     "Response",
+    "SearchStep",
     "VirtualUser",
     "endpoint_name",
     "find_breaking_point",
+    "find_capacity",
     "measure_scenario",
     "run_endurance_test",
     "run_load_test",

@@ -19,7 +19,7 @@ from ..metrics import Counter, Metrics, Rate, Trend
 from ..thresholds import Threshold, evaluate
 from .engine import Engine, EngineOptions, Journey, run_engine
 
-__all__ = ["BreakingPoint", "CapacityStep", "find_breaking_point"]
+__all__ = ["BreakingPoint", "CapacityStep", "find_breaking_point", "tagged_by_step"]
 
 KEEP_UP = 0.9  # completed iterations per second must reach this share of the target rate
 
@@ -84,12 +84,17 @@ def _step(journey: Journey, rate: float, *, base_url: str, duration_s: float, ma
         held=not broken,
         broken_by=broken,
     )
-    # Tag the step's series so the whole search merges into one run without mixing steps.
+    return step, tagged_by_step(m, rate)
+
+
+def tagged_by_step(metrics: Metrics, rate: float) -> Metrics:
+    """``metrics`` with every series tagged ``step_rate``, so a whole search merges into one run
+    without mixing its steps."""
     tagged = Metrics()
-    for metric_name, tags, series in m.series():
+    for metric_name, tags, series in metrics.series():
         tagged.merge(Metrics.from_dict([{"name": metric_name, "tags": {**tags, "step_rate": f"{rate:g}"},
                                          **series.to_dict()}]))
-    return step, tagged
+    return tagged
 
 
 def find_breaking_point(

@@ -28,11 +28,13 @@ import time
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
+from ..analysis.scalability import UslFit, fit_usl
 from ..config import Scenario
 from ..errors import ConfigError
-from ..metrics import Counter, Rate, Trend
+from ..metrics import Counter, Metrics, Rate, Trend
 from ..thresholds import Threshold, evaluate
 from .api import measure_scenario
+from .capacity import tagged_by_step
 from .engine import EngineOptions, Journey
 
 __all__ = ["Capacity", "CapacitySearch", "SearchStep", "find_capacity", "littles_law"]
@@ -82,6 +84,8 @@ class SearchStep:
     iteration_s: float | None = None  # average iteration time
     requests_per_iteration: float | None = None
     suspect: str | None = None  # Little's law does not hold: the numbers disagree with each other
+    p50: float | None = None
+    p99: float | None = None
 
 
 @dataclass
@@ -92,10 +96,20 @@ class Capacity:
     why: str  # one line: what the result means and what stopped the search
     steps: list[SearchStep]
     processes: int
+    metrics: Metrics = field(default_factory=Metrics, repr=False)  # every step's, tagged ``step_rate``
 
     def to_dict(self) -> dict[str, Any]:
-        return {**{k: v for k, v in asdict(self).items() if k != "steps"},
-                "steps": [asdict(s) for s in self.steps]}
+        out = {k: getattr(self, k) for k in ("sustainable_rate", "breaking_rate", "limited_by", "why", "processes")}
+        fit = self.fit()
+        broken = [b for s in self.steps if s.rate == self.breaking_rate for b in s.broken_by]
+        return {**out, "broken_by": list(dict.fromkeys(broken)), "steps": [asdict(s) for s in self.steps],
+                "fit": fit.to_dict() if isinstance(fit, UslFit) else {"why": fit}}
+
+    def fit(self) -> UslFit | str:
+        """The Universal Scalability Law over the steps' (users in flight, completions per second),
+        or why not. Generator-bound steps measured the client and are left out."""
+        return fit_usl([(s.concurrency, s.throughput) for s in self.steps
+                        if s.concurrency is not None and not s.generator_bound])
 
     def users(self, think_time_s: float) -> float | None:
         """About how many concurrent users, each pausing ``think_time_s`` between iterations, the
@@ -120,7 +134,7 @@ def littles_law(concurrency: float | None, throughput: float, iteration_s: float
 
 
 def _measure(journey: Journey, rate: float, processes: int, thresholds: tuple[Threshold, ...], base_url: str,
-             on_start: Journey | None, settings: CapacitySearch, options: EngineOptions) -> SearchStep:
+             on_start: Journey | None, settings: CapacitySearch, options: EngineOptions) -> tuple[SearchStep, Metrics]:
     sc = Scenario(name=f"capacity-{rate:g}", executor="constant-arrival-rate", rate=rate,
                   duration_s=settings.step_duration_s, max_vus=settings.max_vus, think_time_s=0.0,
                   thresholds=thresholds, processes=processes)
@@ -145,12 +159,13 @@ def _measure(journey: Journey, rate: float, processes: int, thresholds: tuple[Th
     per_iteration = reqs.count / done.count if isinstance(reqs, Counter) and isinstance(done, Counter) \
         and done.count else None
     suspect = littles_law(concurrency, throughput, iteration_s)
-    return SearchStep(rate=rate, processes=processes, throughput=throughput,
-                      p95=latency.percentile(95) if isinstance(latency, Trend) and latency.count else None,
+    p50, p95, p99 = latency.percentiles([50, 95, 99]) if isinstance(latency, Trend) and latency.count else [None] * 3
+    return SearchStep(rate=rate, processes=processes, throughput=throughput, p50=p50, p95=p95, p99=p99,
                       error_rate=failed.rate if isinstance(failed, Rate) else None, dropped=dropped,
                       client_saturation=saturation, held=not broken and not generator_bound,
                       generator_bound=generator_bound, broken_by=broken, concurrency=concurrency,
-                      iteration_s=iteration_s, requests_per_iteration=per_iteration, suspect=suspect)
+                      iteration_s=iteration_s, requests_per_iteration=per_iteration,
+                      suspect=suspect), tagged_by_step(metrics, rate)
 
 
 def find_capacity(journey: Journey, *, base_url: str, thresholds: tuple[Threshold, ...] | list[Threshold],
@@ -161,12 +176,13 @@ def find_capacity(journey: Journey, *, base_url: str, thresholds: tuple[Threshol
     slo = tuple(thresholds)
     cores = os.cpu_count() or 1
     steps: list[SearchStep] = []
+    measured = Metrics()
     held: dict[float, int] = {}  # rate -> trials that held
     processes = 1
     started = time.monotonic()
 
     def result(limit: Limit, why: str, good: float | None, bad: float | None) -> Capacity:
-        return Capacity(good, bad, limit, why, steps, processes)
+        return Capacity(good, bad, limit, why, steps, processes, measured)
 
     def bound() -> str | None:
         if len(steps) >= settings.max_steps:
@@ -181,8 +197,9 @@ def find_capacity(journey: Journey, *, base_url: str, thresholds: tuple[Threshol
         while held.get(rate, 0) < trials:
             if bound() is not None:
                 return None
-            step = _measure(journey, rate, processes, slo, base_url, on_start, settings, options)
+            step, step_metrics = _measure(journey, rate, processes, slo, base_url, on_start, settings, options)
             steps.append(step)
+            measured.merge(step_metrics)
             if step.generator_bound:
                 if processes >= cores:
                     return None

@@ -17,6 +17,7 @@ from ..pipeline import conclude
 from ..results import PerformanceTestResults, test_type_of
 from .api import measure_scenario, scenario_record
 from .capacity import BreakingPoint, find_breaking_point
+from .capacity_search import Capacity, CapacitySearch, find_capacity
 from .engine import EngineOptions, Journey
 
 __all__ = ["PerfApi", "scoped"]
@@ -82,3 +83,18 @@ class PerfApi:
         rec.kind = "stress"
         rec.breaking_points[scenario] = bp.to_dict()
         return bp
+
+    def find_capacity(self, journey: Journey, *, scenario: str = "stress", settings: CapacitySearch | None = None,
+                      on_start: Journey | None = None) -> Capacity:
+        """The adaptive capacity search (``perfmon.load.find_capacity``) against the scenario's
+        thresholds as the SLO; the search, its steps, its USL fit and the users it serves (at the
+        scenario's think time) join the session's run, stored in the capacity tables."""
+        sc = self.config.scenario(scenario)
+        found = find_capacity(journey, base_url=self.base_url, thresholds=sc.thresholds,
+                              settings=settings or CapacitySearch(), on_start=on_start, options=self._options(None))
+        rec = self._record
+        rec.metrics.merge(found.metrics)
+        rec.kind = "stress"
+        rec.breaking_points[scenario] = {**found.to_dict(), "users": found.users(sc.think_time_s),
+                                         "think_time_s": sc.think_time_s}
+        return found

@@ -61,6 +61,11 @@ def summary_lines(run: Run) -> list[str]:
         elif what == "memory_growth":
             growth = ", ".join(f"{role} {_fmt(v, ' MB/min')}" for role, v in found["mb_per_min"].items())
             lines.append(f"  memory growth ({scenario}): {growth}")
+    for scenario, found in (run.metadata.get("breaking_points") or {}).items():  # searches a test ran
+        users = f" (about {found['users']:.0f} users)" if found.get("users") else ""
+        broke = f", broke at {found['breaking_rate']:.4g}/s" if found.get("breaking_rate") else ""
+        lines.append(f"  capacity ({scenario}): sustainable {_fmt(found.get('sustainable_rate'), '/s')}{users}{broke}"
+                     + (f"; {found['why']}" if found.get("why") else ""))
     for o in run.thresholds:
         mark = {"pass": "PASS", "fail": "FAIL", "no data": "NO DATA"}[o.status]
         lines.append(f"  {mark}  {o.threshold}  {o.detail}")

@@ -7,6 +7,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
+from ..analysis.scalability import usl
 from .model import VITAL_BANDS, ReportModel
 from .svg import PALETTE, bar_chart, histogram_chart, line_chart, sparkline
 
@@ -53,13 +54,28 @@ def _charts(m: ReportModel) -> dict[str, Any]:
                     for v in rows]
             charts["vitals"].append(Markup(f"<h3>{vital}</h3>") + bar_chart(
                 bars, title=f"{vital} p75", unit=unit, bands=[(good, _GOOD), (poor, _NEEDS), (poor * 1.5, _POOR)]))
-    for name, bp in m.breaking_points.items():
-        steps = sorted(bp.get("steps", []), key=lambda s: s["rate"])
-        charts["breaking"][name] = line_chart(
-            [("throughput/s", [(s["rate"], s["throughput"]) for s in steps])],
-            right=("p95 ms", [(s["rate"], s["p95"] or 0.0) for s in steps]),
-            title=f"breaking point {name}", y_unit="req/s", time_axis=False)
+    for name in sorted({*m.breaking_points, *m.fits}):
+        charts["breaking"][name] = _capacity_chart(name, m.breaking_points.get(name) or {}, m.fits.get(name) or {})
     return charts
+
+
+def _capacity_chart(name: str, found: dict[str, Any], fit: dict[str, Any]) -> Markup:
+    """Completions per second against users in flight, one dot per step (green held the SLO, red
+    broke it), with the Universal Scalability Law fit drawn over them when there is one; a search
+    without users in flight is drawn against its scheduled rate instead."""
+    steps = [s for s in found.get("steps") or [] if s.get("throughput") is not None]
+    by_users = all(s.get("concurrency") is not None for s in steps)
+    x_of = "concurrency" if by_users else "rate"
+    dots = [(float(s[x_of]), float(s["throughput"]), _GOOD if s.get("held") else _POOR)
+            for s in steps if s.get(x_of) is not None]
+    curve: list[tuple[float, float]] = []
+    if by_users and fit.get("lam") is not None:
+        top = max([x for x, _, _ in dots] + [float(fit.get("peak_concurrency") or 0.0)] + [1.0])
+        sigma, kappa, lam = float(fit["sigma"]), float(fit["kappa"]), float(fit["lam"])
+        curve = [(n, float(usl(n, sigma, kappa, lam))) for n in (top * i / 60 for i in range(1, 61))]
+    return line_chart([("USL fit", curve)] if curve else [], dots=dots, time_axis=False, y_unit="req/s",
+                      title=f"capacity {name}: completions per second against "
+                            + ("users in flight" if by_users else "the scheduled rate"))
 
 
 def render_html(model: ReportModel) -> str:

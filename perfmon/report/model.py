@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from ..analysis.capacity import capacity_by_scenario, scalability_fits
 from ..metrics import Counter, Rate, Trend
 from ..results import Run
 from ..store import RunSummary
@@ -33,7 +34,8 @@ class ReportModel:
     steps: list[dict[str, Any]] = field(default_factory=list)
     cpu: list[tuple[str, list[Point]]] = field(default_factory=list)
     memory: list[tuple[str, list[Point]]] = field(default_factory=list)
-    breaking_points: dict[str, Any] = field(default_factory=dict)
+    breaking_points: dict[str, Any] = field(default_factory=dict)  # scenario -> analysis/capacity.py's finding
+    fits: dict[str, Any] = field(default_factory=dict)  # scenario -> its USL fit, or why there is none
     history: list[dict[str, Any]] = field(default_factory=list)
     slowest_resources: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     artifacts: list[str] = field(default_factory=list)
@@ -114,7 +116,8 @@ def build_model(run: Run, history: list[RunSummary] | None = None) -> ReportMode
         mem = m.select_tags("process_rss_mb", {"role": role})
         if isinstance(mem, Trend) and mem.count:
             model.memory.append((role, _per_window(mem, "max")))
-    model.breaking_points = dict(run.metadata.get("breaking_points") or {})
+    model.breaking_points = capacity_by_scenario(run)
+    model.fits = scalability_fits(run)
     model.slowest_resources = dict(run.metadata.get("slowest_resources") or {})
     model.artifacts = list(run.metadata.get("artifacts") or [])
     if history:

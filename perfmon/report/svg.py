@@ -40,9 +40,10 @@ def _empty(width: int, height: int, title: str) -> Markup:
 
 def line_chart(series: Sequence[tuple[str, Sequence[Point]]], *, title: str, y_unit: str = "",
                width: int = 640, height: int = 220, right: tuple[str, Sequence[Point]] | None = None,
-               time_axis: bool = True) -> Markup:
-    """Lines over x (epoch seconds when ``time_axis``); ``right`` is one series on its own right axis."""
-    points = [p for _, pts in series for p in pts]
+               time_axis: bool = True, dots: Sequence[tuple[float, float, str]] = ()) -> Markup:
+    """Lines over x (epoch seconds when ``time_axis``); ``right`` is one series on its own right axis;
+    ``dots`` are measured points (x, y, colour) on the left axis, for a fitted line drawn over them."""
+    points = [p for _, pts in series for p in pts] + [(x, y) for x, y, _ in dots]
     if not points:
         return _empty(width, height, title)
     left, top, bottom, right_pad = 52, 12, 28, 52 if right else 12
@@ -77,6 +78,7 @@ def line_chart(series: Sequence[tuple[str, Sequence[Point]]], *, title: str, y_u
         out.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{path}"/>')
         out.append(f'<text class="legend" x="{left + 8 + idx * 90}" y="{top + 10}" fill="{colour}">'
                    f"{escape(name)}</text>")
+    out += [f'<circle cx="{sx(x):.1f}" cy="{sy(y, y1):.1f}" r="3.5" fill="{colour}"/>' for x, y, colour in dots]
     if right and right[1]:
         r1 = max(p[1] for p in right[1]) * 1.1 or 1.0
         path = " ".join(f"{sx(x):.1f},{sy(y, r1):.1f}" for x, y in sorted(right[1]))

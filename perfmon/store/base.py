@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from ..metrics import Counter, Metrics, Trend
 from ..results import Run
+from .capacity_rows import capacity_rows
 
 __all__ = ["RUN_COLUMNS", "THRESHOLD_COLUMNS", "RunRows", "RunSummary", "Store", "iso", "run_from_rows", "run_rows"]
 
@@ -174,7 +175,7 @@ def run_rows(run: Run) -> RunRows:
         "performance_threshold_results": thresholds,
         "performance_resource_samples": _sample_rows(run),
         "performance_web_vitals": _vital_rows(run),
-        "performance_breaking_points": _breaking_point_rows(run),
+        **capacity_rows(run),
         "performance_regressions": _regression_rows(run),
     })
 
@@ -225,13 +226,6 @@ def _vital_rows(run: Run) -> list[dict[str, Any]]:
             out.append({"run_id": run.run_id, "journey": tags.get("journey", ""), "page": tags.get("page", ""),
                         "metric": vital, "count": m.count, "p75": s.p75, "p95": s.p95})
     return out
-
-
-def _breaking_point_rows(run: Run) -> list[dict[str, Any]]:
-    found = run.metadata.get("breaking_points") or {}
-    return [{"run_id": run.run_id, "scenario": scenario, "sustainable_rate": bp.get("sustainable_rate"),
-             "breaking_rate": bp.get("breaking_rate"), "steps": bp.get("steps", [])}
-            for scenario, bp in found.items()]
 
 
 def run_from_rows(row: Mapping[str, Any], series: Iterable[Mapping[str, Any]], outcomes: Iterable[Mapping[str, Any]],

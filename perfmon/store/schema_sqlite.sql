@@ -98,6 +98,46 @@ create table if not exists performance_breaking_points (
   sustainable_rate real,
   breaking_rate real,
   steps text not null default '[]',
+  users real,
+  limited_by text,
+  broken_by text,
+  primary key (run_id, scenario)
+);
+
+create table if not exists performance_capacity_steps (
+  run_id text not null references performance_test_runs (id) on delete cascade,
+  scenario text not null,
+  step integer not null check (step >= 0),
+  rate real,
+  achieved_rate real,
+  concurrency real,
+  p50 real,
+  p95 real,
+  p99 real,
+  error_rate real,
+  held integer not null,
+  broken_by text,
+  suspect text,
+  primary key (run_id, scenario, step)
+);
+
+create table if not exists performance_scalability_fits (
+  run_id text not null references performance_test_runs (id) on delete cascade,
+  scenario text not null,
+  sigma real,
+  sigma_low real,
+  sigma_high real,
+  kappa real,
+  kappa_low real,
+  kappa_high real,
+  lambda real,
+  lambda_low real,
+  lambda_high real,
+  r_squared real,
+  peak_concurrency real,
+  peak_throughput real,
+  points integer not null default 0,
+  refused text,
   primary key (run_id, scenario)
 );
 

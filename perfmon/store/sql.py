@@ -28,6 +28,8 @@ DETAIL_TABLES = (
     "performance_resource_samples",
     "performance_web_vitals",
     "performance_breaking_points",
+    "performance_capacity_steps",
+    "performance_scalability_fits",
     "performance_regressions",
 )
 

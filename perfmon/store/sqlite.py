@@ -73,6 +73,10 @@ class SQLiteStore(SQLStore):
         for column, ddl in _REGRESSION_COLUMNS.items():
             if column not in have:
                 self._con.execute(f"alter table performance_regressions add column {column} {ddl}")
+        have = {row[1] for row in self._con.execute("pragma table_info(performance_breaking_points)")}
+        for column, ddl in (("users", "real"), ("limited_by", "text"), ("broken_by", "text")):
+            if column not in have:
+                self._con.execute(f"alter table performance_breaking_points add column {column} {ddl}")
 
     def _widen_status_check(self) -> None:
         """SQLite cannot alter a CHECK; widening one in the stored schema is its documented procedure

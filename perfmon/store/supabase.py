@@ -35,6 +35,8 @@ _PRIMARY_KEYS = {
     "performance_resource_samples": "run_id,role,sampled_at",
     "performance_web_vitals": "run_id,journey,page,metric",
     "performance_breaking_points": "run_id,scenario",
+    "performance_capacity_steps": "run_id,scenario,step",
+    "performance_scalability_fits": "run_id,scenario",
     "performance_regressions": "id",
 }
 _REJECTED_CLASSES = {"22", "23"}  # SQLSTATE classes: data exception, integrity constraint violation

@@ -1,6 +1,6 @@
 -- The migrations applied from scratch, in order, give the tables, types and indexes people review.
 begin;
-select plan(32);
+select plan(36);
 
 select has_table('public', 'performance_test_runs', 'the spec''s runs table');
 select has_table('public', 'performance_metric_series', 'per-series aggregates');
@@ -9,6 +9,13 @@ select has_table('public', 'performance_threshold_results', 'threshold outcomes'
 select has_table('public', 'performance_resource_samples', 'CPU and memory per process role');
 select has_table('public', 'performance_web_vitals', 'Web Vitals per page and journey');
 select has_table('public', 'performance_breaking_points', 'breaking points');
+select has_table('public', 'performance_capacity_steps', 'capacity search steps and stress ramp windows');
+select has_table('public', 'performance_scalability_fits', 'Universal Scalability Law fits');
+select columns_are('public', 'performance_capacity_steps', array[
+  'run_id', 'scenario', 'step', 'rate', 'achieved_rate', 'concurrency', 'p50', 'p95', 'p99', 'error_rate', 'held',
+  'broken_by', 'suspect'], 'a capacity step holds issue #15''s per-step figures');
+select col_type_is('public', 'performance_breaking_points', 'users', 'double precision',
+                   'a breaking point says how many users the sustainable rate serves');
 select has_table('public', 'performance_regressions', 'regressions');
 select columns_are('public', 'performance_test_runs', array[
   'id', 'test_type', 'environment', 'concurrent_users', 'duration_seconds', 'avg_response_time_ms',

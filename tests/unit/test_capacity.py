@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from perfmon import Trend, parse_thresholds
+from perfmon import Trend, open_store, parse_thresholds
 from perfmon.config import Scenario, Stage
 from perfmon.load import Client, EngineOptions, VirtualUser, find_breaking_point, run_scenario
 from perfmon.load.capacity_search import CapacitySearch, find_capacity, littles_law
@@ -159,7 +160,7 @@ def test_little_s_law_flags_numbers_that_disagree(users: float, rate: float, sec
     assert (said is not None) == flagged and (said is None or said.startswith("Little's law: 8.0 users in flight"))
 
 
-def test_a_stress_ramp_reports_where_and_why_it_broke(demo_factory: Callable[..., DemoApp]) -> None:
+def test_a_stress_ramp_reports_where_and_why_it_broke(demo_factory: Callable[..., DemoApp], tmp_path: Path) -> None:
     """200 requests/s at most (4 in service, 20 ms each): with no think time the p95 passes 100 ms near
     20 users, and the run says at which rate and how many users, and that latency broke it."""
     app = demo_factory(DEMO_CAPACITY="4", DEMO_SERVICE_MS="20")
@@ -172,3 +173,21 @@ def test_a_stress_ramp_reports_where_and_why_it_broke(demo_factory: Callable[...
     assert 10 <= found["users"] <= 30 and found["rate"] == pytest.approx(200, rel=0.2), found
     assert found["broken_by"][0].startswith("latency p(95)") and "against p(95)<100" in found["broken_by"][0]
     assert any(line.startswith("  breaking point (stress): ") for line in summary_lines(res.run))
+    # Stored: the break, the best window that held before it, each window up to it, and the USL fit.
+    assert 0 < found["sustainable_rate"] and found["sustainable_users"] < found["users"]
+    store = open_store(f"sqlite:///{tmp_path}/r.db")
+    store.write_run(res.run)
+    store.close()
+    con = sqlite3.connect(tmp_path / "r.db")
+    [(held, broke, users, limited, why)] = con.execute(
+        "select sustainable_rate, breaking_rate, users, limited_by, broken_by from performance_breaking_points "
+        "where scenario = 'stress'").fetchall()
+    assert (held, broke, users, limited) == pytest.approx((found["sustainable_rate"], found["rate"],
+                                                           found["sustainable_users"], "server"))
+    assert why.startswith("latency p(95)")
+    steps = con.execute("select held, concurrency, achieved_rate, p95 from performance_capacity_steps "
+                        "where scenario = 'stress' order by step").fetchall()
+    assert [bool(r[0]) for r in steps] == [True] * (len(steps) - 1) + [False] and all(r[1] and r[2] for r in steps)
+    assert steps[-1][3] >= 100  # the window that broke p(95)<100
+    [(points, refused)] = con.execute("select points, refused from performance_scalability_fits").fetchall()
+    assert points >= 4 or refused

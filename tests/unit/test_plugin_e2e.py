@@ -250,7 +250,7 @@ def test_four_workers_on_shared_browser_servers_merge_into_one_run(tmp_path: Pat
 
 
 BREAKING_SUITE = """
-from perfmon.load import Client, VirtualUser
+from perfmon.load import CapacitySearch, Client, VirtualUser
 
 
 async def page(client: Client, user: VirtualUser) -> None:
@@ -261,23 +261,46 @@ def test_capacity(perf_api):
     bp = perf_api.find_breaking_point(page, scenario="cap", start_rate=40, step_rate=40, max_rate=200,
                                       step_duration_s=3, refine=0)
     assert bp.breaking_rate is not None
+
+
+def test_capacity_search(perf_api):
+    found = perf_api.find_capacity(page, scenario="search",
+                                   settings=CapacitySearch(start_rate=20, width=0.3, trials=1, step_duration_s=2))
+    assert found.limited_by == "server", found.why
 """
 
 
 def test_breaking_point_is_stored_with_the_run(tmp_path: Path) -> None:
     (tmp_path / "perfmon.toml").write_text('[scenarios.cap]\nvus = 1\nduration = "1s"\n'
-                                           '[scenarios.cap.thresholds]\nhttp_req_duration = ["p(95)<250"]\n')
+                                           '[scenarios.cap.thresholds]\nhttp_req_duration = ["p(95)<250"]\n'
+                                           '[scenarios.search]\nvus = 1\nduration = "1s"\nthink_time = "1s"\n'
+                                           '[scenarios.search.thresholds]\nhttp_req_duration = ["p(95)<250"]\n')
     (tmp_path / "test_cap.py").write_text(BREAKING_SUITE)
     db = tmp_path / "r.db"
     out = run(pytest_cmd("test_cap.py", "--perf-store", f"sqlite:///{db}", "--perf-report-dir", str(tmp_path / "rep")),
               tmp_path, DEMO_CAPACITY="4", DEMO_SERVICE_MS="50")  # capacity 80 requests per second
     assert "passed" in out.stdout.splitlines()[-1], out.stdout[-2000:]
     con = sqlite3.connect(db)
-    [(scenario, held, broke)] = con.execute(
-        "select scenario, sustainable_rate, breaking_rate from performance_breaking_points").fetchall()
+    [(scenario, held, broke), search] = con.execute(
+        "select scenario, sustainable_rate, breaking_rate from performance_breaking_points "
+        "order by scenario").fetchall()
     assert scenario == "cap" and held == 80 and broke == 120
+    # The adaptive search: its bracket, the users it serves (1 s of think time each), every step a row.
+    [(held, broke, users, limited)] = con.execute(
+        "select sustainable_rate, breaking_rate, users, limited_by from performance_breaking_points "
+        "where scenario = 'search'").fetchall()
+    assert search[0] == "search" and 80 <= held < broke <= 1.3 * held and limited == "server"
+    assert held * 1.0 < users < held * 1.5  # rate x (iteration + think time)
+    steps = con.execute("select rate, achieved_rate, concurrency, p50, p95, p99, held from performance_capacity_steps "
+                        "where scenario = 'search' order by step").fetchall()
+    assert [r[0] for r in steps][:4] == [20, 40, 80, 160] and all(r[1] and r[4] for r in steps)
+    assert all(bool(r[6]) == (r[0] <= held) for r in steps)
+    assert all(r[3] <= r[4] <= r[5] for r in steps)
+    [(points, refused)] = con.execute("select points, refused from performance_scalability_fits "
+                                      "where scenario = 'search'").fetchall()
+    assert points == len(steps) or refused  # fitted over every step, or said why not
     html = next((tmp_path / "rep").glob("*/index.html")).read_text()
-    assert "Breaking point: cap" in html
+    assert "Capacity: cap" in html and "Capacity: search" in html and "about " in html
 
 
 def test_ctrl_c_stops_gracefully_and_stores_what_was_measured(tmp_path: Path) -> None:

@@ -29,8 +29,9 @@ def test_each_error_exits_with_its_code_in_the_table() -> None:
 
 def test_load_api_names() -> None:
     assert set(perfmon.load.__all__) == {
-        "BreakingPoint", "CapacityStep", "Client", "Engine", "EngineOptions", "Journey", "PerfApi", "RequestError",
-        "Response", "VirtualUser", "endpoint_name", "find_breaking_point", "measure_scenario", "run_endurance_test",
+        "BreakingPoint", "Capacity", "CapacitySearch", "CapacityStep", "Client", "Engine", "EngineOptions", "Journey",
+        "PerfApi", "RequestError", "Response", "SearchStep", "VirtualUser", "endpoint_name", "find_breaking_point",
+        "find_capacity", "measure_scenario", "run_endurance_test",
         "run_load_test", "run_scenario", "run_spike_test", "run_stress_test",
     }
     for name in perfmon.load.__all__:

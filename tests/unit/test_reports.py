@@ -47,7 +47,8 @@ def stress_run(minutes: float = 2.0) -> Run:
     run.metadata["slowest_resources"] = {"/dashboard": [{"name": f"http://x/{EVIL}.js", "duration": 900,
                                                           "transferSize": 1234}]}
     run.metadata["breaking_points"] = {"stress": {"sustainable_rate": 160, "breaking_rate": 170, "steps": [
-        {"rate": r, "throughput": min(r, 160), "p95": 60 if r <= 160 else 600} for r in (60, 100, 140, 160, 170, 180)]}}
+        {"rate": r, "throughput": min(r, 160), "p95": 60 if r <= 160 else 600, "held": r <= 160}
+        for r in (60, 100, 140, 160, 170, 180)]}}
     run.finished_at = time.time()
     run.thresholds = evaluate(parse_thresholds({"http_req_duration": ["p(95)<5000"], "http_req_failed": ["rate<0.05"],
                                                 "browser_vital_cls": ["p(75)<=0.1"]}), run.metrics)
@@ -69,7 +70,7 @@ def test_html_report_renders_every_chart_offline_without_errors(tmp_path: Path, 
     assert all(u.startswith("file:") for u in requests), requests  # nothing from the network
     charts = page.evaluate("""() => Array.from(document.querySelectorAll('svg.chart')).map(s => ({
         title: s.querySelector('title').textContent,
-        marks: s.querySelectorAll('polyline, rect').length, empty: !!s.querySelector('text.muted')}))""")
+        marks: s.querySelectorAll('polyline, rect, circle').length, empty: !!s.querySelector('text.muted')}))""")
     assert len(charts) >= 12
     assert [c["title"] for c in charts if c["empty"] or c["marks"] == 0] == []
     assert page.evaluate("() => window.__pwned") is None  # target text is escaped, never run

@@ -20,7 +20,7 @@ QUERIES = re.findall(r"```sql\n(.*?)```", GUIDE, re.S)
 
 
 def test_the_guide_has_its_queries() -> None:
-    assert len(QUERIES) == 6
+    assert len(QUERIES) == 7
 
 
 @pytest.mark.parametrize("query", QUERIES, ids=[q.split("from", 1)[1].split()[0] for q in QUERIES])
@@ -29,6 +29,10 @@ def test_every_review_query_runs_and_finds_the_stored_run(pg_url: str, query: st
 
     run = make_run()
     run.status = "failed"  # make_run has a failed threshold; the verdict says so
+    run.metadata["breaking_points"] = {"stress": {"sustainable_rate": 80.0, "breaking_rate": 100.0, "users": 40.0,
+                                                  "limited_by": "server", "steps": [
+                                                      {"rate": 80.0, "throughput": 80.0, "held": True},
+                                                      {"rate": 100.0, "throughput": 91.0, "held": False}]}}
     store = open_store(pg_url)
     store.write_run(run)
     store.close()

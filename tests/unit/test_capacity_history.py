@@ -1,0 +1,71 @@
+"""`perfmon capacity`: the sustainable rate per release from a real SQLite store, with a drop flagged
+by the regression gate like any other series (each run judged against the runs before it, as a
+run's end does). The capacities themselves are measured against the bundled app in
+test_capacity.py and test_plugin_e2e.py; here they are given, so the drop is known."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from test_store_sqlite import make_run
+
+from perfmon import open_store
+from perfmon.analysis.history import compare_with_history
+from perfmon.cli import main
+from perfmon.results import Run
+
+HELD = [100.0, 104.0, 98.0, 101.0, 103.0, 99.0]  # a few % apart, as searches are
+
+
+def release(i: int, sustainable: float) -> Run:
+    run = make_run()
+    run.test_type, run.status, run.git_sha = "stress", "passed", f"{i:02d}" + "c" * 38
+    run.started_at += i
+    run.metadata["breaking_points"] = {"stress": {
+        "sustainable_rate": sustainable, "breaking_rate": sustainable * 1.1, "users": sustainable * 0.5,
+        "limited_by": "server", "broken_by": ["http_req_duration: p(95)<500"],
+        "steps": [{"rate": sustainable, "throughput": sustainable, "held": True}]}}
+    return run
+
+
+def stored(tmp_path: Path, rates: list[float]) -> str:
+    runs = [release(i, rate) for i, rate in enumerate(rates)]
+    for i, run in enumerate(runs):
+        run.metadata["regressions"] = compare_with_history(run, runs[:i][::-1]).to_dict()
+    url = f"sqlite:///{tmp_path}/r.db"
+    store = open_store(url)
+    for run in runs:
+        store.write_run(run)
+    store.close()
+    return url
+
+
+def test_a_release_that_holds_less_load_is_flagged(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = stored(tmp_path, [*HELD, 70.0])
+    assert main(["--store", url, "capacity", "--env", "ci"]) == 1
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[1].split()[2:6] == ["06cccccc", "stress", "70", "77"] and "DROP -31 %" in lines[1]
+    assert all("DROP" not in line for line in lines[2:8])  # the history before it held steady
+    assert "perfmon capacity: DROP: stress holds 70/s, 31 % below its baseline 100.8/s" in out
+
+
+def test_steady_releases_pass_and_json_lists_every_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = stored(tmp_path, [*HELD, 102.0])
+    assert main(["--store", url, "capacity", "--env", "ci", "--json", "--limit", "3"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [r["sustainable_rate"] for r in data["runs"]] == [102.0, 99.0, 103.0]
+    assert data["dropped"] == [] and data["runs"][0]["users"] == 51.0
+
+
+def test_no_capacity_in_the_store_says_how_to_get_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path}/r.db"
+    store = open_store(url)
+    store.write_run(make_run())
+    store.close()
+    assert main(["--store", url, "capacity", "--env", "ci"]) == 0
+    assert "no stored run in ci measured a sustainable rate" in capsys.readouterr().out
+    assert main(["--store", url, "capacity", "--limit", "0"]) == 2
+    assert capsys.readouterr().err.strip() == "perfmon: error: --limit must be 1 or more"
