@@ -68,7 +68,17 @@ def summary_json(run: Run) -> dict[str, Any]:
         "metrics": metrics,
         **({"regressions": found} if isinstance(found := run.metadata.get("regressions"), dict) else {}),
         **({"derived": derived} if isinstance(derived := run.metadata.get("derived"), dict) else {}),
+        **({"capacity": capacity} if (capacity := _capacity(run)) else {}),
     }
+
+
+def _capacity(run: Run) -> dict[str, Any]:
+    from ..analysis.capacity import capacity_by_scenario, scalability_fits
+
+    fits = scalability_fits(run)
+    return {scenario: {**found, "sustainable_rate": found.get("sustainable_rate"),
+                       "steps": list(found.get("steps") or []), **({"fit": fits[scenario]} if scenario in fits else {})}
+            for scenario, found in capacity_by_scenario(run).items()}
 
 
 def junit_xml(run: Run) -> str:

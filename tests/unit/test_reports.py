@@ -97,6 +97,8 @@ def test_summary_json_follows_its_schema(tmp_path: Path) -> None:
     dash = data["metrics"]["http_req_duration{name:/api/dashboard,scenario:stress,status:200}"]
     assert dash["type"] == "trend" and set(dash["values"]) >= {"avg", "med", "p(95)", "p(99)", "max"}
     assert data["metrics"]["http_req_failed"]["type"] == "rate"
+    capacity = data["capacity"]["stress"]
+    assert capacity["sustainable_rate"] == 160 and [s["held"] for s in capacity["steps"]] == [True] * 4 + [False] * 2
 
 
 def test_junit_has_one_case_per_threshold_and_fails_the_broken_one(tmp_path: Path) -> None:
