@@ -308,7 +308,8 @@ def main() -> int:
                 if flagged:
                     hits += 1
                     total += 1
-                    blamed += flagged <= {wanted, f"p50 http_req_duration{{name:{ENDPOINT}}}"}
+                    blamed += flagged <= {wanted, f"p50 http_req_duration{{name:{ENDPOINT}}}",
+                                          f"location http_req_duration{{name:{ENDPOINT}}}"}
             found[label] = hits
         print(f"{name:26} {false_alarms[name]:>8} of {n_aa:<6} {found['+10 %']:>5} of {trials:<4} "
               f"{found['+5 %']:>4} of {trials:<4} {blamed:>5} of {total:<5}")

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from scipy import stats as sps
 
 from ..config import GateSettings
+from .location import with_location
 from .series import Observation
 
 __all__ = ["Finding", "compare_two", "gate"]
@@ -113,7 +114,9 @@ def _priors(judged: Sequence[_Judged]) -> tuple[dict[str, float | None], dict[st
 
 def gate(candidate: Sequence[Observation], baselines: Sequence[Sequence[Observation]],
          settings: GateSettings = GateSettings()) -> list[Finding]:  # noqa: B008 - frozen
-    """Judge every series of ``candidate`` that at least ``min_runs`` baseline runs also have."""
+    """Judge every series of ``candidate`` that at least ``min_runs`` baseline runs also have, and
+    each endpoint's location shift (location.py)."""
+    candidate, baselines = with_location(candidate, baselines, settings.min_runs)
     past: dict[str, list[Observation]] = {}
     for run in baselines:
         for obs in run:

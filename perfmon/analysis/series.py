@@ -22,14 +22,15 @@ release. It is still watched for leaks (``analysis/leaks.py``).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..metrics import Counter, Metrics, Rate, Trend, merged_percentiles
 from ..results import Run
 from .capacity import capacity_by_scenario
 
-__all__ = ["CAPACITY", "MIN_SAMPLES", "Observation", "observe"]
+__all__ = ["CAPACITY", "LOCATION_GRID", "MIN_SAMPLES", "Observation", "observe"]
 
+LOCATION_GRID = (5.0, 10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0, 95.0)
 MIN_SAMPLES = 20  # fewer samples than this and a percentile is close to the run's maximum: not judged
 _Z = 1.0  # bounds one standard error wide
 CAPACITY = "sustainable_rate"  # the highest rate at which the SLO held (analysis/capacity.py)
@@ -50,6 +51,9 @@ class Observation:
     samples: float
     higher_is_worse: bool = True
     unit: str = "ms"
+    # An endpoint's quantiles at LOCATION_GRID (on its p50 only): location.py builds the endpoint's
+    # location-shift series from them, against the baseline runs' own.
+    profile: tuple[float, ...] = ()
 
 
 def _grouped(metrics: Metrics, name: str, keys: tuple[str, ...]) -> dict[tuple[str, ...], list[Trend]]:
@@ -102,7 +106,12 @@ def observe(run: Run) -> list[Observation]:
                                    float(sum(t.count for t in trends)), unit=unit))
 
     for (name,), trends in _grouped(m, "http_req_duration", ("name",)).items():
+        before = len(out)
         add_trend("http_req_duration", trends, {"name": name}, (50, 95))
+        if len(out) > before:
+            profile = merged_percentiles(trends, LOCATION_GRID)
+            if all(v is not None for v in profile):
+                out[before] = replace(out[before], profile=tuple(float(v or 0.0) for v in profile))
     failed = m.select("http_req_failed")
     if isinstance(failed, Rate) and failed.total >= MIN_SAMPLES:
         r, n = failed.rate or 0.0, failed.total

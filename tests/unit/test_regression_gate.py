@@ -11,6 +11,7 @@ from test_store_sqlite import make_run
 from perfmon.analysis.gate import gate
 from perfmon.analysis.series import Observation, observe
 from perfmon.config import GateSettings
+from perfmon.results import Run
 
 
 def obs(key: str, value: float, se: float = 0.5, unit: str = "ms", higher_is_worse: bool = True) -> Observation:
@@ -89,3 +90,43 @@ def test_the_runner_is_the_instrument_not_a_series_of_the_release() -> None:
         run.metrics.trend("process_rss_mb", {"role": role}).record(mb, run.started_at)
     peaks = {o.key: o.value for o in observe(run) if o.metric == "process_rss_mb"}
     assert peaks == {"max process_rss_mb{role:browser}": 900.0, "max process_rss_mb{role:target}": 300.0}
+
+
+def latency_run(rng: random.Random, shift_ms: float = 0.0, n: int = 100, low: float = 20.0,
+                high: float = 60.0) -> list[Observation]:
+    """One run's observations: ``n`` requests of /api/dashboard taking U(low, high) + shift ms, read
+    back through real histograms (the bench's jitter knob, DEMO_LATENCY_MS="40,20")."""
+    run = Run(test_type="load", environment="ci", profile="smoke", base_url="http://127.0.0.1:1")
+    for _ in range(n):
+        run.metrics.trend("http_req_duration", {"name": "/api/dashboard", "status": "200"}).record(
+            rng.uniform(low, high) + shift_ms, run.started_at + 1)
+    return [o for o in observe(run) if o.metric == "http_req_duration"]
+
+
+LOCATION_KEY = "location http_req_duration{name:/api/dashboard}"
+
+
+def test_the_location_series_reads_the_whole_distribution_more_precisely_than_its_p95() -> None:
+    rng = random.Random(11)
+    baselines = [latency_run(rng) for _ in range(5)]
+    found = {f.key: f for f in gate(latency_run(rng), baselines)}
+    location, p95 = found[LOCATION_KEY], found["p95 http_req_duration{name:/api/dashboard}"]
+    assert location.kind == "same" and location.statistic == "location"
+    assert location.detectable is not None and p95.detectable is not None
+    # In milliseconds (a shift moves both by the same ms; the location sits lower, so its % is larger).
+    assert location.detectable * location.baseline < p95.detectable * p95.baseline
+
+
+def test_every_request_slower_by_a_few_ms_is_found_by_the_location_and_blamed_on_its_endpoint() -> None:
+    rng = random.Random(5)
+    baselines = [latency_run(rng) for _ in range(5)]
+    slower = gate(latency_run(rng, shift_ms=4.0), baselines)  # +4 ms: +6 % of the p95
+    assert [f.key for f in slower if f.kind == "regression"] == [LOCATION_KEY]
+    flagged = sum(any(f.kind == "regression" for f in gate(latency_run(rng), baselines)) for _ in range(20))
+    assert flagged == 0  # the same runs without the change
+
+
+def test_a_distribution_without_spread_gets_no_location_series() -> None:
+    rng = random.Random(2)
+    flat = [latency_run(rng, low=30.0, high=30.0) for _ in range(5)]
+    assert LOCATION_KEY not in {f.key for f in gate(latency_run(rng, low=30.0, high=30.0), flat)}
