@@ -73,6 +73,9 @@ def capacity_search(args: argparse.Namespace, cfg: Config) -> int:
             verdict = "held" if s.held else "GENERATOR" if s.generator_bound else "broke: " + "; ".join(s.broken_by)
             print(f"{s.rate:9.4g} {s.processes:5d} {s.throughput:8.1f} {p95:>8} {errors:>7} {client:>6}  {verdict}"
                   + (f"  (suspect: {s.suspect})" if s.suspect else ""))
+        if (est := found.interval) is not None:
+            print(f"perfmon capacity: the SLO breaks at {est[0]:.4g}/s, 95 % interval [{est[1]:.4g}, {est[2]:.4g}] "
+                  f"(the steps' margins near the boundary)")
         if users is not None:
             at = next(s for s in found.steps if s.held and s.rate == found.sustainable_rate)
             print(f"perfmon capacity: about {users:.0f} concurrent users at the SLO (iteration "

@@ -11,18 +11,25 @@ Every step is also checked against Little's law (users in flight = completions p
 iteration time): a step off by more than ``LITTLE_MARGIN`` is flagged, the sign of a generator that
 is not doing what it reports, or of a measurement error.
 
-The answer is a bracket: the highest rate that held in every one of its ``trials`` and the lowest
-that broke. In users the business understands: a user runs one iteration every (iteration time +
-think time), so the sustainable rate times that is about how many concurrent users the target holds
-at the SLO; the iteration time and requests per iteration are the sustainable step's own.
+The answer is a bracket, the highest rate that held in every one of its ``trials`` and the lowest
+that broke, and an estimate of where the SLO breaks with a 95 % confidence interval: every step's
+*margin* (how far its binding SLO piece was from its limit, on a log scale) rises with the rate, and
+its crossing of zero is read off a least-squares line through the steps near the boundary
+(``interval``). Once the bracket is narrow, more trials at the estimated boundary narrow the
+interval until it too is narrower than ``width`` (at most ``REFINE_STEPS × trials`` of them).
 
-The search stops when the bracket is narrower than ``width`` (relative), or at a bound (steps,
-time, ``max_rate``), which the result names in one line. Compared with the linear search
+In users the business understands: a user runs one iteration every (iteration time + think time),
+so the sustainable rate times that is about how many concurrent users the target holds at the SLO;
+the iteration time and requests per iteration are the sustainable step's own.
+
+The search stops when the bracket and the interval are narrower than ``width`` (relative), or at a
+bound (steps, time, ``max_rate``), which the result names in one line. Compared with the linear search
 (``find_breaking_point``), most steps are spent near the answer, not climbing to it.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -32,14 +39,15 @@ from ..analysis.scalability import UslFit, fit_usl
 from ..config import Scenario
 from ..errors import ConfigError
 from ..metrics import Counter, Metrics, Rate, Trend
-from ..thresholds import Threshold, evaluate
+from ..thresholds import Threshold, ThresholdOutcome, evaluate
 from .api import measure_scenario
 from .capacity import tagged_by_step
 from .engine import EngineOptions, Journey
 
-__all__ = ["Capacity", "CapacitySearch", "SearchStep", "find_capacity", "littles_law"]
+__all__ = ["Capacity", "CapacitySearch", "SearchStep", "find_capacity", "interval", "littles_law"]
 
 KEEP_UP = 0.99  # completed iterations must reach this share of the schedule
+REFINE_STEPS = 3  # times `trials`: the most steps spent narrowing the interval once the bracket is narrow
 LITTLE_MARGIN = 0.25  # users in flight against throughput x iteration time
 # Users in flight are counted whole, when an iteration is scheduled (before it starts): a gap under
 # this many users is that sampling, not a broken generator.
@@ -86,6 +94,7 @@ class SearchStep:
     suspect: str | None = None  # Little's law does not hold: the numbers disagree with each other
     p50: float | None = None
     p99: float | None = None
+    margin: float | None = None  # log of the binding SLO piece's observed over its limit: < 0 held, > 0 broke
 
 
 @dataclass
@@ -102,8 +111,16 @@ class Capacity:
         out = {k: getattr(self, k) for k in ("sustainable_rate", "breaking_rate", "limited_by", "why", "processes")}
         fit = self.fit()
         broken = [b for s in self.steps if s.rate == self.breaking_rate for b in s.broken_by]
+        found = self.interval
+        out["interval"] = None if found is None else {"estimate": found[0], "low": found[1], "high": found[2]}
         return {**out, "broken_by": list(dict.fromkeys(broken)), "steps": [asdict(s) for s in self.steps],
                 "fit": fit.to_dict() if isinstance(fit, UslFit) else {"why": fit}}
+
+    @property
+    def interval(self) -> tuple[float, float, float] | None:
+        """The rate at which the SLO breaks and its 95 % confidence interval, from the steps near the
+        boundary (``interval()``), or None when they cannot support one."""
+        return interval(self.steps)
 
     def fit(self) -> UslFit | str:
         """The Universal Scalability Law over the steps' (users in flight, completions per second),
@@ -133,6 +150,51 @@ def littles_law(concurrency: float | None, throughput: float, iteration_s: float
             f"= {expected:.1f}")
 
 
+def _margin(outcomes: list[ThresholdOutcome], throughput: float, rate: float) -> float | None:
+    """How far the step was from breaking, as one number that grows with the rate: the largest log of
+    observed over limit among the SLO's upper bounds that saw something (an error rate of zero says
+    nothing of how near the errors are), and, once completions fell behind, of the schedule's 99 %
+    over what completed. Negative held, positive broke; None when no piece can be read."""
+    pieces = [math.log(o.observed / o.threshold.value) for o in outcomes
+              if o.observed is not None and o.observed > 0 and o.threshold.op.startswith("<")
+              and o.threshold.value > 0]
+    if throughput > 0 and throughput < KEEP_UP * rate:
+        pieces.append(math.log(KEEP_UP * rate / throughput))
+    return max(pieces) if pieces else None
+
+
+def interval(steps: list[SearchStep], level: float = 0.95) -> tuple[float, float, float] | None:
+    """The rate at which the SLO breaks, with its ``level`` confidence interval: the steps' margins
+    fitted against log rate by least squares (scipy's ``linregress``) near the boundary, and the
+    crossing of zero inverted with the classic calibration interval (the prediction's variance,
+    σ²/b² × (1/n + (x* − x̄)²/Sxx), Student t on n − 2 degrees of freedom). Near the boundary means
+    within a factor of two of the rates that held and broke last. None with fewer than three
+    distinct rates there, or a fit that does not rise with the rate."""
+    from scipy import stats as sps
+
+    measured = [s for s in steps if s.margin is not None and not s.generator_bound]
+    held = [s.rate for s in measured if s.held]
+    broke = [s.rate for s in measured if not s.held]
+    if not held or not broke:
+        return None
+    low, high = max(held) / 2, min(broke) * 2
+    near = [(math.log(s.rate), s.margin) for s in measured if low <= s.rate <= high and s.margin is not None]
+    if len({x for x, _ in near}) < 3:
+        return None
+    xs, ys = [x for x, _ in near], [y for _, y in near]
+    fit = sps.linregress(xs, ys)
+    if not fit.slope > 0:
+        return None
+    n = len(near)
+    x_star = -fit.intercept / fit.slope
+    mean_x = sum(xs) / n
+    sxx = sum((x - mean_x) ** 2 for x in xs)
+    residual = sum((y - (fit.intercept + fit.slope * x)) ** 2 for x, y in near) / max(n - 2, 1)
+    half = float(sps.t.ppf(0.5 + level / 2, max(n - 2, 1))) * math.sqrt(
+        residual / fit.slope**2 * (1 / n + (x_star - mean_x) ** 2 / sxx))
+    return math.exp(x_star), math.exp(x_star - half), math.exp(x_star + half)
+
+
 def _measure(journey: Journey, rate: float, processes: int, thresholds: tuple[Threshold, ...], base_url: str,
              on_start: Journey | None, settings: CapacitySearch, options: EngineOptions) -> tuple[SearchStep, Metrics]:
     sc = Scenario(name=f"capacity-{rate:g}", executor="constant-arrival-rate", rate=rate,
@@ -147,8 +209,8 @@ def _measure(journey: Journey, rate: float, processes: int, thresholds: tuple[Th
     latency, failed = metrics.select("http_req_duration"), metrics.select("http_req_failed")
     saturation = ran.client_saturation
     generator_bound = saturation is not None and saturation > settings.saturation_share
-    broken = [str(o.threshold) for o in evaluate(thresholds, metrics, duration_s=settings.step_duration_s)
-              if not o.passed]
+    outcomes = evaluate(thresholds, metrics, duration_s=settings.step_duration_s)
+    broken = [str(o.threshold) for o in outcomes if not o.passed]
     if throughput < KEEP_UP * rate:
         broken.append(f"throughput {throughput:.1f}/s < {KEEP_UP:.0%} of {rate:g}/s")
     if dropped:
@@ -159,13 +221,14 @@ def _measure(journey: Journey, rate: float, processes: int, thresholds: tuple[Th
     per_iteration = reqs.count / done.count if isinstance(reqs, Counter) and isinstance(done, Counter) \
         and done.count else None
     suspect = littles_law(concurrency, throughput, iteration_s)
+    margin = _margin(outcomes, throughput, rate)
     p50, p95, p99 = latency.percentiles([50, 95, 99]) if isinstance(latency, Trend) and latency.count else [None] * 3
     return SearchStep(rate=rate, processes=processes, throughput=throughput, p50=p50, p95=p95, p99=p99,
                       error_rate=failed.rate if isinstance(failed, Rate) else None, dropped=dropped,
                       client_saturation=saturation, held=not broken and not generator_bound,
                       generator_bound=generator_bound, broken_by=broken, concurrency=concurrency,
                       iteration_s=iteration_s, requests_per_iteration=per_iteration,
-                      suspect=suspect), tagged_by_step(metrics, rate)
+                      suspect=suspect, margin=margin), tagged_by_step(metrics, rate)
 
 
 def find_capacity(journey: Journey, *, base_url: str, thresholds: tuple[Threshold, ...] | list[Threshold],
@@ -236,6 +299,22 @@ def find_capacity(journey: Journey, *, base_url: str, thresholds: tuple[Threshol
         if ok is None:
             break
         good, bad = (mid, bad) if ok else (good, mid)
+    extra = 0
+    while good is not None and bad is not None and bound() is None and not steps[-1].generator_bound \
+            and extra < REFINE_STEPS * settings.trials:
+        # Trials at the estimated boundary until its interval is as narrow as the bracket must be.
+        extra += 1
+        found = interval(steps)
+        if found is not None and (found[2] - found[1]) / found[0] <= settings.width:
+            break
+        at = round(found[0], 2) if found is not None and good < found[0] < bad else round((good + bad) / 2, 2)
+        ok = holds(at, held.get(at, 0) + 1)
+        if ok is None:
+            break
+        if ok and at > good:
+            good = at
+        elif not ok and at < bad:
+            bad = at
     if steps and steps[-1].generator_bound:
         known = f"the target's capacity is above {good:g}/s" if good else "nothing is known of the target's capacity"
         return result("generator", f"the load generator saturated at {steps[-1].rate:g}/s with {processes} "
@@ -246,4 +325,8 @@ def find_capacity(journey: Journey, *, base_url: str, thresholds: tuple[Threshol
                       f"{bad if bad is not None else '?'}/s", good, bad)
     if good is None:
         return result("server", f"even {settings.start_rate:g}/s broke the SLO: lower --start-rate", None, bad)
-    return result("server", f"sustainable {good:g}/s (held {settings.trials} times), broke at {bad:g}/s", good, bad)
+    found = interval(steps)
+    estimate = "" if found is None else (f"; the SLO breaks at {found[0]:.4g}/s, 95 % interval "
+                                         f"[{found[1]:.4g}, {found[2]:.4g}]")
+    return result("server", f"sustainable {good:g}/s (held {settings.trials} times), broke at {bad:g}/s{estimate}",
+                  good, bad)

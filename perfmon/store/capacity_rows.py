@@ -36,7 +36,8 @@ def capacity_rows(run: Run) -> dict[str, list[dict[str, Any]]]:
         points.append({"run_id": run.run_id, "scenario": scenario, "sustainable_rate": bp.get("sustainable_rate"),
                        "breaking_rate": bp.get("breaking_rate"), "steps": bp.get("steps", []),
                        "users": bp.get("users"), "limited_by": bp.get("limited_by"),
-                       "broken_by": "; ".join(bp.get("broken_by") or []) or None})
+                       "broken_by": "; ".join(bp.get("broken_by") or []) or None,
+                       **{f"rate_{k}": (bp.get("interval") or {}).get(k) for k in ("estimate", "low", "high")}})
         for i, s in enumerate(bp.get("steps") or []):
             steps.append({"run_id": run.run_id, "scenario": scenario, "step": i, "rate": s.get("rate"),
                           "achieved_rate": s.get("throughput"), "concurrency": s.get("concurrency"),

@@ -101,6 +101,9 @@ create table if not exists performance_breaking_points (
   users real,
   limited_by text,
   broken_by text,
+  rate_estimate real,
+  rate_low real,
+  rate_high real,
   primary key (run_id, scenario)
 );
 

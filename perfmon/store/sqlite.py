@@ -74,7 +74,8 @@ class SQLiteStore(SQLStore):
             if column not in have:
                 self._con.execute(f"alter table performance_regressions add column {column} {ddl}")
         have = {row[1] for row in self._con.execute("pragma table_info(performance_breaking_points)")}
-        for column, ddl in (("users", "real"), ("limited_by", "text"), ("broken_by", "text")):
+        for column, ddl in (("users", "real"), ("limited_by", "text"), ("broken_by", "text"), ("rate_estimate", "real"),
+                            ("rate_low", "real"), ("rate_high", "real")):
             if column not in have:
                 self._con.execute(f"alter table performance_breaking_points add column {column} {ddl}")
 

@@ -1,6 +1,6 @@
 -- The migrations applied from scratch, in order, give the tables, types and indexes people review.
 begin;
-select plan(36);
+select plan(37);
 
 select has_table('public', 'performance_test_runs', 'the spec''s runs table');
 select has_table('public', 'performance_metric_series', 'per-series aggregates');
@@ -16,6 +16,8 @@ select columns_are('public', 'performance_capacity_steps', array[
   'broken_by', 'suspect'], 'a capacity step holds issue #15''s per-step figures');
 select col_type_is('public', 'performance_breaking_points', 'users', 'double precision',
                    'a breaking point says how many users the sustainable rate serves');
+select col_type_is('public', 'performance_breaking_points', 'rate_low', 'double precision',
+                   'and the lower end of its interval');
 select has_table('public', 'performance_regressions', 'regressions');
 select columns_are('public', 'performance_test_runs', array[
   'id', 'test_type', 'environment', 'concurrent_users', 'duration_seconds', 'avg_response_time_ms',

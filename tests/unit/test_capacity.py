@@ -86,6 +86,15 @@ def test_the_adaptive_search_finds_the_capacity_within_ten_percent(demo_factory:
     assert all(s.suspect is None for s in held), [s.suspect for s in held]  # Little's law holds when honest
     [at, *_] = [s for s in held if s.rate == found.sustainable_rate]
     assert at.requests_per_iteration == 1.0 and at.iteration_s is not None
+    est = found.interval
+    assert est is not None, found.why
+    assert est[1] <= est[0] <= est[2] and est[0] == pytest.approx(truth, rel=0.15), est
+    assert found.why.endswith(f"95 % interval [{est[1]:.4g}, {est[2]:.4g}]")
+    # The margin (log of the binding SLO piece over its limit) rises with the rate and changes sign
+    # where the steps stop holding.
+    margins = sorted((s.rate, s.margin) for s in found.steps if s.margin is not None)
+    assert margins[0][1] < 0 < margins[-1][1]
+    assert all((s.margin is not None and s.margin < 0) for s in held if s.rate <= 0.5 * truth)
     users = found.users(think_time_s=5.0)
     assert users is not None and users == pytest.approx(found.sustainable_rate * (5.0 + at.iteration_s), rel=0.05)
 
@@ -125,6 +134,8 @@ def test_perfmon_capacity_search_prints_the_sustainable_rate(tmp_path: Path,
     assert found["limited_by"] == "server" and found["sustainable_rate"] == pytest.approx(80, rel=0.15)
     assert found["slo"] == ["http_req_duration: p(95)<250", "http_req_failed: rate<0.01"]
     assert found["think_time_s"] == 0.0 and found["users"] is not None
+    est = found["interval"]  # where the SLO breaks, read off the steps' margins, with its 95 % interval
+    assert est["low"] <= est["estimate"] <= est["high"] and est["estimate"] == pytest.approx(80, rel=0.2)
 
 
 @pytest.mark.parametrize(("args", "code", "says"), [

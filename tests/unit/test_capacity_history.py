@@ -9,9 +9,9 @@ import json
 from pathlib import Path
 
 import pytest
+from test_deploy_gate import stored
 from test_store_sqlite import make_run
 
-from perfmon import open_store
 from perfmon.analysis.history import compare_with_history
 from perfmon.cli import main
 from perfmon.results import Run
@@ -30,20 +30,15 @@ def release(i: int, sustainable: float) -> Run:
     return run
 
 
-def stored(tmp_path: Path, rates: list[float]) -> str:
+def releases(tmp_path: Path, rates: list[float]) -> str:
     runs = [release(i, rate) for i, rate in enumerate(rates)]
     for i, run in enumerate(runs):
         run.metadata["regressions"] = compare_with_history(run, runs[:i][::-1]).to_dict()
-    url = f"sqlite:///{tmp_path}/r.db"
-    store = open_store(url)
-    for run in runs:
-        store.write_run(run)
-    store.close()
-    return url
+    return stored(tmp_path, *runs)
 
 
 def test_a_release_that_holds_less_load_is_flagged(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    url = stored(tmp_path, [*HELD, 70.0])
+    url = releases(tmp_path, [*HELD, 70.0])
     assert main(["--store", url, "capacity", "--env", "ci"]) == 1
     out = capsys.readouterr().out
     lines = out.splitlines()
@@ -53,7 +48,7 @@ def test_a_release_that_holds_less_load_is_flagged(tmp_path: Path, capsys: pytes
 
 
 def test_steady_releases_pass_and_json_lists_every_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    url = stored(tmp_path, [*HELD, 102.0])
+    url = releases(tmp_path, [*HELD, 102.0])
     assert main(["--store", url, "capacity", "--env", "ci", "--json", "--limit", "3"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert [r["sustainable_rate"] for r in data["runs"]] == [102.0, 99.0, 103.0]
@@ -61,10 +56,7 @@ def test_steady_releases_pass_and_json_lists_every_run(tmp_path: Path, capsys: p
 
 
 def test_no_capacity_in_the_store_says_how_to_get_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    url = f"sqlite:///{tmp_path}/r.db"
-    store = open_store(url)
-    store.write_run(make_run())
-    store.close()
+    url = stored(tmp_path, make_run())
     assert main(["--store", url, "capacity", "--env", "ci"]) == 0
     assert "no stored run in ci measured a sustainable rate" in capsys.readouterr().out
     assert main(["--store", url, "capacity", "--limit", "0"]) == 2

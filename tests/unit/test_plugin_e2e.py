@@ -296,6 +296,9 @@ def test_breaking_point_is_stored_with_the_run(tmp_path: Path) -> None:
     assert [r[0] for r in steps][:4] == [20, 40, 80, 160] and all(r[1] and r[4] for r in steps)
     assert all(bool(r[6]) == (r[0] <= held) for r in steps)
     assert all(r[3] <= r[4] <= r[5] for r in steps)
+    [(estimate, low, high)] = con.execute("select rate_estimate, rate_low, rate_high from "
+                                          "performance_breaking_points where scenario = 'search'").fetchall()
+    assert low <= estimate <= high and held * 0.8 <= estimate <= broke * 1.2
     [(points, refused)] = con.execute("select points, refused from performance_scalability_fits "
                                       "where scenario = 'search'").fetchall()
     assert points == len(steps) or refused  # fitted over every step, or said why not
