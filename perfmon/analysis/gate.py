@@ -16,8 +16,9 @@ times the factor by which the run's series of the same unit vary between runs mo
 sampling says (the mean ratio, at least 1): what a neighbour on a shared CI runner adds to every
 series. A ratio, not an added variance, so that a loose series' noisy variance estimate cannot
 swamp a tight one's. Series without a within-run error (memory peaks) are shrunk towards the
-median variance of their unit instead. On the bench's runs this finds 16 of 20 +10 % changes
-instead of 8, still with no false alarm in 50 A/A runs (bench/README.md).
+median variance of their unit instead. Each endpoint's location shift (location.py) is judged
+as one more series. On the bench's runs (three sets) this finds 59 of 60 +10 % changes and 42 of
+60 +5 % ones, with 2 of 150 unchanged runs flagged (bench/README.md).
 
 The deviation of the new run from the baseline mean is judged against ``var = s²/N + max(s², v_c)``
 (the baseline mean's uncertainty plus the new run's own: at least the between-run spread, at least

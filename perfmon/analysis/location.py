@@ -10,8 +10,8 @@ covariance (Mosteller 1946; Ogawa 1951): for order statistics of ``n`` samples a
 ``p_i < p_j``, ``cov = p_i (1 - p_j) / (n f_i f_j)``, with ``f`` the density at each quantile. The
 density is read off the baseline runs' mean quantiles (finite differences), so one set of weights
 serves the candidate and every baseline run alike: each run's location is ``w · q`` (milliseconds,
-the weights sum to 1) with sampling error ``1 / sqrt(1' Σ⁻¹ 1)``. On the bench's runs this is
-about twice as precise as the p95 alone (bench/README.md). Hand-written because no library
+the weights sum to 1) with sampling error ``1 / sqrt(1' Σ⁻¹ 1)``. On the bench's runs its error is
+about 0.5 ms against the p95's 0.9 ms (bench/README.md). Hand-written because no library
 estimates a location shift from summarised quantiles; the linear algebra is numpy's.
 
 A tail-only slowdown (rare slow queries) moves the location little: the p95 series still sees it.

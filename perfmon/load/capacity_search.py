@@ -308,7 +308,9 @@ def find_capacity(journey: Journey, *, base_url: str, thresholds: tuple[Threshol
         if found is not None and (found[2] - found[1]) / found[0] <= settings.width:
             break
         at = round(found[0], 2) if found is not None and good < found[0] < bad else round((good + bad) / 2, 2)
-        ok = holds(at, held.get(at, 0) + 1)
+        # A new sustainable rate must hold every trial, as in the bisection; a rate that already did
+        # gets one more (a trial that changes nothing would not narrow anything).
+        ok = holds(at, max(settings.trials, held.get(at, 0) + 1))
         if ok is None:
             break
         if ok and at > good:
