@@ -175,7 +175,8 @@ def test_a_stress_ramp_reports_where_and_why_it_broke(demo_factory: Callable[...
     """200 requests/s at most (4 in service, 20 ms each): with no think time the p95 passes 100 ms near
     20 users, and the run says at which rate and how many users, and that latency broke it."""
     app = demo_factory(DEMO_CAPACITY="4", DEMO_SERVICE_MS="20")
-    ramp = Scenario(name="stress", executor="ramping-vus", stages=(Stage(20, 40),), think_time_s=0.0,
+    # 30 s to 40 users: the first whole window (about 10 users) holds, so a best held window exists.
+    ramp = Scenario(name="stress", executor="ramping-vus", stages=(Stage(30, 40),), think_time_s=0.0,
                     thresholds=tuple(parse_thresholds({"http_req_duration": ["p(95)<100"]})))
     res = run_scenario(page, ramp, base_url=app.url, test_type="stress", options=QUIET)
     assert res.run is not None

@@ -188,4 +188,5 @@ def test_every_metric_the_gate_judges_can_be_configured() -> None:
             m.trend(f"browser_vital_{vital}", {"page": "/"}).record(1)
         m.trend("browser_step_duration", {"journey": "j", "step": "s"}).record(5)
         m.trend("process_rss_mb", {"role": "target"}).record(100)
+    run.metadata["breaking_points"] = {"stress": {"sustainable_rate": 100.0, "steps": []}}  # a capacity search's
     assert {o.metric for o in observe(run)} == set(JUDGED_METRICS)
