@@ -47,6 +47,7 @@ from .engine import EngineOptions, Journey
 __all__ = ["Capacity", "CapacitySearch", "SearchStep", "find_capacity", "interval", "littles_law"]
 
 KEEP_UP = 0.99  # completed iterations must reach this share of the schedule
+NEAR_RATES = 5  # distinct rates the interval's line is fitted through
 REFINE_STEPS = 3  # times `trials`: the most steps spent narrowing the interval once the bracket is narrow
 LITTLE_MARGIN = 0.25  # users in flight against throughput x iteration time
 # Users in flight are counted whole, when an iteration is scheduled (before it starts): a gap under
@@ -168,7 +169,7 @@ def interval(steps: list[SearchStep], level: float = 0.95) -> tuple[float, float
     fitted against log rate by least squares (scipy's ``linregress``) near the boundary, and the
     crossing of zero inverted with the classic calibration interval (the prediction's variance,
     σ²/b² × (1/n + (x* − x̄)²/Sxx), Student t on n − 2 degrees of freedom). Near the boundary means
-    within a factor of two of the rates that held and broke last. None with fewer than three
+    the ``NEAR_RATES`` rates closest to the middle of the bracket. None with fewer than three
     distinct rates there, or a fit that does not rise with the rate."""
     from scipy import stats as sps
 
@@ -177,8 +178,11 @@ def interval(steps: list[SearchStep], level: float = 0.95) -> tuple[float, float
     broke = [s.rate for s in measured if not s.held]
     if not held or not broke:
         return None
-    low, high = max(held) / 2, min(broke) * 2
-    near = [(math.log(s.rate), s.margin) for s in measured if low <= s.rate <= high and s.margin is not None]
+    # The margin bends sharply at saturation: a line holds only close to the boundary, so the fit
+    # takes the NEAR_RATES distinct rates nearest (on a log scale) to the middle of the bracket.
+    middle = math.log(max(held) * min(broke)) / 2
+    rates = sorted({s.rate for s in measured}, key=lambda r: abs(math.log(r) - middle))[:NEAR_RATES]
+    near = [(math.log(s.rate), s.margin) for s in measured if s.rate in rates and s.margin is not None]
     if len({x for x, _ in near}) < 3:
         return None
     xs, ys = [x for x, _ in near], [y for _, y in near]
