@@ -9,7 +9,8 @@ generator is the limit, never reporting the generator's rate as the server's cap
 
 Every step is also checked against Little's law (users in flight = completions per second ×
 iteration time): a step off by more than ``LITTLE_MARGIN`` is flagged, the sign of a generator that
-is not doing what it reports, or of a measurement error.
+is not doing what it reports, or of a measurement error; at the capacity itself, also of a queue
+still growing during the step (the law holds in steady state).
 
 The answer is a bracket, the highest rate that held in every one of its ``trials`` and the lowest
 that broke, and an estimate of where the SLO breaks with a 95 % confidence interval: every step's
