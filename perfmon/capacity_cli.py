@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from .config import Config
 from .durations import parse_duration
-from .errors import ConfigError, PerfmonError
+from .errors import ConfigError
 from .exit_codes import ExitCode
 from .thresholds import Threshold, parse_thresholds
 
@@ -116,15 +116,11 @@ def _drops(found: Any) -> dict[str, dict[str, Any]]:
 
 def _rows(store: Store, environment: str, limit: int) -> tuple[list[CapacityRow], list[str]]:
     from .analysis.capacity import capacity_by_scenario
+    from .pipeline.compare import readable_runs
 
     rows: list[CapacityRow] = []
     skipped: list[str] = []
-    for past in store.history(environment=environment, limit=limit * _READ):
-        try:
-            run = store.load_run(past.run_id)
-        except (PerfmonError, ValueError, KeyError, TypeError) as exc:
-            skipped.append(f"run {past.run_id} skipped: it cannot be read ({exc})")
-            continue
+    for run in readable_runs(store, store.history(environment=environment, limit=limit * _READ), skipped):
         drops = _drops(run.metadata.get("regressions"))
         rows += [CapacityRow(run.run_id, run.started_at, run.git_sha, run.test_type, run.profile, scenario,
                              found.get("sustainable_rate"), found.get("breaking_rate"), found.get("users"),

@@ -22,7 +22,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
 
 from .series import LOCATION_GRID, Observation
 
@@ -32,42 +31,26 @@ LOCATION = "location"  # the statistic's name in series keys: "location http_req
 _RIDGE = 1e-6  # relative, keeps neighbouring quantiles' nearly singular covariance invertible
 
 
-def _covariance(mean_profile: Sequence[float], samples: float) -> Any:
-    """The joint sampling covariance of the quantiles at LOCATION_GRID for ``samples`` requests, with
-    the density at each read off ``mean_profile`` (the probability between its neighbours over the
-    time between them, never steeper than a hundredth of the whole spread: a histogram bucket)."""
-    import numpy as np
-
-    p = np.array(LOCATION_GRID) / 100
-    q = np.array(mean_profile, dtype=float)
-    spacing = np.maximum(np.gradient(q, p), (q[-1] - q[0]) / 100)  # 1 / density
-    lo, hi = np.minimum.outer(p, p), np.maximum.outer(p, p)
-    return lo * (1 - hi) * np.outer(spacing, spacing) / max(samples, 1.0)
-
-
-def _weights(mean_profile: Sequence[float]) -> list[float] | None:
-    """The GLS weights of the quantiles (summing to 1), or None when the distribution has no spread."""
+def _weights(mean_profile: Sequence[float]) -> tuple[list[float], float] | None:
+    """The GLS weights of the quantiles at LOCATION_GRID (summing to 1) and the location's sampling
+    variance for one request (``w' Σ w``; divide by the run's requests), or None when the
+    distribution has no spread. The density at each quantile is read off ``mean_profile``: the
+    probability between its neighbours over the time between them, never steeper than a hundredth
+    of the whole spread (a histogram bucket)."""
     import numpy as np
 
     if not all(math.isfinite(v) for v in mean_profile) or mean_profile[-1] - mean_profile[0] <= 0:
         return None
-    cov = _covariance(mean_profile, 1.0)
-    cov += np.eye(len(mean_profile)) * _RIDGE * float(np.trace(cov))
-    inv_one = np.linalg.solve(cov, np.ones(len(mean_profile)))
+    p = np.array(LOCATION_GRID) / 100
+    q = np.array(mean_profile, dtype=float)
+    spacing = np.maximum(np.gradient(q, p), (q[-1] - q[0]) / 100)  # 1 / density
+    cov = np.minimum.outer(p, p) * (1 - np.maximum.outer(p, p)) * np.outer(spacing, spacing)
+    inv_one = np.linalg.solve(cov + np.eye(len(p)) * _RIDGE * float(np.trace(cov)), np.ones(len(p)))
     total = float(inv_one.sum())
-    return [float(v) for v in inv_one / total] if total > 0 else None
-
-
-def _location(profile: Sequence[float], weights: Sequence[float]) -> float:
-    return sum(w * q for w, q in zip(weights, profile, strict=True))
-
-
-def _se(samples: float, weights: Sequence[float], mean_profile: Sequence[float]) -> float:
-    """The location's sampling error for ``samples`` requests: sqrt(w' Σ w)."""
-    import numpy as np
-
-    w = np.array(weights)
-    return math.sqrt(max(float(w @ _covariance(mean_profile, samples) @ w), 0.0))
+    if total <= 0:
+        return None
+    w = inv_one / total
+    return [float(v) for v in w], max(float(w @ cov @ w), 0.0)
 
 
 def with_location(candidate: Sequence[Observation], baselines: Sequence[Sequence[Observation]],
@@ -76,26 +59,25 @@ def with_location(candidate: Sequence[Observation], baselines: Sequence[Sequence
     quantile profile the candidate and at least ``min_runs`` baseline runs have."""
     cand = list(candidate)
     base = [list(run) for run in baselines]
+    by_key = [{o.key: o for o in run if o.profile} for run in baselines]
     for obs in candidate:
-        if not obs.profile:
+        past = [(i, run[obs.key]) for i, run in enumerate(by_key)
+                if obs.key in run and len(run[obs.key].profile) == len(obs.profile)]
+        if not obs.profile or len(past) < min_runs:
             continue
-        past = [o for run in baselines for o in run if o.key == obs.key and len(o.profile) == len(obs.profile)]
-        if len(past) < min_runs:
+        found = _weights([sum(col) / len(col) for col in zip(*(o.profile for _, o in past), strict=True)])
+        if found is None:
             continue
-        mean_profile = [sum(col) / len(col) for col in zip(*(o.profile for o in past), strict=True)]
-        weights = _weights(mean_profile)
-        if weights is None:
-            continue
+        weights, unit_variance = found
         key = obs.key.replace(f"{obs.statistic} ", f"{LOCATION} ", 1)
 
         def located(o: Observation, key: str = key, weights: list[float] = weights,
-                    mean_profile: list[float] = mean_profile) -> Observation:
-            return replace(o, key=key, statistic=LOCATION, value=_location(o.profile, weights),
-                           se=_se(o.samples, weights, mean_profile), profile=())
+                    unit_variance: float = unit_variance) -> Observation:
+            value = sum(w * q for w, q in zip(weights, o.profile, strict=True))
+            return replace(o, key=key, statistic=LOCATION, value=value,
+                           se=math.sqrt(unit_variance / max(o.samples, 1.0)), profile=())
 
         cand.append(located(obs))
-        for run in base:
-            for o in list(run):
-                if o.key == obs.key and len(o.profile) == len(obs.profile):
-                    run.append(located(o))
+        for i, o in past:
+            base[i].append(located(o))
     return cand, base

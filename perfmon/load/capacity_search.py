@@ -183,20 +183,19 @@ def interval(steps: list[SearchStep], level: float = 0.95) -> tuple[float, float
     # takes the NEAR_RATES distinct rates nearest (on a log scale) to the middle of the bracket.
     middle = math.log(max(held) * min(broke)) / 2
     rates = sorted({s.rate for s in measured}, key=lambda r: abs(math.log(r) - middle))[:NEAR_RATES]
-    near = [(math.log(s.rate), s.margin) for s in measured if s.rate in rates and s.margin is not None]
-    if len({x for x, _ in near}) < 3:
+    xs = [math.log(s.rate) for s in measured if s.rate in rates]
+    ys = [s.margin or 0.0 for s in measured if s.rate in rates]  # margin is set: `measured` has no None
+    if len(rates) < 3:
         return None
-    xs, ys = [x for x, _ in near], [y for _, y in near]
     fit = sps.linregress(xs, ys)
     if not fit.slope > 0:
         return None
-    n = len(near)
-    x_star = -fit.intercept / fit.slope
-    mean_x = sum(xs) / n
+    n, mean_x = len(xs), sum(xs) / len(xs)
     sxx = sum((x - mean_x) ** 2 for x in xs)
-    residual = sum((y - (fit.intercept + fit.slope * x)) ** 2 for x, y in near) / max(n - 2, 1)
-    half = float(sps.t.ppf(0.5 + level / 2, max(n - 2, 1))) * math.sqrt(
-        residual / fit.slope**2 * (1 / n + (x_star - mean_x) ** 2 / sxx))
+    x_star = -fit.intercept / fit.slope
+    # linregress's slope error is σ/√Sxx, so σ²/b² = (stderr/b)² Sxx.
+    half = float(sps.t.ppf(0.5 + level / 2, max(n - 2, 1))) * (fit.stderr / fit.slope) * math.sqrt(
+        sxx * (1 / n + (x_star - mean_x) ** 2 / sxx))
     return math.exp(x_star), math.exp(x_star - half), math.exp(x_star + half)
 
 
@@ -313,15 +312,14 @@ def find_capacity(journey: Journey, *, base_url: str, thresholds: tuple[Threshol
         if found is not None and (found[2] - found[1]) / found[0] <= settings.width:
             break
         at = round(found[0], 2) if found is not None and good < found[0] < bad else round((good + bad) / 2, 2)
+        if not good < at < bad:
+            break  # the bracket is as narrow as rates are written: nothing between its ends to try
         # A new sustainable rate must hold every trial, as in the bisection; a rate that already did
         # gets one more (a trial that changes nothing would not narrow anything).
         ok = holds(at, max(settings.trials, held.get(at, 0) + 1))
         if ok is None:
             break
-        if ok and at > good:
-            good = at
-        elif not ok and at < bad:
-            bad = at
+        good, bad = (at, bad) if ok else (good, at)
     if steps and steps[-1].generator_bound:
         known = f"the target's capacity is above {good:g}/s" if good else "nothing is known of the target's capacity"
         return result("generator", f"the load generator saturated at {steps[-1].rate:g}/s with {processes} "

@@ -8,15 +8,16 @@ with a line naming it, never a crash.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..config import Config
 from ..errors import PerfmonError
 from ..results import Run
-from ..store import Store, open_store
+from ..store import RunSummary, Store, open_store
 
-__all__ = ["HISTORY_KEY", "Compared", "compare", "open_regressions", "read_history"]
+__all__ = ["HISTORY_KEY", "Compared", "compare", "open_regressions", "read_history", "readable_runs"]
 
 HISTORY_KEY = "regressions"  # where the comparison is kept in the run's metadata
 _READ_FACTOR = 5  # read this many times the baseline size: other test types are filtered out after
@@ -31,15 +32,19 @@ def read_history(store: Store, run: Run, baseline_runs: int) -> tuple[list[Run],
     """The stored runs of ``run``'s test type and environment, newest first, that could hold its last
     ``baseline_runs`` comparable ones, and one line per past run that could not be read (skipped).
     Raises StoreError when the store fails."""
-    history: list[Run] = []
     problems: list[str] = []
-    for past in store.history(test_type=run.test_type, environment=run.environment,
-                              limit=baseline_runs * _READ_FACTOR):
+    summaries = store.history(test_type=run.test_type, environment=run.environment, limit=baseline_runs * _READ_FACTOR)
+    return list(readable_runs(store, summaries, problems)), problems
+
+
+def readable_runs(store: Store, summaries: Iterable[RunSummary], problems: list[str]) -> Iterator[Run]:
+    """Each stored run of ``summaries`` read back, in order; one that cannot be read is skipped with a
+    line in ``problems`` naming it (an unreadable history row never stops an analysis)."""
+    for past in summaries:
         try:
-            history.append(store.load_run(past.run_id))
+            yield store.load_run(past.run_id)
         except (PerfmonError, ValueError, KeyError, TypeError) as exc:
             problems.append(f"history run {past.run_id} skipped: it cannot be read ({exc})")
-    return history, problems
 
 
 def compare(run: Run, config: Config) -> Compared:
