@@ -201,6 +201,8 @@ class Config:
     source: str | None = None
     # Browser numbers are flagged unreliable when the client CPU was saturated longer than this share.
     unreliable_saturation: float = 0.2
+    # Fewer than this share of a browser metric's samples measured on an unsaturated client: unmeasured.
+    min_clean_share: float = 0.8
     accounts: Accounts = field(default_factory=Accounts)
     suites: Suites = field(default_factory=Suites)
     report_dir: str = "perf-reports"
@@ -264,7 +266,8 @@ def _table(path: Path) -> tuple[dict[str, Any], str]:
 
 
 _KNOWN_KEYS = ("environment", "store", "base_url", "target_command", "profile", "scenarios", "profiles", "monitor",
-               "unreliable_saturation", "accounts", "suites", "report_dir", "regressions", "regression_gate")
+               "unreliable_saturation", "min_clean_share", "accounts", "suites", "report_dir", "regressions",
+               "regression_gate")
 
 
 def _scenario(name: str, value: Any, read: Reader) -> Scenario:
@@ -430,6 +433,7 @@ def load_config(
     gates = MonitorGates(**{k: read.number("monitor", k, v) for k, v in gates_raw.items()})
     unreliable = read.number("", "unreliable_saturation", data.get("unreliable_saturation",
                                                                    defaults.unreliable_saturation), maximum=1)
+    min_clean = read.number("", "min_clean_share", data.get("min_clean_share", defaults.min_clean_share), maximum=1)
     regressions = setting("regressions", defaults.regressions) or defaults.regressions
     if regressions not in REGRESSION_MODES:
         raise read.fail("", "regressions", regressions, f"one of {', '.join(REGRESSION_MODES)}")
@@ -437,6 +441,7 @@ def load_config(
         regressions=regressions,
         regression_gate=_regression_gate(data.get("regression_gate", {}), read),
         unreliable_saturation=unreliable,
+        min_clean_share=min_clean,
         environment=environment,
         store=store or env.get("PERFMON_STORE") or setting("store", None) or defaults.store,
         base_url=base_url or env.get("BASE_URL") or setting("base_url", None) or None,

@@ -18,6 +18,7 @@ from typing import Any
 
 from .metrics import Metrics
 from .results import ScenarioRun
+from .samples import TimedSamples
 from .thresholds import Threshold
 
 __all__ = ["MeasurementLog", "Record", "read_records"]
@@ -33,6 +34,7 @@ class Record:
     nodeid: str
     kind: str | None = None
     metrics: Metrics = field(default_factory=Metrics)
+    timed: TimedSamples = field(default_factory=TimedSamples)  # browser samples, judged by the pipeline
     thresholds: list[Threshold] = field(default_factory=list)
     vus: int = 0  # concurrent virtual users this test was part of
     scenarios: list[ScenarioRun] = field(default_factory=list)
@@ -43,13 +45,14 @@ class Record:
 
     @property
     def measured(self) -> bool:
-        return self.kind is not None and (len(self.metrics) > 0 or bool(self.scenarios))
+        return self.kind is not None and (len(self.metrics) > 0 or len(self.timed) > 0 or bool(self.scenarios))
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "nodeid": self.nodeid,
             "kind": self.kind,
             "metrics": self.metrics.to_dict(),
+            "timed": self.timed.to_dict(),
             "thresholds": [t.to_dict() for t in self.thresholds],
             "vus": self.vus,
             "scenarios": [s.to_dict() for s in self.scenarios],
@@ -65,6 +68,7 @@ class Record:
             nodeid=str(d["nodeid"]),
             kind=d.get("kind"),
             metrics=Metrics.from_dict(d.get("metrics") or []),
+            timed=TimedSamples.from_dict(d.get("timed") or []),
             thresholds=[Threshold.from_dict(t) for t in d.get("thresholds") or []],
             vus=int(d.get("vus") or 0),
             scenarios=[ScenarioRun.from_dict(s) for s in d.get("scenarios") or []],

@@ -64,6 +64,10 @@ class Sampler:
         # Processes first seen in this pass: their cpu_percent covers microseconds since priming, which
         # psutil turns into nonsense (a new child at 900 % of a core); their CPU counts from the next pass.
         self._fresh: set[int] = set()
+        # The seconds the client was saturated, as (start, end) epoch spans, adjacent ones joined: the
+        # pipeline quarantines the browser samples measured in them (pipeline/quarantine.py).
+        self.busy: list[tuple[float, float]] = []
+        self._last_at = time.time()
 
     @property
     def saturation(self) -> float | None:
@@ -79,6 +83,7 @@ class Sampler:
 
     def start(self) -> None:
         psutil.cpu_percent(None)  # prime: the first call measures nothing
+        self._last_at = time.time()
         if self.watch_self:  # prime this process too, so the first sample already counts its CPU
             self._tree(psutil.Process().pid)
             self._fresh.clear()
@@ -158,6 +163,12 @@ class Sampler:
         saturated = busiest >= SATURATED_PROCESS_PCT or bool(roles["browser"] and system >= SATURATED_SYSTEM_PCT)
         # Windowed like every metric, so the verdict can count only the time the run was measuring.
         self.metrics.rate("client_saturated", self.tags).record(saturated, now)
+        if saturated:  # this sample's CPU figures cover the time since the previous one
+            if self.busy and self.busy[-1][1] >= self._last_at:
+                self.busy[-1] = (self.busy[-1][0], now)
+            else:
+                self.busy.append((self._last_at, now))
+        self._last_at = now
         self._fresh.clear()
         # Forget processes that have gone.
         alive = {p.pid for procs in roles.values() for p in procs}

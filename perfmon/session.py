@@ -209,7 +209,7 @@ def browser_iteration(browser: Any, context_args: Mapping[str, Any], record: Rec
     record.kind = "browser"
     context = browser.new_context(**context_args)
     bp = BrowserPerf(context, record.metrics, journey=journey, network=options.network,
-                     cpu_throttle=options.cpu_throttle, tracing=options.tracing)
+                     cpu_throttle=options.cpu_throttle, tracing=options.tracing, timed=record.timed)
     try:
         yield bp
     finally:
@@ -310,6 +310,7 @@ class Controller:
         metadata = {**metadata, "target": "bundled app" if started else redact(base_url or "") or None}
         facts = RunFacts(lost_iterations=self.lost_iterations,
                          client_saturation=self.sampler.saturation if self.sampler else None,
+                         client_busy=tuple(self.sampler.busy) if self.sampler else (),
                          interrupted=interrupted and error is None, tests_failed=tests_failed or error is not None)
         try:
             records = [*read_records(self.files.records), *([background] if background is not None else [])]

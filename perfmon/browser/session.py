@@ -23,11 +23,13 @@ from playwright.sync_api import Error as PlaywrightError
 
 from ..metrics import Metrics
 from ..names import endpoint_name
+from ..samples import TimedSamples
 from ..thresholds import Threshold, iteration_breaches
 
 __all__ = ["NETWORK_PROFILES", "VITAL_NAMES", "BrowserPerf", "vitals_script"]
 
 VITAL_NAMES = ("LCP", "FCP", "CLS", "INP", "TTFB")
+_FROM_ORIGIN = ("LCP", "FCP", "TTFB")  # measured from the start of the visit
 _NAV_PHASES = ("redirect", "dns", "connect", "tls", "ttfb", "download", "dom_content_loaded", "load")
 # CDP network profiles: DevTools' 3G presets and Lighthouse's "slow 4G" (bytes/s, ms of latency).
 NETWORK_PROFILES: dict[str, dict[str, float]] = {
@@ -54,14 +56,18 @@ class BrowserPerf:
 
     def __init__(self, context: BrowserContext, metrics: Metrics, *, journey: str, tags: dict[str, str] | None = None,
                  cdp: bool = True, network: str | None = None, cpu_throttle: float | None = None,
-                 tracing: bool = False) -> None:
+                 tracing: bool = False, timed: TimedSamples | None = None) -> None:
+        """Counts go into ``metrics``; timings and vitals into ``timed`` with the interval each one
+        measured (for the pipeline's quarantine), or into ``metrics`` too when ``timed`` is None."""
         self.context = context
         self.metrics = metrics
+        self.timed = timed
         self.journey = journey
         self.tags = {**(tags or {}), "journey": journey}
         self.failed = False
         self.breaches: list[str] = []  # thresholds this iteration's own values broke (see finish)
         self.started = time.perf_counter()
+        self._started_at = time.time()
         self._visits: dict[str, dict[str, Any]] = {}
         self.slowest: dict[str, list[dict[str, Any]]] = {}  # page -> its slowest resources seen
         self._last: dict[str, Any] | None = None
@@ -86,7 +92,7 @@ class BrowserPerf:
     @contextlib.contextmanager
     def step(self, name: str) -> Iterator[None]:
         """Time a user-visible step, e.g. from the click to the dashboard being visible."""
-        start = time.perf_counter()
+        start, wall = time.perf_counter(), time.time()
         ok = False
         try:
             yield
@@ -94,7 +100,7 @@ class BrowserPerf:
         finally:
             ms = (time.perf_counter() - start) * 1000
             tags = {**self.tags, "step": name}
-            self.metrics.trend("browser_step_duration", tags).record(ms)
+            self._sample("browser_step_duration", tags, ms, wall, wall + ms / 1000)
             self.metrics.rate("browser_step_failed", tags).record(not ok)
             if not ok:
                 self.failed = True
@@ -126,6 +132,14 @@ class BrowserPerf:
         self._record_cdp(report)
         return report
 
+    def _sample(self, name: str, tags: dict[str, str], value: float, start: float, end: float, *,
+                resolution: float = 0.001) -> None:
+        """One timing over ``[start, end]`` (epoch seconds)."""
+        if self.timed is not None:
+            self.timed.add(name, tags, value, start, end, resolution=resolution)
+        else:
+            self.metrics.trend(name, tags, resolution=resolution).record(value, end)
+
     def _page_label(self, url: str) -> str:
         return endpoint_name(urlsplit(url).path)
 
@@ -137,28 +151,42 @@ class BrowserPerf:
         self._last = report
         tags = {**self.tags, "page": self._page_label(report.get("url", ""))}
         m = self.metrics
+        origin, ended = self._visit_span(report)
         for name, value in (report.get("vitals") or {}).items():
             if value is None:
                 continue
             resolution = 0.0001 if name == "CLS" else 0.001  # CLS is a unitless score
-            m.trend(f"browser_vital_{name.lower()}", tags, resolution=resolution).record(value)
+            # Paint and response times end where they were measured; CLS and INP span the visit.
+            end = origin + float(value) / 1000 if name in _FROM_ORIGIN else ended
+            self._sample(f"browser_vital_{name.lower()}", tags, value, origin, end, resolution=resolution)
         nav = report.get("navigation") or {}
+        loaded = max((float(nav[p]) for p in ("ttfb", "dom_content_loaded", "load") if nav.get(p)), default=0.0)
         for phase in _NAV_PHASES:
             if nav.get(phase) is not None:
-                m.trend(f"browser_nav_{phase}", tags).record(max(0.0, float(nav[phase])))
+                self._sample(f"browser_nav_{phase}", tags, max(0.0, float(nav[phase])), origin,
+                             max(origin + loaded / 1000, origin))
         res = nav.get("resources") or {}
         page = tags["page"]
         if res.get("slowest"):
             merged = self.slowest.get(page, []) + list(res["slowest"])
             self.slowest[page] = sorted(merged, key=lambda r: -float(r.get("duration") or 0))[:5]
         if res:
-            m.trend("browser_resources_count", tags, resolution=1).record(res.get("count", 0))
-            m.trend("browser_resources_kb", tags).record((res.get("bytes", 0) + (nav.get("transfer_size") or 0)) / 1024)
+            self._sample("browser_resources_count", tags, res.get("count", 0), origin, ended, resolution=1)
+            self._sample("browser_resources_kb", tags, (res.get("bytes", 0) + (nav.get("transfer_size") or 0)) / 1024,
+                         origin, ended)
         m.counter("browser_long_tasks", tags).add(report.get("longTasks", 0))
-        m.trend("browser_tbt", tags).record(report.get("tbt", 0.0))
+        self._sample("browser_tbt", tags, report.get("tbt", 0.0), origin, ended)
         m.counter("browser_page_visits", tags).add(1)
         if report.get("softNavigations"):
             m.counter("browser_soft_navigations", tags).add(report["softNavigations"])
+
+    def _visit_span(self, report: dict[str, Any]) -> tuple[float, float]:
+        """When the visit started and when it was read (epoch seconds); an older collector that does
+        not say spans the whole iteration so far."""
+        now = time.time()
+        origin = float(report["origin"]) / 1000 if report.get("origin") else self._started_at
+        ended = float(report["ended"]) / 1000 if report.get("ended") else now
+        return origin, max(origin, ended)
 
     def _record_cdp(self, report: dict[str, Any]) -> None:
         if self._cdp is None:
@@ -168,9 +196,10 @@ class BrowserPerf:
         except PlaywrightError:
             return
         tags = {**self.tags, "page": self._page_label(report.get("url", ""))}
+        origin, ended = self._visit_span(report)
         for key, (metric, factor) in _CDP_METRICS.items():
             if key in values:
-                self.metrics.trend(metric, tags).record(values[key] * factor)
+                self._sample(metric, tags, values[key] * factor, origin, ended)
 
     def finish(self, *, failed: bool, artifacts: Path | None = None, thresholds: Sequence[Threshold] = ()) -> None:
         """End the iteration: finalise the open visit, count it, and keep a screenshot and a
@@ -178,7 +207,7 @@ class BrowserPerf:
         failed = failed or self.failed
         if not self.page.is_closed():
             self._collect()
-        self.breaches = [] if failed else iteration_breaches(thresholds, self.metrics)
+        self.breaches = [] if failed else iteration_breaches(thresholds, self._own_metrics())
         keep = artifacts if failed or self.breaches else None
         if keep is not None:
             keep.mkdir(parents=True, exist_ok=True)
@@ -194,6 +223,15 @@ class BrowserPerf:
                 else:
                     self.context.tracing.stop()  # passing iterations keep nothing
         ms = (time.perf_counter() - self.started) * 1000
-        self.metrics.trend("browser_iteration_duration", self.tags).record(ms)
+        self._sample("browser_iteration_duration", self.tags, ms, self._started_at, self._started_at + ms / 1000)
         self.metrics.counter("browser_iterations", self.tags).add(1)
         self.metrics.rate("browser_iteration_failed", self.tags).record(failed)
+
+    def _own_metrics(self) -> Metrics:
+        """What this iteration measured, counts and timings together."""
+        if self.timed is None:
+            return self.metrics
+        own = Metrics()
+        own.merge(self.metrics)
+        self.timed.into(own)
+        return own

@@ -105,6 +105,10 @@
     const n = nav();
     return {
       docId: docId,
+      // Epoch ms: when the visit started (activation, for a prerendered page) and when it was read,
+      // so each number can be matched with the client's state over its own interval.
+      origin: performance.timeOrigin + activation(),
+      ended: performance.timeOrigin + performance.now(),
       url: landing,
       softNavigations: softNavigations,
       title: document.title,

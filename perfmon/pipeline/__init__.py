@@ -1,7 +1,8 @@
 """The one pipeline from measurements to a verdict, used by the pytest session (with or without
 xdist, hybrid background load included), by ``run_scenario`` outside pytest and by the CLI::
 
-    records -> assemble (one Run) -> derive (analyses add metrics) -> compare (with history) ->
+    records -> assemble (one Run) -> quarantine (browser samples of saturated seconds out) ->
+               derive (analyses add metrics) -> compare (with history) ->
                judge (once) -> deliver (spool, store, reports, alert)
 
 Measuring layers (the load engine, a browser iteration, the sampler) hand in records and never
@@ -27,6 +28,7 @@ from .assemble import assemble
 from .compare import Compared, compare, open_regressions
 from .deliver import NO_OUTPUTS, Delivery, Outputs, deliver
 from .judge import RunFacts, judge
+from .quarantine import quarantine
 from .summary import Line, closing_lines, summary_lines
 
 __all__ = [
@@ -84,6 +86,7 @@ def conclude(
     if assembled is None:
         return None
     run = assembled.run
+    quarantine(run, assembled.timed, facts.client_busy, min_clean=config.min_clean_share)
     if run.finished_at is None:
         run.finished_at = time.time()
     if session_metrics is not None:

@@ -16,6 +16,7 @@ from ..config import Config
 from ..measurements import Record
 from ..redaction import redact
 from ..results import Run, git_info
+from ..samples import TimedSamples
 from ..thresholds import Threshold
 
 __all__ = ["Assembled", "assemble"]
@@ -28,6 +29,7 @@ class Assembled:
     run: Run
     thresholds: list[Threshold]
     interrupted: bool  # a test or scenario was stopped by Ctrl-C
+    timed: TimedSamples  # browser samples with their intervals, not yet in the run's metrics (quarantine.py)
 
 
 def assemble(records: Iterable[Record], config: Config, *, run_id: str, started_at: float, base_url: str | None,
@@ -44,11 +46,13 @@ def assemble(records: Iterable[Record], config: Config, *, run_id: str, started_
     artifacts: list[str] = []
     breaking: dict[str, dict[str, Any]] = {}
     interrupted = False
+    timed = TimedSamples()
     for rec in records:
         if not rec.measured:
             continue
         assert rec.kind is not None
         run.metrics.merge(rec.metrics)
+        timed.extend(rec.timed)
         kinds.add(rec.kind)
         for t in rec.thresholds:
             thresholds.setdefault((t.metric, t.expression), t)
@@ -72,4 +76,4 @@ def assemble(records: Iterable[Record], config: Config, *, run_id: str, started_
     for key, value in (("slowest_resources", slowest), ("artifacts", artifacts), ("breaking_points", breaking)):
         if value:
             run.metadata[key] = value
-    return Assembled(run, list(thresholds.values()), interrupted)
+    return Assembled(run, list(thresholds.values()), interrupted, timed)

@@ -3,9 +3,10 @@
 Thresholds are evaluated on the run's merged (and derived) metrics, then the status follows:
 
 - ``interrupted`` when Ctrl-C stopped a test or a scenario;
-- ``unmeasured`` when the numbers are distorted (the client saturated past ``unreliable_saturation``
-  of the run, or the target stopped answering; ``validity.py``): whatever they say, they are not
-  judged;
+- ``unmeasured`` when the numbers are distorted (the load generator's client saturated past
+  ``unreliable_saturation`` of the run, fewer than ``min_clean_share`` of a browser metric's samples
+  measured on an unsaturated client (``quarantine.py``: the others are never judged), or the target
+  stopped answering; ``validity.py``): whatever they say, they are not judged;
 - ``failed`` when a threshold failed on its samples, a test failed, a scenario stopped early on an
   ``abortOnFail`` threshold, or the run regressed against its history (unless configured to warn);
 - ``unmeasured`` when the only failures are thresholds you wrote that had no samples;
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 
 from ..results import Run
 from ..thresholds import Threshold, evaluate
+from .quarantine import clean_shortfall
 from .validity import distorted, measured_saturation, unsampled
 
 __all__ = ["RunFacts", "judge"]
@@ -32,6 +34,7 @@ class RunFacts:
 
     lost_iterations: int = 0  # iterations of crashed workers
     client_saturation: float | None = None  # share of the run the controller's machine was saturated
+    client_busy: tuple[tuple[float, float], ...] = ()  # the spans it was saturated (epoch seconds)
     interrupted: bool = False  # Ctrl-C
     tests_failed: bool = False  # a journey or scenario test failed its own assertions
     regressions: int = 0  # regressions against history that fail the run (config regressions = "fail")
@@ -48,6 +51,8 @@ def judge(run: Run, thresholds: list[Threshold], facts: RunFacts, *, unreliable_
         run.metadata["threshold_problems"] = problems
     bad_data = distorted(run, saturation_share=unreliable_saturation,
                          saturated_samples=measured[1] if measured is not None else None)
+    if (shortfall := clean_shortfall(run)) is not None:
+        bad_data.append(shortfall)
     empty = unsampled(run)
     measured_failures = len(run.failed_thresholds) > len(empty)
     if facts.interrupted or any(s.interrupted for s in run.scenarios):

@@ -9,6 +9,7 @@ from ..analysis.scalability import UslFit
 from ..redaction import redact
 from ..results import Run
 from .deliver import Delivery
+from .quarantine import QUARANTINE
 
 __all__ = ["Line", "closing_lines", "history_lines", "summary_lines"]
 
@@ -33,6 +34,8 @@ def summary_lines(run: Run) -> list[str]:
     ]
     if run.client_saturation is not None:
         lines.append(f"  client CPU saturated {run.client_saturation:.0%} of the run")
+    if (clean := _clean_line(run)) is not None:
+        lines.append(clean)
     lines.extend(f"  UNMEASURED  {why}" for why in run.metadata.get("unmeasured") or ())
     if run.lost_iterations:
         lines.append(f"  {run.lost_iterations} iteration(s) lost to crashed workers")
@@ -70,6 +73,22 @@ def summary_lines(run: Run) -> list[str]:
         mark = {"pass": "PASS", "fail": "FAIL", "no data": "NO DATA"}[o.status]
         lines.append(f"  {mark}  {o.threshold}  {o.detail}")
     return lines + history_lines(run)
+
+
+def _clean_line(run: Run) -> str | None:
+    """How many browser samples the verdict could read, and which metrics lost the most."""
+    held = run.metadata.get(QUARANTINE)
+    if not isinstance(held, dict) or not held.get("metrics"):
+        return None
+    counts = held["metrics"]
+    clean, total = sum(c["clean"] for c in counts.values()), sum(c["total"] for c in counts.values())
+    line = f"  browser samples clean {clean} of {total} ({clean / total:.0%})" if total else "  no browser samples"
+    worst = sorted((c["clean"] / c["total"], name) for name, c in counts.items()
+                   if c["total"] and c["clean"] < c["total"])
+    if worst:
+        line += ("; quarantined while the client CPU was saturated, fewest clean: "
+                 + ", ".join(f"{name} {share:.0%}" for share, name in worst[:3]))
+    return line
 
 
 def _change(f: dict[str, Any]) -> str:

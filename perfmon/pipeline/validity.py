@@ -2,10 +2,11 @@
 change. A run with such a reason is ``unmeasured`` (exit 3): it neither passes nor fails on numbers
 it knows are distorted.
 
-- **The client was saturated** longer than ``unreliable_saturation`` of the time the run measured
-  (the sampler's samples in the windows that hold requests or browser samples; saturated means the
-  load generator's own event loop, or the whole machine while browsers ran): latencies then measure
-  the client as much as the server. Locust warns at the same 90 % CPU; k6 says nothing.
+- **The load generator's client was saturated** longer than ``unreliable_saturation`` of the time
+  the run measured (the sampler's samples in the windows that hold requests or browser samples;
+  saturated means the load generator's own event loop, or the whole machine while browsers ran):
+  latencies then measure the client as much as the server. Locust warns at the same 90 % CPU; k6
+  says nothing. A run without API load is judged per sample instead (quarantine.py).
 - **The target stopped answering**: the run ends with at least two windows (10 s) in which requests
   went out and none got an HTTP answer (refused, reset, timed out), or no request ever got one. A
   stalled target is "failed"; a silent one measured nothing.
@@ -56,7 +57,9 @@ def distorted(run: Run, *, saturation_share: float, saturated_samples: int | Non
     share = run.client_saturation
     # A second or two of a busy client (a run's start in the same 5-s window) distorts nothing much.
     sustained = saturated_samples is None or saturated_samples >= _MIN_SATURATED_SAMPLES
-    if share is not None and share > saturation_share and sustained:
+    # Browser samples are quarantined one by one (quarantine.py); the share voids a load generator's run.
+    load = bool(run.scenarios) or any(True for _ in run.metrics.series("http_reqs"))
+    if load and share is not None and share > saturation_share and sustained:
         reasons.append(f"the client CPU was saturated {share:.0%} of the run (more than unreliable_saturation = "
                        f"{saturation_share:g}), so its numbers measure this machine as much as the target: use fewer "
                        "users or workers (-n), or a bigger runner")

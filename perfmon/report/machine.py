@@ -69,6 +69,7 @@ def summary_json(run: Run) -> dict[str, Any]:
         **({"regressions": found} if isinstance(found := run.metadata.get("regressions"), dict) else {}),
         **({"derived": derived} if isinstance(derived := run.metadata.get("derived"), dict) else {}),
         **({"capacity": capacity} if (capacity := _capacity(run)) else {}),
+        **({"quarantine": held} if isinstance(held := run.metadata.get("quarantine"), dict) else {}),
     }
 
 

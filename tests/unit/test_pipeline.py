@@ -4,14 +4,17 @@ added once whatever produced the run, and thresholds with no samples told apart.
 from __future__ import annotations
 
 import json
+from importlib import resources
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from perfmon import Metrics, Run, Threshold, Trend, parse_thresholds
 from perfmon.config import Config, Stage, load_config
 from perfmon.measurements import MeasurementLog, Record, read_records
 from perfmon.pipeline import RunFacts, conclude, summary_lines
+from perfmon.report import write_reports
 from perfmon.results import ScenarioRun
 
 SPIKE_STAGES = (Stage(30, 10), Stage(5, 50), Stage(20, 50), Stage(5, 10), Stage(60, 10))
@@ -172,3 +175,61 @@ def test_a_session_s_exit_code_follows_the_table() -> None:
     broken = SessionOutcome(None, None, broken="perfmon could not conclude run r")
     assert broken.session_exit_code(tests_failed=False, interrupted=False) == ExitCode.SPOOLED
     assert broken.session_exit_code(tests_failed=True, interrupted=False) == ExitCode.FAILED  # 1 wins over 4
+
+
+def browser_record(spans: list[tuple[float, float]]) -> Record:
+    """A journey's record: one step timing per (start, end), 1000 ms each, on /dashboard."""
+    rec = Record("test_journey", kind="browser", vus=2)
+    for start, end in spans:
+        rec.timed.add("browser_step_duration", {"journey": "j", "step": "open"}, (end - start) * 1000, start, end)
+    return rec
+
+
+def test_browser_samples_measured_while_the_client_was_saturated_are_quarantined_one_by_one(tmp_path: Path) -> None:
+    # Ten 1-s steps; the client was saturated from 2.5 s to 4.2 s: steps 2, 3 and 4 overlap it.
+    rec = browser_record([(T0 + i, T0 + i + 1) for i in range(10)])
+    rec.timed.add("browser_step_duration", {"journey": "j", "step": "open"}, 9000.0, T0 + 3.0, T0 + 3.5)  # slow, dirty
+    back = Record.from_dict(json.loads(json.dumps(rec.to_dict())))  # as a worker hands it over
+    busy = ((T0 + 2.5, T0 + 4.2),)
+    (tmp_path / "perfmon.toml").write_text('min_clean_share = 0.5\n[scenarios.browser.thresholds]\n'
+                                           'browser_step_duration = ["max<2000"]\n')
+    done = conclude([back], load_config(tmp_path / "perfmon.toml"), run_id="r", started_at=T0, base_url=None,
+                    finished_at=T0 + 12, facts=RunFacts(client_busy=busy))
+    assert done is not None
+    steps = done.run.metrics.select("browser_step_duration")
+    assert isinstance(steps, Trend) and steps.count == 7 and steps.max == 1000.0  # the 9-s step never judged
+    assert done.run.metadata["quarantine"] == {"min_clean": 0.5,
+                                              "metrics": {"browser_step_duration": {"clean": 7, "total": 11}}}
+    assert done.run.status == "passed"
+    assert ("  browser samples clean 7 of 11 (64%); quarantined while the client CPU was saturated, fewest clean: "
+            "browser_step_duration 64%") in summary_lines(done.run)
+    paths = write_reports(done.run, tmp_path / "reports")  # the report and summary.json say it too
+    data = json.loads(paths.summary.read_text())
+    jsonschema.validate(data, json.loads(resources.files("perfmon.report").joinpath("summary.schema.json").read_text()))
+    assert data["quarantine"]["metrics"] == {"browser_step_duration": {"clean": 7, "total": 11}}
+    assert '<section id="quarantine">' in paths.html.read_text()
+    # Under the default share (80 %) the same run is not measured: the clean seconds are the quiet ones.
+    done = conclude([back], Config(), run_id="r", started_at=T0, base_url=None, finished_at=T0 + 12,
+                    facts=RunFacts(client_busy=busy))
+    assert done is not None and done.run.status == "unmeasured" and done.exit_code == 3
+    [why] = done.run.metadata["unmeasured"]
+    assert why.startswith("only 7 of 11 browser samples were measured on an unsaturated client "
+                          "(browser_step_duration 64% clean; min_clean_share = 0.8): run fewer workers (-n)")
+    # An idle client quarantines nothing; the share of the run it was saturated no longer voids a browser run.
+    (tmp_path / "perfmon.toml").write_text('[scenarios.browser.thresholds]\nbrowser_step_duration = ["max<2000"]\n')
+    done = conclude([back], load_config(tmp_path / "perfmon.toml"), run_id="r", started_at=T0, base_url=None,
+                    finished_at=T0 + 12, facts=RunFacts(client_saturation=0.5))
+    assert done is not None and done.run.status == "failed"  # the 9-s step, judged: nothing says it was distorted
+    assert done.run.metadata["quarantine"]["metrics"]["browser_step_duration"] == {"clean": 11, "total": 11}
+
+
+def test_a_browser_sample_is_clean_only_when_no_saturated_second_touches_it() -> None:
+    from perfmon.pipeline.quarantine import quarantine
+
+    rec = browser_record([(T0, T0 + 1), (T0 + 1, T0 + 2), (T0 + 5, T0 + 5), (T0 + 9, T0 + 10), (T0 + 20, T0 + 21)])
+    run = Run(test_type="browser", environment="development", profile="smoke", base_url=None)
+    # Spans touching a step's start or end count; one between two steps touches neither.
+    quarantine(run, rec.timed, [(T0 + 10, T0 + 11), (T0 + 2.2, T0 + 4.9), (T0 - 3, T0)], min_clean=0.8)
+    assert run.metadata["quarantine"]["metrics"]["browser_step_duration"] == {"clean": 3, "total": 5}
+    kept = run.metrics.select("browser_step_duration")
+    assert isinstance(kept, Trend) and kept.count == 3

@@ -1,0 +1,73 @@
+"""Quarantine per sample: browser numbers measured while the client was saturated are kept out of
+the verdict, one sample at a time.
+
+Every browser sample (a step, a vital, a navigation phase) arrives with the interval it measured
+(``perfmon.samples``); the sampler says which seconds the client's CPU was saturated (its runner
+processes or, while browsers ran, the whole machine; ``perfmon.sampling``). A sample whose interval
+overlaps one of those seconds is quarantined; the rest become the run's browser Trends, which the
+thresholds, the history and the report read. Each metric's clean and total counts are kept in
+``run.metadata["quarantine"]`` for the summary, the report and summary.json.
+
+When fewer than ``min_clean`` of a metric's samples are clean, what is left is not the run that was
+asked for (the clean seconds are the quiet ones), so the run is unmeasured (``validity.py``).
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable, Sequence
+
+from ..results import Run
+from ..samples import Sample, TimedSamples
+
+__all__ = ["QUARANTINE", "clean_shortfall", "quarantine"]
+
+QUARANTINE = "quarantine"  # run.metadata key
+_MIN_SAMPLES = 5  # fewer samples of a metric than this are too few to say it is mostly distorted
+
+
+def _overlaps(busy: Sequence[tuple[float, float]]) -> Callable[[Sample], bool]:
+    """A test of whether a sample's interval overlaps any of the ``busy`` spans (sorted, disjoint)."""
+    ends = [e for _, e in busy]
+
+    def dirty(sample: Sample) -> bool:
+        _, start, end = sample
+        i = bisect.bisect_left(ends, start)  # the first span that ends at or after the sample starts
+        return i < len(busy) and busy[i][0] <= end
+
+    return dirty
+
+
+def quarantine(run: Run, timed: TimedSamples, busy: Sequence[tuple[float, float]], *, min_clean: float) -> None:
+    """Record ``timed``'s clean samples into ``run.metrics`` and count, per metric, how many were clean."""
+    dirty = _overlaps(sorted(busy))
+    counts: dict[str, list[int]] = {}
+    for name, _, _, samples in timed.series():
+        kept = sum(not dirty(s) for s in samples)
+        total = counts.setdefault(name, [0, 0])
+        total[0] += kept
+        total[1] += len(samples)
+    timed.into(run.metrics, keep=lambda s: not dirty(s))
+    if counts:
+        run.metadata[QUARANTINE] = {"min_clean": min_clean,
+                                    "metrics": {k: {"clean": c, "total": t} for k, (c, t) in sorted(counts.items())}}
+
+
+def clean_shortfall(run: Run) -> str | None:
+    """The reason a run's browser numbers cannot be judged, when too few of some metric's samples were
+    clean; ``None`` otherwise."""
+    found = run.metadata.get(QUARANTINE)
+    if not isinstance(found, dict):
+        return None
+    min_clean = float(found.get("min_clean") or 0.0)
+    short = []
+    clean = total = 0
+    for name, c in (found.get("metrics") or {}).items():
+        clean, total = clean + int(c["clean"]), total + int(c["total"])
+        if int(c["total"]) >= _MIN_SAMPLES and int(c["clean"]) < min_clean * int(c["total"]):
+            short.append((int(c["clean"]) / int(c["total"]), name))
+    if not short:
+        return None
+    worst = ", ".join(f"{name} {share:.0%}" for share, name in sorted(short)[:3])
+    return (f"only {clean} of {total} browser samples were measured on an unsaturated client ({worst} clean; "
+            f"min_clean_share = {min_clean:g}): run fewer workers (-n) or give the browsers a bigger machine")
