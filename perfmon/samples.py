@@ -45,12 +45,13 @@ class TimedSamples:
         for (name, tags, resolution), samples in self._series.items():
             yield name, dict(tags), resolution, samples
 
-    def into(self, metrics: Metrics, keep: Callable[[Sample], bool] = lambda _: True) -> None:
-        """Record the samples ``keep`` accepts into ``metrics``, each at the end of its interval."""
+    def into(self, metrics: Metrics, keep: Callable[[Sample], bool] = lambda _: True, *, suffix: str = "") -> None:
+        """Record the samples ``keep`` accepts into ``metrics`` (under each metric's name plus ``suffix``),
+        each at the end of its interval."""
         for name, tags, resolution, samples in self.series():
             kept = [s for s in samples if keep(s)]
             if kept:
-                trend = metrics.trend(name, tags, resolution=resolution)
+                trend = metrics.trend(name + suffix, tags, resolution=resolution)
                 for value, _, end in kept:
                     trend.record(value, end)
 

@@ -5,7 +5,8 @@ Every browser sample (a step, a vital, a navigation phase) arrives with the inte
 (``perfmon.samples``); the sampler says which seconds the client's CPU was saturated (its runner
 processes or, while browsers ran, the whole machine; ``perfmon.sampling``). A sample whose interval
 overlaps one of those seconds is quarantined; the rest become the run's browser Trends, which the
-thresholds, the history and the report read. Each metric's clean and total counts are kept in
+thresholds, the history and the report read. Quarantined samples are kept apart, in
+``<metric>_quarantined``, never judged. Each metric's clean and total counts are kept in
 ``run.metadata["quarantine"]`` for the summary, the report and summary.json.
 
 When fewer than ``min_clean`` of a metric's samples are clean, what is left is not the run that was
@@ -20,9 +21,10 @@ from collections.abc import Callable, Sequence
 from ..results import Run
 from ..samples import Sample, TimedSamples
 
-__all__ = ["QUARANTINE", "clean_shortfall", "quarantine"]
+__all__ = ["QUARANTINE", "QUARANTINED", "clean_shortfall", "quarantine"]
 
 QUARANTINE = "quarantine"  # run.metadata key
+QUARANTINED = "_quarantined"  # the suffix of the metric that keeps a browser metric's quarantined samples
 _MIN_SAMPLES = 5  # fewer samples of a metric than this are too few to say it is mostly distorted
 
 
@@ -48,6 +50,9 @@ def quarantine(run: Run, timed: TimedSamples, busy: Sequence[tuple[float, float]
         total[0] += kept
         total[1] += len(samples)
     timed.into(run.metrics, keep=lambda s: not dirty(s))
+    # Kept, never judged: under a name no threshold, history series or chart reads, for the report and
+    # for `perfmon calibrate`, which measures how far this machine's numbers drift under load.
+    timed.into(run.metrics, keep=dirty, suffix=QUARANTINED)
     if counts:
         run.metadata[QUARANTINE] = {"min_clean": min_clean,
                                     "metrics": {k: {"clean": c, "total": t} for k, (c, t) in sorted(counts.items())}}

@@ -198,6 +198,8 @@ def test_browser_samples_measured_while_the_client_was_saturated_are_quarantined
     assert done is not None
     steps = done.run.metrics.select("browser_step_duration")
     assert isinstance(steps, Trend) and steps.count == 7 and steps.max == 1000.0  # the 9-s step never judged
+    held = done.run.metrics.select("browser_step_duration_quarantined")  # kept apart, not lost
+    assert isinstance(held, Trend) and held.count == 4 and held.max == 9000.0
     assert done.run.metadata["quarantine"] == {"min_clean": 0.5,
                                               "metrics": {"browser_step_duration": {"clean": 7, "total": 11}}}
     assert done.run.status == "passed"
