@@ -117,10 +117,32 @@ def _parser() -> argparse.ArgumentParser:
                                                            "in users (default: the load scenario's think_time)")
     search.add_argument("--json", action="store_true", help="print the result as JSON")
 
+    cal = sub.add_parser("calibrate", help="how many concurrent browser journeys this machine holds before its own "
+                                           "numbers drift (stored; the plugin warns when -n exceeds it)")
+    cal.add_argument("--levels", default="1,2,4,8,16,32", help="worker counts to try, rising (default: 1,2,4,8,16,32)"
+                                                               "; the gap where it stops holding is then bisected")
+    cal.add_argument("--margin", type=float, default=0.10,
+                     help="how far steps and vitals may drift from one journey alone (default: 0.10)")
+    cal.add_argument("--iterations", type=_positive, default=2, help="iterations of each journey per worker")
+    cal.add_argument("--for", dest="workers", type=_positive, default=50, metavar="N",
+                     help="say how many such machines -n N needs (default: 50)")
+    cal.add_argument("--json", action="store_true", help="print the result as JSON")
+    cal.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: passed to pytest as they are")
+
     demo = sub.add_parser("demo", help="serve the bundled WedSync reference app")
     demo.add_argument("--port", type=int, default=8000)
     demo.add_argument("--host", default="127.0.0.1")
     return p
+
+
+def _positive(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more, not {text!r}")
+    return n
 
 
 def _fmt(v: float | None, spec: str = ".1f") -> str:
@@ -405,6 +427,13 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _cmd_flush(cfg)
     if args.command == "gate":
         return _cmd_gate(args, cfg)
+    if args.command == "calibrate":
+        from .calibration import calibrate_command
+
+        if not 0 < args.margin < 10:
+            raise ConfigError(f"--margin {args.margin:g}: give the drift allowed as a fraction, e.g. 0.1 for 10 %")
+        args.pytest_args = [a for a in args.pytest_args if a != "--"]
+        return calibrate_command(args, cfg)
     if args.command == "capacity":
         from .capacity_cli import capacity_history, capacity_search
 

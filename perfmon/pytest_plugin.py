@@ -186,6 +186,18 @@ def pytest_sessionstart(session: pytest.Session) -> None:
                          load_on_start=opt("perf_load_on_start"))
     except PerfmonError as exc:
         _user_error(exc, session.config)
+    workers = opt("numprocesses", None) if session.config.pluginmanager.hasplugin("xdist") else None
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if isinstance(workers, int) and workers > 1 and reporter is not None and _runs_journeys(session.config):
+        if (line := controller.calibration_warning(workers)) is not None:
+            reporter.write_line(line, yellow=True)
+
+
+def _runs_journeys(config: pytest.Config) -> bool:
+    """Whether the paths pytest was given include the browser suite (or nothing narrower than its folder)."""
+    suite = (config.stash[_process_key].config.root / config.stash[_process_key].config.suites.browser).resolve()
+    given = [Path(a.split("::")[0]).resolve() for a in config.args] or [Path.cwd()]
+    return any(p == suite or suite in p.parents or p in suite.parents for p in given)
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -294,6 +294,29 @@ class Controller:
                 on_start=load_on_start if load_on_start is not None else self.config.suites.load_on_start,
                 base_url=target.base_url, target_pid=target.pid)
 
+    def calibration_warning(self, workers: int) -> str | None:
+        """A line when ``workers`` concurrent journeys are more than this machine's newest calibration
+        (``perfmon calibrate``) says it holds; None otherwise, or when the store cannot say."""
+        from .host import machine_class, machine_identity
+        from .store import open_store
+
+        try:
+            store = open_store(self.config.store, root=self.config.root, create=False)
+        except PerfmonError:
+            return None  # no store yet: never calibrated
+        try:
+            found = store.latest_calibration(machine_class(machine_identity()))
+        except PerfmonError:
+            return None  # a warning must never cost the run
+        finally:
+            store.close()
+        if found is None or workers <= int(found["level"]):
+            return None
+        return (f"perfmon: -n {workers} is more concurrent browser journeys than this machine holds ({found['level']}, "
+                f"`perfmon calibrate` on {str(found['created_at'])[:10]}): samples measured while its CPU is "
+                "saturated will be quarantined, and too few clean ones leave the run unmeasured; run fewer workers "
+                "or browsers on other machines")
+
     def finish(self, *, interrupted: bool, tests_failed: bool, metadata: Mapping[str, Any],
                outputs: Outputs) -> SessionOutcome:
         """Stop measuring and conclude the session's one run from every process's records. A user error

@@ -75,7 +75,30 @@ class Store(Protocol):
         post failed, so a later gate may try)."""
         ...
 
+    def write_calibration(self, found: Mapping[str, Any]) -> None:
+        """Keep a calibration (``perfmon.calibration.Calibration.to_dict()``) with its machine's identity."""
+        ...
+
+    def latest_calibration(self, machine_class: str) -> dict[str, Any] | None:
+        """The newest calibration of a machine of ``machine_class`` (``calibration_row``'s columns), or None."""
+        ...
+
     def close(self) -> None: ...
+
+
+CALIBRATION_COLUMNS = ("id", "created_at", "host", "machine_class", "cpus", "cpu_model", "memory_gb", "platform",
+                       "suite", "level", "margin", "levels")
+
+
+def calibration_row(found: Mapping[str, Any]) -> dict[str, Any]:
+    """A calibration as a row of performance_calibrations."""
+    machine = found.get("machine") or {}
+    return {"id": str(uuid.uuid4()), "created_at": iso(float(found["created_at"])),
+            "host": str(machine.get("host", "")), "machine_class": str(found["machine_class"]),
+            "cpus": int(machine.get("cpus") or 1),
+            "cpu_model": machine.get("cpu_model"), "memory_gb": machine.get("memory_gb"),
+            "platform": machine.get("platform"), "suite": str(found["suite"]), "level": int(found["level"]),
+            "margin": float(found["margin"]), "levels": list(found.get("levels") or [])}
 
 
 @dataclass

@@ -171,3 +171,20 @@ create table if not exists performance_resource_samples (
   processes integer,
   primary key (run_id, role, sampled_at)
 );
+
+create table if not exists performance_calibrations (
+  id text primary key,
+  created_at text not null,
+  host text not null,
+  machine_class text not null,
+  cpus integer not null check (cpus > 0),
+  cpu_model text,
+  memory_gb real,
+  platform text,
+  suite text not null,
+  level integer not null check (level >= 0),
+  margin real not null check (margin > 0),
+  levels text not null default '[]'
+);
+
+create index if not exists idx_perf_calibrations_machine on performance_calibrations (machine_class, created_at desc);

@@ -6,17 +6,28 @@ and timestamps come back, and in how a transaction starts. Subclasses say those 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 from ..errors import RunRejectedError, StoreError
 from ..results import Run
-from .base import RUN_COLUMNS, THRESHOLD_COLUMNS, RunRows, RunSummary, iso, run_from_rows, run_rows
+from .base import (
+    CALIBRATION_COLUMNS,
+    RUN_COLUMNS,
+    THRESHOLD_COLUMNS,
+    RunRows,
+    RunSummary,
+    calibration_row,
+    iso,
+    run_from_rows,
+    run_rows,
+)
 
 __all__ = ["SQLStore"]
 
@@ -189,6 +200,26 @@ class SQLStore:
             raise StoreError(f"could not mark the gate alert of run {run_id} in {self.where}: {_one_line(exc)}") \
                 from None
         return bool(done.rowcount == 1)
+
+    def write_calibration(self, found: Mapping[str, Any]) -> None:
+        try:
+            self._begin()
+            self._insert("performance_calibrations", [calibration_row(found)])
+            self._con.execute("commit")
+        except self._errors() as exc:
+            with contextlib.suppress(*self._errors()):
+                self._con.execute("rollback")
+            raise StoreError(f"could not store the calibration in {self.where}: {_one_line(exc)}") from None
+
+    def latest_calibration(self, machine_class: str) -> dict[str, Any] | None:
+        found = self._query(f"select {', '.join(CALIBRATION_COLUMNS)} from performance_calibrations "
+                            "where machine_class = ? order by created_at desc limit 1", (machine_class,))
+        if not found:
+            return None
+        row = dict(zip(CALIBRATION_COLUMNS, found[0], strict=True))
+        row["levels"] = self._json(row["levels"]) or []
+        row["created_at"] = _iso(row["created_at"])
+        return row
 
     def close(self) -> None:
         self._con.close()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any, TypeVar, cast
 
@@ -21,7 +21,16 @@ import httpx
 
 from ..errors import RunRejectedError, StoreError
 from ..results import Run
-from .base import RUN_COLUMNS, THRESHOLD_COLUMNS, RunSummary, iso, run_from_rows, run_rows
+from .base import (
+    CALIBRATION_COLUMNS,
+    RUN_COLUMNS,
+    THRESHOLD_COLUMNS,
+    RunSummary,
+    calibration_row,
+    iso,
+    run_from_rows,
+    run_rows,
+)
 from .sql import DETAIL_TABLES
 
 __all__ = ["SupabaseStore"]
@@ -38,6 +47,7 @@ _PRIMARY_KEYS = {
     "performance_capacity_steps": "run_id,scenario,step",
     "performance_scalability_fits": "run_id,scenario",
     "performance_regressions": "id",
+    "performance_calibrations": "id",
 }
 _REJECTED_CLASSES = {"22", "23"}  # SQLSTATE classes: data exception, integrity constraint violation
 _RETRY_CODES = {"40001", "40P01", "PGRST000", "PGRST001", "PGRST002", "PGRST003"}  # serialization, pool, schema cache
@@ -167,6 +177,15 @@ class SupabaseStore:
         done = self._call("marking a gate alert", lambda: table.update({"gate_alerted_at": iso(time.time())})
                           .eq("id", run_id).is_("gate_alerted_at", "null").execute())
         return len(_rows(done)) == 1
+
+    def write_calibration(self, found: Mapping[str, Any]) -> None:
+        self._upsert("performance_calibrations", [calibration_row(found)])
+
+    def latest_calibration(self, machine_class: str) -> dict[str, Any] | None:
+        found = _rows(self._call("reading a calibration", lambda: self._client.table("performance_calibrations")
+                                 .select(",".join(CALIBRATION_COLUMNS)).eq("machine_class", machine_class)
+                                 .order("created_at", desc=True).limit(1).execute()))
+        return found[0] if found else None
 
     def close(self) -> None:
         self._http.close()

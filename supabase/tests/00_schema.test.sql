@@ -1,6 +1,6 @@
 -- The migrations applied from scratch, in order, give the tables, types and indexes people review.
 begin;
-select plan(37);
+select plan(39);
 
 select has_table('public', 'performance_test_runs', 'the spec''s runs table');
 select has_table('public', 'performance_metric_series', 'per-series aggregates');
@@ -19,6 +19,10 @@ select col_type_is('public', 'performance_breaking_points', 'users', 'double pre
 select col_type_is('public', 'performance_breaking_points', 'rate_low', 'double precision',
                    'and the lower end of its interval');
 select has_table('public', 'performance_regressions', 'regressions');
+select has_table('public', 'performance_calibrations', 'perfmon calibrate''s results per machine');
+select columns_are('public', 'performance_calibrations', array[
+  'id', 'created_at', 'host', 'machine_class', 'cpus', 'cpu_model', 'memory_gb', 'platform', 'suite', 'level', 'margin',
+  'levels'], 'a calibration is stored with the machine''s identity and every level tried');
 select columns_are('public', 'performance_test_runs', array[
   'id', 'test_type', 'environment', 'concurrent_users', 'duration_seconds', 'avg_response_time_ms',
   'p95_response_time_ms', 'error_rate', 'throughput_rps', 'passed', 'created_at', 'status', 'profile', 'base_url',

@@ -15,7 +15,7 @@ PKG = Path(__file__).resolve().parents[2] / "perfmon"
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("leaf", ("perfmon._version", "perfmon.errors", "perfmon.exit_codes", "perfmon.durations", "perfmon.names",
               "perfmon.redaction", "perfmon.config_reader", "perfmon.metrics", "perfmon.samples")),
-    ("model", ("perfmon.thresholds", "perfmon.config", "perfmon.results", "perfmon.measurements")),
+    ("model", ("perfmon.thresholds", "perfmon.config", "perfmon.results", "perfmon.measurements", "perfmon.host")),
     ("measuring", ("perfmon.sampling", "perfmon.shared", "perfmon.target", "perfmon.browser", "perfmon.load.client",
                    "perfmon.load.schedules", "perfmon.load.engine", "perfmon.load.progress", "perfmon.load.processes",
                    "perfmon.load.scripts", "perfmon.load.capacity")),
@@ -23,6 +23,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("outputs", ("perfmon.store", "perfmon.report", "perfmon.monitor")),
     ("pipeline", ("perfmon.pipeline",)),
     ("entry points", ("perfmon.load", "perfmon.session", "perfmon.pytest_plugin", "perfmon.cli", "perfmon.capacity_cli",
+                      "perfmon.calibration",
                       "perfmon.__main__",
                       "perfmon")),
 ]

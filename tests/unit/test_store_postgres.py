@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from test_store_sqlite import claims_a_gate_alert_once, make_run, two_commits
+from test_store_sqlite import claims_a_gate_alert_once, keeps_calibrations_by_machine_class, make_run, two_commits
 
 from perfmon import StoreError, open_store
 from perfmon.config import load_config
@@ -164,3 +164,7 @@ def test_a_database_migrated_from_the_old_names_keeps_its_runs(empty_pg: str) ->
 
 def test_a_gate_alert_is_claimed_once_per_run(pg_url: str) -> None:
     claims_a_gate_alert_once(open_store(pg_url))
+
+
+def test_calibrations_are_kept_by_machine_class(pg_url: str) -> None:
+    keeps_calibrations_by_machine_class(open_store(pg_url))

@@ -204,6 +204,37 @@ def test_a_gate_alert_is_claimed_once_per_run(tmp_path: Path) -> None:
     claims_a_gate_alert_once(open_store(f"sqlite:///{tmp_path}/r.db"))
 
 
+def keeps_calibrations_by_machine_class(store: Store) -> None:
+    """`perfmon calibrate`'s results, newest first per machine class (shared with PostgreSQL and Supabase)."""
+    from perfmon.calibration import Calibration, Level
+
+    machine = {"host": "runner-1", "cpus": 2, "cpu_model": "Test CPU", "memory_gb": 24, "platform": "Linux"}
+    older = Calibration(level=2, margin=0.1, suite="tests/browser_perf", machine=machine, created_at=1_000_000.0,
+                        levels=[Level(1, 0.0, None, 0.0, 12, True), Level(2, 0.04, "x +6%", 0.0, 24, True),
+                                Level(4, 0.31, "x +40%", 0.2, 48, False, "too slow")])
+    newer = Calibration(level=3, margin=0.1, suite="tests/browser_perf", machine={**machine, "host": "runner-2"},
+                        created_at=1_000_100.0)
+    other = Calibration(level=9, margin=0.1, suite="tests/browser_perf", machine={**machine, "cpus": 8},
+                        created_at=1_000_200.0)
+    for found in (older, other, newer):
+        store.write_calibration(found.to_dict())
+    latest = store.latest_calibration("2 x Test CPU, 24 GiB")
+    assert latest is not None and (latest["level"], latest["host"]) == (3, "runner-2")
+    store.write_calibration(Calibration(level=1, margin=0.1, suite="s", machine=machine, created_at=999.0).to_dict())
+    latest = store.latest_calibration("2 x Test CPU, 24 GiB")  # an older one written later does not win
+    assert latest is not None and latest["level"] == 3
+    assert store.latest_calibration("64 x Other CPU, 256 GiB") is None
+    store.write_calibration({**older.to_dict(), "created_at": 1_000_300.0})
+    kept = store.latest_calibration("2 x Test CPU, 24 GiB")
+    assert kept is not None and [level["workers"] for level in kept["levels"]] == [1, 2, 4]
+    assert kept["levels"][2]["why"] == "too slow" and kept["cpus"] == 2 and kept["suite"] == "tests/browser_perf"
+    store.close()
+
+
+def test_calibrations_are_kept_by_machine_class(tmp_path: Path) -> None:
+    keeps_calibrations_by_machine_class(open_store(f"sqlite:///{tmp_path}/r.db"))
+
+
 def test_a_role_sampled_twice_keeps_each_window_s_peak(tmp_path: Path) -> None:
     """The session's sampler and a scenario's both sample the runner: the stored window holds the higher."""
     import sqlite3

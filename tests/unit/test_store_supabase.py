@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from fake_postgrest import Failure, FakePostgREST
-from test_store_sqlite import make_run, two_commits
+from test_store_sqlite import keeps_calibrations_by_machine_class, make_run, two_commits
 
 from perfmon import StoreError
 from perfmon.store.supabase import SupabaseStore
@@ -152,3 +152,7 @@ def test_a_gate_alert_is_claimed_once_per_run_by_a_conditional_update() -> None:
     [claim, *_] = [r for r in fake.requests if r.method == "PATCH" and b"gate_alerted_at" in r.content]
     assert "gate_alerted_at=is.null" in str(claim.url) and "return=representation" in claim.headers["prefer"]
     assert s.claim_gate_alert(run.run_id, release=True) and s.claim_gate_alert(run.run_id)
+
+
+def test_calibrations_are_kept_by_machine_class() -> None:
+    keeps_calibrations_by_machine_class(store(FakePostgREST()))
