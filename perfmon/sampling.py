@@ -3,8 +3,8 @@
 Roles: ``runner`` (this process and its non-browser children), ``browser`` (every
 Chromium process under the runner, or registered by pid), ``target`` (the local app under
 test and its children), plus ``system`` (whole-machine CPU). Samples go into Trends
-``process_cpu_percent{role}`` (percent of one core) and ``process_rss_mb{role}``, so they
-merge and window like every other metric.
+``process_cpu_percent{role}`` (percent of one core) and ``process_rss_mb{role}``, and the Counter
+``process_cpu_seconds{role}`` (CPU time used), so they merge and window like every other metric.
 
 The sampler also judges the client. ``saturation`` is the share of samples in which the client was
 the bottleneck: one of its own processes used 90 % of a core (an event loop is single-threaded;
@@ -158,6 +158,8 @@ class Sampler:
                     busiest = max(busiest, c)
             tags = {**self.tags, "role": role}
             self.metrics.trend("process_cpu_percent", tags).record(cpu, now)
+            # What the role cost since the previous sample, summed over the run (per journey: analysis/cost.py).
+            self.metrics.counter("process_cpu_seconds", tags).add(cpu / 100 * (now - self._last_at), now)
             self.metrics.trend("process_rss_mb", tags).record(rss / 1e6, now)
             self.metrics.gauge("processes", tags).record(len(procs), now)
         saturated = busiest >= SATURATED_PROCESS_PCT or bool(roles["browser"] and system >= SATURATED_SYSTEM_PCT)

@@ -5,7 +5,8 @@ to recover (``spike_recovery_time{scenario}``) and the memory growth during an e
 (``memory_growth_mb_per_min{scenario,role}``), where a stress ramp broke its SLO (breaking.py),
 where a ramp of users stops scaling (a Universal
 Scalability Law fit over its windows, scalability.py), and a memory leak verdict per process role
-for every run long enough to tell (leaks.py). They run on the assembled run, whatever produced it
+for every run long enough to tell (leaks.py), and what one browser journey costs in CPU and
+memory per process role (cost.py). They run on the assembled run, whatever produced it
 (``run_scenario``, a pytest session, a hybrid run's background load), so a hybrid spike is
 analysed exactly as a spike run on its own. What an analysis found, including why it found
 nothing, is kept in ``run.metadata["derived"]`` for the summary and the report.
@@ -21,6 +22,7 @@ from ..metrics import Trend
 from ..results import Run, ScenarioRun
 from ..thresholds import Threshold
 from .breaking import breaking_point
+from .cost import journey_cost
 from .leaks import ROLES as LEAK_ROLES
 from .leaks import detect_leak
 from .memory import memory_growth
@@ -48,6 +50,8 @@ def derive(run: Run, thresholds: Sequence[Threshold] = ()) -> None:
     leaks = {role: asdict(leak) for role in LEAK_ROLES if (leak := detect_leak(run.metrics, role)) is not None}
     if leaks:
         found["leaks"] = leaks
+    if (cost := journey_cost(run)) is not None:
+        found["journey_cost"] = cost
     if found:
         run.metadata["derived"] = found
 

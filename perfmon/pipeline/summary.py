@@ -48,6 +48,11 @@ def summary_lines(run: Run) -> list[str]:
     for role, leak in ((run.metadata.get("derived") or {}).get("leaks") or {}).items():
         if leak.get("leaking"):
             lines.append(f"  LEAK  process_rss_mb{{role:{role}}}: {leak['why']}")
+    if cost := (run.metadata.get("derived") or {}).get("journey_cost"):
+        per_role = ", ".join(f"{role} {_fmt(c['cpu_s'], ' CPU-s')} {_fmt(c['mb_per_journey'], ' MB')}"
+                             for role, c in cost["roles"].items())
+        lines.append(f"  cost per journey ({cost['journeys']:.0f} journeys, up to {cost['concurrent']} at once): "
+                     f"{per_role}")
     for key, found in (run.metadata.get("derived") or {}).items():
         what, _, scenario = key.partition(":")
         if what == "spike_recovery":

@@ -189,13 +189,22 @@ def test_browser_samples_measured_while_the_client_was_saturated_are_quarantined
     # Ten 1-s steps; the client was saturated from 2.5 s to 4.2 s: steps 2, 3 and 4 overlap it.
     rec = browser_record([(T0 + i, T0 + i + 1) for i in range(10)])
     rec.timed.add("browser_step_duration", {"journey": "j", "step": "open"}, 9000.0, T0 + 3.0, T0 + 3.5)  # slow, dirty
+    rec.metrics.counter("browser_iterations", {"journey": "j"}).add(4, T0 + 10)
     back = Record.from_dict(json.loads(json.dumps(rec.to_dict())))  # as a worker hands it over
     busy = ((T0 + 2.5, T0 + 4.2),)
+    sampled = Metrics()  # the controller's sampler: 10 CPU-seconds of browsers, 500 MB at the peak
+    sampled.counter("process_cpu_seconds", {"role": "browser"}).add(10.0, T0 + 5)
+    for mb in (400.0, 500.0):
+        sampled.trend("process_rss_mb", {"role": "browser"}).record(mb, T0 + 5)
     (tmp_path / "perfmon.toml").write_text('min_clean_share = 0.5\n[scenarios.browser.thresholds]\n'
                                            'browser_step_duration = ["max<2000"]\n')
     done = conclude([back], load_config(tmp_path / "perfmon.toml"), run_id="r", started_at=T0, base_url=None,
-                    finished_at=T0 + 12, facts=RunFacts(client_busy=busy))
+                    finished_at=T0 + 12, facts=RunFacts(client_busy=busy), session_metrics=sampled)
     assert done is not None
+    assert done.run.metadata["derived"]["journey_cost"] == {  # 4 journeys, 2 at once
+        "journeys": 4.0, "concurrent": 2,
+        "roles": {"browser": {"cpu_s": 2.5, "peak_mb": 500.0, "mb_per_journey": 250.0}}}
+    assert "  cost per journey (4 journeys, up to 2 at once): browser 2.5 CPU-s 250 MB" in summary_lines(done.run)
     steps = done.run.metrics.select("browser_step_duration")
     assert isinstance(steps, Trend) and steps.count == 7 and steps.max == 1000.0  # the 9-s step never judged
     held = done.run.metrics.select("browser_step_duration_quarantined")  # kept apart, not lost
@@ -209,7 +218,8 @@ def test_browser_samples_measured_while_the_client_was_saturated_are_quarantined
     data = json.loads(paths.summary.read_text())
     jsonschema.validate(data, json.loads(resources.files("perfmon.report").joinpath("summary.schema.json").read_text()))
     assert data["quarantine"]["metrics"] == {"browser_step_duration": {"clean": 7, "total": 11}}
-    assert '<section id="quarantine">' in paths.html.read_text()
+    page = paths.html.read_text()
+    assert '<section id="quarantine">' in page and '<section id="journey-cost">' in page
     # Under the default share (80 %) the same run is not measured: the clean seconds are the quiet ones.
     done = conclude([back], Config(), run_id="r", started_at=T0, base_url=None, finished_at=T0 + 12,
                     facts=RunFacts(client_busy=busy))

@@ -1,0 +1,39 @@
+"""What one browser journey costs the machines that run it: CPU-seconds per journey iteration and
+peak memory per concurrent journey, for the runner (pytest and its workers), the browsers and the
+target, from the sampler's psutil figures (``process_cpu_seconds``, ``process_rss_mb``).
+
+This is the figure a capacity question needs ("how many runners for -n 50?") and no anchor
+publishes: k6 browser and Artillery report neither. It covers the whole session, start-up
+included, because that is what a CI minute pays for.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..metrics import Counter, Trend
+from ..results import Run
+
+__all__ = ["ROLES", "journey_cost"]
+
+ROLES = ("runner", "browser", "target")
+
+
+def journey_cost(run: Run) -> dict[str, Any] | None:
+    """Per role: ``cpu_s`` per journey iteration, ``peak_mb`` of the role and ``mb_per_journey`` (the
+    peak over the most journeys that ran at once); None when the run had no journey or no samples."""
+    iterations = run.metrics.select("browser_iterations")
+    done = iterations.count if isinstance(iterations, Counter) else 0.0
+    if not done:
+        return None
+    concurrent = max(1, run.concurrent_users)
+    out: dict[str, Any] = {}
+    for role in ROLES:
+        cpu = run.metrics.select_tags("process_cpu_seconds", {"role": role})
+        rss = run.metrics.select_tags("process_rss_mb", {"role": role})
+        peak = rss.max if isinstance(rss, Trend) and rss.count else None
+        if not isinstance(cpu, Counter) and peak is None:
+            continue
+        out[role] = {"cpu_s": cpu.count / done if isinstance(cpu, Counter) else None, "peak_mb": peak,
+                     "mb_per_journey": peak / concurrent if peak is not None else None}
+    return {"journeys": done, "concurrent": concurrent, "roles": out} if out else None
