@@ -40,6 +40,7 @@ class Record:
     scenarios: list[ScenarioRun] = field(default_factory=list)
     interrupted: bool = False  # Ctrl-C stopped it: the session stops too, and the run says so
     slowest: dict[str, list[Resource]] = field(default_factory=dict)  # page -> its slowest resources
+    interactions: list[dict[str, Any]] = field(default_factory=list)  # its worst INP interactions, attributed
     artifacts: list[str] = field(default_factory=list)  # screenshots, traces, breaches.txt
     breaking_points: dict[str, dict[str, Any]] = field(default_factory=dict)  # scenario -> curve
 
@@ -58,6 +59,7 @@ class Record:
             "scenarios": [s.to_dict() for s in self.scenarios],
             "interrupted": self.interrupted,
             "slowest": self.slowest,
+            "interactions": self.interactions,
             "artifacts": self.artifacts,
             "breaking_points": self.breaking_points,
         }
@@ -74,6 +76,7 @@ class Record:
             scenarios=[ScenarioRun.from_dict(s) for s in d.get("scenarios") or []],
             interrupted=bool(d.get("interrupted")),
             slowest={str(k): list(v) for k, v in (d.get("slowest") or {}).items()},
+            interactions=[dict(i) for i in d.get("interactions") or []],
             artifacts=[str(a) for a in d.get("artifacts") or []],
             breaking_points={str(k): dict(v) for k, v in (d.get("breaking_points") or {}).items()},
         )

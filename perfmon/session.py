@@ -216,6 +216,7 @@ def browser_iteration(browser: Any, context_args: Mapping[str, Any], record: Rec
         bp.finish(failed=failed(), artifacts=artifacts, thresholds=config.browser_thresholds())
         context.close()
         record.slowest = bp.slowest
+        record.interactions = bp.slowest_interactions
         if artifacts.exists():
             record.artifacts = [str(p) for p in sorted(artifacts.iterdir())]
 

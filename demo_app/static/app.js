@@ -55,7 +55,7 @@
   var button = document.getElementById("submit-form");
   if (!button) return;
   var blockMs = parseFloat(document.body.dataset.inpMs || "0");
-  button.addEventListener("click", function () {
+  button.addEventListener("click", function submitIntake() {
     var until = performance.now() + blockMs;
     while (performance.now() < until) { /* the injected long task */ }
     var form = document.getElementById("intake");

@@ -30,6 +30,7 @@ __all__ = ["NETWORK_PROFILES", "VITAL_NAMES", "BrowserPerf", "vitals_script"]
 
 VITAL_NAMES = ("LCP", "FCP", "CLS", "INP", "TTFB")
 _FROM_ORIGIN = ("LCP", "FCP", "TTFB")  # measured from the start of the visit
+_INTERACTIONS_KEPT = 5
 _NAV_PHASES = ("redirect", "dns", "connect", "tls", "ttfb", "download", "dom_content_loaded", "load")
 # CDP network profiles: DevTools' 3G presets and Lighthouse's "slow 4G" (bytes/s, ms of latency).
 NETWORK_PROFILES: dict[str, dict[str, float]] = {
@@ -70,6 +71,10 @@ class BrowserPerf:
         self._started_at = time.time()
         self._visits: dict[str, dict[str, Any]] = {}
         self.slowest: dict[str, list[dict[str, Any]]] = {}  # page -> its slowest resources seen
+        self.slowest_interactions: list[dict[str, Any]] = []  # the worst INP interactions, with their LoAF scripts
+        self._steps: list[tuple[str, float, float]] = []  # name, start, end (epoch s), in order
+        self._interactions: list[tuple[float, float]] = []  # when (epoch s), duration ms
+        self._inputs: list[tuple[float, bool]] = []  # when (epoch s), trusted
         self._last: dict[str, Any] | None = None
         context.add_init_script(script=vitals_script())
         self.tracing = tracing
@@ -101,6 +106,7 @@ class BrowserPerf:
             ms = (time.perf_counter() - start) * 1000
             tags = {**self.tags, "step": name}
             self._sample("browser_step_duration", tags, ms, wall, wall + ms / 1000)
+            self._steps.append((name, wall, wall + ms / 1000))
             self.metrics.rate("browser_step_failed", tags).record(not ok)
             if not ok:
                 self.failed = True
@@ -152,13 +158,22 @@ class BrowserPerf:
         tags = {**self.tags, "page": self._page_label(report.get("url", ""))}
         m = self.metrics
         origin, ended = self._visit_span(report)
+        kind = str(report.get("navigationType") or "navigate")
+        m.counter("browser_navigations", {**tags, "type": kind}).add(1)
+        # A restore from the back-forward cache is reported apart: its ~16 ms paint is not the page's load.
+        apart = "_bfcache" if kind == "back-forward-cache" else ""
         for name, value in (report.get("vitals") or {}).items():
-            if value is None:
+            if value is None:  # counted, never dropped: the report shows each vital's coverage per page
+                m.counter("browser_vital_missing", {**tags, "vital": name}).add(1)
                 continue
             resolution = 0.0001 if name == "CLS" else 0.001  # CLS is a unitless score
             # Paint and response times end where they were measured; CLS and INP span the visit.
             end = origin + float(value) / 1000 if name in _FROM_ORIGIN else ended
-            self._sample(f"browser_vital_{name.lower()}", tags, value, origin, end, resolution=resolution)
+            self._sample(f"browser_vital_{name.lower()}{apart}", tags, value, origin, end, resolution=resolution)
+        self._interactions += [(float(i["at"]) / 1000, float(i["duration"])) for i in report.get("interactions") or ()]
+        self._inputs += [(float(i["t"]) / 1000, bool(i["trusted"])) for i in report.get("inputs") or ()]
+        if worst := report.get("inpAttribution"):
+            self._keep_interaction({**worst, "page": tags["page"], "journey": self.journey})
         nav = report.get("navigation") or {}
         loaded = max((float(nav[p]) for p in ("ttfb", "dom_content_loaded", "load") if nav.get(p)), default=0.0)
         for phase in _NAV_PHASES:
@@ -179,6 +194,27 @@ class BrowserPerf:
         m.counter("browser_page_visits", tags).add(1)
         if report.get("softNavigations"):
             m.counter("browser_soft_navigations", tags).add(report["softNavigations"])
+
+    def _keep_interaction(self, found: dict[str, Any]) -> None:
+        kept = sorted([*self.slowest_interactions, found], key=lambda i: -float(i.get("duration") or 0))
+        self.slowest_interactions = kept[:_INTERACTIONS_KEPT]
+
+    def _record_step_interactions(self) -> None:
+        """Each step's INP (its slowest interaction, over the step's own interval), and a flag for a step
+        whose input was all scripted (``element.click()`` from page JavaScript): Event Timing never
+        reports it, so the step has no INP to show."""
+        for name, start, end in self._steps:
+            tags = {**self.tags, "step": name}
+            inside = [d for t, d in self._interactions if start <= t <= end]
+            if inside:
+                self._sample("browser_step_inp", tags, max(inside), start, end)
+                continue
+            inputs = [trusted for t, trusted in self._inputs if start <= t <= end]
+            if inputs and not any(inputs):
+                self.metrics.counter("browser_step_inp_missing", tags).add(1)
+        for found in self.slowest_interactions:
+            at = float(found.get("at") or 0) / 1000
+            found["step"] = next((n for n, a, b in self._steps if a <= at <= b), None)
 
     def _visit_span(self, report: dict[str, Any]) -> tuple[float, float]:
         """When the visit started and when it was read (epoch seconds); an older collector that does
@@ -207,6 +243,7 @@ class BrowserPerf:
         failed = failed or self.failed
         if not self.page.is_closed():
             self._collect()
+        self._record_step_interactions()
         self.breaches = [] if failed else iteration_breaches(thresholds, self._own_metrics())
         keep = artifacts if failed or self.breaches else None
         if keep is not None:

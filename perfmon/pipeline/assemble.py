@@ -44,6 +44,7 @@ def assemble(records: Iterable[Record], config: Config, *, run_id: str, started_
     users: dict[str, int] = {}
     slowest: dict[str, list[dict[str, Any]]] = {}
     artifacts: list[str] = []
+    interactions: list[dict[str, Any]] = []
     breaking: dict[str, dict[str, Any]] = {}
     interrupted = False
     timed = TimedSamples()
@@ -62,6 +63,8 @@ def assemble(records: Iterable[Record], config: Config, *, run_id: str, started_
         for page, items in rec.slowest.items():
             both = slowest.get(page, []) + list(items)
             slowest[page] = sorted(both, key=lambda r: -float(r.get("duration") or 0))[:_SLOWEST_KEPT]
+        interactions = sorted([*interactions, *rec.interactions], key=lambda i: -float(i.get("duration") or 0))
+        interactions = interactions[:_SLOWEST_KEPT]
         artifacts.extend(rec.artifacts)
         breaking.update(rec.breaking_points)
     if not kinds:
@@ -73,7 +76,8 @@ def assemble(records: Iterable[Record], config: Config, *, run_id: str, started_
     git = git_info(str(config.root))
     run.git_sha, run.branch = git["git_sha"], git["branch"]
     run.concurrent_users = sum(users.values())
-    for key, value in (("slowest_resources", slowest), ("artifacts", artifacts), ("breaking_points", breaking)):
+    for key, value in (("slowest_resources", slowest), ("slowest_interactions", interactions),
+                       ("artifacts", artifacts), ("breaking_points", breaking)):
         if value:
             run.metadata[key] = value
     return Assembled(run, list(thresholds.values()), interrupted, timed)

@@ -36,6 +36,10 @@ def summary_lines(run: Run) -> list[str]:
         lines.append(f"  client CPU saturated {run.client_saturation:.0%} of the run")
     if (clean := _clean_line(run)) is not None:
         lines.append(clean)
+    for _, tags, counter in run.metrics.series("browser_step_inp_missing"):
+        lines.append(f"  NO INP  step {tags.get('step')!r} of journey {tags.get('journey')!r}: in "
+                     f"{getattr(counter, 'count', 0):.0f} iteration(s) its clicks were scripted (element.click() from "
+                     "page JavaScript), which Event Timing does not see; drive it with Playwright's input")
     lines.extend(f"  UNMEASURED  {why}" for why in run.metadata.get("unmeasured") or ())
     if run.lost_iterations:
         lines.append(f"  {run.lost_iterations} iteration(s) lost to crashed workers")

@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..analysis.capacity import capacity_by_scenario, scalability_fits
-from ..metrics import Counter, Rate, Trend
+from ..metrics import Counter, Metrics, Rate, Trend
 from ..results import Run
 from ..store import RunSummary
 
-__all__ = ["VITAL_BANDS", "ReportModel", "build_model"]
+__all__ = ["VITAL_BANDS", "ReportModel", "build_model", "vital_coverage"]
 
 # Google's Core Web Vitals thresholds: good up to the first, poor above the second (p75).
 VITAL_BANDS = {"LCP": (2500, 4000), "INP": (200, 500), "CLS": (0.1, 0.25), "FCP": (1800, 3000), "TTFB": (800, 1800)}
@@ -37,6 +37,9 @@ class ReportModel:
     breaking_points: dict[str, Any] = field(default_factory=dict)  # scenario -> analysis/capacity.py's finding
     fits: dict[str, Any] = field(default_factory=dict)  # scenario -> its USL fit, or why there is none
     history: list[dict[str, Any]] = field(default_factory=list)
+    coverage: list[dict[str, Any]] = field(default_factory=list)  # per journey and page: visits, vitals, navigations
+    step_inp: list[dict[str, Any]] = field(default_factory=list)
+    interactions: list[dict[str, Any]] = field(default_factory=list)  # the worst, with their LoAF scripts
     slowest_resources: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     artifacts: list[str] = field(default_factory=list)
 
@@ -109,6 +112,17 @@ def build_model(run: Run, history: list[RunSummary] | None = None) -> ReportMode
             s = series.stats()
             model.steps.append({"journey": tags.get("journey", ""), "step": tags.get("step", ""),
                                 "p50": s.p50, "p95": s.p95, "count": series.count})
+    model.coverage = vital_coverage(m)
+    missing = {(t.get("journey", ""), t.get("step", "")): c.count for _, t, c in m.series("browser_step_inp_missing")
+               if isinstance(c, Counter)}
+    for _, tags, series in m.series("browser_step_inp"):
+        if isinstance(series, Trend) and series.count:
+            key = (tags.get("journey", ""), tags.get("step", ""))
+            model.step_inp.append({"journey": key[0], "step": key[1], "p75": series.stats().p75, "max": series.max,
+                                   "count": series.count, "scripted": missing.pop(key, 0)})
+    model.step_inp += [{"journey": j, "step": st, "p75": None, "max": None, "count": 0, "scripted": n}
+                       for (j, st), n in missing.items()]
+    model.interactions = list(run.metadata.get("slowest_interactions") or [])
     for role in ("runner", "browser", "target", "system"):
         cpu = m.select_tags("process_cpu_percent", {"role": role})
         if isinstance(cpu, Trend) and cpu.count:
@@ -123,3 +137,23 @@ def build_model(run: Run, history: list[RunSummary] | None = None) -> ReportMode
     if history:
         model.history = _history_rows(run, history)
     return model
+
+
+def vital_coverage(m: Metrics) -> list[dict[str, Any]]:
+    """Per journey and page: visits, the share of them that produced each vital (a visit without one is
+    counted, never dropped), and how the visits navigated (back-forward-cache restores apart)."""
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for _, tags, visits in m.series("browser_page_visits"):
+        if isinstance(visits, Counter) and visits.count:
+            row = rows.setdefault((tags.get("journey", ""), tags.get("page", "")), {"visits": 0.0, "missing": {},
+                                                                                     "navigations": {}})
+            row["visits"] += visits.count
+    for name, field_ in (("browser_vital_missing", "missing"), ("browser_navigations", "navigations")):
+        for _, tags, counter in m.series(name):
+            seen = rows.get((tags.get("journey", ""), tags.get("page", "")))
+            if seen is not None and isinstance(counter, Counter):
+                key = tags.get("vital" if field_ == "missing" else "type", "")
+                seen[field_][key] = seen[field_].get(key, 0.0) + counter.count
+    return [{"journey": j, "page": page, "visits": row["visits"], "navigations": row["navigations"],
+             "coverage": {v: 1 - row["missing"].get(v, 0.0) / row["visits"] for v in VITAL_BANDS}}
+            for (j, page), row in sorted(rows.items())]

@@ -11,6 +11,7 @@ from playwright.sync_api import Browser, Page
 
 from perfmon import Metrics, Trend
 from perfmon.browser import BrowserPerf
+from perfmon.report.model import vital_coverage
 from tests._support.apps import DemoApp
 
 pytestmark = pytest.mark.browser
@@ -168,3 +169,67 @@ def test_a_failed_iteration_keeps_a_trace_and_a_screenshot(chromium: Browser, cl
         assert out.exists() == failed
         if failed:
             assert {p.name for p in out.iterdir()} == {"failure.png", "trace.zip"}
+
+
+def test_every_visit_says_how_it_navigated_and_which_vitals_it_did_not_produce(chromium: Browser,
+                                                                              clean_demo: DemoApp) -> None:
+    blank = "<!doctype html><title>blank</title><body></body>"  # nothing to paint: no FCP, no LCP
+    context = chromium.new_context(base_url=clean_demo.url)
+    metrics = Metrics()
+    perf = BrowserPerf(context, metrics, journey="nav")
+    try:
+        page = perf.page
+        page.route("**/blank", lambda route: route.fulfill(body=blank, content_type="text/html"))
+        page.goto("/login")
+        page.reload()
+        page.goto("/blank")
+        page.go_back()  # Playwright's Chromium keeps no back-forward cache: a history navigation
+        page.wait_for_selector("#email")
+        perf.finish(failed=False)
+    finally:
+        context.close()
+    navigations = {(tags["page"], tags["type"]): c.count for _, tags, c in metrics.series("browser_navigations")}
+    assert navigations == {("/login", "navigate"): 1, ("/login", "reload"): 1, ("/blank", "navigate"): 1,
+                           ("/login", "back-forward"): 1}
+    missing = {(tags["page"], tags["vital"]): c.count for _, tags, c in metrics.series("browser_vital_missing")}
+    assert missing[("/blank", "LCP")] == missing[("/blank", "FCP")] == 1
+    assert ("/login", "LCP") not in missing and ("/blank", "TTFB") not in missing
+    assert missing[("/login", "INP")] == 3  # no visit had an interaction: counted, not dropped
+    [blank_row] = [row for row in vital_coverage(metrics) if row["page"] == "/blank"]
+    assert blank_row["visits"] == 1 and blank_row["coverage"]["LCP"] == 0 and blank_row["coverage"]["TTFB"] == 1
+
+
+def test_inp_is_attributed_to_its_step_and_to_the_script_that_blocked_it(chromium: Browser,
+                                                                         clean_demo: DemoApp) -> None:
+    clean_demo.set_faults(DEMO_INP_MS="300")
+    context = chromium.new_context(base_url=clean_demo.url, viewport={"width": 1280, "height": 720})
+    metrics = Metrics()
+    perf = BrowserPerf(context, metrics, journey="intake")
+    try:
+        page = perf.page
+        log_in(page, "vu0012@example.com")
+        page.goto("/forms/1")
+        with perf.step("fill"):
+            page.fill("#names", "A & B")  # typed text, no click: no interaction to time
+        with perf.step("submit"):
+            page.click("#submit-form")  # Playwright's input is trusted: Event Timing reports it
+            page.wait_for_selector("#confirmation", state="visible")
+        page.goto("/forms/2")
+        page.fill("#names", "C & D")
+        with perf.step("scripted submit"):
+            page.evaluate("() => document.getElementById('submit-form').click()")  # invisible to Event Timing
+            page.wait_for_selector("#confirmation", state="visible")
+        perf.finish(failed=False)
+    finally:
+        context.close()
+    inp = metrics.select("browser_step_inp{step:submit}")
+    assert isinstance(inp, Trend) and inp.count == 1 and 300 <= (inp.max or 0) < 400
+    assert metrics.select("browser_step_inp{step:fill}") is None
+    assert metrics.select("browser_step_inp{step:scripted submit}") is None
+    flagged = {tags["step"]: c.count for _, tags, c in metrics.series("browser_step_inp_missing")}
+    assert flagged == {"scripted submit": 1}
+    worst = perf.slowest_interactions[0]
+    assert (worst["step"], worst["page"], worst["name"]) == ("submit", "/forms/{id}", "click")
+    assert 300 <= worst["duration"] < 400 and worst["blocking"] >= 200  # the 300-ms handler, past LoAF's 50 ms
+    [script] = [s for s in worst["scripts"] if s["fn"] == "submitIntake"]
+    assert script["url"].endswith("/static/app.js") and script["duration"] >= 290
