@@ -116,6 +116,11 @@ class BrowserPerf:
         report = self._collect()
         return dict(report["vitals"]) if report else dict.fromkeys(VITAL_NAMES)
 
+    @property
+    def visits(self) -> list[dict[str, Any]]:
+        """Every visit finalised so far, as the in-page collector reported it (vitals.js), in order."""
+        return list(self._visits.values())
+
     def navigation(self) -> dict[str, Any]:
         """Navigation Timing phases (ms) and a resource summary of the current page."""
         nav = self.page.evaluate("() => window.__perfmon ? window.__perfmon.finalize().navigation : null")
