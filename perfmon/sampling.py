@@ -67,6 +67,7 @@ class Sampler:
         # The seconds the client was saturated, as (start, end) epoch spans, adjacent ones joined: the
         # pipeline quarantines the browser samples measured in them (pipeline/quarantine.py).
         self.busy: list[tuple[float, float]] = []
+        self.cpu_s = 0.0  # CPU time this sampler's own thread used
         self._last_at = time.time()
 
     @property
@@ -121,7 +122,9 @@ class Sampler:
     def _loop(self) -> None:
         me = psutil.Process().pid
         while not self._stop.wait(self.interval_s):
+            began = time.thread_time()
             self.sample_once(me)
+            self.cpu_s += time.thread_time() - began  # what sampling itself costs (bench/browser_honesty.py)
 
     def sample_once(self, me: int) -> None:
         roles: dict[str, list[psutil.Process]] = {"runner": [], "browser": [], "target": []}

@@ -331,7 +331,8 @@ class Controller:
         started = self.files.started_target().get("base_url")
         base_url = started or self.config.base_url
         # One target across runs whatever port the bundled app got: the history compares by it.
-        metadata = {**metadata, "target": "bundled app" if started else redact(base_url or "") or None}
+        metadata = {**metadata, "target": "bundled app" if started else redact(base_url or "") or None,
+                    **({"sampler_cpu_s": round(self.sampler.cpu_s, 3)} if self.sampler else {})}
         facts = RunFacts(lost_iterations=self.lost_iterations,
                          client_saturation=self.sampler.saturation if self.sampler else None,
                          client_busy=tuple(self.sampler.busy) if self.sampler else (),
