@@ -144,7 +144,8 @@ def test_hybrid_run_puts_api_load_and_journeys_in_one_run(tmp_path: Path) -> Non
     # Two workers, browsers, load and the app on two cores may saturate the machine: then the run is
     # honestly unmeasured (exit 3). One run holding both kinds of measurement is what this checks.
     assert (out.returncode, status) in {(0, "passed"), (3, "unmeasured")}, out.stdout[-3000:]
-    assert status == "passed" or "UNMEASURED  the client CPU was saturated" in out.stdout
+    assert status == "passed" or ("UNMEASURED  the client CPU was saturated" in out.stdout
+                                  or "UNMEASURED  only " in out.stdout)  # its load, or its browser samples
     assert kind == "mixed"
     con = sqlite3.connect(db)
     names = {r[0] for r in con.execute("select name from performance_metric_series where run_id = ?", (run_id,))}
@@ -236,17 +237,17 @@ def test_four_workers_on_shared_browser_servers_merge_into_one_run(tmp_path: Pat
                          "-k", "test_login", "--perf-store", f"sqlite:///{db}"), ROOT,
               PERFMON_PLAYWRIGHT_DRIVER=driver)
     [(run_id, kind, status)] = runs_in(db)
-    # Four workers on two cores may saturate this machine: then the run is honestly unmeasured (exit 3).
-    # The merge is what this test checks, and it holds either way.
+    # Four workers on two cores may saturate this machine: then too few browser samples are clean and the
+    # run is honestly unmeasured (exit 3). The merge is what this test checks, and it holds either way.
     verdicts = {(0, "browser", "passed"), (3, "browser", "unmeasured")}
     assert (out.returncode, kind, status) in verdicts, out.stdout[-2000:]
-    assert status == "passed" or "UNMEASURED  the client CPU was saturated" in out.stdout
+    assert status == "passed" or "browser samples were measured on an unsaturated client" in out.stdout
     con = sqlite3.connect(db)
     assert con.execute("select sum(count) from performance_metric_series where run_id = ? and "
                        "name = 'browser_iterations'", (run_id,)).fetchone()[0] == 4  # one per worker
     visits = con.execute("select sum(count) from performance_metric_series where run_id = ? and "
-                         "name = 'browser_vital_ttfb'", (run_id,)).fetchone()[0]
-    assert visits == 8  # /login and /dashboard, from each of the four workers
+                         "name in ('browser_vital_ttfb', 'browser_vital_ttfb_quarantined')", (run_id,)).fetchone()[0]
+    assert visits == 8  # /login and /dashboard, from each of the four workers (clean or quarantined)
 
 
 BREAKING_SUITE = """
