@@ -26,7 +26,7 @@ def journey_cost(run: Run) -> dict[str, Any] | None:
     done = iterations.count if isinstance(iterations, Counter) else 0.0
     if not done:
         return None
-    concurrent = max(1, run.concurrent_users)
+    concurrent = max(1, int((run.metadata.get("users_by_kind") or {}).get("browser") or run.concurrent_users))
     out: dict[str, Any] = {}
     for role in ROLES:
         cpu = run.metrics.select_tags("process_cpu_seconds", {"role": role})

@@ -76,6 +76,8 @@ def assemble(records: Iterable[Record], config: Config, *, run_id: str, started_
     git = git_info(str(config.root))
     run.git_sha, run.branch = git["git_sha"], git["branch"]
     run.concurrent_users = sum(users.values())
+    if len(users) > 1:  # a hybrid run: how many of its users were journeys, how many API load
+        run.metadata["users_by_kind"] = users
     for key, value in (("slowest_resources", slowest), ("slowest_interactions", interactions),
                        ("artifacts", artifacts), ("breaking_points", breaking)):
         if value:

@@ -3,9 +3,9 @@ the verdict, one sample at a time.
 
 Every browser sample (a step, a vital, a navigation phase) arrives with the interval it measured
 (``perfmon.samples``); the sampler says which seconds the client's CPU was saturated (its runner
-processes or, while browsers ran, the whole machine; ``perfmon.sampling``). A sample whose interval
-overlaps one of those seconds is quarantined; the rest become the run's browser Trends, which the
-thresholds, the history and the report read. Quarantined samples are kept apart, in
+processes or, while browsers ran, the whole machine; ``perfmon.sampling``). A sample that spent
+10 % or more of its interval in those seconds is quarantined; the rest become the run's browser
+Trends, which the thresholds, the history and the report read. Quarantined samples are kept apart, in
 ``<metric>_quarantined``, never judged. Each metric's clean and total counts are kept in
 ``run.metadata["quarantine"]`` for the summary, the report and summary.json.
 
@@ -21,21 +21,31 @@ from collections.abc import Callable, Sequence
 from ..results import Run
 from ..samples import Sample, TimedSamples
 
-__all__ = ["QUARANTINE", "QUARANTINED", "clean_shortfall", "quarantine"]
+__all__ = ["DIRTY_SHARE", "QUARANTINE", "QUARANTINED", "clean_shortfall", "quarantine"]
 
 QUARANTINE = "quarantine"  # run.metadata key
 QUARANTINED = "_quarantined"  # the suffix of the metric that keeps a browser metric's quarantined samples
+# A sample is quarantined when saturated time took this share of its interval or more: a saturated
+# stretch can stretch what it overlaps by about its own length, so past the calibration margin (10 %)
+# the sample is not trusted; a short sample inside a saturated second always is quarantined.
+DIRTY_SHARE = 0.1
 _MIN_SAMPLES = 5  # fewer samples of a metric than this are too few to say it is mostly distorted
 
 
 def _overlaps(busy: Sequence[tuple[float, float]]) -> Callable[[Sample], bool]:
-    """A test of whether a sample's interval overlaps any of the ``busy`` spans (sorted, disjoint)."""
+    """A test of whether saturated time (``busy``: sorted, disjoint spans) took more than
+    ``DIRTY_SHARE`` of a sample's interval; an instant sample is dirty inside a span."""
     ends = [e for _, e in busy]
 
     def dirty(sample: Sample) -> bool:
         _, start, end = sample
         i = bisect.bisect_left(ends, start)  # the first span that ends at or after the sample starts
-        return i < len(busy) and busy[i][0] <= end
+        overlap, touched = 0.0, False
+        while i < len(busy) and busy[i][0] <= end:
+            overlap += max(0.0, min(end, busy[i][1]) - max(start, busy[i][0]))
+            touched = True
+            i += 1
+        return touched and overlap >= DIRTY_SHARE * (end - start)
 
     return dirty
 

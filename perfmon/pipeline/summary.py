@@ -53,7 +53,8 @@ def summary_lines(run: Run) -> list[str]:
         if leak.get("leaking"):
             lines.append(f"  LEAK  process_rss_mb{{role:{role}}}: {leak['why']}")
     if cost := (run.metadata.get("derived") or {}).get("journey_cost"):
-        per_role = ", ".join(f"{role} {_fmt(c['cpu_s'], ' CPU-s')} {_fmt(c['mb_per_journey'], ' MB')}"
+        per_role = ", ".join(f"{role} " + ("-" if c["cpu_s"] is None else f"{c['cpu_s']:.2f} CPU-s") + " "
+                             + ("-" if c["mb_per_journey"] is None else f"{c['mb_per_journey']:.0f} MB")
                              for role, c in cost["roles"].items())
         lines.append(f"  cost per journey ({cost['journeys']:.0f} journeys, up to {cost['concurrent']} at once): "
                      f"{per_role}")

@@ -204,7 +204,7 @@ def test_browser_samples_measured_while_the_client_was_saturated_are_quarantined
     assert done.run.metadata["derived"]["journey_cost"] == {  # 4 journeys, 2 at once
         "journeys": 4.0, "concurrent": 2,
         "roles": {"browser": {"cpu_s": 2.5, "peak_mb": 500.0, "mb_per_journey": 250.0}}}
-    assert "  cost per journey (4 journeys, up to 2 at once): browser 2.5 CPU-s 250 MB" in summary_lines(done.run)
+    assert "  cost per journey (4 journeys, up to 2 at once): browser 2.50 CPU-s 250 MB" in summary_lines(done.run)
     steps = done.run.metrics.select("browser_step_duration")
     assert isinstance(steps, Trend) and steps.count == 7 and steps.max == 1000.0  # the 9-s step never judged
     held = done.run.metrics.select("browser_step_duration_quarantined")  # kept apart, not lost
@@ -235,13 +235,18 @@ def test_browser_samples_measured_while_the_client_was_saturated_are_quarantined
     assert done.run.metadata["quarantine"]["metrics"]["browser_step_duration"] == {"clean": 11, "total": 11}
 
 
-def test_a_browser_sample_is_clean_only_when_no_saturated_second_touches_it() -> None:
+def test_a_browser_sample_is_quarantined_when_saturated_time_took_a_tenth_of_its_interval() -> None:
     from perfmon.pipeline.quarantine import quarantine
 
-    rec = browser_record([(T0, T0 + 1), (T0 + 1, T0 + 2), (T0 + 5, T0 + 5), (T0 + 9, T0 + 10), (T0 + 20, T0 + 21)])
+    rec = browser_record([(T0, T0 + 1), (T0 + 2, T0 + 3), (T0 + 5, T0 + 5), (T0 + 9, T0 + 19), (T0 + 20, T0 + 21),
+                          (T0 + 30, T0 + 40)])
     run = Run(test_type="browser", environment="development", profile="smoke", base_url=None)
-    # Spans touching a step's start or end count; one between two steps touches neither.
-    quarantine(run, rec.timed, [(T0 + 10, T0 + 11), (T0 + 2.2, T0 + 4.9), (T0 - 3, T0)], min_clean=0.8)
-    assert run.metadata["quarantine"]["metrics"]["browser_step_duration"] == {"clean": 3, "total": 5}
+    busy = [(T0 + 0.95, T0 + 1.2),  # brushes the first step's last 5 %: clean
+            (T0 + 2.8, T0 + 3.5),  # takes the second's last 20 %: quarantined
+            (T0 + 4.5, T0 + 5.5),  # an instant sample inside a saturated second: quarantined
+            (T0 + 12, T0 + 12.5),  # half a second of a ten-second step: clean
+            (T0 + 31, T0 + 32), (T0 + 35, T0 + 35.5)]  # two stretches, 15 % of the last step together
+    quarantine(run, rec.timed, busy, min_clean=0.8)
+    assert run.metadata["quarantine"]["metrics"]["browser_step_duration"] == {"clean": 3, "total": 6}
     kept = run.metrics.select("browser_step_duration")
-    assert isinstance(kept, Trend) and kept.count == 3
+    assert isinstance(kept, Trend) and (kept.count, kept.sum) == (3, 12000.0)  # the two 1-s steps and the 10-s one
