@@ -22,19 +22,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from perfmon import open_store  # noqa: E402
+from perfmon.calibration import newest_run  # noqa: E402
 from perfmon.metrics import Counter  # noqa: E402
 from perfmon.results import Run  # noqa: E402
 from perfmon.target import start_local_target  # noqa: E402
-
-
-def _stored(db: Path) -> Run:
-    store = open_store(f"sqlite:///{db}")
-    try:
-        [newest] = store.history(limit=1)
-        return store.load_run(newest.run_id)
-    finally:
-        store.close()
 
 
 def _calibrate(env: dict[str, str], db: Path) -> dict[str, object]:
@@ -76,7 +67,7 @@ def main() -> int:
                             "addopts=", "-q", "-n", str(workers), "--perf-profile", "smoke", "--perf-store",
                             f"sqlite:///{db}", "--perf-regressions", "off"], cwd=ROOT, env=env,
                            capture_output=True, text=True, timeout=3600, check=False)
-            run = _stored(db)
+            run = newest_run(db)
             counts = (run.metadata.get("quarantine") or {}).get("metrics") or {}
             clean = sum(c["clean"] for c in counts.values())
             total = sum(c["total"] for c in counts.values())

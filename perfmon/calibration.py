@@ -32,7 +32,8 @@ from .host import machine_class, machine_identity
 from .metrics import Trend, merged_percentiles
 from .results import Run
 
-__all__ = ["SATURATED_SHARE", "Calibration", "Level", "calibrate", "drift", "run_level"]
+__all__ = ["SATURATED_SHARE", "Calibration", "Level", "calibrate", "calibrate_command", "drift", "newest_run",
+           "run_level"]
 
 SATURATED_SHARE = 0.05  # more of a level's browser samples quarantined than this: its client was saturated
 _QUARANTINED = "_quarantined"  # pipeline/quarantine.py's suffix (the pipeline is a layer above)
@@ -126,8 +127,6 @@ def drift(baseline: Run, run: Run, workers: int, *, margin: float) -> Level:
 
 def run_level(cfg: Config, workers: int, *, iterations: int, pytest_args: Sequence[str], scratch: Path) -> Run:
     """Run the browser suite at ``-n workers`` into a scratch store and read the run back."""
-    from .store import open_store
-
     db = scratch / "calibration.db"
     log = scratch / f"n{workers}.log"
     argv = [sys.executable, "-m", "pytest", cfg.suites.browser, "-p", "no:cacheprovider", "-o", "addopts=",
@@ -141,14 +140,21 @@ def run_level(cfg: Config, workers: int, *, iterations: int, pytest_args: Sequen
         tail = " ".join(log.read_text(errors="replace").split()[-40:])
         raise ConfigError(f"the browser suite did not run at -n {workers} (pytest exit {code}): {tail}")
     try:
-        store = open_store(f"sqlite:///{db}")
-        try:
-            [newest] = store.history(limit=1)
-            return store.load_run(newest.run_id)
-        finally:
-            store.close()
+        return newest_run(db)
     except (StoreError, ValueError) as exc:
         raise ConfigError(f"the browser suite stored no run at -n {workers}: {exc}") from None
+
+
+def newest_run(db: Path) -> Run:
+    """The newest run in the SQLite store at ``db`` (ValueError when it holds none)."""
+    from .store import open_store
+
+    store = open_store(f"sqlite:///{db}")
+    try:
+        [newest] = store.history(limit=1)
+        return store.load_run(newest.run_id)
+    finally:
+        store.close()
 
 
 def calibrate(cfg: Config, *, levels: Sequence[int], margin: float, iterations: int,
