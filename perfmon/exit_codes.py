@@ -8,8 +8,9 @@ code   name         meaning
 1      FAILED       a threshold failed, a test failed, or a regression against history was found
 2      USAGE        a usage or configuration error: nothing was measured
 3      UNMEASURED   the run could not be measured: the target was down or stopped answering, the
-                    load generator or browsers were saturated beyond ``unreliable_saturation``,
-                    a threshold had no samples (and nothing else failed), or it was interrupted
+                    load generator was saturated beyond ``unreliable_saturation``, fewer than
+                    ``min_clean_share`` of a browser metric's samples were measured on an unsaturated
+                    client, a threshold had no samples (and nothing else failed), or it was interrupted
 4      SPOOLED      the results could not be stored: the run waits in the spool (``perfmon flush``)
 =====  ===========  =============================================================================
 
