@@ -31,6 +31,7 @@ __all__ = ["NETWORK_PROFILES", "VITAL_NAMES", "BrowserPerf", "vitals_script"]
 VITAL_NAMES = ("LCP", "FCP", "CLS", "INP", "TTFB")
 _FROM_ORIGIN = ("LCP", "FCP", "TTFB")  # measured from the start of the visit
 _INTERACTIONS_KEPT = 5
+_NOT_TIMINGS = ("browser_js_heap_mb", "browser_dom_nodes")
 _NAV_PHASES = ("redirect", "dns", "connect", "tls", "ttfb", "download", "dom_content_loaded", "load")
 # CDP network profiles: DevTools' 3G presets and Lighthouse's "slow 4G" (bytes/s, ms of latency).
 NETWORK_PROFILES: dict[str, dict[str, float]] = {
@@ -75,6 +76,7 @@ class BrowserPerf:
         self._steps: list[tuple[str, float, float]] = []  # name, start, end (epoch s), in order
         self._interactions: list[tuple[float, float]] = []  # when (epoch s), duration ms
         self._inputs: list[tuple[float, bool]] = []  # when (epoch s), trusted
+        self._skew = 0.0  # this process's clock minus the page's (seconds)
         self._last: dict[str, Any] | None = None
         context.add_init_script(script=vitals_script())
         self.tracing = tracing
@@ -134,6 +136,10 @@ class BrowserPerf:
             return self._last
         if not got:
             return self._last
+        if (current := got.get("current")) and current.get("ended"):
+            # The page's epoch clock can drift from this process's (a long-lived browser): its times are
+            # moved onto ours by the offset seen now, within the call's own latency.
+            self._skew = time.time() - float(current["ended"]) / 1000
         for earlier in got.get("pending") or []:
             self._record_visit(earlier)
         report: dict[str, Any] | None = got.get("current")
@@ -172,13 +178,21 @@ class BrowserPerf:
                 m.counter("browser_vital_missing", {**tags, "vital": name}).add(1)
                 continue
             resolution = 0.0001 if name == "CLS" else 0.001  # CLS is a unitless score
-            # Paint and response times end where they were measured; CLS and INP span the visit.
-            end = origin + float(value) / 1000 if name in _FROM_ORIGIN else ended
-            self._sample(f"browser_vital_{name.lower()}{apart}", tags, value, origin, end, resolution=resolution)
-        self._interactions += [(float(i["at"]) / 1000, float(i["duration"])) for i in report.get("interactions") or ()]
-        self._inputs += [(float(i["t"]) / 1000, bool(i["trusted"])) for i in report.get("inputs") or ()]
+            # Paint and response times run from the visit's start; CLS over its worst session window, INP
+            # over its interaction (when the collector says; else the whole visit).
+            start, end = origin, origin + float(value) / 1000 if name in _FROM_ORIGIN else ended
+            if (span := (report.get("spans") or {}).get(name)) is not None:
+                start, end = float(span[0]) / 1000 + self._skew, float(span[1]) / 1000 + self._skew
+            elif name == "CLS" and "spans" in report:  # no shift at all: nothing a busy client could distort
+                end = start
+            self._sample(f"browser_vital_{name.lower()}{apart}", tags, value, start, end, resolution=resolution)
+        skew = self._skew
+        self._interactions += [(float(i["at"]) / 1000 + skew, float(i["duration"]))
+                               for i in report.get("interactions") or ()]
+        self._inputs += [(float(i["t"]) / 1000 + skew, bool(i["trusted"])) for i in report.get("inputs") or ()]
         if worst := report.get("inpAttribution"):
-            self._keep_interaction({**worst, "page": tags["page"], "journey": self.journey})
+            self._keep_interaction({**worst, "at": float(worst["at"]) + skew * 1000, "page": tags["page"],
+                                    "journey": self.journey})
         nav = report.get("navigation") or {}
         loaded = max((float(nav[p]) for p in ("ttfb", "dom_content_loaded", "load") if nav.get(p)), default=0.0)
         for phase in _NAV_PHASES:
@@ -190,10 +204,9 @@ class BrowserPerf:
         if res.get("slowest"):
             merged = self.slowest.get(page, []) + list(res["slowest"])
             self.slowest[page] = sorted(merged, key=lambda r: -float(r.get("duration") or 0))[:5]
-        if res:
-            self._sample("browser_resources_count", tags, res.get("count", 0), origin, ended, resolution=1)
-            self._sample("browser_resources_kb", tags, (res.get("bytes", 0) + (nav.get("transfer_size") or 0)) / 1024,
-                         origin, ended)
+        if res:  # counts and sizes: a busy client does not change them, so they are never quarantined
+            m.trend("browser_resources_count", tags, resolution=1).record(res.get("count", 0))
+            m.trend("browser_resources_kb", tags).record((res.get("bytes", 0) + (nav.get("transfer_size") or 0)) / 1024)
         m.counter("browser_long_tasks", tags).add(report.get("longTasks", 0))
         self._sample("browser_tbt", tags, report.get("tbt", 0.0), origin, ended)
         m.counter("browser_page_visits", tags).add(1)
@@ -225,8 +238,8 @@ class BrowserPerf:
         """When the visit started and when it was read (epoch seconds); an older collector that does
         not say spans the whole iteration so far."""
         now = time.time()
-        origin = float(report["origin"]) / 1000 if report.get("origin") else self._started_at
-        ended = float(report["ended"]) / 1000 if report.get("ended") else now
+        origin = float(report["origin"]) / 1000 + self._skew if report.get("origin") else self._started_at
+        ended = float(report["ended"]) / 1000 + self._skew if report.get("ended") else now
         return origin, max(origin, ended)
 
     def _record_cdp(self, report: dict[str, Any]) -> None:
@@ -239,7 +252,11 @@ class BrowserPerf:
         tags = {**self.tags, "page": self._page_label(report.get("url", ""))}
         origin, ended = self._visit_span(report)
         for key, (metric, factor) in _CDP_METRICS.items():
-            if key in values:
+            if key not in values:
+                continue
+            if metric in _NOT_TIMINGS:  # sizes and counts: never quarantined
+                self.metrics.trend(metric, tags).record(values[key] * factor)
+            else:
                 self._sample(metric, tags, values[key] * factor, origin, ended)
 
     def finish(self, *, failed: bool, artifacts: Path | None = None, thresholds: Sequence[Threshold] = ()) -> None:

@@ -26,8 +26,8 @@
   const begin = (type, url, start) => {
     Object.assign(visit, { id: newId(), url: url, type: type, start: start, softInteractionId: null,
                            route: route(), routeChanges: 0 });
-    Object.assign(st, { lcp: null, lcpStopped: false, fcp: null, ttfb: null, cls: 0, win: 0, winStart: 0,
-                        winLast: 0, interactions: new Map(), countAtStart: interactionCount(), seen: 0,
+    Object.assign(st, { lcp: null, lcpStopped: false, fcp: null, ttfb: null, cls: 0, clsSpan: null, win: 0,
+                        winStart: 0, winLast: 0, interactions: new Map(), countAtStart: interactionCount(), seen: 0,
                         inputs: [], frames: [], longTasks: 0, tbt: 0, reported: false });
   };
   begin(null, location.href, 0);
@@ -60,7 +60,7 @@
       st.winStart = e.startTime;
     }
     st.winLast = e.startTime;
-    if (st.win > st.cls) st.cls = st.win;
+    if (st.win > st.cls) { st.cls = st.win; st.clsSpan = [st.winStart, st.winLast]; }
   };
   const onContentfulPaint = (e) => {
     if (st.lcpStopped) return;
@@ -191,6 +191,12 @@
       title: document.title,
       vitals: { LCP: st.lcp, FCP: st.fcp, CLS: st.cls, INP: worst ? worst.duration : null,
                 TTFB: own ? (n ? rel(n.responseStart) : null) : st.ttfb },
+      // Epoch ms spans of what CLS and INP measured: the worst session window, the INP interaction.
+      spans: {
+        CLS: st.clsSpan ? [performance.timeOrigin + st.clsSpan[0], performance.timeOrigin + st.clsSpan[1]] : null,
+        INP: worst && worst.name ? [performance.timeOrigin + worst.start,
+                                    performance.timeOrigin + worst.start + worst.duration] : null,
+      },
       interactions: Array.from(st.interactions.values()).slice(0, 200)
         .map((i) => ({ at: performance.timeOrigin + i.start, duration: i.duration })),
       inputs: st.inputs.slice(),

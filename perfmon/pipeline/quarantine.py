@@ -9,8 +9,10 @@ Trends, which the thresholds, the history and the report read. Quarantined sampl
 ``<metric>_quarantined``, never judged. Each metric's clean and total counts are kept in
 ``run.metadata["quarantine"]`` for the summary, the report and summary.json.
 
-When fewer than ``min_clean`` of a metric's samples are clean, what is left is not the run that was
-asked for (the clean seconds are the quiet ones), so the run is unmeasured (``validity.py``).
+When fewer than ``min_clean`` of the samples of a metric the verdict reads (a threshold's, or one the
+history gate compares) are clean, what is left is not the run that was asked for (the clean
+seconds are the quiet ones), so the run is unmeasured. Counts and sizes (resources, DOM nodes,
+heap) are never quarantined: a busy client does not change them.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Sequence
 
+from ..config import JUDGED_METRICS
+from ..metrics import parse_selector
 from ..results import Run
 from ..samples import Sample, TimedSamples
 
@@ -69,17 +73,18 @@ def quarantine(run: Run, timed: TimedSamples, busy: Sequence[tuple[float, float]
 
 
 def clean_shortfall(run: Run) -> str | None:
-    """The reason a run's browser numbers cannot be judged, when too few of some metric's samples were
-    clean; ``None`` otherwise."""
+    """The reason a run's browser numbers cannot be judged, when too few of the samples of a metric the
+    verdict reads (a threshold's, or one the history gate compares) were clean; ``None`` otherwise."""
     found = run.metadata.get(QUARANTINE)
     if not isinstance(found, dict):
         return None
     min_clean = float(found.get("min_clean") or 0.0)
+    judged = set(JUDGED_METRICS) | {parse_selector(o.threshold.metric)[0] for o in run.thresholds}
     short = []
     clean = total = 0
     for name, c in (found.get("metrics") or {}).items():
         clean, total = clean + int(c["clean"]), total + int(c["total"])
-        if int(c["total"]) >= _MIN_SAMPLES and int(c["clean"]) < min_clean * int(c["total"]):
+        if name in judged and int(c["total"]) >= _MIN_SAMPLES and int(c["clean"]) < min_clean * int(c["total"]):
             short.append((int(c["clean"]) / int(c["total"]), name))
     if not short:
         return None
