@@ -30,13 +30,13 @@ from .config import Config
 from .errors import ConfigError, StoreError
 from .host import machine_class, machine_identity
 from .metrics import Trend, merged_percentiles
+from .pipeline.quarantine import QUARANTINED
 from .results import Run
 
 __all__ = ["SATURATED_SHARE", "Calibration", "Level", "calibrate", "calibrate_command", "drift", "newest_run",
            "run_level"]
 
 SATURATED_SHARE = 0.05  # more of a level's browser samples quarantined than this: its client was saturated
-_QUARANTINED = "_quarantined"  # pipeline/quarantine.py's suffix (the pipeline is a layer above)
 _SERIES = (("browser_step_duration", "step"), ("browser_vital_lcp", "page"), ("browser_vital_fcp", "page"),
            ("browser_vital_ttfb", "page"))
 _MIN_SAMPLES = 2  # per series and level, to compare its median
@@ -85,7 +85,7 @@ def _medians(run: Run) -> dict[str, tuple[float, int]]:
     out: dict[str, tuple[float, int]] = {}
     for name, label in _SERIES:
         grouped: dict[str, list[Trend]] = {}
-        for metric in (name, name + _QUARANTINED):
+        for metric in (name, name + QUARANTINED):
             for _, tags, series in run.metrics.series(metric):
                 if isinstance(series, Trend) and series.count:
                     key = f"{name}{{journey:{tags.get('journey', '')},{label}:{tags.get(label, '')}}}"
@@ -121,7 +121,7 @@ def drift(baseline: Run, run: Run, workers: int, *, margin: float) -> Level:
     if typical > margin:
         why.append(f"steps and vitals {100 * typical:+.0f}% against one journey alone (margin {100 * margin:.0f}%)")
     if quarantined > SATURATED_SHARE:
-        why.append(f"{100 * quarantined:.0f}% of its browser samples were measured on a saturated client")
+        why.append(_saturated(quarantined))
     return Level(workers, typical, worst, quarantined, samples, not why, "; ".join(why), run.run_id)
 
 
@@ -163,10 +163,8 @@ def calibrate(cfg: Config, *, levels: Sequence[int], margin: float, iterations: 
     found = Calibration(level=0, margin=margin, suite=cfg.suites.browser)
     baseline = measure(1)
     quarantined, samples = _quarantined(baseline)
-    one = Level(1, 0.0, None, quarantined, samples, quarantined <= SATURATED_SHARE,
-                "" if quarantined <= SATURATED_SHARE else
-                f"{100 * quarantined:.0f}% of its browser samples were measured on a saturated client",
-                baseline.run_id)
+    held = quarantined <= SATURATED_SHARE
+    one = Level(1, 0.0, None, quarantined, samples, held, "" if held else _saturated(quarantined), baseline.run_id)
     tried = {1: one}
     say(_line(one))
     if not one.held:
@@ -188,6 +186,10 @@ def calibrate(cfg: Config, *, levels: Sequence[int], margin: float, iterations: 
     found.level = good
     found.levels = [tried[w] for w in sorted(tried)]
     return found
+
+
+def _saturated(quarantined: float) -> str:
+    return f"{100 * quarantined:.0f}% of its browser samples were measured on a saturated client"
 
 
 def _line(level: Level) -> str:

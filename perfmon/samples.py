@@ -11,7 +11,7 @@ few dozen of them, so keeping them raw costs little.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from .metrics import Metrics
@@ -45,15 +45,12 @@ class TimedSamples:
         for (name, tags, resolution), samples in self._series.items():
             yield name, dict(tags), resolution, samples
 
-    def into(self, metrics: Metrics, keep: Callable[[Sample], bool] = lambda _: True, *, suffix: str = "") -> None:
-        """Record the samples ``keep`` accepts into ``metrics`` (under each metric's name plus ``suffix``),
-        each at the end of its interval."""
+    def into(self, metrics: Metrics) -> None:
+        """Record every sample into ``metrics``, each at the end of its interval."""
         for name, tags, resolution, samples in self.series():
-            kept = [s for s in samples if keep(s)]
-            if kept:
-                trend = metrics.trend(name + suffix, tags, resolution=resolution)
-                for value, _, end in kept:
-                    trend.record(value, end)
+            trend = metrics.trend(name, tags, resolution=resolution)
+            for value, _, end in samples:
+                trend.record(value, end)
 
     def to_dict(self) -> list[dict[str, Any]]:
         return [{"name": name, "tags": tags, "resolution": resolution, "samples": [list(s) for s in samples]}

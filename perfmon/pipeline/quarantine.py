@@ -58,15 +58,17 @@ def quarantine(run: Run, timed: TimedSamples, busy: Sequence[tuple[float, float]
     """Record ``timed``'s clean samples into ``run.metrics`` and count, per metric, how many were clean."""
     dirty = _overlaps(sorted(busy))
     counts: dict[str, list[int]] = {}
-    for name, _, _, samples in timed.series():
-        kept = sum(not dirty(s) for s in samples)
+    for name, tags, resolution, samples in timed.series():
+        # Quarantined samples are kept, never judged: under a name no threshold, history series or chart
+        # reads, for the report and for `perfmon calibrate`, which measures how far they drift.
+        kept = 0
+        for value, start, end in samples:
+            bad = dirty((value, start, end))
+            run.metrics.trend(name + QUARANTINED if bad else name, tags, resolution=resolution).record(value, end)
+            kept += not bad
         total = counts.setdefault(name, [0, 0])
         total[0] += kept
         total[1] += len(samples)
-    timed.into(run.metrics, keep=lambda s: not dirty(s))
-    # Kept, never judged: under a name no threshold, history series or chart reads, for the report and
-    # for `perfmon calibrate`, which measures how far this machine's numbers drift under load.
-    timed.into(run.metrics, keep=dirty, suffix=QUARANTINED)
     if counts:
         run.metadata[QUARANTINE] = {"min_clean": min_clean,
                                     "metrics": {k: {"clean": c, "total": t} for k, (c, t) in sorted(counts.items())}}
