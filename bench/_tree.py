@@ -22,6 +22,26 @@ class TreeUsage:
     peak_pss_mb: float
     peak_processes: int
     returncode: int
+    by_kind: dict[str, float]
+
+
+def kind(p: psutil.Process) -> str:
+    """Which part of the layout a process is, so the CPU can be split by part."""
+    try:
+        cmd = p.cmdline()
+    except psutil.Error:
+        return "gone"
+    text = " ".join(cmd)
+    if p.name() == "node":
+        return "node"
+    if "chrom" in text:
+        for part in cmd:
+            if part.startswith("--type="):
+                return "chromium " + part.removeprefix("--type=")
+        return "chromium browser"
+    if "xdist" in text or "execnet" in text or "-c" in cmd[:2]:
+        return "python worker"
+    return "python " + os.path.basename(cmd[1] if len(cmd) > 1 else cmd[0] if cmd else "?")
 
 
 def run_measured(argv: list[str], *, cwd: str, env: dict[str, str] | None = None, interval_s: float = 1.0,
@@ -32,6 +52,7 @@ def run_measured(argv: list[str], *, cwd: str, env: dict[str, str] | None = None
     root = psutil.Process(proc.pid)
     seen: dict[int, psutil.Process] = {proc.pid: root}
     cpu: dict[int, float] = {}
+    kinds: dict[int, str] = {}
     peak_pss = 0.0
     peak_n = 0
     while True:
@@ -49,6 +70,8 @@ def run_measured(argv: list[str], *, cwd: str, env: dict[str, str] | None = None
                 t = p.cpu_times()
                 # A process's own time only: children_* would count a reaped child twice.
                 cpu[pid] = max(cpu.get(pid, 0.0), t.user + t.system)
+                if pid not in kinds:
+                    kinds[pid] = kind(p)
                 pss += p.memory_full_info().pss
                 alive += 1
             except psutil.Error:
@@ -62,4 +85,7 @@ def run_measured(argv: list[str], *, cwd: str, env: dict[str, str] | None = None
             break
         time.sleep(interval_s)
     rc = proc.wait()
-    return TreeUsage(time.perf_counter() - start, sum(cpu.values()), peak_pss / 2**20, peak_n, rc)
+    by_kind: dict[str, float] = {}
+    for pid, seconds in cpu.items():
+        by_kind[kinds.get(pid, "gone")] = by_kind.get(kinds.get(pid, "gone"), 0.0) + seconds
+    return TreeUsage(time.perf_counter() - start, sum(cpu.values()), peak_pss / 2**20, peak_n, rc, by_kind)

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import sqlite3
 import sys
 import tempfile
@@ -45,6 +47,7 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=50)
     ap.add_argument("--browsers", type=int, default=None)
     ap.add_argument("--skip-naive", action="store_true")
+    ap.add_argument("--cold-cache", action="store_true", help="empty .perfmon/pycache first, as in a fresh clone")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="perfmon-bench-"))
     target = start_local_target("{python} -m demo_app --port {port}", cwd=ROOT)
@@ -64,6 +67,11 @@ def main() -> int:
         layouts.append((f"-n {args.workers}, {servers} servers, driver each", shared, driver))
         layouts.append((f"-n {args.workers}, one browser per worker", ["-n", str(args.workers), "--perf-browsers",
                                                                         "0"], {}))
+    cache = ROOT / ".perfmon" / "pycache"  # perfmon/worker_bytecode.py: filled by the first run under -n
+    if args.cold_cache and cache.exists():
+        shutil.rmtree(cache)
+    print(f"worker bytecode cache: {'cold' if not cache.exists() else 'warm'}"
+          f"{' (PYTHONDONTWRITEBYTECODE is set)' if os.environ.get('PYTHONDONTWRITEBYTECODE') else ''}")
     rows = []
     try:
         for name, extra, extra_env in layouts:
@@ -81,6 +89,10 @@ def main() -> int:
         per = u.cpu_s / max(1, n)
         print(f"{name:40} {n:8d} {failed:6d} {u.returncode:4d} {u.wall_s:7.1f} {u.cpu_s:7.1f} {per:11.2f} "
               f"{per / seq_cpu:6.2f} {u.peak_pss_mb:12.0f} {u.peak_processes:5d}")
+    print("\nCPU seconds per journey by part of the layout:")
+    for name, u, n, _ in rows:
+        parts = sorted(u.by_kind.items(), key=lambda kv: -kv[1])
+        print(f"  {name}: " + ", ".join(f"{k} {v / max(1, n):.3f}" for k, v in parts))
     return 0
 
 

@@ -9,7 +9,9 @@ is done here with numpy (the windows' counts summed, one cumulative sum, a binar
 percentile) rather than with hdrh's merge and ``get_percentile_to_value_dict``: those build a
 histogram per merge and walk every bucket in Python, about 1 ms per series, which made judging a
 run against its history 10 s instead of 1 (bench/regression_speed.py). The results are the same
-values hdrh gives (tests/unit/test_metrics.py compares them).
+values hdrh gives (tests/unit/test_metrics.py compares them). numpy is imported by the functions
+that read counts, not at import: every xdist worker imports this module only to record, and numpy
+cost each of 50 workers about 0.1 CPU-s to start (bench/browser_pool.py).
 
 Each metric type owns its statistics: ``stats()`` for the whole run and ``window_stats()``
 per window return :class:`Stats`, whose fields are the columns the stores write. Nothing
@@ -28,10 +30,12 @@ import math
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-import numpy as np
 from hdrh.histogram import HdrHistogram
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = [
     "PERCENTILES",
@@ -134,16 +138,19 @@ def _release(hist: HdrHistogram) -> None:
 _BUCKETS = _new_histogram()  # every window has this layout: its bucket arithmetic converts indexes to values
 
 
-Counts = np.ndarray[Any, np.dtype[np.uint64]]
+if TYPE_CHECKING:
+    Counts = np.ndarray[Any, np.dtype[np.uint64]]
 
 
 def _no_counts() -> Counts:
+    import numpy as np
     return np.zeros(_BUCKETS.counts_len, dtype=np.uint64)
 
 
 def _add_histogram(total: Counts, hist: HdrHistogram) -> int:
     """Add ``hist``'s bucket counts to ``total`` (only up to its maximum: the buckets above it are empty,
     and there are about 23 000 of them); returns how many values that was."""
+    import numpy as np
     if not (count := hist.get_total_count()):
         return 0
     end = min(hist.get_counts_array_index(hist.get_max_value()) + 1, hist.encoder.payload.counts_len)
@@ -154,6 +161,7 @@ def _add_histogram(total: Counts, hist: HdrHistogram) -> int:
 def _add_values(total: Counts, stored: Sequence[int]) -> int:
     """Add values (in stored units) to ``total`` at hdrh's bucket of each, computed for all at once: the
     same index ``get_counts_array_index`` gives (tests/unit/test_metrics.py), without a histogram."""
+    import numpy as np
     b = _BUCKETS
     v = np.asarray(stored, dtype=np.int64)
     bit_length = np.frexp((v | b.sub_bucket_mask).astype(np.float64))[1]  # exact: values stay below 2**53
@@ -165,6 +173,7 @@ def _add_values(total: Counts, stored: Sequence[int]) -> int:
 
 def _at_percentiles(counts: Counts, n: int, ps: Sequence[float]) -> list[int]:
     """hdrh's value at each percentile (the same target count and bucket edges), in stored units."""
+    import numpy as np
     targets = [max(int(min(p, 100.0) * n / 100 + 0.5), 1) for p in ps]
     indexes = np.searchsorted(np.cumsum(counts), targets, side="left")
     out = []
@@ -177,6 +186,7 @@ def _at_percentiles(counts: Counts, n: int, ps: Sequence[float]) -> list[int]:
 @functools.cache
 def _bucket_middles() -> np.ndarray[Any, np.dtype[np.int64]]:
     """The middle value of every bucket (what hdrh's mean weighs each count by), from its layout."""
+    import numpy as np
     b = _BUCKETS
     index = np.arange(b.counts_len, dtype=np.int64)
     bucket = (index >> b.sub_bucket_half_count_magnitude) - 1
@@ -192,6 +202,7 @@ def _bucket_middles() -> np.ndarray[Any, np.dtype[np.int64]]:
 def _mean(counts: Counts, n: int) -> float:
     """hdrh's ``get_mean_value`` (each count at its bucket's middle), without walking every bucket in
     Python (which took 30 ms per window and made storing a long run take minutes)."""
+    import numpy as np
     return int(np.dot(counts.astype(np.int64), _bucket_middles())) / n
 
 

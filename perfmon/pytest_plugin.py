@@ -45,6 +45,7 @@ from .session import (
     session_browser,
     session_target,
 )
+from .worker_bytecode import share_worker_bytecode
 
 if TYPE_CHECKING:
     from .load.perf_api import PerfApi
@@ -151,6 +152,8 @@ def pytest_configure(config: pytest.Config) -> None:
                                                    started_at=process.started_at)
         if config.pluginmanager.hasplugin("xdist"):
             config.pluginmanager.register(_XdistHooks(config), "perfmon-xdist")
+            if config.getoption("numprocesses", None):
+                share_worker_bytecode(cfg.root)  # before xdist starts the workers, at session start
 
 
 def _interrupt(signum: int, frame: object) -> None:

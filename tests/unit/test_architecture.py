@@ -14,7 +14,8 @@ PKG = Path(__file__).resolve().parents[2] / "perfmon"
 # Lowest first. A module may import its own layer or a lower one, never a higher one.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("leaf", ("perfmon._version", "perfmon.errors", "perfmon.exit_codes", "perfmon.durations", "perfmon.names",
-              "perfmon.redaction", "perfmon.config_reader", "perfmon.metrics", "perfmon.samples")),
+              "perfmon.redaction", "perfmon.config_reader", "perfmon.metrics", "perfmon.samples",
+              "perfmon.worker_bytecode")),
     ("model", ("perfmon.thresholds", "perfmon.config", "perfmon.results", "perfmon.measurements", "perfmon.host")),
     ("measuring", ("perfmon.sampling", "perfmon.shared", "perfmon.target", "perfmon.browser", "perfmon.load.client",
                    "perfmon.load.schedules", "perfmon.load.engine", "perfmon.load.progress", "perfmon.load.processes",
