@@ -107,12 +107,16 @@ class Target:
 
 def session_target(config: Config, files: SessionFiles) -> Target:
     """``BASE_URL`` as given, or the bundled app, started once for every worker of the session."""
-    from .target import start_local_target  # httpx: only the process that starts the app needs it
-
     if config.base_url:
         return Target(config.base_url.rstrip("/"), None)
-    record = shared_service(files.services, "target",
-                            lambda: start_local_target(config.target_command, cwd=config.root, log_dir=files.root))
+
+    def start() -> dict[str, Any]:
+        # httpx (whose import brings its CLI's rich and click, 0.1 CPU-s): only the process that starts the app
+        from .target import start_local_target
+
+        return start_local_target(config.target_command, cwd=config.root, log_dir=files.root)
+
+    record = shared_service(files.services, "target", start)
     return Target(str(record["base_url"]), record.get("pid"))
 
 

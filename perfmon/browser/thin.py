@@ -5,9 +5,10 @@ even for ``browser_type.connect()``, where that driver only relays JSON messages
 Python client and the browser server's websocket. At ``pytest -n 50`` the 50 relays cost more
 memory than the browsers (bench/README.md). Playwright's JavaScript client has a websocket
 transport for clients without a driver; the Python port does not ship it. This module is that
-transport on aiohttp: it builds Playwright's own ``Connection`` on it, in the same greenlet
-arrangement as ``sync_playwright()``, and hands out Playwright's ordinary sync ``Browser``, so
-journeys and fixtures see no difference.
+transport on ``websockets`` (not aiohttp: importing it costs every xdist worker 0.15-0.25
+CPU-s, mostly two TLS contexts a loopback websocket never uses). It builds Playwright's own
+``Connection`` on it, in the same greenlet arrangement as ``sync_playwright()``, and hands out
+Playwright's ordinary sync ``Browser``, so journeys and fixtures see no difference.
 
 It relies on ``playwright._impl`` internals. :func:`thin_client_supported` checks them, and
 callers fall back to the driver-backed ``connect()`` when a Playwright release moves them: that
@@ -102,21 +103,20 @@ class _Client:
         self._outbox.put_nowait(text)  # one writer task keeps the messages in order
 
     async def _open(self, endpoint: str, timeout_s: float) -> Any:
-        import aiohttp
         from playwright._impl.browser import Browser as BrowserImpl
         from playwright._impl.errors import Error as PlaywrightError
+        from websockets.asyncio.client import connect
+        from websockets.exceptions import WebSocketException
 
-        session = aiohttp.ClientSession()
         try:
-            ws = await session.ws_connect(endpoint, max_msg_size=0, compress=0, autoping=True,
-                                          timeout=aiohttp.ClientWSTimeout(ws_close=5),
-                                          headers={"x-playwright-browser": "chromium"})
-        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            await session.close()
+            # No client pings: on a saturated runner a late pong would end a healthy connection.
+            ws = await connect(endpoint, max_size=None, compression=None, ping_interval=None, open_timeout=timeout_s,
+                               close_timeout=5, additional_headers={"x-playwright-browser": "chromium"})
+        except (TimeoutError, WebSocketException, OSError) as exc:
             self.closed.set_result(None)
             raise BrowserError(f"cannot reach the browser server at {endpoint} ({exc or type(exc).__name__})") from None
         writer = asyncio.ensure_future(self._write(ws))
-        reader = asyncio.ensure_future(self._read(ws, session, writer))
+        reader = asyncio.ensure_future(self._read(ws, writer))
         reader.add_done_callback(self._reader_done)
         try:
             playwright = await asyncio.wait_for(self.connection.initialize_playwright(), timeout_s)
@@ -150,31 +150,34 @@ class _Client:
         call_in_next_task(browser._did_close)
 
     async def _write(self, ws: Any) -> None:
+        from websockets.exceptions import ConnectionClosed
+
         while (item := await self._outbox.get()) is not _CLOSE:
             try:
-                await ws.send_str(item)
-            except (ConnectionError, RuntimeError):
+                await ws.send(item)
+            except ConnectionClosed:
                 break  # the reader sees the socket close and closes the connection
         await ws.close()
 
-    async def _read(self, ws: Any, session: Any, writer: asyncio.Future[None]) -> None:
-        import aiohttp
+    async def _read(self, ws: Any, writer: asyncio.Future[None]) -> None:
         from playwright._impl.utils.tasks import wait_for_next_task
+        from websockets.exceptions import ConnectionClosed
 
         try:
             async for msg in ws:
-                if msg.type != aiohttp.WSMsgType.TEXT:
-                    break
+                if not isinstance(msg, str):
+                    break  # Playwright's protocol is JSON text only
                 try:
-                    self.connection.dispatch(json.loads(msg.data))
+                    self.connection.dispatch(json.loads(msg))
                 except Exception as exc:  # noqa: BLE001 - a listener's error is raised by the next API call
                     self.connection._on_event_listener_error(exc)
                 # Node.js handles each message in its own macrotask; the driver pipe waits too.
                 await wait_for_next_task()
+        except ConnectionClosed:
+            pass  # the server went away: the connection closes below, as on a clean close
         finally:
             self.connection.close("the browser server closed the connection")
             await writer
-            await session.close()
 
 
 class ThinConnection:
