@@ -217,6 +217,38 @@ def test_every_visit_says_how_it_navigated_and_which_vitals_it_did_not_produce(c
     assert blank_row["visits"] == 1 and blank_row["coverage"]["LCP"] == 0 and blank_row["coverage"]["TTFB"] == 1
 
 
+def test_a_back_forward_cache_restore_is_a_visit_of_its_own_reported_apart(chromium: Browser,
+                                                                          clean_demo: DemoApp) -> None:
+    """A fake at a boundary this machine cannot reach: chromium-headless-shell keeps no back-forward
+    cache at all (CDP says BackForwardCacheDisabledForDelegate, even without Playwright's
+    --disable-back-forward-cache), so the restore is the page's own pagehide/pageshow pair with
+    ``persisted``, as Chromium fires them around a real one. Everything after the events is real."""
+    context = chromium.new_context(base_url=clean_demo.url)
+    metrics = Metrics()
+    perf = BrowserPerf(context, metrics, journey="bfcache")
+    try:
+        page = perf.page
+        page.goto("/login")
+        page.wait_for_timeout(300)
+        page.evaluate("""() => {
+            dispatchEvent(new PageTransitionEvent("pagehide", { persisted: true }));
+            dispatchEvent(new PageTransitionEvent("pageshow", { persisted: true }));
+        }""")
+        page.wait_for_timeout(300)
+        perf.finish(failed=False)
+    finally:
+        context.close()
+    navigations = {(tags["page"], tags["type"]): c.count for _, tags, c in metrics.series("browser_navigations")}
+    assert navigations == {("/login", "navigate"): 1, ("/login", "back-forward-cache"): 1}
+    fcp = {name: t.stats().count for name, tags, t in metrics.series() if name.startswith("browser_vital_fcp")}
+    # The load and the restore each have an FCP; the restore's (a frame after the page shows) is kept apart.
+    assert fcp == {"browser_vital_fcp": 1, "browser_vital_fcp_bfcache": 1}
+    [restored] = [t for _, _, t in metrics.series("browser_vital_ttfb_bfcache")]
+    assert restored.stats().max == 0  # nothing was fetched
+    [restored_fcp] = [t for _, _, t in metrics.series("browser_vital_fcp_bfcache")]
+    assert 0 < (restored_fcp.stats().max or 0) < 300  # two frames after the restore, not the page's load
+
+
 def test_inp_is_attributed_to_its_step_and_to_the_script_that_blocked_it(chromium: Browser,
                                                                          clean_demo: DemoApp) -> None:
     clean_demo.set_faults(DEMO_INP_MS="300")
