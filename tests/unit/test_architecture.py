@@ -137,7 +137,7 @@ def test_a_worker_imports_nothing_heavy_until_a_test_needs_it() -> None:
     import sys
 
     code = ("import sys, perfmon.pytest_plugin; print(' '.join(sorted(m for m in sys.modules if m in "
-            "{'aiohttp', 'httpx', 'jinja2', 'playwright', 'psutil', 'perfmon.pipeline', 'perfmon.load', "
+            "{'aiohttp', 'httpx', 'numpy', 'jinja2', 'playwright', 'psutil', 'perfmon.pipeline', 'perfmon.load', "
             "'perfmon.sampling', 'perfmon.report', 'perfmon.analysis'})))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd="/")
     assert out.stdout.split() == []

@@ -181,3 +181,18 @@ def test_a_browser_server_leaves_no_file_in_the_temp_directory(tmp_path: Path, o
         assert [p.suffix for p in session.iterdir()] == ([".log"] if own_folder else [])
     finally:
         os.killpg(server["pid"], signal.SIGKILL)
+
+
+def test_a_connected_worker_imports_no_aiohttp_httpx_or_numpy(browser_server: dict[str, Any]) -> None:
+    """What a journey worker imports is paid once per worker: at -n 50 aiohttp's import alone (two TLS
+    contexts) and httpx's (its CLI's rich and click) cost 10-15 CPU-s (bench/browser_pool.py)."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom perfmon.browser.thin import ThinConnection\n"
+            f"c = ThinConnection({browser_server['ws_endpoint']!r})\n"
+            "c.browser.new_context().new_page().goto('about:blank')\nc.close()\n"
+            "print(' '.join(m for m in ('aiohttp', 'httpx', 'numpy', 'websockets') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["websockets"]
