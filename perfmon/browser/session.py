@@ -136,18 +136,18 @@ class BrowserPerf:
             return self._last
         if not got:
             return self._last
-        if (current := got.get("current")) and current.get("ended"):
+        current: dict[str, Any] | None = got.get("current")
+        if current is not None:
             # The page's epoch clock can drift from this process's (a long-lived browser): its times are
             # moved onto ours by the offset seen now, within the call's own latency.
             self._skew = time.time() - float(current["ended"]) / 1000
         for earlier in got.get("pending") or []:
             self._record_visit(earlier)
-        report: dict[str, Any] | None = got.get("current")
-        if report is None:
+        if current is None:
             return self._last
-        self._record_visit(report)
-        self._record_cdp(report)
-        return report
+        self._record_visit(current)
+        self._record_cdp(current)
+        return current
 
     def _sample(self, name: str, tags: dict[str, str], value: float, start: float, end: float, *,
                 resolution: float = 0.001) -> None:
@@ -235,12 +235,9 @@ class BrowserPerf:
             found["step"] = next((n for n, a, b in self._steps if a <= at <= b), None)
 
     def _visit_span(self, report: dict[str, Any]) -> tuple[float, float]:
-        """When the visit started and when it was read (epoch seconds); an older collector that does
-        not say spans the whole iteration so far."""
-        now = time.time()
-        origin = float(report["origin"]) / 1000 + self._skew if report.get("origin") else self._started_at
-        ended = float(report["ended"]) / 1000 + self._skew if report.get("ended") else now
-        return origin, max(origin, ended)
+        """When the visit started and when it was read (epoch seconds, on this process's clock)."""
+        origin = float(report["origin"]) / 1000 + self._skew
+        return origin, max(origin, float(report["ended"]) / 1000 + self._skew)
 
     def _record_cdp(self, report: dict[str, Any]) -> None:
         if self._cdp is None:
