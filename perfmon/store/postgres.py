@@ -51,6 +51,11 @@ class PostgresStore(SQLStore):
             raise StoreError(f"cannot connect to {self.where} ({reason}); check the URL and that the database "
                              "is up") from None
 
+    def _lock_run(self, run_id: str) -> None:
+        # A transaction-scoped advisory lock: released at commit or rollback, and fine behind
+        # Supabase's transaction pooler. Writers of other runs never wait on it.
+        self._con.execute("select pg_advisory_xact_lock(hashtextextended(%s, 0))", (run_id,))
+
     def _transient(self, exc: BaseException) -> bool:
         # Lost connections, serialization failures and deadlocks are OperationalErrors; integrity and
         # permission errors are not, and are never retried.

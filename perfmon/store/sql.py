@@ -74,6 +74,9 @@ class SQLStore:
     def _begin(self) -> None:
         self._con.execute("begin")
 
+    def _lock_run(self, run_id: str) -> None:
+        """Hold off other writers of ``run_id`` until this transaction ends; SQLite has one writer anyway."""
+
     def _errors(self) -> tuple[type[BaseException], ...]:
         raise NotImplementedError
 
@@ -105,7 +108,9 @@ class SQLStore:
             try:
                 self._begin()
                 # Re-sending a run replaces it whole: the id is the client's, so this is idempotent. Only the
-                # deploy gate's alert mark is the store's own, and stays.
+                # deploy gate's alert mark is the store's own, and stays. Two senders of one run (a spool
+                # flush racing the run it kept) take turns: else both delete nothing and one insert fails.
+                self._lock_run(run.run_id)
                 p = self.placeholder
                 alerted = self._con.execute(f"select gate_alerted_at from performance_test_runs where id = {p}",
                                             (run.run_id,)).fetchone()

@@ -14,6 +14,7 @@ from test_store_sqlite import claims_a_gate_alert_once, keeps_calibrations_by_ma
 from perfmon import StoreError, open_store
 from perfmon.config import load_config
 from perfmon.errors import RunRejectedError
+from perfmon.results import Run
 from perfmon.store.spool import store_or_spool
 from tests._support.postgres import ADMIN, MIGRATIONS, apply
 
@@ -168,3 +169,44 @@ def test_a_gate_alert_is_claimed_once_per_run(pg_url: str) -> None:
 
 def test_calibrations_are_kept_by_machine_class(pg_url: str) -> None:
     keeps_calibrations_by_machine_class(open_store(pg_url))
+
+
+def test_concurrent_writers_lose_nothing_and_never_deadlock(pg_url: str) -> None:
+    """Shards and CI jobs storing into one database at once (issue #17): eight writers of their own
+    runs, and two more re-sending one shared run (a spool flush racing the run it spools), each on
+    its own connection, all at once against the real PostgreSQL."""
+    import threading
+
+    import psycopg
+
+    shared = make_run()
+    own = [[make_run() for _ in range(4)] for _ in range(8)]
+    errors: list[BaseException] = []
+    start = threading.Barrier(10)
+
+    def write(runs: list[Run]) -> None:
+        store = open_store(pg_url)
+        try:
+            start.wait()
+            for run in runs:
+                store.write_run(run)
+        except BaseException as exc:  # noqa: BLE001 - reported below, with every writer's
+            errors.append(exc)
+        finally:
+            store.close()
+
+    writers = [threading.Thread(target=write, args=(runs,)) for runs in own]
+    writers += [threading.Thread(target=write, args=([shared] * 6,)) for _ in range(2)]
+    for t in writers:
+        t.start()
+    for t in writers:
+        t.join(timeout=120)
+    assert not [t for t in writers if t.is_alive()], "a writer hung"
+    assert errors == []
+    expected = {run.run_id: len(run.metrics) for runs in own for run in runs} | {shared.run_id: len(shared.metrics)}
+    with psycopg.connect(pg_url) as con:
+        stored = dict(con.execute("select run_id::text, count(*) from performance_metric_series group by run_id"
+                                  ).fetchall())
+        runs = con.execute("select count(*), count(*) filter (where complete) from performance_test_runs").fetchone()
+    assert stored == expected  # every run whole, the shared one once
+    assert runs == (len(expected), len(expected))
