@@ -18,7 +18,8 @@ start_postgres() {
   as_pg_user "$PGBIN/initdb" -D "$PGWORK/data" -U postgres -A trust --no-sync >/dev/null \
     || die "initdb failed in $PGWORK"
   as_pg_user "$PGBIN/pg_ctl" -D "$PGWORK/data" -l "$PGWORK/log" -w -o \
-    "-p $PGPORT -k $PGWORK -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off" start >/dev/null \
+    "-p $PGPORT -k $PGWORK -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off \
+     -c shared_preload_libraries=pg_stat_statements" start >/dev/null \
     || die "PostgreSQL did not start; see $PGWORK/log"
   trap stop_postgres EXIT
   export PGHOST=127.0.0.1 PGPORT PGUSER=postgres PGOPTIONS="-c client_min_messages=warning"

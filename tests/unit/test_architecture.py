@@ -19,7 +19,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("model", ("perfmon.thresholds", "perfmon.config", "perfmon.results", "perfmon.measurements", "perfmon.host")),
     ("measuring", ("perfmon.sampling", "perfmon.shared", "perfmon.target", "perfmon.browser", "perfmon.load.client",
                    "perfmon.load.schedules", "perfmon.load.engine", "perfmon.load.progress", "perfmon.load.processes",
-                   "perfmon.load.scripts", "perfmon.load.capacity")),
+                   "perfmon.load.scripts", "perfmon.load.capacity", "perfmon.target_db")),
     ("analysis", ("perfmon.analysis",)),
     ("outputs", ("perfmon.store", "perfmon.report", "perfmon.monitor")),
     ("pipeline", ("perfmon.pipeline",)),

@@ -1,0 +1,107 @@
+"""The target-database sampler against the real PostgreSQL test.sh starts (pg_stat_statements preloaded):
+a held row lock, idle connections, a database without pg_stat_statements, one that cannot be reached."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import psycopg
+import pytest
+
+from perfmon import Counter, Metrics, Trend
+from perfmon.target_db import TargetDbError, TargetDbSampler
+from tests._support.postgres import ADMIN
+
+pytestmark = [pytest.mark.pg, pytest.mark.skipif(not ADMIN, reason="needs PERFMON_TEST_PG (scripts/test.sh sets it)")]
+
+
+def with_statements(url: str) -> str:
+    with psycopg.connect(url, autocommit=True) as con:
+        con.execute("create extension if not exists pg_stat_statements")
+        con.execute("create table suppliers (id int primary key, bookings int not null default 0)")
+        con.execute("insert into suppliers (id) select generate_series(1, 10)")
+    return url
+
+
+def trend(metrics: Metrics, name: str, **tags: str) -> Trend:
+    found = metrics.select_tags(name, tags)
+    assert isinstance(found, Trend), f"no {name}{tags}: {metrics.names()}"
+    return found
+
+
+def test_a_held_row_lock_is_a_lock_wait_with_its_blocking_chain_in_normalized_text(empty_pg: str) -> None:
+    url = with_statements(empty_pg)
+    metrics = Metrics()
+    sampler = TargetDbSampler(url, metrics, interval_s=0.1)
+    sampler.start()
+    holder = psycopg.connect(url)
+    holder.execute("update suppliers set bookings = bookings + 1 where id = 7")  # the transaction stays open
+
+    def waiter() -> None:
+        with psycopg.connect(url, autocommit=True) as con:
+            con.execute("update suppliers set bookings = bookings + 1 where id = 7")
+
+    blocked = threading.Thread(target=waiter)
+    blocked.start()
+    time.sleep(1.0)
+    holder.commit()
+    holder.close()
+    blocked.join(timeout=10)
+    summary = sampler.stop()
+    assert (trend(metrics, "db_lock_waits").stat("max") or 0) >= 1
+    waited = trend(metrics, "db_lock_wait_ms")
+    assert waited.count >= 3 and 500 <= (waited.stat("max") or 0) < 5000
+    assert (trend(metrics, "db_waiting", wait_type="Lock").stat("max") or 0) >= 1
+    [chain] = summary.blocking
+    update = "update suppliers set bookings = bookings + $1 where id = $2"
+    assert (chain.waiting, chain.blocking) == (update, update) and chain.seen >= 3
+    [query] = [q for q in summary.queries if q.query == update]
+    assert query.calls == 2 and query.total_ms >= 500  # the waiter's update took the whole wait
+    text = str(summary.to_dict())
+    assert "id = 7" not in text and "perfmon target-db sampler" not in text  # no values; not our own queries
+
+
+def test_connections_by_state_and_against_max_connections(empty_pg: str) -> None:
+    url = with_statements(empty_pg)
+    idle = [psycopg.connect(url, autocommit=True) for _ in range(4)]
+    in_tx = psycopg.connect(url)
+    in_tx.execute("select 1")  # idle in transaction
+    metrics = Metrics()
+    sampler = TargetDbSampler(url, metrics, interval_s=0.1)
+    try:
+        sampler.start()
+        for _ in range(20):
+            idle[0].execute("select 1")  # 20 commits (autocommit)
+        time.sleep(1.5)  # a backend reports its counts to pg_stat_database at most once a second
+    finally:
+        sampler.stop()
+        for con in [*idle, in_tx]:
+            con.close()
+    assert (trend(metrics, "db_connections", state="idle").stat("max") or 0) >= 4
+    assert trend(metrics, "db_connections", state="idle in transaction").stat("max") == 1
+    assert (trend(metrics, "db_connections_used").stat("max") or 0) >= 6  # theirs and the sampler's
+    assert metrics.select("db_connections_max") is not None
+    commits = metrics.select("db_commits")
+    assert isinstance(commits, Counter) and commits.count >= 20
+    deadlocks = metrics.select("db_deadlocks")
+    assert isinstance(deadlocks, Counter) and deadlocks.count == 0
+
+
+def test_without_pg_stat_statements_the_run_goes_on_without_the_query_table(empty_pg: str) -> None:
+    metrics = Metrics()
+    sampler = TargetDbSampler(empty_pg, metrics, interval_s=0.1)
+    sampler.start()
+    time.sleep(0.3)
+    summary = sampler.stop()
+    assert summary.statements is not None and "create extension pg_stat_statements" in summary.statements
+    assert summary.queries == [] and summary.lost is None
+    assert trend(metrics, "db_connections_used").count >= 2
+
+
+def test_an_unreachable_database_is_one_line_without_its_password() -> None:
+    with pytest.raises(TargetDbError) as raised:
+        TargetDbSampler("postgresql://app:s3cret-pw@127.0.0.1:9/wedsync", Metrics()).start()
+    message = str(raised.value)
+    assert "s3cret-pw" not in message and "\n" not in message
+    assert message.startswith("cannot sample the target database postgresql://app:***@127.0.0.1:9/wedsync")
