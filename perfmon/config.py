@@ -13,10 +13,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from .config_reader import Reader
 from .durations import parse_duration
 from .errors import ConfigError
+from .redaction import redact
 from .thresholds import Threshold, parse_thresholds
 
 __all__ = [
@@ -209,6 +211,9 @@ class Config:
     # What a regression against the run's history does: fail the run, only warn, or nothing (no check).
     regressions: str = "fail"
     regression_gate: GateSettings = field(default_factory=GateSettings)
+    # The target's PostgreSQL, sampled read-only during the run (target_db.py), and how often.
+    target_db: str | None = None
+    target_db_interval_s: float = 1.0
 
     def browser_thresholds(self) -> list[Threshold]:
         """The thresholds that judge browser journeys: the browser scenario's own, then each
@@ -265,7 +270,8 @@ def _table(path: Path) -> tuple[dict[str, Any], str]:
     return data, text
 
 
-_KNOWN_KEYS = ("environment", "store", "base_url", "target_command", "profile", "scenarios", "profiles", "monitor",
+_KNOWN_KEYS = ("environment", "store", "base_url", "target_command", "target_db", "target_db_interval", "profile",
+               "scenarios", "profiles", "monitor",
                "unreliable_saturation", "min_clean_share", "accounts", "suites", "report_dir", "regressions",
                "regression_gate")
 
@@ -391,9 +397,10 @@ def load_config(
     store: str | None = None,
     base_url: str | None = None,
     env: Mapping[str, str] | None = None,
+    target_db: str | None = None,
 ) -> Config:
     """Read the config file, apply env (``PERFMON_PROFILE``, ``PERFMON_ENV``, ``PERFMON_STORE``,
-    ``BASE_URL``) and then explicit arguments."""
+    ``BASE_URL``, ``PERFMON_TARGET_DB``) and then explicit arguments."""
     env = os.environ if env is None else env
     defaults = Config()
     path = path or find_config_file()
@@ -434,11 +441,19 @@ def load_config(
     unreliable = read.number("", "unreliable_saturation", data.get("unreliable_saturation",
                                                                    defaults.unreliable_saturation), maximum=1)
     min_clean = read.number("", "min_clean_share", data.get("min_clean_share", defaults.min_clean_share), maximum=1)
+    target_db = target_db or env.get("PERFMON_TARGET_DB") or setting("target_db", None) or None
+    if target_db and urlsplit(target_db).scheme not in ("postgresql", "postgres"):
+        raise ConfigError(f"target_db {redact(target_db)!r} is not a PostgreSQL URL; write "
+                          "postgresql://user:password@host:5432/dbname (Supabase: the project's connection string)")
+    db_interval = read.number("", "target_db_interval", data.get("target_db_interval", defaults.target_db_interval_s),
+                              minimum=0.1)
     regressions = setting("regressions", defaults.regressions) or defaults.regressions
     if regressions not in REGRESSION_MODES:
         raise read.fail("", "regressions", regressions, f"one of {', '.join(REGRESSION_MODES)}")
     return Config(
         regressions=regressions,
+        target_db=target_db,
+        target_db_interval_s=db_interval,
         regression_gate=_regression_gate(data.get("regression_gate", {}), read),
         unreliable_saturation=unreliable,
         min_clean_share=min_clean,

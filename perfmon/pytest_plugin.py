@@ -72,6 +72,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add("--perf-profile", help="profile: smoke, ci or release (default: PERFMON_PROFILE or the config's)")
     add("--perf-env", help="environment recorded with the run (default: PERFMON_ENV or the config's)")
     add("--perf-store", help="result store URL (default: PERFMON_STORE or the config's)")
+    add("--perf-target-db", metavar="URL", help="the target's PostgreSQL to sample during the run, read-only "
+        "(default: PERFMON_TARGET_DB or the config's target_db)")
     add("--perf-config", type=Path, help="perfmon.toml or pyproject.toml to read")
     add("--perf-browsers", type=_count, help="Chromium servers all workers share (0: one browser per worker)")
     add("--perf-iterations", type=_count, help="iterations of each journey per virtual user (default: profile's)")
@@ -132,6 +134,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"perf_{kind}: an API {kind} test (`perfmon run --type {kind}` selects it)")
     try:
         cfg = load_config(config.getoption("perf_config"), profile=config.getoption("perf_profile"),
+                          target_db=config.getoption("perf_target_db"),
                           environment=config.getoption("perf_env"), store=config.getoption("perf_store"),
                           base_url=config.getoption("base_url", None))
     except PerfmonError as exc:
@@ -191,6 +194,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         _user_error(exc, session.config)
     workers = opt("numprocesses", None) if session.config.pluginmanager.hasplugin("xdist") else None
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        for warning in controller.warnings:
+            reporter.write_line(warning, yellow=True)
     if isinstance(workers, int) and workers > 1 and reporter is not None and _runs_journeys(session.config):
         if (line := controller.calibration_warning(workers)) is not None:
             reporter.write_line(line, yellow=True)

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from .load.background import BackgroundLoad
     from .pipeline import Concluded, Line, Outputs
     from .sampling import Sampler
+    from .target_db import TargetDbSampler
 
 __all__ = [
     "WORKERS_PER_BROWSER_SERVER",
@@ -276,7 +277,9 @@ class Controller:
         self.started_at = started_at
         self.lost_iterations = 0
         self.sampler: Sampler | None = None
+        self.target_db: TargetDbSampler | None = None
         self.background: BackgroundLoad | None = None
+        self.warnings: list[str] = []  # one line each, shown at the start; the run goes on
 
     def start(self, *, load: str | None = None, load_script: str | None = None,
               load_on_start: str | None = None) -> None:
@@ -290,6 +293,8 @@ class Controller:
             check_reachable(self.config.base_url)  # before 50 workers start, not in each of them
         self.sampler = Sampler(Metrics(), target_pid=lambda: self.files.started_target().get("pid"))
         self.sampler.start()
+        if self.config.target_db:
+            self._sample_target_db(self.config.target_db)
         if load:
             from .load.background import BackgroundLoad
 
@@ -298,6 +303,20 @@ class Controller:
                 self.config, load, script=load_script or self.config.suites.load_script,
                 on_start=load_on_start if load_on_start is not None else self.config.suites.load_on_start,
                 base_url=target.base_url, target_pid=target.pid)
+
+    def _sample_target_db(self, url: str) -> None:
+        from .metrics import Metrics
+        from .target_db import TargetDbError, TargetDbSampler
+
+        sampler = TargetDbSampler(url, Metrics(), interval_s=self.config.target_db_interval_s)
+        try:
+            sampler.start()
+        except TargetDbError as exc:  # a database we cannot read costs its metrics, never the run
+            self.warnings.append(f"perfmon: {exc}")
+            return
+        self.target_db = sampler
+        if sampler.summary.statements:
+            self.warnings.append(f"perfmon: {sampler.summary.statements}")
 
     def calibration_warning(self, workers: int) -> str | None:
         """A line when ``workers`` concurrent journeys are more than this machine's newest calibration
@@ -331,6 +350,10 @@ class Controller:
         error = self.files.user_error()
         if self.sampler is not None:
             self.sampler.stop()
+        if self.target_db is not None:
+            metadata = {**metadata, "target_db": self.target_db.stop().to_dict()}
+            if self.sampler is not None:
+                self.sampler.metrics.merge(self.target_db.metrics)
         background = self.background.finish() if self.background is not None else None
         started = self.files.started_target().get("base_url")
         base_url = started or self.config.base_url

@@ -197,3 +197,22 @@ def test_summary_json_says_why_a_run_was_not_measured_and_what_the_analyses_foun
     del run.metadata["unmeasured"], run.metadata["derived"]
     plain = json.loads(write_reports(run, tmp_path / "again").summary.read_text())
     assert plain["run"]["unmeasured"] == [] and "derived" not in plain
+
+
+def test_the_database_section_shows_top_queries_and_who_blocked_whom_escaped(tmp_path: Path) -> None:
+    from perfmon.target_db import BlockingChain, QueryDelta, TargetDbSummary
+
+    run = stress_run(minutes=0.5)
+    dashboard = f"select * from submissions where supplier_id = $1 /* {EVIL} */"
+    run.metadata["target_db"] = TargetDbSummary(
+        database="wedsync", queries=[QueryDelta(dashboard, 120, 2400.0, 360)],
+        blocking=[BlockingChain("update suppliers set bookings = bookings + $1 where id = $2",
+                                "update suppliers set bookings = bookings + $1 where id = $2", 4, 812.0)]).to_dict()
+    html = write_reports(run, tmp_path).html.read_text()
+    section = html[html.index('<section id="target-db">'):]
+    section = section[: section.index("</section>")]
+    assert "select * from submissions where supplier_id = $1" in section and ">120<" in section
+    assert "update suppliers set bookings = bookings + $1 where id = $2" in section and "812" in section
+    assert EVIL not in html  # query text is escaped like every other name
+    bare = stress_run(minutes=0.5)
+    assert 'id="target-db"' not in write_reports(bare, tmp_path / "bare").html.read_text()

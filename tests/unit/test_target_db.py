@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import psycopg
 import pytest
 
-from perfmon import Counter, Metrics, Trend
+from perfmon import Counter, Metrics, Trend, open_store
 from perfmon.target_db import TargetDbError, TargetDbSampler
 from tests._support.postgres import ADMIN
+from tests._support.sessions import project, pytest_cmd, run, runs_in
 
 pytestmark = [pytest.mark.pg, pytest.mark.skipif(not ADMIN, reason="needs PERFMON_TEST_PG (scripts/test.sh sets it)")]
 
@@ -105,3 +107,34 @@ def test_an_unreachable_database_is_one_line_without_its_password() -> None:
     message = str(raised.value)
     assert "s3cret-pw" not in message and "\n" not in message
     assert message.startswith("cannot sample the target database postgresql://app:***@127.0.0.1:9/wedsync")
+
+
+def test_a_run_samples_its_target_database_and_stores_it_with_the_run(empty_pg: str, tmp_path: Path) -> None:
+    url = with_statements(empty_pg)
+    proj = project(tmp_path)
+    db = tmp_path / "r.db"
+    out = run(pytest_cmd("test_quick.py", "--perf-store", f"sqlite:///{db}", "--perf-target-db", url), proj)
+    assert out.returncode == 0, out.stdout[-3000:]
+    [(run_id, _, _)] = runs_in(db)
+    store = open_store(f"sqlite:///{db}")
+    try:
+        stored = store.load_run(run_id)
+    finally:
+        store.close()
+    assert stored.metadata["target_db"]["database"] == url.rsplit("/", 1)[1]
+    assert stored.metadata["target_db"]["statements"] is None and stored.metadata["target_db"]["lost"] is None
+    assert trend(stored.metrics, "db_connections_used").count >= 2
+
+
+def test_a_target_database_that_cannot_be_read_is_one_line_and_the_run_goes_on(tmp_path: Path) -> None:
+    proj = project(tmp_path)
+    db = tmp_path / "r.db"
+    out = run(pytest_cmd("test_quick.py", "--perf-store", f"sqlite:///{db}", "--perf-target-db",
+                         "postgresql://app:s3cret-pw@127.0.0.1:9/wedsync"), proj)
+    assert out.returncode == 0, out.stdout[-3000:]
+    [line] = [x for x in out.stdout.splitlines() if "cannot sample the target database" in x]
+    assert "the run goes on without database metrics" in line and "s3cret-pw" not in out.stdout + out.stderr
+    assert len(runs_in(db)) == 1
+    bad = run(pytest_cmd("test_quick.py", "--perf-target-db", "mysql://app:pw@db/wedsync"), proj)
+    assert bad.returncode == 2 and "is not a PostgreSQL URL" in bad.stdout + bad.stderr
+    assert "Traceback" not in bad.stdout + bad.stderr and "pw@" not in bad.stdout + bad.stderr
