@@ -54,13 +54,19 @@ def test_the_pull_request_steps_run_in_a_clean_clone(tmp_path: Path) -> None:
     for step in steps:
         done = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=clone, env=job_env, capture_output=True,
                               text=True, timeout=1200)
+        if step is steps[0] and done.returncode == 3:
+            # This 2-core machine, busy with the rest of the suite, can saturate the browsers' CPU: the run then
+            # ends without a verdict, in one line (issue #16), and the steps after it run anyway (if: always()).
+            assert "UNMEASURED" in done.stdout and "run fewer workers (-n)" in done.stdout, done.stdout[-3000:]
+            continue
         assert done.returncode == 0, f"{step['name']}: {done.stdout[-3000:]}{done.stderr[-3000:]}"
     [(_, kind, status)] = runs_in(clone / ".perfmon" / "results.db")
-    assert (kind, status) == ("mixed", "passed")
+    assert kind == "mixed" and status in ("passed", "unmeasured")
     comment = (clone / "pr-comment.md").read_text()
-    assert comment.startswith("## ✅ perfmon: PASSED") and comment in summary.read_text()
+    heading = "## ✅ perfmon: PASSED" if status == "passed" else "## ⚠️ perfmon: UNMEASURED"
+    assert comment.startswith(heading) and comment in summary.read_text()
     report = json.loads((clone / "perf-reports" / "latest" / "summary.json").read_text())
-    assert report["run"]["status"] == "passed"
+    assert report["run"]["status"] == status
 
 
 SECRET = "sk-live-NEVER-PRINT-ME"
