@@ -17,6 +17,7 @@ trend, a slope whose lower bound is above ``min_slope_mb_per_h``, and a run long
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from ..metrics import Metrics, Trend
@@ -64,6 +65,11 @@ def detect_leak(metrics: Metrics, role: str, settings: LeakSettings = LeakSettin
     mb = [v for _, v in floor]
     slope, _, low, high = theilslopes(mb, hours, alpha=0.95)
     test = pymannkendall.hamed_rao_modification_test(mb)
+    if math.isnan(float(test.p)):
+        # On a floor that only ever rises, Hamed-Rao's corrected variance comes out negative and
+        # pymannkendall says "no trend" with p = NaN: the correction is undefined there, so the plain
+        # Mann-Kendall test judges (a steady leak is exactly that series).
+        test = pymannkendall.original_test(mb)
     p = float(test.p)
     leaking = bool(test.trend == "increasing" and p < settings.alpha and low >= settings.min_slope_mb_per_h)
     if leaking:
