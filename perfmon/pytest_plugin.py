@@ -191,6 +191,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         controller.start(load=opt("perf_load"), load_script=opt("perf_load_script"),
                          load_on_start=opt("perf_load_on_start"))
     except PerfmonError as exc:
+        controller.close()  # pytest runs no sessionfinish after a failed sessionstart: stop the app it started
         _user_error(exc, session.config)
     workers = opt("numprocesses", None) if session.config.pluginmanager.hasplugin("xdist") else None
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")

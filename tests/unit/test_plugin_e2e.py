@@ -163,6 +163,12 @@ def test_bad_load_script_is_one_line(tmp_path: Path) -> None:
     assert out.returncode == 2
     assert "ERROR: script 'tests/api_perf/journeys.py' has no function 'nope'" in out.stderr
     assert "Traceback" not in out.stderr
+    # The bundled app it started for the load is stopped too (it was left running, one per run).
+    import psutil
+
+    left = [p for p in psutil.process_iter(["cmdline", "environ"]) if "demo_app" in " ".join(p.info["cmdline"] or ())
+            and "test_bad_load_script_is_one_line" in str((p.info["environ"] or {}).get("PYTEST_CURRENT_TEST"))]
+    assert left == []
 
 
 def test_a_failed_run_alerts_the_webhook_and_the_next_run_flushes_the_spool(tmp_path: Path) -> None:
