@@ -32,14 +32,14 @@ def kind(p: psutil.Process) -> str:
     except psutil.Error:
         return "gone"
     text = " ".join(cmd)
-    if p.name() == "node":
+    if p.name() == "node" or (cmd and os.path.basename(cmd[0]) == "node"):
         return "node"
     if "chrom" in text:
         for part in cmd:
             if part.startswith("--type="):
                 return "chromium " + part.removeprefix("--type=")
         return "chromium browser"
-    if "xdist" in text or "execnet" in text or "-c" in cmd[:2]:
+    if "xdist" in text or "execnet" in text or "-c" in cmd[:3]:  # xdist: python -u -c 'exec(...)'
         return "python worker"
     return "python " + os.path.basename(cmd[1] if len(cmd) > 1 else cmd[0] if cmd else "?")
 
@@ -87,5 +87,6 @@ def run_measured(argv: list[str], *, cwd: str, env: dict[str, str] | None = None
     rc = proc.wait()
     by_kind: dict[str, float] = {}
     for pid, seconds in cpu.items():
-        by_kind[kinds.get(pid, "gone")] = by_kind.get(kinds.get(pid, "gone"), 0.0) + seconds
+        part = kinds.get(pid, "gone")
+        by_kind[part] = by_kind.get(part, 0.0) + seconds
     return TreeUsage(time.perf_counter() - start, sum(cpu.values()), peak_pss / 2**20, peak_n, rc, by_kind)

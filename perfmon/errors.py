@@ -38,7 +38,7 @@ def one_line(exc: BaseException) -> str:
         return str(exc)
     from .redaction import redact
 
-    return f"{type(exc).__name__}: {redact(str(exc))}"
+    return f"{type(exc).__name__}: {redact(' '.join(str(exc).split()))}"  # drivers' messages span lines
 
 
 class PerfmonError(Exception):

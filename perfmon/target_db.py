@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import PerfmonError
+from .errors import PerfmonError, one_line
 from .metrics import Metrics
 from .redaction import redact
 
@@ -101,7 +101,8 @@ class TargetDbSampler:
         self._statements: str | None = None  # the schema-qualified view, when it can be read
         self._before: dict[int, tuple[str, int, float, int]] = {}
         self._last_db: tuple[float, ...] | None = None
-        self._chains: dict[tuple[str, str], BlockingChain] = {}
+        # (waiting, blocking) queryid -> [samples seen, longest wait ms]; named once, at the end
+        self._chains: dict[tuple[int | None, int | None], list[float]] = {}
         self._max_connections = 0
         self.summary = TargetDbSummary(database="?")
 
@@ -120,7 +121,7 @@ class TargetDbSampler:
                                             "current_setting('max_connections')::int")
         except psycopg.Error as exc:
             raise TargetDbError(f"cannot sample the target database {redact(self.url)} "
-                                f"({redact(' '.join(str(exc).split()))}); the run goes on without "
+                                f"({one_line(exc)}); the run goes on without "
                                 "database metrics") from None
         self.summary.database = str(db)
         self._max_connections = int(max_connections)
@@ -135,16 +136,20 @@ class TargetDbSampler:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
+        statements = self._before
         if self._con is not None and self.summary.lost is None:
             try:
                 self._tick()
                 if self._statements:
-                    self.summary.queries = self._deltas(self._read_statements())
+                    statements = self._read_statements()
+                    self.summary.queries = self._deltas(statements)
             except Exception as exc:  # noqa: BLE001 - whatever the driver raises: keep what was sampled
-                self.summary.lost = redact(" ".join(str(exc).split()))
+                self.summary.lost = one_line(exc)
         if self._con is not None:
             self._con.close()
-        self.summary.blocking = sorted(self._chains.values(), key=lambda c: (-c.seen, -c.longest_ms))[: self.top]
+        chains = [BlockingChain(self._text(w, statements), self._text(b, statements), int(seen), longest)
+                  for (w, b), (seen, longest) in self._chains.items()]
+        self.summary.blocking = sorted(chains, key=lambda c: (-c.seen, -c.longest_ms))[: self.top]
         return self.summary
 
     def _run(self) -> None:
@@ -152,7 +157,7 @@ class TargetDbSampler:
             try:
                 self._tick()
             except Exception as exc:  # noqa: BLE001 - a lost connection ends sampling, not the run
-                self.summary.lost = redact(" ".join(str(exc).split()))
+                self.summary.lost = one_line(exc)
                 return
 
     # --- reading ------------------------------------------------------------------------------
@@ -214,29 +219,27 @@ class TargetDbSampler:
         self._database(now)
 
     def _locks(self, now: float) -> None:
+        # One query a tick, however many wait: each waiter with the queries of the backends blocking it.
         waiting = self._all(
-            f"{MARK} select l.pid, extract(epoch from now() - l.waitstart) * 1000, a.query_id, "
-            "pg_blocking_pids(l.pid) from pg_locks l join pg_stat_activity a on a.pid = l.pid "
+            f"{MARK} select extract(epoch from now() - l.waitstart) * 1000, a.query_id, "
+            "array(select b.query_id from pg_stat_activity b where b.pid = any(pg_blocking_pids(l.pid))) "
+            "from pg_locks l join pg_stat_activity a on a.pid = l.pid "
             "where not l.granted and l.waitstart is not null and a.datname = current_database()")
         self.metrics.trend("db_lock_waits", self.tags, resolution=1).record(len(waiting), now)
-        for _, waited_ms, query_id, blockers in waiting:
-            self.metrics.trend("db_lock_wait_ms", self.tags).record(max(0.0, float(waited_ms)), now)
+        for waited_ms, query_id, blockers in waiting:
+            waited = max(0.0, float(waited_ms))
+            self.metrics.trend("db_lock_wait_ms", self.tags).record(waited, now)
             for blocker in blockers or ():
-                self._chain(query_id, int(blocker), float(waited_ms))
+                chain = self._chains.setdefault((query_id, blocker), [0, 0.0])
+                chain[0] += 1
+                chain[1] = max(chain[1], waited)
 
-    def _chain(self, query_id: int | None, blocker: int, waited_ms: float) -> None:
-        rows = self._all(f"{MARK} select query_id from pg_stat_activity where pid = %s", (blocker,))
-        key = (self._text(query_id), self._text(rows[0][0] if rows else None))
-        chain = self._chains.setdefault(key, BlockingChain(*key))
-        chain.seen += 1
-        chain.longest_ms = max(chain.longest_ms, waited_ms)
-
-    def _text(self, query_id: int | None) -> str:
+    def _text(self, query_id: int | None, statements: dict[int, tuple[str, int, float, int]]) -> str:
         """A query's normalized text (never the one with its parameters)."""
         if query_id is None or not self._statements:
             return "(query text needs pg_stat_statements)"
-        rows = self._all(f"{MARK} select query from {self._statements} where queryid = %s limit 1", (query_id,))
-        return str(rows[0][0]) if rows else f"(query {query_id})"
+        found = statements.get(int(query_id))
+        return found[0] if found else f"(query {query_id})"
 
     def _database(self, now: float) -> None:
         row = self._one(f"{MARK} select xact_commit, xact_rollback, deadlocks, temp_bytes, blks_read, blks_hit "
