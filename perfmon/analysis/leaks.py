@@ -10,9 +10,15 @@ autocorrelated, so neither the raw samples nor plain Mann–Kendall will do (it 
 that do not leak). What is judged is the floor: the minimum RSS of each time window, which rises
 only when memory is really kept. Its trend is tested with the Hamed–Rao modified Mann–Kendall test
 (pymannkendall: the variance corrected for autocorrelation), and its slope is the Theil–Sen
-estimate with its confidence interval (scipy). A leak needs all three: a significant increasing
-trend, a slope whose lower bound is above ``min_slope_mb_per_h``, and a run long enough
-(``min_duration_s``) to tell a leak from warm-up. The first window (start-up) is left out.
+estimate with its confidence interval (scipy). A leak needs all four: a significant increasing
+trend, a slope whose lower bound is above ``min_slope_mb_per_h``, a floor still rising at that rate
+in the last third of the run, and a run long enough (``min_duration_s``) to tell a leak from
+warm-up. The first window (start-up) is left out.
+
+The third condition separates a leak from warm-up that settles: a process's floor often climbs for
+the first 20-30 s (allocator arenas, caches, imports) and then stays flat. Over a short run that
+climb is a significant, monotone trend with a steep slope, and the runner's was flagged at
+161 MB/h in a 45-s run whose last 20 s did not grow at all. A leak keeps growing to the end.
 """
 
 from __future__ import annotations
@@ -71,9 +77,15 @@ def detect_leak(metrics: Metrics, role: str, settings: LeakSettings = LeakSettin
         # Mann-Kendall test judges (a steady leak is exactly that series).
         test = pymannkendall.original_test(mb)
     p = float(test.p)
-    leaking = bool(test.trend == "increasing" and p < settings.alpha and low >= settings.min_slope_mb_per_h)
+    rising = bool(test.trend == "increasing" and p < settings.alpha and low >= settings.min_slope_mb_per_h)
+    tail = max(3, len(floor) // 3)
+    tail_slope = float(theilslopes(mb[-tail:], hours[-tail:])[0])
+    leaking = rising and tail_slope >= settings.min_slope_mb_per_h
     if leaking:
         why = f"the memory floor rises {slope:.0f} MB/h (95% CI {low:.0f}..{high:.0f}), trend p={p:.2g}"
+    elif rising:
+        why = (f"rose {slope:.0f} MB/h, then settled: {tail_slope:.0f} MB/h over the last {tail} windows "
+               f"(warm-up, not a leak)")
     elif test.trend != "increasing" or p >= settings.alpha:
         why = f"no rising trend in the memory floor (p={p:.2g})"
     else:

@@ -44,3 +44,22 @@ def test_a_run_too_short_to_tell_is_said_so() -> None:
     leak = detect_leak(m, "target")
     assert leak is not None and not leak.leaking and leak.why.startswith("too short to judge")
     assert detect_leak(m, "browser") is None
+
+
+def test_warm_up_that_settles_is_not_a_leak() -> None:
+    """The runner's floor in a real 45-s run: a climb while it warms up, then flat for the last 20 s.
+    Over the whole run that is a significant trend at 161 MB/h; it stopped, so it is no leak."""
+    m = Metrics()
+    start = 1_700_000_000.0
+    floors = [72.3, 73.0, 84.2, 84.9, 85.1, 85.4, 85.6, 85.6, 85.6, 85.6]
+    for i, floor in enumerate(floors):
+        for s in range(5):
+            m.trend("process_rss_mb", {"role": "runner"}).record(floor + 0.3 * (s % 2), start + 5 * i + s)
+    leak = detect_leak(m, "runner")
+    assert leak is not None and not leak.leaking and "then settled" in leak.why, leak
+    m2 = Metrics()
+    for i in range(10):  # the same climb, kept up to the end: a leak
+        for s in range(5):
+            m2.trend("process_rss_mb", {"role": "runner"}).record(72 + 1.4 * i + 0.3 * (s % 2), start + 5 * i + s)
+    leak2 = detect_leak(m2, "runner")
+    assert leak2 is not None and leak2.leaking, leak2
