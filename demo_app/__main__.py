@@ -40,6 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     except FaultError as exc:
         print(f"demo_app: {exc}; fix the DEMO_* variable and start again", file=sys.stderr)
         return 2
+    except RuntimeError as exc:  # pg.DatabaseUnavailable: its message hides the password
+        print(f"demo_app: {exc}; start PostgreSQL or fix the URL", file=sys.stderr)
+        return 2
     except ImportError as exc:
         print(f"demo_app: {exc.name} is missing; install with: pip install -e '.[demo]'", file=sys.stderr)
         return 2

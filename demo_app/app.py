@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 import jwt
@@ -30,6 +30,9 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from .db import Database
 from .faults import FaultError, Faults
 from .hero import hero_svg
+
+if TYPE_CHECKING:
+    from .pg import PgDatabase
 
 __all__ = ["DEFAULT_ADMIN_TOKEN", "create_app"]
 
@@ -59,11 +62,19 @@ def create_app(env: Mapping[str, str] | None = None, db_path: Path | None = None
     admin_token = env.get("DEMO_ADMIN_TOKEN") or DEFAULT_ADMIN_TOKEN
     jwt_secret = env.get("DEMO_JWT_SECRET") or secrets.token_hex(32)
     scratch: Path | None = None
-    if db_path is None:
-        scratch = Path(tempfile.mkdtemp(prefix="wedsync-demo-"))
-        db_path = scratch / "demo.db"
-    db = Database(db_path)
-    db.seed()
+    pg: PgDatabase | None = None
+    db: Database | PgDatabase
+    if url := env.get("DEMO_DATABASE_URL"):
+        from .pg import PgDatabase  # psycopg only when asked for
+
+        db = pg = PgDatabase(url, faults)
+        pg.open()
+    else:
+        if db_path is None:
+            scratch = Path(tempfile.mkdtemp(prefix="wedsync-demo-"))
+            db_path = scratch / "demo.db"
+        db = Database(db_path)
+        db.seed()
     templates = Environment(loader=PackageLoader("demo_app", "templates"), autoescape=select_autoescape())
     static = {p.name: p.read_bytes() for p in resources.files("demo_app").joinpath("static").iterdir()}
     static["hero.svg"] = hero_svg()
@@ -87,6 +98,8 @@ def create_app(env: Mapping[str, str] | None = None, db_path: Path | None = None
 
     @app.on_event("shutdown")
     async def _stop() -> None:
+        if pg is not None:
+            pg.close()
         if scratch is not None:  # a temporary database: nothing of it outlives the app
             shutil.rmtree(scratch, ignore_errors=True)
 
@@ -96,6 +109,17 @@ def create_app(env: Mapping[str, str] | None = None, db_path: Path | None = None
         path = request.url.path
         if path.startswith(_UNFAULTED):
             return await call_next(request)
+        if pg is None:
+            return await faulted(request, call_next, start, "")
+        try:
+            async with pg.request() as waited_ms:  # the request holds one connection, waits included
+                return await faulted(request, call_next, start, f", db-pool;dur={waited_ms:.3f}")
+        except TimeoutError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=503)
+
+    async def faulted(request: Request, call_next: Callable[[Request], Awaitable[Response]], start: float,
+                      timing: str) -> Response:
+        path = request.url.path
         if faults.leak_kb_per_req > 0:
             leaked.append(bytearray(b"\x01") * int(faults.leak_kb_per_req * 1024))
         gate = faults.gate()
@@ -114,7 +138,7 @@ def create_app(env: Mapping[str, str] | None = None, db_path: Path | None = None
             response = await call_next(request)
         took = (time.perf_counter() - start) * 1000
         server_ms.append(took)
-        response.headers["Server-Timing"] = f"app;dur={took:.3f}"
+        response.headers["Server-Timing"] = f"app;dur={took:.3f}{timing}"
         return response
 
     # --- auth -------------------------------------------------------------------------------
@@ -171,7 +195,8 @@ def create_app(env: Mapping[str, str] | None = None, db_path: Path | None = None
         months = [0] * 12
         for c in couples:
             months[int(str(c["wedding_date"])[5:7]) - 1] += 1
-        return page("dashboard.html", user=user, couples=couples, months=months, peak=max(months) or 1)
+        return page("dashboard.html", user=user, couples=couples, months=months, peak=max(months) or 1,
+                    recent=db.recent_submissions(uid))
 
     @app.get("/forms/{form_id}", response_model=None)
     def form_page(form_id: int, request: Request) -> Response:
@@ -214,6 +239,7 @@ def create_app(env: Mapping[str, str] | None = None, db_path: Path | None = None
             "supplier": {"email": user[0], "business_name": user[1]} if user else None,
             "couples": couples,
             "stats": {"total": len(couples), "booked": sum(c["status"] != "enquiry" for c in couples)},
+            "recent": db.recent_submissions(uid),
         }
 
     @app.post("/api/forms/submit", status_code=201)
@@ -256,6 +282,8 @@ def create_app(env: Mapping[str, str] | None = None, db_path: Path | None = None
             faults.update(body)
         except (ValueError, FaultError) as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
+        if pg is not None and any(k.startswith("DEMO_DB_") for k in body):
+            await asyncio.to_thread(pg.apply, faults)
         return JSONResponse(faults.as_dict())
 
     @app.get("/admin/stats")

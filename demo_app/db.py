@@ -32,6 +32,7 @@ create index if not exists couples_supplier on couples(supplier_id);
 create table if not exists forms (id integer primary key, title text not null);
 create table if not exists form_submissions (id integer primary key, form_id integer not null references forms(id),
   user_id integer not null references users(id), payload text not null, created_at text not null);
+create index if not exists form_submissions_user on form_submissions(user_id, created_at);
 """
 _FIRST = ["Ava", "Liam", "Mia", "Noah", "Zoe", "Ethan", "Isla", "Leo", "Ruby", "Omar", "Priya", "Sam"]
 _VENUES = ["Rosewood Manor", "Harbour Hall", "The Old Mill", "Lakeside Barn", "St. Anne's", "Cliff House"]
@@ -98,6 +99,11 @@ class Database:
             "order by wedding_date", (uid,))
         cols = [c[0] for c in cur.description]
         return [dict(zip(cols, r, strict=True)) for r in cur]
+
+    def recent_submissions(self, uid: int) -> list[dict[str, object]]:
+        cur = self.conn().execute("select form_id, created_at from form_submissions where user_id = ? "
+                                  "order by created_at desc limit 5", (uid,))
+        return [{"form_id": f, "created_at": c} for f, c in cur]
 
     def form_title(self, form_id: int) -> str | None:
         row = self.conn().execute("select title from forms where id = ?", (form_id,)).fetchone()

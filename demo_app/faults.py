@@ -27,6 +27,9 @@ KNOBS = {
     "DEMO_CLS": "cls",
     "DEMO_INP_MS": "inp_ms",
     "DEMO_ENDPOINT_LATENCY_MS": "endpoint_latency_ms",
+    "DEMO_DB_POOL": "db_pool",
+    "DEMO_DB_MISSING_INDEX": "db_missing_index",
+    "DEMO_DB_LOCK_MS": "db_lock_ms",
 }
 
 
@@ -44,6 +47,9 @@ LIMITS = {
     "DEMO_CLS": (0.0, 5.0),
     "DEMO_INP_MS": (0.0, 10_000.0),
     "DEMO_ENDPOINT_LATENCY_MS": (0.0, 60_000.0),  # per path
+    "DEMO_DB_POOL": (1.0, 100.0),  # the database knobs act in PostgreSQL mode (DEMO_DATABASE_URL) only
+    "DEMO_DB_MISSING_INDEX": (0.0, 1.0),
+    "DEMO_DB_LOCK_MS": (0.0, 10_000.0),
 }
 _MIN_STALL_EVERY_S = 0.1  # between stalls the loop serves requests, /admin among them
 
@@ -88,6 +94,9 @@ class Faults:
     cls: float = 0.0
     inp_ms: float = 0.0
     endpoint_latency_ms: dict[str, float] = field(default_factory=dict)  # path -> added ms, exact paths
+    db_pool: int = 10
+    db_missing_index: bool = False
+    db_lock_ms: float = 0.0
 
     def __post_init__(self) -> None:
         self._gate: asyncio.Semaphore | None = None
@@ -103,8 +112,13 @@ class Faults:
                 mean, _, jitter = str(raw).partition(",")
                 staged["latency_mean_ms"] = _num(key, mean or 0)
                 staged["latency_jitter_ms"] = _num(key, jitter or 0)
-            elif key == "DEMO_CAPACITY":
-                staged["capacity"] = int(_num(key, raw))
+            elif key in ("DEMO_CAPACITY", "DEMO_DB_POOL"):
+                staged[KNOBS[key]] = int(_num(key, raw))
+            elif key == "DEMO_DB_MISSING_INDEX":
+                flag = _num(key, raw)
+                if flag not in (0, 1):
+                    raise FaultError(f"{key}={raw!r} must be 0 or 1")
+                staged["db_missing_index"] = flag == 1
             elif key == "DEMO_ENDPOINT_LATENCY_MS":
                 staged["endpoint_latency_ms"] = _per_path(key, raw)
             elif key == "DEMO_STALL_EVERY_S":

@@ -294,6 +294,9 @@ class Controller:
         self.sampler = Sampler(Metrics(), target_pid=lambda: self.files.started_target().get("pid"))
         self.sampler.start()
         if self.config.target_db:
+            # The target first: an app that sets up its database at start (the bundled one seeds
+            # it) would otherwise put that work in the run's query table.
+            session_target(self.config, self.files)
             self._sample_target_db(self.config.target_db)
         if load:
             from .load.background import BackgroundLoad

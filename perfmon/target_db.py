@@ -6,7 +6,9 @@ string (any PostgreSQL, Supabase's included; read-only use), a daemon thread rea
 
 - ``pg_stat_activity``: client connections by state (``db_connections{state}``), the active ones'
   wait events by type (``db_waiting{wait_type}``), and all of the server's client connections
-  against ``max_connections`` (``db_connections_used``, ``db_connections_max``);
+  against ``max_connections`` (``db_connections_used``, ``db_connections_max``); per client
+  application, whether every connection it holds is in use (``db_connections_saturated{application}``,
+  a Rate: a pool that has run dry holds all its connections busy, mostly ``idle in transaction``);
 - ``pg_locks``: how many backends wait for a lock (``db_lock_waits``) and how long each has waited
   so far (``db_lock_wait_ms``), with who blocks whom (``pg_blocking_pids``);
 - ``pg_stat_database``: commits, rollbacks, deadlocks, temp bytes as Counters, and the buffer cache
@@ -36,6 +38,7 @@ __all__ = ["BlockingChain", "QueryDelta", "TargetDbError", "TargetDbSampler", "T
 
 MARK = "/* perfmon target-db sampler */"  # on every query of ours, so our own never count as the target's
 
+_BUSY = ("active", "idle in transaction", "idle in transaction (aborted)", "fastpath function call")
 _STATEMENTS_HOWTO = ("pg_stat_statements is not enabled in {db}: run `create extension pg_stat_statements` "
                      "with it in shared_preload_libraries (on Supabase: Database > Extensions, schema "
                      "extensions); the run goes on without the query table")
@@ -78,9 +81,16 @@ class TargetDbSummary:
     queries: list[QueryDelta] = field(default_factory=list)
     blocking: list[BlockingChain] = field(default_factory=list)
     lost: str | None = None  # the connection went away mid-run: sampling stopped there
+    # Connection time in use (sampled: busy connections x interval) against the time all statements
+    # executed over the run (pg_stat_statements): low means connections were held, not working.
+    busy_ms: float = 0.0
+    exec_ms: float | None = None
+    connections: dict[str, int] = field(default_factory=dict)  # most connections each application held
 
     def to_dict(self) -> dict[str, Any]:
         return {"database": self.database, "statements": self.statements, "lost": self.lost,
+                "busy_ms": round(self.busy_ms, 1), "exec_ms": None if self.exec_ms is None else round(self.exec_ms, 1),
+                "connections": self.connections,
                 "queries": [{"query": q.query, "calls": q.calls, "total_ms": round(q.total_ms, 3),
                              "mean_ms": round(q.mean_ms, 3), "rows": q.rows} for q in self.queries],
                 "blocking": [{"waiting": b.waiting, "blocking": b.blocking, "seen": b.seen,
@@ -104,6 +114,7 @@ class TargetDbSampler:
         # (waiting, blocking) queryid -> [samples seen, longest wait ms]; named once, at the end
         self._chains: dict[tuple[int | None, int | None], list[float]] = {}
         self._max_connections = 0
+        self._last_tick: float | None = None
         self.summary = TargetDbSummary(database="?")
 
     # --- lifecycle ----------------------------------------------------------------------------
@@ -142,7 +153,9 @@ class TargetDbSampler:
                 self._tick()
                 if self._statements:
                     statements = self._read_statements()
-                    self.summary.queries = self._deltas(statements)
+                    deltas = self._deltas(statements)
+                    self.summary.exec_ms = sum(q.total_ms for q in deltas)
+                    self.summary.queries = deltas[: self.top]
             except Exception as exc:  # noqa: BLE001 - whatever the driver raises: keep what was sampled
                 self.summary.lost = one_line(exc)
         if self._con is not None:
@@ -195,19 +208,30 @@ class TargetDbSampler:
             _, calls0, total0, rows0 = self._before.get(qid, (text, 0, 0.0, 0))
             if calls > calls0:
                 out.append(QueryDelta(text, calls - calls0, total - total0, rows - rows0))
-        return sorted(out, key=lambda q: -q.total_ms)[: self.top]
+        return sorted(out, key=lambda q: -q.total_ms)
 
     def _tick(self) -> None:
         now, m, tags = time.time(), self.metrics, self.tags
         states: dict[str, int] = {"active": 0, "idle": 0, "idle in transaction": 0}
         waits: dict[str, int] = {}
-        for state, wait_type, n in self._all(
-                f"{MARK} select coalesce(state, 'unknown'), wait_event_type, count(*) from pg_stat_activity "
-                "where datname = current_database() and backend_type = 'client backend' "
-                "and pid <> pg_backend_pid() group by 1, 2"):
+        apps: dict[str, list[int]] = {}  # application -> [connections, busy]
+        for app, state, wait_type, n in self._all(
+                f"{MARK} select application_name, coalesce(state, 'unknown'), wait_event_type, count(*) "
+                "from pg_stat_activity where datname = current_database() and backend_type = 'client backend' "
+                "and pid <> pg_backend_pid() group by 1, 2, 3"):
             states[state] = states.get(state, 0) + int(n)
             if state == "active" and wait_type:
                 waits[wait_type] = waits.get(wait_type, 0) + int(n)
+            held = apps.setdefault(str(app) or "(unnamed)", [0, 0])
+            held[0] += int(n)
+            held[1] += int(n) if state in _BUSY else 0
+        busy = sum(b for _, b in apps.values())
+        if self._last_tick is not None:
+            self.summary.busy_ms += busy * (now - self._last_tick) * 1000
+        self._last_tick = now
+        for app, (n, b) in apps.items():
+            m.rate("db_connections_saturated", {**tags, "application": app}).record(b == n, now)
+            self.summary.connections[app] = max(n, self.summary.connections.get(app, 0))
         for state, n in states.items():
             m.trend("db_connections", {**tags, "state": state}, resolution=1).record(n, now)
         for wait_type in {"Lock", "LWLock", "IO", "Client", "IPC", *waits}:

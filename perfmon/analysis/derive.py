@@ -6,7 +6,8 @@ to recover (``spike_recovery_time{scenario}``) and the memory growth during an e
 where a ramp of users stops scaling (a Universal
 Scalability Law fit over its windows, scalability.py), and a memory leak verdict per process role
 for every run long enough to tell (leaks.py), and what one browser journey costs in CPU and
-memory per process role (cost.py). They run on the assembled run, whatever produced it
+memory per process role (cost.py), and whether locks, the connection pool or the queries held
+the target's database back (database.py). They run on the assembled run, whatever produced it
 (``run_scenario``, a pytest session, a hybrid run's background load), so a hybrid spike is
 analysed exactly as a spike run on its own. What an analysis found, including why it found
 nothing, is kept in ``run.metadata["derived"]`` for the summary and the report.
@@ -23,6 +24,7 @@ from ..results import Run, ScenarioRun
 from ..thresholds import Threshold
 from .breaking import breaking_point
 from .cost import journey_cost
+from .database import db_bottleneck
 from .leaks import ROLES as LEAK_ROLES
 from .leaks import detect_leak
 from .memory import memory_growth
@@ -52,6 +54,8 @@ def derive(run: Run, thresholds: Sequence[Threshold] = ()) -> None:
         found["leaks"] = leaks
     if (cost := journey_cost(run)) is not None:
         found["journey_cost"] = cost
+    if isinstance(sampled := run.metadata.get("target_db"), dict):
+        found["db_bottleneck"] = db_bottleneck(sampled, run.metrics)
     if found:
         run.metadata["derived"] = found
 

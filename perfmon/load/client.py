@@ -9,7 +9,9 @@ measuring budget. Every request is recorded into k6-named metrics:
 - ``http_reqs`` Counter, ``http_req_failed`` Rate (status >= 400 or a transport error)
 - ``http_req_errors`` Counter tagged ``error`` = status code or exception class
 - ``http_req_server_duration`` Trend (ms), when the server sends ``Server-Timing: …;dur=``:
-  the server's own account, to compare with what the client saw
+  the server's own account, to compare with what the client saw (its first metric); each further
+  metric in the header is ``http_req_server_timing`` tagged ``metric`` (``db-pool;dur=`` is a wait
+  for a database connection: analysis/database.py reads it)
 
 ``name`` defaults to the path with ids folded (``/api/forms/17`` -> ``/api/forms/{id}``) so
 one endpoint is one row.
@@ -91,7 +93,7 @@ class Client:
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._series: dict[tuple[str, str, str], tuple[Trend, Counter, Rate]] = {}
         self._errors: dict[tuple[str, str], Counter] = {}
-        self._server: dict[tuple[str, str, str], Trend] = {}
+        self._server: dict[tuple[str, str, str, str], Trend] = {}
         self._labels: dict[str, str] = {}  # URL -> endpoint name
         # Set by the engine for open-model iterations: the first request's latency starts at the
         # time the iteration was scheduled, so a late generator cannot hide server slowness.
@@ -176,21 +178,25 @@ class Client:
         return response
 
     def _record_server(self, name: str, method: str, status: str, header: str) -> None:
-        # The first metric's dur (RFC: "metric;dur=12.3;desc=..."), e.g. the app's total time.
-        _, found, rest = header.partition("dur=")
-        if not found:
-            return
-        try:
-            dur = float(rest.split(";", 1)[0].split(",", 1)[0])
-        except ValueError:
-            return
-        key = (name, method, status)
-        trend = self._server.get(key)
-        if trend is None:
-            tags = {**self._tags, "name": name, "method": method, "status": status}
-            trend = self._metrics.trend("http_req_server_duration", tags)
-            self._server[key] = trend
-        trend.record(dur)
+        # RFC's "app;dur=12.3, db-pool;dur=9.8;desc=...": the first metric is the server's total time;
+        # each further one (a pool wait, the queries' time) is a part of it, kept by its metric name.
+        for i, entry in enumerate(header.split(",")):
+            metric, *params = (part.strip() for part in entry.split(";"))
+            dur = next((p[4:] for p in params if p.startswith("dur=")), None)
+            if dur is None or not metric:
+                continue
+            try:
+                ms = float(dur)
+            except ValueError:
+                continue
+            key = (name, method, status, "" if i == 0 else metric)
+            trend = self._server.get(key)
+            if trend is None:
+                tags = {**self._tags, "name": name, "method": method, "status": status}
+                trend = (self._metrics.trend("http_req_server_duration", tags) if i == 0 else
+                         self._metrics.trend("http_req_server_timing", {**tags, "metric": metric}))
+                self._server[key] = trend
+            trend.record(ms)
 
     async def get(self, url: str, **kw: Any) -> Response:
         return await self.request("GET", url, **kw)

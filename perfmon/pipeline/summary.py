@@ -58,6 +58,8 @@ def summary_lines(run: Run) -> list[str]:
                              for role, c in cost["roles"].items())
         lines.append(f"  cost per journey ({cost['journeys']:.0f} journeys, up to {cost['concurrent']} at once): "
                      f"{per_role}")
+    if db := (run.metadata.get("derived") or {}).get("db_bottleneck"):
+        lines.append(f"  database: {db['bottleneck'] or 'no bottleneck'}: {db['why']}")
     for key, found in (run.metadata.get("derived") or {}).items():
         what, _, scenario = key.partition(":")
         if what == "spike_recovery":

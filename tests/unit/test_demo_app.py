@@ -102,3 +102,18 @@ def test_knobs_from_environment_and_bad_env_exits(demo_factory: Callable[..., De
 
     with pytest.raises(TargetError, match="exited with code 2 at start: demo_app: DEMO_ERROR_RATE='lots'"):
         demo_factory(DEMO_ERROR_RATE="lots")
+
+
+def test_database_knobs_are_checked_and_an_unusable_database_is_one_line(
+        demo_factory: Callable[..., DemoApp]) -> None:
+    from perfmon import TargetError
+
+    with pytest.raises(TargetError, match="DEMO_DB_MISSING_INDEX='2' must be between 0 and 1"):
+        demo_factory(DEMO_DB_MISSING_INDEX="2")
+    with pytest.raises(TargetError, match="DEMO_DB_POOL='0' must be between 1 and 100"):
+        demo_factory(DEMO_DB_POOL="0")
+    # Nothing listens on port 1: one line, the password hidden.
+    hidden = r"cannot use DEMO_DATABASE_URL=postgresql://app:\*\*\*@127.0.0.1:1/wedsync"
+    with pytest.raises(TargetError, match=hidden) as e:
+        demo_factory(DEMO_DATABASE_URL="postgresql://app:s3cret@127.0.0.1:1/wedsync?connect_timeout=2")
+    assert "s3cret" not in str(e.value)
