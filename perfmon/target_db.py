@@ -12,7 +12,10 @@ string (any PostgreSQL, Supabase's included; read-only use), a daemon thread rea
 - ``pg_locks``: how many backends wait for a lock (``db_lock_waits``) and how long each has waited
   so far (``db_lock_wait_ms``), with who blocks whom (``pg_blocking_pids``);
 - ``pg_stat_database``: commits, rollbacks, deadlocks, temp bytes as Counters, and the buffer cache
-  hit ratio of each interval (``db_cache_hit_ratio``).
+  hit ratio of each interval (``db_cache_hit_ratio``);
+- ``pg_stat_statements``, summed, once per 5-s window (cheap where reading it per query each tick
+  would not be, with thousands of statements): the time and the calls of all statements
+  (``db_statements_ms``, ``db_statements``, Counters), so the report draws database time beside latency.
 
 Levels are Trends, so they window, merge and take thresholds like every other metric
 (``db_lock_wait_ms: p(95)<100``, ``db_connections_used: max<80``). ``pg_stat_statements`` is read at
@@ -31,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import PerfmonError, one_line
-from .metrics import Metrics
+from .metrics import WINDOW_S, Metrics
 from .redaction import redact
 
 __all__ = ["BlockingChain", "QueryDelta", "TargetDbError", "TargetDbSampler", "TargetDbSummary"]
@@ -115,6 +118,9 @@ class TargetDbSampler:
         self._chains: dict[tuple[int | None, int | None], list[float]] = {}
         self._max_connections = 0
         self._last_tick: float | None = None
+        self._last_totals: tuple[float, float] | None = None  # all statements' (calls, ms) at the last read
+        self._totals_at = 0.0
+        self._own: set[int] = set()  # our own statements' query ids, left out of the totals
         self.summary = TargetDbSummary(database="?")
 
     # --- lifecycle ----------------------------------------------------------------------------
@@ -140,6 +146,12 @@ class TargetDbSampler:
         if self._statements:
             self._before = self._read_statements()
         self._tick()
+        if self._statements:  # every statement of ours has run once now: learn their ids
+            self._own = {int(q) for (q,) in self._all(
+                f"{MARK} select queryid from {self._statements} where queryid is not null and query like %s",
+                (f"%{MARK}%",))}
+            self._last_totals = None
+            self._statement_totals(time.time())
         self._thread = threading.Thread(target=self._run, name="perfmon-target-db", daemon=True)
         self._thread.start()
 
@@ -150,6 +162,7 @@ class TargetDbSampler:
         statements = self._before
         if self._con is not None and self.summary.lost is None:
             try:
+                self._totals_at = 0.0  # the last, partial window's statements too
                 self._tick()
                 if self._statements:
                     statements = self._read_statements()
@@ -241,6 +254,19 @@ class TargetDbSampler:
         m.gauge("db_connections_max", tags).record(self._max_connections, now)
         self._locks(now)
         self._database(now)
+        if self._statements and now - self._totals_at >= WINDOW_S:
+            self._statement_totals(now)
+
+    def _statement_totals(self, now: float) -> None:
+        # The function form without text: the view reads every query's text from disk.
+        calls, ms = (float(v or 0) for v in self._one(
+            f"{MARK} select sum(calls), sum(total_exec_time) from {self._statements}(false) "
+            "where dbid = (select oid from pg_database where datname = current_database()) "
+            "and queryid <> all(%s)", (list(self._own),)))
+        if self._last_totals is not None:
+            self.metrics.counter("db_statements", self.tags).add(max(0.0, calls - self._last_totals[0]), now)
+            self.metrics.counter("db_statements_ms", self.tags).add(max(0.0, ms - self._last_totals[1]), now)
+        self._last_totals, self._totals_at = (calls, ms), now
 
     def _locks(self, now: float) -> None:
         # One query a tick, however many wait: each waiter with the queries of the backends blocking it.

@@ -19,11 +19,14 @@ reads together. The thresholds come from the bundled app's PostgreSQL mode (benc
 
 from __future__ import annotations
 
+import statistics
+from collections.abc import Sequence
 from typing import Any
 
 from ..metrics import Metrics, Rate, Trend
+from ..results import Run
 
-__all__ = ["db_bottleneck"]
+__all__ = ["compare_queries", "db_bottleneck"]
 
 LOCK_SAMPLES = 0.10
 POOL_SHARE = 0.5
@@ -114,3 +117,21 @@ def _total(metric: object) -> float:
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
+
+
+def compare_queries(run: Run, baseline: Sequence[Run]) -> None:
+    """Give each of ``run``'s top queries the median of its mean time over the ``baseline`` runs that
+    had it among theirs (the same normalized text), and the change against it."""
+    found = run.metadata.get("target_db")
+    if not isinstance(found, dict) or not found.get("queries"):
+        return
+    past: dict[str, list[float]] = {}
+    for other in baseline:
+        for q in (other.metadata.get("target_db") or {}).get("queries") or ():
+            past.setdefault(str(q["query"]), []).append(float(q["mean_ms"]))
+    for q in found["queries"]:
+        means = past.get(q["query"], [])
+        median = statistics.median(means) if means else None
+        q["baseline_runs"] = len(means)
+        q["baseline_mean_ms"] = None if median is None else round(median, 3)
+        q["change"] = round(q["mean_ms"] / median - 1, 3) if median else None

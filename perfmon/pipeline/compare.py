@@ -52,7 +52,8 @@ def compare(run: Run, config: Config) -> Compared:
     done = Compared()
     if config.regressions == "off":
         return done
-    from ..analysis.history import Comparison, compare_with_history  # scipy: imported when a run is compared
+    from ..analysis.database import compare_queries
+    from ..analysis.history import Comparison, baseline_runs, compare_with_history  # scipy: when a run is compared
 
     settings = config.regression_gate
     try:
@@ -72,6 +73,7 @@ def compare(run: Run, config: Config) -> Compared:
         store.close()
     found = compare_with_history(run, history, settings)
     run.metadata[HISTORY_KEY] = {**found.to_dict(), "mode": config.regressions}
+    compare_queries(run, baseline_runs(run, history, settings))
     return done
 
 

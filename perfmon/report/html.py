@@ -45,6 +45,10 @@ def _charts(m: ReportModel) -> dict[str, Any]:
         "vitals": [],
         "breaking": {},
     }
+    p95 = ("p95 ms", m.p95) if m.p95 else None
+    charts["db"] = [line_chart(series, title=title, y_unit=unit, right=p95, height=180) for title, unit, series in (
+        ("database connections by state", "connections", m.db_connections),
+        ("backends waiting", "backends", m.db_waiting), ("statement time", "ms per s", m.db_time)) if series]
     for vital in VITAL_BANDS:
         rows = [v for v in m.vitals if v["vital"] == vital]
         if rows:

@@ -34,6 +34,11 @@ class ReportModel:
     steps: list[dict[str, Any]] = field(default_factory=list)
     cpu: list[tuple[str, list[Point]]] = field(default_factory=list)
     memory: list[tuple[str, list[Point]]] = field(default_factory=list)
+    # the target's database over time (target_db.py), drawn beside the p95 latency
+    db_connections: list[tuple[str, list[Point]]] = field(default_factory=list)
+    db_waiting: list[tuple[str, list[Point]]] = field(default_factory=list)
+    db_time: list[tuple[str, list[Point]]] = field(default_factory=list)
+    p95: list[Point] = field(default_factory=list)
     breaking_points: dict[str, Any] = field(default_factory=dict)  # scenario -> analysis/capacity.py's finding
     fits: dict[str, Any] = field(default_factory=dict)  # scenario -> its USL fit, or why there is none
     history: list[dict[str, Any]] = field(default_factory=list)
@@ -130,6 +135,7 @@ def build_model(run: Run, history: list[RunSummary] | None = None) -> ReportMode
         mem = m.select_tags("process_rss_mb", {"role": role})
         if isinstance(mem, Trend) and mem.count:
             model.memory.append((role, _per_window(mem, "max")))
+    _database(m, model)
     model.breaking_points = capacity_by_scenario(run)
     model.fits = scalability_fits(run)
     model.slowest_resources = dict(run.metadata.get("slowest_resources") or {})
@@ -137,6 +143,22 @@ def build_model(run: Run, history: list[RunSummary] | None = None) -> ReportMode
     if history:
         model.history = _history_rows(run, history)
     return model
+
+
+def _database(m: Metrics, model: ReportModel) -> None:
+    """The sampled database's connections by state, waiting backends and statement time per window."""
+    for _, tags, series in m.series("db_connections"):
+        if isinstance(series, Trend) and series.count:
+            model.db_connections.append((tags.get("state", ""), _per_window(series, "avg")))
+    for name, label in (("db_lock_waits", "lock waits"), ("db_waiting", "")):
+        for _, tags, series in m.series(name):
+            if isinstance(series, Trend) and series.count and (series.max or 0) > 0:
+                model.db_waiting.append((label or f"waiting: {tags.get('wait_type', '')}", _per_window(series, "avg")))
+    spent = m.select("db_statements_ms")
+    if isinstance(spent, Counter) and spent.count:
+        model.db_time = [("statement ms/s", _per_window(spent, "rate"))]
+    if model.db_connections and model.latency:
+        model.p95 = dict(model.latency)["p95"]
 
 
 def vital_coverage(m: Metrics) -> list[dict[str, Any]]:

@@ -57,16 +57,17 @@ def database() -> Iterator[str]:
         admin.execute(f"drop database {name} with (force)")
 
 
-def session(tmp_path: Path, url: str, *, users: int = 20, submit: bool = False,
+def session(tmp_path: Path, url: str, *, users: int = 20, submit: bool = False, store: Path | None = None,
             **knobs: str) -> tuple[dict[str, Any], str]:
     """One perfmon run of 20 users on the app in PostgreSQL mode; its metadata and its summary."""
     (tmp_path / "perfmon.toml").write_text(f'[scenarios.db]\nvus = {users}\nduration = "8s"\nthink_time = "0.01s"\n')
     (tmp_path / "test_db.py").write_text(SCRIPT.replace("SUBMIT", str(submit)))
-    db = tmp_path / "r.db"
+    db = store or tmp_path / "r.db"
     out = run(pytest_cmd("test_db.py", "--perf-store", f"sqlite:///{db}", "--perf-target-db", url), tmp_path,
               DEMO_DATABASE_URL=url, **knobs)
     assert out.returncode == 0, out.stdout + out.stderr
-    [(metadata,)] = sqlite3.connect(db).execute("select metadata from performance_test_runs").fetchall()
+    [(metadata,)] = sqlite3.connect(db).execute(
+        "select metadata from performance_test_runs order by created_at desc limit 1").fetchall()
     return json.loads(metadata), out.stdout
 
 
@@ -76,11 +77,20 @@ def query(found: dict[str, Any], text: str) -> dict[str, Any]:
 
 def test_a_missing_index_puts_the_dashboard_query_on_top_and_a_small_pool_is_named(
         database: str, tmp_path_factory: pytest.TempPathFactory) -> None:
-    indexed, _ = session(tmp_path_factory.mktemp("indexed"), database, DEMO_DB_POOL="20")
-    missing, said = session(tmp_path_factory.mktemp("missing"), database, DEMO_DB_POOL="20", DEMO_DB_MISSING_INDEX="1")
+    store = tmp_path_factory.mktemp("store") / "r.db"  # one history: the indexed run is the other's baseline
+    indexed, _ = session(tmp_path_factory.mktemp("indexed"), database, store=store, DEMO_DB_POOL="20")
+    where = tmp_path_factory.mktemp("missing")
+    missing, said = session(where, database, store=store, DEMO_DB_POOL="20", DEMO_DB_MISSING_INDEX="1")
     top = missing["target_db"]["queries"][0]
     assert DASHBOARD in top["query"], missing["target_db"]["queries"]
     assert top["mean_ms"] >= 3 * query(indexed, DASHBOARD)["mean_ms"], (top, query(indexed, DASHBOARD))
+    assert top["baseline_runs"] == 1 and top["baseline_mean_ms"] == query(indexed, DASHBOARD)["mean_ms"]
+    assert top["change"] >= 2, top
+    assert "report was not written" not in said, said
+    report = next((where / "perf-reports").glob("*/index.html")).read_text()
+    section = report[report.index('<section id="target-db">'):]
+    assert section.index(DASHBOARD) < section.index("select id, names")  # on top in the report
+    assert "mean vs baseline" in section and "statement time" in section and "connections by state" in section
     assert missing["derived"]["db_bottleneck"]["bottleneck"] == "queries", missing["derived"]["db_bottleneck"]
     assert "database: queries:" in said and DASHBOARD in said
     # The same load with 20 connections for 20 users: requests hardly wait for one.
@@ -100,6 +110,7 @@ def test_a_held_row_lock_is_attributed_to_the_submit_query_with_its_blocking_cha
     assert chains and SUBMIT in chains[0]["waiting"] and SUBMIT in chains[0]["blocking"], chains
     assert 100 <= chains[0]["longest_ms"] < 5000, chains
     assert found["derived"]["db_bottleneck"]["bottleneck"] == "locks", found["derived"]["db_bottleneck"]
-    assert "database: locks:" in said
+    assert "database: locks:" in said, said
+    assert "report was not written" not in said, said
     report = next((tmp_path / "perf-reports").glob("*/index.html")).read_text()
     assert "Lock waits: who blocked whom" in report and "'1'" not in report  # normalized text, no values

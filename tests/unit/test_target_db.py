@@ -138,3 +138,18 @@ def test_a_target_database_that_cannot_be_read_is_one_line_and_the_run_goes_on(t
     bad = run(pytest_cmd("test_quick.py", "--perf-target-db", "mysql://app:pw@db/wedsync"), proj)
     assert bad.returncode == 2 and "is not a PostgreSQL URL" in bad.stdout + bad.stderr
     assert "Traceback" not in bad.stdout + bad.stderr and "pw@" not in bad.stdout + bad.stderr
+
+
+def test_statement_time_per_window_counts_the_targets_statements_not_ours(empty_pg: str) -> None:
+    url = with_statements(empty_pg)
+    metrics = Metrics()
+    sampler = TargetDbSampler(url, metrics, interval_s=0.2)
+    sampler.start()
+    with psycopg.connect(url, autocommit=True) as con:
+        for _ in range(40):
+            con.execute("select pg_sleep(0.05)")
+    sampler.stop()  # reads the last, partial window too
+    ms, calls = metrics.select_tags("db_statements_ms", {}), metrics.select_tags("db_statements", {})
+    assert isinstance(ms, Counter) and isinstance(calls, Counter)
+    assert 40 <= calls.count <= 45, calls.count  # our own sampling queries (about 150) are left out
+    assert 1900 <= ms.count < 4000, ms.count
