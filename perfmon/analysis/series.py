@@ -2,7 +2,8 @@
 
 For every series that matters (WS-180 and issue #13): p50 and p95 of each endpoint, the error rate
 and throughput of the run, each Web Vital's p75 per page, each step's p95 per journey, and the peak
-memory of each process role. The sampling error is what the run itself says about how precisely it
+memory of each process role; with the target's database sampled, its lock waits' p95, the most
+connections used and each top query's mean time. The sampling error is what the run itself says about how precisely it
 measured the value (the within-run noise):
 
 - a percentile: a distribution-free confidence interval from the run's own histogram, the
@@ -22,6 +23,7 @@ release. It is still watched for leaks (``analysis/leaks.py``).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..metrics import Counter, Metrics, Rate, Trend, merged_percentiles
@@ -95,6 +97,23 @@ def _key(metric: str, statistic: str, tags: dict[str, str]) -> str:
     return f"{statistic} {metric}" + (f"{{{inner}}}" if inner else "")
 
 
+def _database(run: Run, out: list[Observation], add_trend: Callable[..., None]) -> None:
+    """The target's database (target_db.py): lock waits' p95, the most connections used, and each top
+    query's mean time (one figure a run, so its noise is the between-run spread, as a memory peak's)."""
+    waits = [t for _, _, t in run.metrics.series("db_lock_wait_ms") if isinstance(t, Trend)]
+    if waits:
+        add_trend("db_lock_wait_ms", waits, {}, (95,))
+    used = run.metrics.select("db_connections_used")
+    if isinstance(used, Trend) and used.count >= MIN_SAMPLES and used.max:
+        out.append(Observation(_key("db_connections_used", "max", {}), "db_connections_used", "max", (),
+                               float(used.max), 0.0, float(used.count), unit="connections"))
+    for q in (run.metadata.get("target_db") or {}).get("queries") or ():
+        if q.get("calls", 0) >= MIN_SAMPLES and q.get("mean_ms"):
+            tags = {"query": str(q["query"])}
+            out.append(Observation(_key("db_query_time_ms", "mean", tags), "db_query_time_ms", "mean",
+                                   tuple(tags.items()), float(q["mean_ms"]), 0.0, float(q["calls"]), unit="ms"))
+
+
 def observe(run: Run) -> list[Observation]:
     """Every judged series of ``run`` with its value and within-run standard error."""
     out: list[Observation] = []
@@ -134,6 +153,7 @@ def observe(run: Run) -> list[Observation]:
             tags = {"scenario": scenario}
             out.append(Observation(_key(CAPACITY, "max", tags), CAPACITY, "max", tuple(tags.items()), float(rate),
                                    0.0, float(len(found.get("steps") or [])), higher_is_worse=False, unit="/s"))
+    _database(run, out, add_trend)
     for (role,), trends in _grouped(m, "process_rss_mb", ("role",)).items():
         if role == RUNNER_ROLE:
             continue

@@ -130,3 +130,26 @@ def test_a_distribution_without_spread_gets_no_location_series() -> None:
     rng = random.Random(2)
     flat = [latency_run(rng, low=30.0, high=30.0) for _ in range(5)]
     assert LOCATION_KEY not in {f.key for f in gate(latency_run(rng, low=30.0, high=30.0), flat)}
+
+
+def db_run(mean_ms: float, lock_p95: float = 40.0) -> Run:
+    run = make_run()
+    run.metadata["target_db"] = {"queries": [
+        {"query": "select * from submissions where supplier_id = $1", "calls": 500, "mean_ms": mean_ms},
+        {"query": "select 1", "calls": 3, "mean_ms": 0.01}]}  # too few calls to judge
+    for i in range(40):
+        run.metrics.trend("db_lock_wait_ms").record(lock_p95 * (i + 1) / 40, run.started_at + i)
+        run.metrics.trend("db_connections_used", resolution=1).record(8 + i % 3, run.started_at + i)
+    return run
+
+
+def test_the_target_databases_series_are_judged_and_a_slower_query_is_a_regression() -> None:
+    keys = {o.key for o in observe(db_run(2.0))}
+    query = "mean db_query_time_ms{query:select * from submissions where supplier_id = $1}"
+    assert {query, "max db_connections_used", "p95 db_lock_wait_ms"} <= keys
+    assert not any("select 1" in k for k in keys)
+    baseline = [observe(db_run(v)) for v in (2.0, 2.1, 1.9, 2.05, 1.95)]
+    found = {f.key: f.kind for f in gate(observe(db_run(6.0)), baseline)}
+    assert found[query] == "regression"
+    same = {f.key: f.kind for f in gate(observe(db_run(2.02)), baseline)}
+    assert same[query] == "same"
