@@ -70,6 +70,7 @@ def summary_json(run: Run) -> dict[str, Any]:
         **({"derived": derived} if isinstance(derived := run.metadata.get("derived"), dict) else {}),
         **({"capacity": capacity} if (capacity := _capacity(run)) else {}),
         **({"quarantine": held} if isinstance(held := run.metadata.get("quarantine"), dict) else {}),
+        **({"target_db": sampled} if isinstance(sampled := run.metadata.get("target_db"), dict) else {}),
     }
 
 

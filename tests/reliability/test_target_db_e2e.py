@@ -11,9 +11,11 @@ import json
 import sqlite3
 import uuid
 from collections.abc import Iterator
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
 from tests._support.postgres import ADMIN
@@ -114,3 +116,7 @@ def test_a_held_row_lock_is_attributed_to_the_submit_query_with_its_blocking_cha
     assert "report was not written" not in said, said
     report = next((tmp_path / "perf-reports").glob("*/index.html")).read_text()
     assert "Lock waits: who blocked whom" in report and "'1'" not in report  # normalized text, no values
+    summary = json.loads(next((tmp_path / "perf-reports").glob("*/summary.json")).read_text())
+    schema = json.loads(resources.files("perfmon.report").joinpath("summary.schema.json").read_text())
+    jsonschema.validate(summary, schema)
+    assert summary["target_db"]["blocking"] == chains and summary["derived"]["db_bottleneck"]["bottleneck"] == "locks"
