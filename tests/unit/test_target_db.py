@@ -153,3 +153,18 @@ def test_statement_time_per_window_counts_the_targets_statements_not_ours(empty_
     assert isinstance(ms, Counter) and isinstance(calls, Counter)
     assert 40 <= calls.count <= 45, calls.count  # our own sampling queries (about 150) are left out
     assert 1900 <= ms.count < 4000, ms.count
+
+
+def test_the_target_databases_password_appears_nowhere_perfmon_writes(empty_pg: str, tmp_path: Path) -> None:
+    with_statements(empty_pg)
+    # The test server trusts local connections, so a password in the URL is accepted and never checked.
+    url = empty_pg.replace("postgresql://postgres@", "postgresql://postgres:planted-pw-7731@")
+    proj = project(tmp_path)
+    db = tmp_path / "r.db"
+    out = run(pytest_cmd("test_quick.py", "--perf-store", f"sqlite:///{db}", "--perf-target-db", url), proj)
+    assert out.returncode == 0, out.stdout[-3000:]
+    assert len(runs_in(db)) == 1
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert any(p.name == "index.html" for p in written) and any(p.name == "summary.json" for p in written)
+    leaks = [str(p) for p in written if b"planted-pw-7731" in p.read_bytes()]
+    assert leaks == [] and "planted-pw-7731" not in out.stdout + out.stderr, leaks
