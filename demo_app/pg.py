@@ -35,11 +35,11 @@ from .faults import Faults
 __all__ = ["SUBMISSIONS", "DatabaseUnavailable", "PgDatabase"]
 
 SUBMISSIONS = 300_000  # enough that reading them all costs several times an index lookup
-_INDEX = "submissions_supplier_created"
+_INDEX = "submissions_supplier_created"  # made or dropped by PgDatabase.apply (DEMO_DB_MISSING_INDEX)
 _APP_NAME = "wedsync-demo"
 _held: contextvars.ContextVar[psycopg.Connection[Any] | None] = contextvars.ContextVar("demo_db_conn", default=None)
 
-_SCHEMA = f"""
+_SCHEMA = """
 create table if not exists suppliers (id serial primary key, email text unique not null, password_hash bytea not null,
   business_name text not null, enquiries integer not null default 0);
 create table if not exists couples (id serial primary key, supplier_id integer not null references suppliers(id),
@@ -50,7 +50,6 @@ create table if not exists forms (id integer primary key, supplier_id integer no
 create table if not exists submissions (id bigserial primary key, form_id integer not null references forms(id),
   supplier_id integer not null references suppliers(id), payload jsonb not null,
   created_at timestamptz not null default now());
-create index if not exists {_INDEX} on submissions (supplier_id, created_at desc);
 """
 _SEED = f"""
 insert into suppliers (email, password_hash, business_name)
@@ -127,7 +126,6 @@ class PgDatabase:
                 con.execute(f"drop index if exists {_INDEX}")
             else:
                 con.execute(f"create index if not exists {_INDEX} on submissions (supplier_id, created_at desc)")
-            con.execute("analyze submissions")
 
     @asynccontextmanager
     async def request(self) -> AsyncIterator[float]:

@@ -112,7 +112,7 @@ def _saturated(metrics: Metrics, app: str) -> float | None:
 
 
 def _total(metric: object) -> float:
-    return float(metric.count * (metric.stat("avg") or 0.0)) if isinstance(metric, Trend) else 0.0
+    return metric.sum if isinstance(metric, Trend) else 0.0
 
 
 def _round(value: float | None) -> float | None:

@@ -180,21 +180,23 @@ class Client:
     def _record_server(self, name: str, method: str, status: str, header: str) -> None:
         # RFC's "app;dur=12.3, db-pool;dur=9.8;desc=...": the first metric is the server's total time;
         # each further one (a pool wait, the queries' time) is a part of it, kept by its metric name.
+        # Per response: partition, not a full parse (bench/http_engine.py counts the generator's CPU).
         for i, entry in enumerate(header.split(",")):
-            metric, *params = (part.strip() for part in entry.split(";"))
-            dur = next((p[4:] for p in params if p.startswith("dur=")), None)
-            if dur is None or not metric:
+            metric, _, params = entry.partition(";")
+            _, found, rest = params.partition("dur=")
+            if not found:
                 continue
             try:
-                ms = float(dur)
+                ms = float(rest.split(";", 1)[0])
             except ValueError:
                 continue
-            key = (name, method, status, "" if i == 0 else metric)
+            metric = "" if i == 0 else metric.strip() or "unnamed"
+            key = (name, method, status, metric)
             trend = self._server.get(key)
             if trend is None:
                 tags = {**self._tags, "name": name, "method": method, "status": status}
-                trend = (self._metrics.trend("http_req_server_duration", tags) if i == 0 else
-                         self._metrics.trend("http_req_server_timing", {**tags, "metric": metric}))
+                trend = (self._metrics.trend("http_req_server_timing", {**tags, "metric": metric}) if metric else
+                         self._metrics.trend("http_req_server_duration", tags))
                 self._server[key] = trend
             trend.record(ms)
 

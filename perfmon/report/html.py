@@ -45,7 +45,7 @@ def _charts(m: ReportModel) -> dict[str, Any]:
         "vitals": [],
         "breaking": {},
     }
-    p95 = ("p95 ms", m.p95) if m.p95 else None
+    p95 = ("p95 ms", dict(m.latency)["p95"]) if m.latency else None
     charts["db"] = [line_chart(series, title=title, y_unit=unit, right=p95, height=180) for title, unit, series in (
         ("database connections by state", "connections", m.db_connections),
         ("backends waiting", "backends", m.db_waiting), ("statement time", "ms per s", m.db_time)) if series]

@@ -38,7 +38,6 @@ class ReportModel:
     db_connections: list[tuple[str, list[Point]]] = field(default_factory=list)
     db_waiting: list[tuple[str, list[Point]]] = field(default_factory=list)
     db_time: list[tuple[str, list[Point]]] = field(default_factory=list)
-    p95: list[Point] = field(default_factory=list)
     breaking_points: dict[str, Any] = field(default_factory=dict)  # scenario -> analysis/capacity.py's finding
     fits: dict[str, Any] = field(default_factory=dict)  # scenario -> its USL fit, or why there is none
     history: list[dict[str, Any]] = field(default_factory=list)
@@ -157,8 +156,6 @@ def _database(m: Metrics, model: ReportModel) -> None:
     spent = m.select("db_statements_ms")
     if isinstance(spent, Counter) and spent.count:
         model.db_time = [("statement ms/s", _per_window(spent, "rate"))]
-    if model.db_connections and model.latency:
-        model.p95 = dict(model.latency)["p95"]
 
 
 def vital_coverage(m: Metrics) -> list[dict[str, Any]]:

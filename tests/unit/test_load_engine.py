@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from perfmon import Counter, Rate, Trend, parse_thresholds
+from perfmon import Counter, Metrics, Rate, Trend, parse_thresholds
 from perfmon.config import Scenario, Stage
 from perfmon.load import Client, EngineOptions, VirtualUser, endpoint_name, run_load_test, run_scenario
 from perfmon.load.perf_api import scoped
@@ -210,3 +210,11 @@ def test_a_windowed_threshold_fails_a_run_whose_end_is_all_errors(demo_factory: 
     assert whole.passed and whole.observed is not None and 0.2 < whole.observed < 0.5
     assert not windowed.passed and windowed.observed is not None and windowed.observed > 0.9
     assert res.run.status == "failed"
+
+
+def test_every_server_timing_metric_is_kept_the_first_as_the_servers_own_time() -> None:
+    metrics = Metrics()
+    client = Client(None, metrics, base_url="http://127.0.0.1:1")  # type: ignore[arg-type]  # no request is sent
+    client._record_server("/a", "GET", "200", 'app;dur=12.5;desc="all", db-pool;dur=3, cache;desc=hit, db;dur=bad')
+    found = {(name, tags.get("metric")): t.sum for name, tags, t in metrics.series() if isinstance(t, Trend)}
+    assert found == {("http_req_server_duration", None): 12.5, ("http_req_server_timing", "db-pool"): 3.0}
