@@ -129,10 +129,26 @@ def _parser() -> argparse.ArgumentParser:
     cal.add_argument("--json", action="store_true", help="print the result as JSON")
     cal.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: passed to pytest as they are")
 
+    bsrv = sub.add_parser("browser-server", help="serve Chromium to journeys on other hosts (--perf-browser-ws); "
+                                                 "prints the endpoint, runs until Ctrl-C")
+    bsrv.add_argument("--host", default="127.0.0.1", help="the address to listen on, one the runners reach "
+                                                          "(default: 127.0.0.1)")
+    bsrv.add_argument("--port", type=_port, default=0, help="the port (default: any free one)")
+
     demo = sub.add_parser("demo", help="serve the bundled WedSync reference app")
     demo.add_argument("--port", type=int, default=8000)
     demo.add_argument("--host", default="127.0.0.1")
     return p
+
+
+def _port(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = -1
+    if not 0 <= n <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port: give 0-65535 (0: any free port)")
+    return n
 
 
 def _positive(text: str) -> int:
@@ -416,6 +432,15 @@ def _gate_alert(args: argparse.Namespace, store: Store | None, line: str, *, sha
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "browser-server":
+        from .browser import serve_browser
+
+        def ready(endpoint: str) -> None:
+            print(endpoint, flush=True)
+            print(f"perfmon: browser server ready; run the journeys with --perf-browser-ws {endpoint} "
+                  "(Ctrl-C stops it)", file=sys.stderr, flush=True)
+
+        return serve_browser(args.host, args.port, ready=ready)
     if args.command == "demo":
         # Started as a process: perfmon never imports the bundled app.
         return subprocess.call([sys.executable, "-m", "demo_app", "--host", args.host, "--port", str(args.port)])

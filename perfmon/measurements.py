@@ -90,7 +90,10 @@ class MeasurementLog:
         self.path = directory / f"{name}.jsonl"
 
     def append(self, record: Record) -> None:
-        line = json.dumps(record.to_dict())
+        self.append_line(json.dumps(record.to_dict()))
+
+    def append_line(self, line: str) -> None:
+        """A record already serialized (one that came from a remote worker)."""
         with self.path.open("a", encoding="utf-8") as f:
             f.write(line + "\n")
             f.flush()

@@ -17,6 +17,8 @@ reads the code the plugin decided from ``$PERFMON_EXIT_FILE``, so it can tell py
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import signal
 import sys
@@ -30,15 +32,17 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import pytest
 
 from .config import Config, load_config
-from .errors import PerfmonError
+from .errors import ConfigError, PerfmonError, TargetError
 from .exit_codes import ExitCode
-from .measurements import Record
+from .measurements import MeasurementLog, Record
 from .session import (
+    LOCAL,
     BrowserOptions,
     Controller,
     ProcessContext,
     SessionOutcome,
     Target,
+    UserError,
     artifacts_dir,
     browser_iteration,
     chromium_problem,
@@ -76,6 +80,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "(default: PERFMON_TARGET_DB or the config's target_db)")
     add("--perf-config", type=Path, help="perfmon.toml or pyproject.toml to read")
     add("--perf-browsers", type=_count, help="Chromium servers all workers share (0: one browser per worker)")
+    add("--perf-browser-ws", action="append", default=[], metavar="WS_URL",
+        help="browser servers on other hosts (`perfmon browser-server`), repeated or comma-separated; "
+             "workers take them in turn (default: PERFMON_BROWSER_WS)")
     add("--perf-iterations", type=_count, help="iterations of each journey per virtual user (default: profile's)")
     add("--perf-load", metavar="SCENARIO", help="hybrid run: drive this API scenario while the journeys run")
     add("--perf-load-script", metavar="FILE.py:FUNC", help="its journey (default: the config's suites.load_script)")
@@ -132,8 +139,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "perf: a performance test measured by perfmon")
     for kind in ("load", "stress", "spike", "endurance"):
         config.addinivalue_line("markers", f"perf_{kind}: an API {kind} test (`perfmon run --type {kind}` selects it)")
+    wi: dict[str, Any] | None = getattr(config, "workerinput", None)
+    remote = wi is not None and bool(wi.get("perfmon_runner"))
     try:
-        cfg = load_config(config.getoption("perf_config"), profile=config.getoption("perf_profile"),
+        cfg = load_config(_remote_config_file(config, wi) if remote else config.getoption("perf_config"),
+                          profile=(wi or {}).get("perfmon_profile") or config.getoption("perf_profile"),
                           target_db=config.getoption("perf_target_db"),
                           environment=config.getoption("perf_env"), store=config.getoption("perf_store"),
                           base_url=config.getoption("base_url", None))
@@ -144,9 +154,16 @@ def pytest_configure(config: pytest.Config) -> None:
     if mode := config.getoption("perf_regressions"):
         cfg = replace(cfg, regressions=mode)
     opt = config.getoption
+    endpoints: tuple[str, ...] = ()
+    if given := opt("perf_browser_ws") or [os.environ.get("PERFMON_BROWSER_WS", "")]:
+        from .browser.remote import parse_endpoints  # Playwright comes with it: only when asked for
+
+        try:
+            endpoints = parse_endpoints(given)
+        except PerfmonError as exc:
+            _user_error(exc, config)
     browser = BrowserOptions(network=opt("perf_network"), cpu_throttle=opt("perf_cpu_throttle"),
-                             tracing=opt("perf_tracing") != "off", servers=opt("perf_browsers"))
-    wi: dict[str, Any] | None = getattr(config, "workerinput", None)
+                             tracing=opt("perf_tracing") != "off", servers=opt("perf_browsers"), endpoints=endpoints)
     process = config.stash[_process_key] = ProcessContext.open(cfg, browser, wi)
     if wi is None:
         if threading.current_thread() is threading.main_thread():
@@ -159,28 +176,77 @@ def pytest_configure(config: pytest.Config) -> None:
                 share_worker_bytecode(cfg.root)  # before xdist starts the workers, at session start
 
 
+def _remote_config_file(config: pytest.Config, workerinput: dict[str, Any] | None) -> Path | None:
+    """A remote worker reads the controller's config file in the copy of the project xdist sent it."""
+    found = (workerinput or {}).get("perfmon_config")
+    return config.rootpath / found if found and (config.rootpath / found).is_file() else None
+
+
 def _interrupt(signum: int, frame: object) -> None:
     """A cancelled CI job sends SIGTERM: stop as Ctrl-C does, so the partial run is kept as interrupted."""
     raise KeyboardInterrupt
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    if (process := config.stash.get(_process_key, None)) is not None:
+        process.close()
     if (previous := config.stash.get(_sigterm_key, None)) is not None:
         signal.signal(signal.SIGTERM, previous)
 
 
 class _XdistHooks:
+    """The controller's side of pytest-xdist: what each worker is told, and what comes back."""
+
     def __init__(self, config: pytest.Config) -> None:
         self.process = config.stash[_process_key]
         self.controller = config.stash[_controller_key]
+        self.workers: dict[str, int] = {}  # gateway id -> worker index (a restarted worker keeps its own)
+        self.remote_log: MeasurementLog | None = None
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> Generator[None, None, None]:
+        """xdist connects its gateways here: a host that refuses is one line, not a traceback."""
+        config = session.config
+        if _remote_workers(config) and not (config.option.rsyncdir or config.getini("rsyncdirs")):
+            # xdist runs remote workers on a copy of the project it sends them, and needs the tests' paths
+            # inside it; perfmon's own outputs stay here. (Set after xdist's configure, which warns on it.)
+            config.option.rsyncdir = [str(self.process.config.root)]
+            config.option.rsyncignore = [*config.option.rsyncignore, self.process.config.report_dir,
+                                         "test-results", "node_modules"]
+        if _remote_workers(config):
+            # xdist maps only absolute paths into that copy; `pytest ... tests/browser_perf` should just work.
+            config.invocation_params = dataclasses.replace(config.invocation_params, args=tuple(
+                _absolute(arg, config.invocation_params.dir) for arg in config.invocation_params.args))
+        import execnet
+
+        try:
+            return (yield)
+        except (OSError, EOFError, execnet.HostNotFound, execnet.RemoteError) as exc:
+            self.controller.close()
+            said = (str(exc).strip().splitlines() or [""])[-1] or type(exc).__name__
+            _user_error(TargetError(f"an xdist host could not start a worker ({said}); on that host run "
+                                    "`python -m execnet.script.socketserver HOST:PORT` in perfmon's environment, "
+                                    "with the --tx chdir folder present, or fix --tx"), session.config)
+
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
-        node.workerinput.update(self.process.workerinput())
+        spec = node.gateway.spec
+        worker = self.workers.setdefault(str(spec.id), len(self.workers))
+        node.workerinput.update(self.process.workerinput(worker=worker, runner=spec.socket or spec.ssh or None))
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_handlecrashitem(self, crashitem: str, report: Any, sched: Any) -> None:
         self.controller.lost_iterations += 1
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """A remote worker's record (or user error) arrives with its test's report."""
+        if (error := getattr(report, "perfmon_user_error", None)) is not None:
+            self.process.files.note_user_error(UserError(str(error["message"]), int(error["exit_code"])))
+        if (line := getattr(report, "perfmon_record", None)) is not None:
+            if self.remote_log is None:
+                self.remote_log = MeasurementLog(self.process.files.records, "remote")
+            self.remote_log.append_line(str(line))
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -188,8 +254,12 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         return
     opt = session.config.getoption
     try:
+        if _remote_workers(session.config) and not controller.config.base_url:
+            raise ConfigError("xdist workers on other hosts cannot reach the bundled app on this machine's loopback; "
+                              "serve the target where they can reach it and pass --base-url (or BASE_URL)")
         controller.start(load=opt("perf_load"), load_script=opt("perf_load_script"),
-                         load_on_start=opt("perf_load_on_start"))
+                         load_on_start=opt("perf_load_on_start"),
+                         browser_endpoints=session.config.stash[_process_key].browser.endpoints)
     except PerfmonError as exc:
         controller.close()  # pytest runs no sessionfinish after a failed sessionstart: stop the app it started
         _user_error(exc, session.config)
@@ -201,6 +271,18 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if isinstance(workers, int) and workers > 1 and reporter is not None and _runs_journeys(session.config):
         if (line := controller.calibration_warning(workers)) is not None:
             reporter.write_line(line, yellow=True)
+
+
+def _remote_workers(config: pytest.Config) -> bool:
+    """Whether pytest-xdist will start workers on other hosts (``--tx socket=...`` or ``ssh=...``)."""
+    if not config.pluginmanager.hasplugin("xdist") or config.getoption("dist", "no") == "no":
+        return False
+    return any(("socket=" in tx or "ssh=" in tx) for tx in config.getoption("tx", None) or [])
+
+
+def _absolute(arg: str, cwd: Path) -> str:
+    path, sep, rest = arg.partition("::")
+    return str((cwd / path).resolve()) + sep + rest if not arg.startswith("-") and (cwd / path).exists() else arg
 
 
 def _runs_journeys(config: pytest.Config) -> bool:
@@ -228,7 +310,7 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     record = item.stash[_record_key] = Record(item.nodeid)
     item.stash[_reports_key] = {}
     yield
-    if record.measured:
+    if record.measured and not item.config.stash[_process_key].remote:  # a remote one's went with its report
         item.config.stash[_process_key].log.append(record)
     # Items live until the session ends; their measurements must not (a browser iteration's live
     # histograms are megabytes, times every test a worker runs).
@@ -243,7 +325,20 @@ def pytest_runtest_makereport(
     rep = yield
     if _reports_key in item.stash:
         item.stash[_reports_key][rep.when] = rep
+    process = item.config.stash[_process_key]
+    if process.remote:
+        _ship_to_controller(rep, process, item.stash.get(_record_key, None))
     return rep
+
+
+def _ship_to_controller(rep: pytest.TestReport, process: ProcessContext, record: Record | None) -> None:
+    """A remote worker's disk is not the controller's: its finished record (and a user error it met)
+    ride on the test's report, which xdist serializes to the controller as it does every report."""
+    if (error := process.files.user_error()) is not None and not process.files.root.joinpath("shipped").exists():
+        process.files.root.joinpath("shipped").touch()
+        rep.perfmon_user_error = {"message": error.message, "exit_code": error.exit_code}  # type: ignore[attr-defined]
+    if rep.when == "teardown" and record is not None and record.measured:
+        rep.perfmon_record = json.dumps(record.to_dict())  # type: ignore[attr-defined]
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -325,17 +420,24 @@ def perf_user(perf_vu: int, perf_config: Config) -> tuple[str, str]:
 
 
 @pytest.fixture(scope="session")
-def perf_browser(request: pytest.FixtureRequest) -> Iterator[Any]:
-    """A Playwright Browser for this process: under xdist a connection to one of the browser servers
-    all workers share (``--perf-browsers N``); alone, or with ``--perf-browsers 0``, its own."""
+def _perf_browser(request: pytest.FixtureRequest) -> Iterator[tuple[Any, str]]:
+    """This process's browser and the label of the host it runs on."""
     process = _process(request.config)
     try:
-        browser, close = session_browser(process.files, worker=process.worker, workers=process.workers,
-                                         servers=process.browser.servers)
+        browser, close, host = session_browser(process.files, worker=process.worker, workers=process.workers,
+                                               servers=process.browser.servers, endpoints=process.browser.endpoints)
     except PerfmonError as exc:
         _user_error(exc, request)
-    yield browser
+    yield browser, (process.runner if host == LOCAL else host)
     close()
+
+
+@pytest.fixture(scope="session")
+def perf_browser(_perf_browser: tuple[Any, str]) -> Any:
+    """A Playwright Browser for this process: under xdist a connection to one of the browser servers
+    all workers share (``--perf-browsers N``); alone, or with ``--perf-browsers 0``, its own; with
+    ``--perf-browser-ws``, a connection to one of those servers on other hosts."""
+    return _perf_browser[0]
 
 
 @pytest.fixture
@@ -352,7 +454,7 @@ def perf_context_args(perf_base_url: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def perf(request: pytest.FixtureRequest, perf_browser: Any, perf_context_args: dict[str, Any],
+def perf(request: pytest.FixtureRequest, _perf_browser: tuple[Any, str], perf_context_args: dict[str, Any],
          perf_config: Config) -> Iterator[Any]:
     """One measured browser iteration: ``perf.page``, ``perf.step(name)``, ``perf.vitals()``,
     ``perf.navigation()``. A fresh context per iteration; evidence kept only when it fails."""
@@ -364,9 +466,11 @@ def perf(request: pytest.FixtureRequest, perf_browser: Any, perf_context_args: d
         rep = item.stash[_reports_key].get("call")
         return rep is None or rep.failed
 
-    with browser_iteration(perf_browser, perf_context_args, record, perf_config, process.browser,
+    browser, host = _perf_browser
+    with browser_iteration(browser, perf_context_args, record, perf_config, process.browser,
                            journey=getattr(item, "originalname", item.name).removeprefix("test_"),
-                           artifacts=artifacts_dir(Path(request.config.rootpath), item.nodeid), failed=failed) as bp:
+                           artifacts=artifacts_dir(Path(request.config.rootpath), item.nodeid), failed=failed,
+                           hosts=(host, process.runner)) as bp:
         yield bp
 
 

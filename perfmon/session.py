@@ -24,7 +24,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from .target_db import TargetDbSampler
 
 __all__ = [
+    "LOCAL",
     "WORKERS_PER_BROWSER_SERVER",
     "BrowserOptions",
     "Controller",
@@ -59,6 +60,7 @@ __all__ = [
 ]
 
 WORKERS_PER_BROWSER_SERVER = 16  # bench/README.md: steadier peak memory than a browser per worker
+LOCAL = "local"  # the host label of this machine's browsers and of the controller's own workers
 
 
 @dataclass(frozen=True)
@@ -73,16 +75,17 @@ class SessionFiles:
     def services(self) -> Path:
         return self.root / "services"
 
-    def note_user_error(self, exc: PerfmonError) -> None:
+    def note_user_error(self, exc: PerfmonError | UserError) -> None:
         """Keep the first user error any process met (its line and exit code); the controller reports
         it once at the end."""
+        message, code = (exc.message, exc.exit_code) if isinstance(exc, UserError) else (str(exc), exc.exit_code)
         self.root.mkdir(parents=True, exist_ok=True)
         try:
             fd = os.open(self.root / "user-error.json", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         except FileExistsError:
             return
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump({"message": str(exc), "exit_code": exc.exit_code}, f)
+            json.dump({"message": message, "exit_code": code}, f)
 
     def user_error(self) -> UserError | None:
         path = self.root / "user-error.json"
@@ -121,23 +124,44 @@ def session_target(config: Config, files: SessionFiles) -> Target:
     return Target(str(record["base_url"]), record.get("pid"))
 
 
-def session_browser(files: SessionFiles, *, worker: int, workers: int,
-                    servers: int | None) -> tuple[Any, Callable[[], None]]:
-    """A Playwright Browser for this process and how to close it: under xdist a connection to one of
-    the browser servers all workers share (one per 16 workers, or ``servers``); alone, or with
-    ``servers=0``, a browser of its own."""
-    from .browser import connect_browser, launch_browser, start_browser_server
+def session_browser(files: SessionFiles, *, worker: int, workers: int, servers: int | None,
+                    endpoints: tuple[str, ...] = ()) -> tuple[Any, Callable[[], None], str]:
+    """A Playwright Browser for this process, how to close it, and its host's label: with
+    ``endpoints`` (``--perf-browser-ws``), a connection to one of those servers, workers taken in turn;
+    under xdist a connection to one of the browser servers all workers share (one per 16 workers, or
+    ``servers``); alone, or with ``servers=0``, a browser of its own."""
+    from .browser import connect_browser, endpoint_label, launch_browser, start_browser_server
 
+    if endpoints:
+        endpoint = endpoints[worker % len(endpoints)]
+        browser, close = _connect_remote(endpoint)
+        return browser, close, endpoint_label(endpoint)
     if servers is None:
         servers = 0 if workers == 1 else -(-workers // WORKERS_PER_BROWSER_SERVER)
     # Node.js young generations cost ~15 MB per driver or server by default; a 1 MB semi-space keeps that
     # down (bench/README.md has the figures).
     os.environ["NODE_OPTIONS"] = (os.environ.get("NODE_OPTIONS", "") + " --max-semi-space-size=1").strip()
     if servers == 0:
-        return launch_browser()
+        return (*launch_browser(), LOCAL)
     server = shared_service(files.services, f"browser-{worker % servers}",
                             lambda: start_browser_server(log_dir=files.root))
-    return connect_browser(server["ws_endpoint"])
+    return (*connect_browser(server["ws_endpoint"]), LOCAL)
+
+
+def _connect_remote(endpoint: str) -> tuple[Any, Callable[[], None]]:
+    """A browser server on another host, or one line saying why not (it went away since the start)."""
+    from .browser import check_endpoint, connect_browser, endpoint_label
+    from .errors import BrowserError
+
+    check_endpoint(endpoint)
+    try:
+        return connect_browser(endpoint)
+    except BrowserError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a websocket refused mid-handshake: any client error
+        raise BrowserError(f"the browser server at {endpoint_label(endpoint)} refused the connection "
+                           f"({one_line(exc)}); check the endpoint's path and that its Playwright version is "
+                           "this one's") from None
 
 
 def chromium_problem() -> PerfmonError | None:
@@ -165,18 +189,27 @@ class BrowserOptions:
     cpu_throttle: float | None = None
     tracing: bool = True
     servers: int | None = None  # shared browser servers; None: one per 16 workers under xdist
+    endpoints: tuple[str, ...] = ()  # browser servers on other hosts (--perf-browser-ws)
 
     def recorded(self) -> dict[str, Any]:
         """What the run records of them (throttling changes what the numbers mean)."""
-        found = {"network": self.network, "cpu_throttle": self.cpu_throttle,
-                 "tracing": "retain-on-failure" if self.tracing else "off"}
+        found: dict[str, Any] = {"network": self.network, "cpu_throttle": self.cpu_throttle,
+                                 "tracing": "retain-on-failure" if self.tracing else "off", "browser_hosts": None}
+        if self.endpoints:
+            from .browser import endpoint_label
+
+            found["browser_hosts"] = [endpoint_label(e) for e in self.endpoints]
         return {k: v for k, v in found.items() if v is not None}
 
 
 @dataclass(frozen=True)
 class ProcessContext:
     """What every process of a session knows: the config, the run id, the shared directory and its
-    own record log. The controller makes it; each xdist worker gets it through ``workerinput``."""
+    own record log. The controller makes it; each xdist worker gets it through ``workerinput``.
+
+    A worker on another host (``--tx socket=...`` or ``ssh=...``) cannot see the controller's disk:
+    its files are a folder of its own, its target is the controller's, and its records travel back
+    to the controller with its test reports (``pytest_plugin``)."""
 
     config: Config
     run_id: str
@@ -186,32 +219,60 @@ class ProcessContext:
     started_at: float
     log: MeasurementLog
     browser: BrowserOptions
+    runner: str = LOCAL  # the host this process runs on: a remote worker's gateway address
+
+    @property
+    def remote(self) -> bool:
+        return self.runner != LOCAL
 
     @classmethod
     def open(cls, config: Config, browser: BrowserOptions, workerinput: Mapping[str, Any] | None) -> ProcessContext:
         if workerinput is None:
             files = SessionFiles(Path(tempfile.mkdtemp(prefix="perfmon-session-")))
             return cls(config, new_run_id(), files, 0, 1, time.time(), MeasurementLog(files.records, "main"), browser)
-        files = SessionFiles(Path(workerinput["perfmon_dir"]))
         name = str(workerinput.get("workerid", "gw0"))
-        return cls(config, str(workerinput["perfmon_run_id"]), files, int(re.sub(r"\D", "", name) or 0),
+        worker = int(workerinput.get("perfmon_worker", re.sub(r"\D", "", name) or 0))
+        runner = str(workerinput.get("perfmon_runner") or LOCAL)
+        if runner == LOCAL:
+            files = SessionFiles(Path(workerinput["perfmon_dir"]))
+        else:
+            files = SessionFiles(Path(tempfile.mkdtemp(prefix="perfmon-remote-")))
+            config = replace(config, base_url=workerinput.get("perfmon_base_url") or config.base_url)
+        return cls(config, str(workerinput["perfmon_run_id"]), files, worker,
                    int(workerinput.get("workercount", 1)), float(workerinput["perfmon_started_at"]),
-                   MeasurementLog(files.records, name), browser)
+                   MeasurementLog(files.records, name), browser, runner)
 
-    def workerinput(self) -> dict[str, Any]:
-        return {"perfmon_dir": str(self.files.root), "perfmon_run_id": self.run_id,
-                "perfmon_started_at": self.started_at}
+    def workerinput(self, *, worker: int, runner: str | None) -> dict[str, Any]:
+        """What the controller hands worker number ``worker``; ``runner``: the host of a remote one."""
+        found: dict[str, Any] = {"perfmon_dir": str(self.files.root), "perfmon_run_id": self.run_id,
+                                 "perfmon_started_at": self.started_at, "perfmon_worker": worker}
+        if runner:
+            source, root = Path(self.config.source or "-").resolve(), self.config.root.resolve()
+            found.update(perfmon_runner=runner, perfmon_base_url=self.config.base_url,
+                         perfmon_profile=self.config.profile.name,
+                         perfmon_config=str(source.relative_to(root))
+                         if source.is_file() and source.is_relative_to(root) else None)
+        return found
+
+    def close(self) -> None:
+        """A remote worker's end: stop what it started on its host and remove its folder (the
+        controller does this for everything on its own disk)."""
+        if self.remote:
+            stop_shared_services(self.files.services)
+            shutil.rmtree(self.files.root, ignore_errors=True)
 
 
 @contextlib.contextmanager
 def browser_iteration(browser: Any, context_args: Mapping[str, Any], record: Record, config: Config,
-                      options: BrowserOptions, *, journey: str, artifacts: Path,
-                      failed: Callable[[], bool]) -> Iterator[Any]:
+                      options: BrowserOptions, *, journey: str, artifacts: Path, failed: Callable[[], bool],
+                      hosts: tuple[str, str] = (LOCAL, LOCAL)) -> Iterator[Any]:
     """One measured journey iteration in a fresh context, recorded into ``record``; a screenshot and a
-    trace are kept in ``artifacts`` when ``failed()`` says so or its values broke a browser threshold."""
+    trace are kept in ``artifacts`` when ``failed()`` says so or its values broke a browser threshold.
+    ``hosts``: where its browser and its worker ran, counted per iteration."""
     from .browser import BrowserPerf
 
     record.kind = "browser"
+    record.metrics.counter("browser_host_iterations", {"browser": hosts[0], "runner": hosts[1]}).add(1)
     context = browser.new_context(**context_args)
     bp = BrowserPerf(context, record.metrics, journey=journey, network=options.network,
                      cpu_throttle=options.cpu_throttle, tracing=options.tracing, timed=record.timed)
@@ -282,15 +343,21 @@ class Controller:
         self.warnings: list[str] = []  # one line each, shown at the start; the run goes on
 
     def start(self, *, load: str | None = None, load_script: str | None = None,
-              load_on_start: str | None = None) -> None:
-        """Check a given target, start sampling and, for a hybrid run, the background load.
-        Raises :class:`~perfmon.PerfmonError` (one line) before any test runs when something is wrong."""
+              load_on_start: str | None = None, browser_endpoints: tuple[str, ...] = ()) -> None:
+        """Check a given target and browser servers, start sampling and, for a hybrid run, the
+        background load. Raises :class:`~perfmon.PerfmonError` (one line) before any test runs when
+        something is wrong."""
         from .metrics import Metrics
         from .sampling import Sampler
         from .target import check_reachable
 
         if self.config.base_url:
             check_reachable(self.config.base_url)  # before 50 workers start, not in each of them
+        if browser_endpoints:
+            from .browser import check_endpoint
+
+            for endpoint in browser_endpoints:
+                check_endpoint(endpoint)
         self.sampler = Sampler(Metrics(), target_pid=lambda: self.files.started_target().get("pid"))
         self.sampler.start()
         if self.config.target_db:

@@ -19,7 +19,7 @@ from typing import Any
 
 from filelock import FileLock
 
-__all__ = ["shared_service", "stop_shared_services"]
+__all__ = ["shared_service", "stop_shared_process", "stop_shared_services"]
 
 
 def shared_service(directory: Path, name: str, start: Callable[[], dict[str, Any]]) -> dict[str, Any]:
@@ -63,6 +63,11 @@ def stop_shared_services(directory: Path, grace_s: float = 5.0) -> None:
             pids.extend(int(p) for p in json.loads(record.read_text()).get("pids", []))
         except (OSError, ValueError, TypeError):
             continue
+    stop_shared_process(*pids, grace_s=grace_s)
+
+
+def stop_shared_process(*pids: int, grace_s: float = 5.0) -> None:
+    """Stop these process groups: SIGTERM, then SIGKILL after ``grace_s``."""
     for pid in pids:
         _signal_group(pid, signal.SIGTERM)
     deadline = time.monotonic() + grace_s

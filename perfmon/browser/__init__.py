@@ -10,16 +10,21 @@ from .launch import (
     launch_options,
     start_browser_server,
 )
+from .remote import check_endpoint, endpoint_label, parse_endpoints, serve_browser
 from .session import VITAL_NAMES, BrowserPerf, vitals_script
 
 __all__ = [
     "CHROMIUM_ARGS",
     "VITAL_NAMES",
     "BrowserPerf",
+    "check_endpoint",
     "chromium_executable",
     "connect_browser",
+    "endpoint_label",
     "launch_browser",
     "launch_options",
+    "parse_endpoints",
+    "serve_browser",
     "start_browser_server",
     "vitals_script",
 ]

@@ -83,14 +83,16 @@ def launch_options(extra_args: tuple[str, ...] = ()) -> dict[str, Any]:
     return {"executable_path": chromium_executable(), "headless": True, "args": [*CHROMIUM_ARGS, *extra_args]}
 
 
-def start_browser_server(timeout_s: float = 60.0, log_dir: Path | None = None) -> dict[str, Any]:
+def start_browser_server(timeout_s: float = 60.0, log_dir: Path | None = None,
+                         listen: dict[str, Any] | None = None) -> dict[str, Any]:
     """Start ``playwright launch-server`` with Debian's Chromium; returns its ws endpoint and pid.
 
-    Its config file is removed once the server has read it. Its log goes to ``log_dir`` (a session's
+    ``listen`` (``host``, ``port``, ``wsPath``) is where it listens; by default loopback, a free port
+    and a random path. Its config file is removed once the server has read it. Its log goes to ``log_dir`` (a session's
     own folder, removed with it), else to a temp file removed once the server is up (a failed start
     keeps it and names it)."""
     opts = launch_options()
-    config = {"executablePath": opts["executable_path"], "headless": True, "args": opts["args"]}
+    config = {"executablePath": opts["executable_path"], "headless": True, "args": opts["args"], **(listen or {})}
     cfg = Path(tempfile.mkstemp(prefix="perfmon-browser-", suffix=".json", dir=log_dir)[1])
     cfg.write_text(json.dumps(config))
     log = cfg.with_suffix(".log")
