@@ -219,6 +219,9 @@ class _XdistHooks:
                 _absolute(arg, config.invocation_params.dir) for arg in config.invocation_params.args))
         import execnet
 
+        dsession = config.pluginmanager.get_plugin("dsession")
+        if _remote_workers(config) and callable(getattr(dsession, "_clone_node", None)):
+            dsession._clone_node = self._clone_or_carry_on(dsession._clone_node, session)  # type: ignore[union-attr]
         try:
             return (yield)
         except (OSError, EOFError, execnet.HostNotFound, execnet.RemoteError) as exc:
@@ -228,6 +231,22 @@ class _XdistHooks:
                                     "`python -m execnet.script.socketserver HOST:PORT` in perfmon's environment, "
                                     "with the --tx chdir folder present, or fix --tx"), session.config)
 
+
+    def _clone_or_carry_on(self, clone: Callable[[Any], Any], session: pytest.Session) -> Callable[[Any], Any]:
+        """xdist replaces a crashed worker on the same host; when that host is gone, it would end the
+        session with a traceback. Carry on without it: its pending tests already went to the others."""
+        import execnet
+
+        def clone_or_carry_on(node: Any) -> Any:
+            try:
+                return clone(node)
+            except (OSError, EOFError, execnet.HostNotFound, execnet.RemoteError) as exc:
+                if (reporter := session.config.pluginmanager.get_plugin("terminalreporter")) is not None:
+                    reporter.write_line(f"perfmon: xdist host {node.gateway.spec.socket or node.gateway.spec.ssh} "
+                                        f"is gone ({type(exc).__name__}); the other hosts run its remaining tests",
+                                        yellow=True)
+                return None
+        return clone_or_carry_on
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:

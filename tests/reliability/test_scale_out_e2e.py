@@ -1,0 +1,178 @@
+"""Journeys spread over hosts the test creates (network namespaces, or loopback ports where it may
+not): pytest-xdist workers on other hosts through execnet socket servers, browsers on browser servers
+there, one run merged on the controller, and a host killed mid-iteration losing only that iteration."""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from perfmon.target import free_port
+from tests._support.hosts import Host, Hosts, network_hosts
+from tests._support.sessions import env, pytest_cmd
+
+pytestmark = pytest.mark.browser
+
+SUITE = """
+import os
+from pathlib import Path
+
+import pytest
+
+
+@pytest.mark.parametrize("it", range({iterations}))
+def test_journey(perf, it):
+    with perf.step("open"):
+        perf.page.goto("/login")
+    marks = os.environ.get("MARK_DIR")
+    if marks and os.environ.get("TEST_HOST") == "h2":
+        done = Path(marks) / "h2-tests"
+        with done.open("a") as f:
+            f.write("x")
+        if len(done.read_text()) == 2:  # h2's second test: in flight when the test kills h2
+            (Path(marks) / "h2-in-flight").touch()
+            import time
+            time.sleep(300)
+"""
+
+
+@pytest.fixture
+def hosts() -> Iterator[Hosts]:
+    with network_hosts(2) as found:
+        print(f"test hosts: {found.mode}")  # the test says which it used
+        yield found
+
+
+def _serve_target(hosts: Hosts, tmp_path: Path) -> str:
+    port = free_port()
+    target = hosts.hosts[0]
+    log = tmp_path / "target.log"
+    # The target runs in this namespace, at the address every host routes to.
+    proc = subprocess.Popen([sys.executable, "-m", "demo_app", "--host", hosts.target_address, "--port", str(port)],
+                            stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
+                            env=env(DEMO_ADMIN_TOKEN=secrets.token_hex(16)))  # served beyond loopback
+    target.processes.append(proc)  # stopped with the hosts
+    url = f"http://{hosts.target_address}:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"{url}/healthz", timeout=2).raise_for_status()
+            return url
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise AssertionError(f"the target did not start: {log.read_text()[-500:]}")
+
+
+def _execnet_server(host: Host, tmp_path: Path, **extra: str) -> str:
+    port = 8801 if host.netns else free_port()
+    (tmp_path / host.name).mkdir()
+    host.start([sys.executable, "-m", "execnet.script.socketserver", f"{host.address}:{port}"],
+               log=tmp_path / f"{host.name}-execnet.log", env=env(TEST_HOST=host.name, **extra))
+    _wait_listening(host, port)
+    return f"socket={host.address}:{port}//id={host.name}//chdir={tmp_path / host.name}"
+
+
+def _browser_server(host: Host, tmp_path: Path) -> str:
+    port = 9301 if host.netns else free_port()
+    out = tmp_path / f"{host.name}-browser.log"
+    host.start([sys.executable, "-m", "perfmon", "browser-server", "--host", host.address, "--port", str(port)],
+               log=out, env=env())
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        lines = out.read_text().splitlines()
+        if lines and lines[0].startswith("ws://"):
+            return lines[0]
+        time.sleep(0.2)
+    raise AssertionError(f"no browser server on {host.name}: {out.read_text()[-500:]}")
+
+
+def _wait_listening(host: Host, port: int) -> None:
+    """Wait until the host listens on ``port``, without connecting (a connection would become a gateway)."""
+    prefix = ["ip", "netns", "exec", host.netns] if host.netns else []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        table = subprocess.run([*prefix, "cat", "/proc/net/tcp"], capture_output=True, text=True, check=False).stdout
+        if any(f":{port:04X}" == row.split()[1][-5:] and row.split()[3] == "0A" for row in table.splitlines()[1:]):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"nothing listens on {host.name}:{port}")
+
+
+def _project(tmp_path: Path, iterations: int) -> Path:
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    (proj / "perfmon.toml").write_text('[scenarios.browser]\nthink_time = "0s"\n')
+    (proj / "test_spread.py").write_text(SUITE.replace("{iterations}", str(iterations)))
+    return proj
+
+
+def _stored(db: Path) -> tuple[int, float, dict[tuple[str, str], float]]:
+    con = sqlite3.connect(db)
+    [(run_id, lost)] = con.execute("select id, lost_iterations from performance_test_runs").fetchall()
+    done = con.execute("select sum(count) from performance_metric_series where run_id = ? and "
+                       "name = 'browser_iterations'", (run_id,)).fetchone()[0]
+    by_host: dict[tuple[str, str], float] = {}
+    for tags, count in con.execute("select tags, sum(count) from performance_metric_series where run_id = ? and "
+                                   "name = 'browser_host_iterations' group by tags", (run_id,)):
+        import json
+
+        t = json.loads(tags)
+        by_host[(t["browser"], t["runner"])] = count
+    return int(lost), float(done or 0), by_host
+
+
+def test_journeys_on_two_hosts_merge_on_the_controller(hosts: Hosts, tmp_path: Path) -> None:
+    base_url = _serve_target(hosts, tmp_path)
+    tx = [_execnet_server(h, tmp_path) for h in hosts.hosts]
+    ws = [_browser_server(h, tmp_path) for h in hosts.hosts]
+    proj, db = _project(tmp_path, 4), tmp_path / "r.db"
+    out = subprocess.run(
+        pytest_cmd("-d", *[a for spec in tx for a in ("--tx", spec)], "test_spread.py", "--base-url", base_url,
+                   "--perf-browser-ws", ",".join(ws), "--perf-store", f"sqlite:///{db}"),
+        cwd=proj, env=env(), capture_output=True, text=True, timeout=600)
+    # Two journeys at once on two cores can saturate this machine: then the run is honestly unmeasured.
+    assert out.returncode in (0, 3), f"[{hosts.mode}] " + out.stdout[-3000:] + out.stderr[-2000:]
+    lost, done, by_host = _stored(db)
+    assert (lost, done) == (0, 4), hosts.mode
+    runners = {spec.split("//")[0].removeprefix("socket=") for spec in tx}
+    browsers = {w.removeprefix("ws://").split("/")[0] for w in ws}
+    assert {runner for _, runner in by_host} == runners, (hosts.mode, by_host)  # journeys ran on both hosts
+    assert {browser for browser, _ in by_host} == browsers, (hosts.mode, by_host)
+    assert sum(by_host.values()) == 4
+    # Nothing of the endpoints' secret paths is stored.
+    con = sqlite3.connect(db)
+    stored = " ".join(str(row) for row in con.execute("select metadata from performance_test_runs"))
+    assert all(w.rsplit("/", 1)[1] not in stored for w in ws)
+
+
+def test_a_killed_host_loses_only_its_in_flight_iteration(hosts: Hosts, tmp_path: Path) -> None:
+    base_url = _serve_target(hosts, tmp_path)
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    tx = [_execnet_server(h, tmp_path, MARK_DIR=str(marks)) for h in hosts.hosts]
+    proj, db = _project(tmp_path, 6), tmp_path / "r.db"
+    run = subprocess.Popen(
+        pytest_cmd("-d", *[a for spec in tx for a in ("--tx", spec)], "test_spread.py", "--base-url", base_url,
+                   "--perf-store", f"sqlite:///{db}"),
+        cwd=proj, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while not (marks / "h2-in-flight").exists() and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert (marks / "h2-in-flight").exists(), f"[{hosts.mode}] h2 never started its second test"
+    hosts.hosts[1].kill()
+    stdout, stderr = run.communicate(timeout=600)
+    assert "is gone" in stdout, f"[{hosts.mode}] " + stdout[-3000:] + stderr[-2000:]
+    assert "Traceback" not in stdout + stderr and "INTERNALERROR" not in stdout
+    # A crashed test fails the run (or it is unmeasured when too few samples were clean).
+    assert run.returncode in (1, 3), stdout[-2000:]
+    lost, done, by_host = _stored(db)
+    assert (lost, done) == (1, 5), (hosts.mode, by_host)  # h2's first iteration arrived before it died
+    assert len({runner for _, runner in by_host}) == 2
