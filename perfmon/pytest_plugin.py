@@ -226,7 +226,8 @@ class _XdistHooks:
             return (yield)
         except (OSError, EOFError, execnet.HostNotFound, execnet.RemoteError) as exc:
             self.controller.close()
-            said = (str(exc).strip().splitlines() or [""])[-1] or type(exc).__name__
+            said = exc.strerror if isinstance(exc, OSError) and exc.strerror else \
+                (str(exc).strip().splitlines() or [""])[-1] or type(exc).__name__
             _user_error(TargetError(f"an xdist host could not start a worker ({said}); on that host run "
                                     "`python -m execnet.script.socketserver HOST:PORT` in perfmon's environment, "
                                     "with the --tx chdir folder present, or fix --tx"), session.config)

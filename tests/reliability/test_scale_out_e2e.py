@@ -176,3 +176,46 @@ def test_a_killed_host_loses_only_its_in_flight_iteration(hosts: Hosts, tmp_path
     lost, done, by_host = _stored(db)
     assert (lost, done) == (1, 5), (hosts.mode, by_host)  # h2's first iteration arrived before it died
     assert len({runner for _, runner in by_host}) == 2
+
+
+@pytest.fixture
+def local_target(tmp_path: Path) -> Iterator[str]:
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "demo_app", "--port", str(port)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True, env=env())
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"{url}/healthz", timeout=2).raise_for_status()
+                break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        yield url
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--perf-browser-ws", "http://127.0.0.1:1/x"], "'127.0.0.1:1' is not a browser server endpoint"),
+    (["--perf-browser-ws", "ws://127.0.0.1:{closed}/secret-token"], "the browser server at 127.0.0.1:{closed} is "
+                                                                    "unreachable"),
+    (["-d", "--tx", "socket=127.0.0.1:{closed}//id=h1", "--base-url", "{target}"], "an xdist host could not start "
+                                                                                   "a worker (Connection refused)"),
+    (["-d", "--tx", "socket=127.0.0.1:{closed}//id=h1"], "xdist workers on other hosts cannot reach the bundled app"),
+], ids=["not-an-endpoint", "browser-server-down", "xdist-host-refuses", "remote-workers-without-a-target"])
+def test_bad_scale_out_input_is_one_line(tmp_path: Path, local_target: str, args: list[str], message: str) -> None:
+    from tests._support.sessions import project
+
+    proj = project(tmp_path)
+    closed = str(free_port())
+    given = [a.replace("{closed}", closed).replace("{target}", local_target) for a in args]
+    out = subprocess.run(pytest_cmd("test_quick.py", *given), cwd=proj, env=env(), capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode not in (0, 1), out.stdout[-2000:] + out.stderr
+    assert message.replace("{closed}", closed) in out.stderr, out.stderr
+    assert "Traceback" not in out.stdout + out.stderr and "INTERNALERROR" not in out.stdout + out.stderr
+    assert "secret-token" not in out.stdout + out.stderr
+    assert len([line for line in out.stderr.splitlines() if line.strip()]) == 1, out.stderr
