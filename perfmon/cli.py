@@ -14,10 +14,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from .config import Config, GateSettings, load_config
-from .errors import ConfigError, PerfmonError, StoreError
+from .errors import ConfigError, PerfmonError, StoreError, TargetError
 from .exit_codes import ExitCode
 from .redaction import redact
-from .results import Run
+from .results import Run, shared_run_id
 from .store import RunSummary, Store, open_store
 from .thresholds import ThresholdOutcome
 
@@ -44,6 +44,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--browsers", type=int, default=None, metavar="N", help="shared Chromium servers")
     run.add_argument("--workers", default="auto", metavar="N", help="pytest-xdist workers (default: auto)")
     run.add_argument("--env", default=None, help="environment recorded with the run")
+    run.add_argument("--shard", default=None, metavar="I/N", help="run shard I of N of a run spread over N runners "
+                     "(a CI matrix, a Kubernetes Indexed Job); needs --run-id")
+    run.add_argument("--run-id", default=None, metavar="ID", help="the id all shards of the run share (e.g. the CI "
+                     "run's id)")
     run.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: passed to pytest as they are")
 
     hist = sub.add_parser("history", help="recent runs with verdicts and key metrics")
@@ -128,6 +132,15 @@ def _parser() -> argparse.ArgumentParser:
                      help="say how many such machines -n N needs (default: 50)")
     cal.add_argument("--json", action="store_true", help="print the result as JSON")
     cal.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: passed to pytest as they are")
+
+    merge = sub.add_parser("merge", help="judge a sharded run from the shards in the store; missing shards at the "
+                                         "deadline make it partial (exit 3)")
+    merge.add_argument("run_id", metavar="RUN_ID", help="the id the shards were given (--run-id)")
+    merge.add_argument("--shards", type=_positive, default=None, metavar="N",
+                       help="how many shards the run has (default: what the stored shards say)")
+    merge.add_argument("--wait", default="0s", metavar="DURATION",
+                       help="wait this long for missing shards before judging without them (default: 0s)")
+    merge.add_argument("--report-dir", type=Path, default=None, help="where the reports go (default: the config's)")
 
     bsrv = sub.add_parser("browser-server", help="serve Chromium to journeys on other hosts (--perf-browser-ws); "
                                                  "prints the endpoint, runs until Ctrl-C")
@@ -308,6 +321,10 @@ def _cmd_run(args: argparse.Namespace, cfg: Config) -> int:
         argv += ["--perf-config", str(args.config)]
     if args.store:
         argv += ["--perf-store", args.store]
+    if args.shard:
+        argv += ["--perf-shard", args.shard]
+    if args.run_id:
+        argv += ["--perf-run-id", args.run_id]
     extra = [a for a in args.pytest_args if a != "--"]
     with tempfile.TemporaryDirectory(prefix="perfmon-run-") as tmp:
         decided = Path(tmp) / "exit"
@@ -346,6 +363,39 @@ def _run_pytest(argv: list[str], *, cwd: Path, env: Mapping[str, str]) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _cmd_merge(args: argparse.Namespace, cfg: Config) -> int:
+    """Judge a sharded run from its stored parts, waiting up to ``--wait`` for the missing ones."""
+    from .durations import parse_duration
+    from .pipeline import Outputs
+    from .pipeline.shards import merge_parts
+
+    wait_s = parse_duration(args.wait, what="--wait")
+    run_id = shared_run_id(args.run_id)
+    deadline = time.monotonic() + wait_s
+    store = open_store(cfg.store, root=cfg.root, create=False)
+    try:
+        while True:
+            rows = store.read_shards(run_id)
+            expected = args.shards or max((r.shards for r in rows), default=0)
+            if (rows and len({r.shard for r in rows}) >= expected) or time.monotonic() >= deadline:
+                break
+            time.sleep(min(5.0, max(0.1, deadline - time.monotonic())))
+    finally:
+        store.close()
+    if not rows:
+        raise TargetError(f"no shard of run {args.run_id} ({run_id}) is in {redact(cfg.store)}; check the run id "
+                          "and the store the shards used")
+    concluded = merge_parts(rows, cfg, expected=expected,
+                            outputs=Outputs(store=True, report_dir=args.report_dir or cfg.root / cfg.report_dir))
+    for line, _ in concluded.lines():
+        print(line)
+    missing = concluded.run.metadata.get("shards", {}).get("missing") or []
+    if missing:
+        print(f"perfmon: run {run_id} is partial: shard(s) {', '.join(missing)} never reported", file=sys.stderr)
+        return ExitCode.UNMEASURED
+    return concluded.exit_code
 
 
 def _cmd_flush(cfg: Config) -> int:
@@ -452,6 +502,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _cmd_flush(cfg)
     if args.command == "gate":
         return _cmd_gate(args, cfg)
+    if args.command == "merge":
+        return _cmd_merge(args, cfg)
     if args.command == "calibrate":
         from .calibration import calibrate_command
 

@@ -32,6 +32,7 @@ __all__ = [
     "MonitorGates",
     "Profile",
     "Scenario",
+    "Shard",
     "Stage",
     "Suites",
     "find_config_file",
@@ -106,6 +107,33 @@ class Profile:
 
 
 @dataclass(frozen=True)
+class Shard:
+    """This runner's slice of a run spread over ``count`` independent runners (``--perf-shard i/N``):
+    a CI matrix job or a Kubernetes Indexed Job, each storing its part under one run id."""
+
+    index: int  # 1-based
+    count: int
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"
+
+    def share(self, n: int) -> int:
+        """This shard's part of ``n`` whole things (users, iterations): the parts add up to ``n``."""
+        return n // self.count + (1 if self.index - 1 < n % self.count else 0)
+
+    @classmethod
+    def parse(cls, text: str) -> Shard:
+        index, _, count = text.strip().partition("/")
+        try:
+            found = cls(int(index), int(count))
+        except ValueError:
+            found = cls(0, 0)
+        if not 1 <= found.index <= found.count:
+            raise ConfigError(f"shard {text!r} is not I/N with 1 <= I <= N; the first of three runners is 1/3")
+        return found
+
+
+@dataclass(frozen=True)
 class Scenario:
     """A workload in k6's terms plus its thresholds."""
 
@@ -150,6 +178,21 @@ class Scenario:
             max_vus=users(self.max_vus),
             iterations=profile.browser_iterations if self.executor == "per-vu-iterations" else self.iterations,
             think_time_s=profile.think_time_s if profile.think_time_s is not None else self.think_time_s,
+        )
+
+    def sliced(self, shard: Shard) -> Scenario:
+        """This shard's part of the scenario: its share of the users, of a ramp's targets and of the
+        arrival rate (the parts add up to the whole); durations stay, so the shards run side by side."""
+        if self.peak_vus and self.peak_vus < shard.count and self.rate == 0:
+            raise ConfigError(f"scenario {self.name!r} has {self.peak_vus} user(s), fewer than the {shard.count} "
+                              "shards: give it at least one user per shard, or run fewer shards")
+
+        def users(n: int) -> int:
+            return max(1, shard.share(n)) if n else 0
+
+        return replace(
+            self, vus=users(self.vus), stages=tuple(Stage(s.duration_s, shard.share(s.target)) for s in self.stages),
+            rate=self.rate / shard.count, max_vus=users(self.max_vus),
         )
 
 
@@ -214,6 +257,7 @@ class Config:
     # The target's PostgreSQL, sampled read-only during the run (target_db.py), and how often.
     target_db: str | None = None
     target_db_interval_s: float = 1.0
+    shard: Shard | None = None  # this runner's slice of a sharded run (--perf-shard); None: the whole run
 
     def browser_thresholds(self) -> list[Threshold]:
         """The thresholds that judge browser journeys: the browser scenario's own, then each
@@ -225,14 +269,15 @@ class Config:
         return own + builtin
 
     def scenario(self, name: str) -> Scenario:
-        """The named scenario, scaled by the active profile."""
+        """The named scenario, scaled by the active profile (and sliced to this shard of a sharded run)."""
         try:
-            return self.scenarios[name].scaled(self.profile)
+            found = self.scenarios[name].scaled(self.profile)
         except KeyError:
             known = ", ".join(sorted(self.scenarios)) or "none"
             raise ConfigError(
                 f"unknown scenario {name!r}; known: {known}. Add [tool.perfmon.scenarios.{name}] to the config"
             ) from None
+        return found.sliced(self.shard) if self.shard is not None else found
 
 
 def _read_text(path: Path) -> str:

@@ -31,10 +31,11 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
-from .config import Config, load_config
+from .config import Config, Shard, load_config
 from .errors import ConfigError, PerfmonError, TargetError
 from .exit_codes import ExitCode
 from .measurements import MeasurementLog, Record
+from .results import shared_run_id
 from .session import (
     LOCAL,
     BrowserOptions,
@@ -93,6 +94,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add("--perf-tracing", default="retain-on-failure", choices=["retain-on-failure", "off"],
         help="Playwright traces kept for failed iterations only (default), or none recorded")
     add("--perf-no-store", action="store_true", help="judge and print the run but do not store it")
+    add("--perf-shard", metavar="I/N", help="run shard I of N of a run spread over N runners: this runner's share of "
+        "the users and arrival rate, stored under --perf-run-id (default: PERFMON_SHARD)")
+    add("--perf-run-id", metavar="ID", help="the run's id, shared by all its shards (a UUID, or any text such as the "
+        "CI run's id; default: PERFMON_RUN_ID)")
     add("--perf-regressions", choices=("fail", "warn", "off"), default=None,
         help="a regression against the run's history fails the run (default), only warns, or is not checked")
     # --base-url is pytest-playwright's (or pytest-base-url's) option; perfmon reads it.
@@ -149,6 +154,11 @@ def pytest_configure(config: pytest.Config) -> None:
                           base_url=config.getoption("base_url", None))
     except PerfmonError as exc:
         _user_error(exc, config)
+    try:
+        shard, run_id = _sharding(config, wi)
+    except PerfmonError as exc:
+        _user_error(exc, config)
+    cfg = replace(cfg, shard=shard)
     if iterations := config.getoption("perf_iterations"):
         cfg = replace(cfg, profile=replace(cfg.profile, browser_iterations=iterations))
     if mode := config.getoption("perf_regressions"):
@@ -164,7 +174,7 @@ def pytest_configure(config: pytest.Config) -> None:
             _user_error(exc, config)
     browser = BrowserOptions(network=opt("perf_network"), cpu_throttle=opt("perf_cpu_throttle"),
                              tracing=opt("perf_tracing") != "off", servers=opt("perf_browsers"), endpoints=endpoints)
-    process = config.stash[_process_key] = ProcessContext.open(cfg, browser, wi)
+    process = config.stash[_process_key] = ProcessContext.open(cfg, browser, wi, run_id=run_id)
     if wi is None:
         if threading.current_thread() is threading.main_thread():
             config.stash[_sigterm_key] = signal.signal(signal.SIGTERM, _interrupt)
@@ -174,6 +184,18 @@ def pytest_configure(config: pytest.Config) -> None:
             config.pluginmanager.register(_XdistHooks(config), "perfmon-xdist")
             if config.getoption("numprocesses", None):
                 share_worker_bytecode(cfg.root)  # before xdist starts the workers, at session start
+
+
+def _sharding(config: pytest.Config, workerinput: dict[str, Any] | None) -> tuple[Shard | None, str | None]:
+    """This runner's shard of a sharded run and the run id all shards share (options, else environment)."""
+    if workerinput is not None and workerinput.get("perfmon_shard"):  # a remote worker sees no environment
+        return Shard.parse(workerinput["perfmon_shard"]), None
+    text = config.getoption("perf_shard") or os.environ.get("PERFMON_SHARD")
+    given = config.getoption("perf_run_id") or os.environ.get("PERFMON_RUN_ID")
+    if text and not given:
+        raise ConfigError(f"--perf-shard {text} needs --perf-run-id: the id all the run's shards share, e.g. the CI "
+                          "run's id")
+    return (Shard.parse(text) if text else None), (shared_run_id(given) if given and given.strip() else None)
 
 
 def _remote_config_file(config: pytest.Config, workerinput: dict[str, Any] | None) -> Path | None:
@@ -427,10 +449,13 @@ def perf_base_url(_perf_target: Target) -> str:
 @pytest.fixture
 def perf_vu(request: pytest.FixtureRequest) -> int:
     """This iteration's virtual-user number (1-based): the ``vu`` parameter, else the worker's."""
+    process = _process(request.config)
+    # Shard i of a sharded run numbers its users after the shards before it: no two share an account.
+    offset = (process.config.shard.index - 1) * process.workers if process.config.shard else 0
     callspec = getattr(request.node, "callspec", None)
     if callspec is not None and "vu" in callspec.params:
-        return int(callspec.params["vu"])
-    return _process(request.config).worker + 1
+        return offset + int(callspec.params["vu"])
+    return offset + process.worker + 1
 
 
 @pytest.fixture

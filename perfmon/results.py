@@ -37,6 +37,7 @@ __all__ = [
     "ScenarioRun",
     "git_info",
     "new_run_id",
+    "shared_run_id",
     "test_type_of",
 ]
 
@@ -57,6 +58,19 @@ def test_type_of(scenario: str) -> str:
 
 def new_run_id() -> str:
     return str(uuid.uuid4())
+
+
+_SHARED_IDS = uuid.UUID("6f1c3c1e-8d0a-4b8e-9a53-2f0f5bde1800")  # perfmon's namespace: one name, one id
+
+
+def shared_run_id(given: str) -> str:
+    """The run id every shard of a run shares: ``given`` when it is a UUID, else one derived from it (a
+    CI run's number, say), the same on every runner."""
+    text = given.strip()
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        return str(uuid.uuid5(_SHARED_IDS, text))
 
 
 def git_info(cwd: str | None = None) -> dict[str, str | None]:

@@ -28,8 +28,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .config import Config
-from .errors import PerfmonError, one_line
+from .config import Config, Shard
+from .errors import ConfigError, PerfmonError, one_line
 from .exit_codes import ExitCode
 from .measurements import MeasurementLog, Record, read_records
 from .redaction import redact
@@ -38,7 +38,8 @@ from .shared import shared_service, stop_shared_services
 
 if TYPE_CHECKING:
     from .load.background import BackgroundLoad
-    from .pipeline import Concluded, Line, Outputs
+    from .pipeline import Concluded, Line, Outputs, RunFacts
+    from .pipeline.shards import ShardStored
     from .sampling import Sampler
     from .target_db import TargetDbSampler
 
@@ -226,10 +227,14 @@ class ProcessContext:
         return self.runner != LOCAL
 
     @classmethod
-    def open(cls, config: Config, browser: BrowserOptions, workerinput: Mapping[str, Any] | None) -> ProcessContext:
+    def open(cls, config: Config, browser: BrowserOptions, workerinput: Mapping[str, Any] | None, *,
+             run_id: str | None = None) -> ProcessContext:
+        """The controller's (``workerinput`` None; ``run_id``: one given, as all shards of a run share)
+        or a worker's."""
         if workerinput is None:
             files = SessionFiles(Path(tempfile.mkdtemp(prefix="perfmon-session-")))
-            return cls(config, new_run_id(), files, 0, 1, time.time(), MeasurementLog(files.records, "main"), browser)
+            return cls(config, run_id or new_run_id(), files, 0, 1, time.time(), MeasurementLog(files.records, "main"),
+                       browser)
         name = str(workerinput.get("workerid", "gw0"))
         worker = int(workerinput.get("perfmon_worker", re.sub(r"\D", "", name) or 0))
         runner = str(workerinput.get("perfmon_runner") or LOCAL)
@@ -237,7 +242,9 @@ class ProcessContext:
             files = SessionFiles(Path(workerinput["perfmon_dir"]))
         else:
             files = SessionFiles(Path(tempfile.mkdtemp(prefix="perfmon-remote-")))
-            config = replace(config, base_url=workerinput.get("perfmon_base_url") or config.base_url)
+            config = replace(config, base_url=workerinput.get("perfmon_base_url") or config.base_url,
+                             shard=Shard.parse(workerinput["perfmon_shard"]) if workerinput.get("perfmon_shard")
+                             else config.shard)
         return cls(config, str(workerinput["perfmon_run_id"]), files, worker,
                    int(workerinput.get("workercount", 1)), float(workerinput["perfmon_started_at"]),
                    MeasurementLog(files.records, name), browser, runner)
@@ -245,7 +252,8 @@ class ProcessContext:
     def workerinput(self, *, worker: int, runner: str | None) -> dict[str, Any]:
         """What the controller hands worker number ``worker``; ``runner``: the host of a remote one."""
         found: dict[str, Any] = {"perfmon_dir": str(self.files.root), "perfmon_run_id": self.run_id,
-                                 "perfmon_started_at": self.started_at, "perfmon_worker": worker}
+                                 "perfmon_started_at": self.started_at, "perfmon_worker": worker,
+                                 "perfmon_shard": str(self.config.shard) if self.config.shard else None}
         if runner:
             source, root = Path(self.config.source or "-").resolve(), self.config.root.resolve()
             found.update(perfmon_runner=runner, perfmon_base_url=self.config.base_url,
@@ -300,6 +308,7 @@ class SessionOutcome:
     concluded: Concluded | None  # None: nothing was measured, or it could not be concluded (``broken``)
     user_error: UserError | None  # the first user error a process met during the tests
     broken: str | None = None  # concluding failed (a perfmon bug); where the measurements were kept
+    shard: ShardStored | None = None  # a shard of a sharded run: where its part went (``concluded``: the run)
 
     @property
     def exit_code(self) -> ExitCode | None:
@@ -309,6 +318,8 @@ class SessionOutcome:
             return ExitCode(self.user_error.exit_code)
         if self.broken is not None:
             return ExitCode.SPOOLED  # the measurements are kept, but not in the store
+        if self.shard is not None:
+            return self.shard.exit_code
         return self.concluded.exit_code if self.concluded is not None else None
 
     def session_exit_code(self, *, tests_failed: bool, interrupted: bool) -> ExitCode | None:
@@ -323,7 +334,8 @@ class SessionOutcome:
         return decided
 
     def lines(self) -> list[Line]:
-        found = self.concluded.lines() if self.concluded is not None else []
+        found = self.shard.lines() if self.shard is not None else \
+            self.concluded.lines() if self.concluded is not None else []
         found += [(f"ERROR: {self.broken}", "fail")] if self.broken else []
         return found + ([(f"ERROR: {self.user_error.message}", "fail")] if self.user_error else [])
 
@@ -436,6 +448,12 @@ class Controller:
                          interrupted=interrupted and error is None, tests_failed=tests_failed or error is not None)
         try:
             records = [*read_records(self.files.records), *([background] if background is not None else [])]
+            if self.config.shard is not None:
+                try:
+                    stored = self._store_shard(records, base_url, facts, metadata, outputs)
+                except ConfigError as exc:  # a shard another runner claimed: its part is kept in the spool
+                    return SessionOutcome(None, UserError(str(exc), exc.exit_code))
+                return SessionOutcome(None, error, shard=stored)
             concluded = conclude(records, self.config, run_id=self.run_id, started_at=self.started_at,
                                  base_url=base_url, facts=facts, outputs=outputs, finished_at=time.time(),
                                  session_metrics=self.sampler.metrics if self.sampler else None, metadata=metadata)
@@ -446,6 +464,16 @@ class Controller:
             return SessionOutcome(None, error, broken=f"perfmon could not conclude run {self.run_id} "
                                   f"({one_line(exc)}); its measurements are kept in {kept}")
         return SessionOutcome(concluded, error)
+
+    def _store_shard(self, records: list[Record], base_url: str | None, facts: RunFacts,
+                     metadata: Mapping[str, Any], outputs: Outputs) -> ShardStored:
+        from .pipeline.shards import make_part, store_part
+
+        assert self.config.shard is not None
+        part = make_part(records, self.config, run_id=self.run_id, started_at=self.started_at,
+                         finished_at=time.time(), base_url=base_url, facts=facts,
+                         session_metrics=self.sampler.metrics if self.sampler else None, metadata=metadata)
+        return store_part(part, self.config, self.config.shard, outputs)
 
     def _keep_records(self) -> Path:
         """Copy the session's records out of the session folder, which ``close`` removes."""

@@ -24,6 +24,7 @@ from ..measurements import Record
 from ..metrics import Metrics
 from ..redaction import redact
 from ..results import Run
+from ..thresholds import Threshold
 from .assemble import assemble
 from .compare import Compared, compare, open_regressions
 from .deliver import NO_OUTPUTS, Delivery, Outputs, deliver
@@ -40,6 +41,7 @@ __all__ = [
     "RunFacts",
     "closing_lines",
     "conclude",
+    "judge_and_deliver",
     "summary_lines",
 ]
 
@@ -87,14 +89,22 @@ def conclude(
         return None
     run = assembled.run
     quarantine(run, assembled.timed, facts.client_busy, min_clean=config.min_clean_share)
-    if run.finished_at is None:
-        run.finished_at = time.time()
     if session_metrics is not None:
         run.metrics.merge(session_metrics)
     run.metadata.update(metadata or {})
+    return judge_and_deliver(run, assembled.thresholds, config, facts=replace(
+        facts, interrupted=facts.interrupted or assembled.interrupted), outputs=outputs)
+
+
+def judge_and_deliver(run: Run, thresholds: list[Threshold], config: Config, *, facts: RunFacts,
+                      outputs: Outputs) -> Concluded:
+    """The rest of the one pipeline, for a run assembled (and quarantined) from one session's records or
+    from the parts of a sharded run: derive, compare with history, judge once, deliver."""
+    if run.finished_at is None:
+        run.finished_at = time.time()
     broken: str | None = None
     try:
-        derive(run, assembled.thresholds)
+        derive(run, thresholds)
     except Exception as exc:  # noqa: BLE001 - an analysis that breaks must not cost the measured run
         broken = f"the analyses failed ({one_line(exc)}); the run is judged on what was measured"
         run.metadata["derive_error"] = broken
@@ -105,8 +115,7 @@ def conclude(
         except Exception as exc:  # noqa: BLE001 - the comparison must not cost the measured run
             compared.problems.append(f"the comparison with history failed ({one_line(exc)})")
     regressions = len(open_regressions(run)) if config.regressions == "fail" else 0
-    facts = replace(facts, interrupted=facts.interrupted or assembled.interrupted, regressions=regressions)
-    judge(run, assembled.thresholds, facts, unreliable_saturation=config.unreliable_saturation)
+    judge(run, thresholds, replace(facts, regressions=regressions), unreliable_saturation=config.unreliable_saturation)
     delivery = deliver(run, config, outputs)
     delivery.problems[:0] = compared.problems
     if broken:

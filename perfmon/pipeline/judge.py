@@ -10,7 +10,7 @@ Thresholds are evaluated on the run's merged (and derived) metrics, then the sta
 - ``failed`` when a threshold failed on its samples, a test failed, a scenario stopped early on an
   ``abortOnFail`` threshold, or the run regressed against its history (unless configured to warn);
 - ``unmeasured`` when the only failures are thresholds you wrote that had no samples;
-- ``partial`` when a crashed worker lost iterations;
+- ``partial`` when a crashed worker lost iterations, or shards of a sharded run never reported;
 - ``passed`` otherwise.
 
 The reasons a run is unmeasured are kept in ``metadata["unmeasured"]``, one line each.
@@ -38,6 +38,7 @@ class RunFacts:
     interrupted: bool = False  # Ctrl-C
     tests_failed: bool = False  # a journey or scenario test failed its own assertions
     regressions: int = 0  # regressions against history that fail the run (config regressions = "fail")
+    missing_shards: tuple[str, ...] = ()  # shards of a sharded run that never reported ("2/3")
 
 
 def judge(run: Run, thresholds: list[Threshold], facts: RunFacts, *, unreliable_saturation: float) -> None:
@@ -65,7 +66,7 @@ def judge(run: Run, thresholds: list[Threshold], facts: RunFacts, *, unreliable_
         run.status = "unmeasured"
         bad_data = [f"too few samples for a verdict: {o.threshold}: {o.detail}; check that the suite records it"
                     for o in empty]
-    elif facts.lost_iterations:
+    elif facts.lost_iterations or facts.missing_shards:
         run.status = "partial"
     else:
         run.status = "passed"

@@ -55,9 +55,12 @@ def _overlaps(busy: Sequence[tuple[float, float]]) -> Callable[[Sample], bool]:
 
 
 def quarantine(run: Run, timed: TimedSamples, busy: Sequence[tuple[float, float]], *, min_clean: float) -> None:
-    """Record ``timed``'s clean samples into ``run.metrics`` and count, per metric, how many were clean."""
+    """Record ``timed``'s clean samples into ``run.metrics`` and count, per metric, how many were clean
+    (adding to the counts of an earlier call)."""
     dirty = _overlaps(sorted(busy))
-    counts: dict[str, list[int]] = {}
+    # Counts add up over calls: a sharded run quarantines each shard's samples by its own machine's spans.
+    earlier = (run.metadata.get(QUARANTINE) or {}).get("metrics") or {}
+    counts: dict[str, list[int]] = {k: [int(v["clean"]), int(v["total"])] for k, v in earlier.items()}
     for name, tags, resolution, samples in timed.series():
         # Quarantined samples are kept, never judged: under a name no threshold, history series or chart
         # reads, for the report and for `perfmon calibrate`, which measures how far they drift.

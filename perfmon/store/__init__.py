@@ -13,9 +13,9 @@ from urllib.parse import urlsplit
 
 from ..errors import StoreError
 from ..redaction import redact
-from .base import RunSummary, Store, run_rows
+from .base import RunSummary, ShardRow, Store, run_rows
 
-__all__ = ["RunSummary", "Store", "open_store", "run_rows"]
+__all__ = ["RunSummary", "ShardRow", "Store", "open_store", "run_rows"]
 
 
 def open_store(url: str, *, root: Path | None = None, create: bool = True) -> Store:

@@ -17,13 +17,15 @@ from ..metrics import Counter, Metrics, Trend
 from ..results import Run
 from .capacity_rows import capacity_rows
 
-__all__ = ["RUN_COLUMNS", "THRESHOLD_COLUMNS", "RunRows", "RunSummary", "Store", "iso", "run_from_rows", "run_rows"]
+__all__ = ["RUN_COLUMNS", "SHARD_COLUMNS", "THRESHOLD_COLUMNS", "RunRows", "RunSummary", "ShardRow", "Store", "iso",
+           "run_from_rows", "run_rows"]
 
 # The run row's columns a stored run is read back from, and a threshold result's.
 RUN_COLUMNS = ("id", "test_type", "environment", "profile", "base_url", "started_at", "finished_at", "status",
                "concurrent_users", "client_saturation", "lost_iterations", "git_sha", "branch", "host",
                "tool_version", "metadata", "baseline_accepted_at")
 THRESHOLD_COLUMNS = ("metric", "expression", "observed", "passed", "abort_on_fail")
+SHARD_COLUMNS = ("run_id", "shard", "shards", "host", "stored_at", "part")
 
 
 def iso(ts: float | None) -> str | None:
@@ -47,6 +49,23 @@ class RunSummary:
     error_rate: float | None
     throughput_rps: float | None
     git_sha: str | None
+
+
+@dataclass(frozen=True)
+class ShardRow:
+    """One shard's part of a sharded run (``performance_run_shards``): what it measured, not a verdict."""
+
+    run_id: str
+    shard: int  # 1-based
+    shards: int
+    host: str | None
+    part: dict[str, Any]  # perfmon.pipeline.shards.ShardPart.to_dict()
+    stored_at: float | None = None
+
+    def row(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "shard": self.shard, "shards": self.shards, "host": self.host,
+                "stored_at": iso(self.stored_at) if self.stored_at is not None else iso(datetime.now(UTC).timestamp()),
+                "part": self.part}
 
 
 class Store(Protocol):
@@ -81,6 +100,16 @@ class Store(Protocol):
 
     def latest_calibration(self, machine_class: str) -> dict[str, Any] | None:
         """The newest calibration of a machine of ``machine_class`` (``calibration_row``'s columns), or None."""
+        ...
+
+    def write_shard(self, shard: ShardRow) -> list[ShardRow]:
+        """Keep one shard's part (replacing that shard's earlier part: a retried shard never counts twice)
+        and return every part of its run stored so far, read in the same transaction where the backend
+        has them, so that of N shards finishing together the last one sees all N."""
+        ...
+
+    def read_shards(self, run_id: str) -> list[ShardRow]:
+        """Every part of a sharded run stored so far, by shard."""
         ...
 
     def close(self) -> None: ...

@@ -188,3 +188,14 @@ create table if not exists performance_calibrations (
 );
 
 create index if not exists idx_perf_calibrations_machine on performance_calibrations (machine_class, created_at desc);
+
+-- One shard's part of a sharded run (supabase/migrations/20261127000000_run_shards.sql).
+create table if not exists performance_run_shards (
+  run_id text not null,
+  shard integer not null check (shard >= 1),
+  shards integer not null check (shard <= shards),
+  host text,
+  stored_at text not null,
+  part text not null,
+  primary key (run_id, shard)
+);

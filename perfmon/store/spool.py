@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import json
 import os
 import tempfile
 from collections.abc import Iterator
@@ -30,7 +31,7 @@ from ..config import Config
 from ..errors import OutputError, PerfmonError, RunRejectedError, one_line
 from ..redaction import redact
 from ..results import Run
-from . import open_store
+from . import ShardRow, Store, open_store
 
 __all__ = ["Flushed", "Spool", "StoredRun", "flush_spool", "store_or_spool"]
 
@@ -100,6 +101,20 @@ class Spool:
             raise OutputError(f"cannot write the spool file in {directory}: {exc}; free some disk space") from None
         return final
 
+    def keep_shard(self, row: ShardRow, *, rejected: bool = False) -> Path:
+        """Keep a shard's part the store did not take (``shard-<run>-<i>.json``); ``rejected``: one it must
+        never take as it is (another runner stored that shard), kept aside for a person to look at."""
+        directory = self._writable() / ("rejected" if rejected else "")
+        directory.mkdir(exist_ok=True)
+        final = directory / f"shard-{row.run_id}-{row.shard}.json"
+        tmp = final.with_suffix(".part")
+        try:
+            tmp.write_text(redact(json.dumps({"shard": {**row.row(), "stored_at": None}})), encoding="utf-8")
+            os.replace(tmp, final)
+        except OSError as exc:
+            raise OutputError(f"cannot write the spool file in {directory}: {exc}; free some disk space") from None
+        return final
+
     def pending(self) -> list[Path]:
         """Spooled runs waiting for the store, oldest name first."""
         found: list[Path] = []
@@ -163,6 +178,9 @@ def flush_spool(config: Config) -> Flushed:
         store = open_store(config.store, root=config.root)
         try:
             for path in files:
+                if path.name.startswith("shard-"):
+                    _flush_shard(store, spool, path, done)
+                    continue
                 try:
                     run = _read(path)
                 except ValueError as exc:
@@ -180,3 +198,22 @@ def flush_spool(config: Config) -> Flushed:
         finally:
             store.close()
     return done
+
+
+def _flush_shard(store: Store, spool: Spool, path: Path, done: Flushed) -> None:
+    """Send a kept shard part; the run is judged by whichever shard or `perfmon merge` sees all parts."""
+    try:
+        d = json.loads(path.read_text(encoding="utf-8"))["shard"]
+        row = ShardRow(str(d["run_id"]), int(d["shard"]), int(d["shards"]), d.get("host"), dict(d["part"]))
+    except FileNotFoundError:
+        return
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+        done.rejected.append((spool.reject(path, f"not a shard part ({exc})"), str(exc)))
+        return
+    try:
+        store.write_shard(row)
+    except RunRejectedError as exc:
+        done.rejected.append((spool.reject(path, str(exc)), str(exc)))
+        return
+    path.unlink(missing_ok=True)
+    done.sent.append(f"{row.run_id} (shard {row.shard}/{row.shards})")

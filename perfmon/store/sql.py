@@ -11,7 +11,7 @@ import json
 import random
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -20,9 +20,11 @@ from ..results import Run
 from .base import (
     CALIBRATION_COLUMNS,
     RUN_COLUMNS,
+    SHARD_COLUMNS,
     THRESHOLD_COLUMNS,
     RunRows,
     RunSummary,
+    ShardRow,
     calibration_row,
     iso,
     run_from_rows,
@@ -104,21 +106,54 @@ class SQLStore:
 
     def write_run(self, run: Run) -> None:
         rows: RunRows = run_rows(run)
+
+        def write() -> None:
+            # Re-sending a run replaces it whole: the id is the client's, so this is idempotent. Only the
+            # deploy gate's alert mark is the store's own, and stays. Two senders of one run (a spool
+            # flush racing the run it kept) take turns: else both delete nothing and one insert fails.
+            p = self.placeholder
+            alerted = self._con.execute(f"select gate_alerted_at from performance_test_runs where id = {p}",
+                                        (run.run_id,)).fetchone()
+            self._con.execute(f"delete from performance_test_runs where id = {p}", (run.run_id,))
+            kept = {"gate_alerted_at": alerted[0]} if alerted and alerted[0] is not None else {}
+            self._insert("performance_test_runs", [{**rows.run, "complete": True, **kept}])
+            for table in DETAIL_TABLES:
+                self._insert(table, rows.details[table])
+
+        self._write(f"run {run.run_id}", run.run_id, write)
+
+    def write_shard(self, shard: ShardRow) -> list[ShardRow]:
+        found: list[ShardRow] = []
+
+        def write() -> None:
+            p = self.placeholder
+            self._con.execute(f"delete from performance_run_shards where run_id = {p} and shard = {p}",
+                              (shard.run_id, shard.shard))
+            self._insert("performance_run_shards", [shard.row()])
+            found[:] = self._shards(shard.run_id)
+
+        self._write(f"shard {shard.shard}/{shard.shards} of run {shard.run_id}", shard.run_id, write)
+        return found
+
+    def read_shards(self, run_id: str) -> list[ShardRow]:
+        try:
+            return self._shards(run_id)
+        except self._errors() as exc:
+            raise StoreError(f"could not read {self.where}: {_one_line(exc)}") from None
+
+    def _shards(self, run_id: str) -> list[ShardRow]:
+        rows = self._con.execute(f"select {', '.join(SHARD_COLUMNS)} from performance_run_shards where run_id = "
+                                 f"{self.placeholder} order by shard", (run_id,)).fetchall()
+        return [ShardRow(str(r[0]), int(r[1]), int(r[2]), r[3], self._json(r[5]), self._ts(r[4])) for r in rows]
+
+    def _write(self, what: str, run_id: str, write: Callable[[], None]) -> None:
+        """Run ``write`` in one transaction that holds off other writers of ``run_id``, retrying what a
+        retry can fix (a lost connection, a lock) with full-jitter backoff."""
         for attempt in range(1, self.attempts + 1):
             try:
                 self._begin()
-                # Re-sending a run replaces it whole: the id is the client's, so this is idempotent. Only the
-                # deploy gate's alert mark is the store's own, and stays. Two senders of one run (a spool
-                # flush racing the run it kept) take turns: else both delete nothing and one insert fails.
-                self._lock_run(run.run_id)
-                p = self.placeholder
-                alerted = self._con.execute(f"select gate_alerted_at from performance_test_runs where id = {p}",
-                                            (run.run_id,)).fetchone()
-                self._con.execute(f"delete from performance_test_runs where id = {p}", (run.run_id,))
-                kept = {"gate_alerted_at": alerted[0]} if alerted and alerted[0] is not None else {}
-                self._insert("performance_test_runs", [{**rows.run, "complete": True, **kept}])
-                for table in DETAIL_TABLES:
-                    self._insert(table, rows.details[table])
+                self._lock_run(run_id)
+                write()
                 self._con.execute("commit")
                 return
             except self._errors() as exc:
@@ -127,9 +162,9 @@ class SQLStore:
                 except self._errors():
                     pass
                 if self._rejected(exc):
-                    raise RunRejectedError(f"{self.where} refused run {run.run_id}: {_one_line(exc)}") from None
+                    raise RunRejectedError(f"{self.where} refused {what}: {_one_line(exc)}") from None
                 if attempt == self.attempts or not self._transient(exc):
-                    raise StoreError(f"could not write run {run.run_id} to {self.where}: {_one_line(exc)}") from None
+                    raise StoreError(f"could not write {what} to {self.where}: {_one_line(exc)}") from None
                 time.sleep(random.uniform(0, self.backoff_s * 2 ** (attempt - 1)))  # full jitter
                 try:
                     self._reconnect()
