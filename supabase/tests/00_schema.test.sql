@@ -1,6 +1,6 @@
 -- The migrations applied from scratch, in order, give the tables, types and indexes people review.
 begin;
-select plan(39);
+select plan(42);
 
 select has_table('public', 'performance_test_runs', 'the spec''s runs table');
 select has_table('public', 'performance_metric_series', 'per-series aggregates');
@@ -23,6 +23,10 @@ select has_table('public', 'performance_calibrations', 'perfmon calibrate''s res
 select columns_are('public', 'performance_calibrations', array[
   'id', 'created_at', 'host', 'machine_class', 'cpus', 'cpu_model', 'memory_gb', 'platform', 'suite', 'level', 'margin',
   'levels'], 'a calibration is stored with the machine''s identity and every level tried');
+select has_table('public', 'performance_run_shards', 'each shard''s part of a sharded run');
+select columns_are('public', 'performance_run_shards', array['run_id', 'shard', 'shards', 'host', 'stored_at', 'part'],
+                   'a shard''s part is kept by run and shard, with its host');
+select has_pk('public', 'performance_run_shards', 'a retried shard replaces its own part');
 select columns_are('public', 'performance_test_runs', array[
   'id', 'test_type', 'environment', 'concurrent_users', 'duration_seconds', 'avg_response_time_ms',
   'p95_response_time_ms', 'error_rate', 'throughput_rps', 'passed', 'created_at', 'status', 'profile', 'base_url',

@@ -158,3 +158,23 @@ def test_bad_shard_input_is_one_line(tmp_path: Path, args: list[str], message: s
     assert out.returncode == 2, out.stdout[-1000:] + out.stderr
     assert message in out.stderr and "Traceback" not in out.stderr
     assert len([line for line in out.stderr.splitlines() if line.strip()]) == 1
+
+
+def test_a_shard_whose_store_is_down_is_kept_and_flushed_later(tmp_path: Path) -> None:
+    proj, db = _project(tmp_path), tmp_path / "r.db"
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    out = subprocess.run(pytest_cmd("test_quick.py", "--perf-store", f"sqlite:///{blocker}/r.db", "--perf-shard", "1/1",
+                                    "--perf-run-id", "ci-126"),
+                         cwd=proj, env=env(SAMPLES=str(tmp_path / "s.txt")), capture_output=True, text=True, timeout=300)
+    assert out.returncode == 4, out.stdout[-2000:] + out.stderr  # measured, kept, not stored
+    assert "could not be stored" in out.stdout and "`perfmon flush` sends it" in out.stdout
+    [kept] = (proj / ".perfmon" / "spool").glob("shard-*.json")
+    perfmon = perfmon_cmd("--config", str(proj / "perfmon.toml"), "--store", f"sqlite:///{db}")
+    flushed = subprocess.run([*perfmon, "flush"], cwd=proj, env=env(), capture_output=True, text=True, timeout=120)
+    assert flushed.returncode == 0 and "(shard 1/1)" in flushed.stdout, flushed.stdout + flushed.stderr
+    assert not kept.exists()
+    merged = subprocess.run([*perfmon, "merge", "ci-126"], cwd=proj, env=env(), capture_output=True, text=True,
+                            timeout=120)
+    assert merged.returncode == 0, merged.stdout + merged.stderr
+    _check_union(db, shared_run_id("ci-126"), [tmp_path / "s.txt"])

@@ -9,7 +9,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from test_store_sqlite import claims_a_gate_alert_once, keeps_calibrations_by_machine_class, make_run, two_commits
+from test_store_sqlite import (
+    claims_a_gate_alert_once,
+    keeps_calibrations_by_machine_class,
+    keeps_shard_parts,
+    make_run,
+    two_commits,
+)
 
 from perfmon import StoreError, open_store
 from perfmon.config import load_config
@@ -169,6 +175,31 @@ def test_a_gate_alert_is_claimed_once_per_run(pg_url: str) -> None:
 
 def test_calibrations_are_kept_by_machine_class(pg_url: str) -> None:
     keeps_calibrations_by_machine_class(open_store(pg_url))
+
+
+def test_shard_parts_are_kept_per_run_and_shard(pg_url: str) -> None:
+    keeps_shard_parts(open_store(pg_url))
+
+
+def test_of_shards_storing_at_once_the_last_sees_them_all(pg_url: str) -> None:
+    """Shards finishing together each read the parts in the transaction that wrote their own: whichever
+    commits last sees every part, so exactly one of them judges the run (none is left waiting forever)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from perfmon.store import ShardRow
+
+    run_id, count = "5d0c8a5e-0000-4000-8000-0000000000aa", 6
+
+    def store_shard(i: int) -> int:
+        store = open_store(pg_url)
+        try:
+            return len(store.write_shard(ShardRow(run_id, i, count, f"runner-{i}", {"i": i, "pad": "x" * 20000})))
+        finally:
+            store.close()
+
+    with ThreadPoolExecutor(count) as pool:
+        seen = sorted(pool.map(store_shard, range(1, count + 1)))
+    assert seen == list(range(1, count + 1))  # serialized by run: the k-th to commit saw k parts
 
 
 def test_concurrent_writers_lose_nothing_and_never_deadlock(pg_url: str) -> None:

@@ -231,6 +231,30 @@ def keeps_calibrations_by_machine_class(store: Store) -> None:
     store.close()
 
 
+def keeps_shard_parts(store: Store) -> None:
+    """Parts of a sharded run (shared with PostgreSQL and Supabase): each write returns every part so far,
+    a shard written again replaces its own part, and other runs' parts stay apart."""
+    from perfmon.store import ShardRow
+
+    run_id, other = "5d0c8a5e-0000-4000-8000-000000000001", "5d0c8a5e-0000-4000-8000-000000000002"
+    part = {"run": {"started_at": 1.0}, "n": [1, 2, 3]}
+    assert [r.shard for r in store.write_shard(ShardRow(run_id, 2, 3, "runner-b", part))] == [2]
+    store.write_shard(ShardRow(other, 1, 3, "runner-x", part))
+    found = store.write_shard(ShardRow(run_id, 1, 3, "runner-a", {**part, "n": [4]}))
+    assert [(r.shard, r.shards, r.host, r.part["n"]) for r in found] == [(1, 3, "runner-a", [4]), (2, 3, "runner-b",
+                                                                                                  [1, 2, 3])]
+    again = store.write_shard(ShardRow(run_id, 2, 3, "runner-b2", {**part, "n": [5]}))  # a retried shard
+    assert [(r.shard, r.host, r.part["n"]) for r in again] == [(1, "runner-a", [4]), (2, "runner-b2", [5])]
+    assert all(r.stored_at is not None and r.stored_at > 1e9 for r in again)
+    assert [r.shard for r in store.read_shards(other)] == [1]
+    assert store.read_shards("5d0c8a5e-0000-4000-8000-000000000003") == []
+    store.close()
+
+
+def test_shard_parts_are_kept_per_run_and_shard(tmp_path: Path) -> None:
+    keeps_shard_parts(open_store(f"sqlite:///{tmp_path}/r.db"))
+
+
 def test_calibrations_are_kept_by_machine_class(tmp_path: Path) -> None:
     keeps_calibrations_by_machine_class(open_store(f"sqlite:///{tmp_path}/r.db"))
 

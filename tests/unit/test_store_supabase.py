@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from fake_postgrest import Failure, FakePostgREST
-from test_store_sqlite import keeps_calibrations_by_machine_class, make_run, two_commits
+from test_store_sqlite import keeps_calibrations_by_machine_class, keeps_shard_parts, make_run, two_commits
 
 from perfmon import StoreError
 from perfmon.store.supabase import SupabaseStore
@@ -156,3 +156,7 @@ def test_a_gate_alert_is_claimed_once_per_run_by_a_conditional_update() -> None:
 
 def test_calibrations_are_kept_by_machine_class() -> None:
     keeps_calibrations_by_machine_class(store(FakePostgREST()))
+
+
+def test_shard_parts_are_kept_per_run_and_shard() -> None:
+    keeps_shard_parts(store(FakePostgREST()))  # the fake stands in for the hosted REST API
