@@ -43,6 +43,7 @@ def summary_lines(run: Run) -> list[str]:
     lines.extend(f"  UNMEASURED  {why}" for why in run.metadata.get("unmeasured") or ())
     if run.lost_iterations:
         lines.append(f"  {run.lost_iterations} iteration(s) lost to crashed workers")
+    lines.extend(_spread_lines(run))
     for reason in run.stop_reasons:
         lines.append(f"  stopped early: {reason}")
     for sc in run.scenarios:
@@ -85,6 +86,27 @@ def summary_lines(run: Run) -> list[str]:
         mark = {"pass": "PASS", "fail": "FAIL", "no data": "NO DATA"}[o.status]
         lines.append(f"  {mark}  {o.threshold}  {o.detail}")
     return lines + history_lines(run)
+
+
+def _spread_lines(run: Run) -> list[str]:
+    """Where a run spread over several machines ran: its shards, and the hosts of its browsers and workers."""
+    found: list[str] = []
+    if shards := run.metadata.get("shards"):
+        hosts = ", ".join(f"{r['shard']}: {r['host'] or '?'} ({r['users']} users)" for r in shards["reported"])
+        missing = f"; MISSING {', '.join(shards['missing'])} (the run is partial)" if shards["missing"] else ""
+        found.append(f"  shards {len(shards['reported'])} of {shards['count']}: {hosts}{missing}")
+        if commits := shards.get("commits"):
+            found.append(f"  shards ran different commits: {', '.join(c[:8] for c in commits)}")
+    by_host: dict[str, dict[str, float]] = {"browser": {}, "runner": {}}
+    for _, tags, counter in run.metrics.series("browser_host_iterations"):
+        for side in by_host:
+            host = tags.get(side, "local")
+            by_host[side][host] = by_host[side].get(host, 0.0) + float(getattr(counter, "count", 0))
+    for side, counts in by_host.items():
+        if set(counts) - {"local"}:
+            spread = ", ".join(f"{h} {n:.0f}" for h, n in sorted(counts.items()))
+            found.append(f"  iterations by {side} host: {spread}")
+    return found
 
 
 def _clean_line(run: Run) -> str | None:

@@ -140,6 +140,7 @@ def test_journeys_on_two_hosts_merge_on_the_controller(hosts: Hosts, tmp_path: P
         cwd=proj, env=env(), capture_output=True, text=True, timeout=600)
     # Two journeys at once on two cores can saturate this machine: then the run is honestly unmeasured.
     assert out.returncode in (0, 3), f"[{hosts.mode}] " + out.stdout[-3000:] + out.stderr[-2000:]
+    assert "iterations by runner host: " in out.stdout and "iterations by browser host: " in out.stdout
     lost, done, by_host = _stored(db)
     assert (lost, done) == (0, 4), hosts.mode
     runners = {spec.split("//")[0].removeprefix("socket=") for spec in tx}

@@ -84,6 +84,7 @@ def test_three_shards_merge_into_one_run_with_the_union_of_their_samples(tmp_pat
     last = _shard(proj, db, "3/3", "ci-123", samples[2])
     assert last.returncode == 0, last.stdout[-3000:] + last.stderr
     assert "the run is judged on all 3 shards" in last.stdout
+    assert "shards 3 of 3: 1: " in last.stdout and "(1 users)" in last.stdout
     run_id = shared_run_id("ci-123")
     con = sqlite3.connect(db)
     [(stored_id, users, status)] = con.execute("select id, concurrent_users, status from performance_test_runs")
@@ -120,6 +121,7 @@ def test_a_shard_that_never_reports_leaves_the_run_partial_at_the_deadline(tmp_p
                             cwd=proj, env=env(), capture_output=True, text=True, timeout=120)
     assert merged.returncode == 3, merged.stdout + merged.stderr
     assert "shard(s) 3/3 never reported" in merged.stderr
+    assert "MISSING 3/3 (the run is partial)" in merged.stdout
     con = sqlite3.connect(db)
     [(status, users, meta)] = con.execute("select status, concurrent_users, metadata from performance_test_runs")
     assert (status, users) == ("partial", 2)
