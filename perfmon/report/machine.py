@@ -71,6 +71,7 @@ def summary_json(run: Run) -> dict[str, Any]:
         **({"capacity": capacity} if (capacity := _capacity(run)) else {}),
         **({"quarantine": held} if isinstance(held := run.metadata.get("quarantine"), dict) else {}),
         **({"target_db": sampled} if isinstance(sampled := run.metadata.get("target_db"), dict) else {}),
+        **({"shards": shards} if isinstance(shards := run.metadata.get("shards"), dict) else {}),
     }
 
 

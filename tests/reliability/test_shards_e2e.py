@@ -8,8 +8,10 @@ from __future__ import annotations
 import json
 import sqlite3
 import subprocess
+from importlib import resources
 from pathlib import Path
 
+import jsonschema
 import numpy as np
 import pytest
 
@@ -126,6 +128,10 @@ def test_a_shard_that_never_reports_leaves_the_run_partial_at_the_deadline(tmp_p
     [(status, users, meta)] = con.execute("select status, concurrent_users, metadata from performance_test_runs")
     assert (status, users) == ("partial", 2)
     assert json.loads(meta)["shards"]["missing"] == ["3/3"]
+    summary = json.loads((proj / "perf-reports" / shared_run_id("ci-124") / "summary.json").read_text())
+    jsonschema.validate(summary, json.loads(resources.files("perfmon.report").joinpath("summary.schema.json")
+                                            .read_text()))
+    assert summary["shards"]["missing"] == ["3/3"] and summary["run"]["status"] == "partial"
     # The late shard arrives after all: the run is judged again, whole.
     late = _shard(proj, db, "3/3", "ci-124", tmp_path / "shard-3.txt")
     assert "the run is judged on all 3 shards" in late.stdout, late.stdout[-2000:]
