@@ -147,6 +147,9 @@ def _parser() -> argparse.ArgumentParser:
     bsrv.add_argument("--host", default="127.0.0.1", help="the address to listen on, one the runners reach "
                                                           "(default: 127.0.0.1)")
     bsrv.add_argument("--port", type=_port, default=0, help="the port (default: any free one)")
+    bsrv.add_argument("--ws-path", default=os.environ.get("PERFMON_BROWSER_WS_PATH"), metavar="/PATH",
+                      help="the endpoint's path, its only secret: give one when several servers sit behind one "
+                           "address (a Kubernetes Service); default: PERFMON_BROWSER_WS_PATH, else a random token")
 
     demo = sub.add_parser("demo", help="serve the bundled WedSync reference app")
     demo.add_argument("--port", type=int, default=8000)
@@ -490,7 +493,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             print(f"perfmon: browser server ready; run the journeys with --perf-browser-ws {endpoint} "
                   "(Ctrl-C stops it)", file=sys.stderr, flush=True)
 
-        return serve_browser(args.host, args.port, ready=ready)
+        return serve_browser(args.host, args.port, ws_path=args.ws_path, ready=ready)
     if args.command == "demo":
         # Started as a process: perfmon never imports the bundled app.
         return subprocess.call([sys.executable, "-m", "demo_app", "--host", args.host, "--port", str(args.port)])

@@ -15,10 +15,10 @@ create_migrated_db perfmon_pgtap
 pg_prove -d perfmon_pgtap supabase/tests/*.test.sql
 say "ruff"
 ruff check perfmon demo_app tests
-say "the GitHub workflow (actionlint, with shellcheck on its run: steps; GitHub's workflow schema)"
+say "the GitHub workflows (actionlint, with shellcheck on its run: steps; GitHub's workflow schema)"
 apt_install shellcheck
-actionlint .github/workflows/performance.yml
-check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/performance.yml
+actionlint .github/workflows/*.yml
+check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 shellcheck -x -S warning scripts/*.sh .ci/run
 say "mypy"
 mypy

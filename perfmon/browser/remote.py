@@ -61,16 +61,19 @@ def check_endpoint(url: str, timeout_s: float = 5.0) -> None:
                        "with `perfmon browser-server --host ADDRESS` or fix --perf-browser-ws")
 
 
-def serve_browser(host: str, port: int, *, ready: Callable[[str], None]) -> int:
+def serve_browser(host: str, port: int, *, ready: Callable[[str], None], ws_path: str | None = None) -> int:
     """Run one browser server (Debian's Chromium, the closed-network flags) until SIGINT or SIGTERM.
 
-    ``ready`` gets its endpoint once it listens; the path is a fresh random token, so only those
-    given the endpoint can drive the browser. Returns the server's exit code (0 when stopped)."""
+    ``ready`` gets its endpoint once it listens. Its path is ``ws_path`` or a fresh random token: only
+    those given the endpoint can drive the browser. Returns the server's exit code (0 when stopped)."""
     from ..shared import stop_shared_process
     from .launch import start_browser_server
 
-    server = start_browser_server(listen={"host": host, "port": port,
-                                          "wsPath": f"/perfmon-{secrets.token_urlsafe(18)}"})
+    path = ws_path or f"/perfmon-{secrets.token_urlsafe(18)}"
+    if not path.startswith("/") or len(path) < 17 or any(c in path for c in "?# "):
+        raise ConfigError("--ws-path must start with / and be at least 16 characters after it (it is the "
+                          "endpoint's only secret), without ?, # or spaces")
+    server = start_browser_server(listen={"host": host, "port": port, "wsPath": path})
     pid = int(server["pid"])
     ready(str(server["ws_endpoint"]))
     stopping: list[int] = []
