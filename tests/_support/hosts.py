@@ -13,12 +13,16 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import secrets
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import httpx
 
 __all__ = ["Host", "Hosts", "network_hosts"]
 
@@ -30,11 +34,12 @@ class Host:
     netns: str | None
     processes: list[subprocess.Popen[str]] = field(default_factory=list)
 
-    def start(self, args: Sequence[str], *, log: Path, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    def start(self, args: Sequence[str], *, log: Path, env: dict[str, str] | None = None,
+              cwd: Path | None = None) -> subprocess.Popen[str]:
         """A process on this host, in a process group of its own."""
         prefix = ["ip", "netns", "exec", self.netns] if self.netns else []
         proc = subprocess.Popen([*prefix, *args], stdout=log.open("w"), stderr=subprocess.STDOUT, text=True,
-                                env=env, start_new_session=True)
+                                env=env, cwd=cwd, start_new_session=True)
         self.processes.append(proc)
         return proc
 
@@ -59,6 +64,25 @@ class Hosts:
     mode: str  # "network namespaces" or "loopback ports"
     hosts: list[Host]
     target_address: str  # where every host reaches a target served by the test
+
+    def serve_target(self, log: Path) -> str:
+        """The bundled app, in this namespace at the address every host routes to; stopped with the hosts."""
+        from perfmon.target import free_port
+
+        port = free_port()
+        proc = subprocess.Popen([sys.executable, "-m", "demo_app", "--host", self.target_address, "--port", str(port)],
+                                stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
+                                env={**os.environ, "DEMO_ADMIN_TOKEN": secrets.token_hex(16)})  # beyond loopback
+        self.hosts[0].processes.append(proc)
+        url = f"http://{self.target_address}:{port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"{url}/healthz", timeout=2).raise_for_status()
+                return url
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        raise AssertionError(f"the target did not start: {log.read_text()[-500:]}")
 
 
 def _ip(*args: str) -> None:

@@ -4,7 +4,6 @@ there, one run merged on the controller, and a host killed mid-iteration losing 
 
 from __future__ import annotations
 
-import secrets
 import sqlite3
 import subprocess
 import sys
@@ -49,26 +48,6 @@ def hosts() -> Iterator[Hosts]:
     with network_hosts(2) as found:
         print(f"test hosts: {found.mode}")  # the test says which it used
         yield found
-
-
-def _serve_target(hosts: Hosts, tmp_path: Path) -> str:
-    port = free_port()
-    target = hosts.hosts[0]
-    log = tmp_path / "target.log"
-    # The target runs in this namespace, at the address every host routes to.
-    proc = subprocess.Popen([sys.executable, "-m", "demo_app", "--host", hosts.target_address, "--port", str(port)],
-                            stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
-                            env=env(DEMO_ADMIN_TOKEN=secrets.token_hex(16)))  # served beyond loopback
-    target.processes.append(proc)  # stopped with the hosts
-    url = f"http://{hosts.target_address}:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"{url}/healthz", timeout=2).raise_for_status()
-            return url
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    raise AssertionError(f"the target did not start: {log.read_text()[-500:]}")
 
 
 def _execnet_server(host: Host, tmp_path: Path, **extra: str) -> str:
@@ -130,7 +109,7 @@ def _stored(db: Path) -> tuple[int, float, dict[tuple[str, str], float]]:
 
 
 def test_journeys_on_two_hosts_merge_on_the_controller(hosts: Hosts, tmp_path: Path) -> None:
-    base_url = _serve_target(hosts, tmp_path)
+    base_url = hosts.serve_target(tmp_path / "target.log")
     tx = [_execnet_server(h, tmp_path) for h in hosts.hosts]
     ws = [_browser_server(h, tmp_path) for h in hosts.hosts]
     proj, db = _project(tmp_path, 4), tmp_path / "r.db"
@@ -155,7 +134,7 @@ def test_journeys_on_two_hosts_merge_on_the_controller(hosts: Hosts, tmp_path: P
 
 
 def test_a_killed_host_loses_only_its_in_flight_iteration(hosts: Hosts, tmp_path: Path) -> None:
-    base_url = _serve_target(hosts, tmp_path)
+    base_url = hosts.serve_target(tmp_path / "target.log")
     marks = tmp_path / "marks"
     marks.mkdir()
     tx = [_execnet_server(h, tmp_path, MARK_DIR=str(marks)) for h in hosts.hosts]

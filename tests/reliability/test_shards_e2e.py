@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from perfmon.results import shared_run_id
+from tests._support.hosts import network_hosts
 from tests._support.sessions import env, perfmon_cmd, pytest_cmd
 
 SCENARIO = """
@@ -113,6 +114,29 @@ def _check_union(db: Path, run_id: str, samples: list[Path]) -> None:
         assert merged == pytest.approx(_at_rank(union, p), rel=2e-3, abs=0.002), p
 
 
+def test_three_shards_on_three_hosts_at_once_are_judged_once(tmp_path: Path) -> None:
+    """Three runners in network namespaces of the test's own (or loopback), finishing together: the
+    parts are read in the transaction that wrote each, so exactly one of them judges the whole run."""
+    proj, db = _project(tmp_path), tmp_path / "r.db"
+    samples = [tmp_path / f"shard-{i}.txt" for i in (1, 2, 3)]
+    with network_hosts(3) as hosts:
+        base_url = hosts.serve_target(tmp_path / "target.log")
+        runs = [host.start(pytest_cmd("test_quick.py", "--perf-store", f"sqlite:///{db}", "--perf-shard", f"{i}/3",
+                                      "--perf-run-id", "ci-127", "--base-url", base_url),
+                           log=tmp_path / f"shard-{i}.log", env=env(SAMPLES=str(samples[i - 1])), cwd=proj)
+                for i, host in enumerate(hosts.hosts, start=1)]
+        codes = [r.wait(timeout=300) for r in runs]
+        logs = [(tmp_path / f"shard-{i}.log").read_text() for i in (1, 2, 3)]
+        assert codes == [0, 0, 0], f"[{hosts.mode}] " + "\n".join(log[-1500:] for log in logs)
+        judged = [log for log in logs if "the run is judged on all 3 shards" in log]
+        assert len(judged) == 1, f"[{hosts.mode}] " + "\n".join(log[-800:] for log in logs)
+        assert sum("waiting for shard(s)" in log for log in logs) == 2
+    run_id = shared_run_id("ci-127")
+    assert sqlite3.connect(db).execute("select concurrent_users, status from performance_test_runs").fetchall() == \
+        [(3, "passed")]
+    _check_union(db, run_id, samples)
+
+
 def test_a_shard_that_never_reports_leaves_the_run_partial_at_the_deadline(tmp_path: Path) -> None:
     proj, db = _project(tmp_path), tmp_path / "r.db"
     for i in (1, 2):
@@ -174,7 +198,8 @@ def test_a_shard_whose_store_is_down_is_kept_and_flushed_later(tmp_path: Path) -
     blocker.write_text("")
     out = subprocess.run(pytest_cmd("test_quick.py", "--perf-store", f"sqlite:///{blocker}/r.db", "--perf-shard", "1/1",
                                     "--perf-run-id", "ci-126"),
-                         cwd=proj, env=env(SAMPLES=str(tmp_path / "s.txt")), capture_output=True, text=True, timeout=300)
+                         cwd=proj, env=env(SAMPLES=str(tmp_path / "s.txt")), capture_output=True, text=True,
+                         timeout=300)
     assert out.returncode == 4, out.stdout[-2000:] + out.stderr  # measured, kept, not stored
     assert "could not be stored" in out.stdout and "`perfmon flush` sends it" in out.stdout
     [kept] = (proj / ".perfmon" / "spool").glob("shard-*.json")
