@@ -243,7 +243,7 @@ class _XdistHooks:
 
         dsession = config.pluginmanager.get_plugin("dsession")
         if _remote_workers(config) and callable(getattr(dsession, "_clone_node", None)):
-            dsession._clone_node = self._clone_or_carry_on(dsession._clone_node, session)  # type: ignore[union-attr]
+            dsession._clone_node = self._clone_or_carry_on(dsession, session)  # type: ignore[union-attr]
         try:
             return (yield)
         except (OSError, EOFError, execnet.HostNotFound, execnet.RemoteError) as exc:
@@ -255,19 +255,38 @@ class _XdistHooks:
                                     "with the --tx chdir folder present, or fix --tx"), session.config)
 
 
-    def _clone_or_carry_on(self, clone: Callable[[Any], Any], session: pytest.Session) -> Callable[[Any], Any]:
+    def _clone_or_carry_on(self, dsession: Any, session: pytest.Session) -> Callable[[Any], Any]:
         """xdist replaces a crashed worker on the same host; when that host is gone, it would end the
         session with a traceback. Carry on without it: its pending tests already went to the others."""
         import execnet
+
+        clone = dsession._clone_node
 
         def clone_or_carry_on(node: Any) -> Any:
             try:
                 return clone(node)
             except (OSError, EOFError, execnet.HostNotFound, execnet.RemoteError) as exc:
-                if (reporter := session.config.pluginmanager.get_plugin("terminalreporter")) is not None:
-                    reporter.write_line(f"perfmon: xdist host {node.gateway.spec.socket or node.gateway.spec.ssh} "
-                                        f"is gone ({type(exc).__name__}); the other hosts run its remaining tests",
-                                        yellow=True)
+                reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+
+                def say(line: str) -> None:
+                    if reporter is not None:
+                        reporter.write_line(line, yellow=True)
+
+                say(f"perfmon: xdist host {node.gateway.spec.socket or node.gateway.spec.ssh} is gone "
+                    f"({type(exc).__name__}); the other hosts run its remaining tests")
+                # xdist cleared its shutdown to wait for the replacement. With none coming, its tests that went
+                # back to the queue run elsewhere, unless every other worker was already told to stop (xdist
+                # does so as soon as it has nothing left to give one): those were this host's, and are lost.
+                sched = dsession.sched
+                if not [n for n in dsession._active_nodes if n is not node and not n.shutting_down]:
+                    if stranded := len(sched.pending):
+                        self.controller.lost_iterations += stranded
+                        say(f"perfmon: {stranded} test(s) queued on that host could not move (every other worker "
+                            "had finished): counted as lost")
+                        sched.pending[:] = []
+                    dsession.triggershutdown()
+                elif sched.tests_finished:
+                    dsession.triggershutdown()
                 return None
         return clone_or_carry_on
 

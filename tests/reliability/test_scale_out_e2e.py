@@ -150,12 +150,15 @@ def test_a_killed_host_loses_only_its_in_flight_iteration(hosts: Hosts, tmp_path
     hosts.hosts[1].kill()
     stdout, stderr = run.communicate(timeout=600)
     assert "is gone" in stdout, f"[{hosts.mode}] " + stdout[-3000:] + stderr[-2000:]
-    assert "Traceback" not in stdout + stderr and "INTERNALERROR" not in stdout
+    assert "Traceback" not in stdout + stderr and "INTERNALERROR" not in stdout, stdout[-4000:] + stderr[-4000:]
     # A crashed test fails the run (or it is unmeasured when too few samples were clean).
     assert run.returncode in (1, 3), stdout[-2000:]
     lost, done, by_host = _stored(db)
-    assert (lost, done) == (1, 5), (hosts.mode, by_host)  # h2's first iteration arrived before it died
-    assert len({runner for _, runner in by_host}) == 2
+    # Lost: h2's iteration in flight, and the one xdist had queued on it when every other worker had
+    # already been told to stop (then it cannot move, and the summary says so); nothing else.
+    stranded = 1 if "1 test(s) queued on that host could not move" in stdout else 0
+    assert (lost, done) == (1 + stranded, 5 - stranded), (hosts.mode, by_host, stdout[-2000:])
+    assert len({runner for _, runner in by_host}) == 2  # h2's first iteration arrived before it died
 
 
 @pytest.fixture
