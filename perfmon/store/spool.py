@@ -178,42 +178,41 @@ def flush_spool(config: Config) -> Flushed:
         store = open_store(config.store, root=config.root)
         try:
             for path in files:
-                if path.name.startswith("shard-"):
-                    _flush_shard(store, spool, path, done)
-                    continue
                 try:
-                    run = _read(path)
+                    kept = _read_shard(path) if path.name.startswith("shard-") else _read(path)
                 except ValueError as exc:
                     done.rejected.append((spool.reject(path, str(exc)), str(exc)))
                     continue
-                if run is None:
+                if kept is None:
                     continue
                 try:
-                    store.write_run(run)
+                    sent = _write(store, kept)
                 except RunRejectedError as exc:
                     done.rejected.append((spool.reject(path, str(exc)), str(exc)))
                     continue
                 path.unlink(missing_ok=True)
-                done.sent.append(run.run_id)
+                done.sent.append(sent)
         finally:
             store.close()
     return done
 
 
-def _flush_shard(store: Store, spool: Spool, path: Path, done: Flushed) -> None:
-    """Send a kept shard part; the run is judged by whichever shard or `perfmon merge` sees all parts."""
+def _read_shard(path: Path) -> ShardRow | None:
+    """A kept shard part, or ``None`` when another flush already sent it. Raises ValueError when corrupt."""
     try:
         d = json.loads(path.read_text(encoding="utf-8"))["shard"]
-        row = ShardRow(str(d["run_id"]), int(d["shard"]), int(d["shards"]), d.get("host"), dict(d["part"]))
+        return ShardRow(str(d["run_id"]), int(d["shard"]), int(d["shards"]), d.get("host"), dict(d["part"]))
     except FileNotFoundError:
-        return
+        return None
     except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
-        done.rejected.append((spool.reject(path, f"not a shard part ({exc})"), str(exc)))
-        return
-    try:
-        store.write_shard(row)
-    except RunRejectedError as exc:
-        done.rejected.append((spool.reject(path, str(exc)), str(exc)))
-        return
-    path.unlink(missing_ok=True)
-    done.sent.append(f"{row.run_id} (shard {row.shard}/{row.shards})")
+        raise ValueError(f"not a shard part ({type(exc).__name__}: {exc})") from None
+
+
+def _write(store: Store, kept: Run | ShardRow) -> str:
+    """Store a spooled run or shard part; what was sent. A part is only stored: whichever shard or
+    `perfmon merge` next sees all of a run's parts judges it."""
+    if isinstance(kept, ShardRow):
+        store.write_shard(kept)
+        return f"{kept.run_id} (shard {kept.shard}/{kept.shards})"
+    store.write_run(kept)
+    return kept.run_id
