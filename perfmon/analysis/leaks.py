@@ -10,15 +10,20 @@ autocorrelated, so neither the raw samples nor plain Mann–Kendall will do (it 
 that do not leak). What is judged is the floor: the minimum RSS of each time window, which rises
 only when memory is really kept. Its trend is tested with the Hamed–Rao modified Mann–Kendall test
 (pymannkendall: the variance corrected for autocorrelation), and its slope is the Theil–Sen
-estimate with its confidence interval (scipy). A leak needs all four: a significant increasing
+estimate with its confidence interval (scipy). A leak needs all five: a significant increasing
 trend, a slope whose lower bound is above ``min_slope_mb_per_h``, a floor still rising at that rate
-in the last third of the run, and a run long enough (``min_duration_s``) to tell a leak from
-warm-up. The first window (start-up) is left out.
+in the last third of the run, a rise over the run of at least ``min_rise_mb``, and a run long enough
+(``min_duration_s``) to tell a leak from warm-up. The first window (start-up) is left out.
 
 The third condition separates a leak from warm-up that settles: a process's floor often climbs for
 the first 20-30 s (allocator arenas, caches, imports) and then stays flat. Over a short run that
 climb is a significant, monotone trend with a steep slope, and the runner's was flagged at
 161 MB/h in a 45-s run whose last 20 s did not grow at all. A leak keeps growing to the end.
+
+The fourth is a minimum effect size in megabytes: over a short run a steep slope can be a few
+megabytes in all. The runner was flagged at 311 MB/h in a 45-s run (a fresh-clone test run,
+2026-11-27), 3.5 MB from first floor to last; the bundled app leaking 50 KB per request rose 290 MB
+in the same time. Over a soak of an hour the minimum slope binds first (30 MB/h is 30 MB).
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ ROLES = ("target", "runner", "browser")
 @dataclass(frozen=True)
 class LeakSettings:
     min_slope_mb_per_h: float = 30.0  # below this, growth is not worth failing a run over
+    min_rise_mb: float = 10.0  # nor a rise smaller than this over the whole run
     min_duration_s: float = 40.0
     min_windows: int = 6
     alpha: float = 0.01
@@ -80,9 +86,13 @@ def detect_leak(metrics: Metrics, role: str, settings: LeakSettings = LeakSettin
     rising = bool(test.trend == "increasing" and p < settings.alpha and low >= settings.min_slope_mb_per_h)
     tail = max(3, len(floor) // 3)
     tail_slope = float(theilslopes(mb[-tail:], hours[-tail:])[0])
-    leaking = rising and tail_slope >= settings.min_slope_mb_per_h
+    rise = float(slope) * hours[-1]
+    leaking = rising and tail_slope >= settings.min_slope_mb_per_h and rise >= settings.min_rise_mb
     if leaking:
         why = f"the memory floor rises {slope:.0f} MB/h (95% CI {low:.0f}..{high:.0f}), trend p={p:.2g}"
+    elif rising and tail_slope >= settings.min_slope_mb_per_h:
+        why = (f"rose {slope:.0f} MB/h but only {rise:.1f} MB over the run, under the {settings.min_rise_mb:g} MB "
+               "worth calling a leak")
     elif rising:
         why = (f"rose {slope:.0f} MB/h, then settled: {tail_slope:.0f} MB/h over the last {tail} windows "
                f"(warm-up, not a leak)")

@@ -63,3 +63,20 @@ def test_warm_up_that_settles_is_not_a_leak() -> None:
             m2.trend("process_rss_mb", {"role": "runner"}).record(72 + 1.4 * i + 0.3 * (s % 2), start + 5 * i + s)
     leak2 = detect_leak(m2, "runner")
     assert leak2 is not None and leak2.leaking, leak2
+
+
+def test_a_steep_but_small_rise_in_a_short_run_is_not_a_leak() -> None:
+    """The runner in a fresh-clone run: floors rising to the end at ~311 MB/h over 45 s, under 4 MB in all.
+    Kept up for ten minutes the same slope is a leak."""
+    start = 1_700_000_000.0
+
+    def floors(seconds: int) -> Metrics:
+        m = Metrics()
+        for t in range(seconds):
+            m.trend("process_rss_mb", {"role": "runner"}).record(80 + 311 * t / 3600 + 0.2 * (t % 3), start + t)
+        return m
+
+    short = detect_leak(floors(55), "runner")
+    assert short is not None and not short.leaking and "only 3." in short.why and "MB over the run" in short.why, short
+    long = detect_leak(floors(600), "runner")
+    assert long is not None and long.leaking, long
