@@ -17,8 +17,6 @@ reads the code the plugin decided from ``$PERFMON_EXIT_FILE``, so it can tell py
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import os
 import signal
 import sys
@@ -32,9 +30,9 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import pytest
 
 from .config import Config, Shard, load_config
-from .errors import ConfigError, PerfmonError, TargetError
+from .errors import ConfigError, PerfmonError
 from .exit_codes import ExitCode
-from .measurements import MeasurementLog, Record
+from .measurements import Record
 from .results import shared_run_id
 from .session import (
     LOCAL,
@@ -43,7 +41,6 @@ from .session import (
     ProcessContext,
     SessionOutcome,
     Target,
-    UserError,
     artifacts_dir,
     browser_iteration,
     chromium_problem,
@@ -51,6 +48,7 @@ from .session import (
     session_target,
 )
 from .worker_bytecode import share_worker_bytecode
+from .xdist_workers import XdistHooks, remote_workers, ship_to_controller
 
 if TYPE_CHECKING:
     from .load.perf_api import PerfApi
@@ -181,7 +179,8 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[_controller_key] = Controller(cfg, process.files, run_id=process.run_id,
                                                    started_at=process.started_at)
         if config.pluginmanager.hasplugin("xdist"):
-            config.pluginmanager.register(_XdistHooks(config), "perfmon-xdist")
+            hooks = XdistHooks(process, config.stash[_controller_key], _user_error)
+            config.pluginmanager.register(hooks, "perfmon-xdist")
             if config.getoption("numprocesses", None):
                 share_worker_bytecode(cfg.root)  # before xdist starts the workers, at session start
 
@@ -216,106 +215,12 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         signal.signal(signal.SIGTERM, previous)
 
 
-class _XdistHooks:
-    """The controller's side of pytest-xdist: what each worker is told, and what comes back."""
-
-    def __init__(self, config: pytest.Config) -> None:
-        self.process = config.stash[_process_key]
-        self.controller = config.stash[_controller_key]
-        self.workers: dict[str, int] = {}  # gateway id -> worker index (a restarted worker keeps its own)
-        self.remote_log: MeasurementLog | None = None
-
-    @pytest.hookimpl(wrapper=True)
-    def pytest_sessionstart(self, session: pytest.Session) -> Generator[None, None, None]:
-        """xdist connects its gateways here: a host that refuses is one line, not a traceback."""
-        config = session.config
-        if _remote_workers(config) and not (config.option.rsyncdir or config.getini("rsyncdirs")):
-            # xdist runs remote workers on a copy of the project it sends them, and needs the tests' paths
-            # inside it; perfmon's own outputs stay here. (Set after xdist's configure, which warns on it.)
-            config.option.rsyncdir = [str(self.process.config.root)]
-            config.option.rsyncignore = [*config.option.rsyncignore, self.process.config.report_dir,
-                                         "test-results", "node_modules"]
-        if _remote_workers(config):
-            # xdist maps only absolute paths into that copy; `pytest ... tests/browser_perf` should just work.
-            config.invocation_params = dataclasses.replace(config.invocation_params, args=tuple(
-                _absolute(arg, config.invocation_params.dir) for arg in config.invocation_params.args))
-        import execnet
-
-        dsession = config.pluginmanager.get_plugin("dsession")
-        if _remote_workers(config) and callable(getattr(dsession, "_clone_node", None)):
-            dsession._clone_node = self._clone_or_carry_on(dsession, session)  # type: ignore[union-attr]
-        try:
-            return (yield)
-        except (OSError, EOFError, execnet.HostNotFound, execnet.RemoteError) as exc:
-            self.controller.close()
-            said = exc.strerror if isinstance(exc, OSError) and exc.strerror else \
-                (str(exc).strip().splitlines() or [""])[-1] or type(exc).__name__
-            _user_error(TargetError(f"an xdist host could not start a worker ({said}); on that host run "
-                                    "`python -m execnet.script.socketserver HOST:PORT` in perfmon's environment, "
-                                    "with the --tx chdir folder present, or fix --tx"), session.config)
-
-
-    def _clone_or_carry_on(self, dsession: Any, session: pytest.Session) -> Callable[[Any], Any]:
-        """xdist replaces a crashed worker on the same host; when that host is gone, it would end the
-        session with a traceback. Carry on without it: its pending tests already went to the others."""
-        import execnet
-
-        clone = dsession._clone_node
-
-        def clone_or_carry_on(node: Any) -> Any:
-            try:
-                return clone(node)
-            except (OSError, EOFError, execnet.HostNotFound, execnet.RemoteError) as exc:
-                reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-
-                def say(line: str) -> None:
-                    if reporter is not None:
-                        reporter.write_line(line, yellow=True)
-
-                say(f"perfmon: xdist host {node.gateway.spec.socket or node.gateway.spec.ssh} is gone "
-                    f"({type(exc).__name__}); the other hosts run its remaining tests")
-                # xdist cleared its shutdown to wait for the replacement. With none coming, its tests that went
-                # back to the queue run elsewhere, unless every other worker was already told to stop (xdist
-                # does so as soon as it has nothing left to give one): those were this host's, and are lost.
-                sched = dsession.sched
-                if not [n for n in dsession._active_nodes if n is not node and not n.shutting_down]:
-                    if stranded := len(sched.pending):
-                        self.controller.lost_iterations += stranded
-                        say(f"perfmon: {stranded} test(s) queued on that host could not move (every other worker "
-                            "had finished): counted as lost")
-                        sched.pending[:] = []
-                    dsession.triggershutdown()
-                elif sched.tests_finished:
-                    dsession.triggershutdown()
-                return None
-        return clone_or_carry_on
-
-    @pytest.hookimpl(optionalhook=True)
-    def pytest_configure_node(self, node: Any) -> None:
-        spec = node.gateway.spec
-        worker = self.workers.setdefault(str(spec.id), len(self.workers))
-        node.workerinput.update(self.process.workerinput(worker=worker, runner=spec.socket or spec.ssh or None))
-
-    @pytest.hookimpl(optionalhook=True)
-    def pytest_handlecrashitem(self, crashitem: str, report: Any, sched: Any) -> None:
-        self.controller.lost_iterations += 1
-
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        """A remote worker's record (or user error) arrives with its test's report."""
-        if (error := getattr(report, "perfmon_user_error", None)) is not None:
-            self.process.files.note_user_error(UserError(str(error["message"]), int(error["exit_code"])))
-        if (line := getattr(report, "perfmon_record", None)) is not None:
-            if self.remote_log is None:
-                self.remote_log = MeasurementLog(self.process.files.records, "remote")
-            self.remote_log.append_line(str(line))
-
-
 def pytest_sessionstart(session: pytest.Session) -> None:
     if (controller := session.config.stash.get(_controller_key, None)) is None:
         return
     opt = session.config.getoption
     try:
-        if _remote_workers(session.config) and not controller.config.base_url:
+        if remote_workers(session.config) and not controller.config.base_url:
             raise ConfigError("xdist workers on other hosts cannot reach the bundled app on this machine's loopback; "
                               "serve the target where they can reach it and pass --base-url (or BASE_URL)")
         controller.start(load=opt("perf_load"), load_script=opt("perf_load_script"),
@@ -332,18 +237,6 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if isinstance(workers, int) and workers > 1 and reporter is not None and _runs_journeys(session.config):
         if (line := controller.calibration_warning(workers)) is not None:
             reporter.write_line(line, yellow=True)
-
-
-def _remote_workers(config: pytest.Config) -> bool:
-    """Whether pytest-xdist will start workers on other hosts (``--tx socket=...`` or ``ssh=...``)."""
-    if not config.pluginmanager.hasplugin("xdist") or config.getoption("dist", "no") == "no":
-        return False
-    return any(("socket=" in tx or "ssh=" in tx) for tx in config.getoption("tx", None) or [])
-
-
-def _absolute(arg: str, cwd: Path) -> str:
-    path, sep, rest = arg.partition("::")
-    return str((cwd / path).resolve()) + sep + rest if not arg.startswith("-") and (cwd / path).exists() else arg
 
 
 def _runs_journeys(config: pytest.Config) -> bool:
@@ -388,18 +281,8 @@ def pytest_runtest_makereport(
         item.stash[_reports_key][rep.when] = rep
     process = item.config.stash[_process_key]
     if process.remote:
-        _ship_to_controller(rep, process, item.stash.get(_record_key, None))
+        ship_to_controller(rep, process, item.stash.get(_record_key, None))
     return rep
-
-
-def _ship_to_controller(rep: pytest.TestReport, process: ProcessContext, record: Record | None) -> None:
-    """A remote worker's disk is not the controller's: its finished record (and a user error it met)
-    ride on the test's report, which xdist serializes to the controller as it does every report."""
-    if (error := process.files.user_error()) is not None and not process.files.root.joinpath("shipped").exists():
-        process.files.root.joinpath("shipped").touch()
-        rep.perfmon_user_error = {"message": error.message, "exit_code": error.exit_code}  # type: ignore[attr-defined]
-    if rep.when == "teardown" and record is not None and record.measured:
-        rep.perfmon_record = json.dumps(record.to_dict())  # type: ignore[attr-defined]
 
 
 @pytest.hookimpl(tryfirst=True)
