@@ -194,6 +194,9 @@ def _sharding(config: pytest.Config, workerinput: dict[str, Any] | None) -> tupl
     if text and not given:
         raise ConfigError(f"--perf-shard {text} needs --perf-run-id: the id all the run's shards share, e.g. the CI "
                           "run's id")
+    if text and config.getoption("perf_no_store"):
+        raise ConfigError(f"--perf-shard {text} stores its part for the other shards to merge with: drop "
+                          "--perf-no-store")
     return (Shard.parse(text) if text else None), (shared_run_id(given) if given and given.strip() else None)
 
 

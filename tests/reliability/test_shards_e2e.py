@@ -182,7 +182,8 @@ def test_two_runners_claiming_one_shard_is_one_line_and_keeps_the_part(tmp_path:
     (["--perf-shard", "4/3", "--perf-run-id", "x"], "shard '4/3' is not I/N with 1 <= I <= N"),
     (["--perf-shard", "1/3"], "--perf-shard 1/3 needs --perf-run-id"),
     (["--perf-shard", "a/b", "--perf-run-id", "x"], "shard 'a/b' is not I/N"),
-], ids=["index-out-of-range", "no-run-id", "not-a-shard"])
+    (["--perf-shard", "1/2", "--perf-run-id", "x", "--perf-no-store"], "drop --perf-no-store"),
+], ids=["index-out-of-range", "no-run-id", "not-a-shard", "no-store"])
 def test_bad_shard_input_is_one_line(tmp_path: Path, args: list[str], message: str) -> None:
     proj = _project(tmp_path)
     out = subprocess.run(pytest_cmd("test_quick.py", *args), cwd=proj, env=env(SAMPLES=str(tmp_path / "s.txt")),
