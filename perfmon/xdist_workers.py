@@ -96,11 +96,12 @@ class XdistHooks:
                 # does so as soon as it has nothing left to give one): those were this host's, and are lost.
                 sched = dsession.sched
                 if not [n for n in dsession._active_nodes if n is not node and not n.shutting_down]:
-                    if stranded := len(sched.pending):
+                    queued = getattr(sched, "pending", None)  # --dist load's queue; other schedulers keep theirs
+                    if isinstance(queued, list) and (stranded := len(queued)):
                         self.controller.lost_iterations += stranded
                         say(f"perfmon: {stranded} test(s) queued on that host could not move (every other worker "
                             "had finished): counted as lost")
-                        sched.pending[:] = []
+                        queued.clear()
                     dsession.triggershutdown()
                 elif sched.tests_finished:
                     dsession.triggershutdown()
