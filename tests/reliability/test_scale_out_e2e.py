@@ -202,3 +202,26 @@ def test_bad_scale_out_input_is_one_line(tmp_path: Path, local_target: str, args
     assert "Traceback" not in out.stdout + out.stderr and "INTERNALERROR" not in out.stdout + out.stderr
     assert "secret-token" not in out.stdout + out.stderr
     assert len([line for line in out.stderr.splitlines() if line.strip()]) == 1, out.stderr
+
+
+def test_every_host_dying_ends_the_session_with_what_was_measured(hosts: Hosts, tmp_path: Path) -> None:
+    base_url = hosts.serve_target(tmp_path / "target.log")
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    tx = [_execnet_server(h, tmp_path, MARK_DIR=str(marks)) for h in hosts.hosts]
+    proj, db = _project(tmp_path, 6), tmp_path / "r.db"
+    run = subprocess.Popen(
+        pytest_cmd("-d", *[a for spec in tx for a in ("--tx", spec)], "test_spread.py", "--base-url", base_url,
+                   "--perf-store", f"sqlite:///{db}"),
+        cwd=proj, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while not (marks / "h2-in-flight").exists() and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert (marks / "h2-in-flight").exists(), f"[{hosts.mode}] h2 never started its second test"
+    for host in hosts.hosts[::-1]:
+        host.kill()
+    stdout, stderr = run.communicate(timeout=600)
+    assert "INTERNALERROR" not in stdout and "Traceback" not in stdout + stderr, stdout[-4000:] + stderr[-2000:]
+    assert run.returncode in (1, 3), stdout[-2000:]
+    lost, done, _ = _stored(db)
+    assert done >= 1 and lost >= 1 and done + lost == 6, (hosts.mode, lost, done, stdout[-2000:])
