@@ -19,9 +19,14 @@ from ..results import Run, git_info
 from ..samples import TimedSamples
 from ..thresholds import Threshold
 
-__all__ = ["Assembled", "assemble"]
+__all__ = ["Assembled", "assemble", "slowest_first"]
 
 _SLOWEST_KEPT = 5
+
+
+def slowest_first(items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The slowest few of resources or interactions (by ``duration``): what a run keeps of them."""
+    return sorted(items, key=lambda r: -float(r.get("duration") or 0))[:_SLOWEST_KEPT]
 
 
 @dataclass
@@ -61,10 +66,8 @@ def assemble(records: Iterable[Record], config: Config, *, run_id: str, started_
         run.scenarios.extend(rec.scenarios)
         interrupted |= rec.interrupted or any(s.interrupted for s in rec.scenarios)
         for page, items in rec.slowest.items():
-            both = slowest.get(page, []) + list(items)
-            slowest[page] = sorted(both, key=lambda r: -float(r.get("duration") or 0))[:_SLOWEST_KEPT]
-        interactions = sorted([*interactions, *rec.interactions], key=lambda i: -float(i.get("duration") or 0))
-        interactions = interactions[:_SLOWEST_KEPT]
+            slowest[page] = slowest_first([*slowest.get(page, []), *items])
+        interactions = slowest_first([*interactions, *rec.interactions])
         artifacts.extend(rec.artifacts)
         breaking.update(rec.breaking_points)
     if not kinds:

@@ -33,13 +33,10 @@ from ..store import ShardRow, open_store
 from ..store.spool import Spool
 from ..thresholds import Threshold
 from . import Concluded, Line, Outputs, RunFacts, judge_and_deliver
-from .assemble import assemble
+from .assemble import assemble, slowest_first
 from .quarantine import QUARANTINE, quarantine
 
 __all__ = ["ShardPart", "ShardStored", "make_part", "merge_parts", "store_part"]
-
-_SLOWEST_KEPT = 5
-
 
 @dataclass
 class ShardPart:
@@ -50,10 +47,12 @@ class ShardPart:
     thresholds: list[Threshold]
     timed: TimedSamples
     facts: RunFacts
+    measured: bool = True  # False: the shard ran no test that measured (it still reports, with its sampler's)
 
     def to_dict(self) -> dict[str, Any]:
         f = self.facts
-        return {"run": self.run.to_dict(), "thresholds": [t.to_dict() for t in self.thresholds],
+        return {"run": self.run.to_dict(), "measured": self.measured,
+                "thresholds": [t.to_dict() for t in self.thresholds],
                 "timed": self.timed.to_dict(),
                 "facts": {"lost_iterations": f.lost_iterations, "client_saturation": f.client_saturation,
                           "client_busy": [list(span) for span in f.client_busy], "interrupted": f.interrupted,
@@ -66,7 +65,7 @@ class ShardPart:
                          client_busy=tuple((float(a), float(b)) for a, b in f.get("client_busy") or []),
                          interrupted=bool(f["interrupted"]), tests_failed=bool(f["tests_failed"]))
         return cls(Run.from_dict(d["run"]), [Threshold.from_dict(t) for t in d["thresholds"]],
-                   TimedSamples.from_dict(d["timed"]), facts)
+                   TimedSamples.from_dict(d["timed"]), facts, bool(d.get("measured", True)))
 
 
 def make_part(records: Iterable[Record], config: Config, *, run_id: str, started_at: float, finished_at: float,
@@ -86,7 +85,8 @@ def make_part(records: Iterable[Record], config: Config, *, run_id: str, started
     if session_metrics is not None:
         run.metrics.merge(session_metrics)
     run.metadata.update(metadata)
-    return ShardPart(run, thresholds, timed, replace(facts, interrupted=facts.interrupted or interrupted))
+    return ShardPart(run, thresholds, timed, replace(facts, interrupted=facts.interrupted or interrupted),
+                     measured=assembled is not None)
 
 
 @dataclass
@@ -185,7 +185,7 @@ def merge_parts(rows: list[ShardRow], config: Config, *, outputs: Outputs,
             thresholds.setdefault((t.metric, t.expression), t)
         # Each machine's samples are judged by its own saturated seconds.
         quarantine(run, part.timed, part.facts.client_busy, min_clean=config.min_clean_share)
-    kinds = {p.run.test_type for p in parts if p.run.concurrent_users or len(p.run.metrics)}
+    kinds = {p.run.test_type for p in parts if p.measured}
     run.test_type = kinds.pop() if len(kinds) == 1 else "mixed"
     run.concurrent_users = sum(p.run.concurrent_users for p in parts)  # each shard ran its own users
     run.metadata.update(_merged_metadata(parts))
@@ -216,10 +216,8 @@ def _merged_metadata(parts: list[ShardPart]) -> dict[str, Any]:
     for part in parts:
         meta = part.run.metadata
         for page, items in (meta.get("slowest_resources") or {}).items():
-            slowest[page] = sorted([*slowest.get(page, []), *items],
-                                   key=lambda r: -float(r.get("duration") or 0))[:_SLOWEST_KEPT]
-        interactions = sorted([*interactions, *(meta.get("slowest_interactions") or [])],
-                              key=lambda i: -float(i.get("duration") or 0))[:_SLOWEST_KEPT]
+            slowest[page] = slowest_first([*slowest.get(page, []), *items])
+        interactions = slowest_first([*interactions, *(meta.get("slowest_interactions") or [])])
         artifacts += list(meta.get("artifacts") or [])
         breaking.update(meta.get("breaking_points") or {})
         for kind, n in (meta.get("users_by_kind") or {}).items():

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import uuid
+from pathlib import Path
 
 import pytest
 
-from perfmon.config import Profile, Scenario, Shard, Stage
+from perfmon.config import Config, Profile, Scenario, Shard, Stage
 from perfmon.errors import ConfigError
+from perfmon.measurements import Record
+from perfmon.metrics import Metrics
+from perfmon.pipeline import NO_OUTPUTS, RunFacts
+from perfmon.pipeline.shards import make_part, merge_parts
 from perfmon.results import shared_run_id
+from perfmon.store import ShardRow
 
 
 @pytest.mark.parametrize("count", [1, 2, 3, 7])
@@ -46,3 +53,22 @@ def test_the_run_id_is_the_same_on_every_runner() -> None:
     derived = shared_run_id("github-1234567-1")
     assert uuid.UUID(derived).version == 5 and derived == shared_run_id(" github-1234567-1 ")
     assert derived != shared_run_id("github-1234567-2")
+
+
+def test_a_shard_that_measured_nothing_reports_without_changing_the_run(tmp_path: Path) -> None:
+    """A shard whose tests measured nothing still stores a part (with its sampler's metrics), so the run
+    is not left waiting for it; the merged run is the measuring shard's kind and users, not "mixed"."""
+    cfg, t, run_id = Config(root=tmp_path), 1_700_000_000.0, shared_run_id("unit")
+    rec = Record("test_x.py::test_load", kind="load", vus=2)
+    for i in range(20):
+        rec.metrics.trend("http_req_duration", {"name": "/"}).record(10.0 + i, t + i / 4)
+    sampler = Metrics()
+    sampler.trend("process_rss_mb", {"role": "runner"}).record(80.0, t)
+    parts = [make_part(records, cfg, run_id=run_id, started_at=t, finished_at=t + 5, base_url=None, facts=RunFacts(),
+                       session_metrics=sampler, metadata={}) for records in ([rec], [])]
+    assert [p.measured for p in parts] == [True, False]
+    rows = [ShardRow(run_id, i, 2, f"runner-{i}", json.loads(json.dumps(p.to_dict())))
+            for i, p in enumerate(parts, start=1)]
+    run = merge_parts(rows, cfg, outputs=NO_OUTPUTS).run
+    assert (run.test_type, run.concurrent_users, run.metadata["shards"]["missing"]) == ("load", 2, [])
+    assert run.summary_metrics().p95_response_time == pytest.approx(28.0, rel=0.01)
