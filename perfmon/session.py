@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .config import Config, Shard
+from .config import Config
 from .errors import ConfigError, PerfmonError, one_line
 from .exit_codes import ExitCode
 from .measurements import MeasurementLog, Record, read_records
@@ -195,8 +195,8 @@ class BrowserOptions:
     def recorded(self) -> dict[str, Any]:
         """What the run records of them (throttling changes what the numbers mean)."""
         found: dict[str, Any] = {"network": self.network, "cpu_throttle": self.cpu_throttle,
-                                 "tracing": "retain-on-failure" if self.tracing else "off", "browser_hosts": None}
-        if self.endpoints:
+                                 "tracing": "retain-on-failure" if self.tracing else "off"}
+        if self.endpoints:  # where the browsers ran, never the endpoints' secret paths
             from .browser import endpoint_label
 
             found["browser_hosts"] = [endpoint_label(e) for e in self.endpoints]
@@ -242,9 +242,7 @@ class ProcessContext:
             files = SessionFiles(Path(workerinput["perfmon_dir"]))
         else:
             files = SessionFiles(Path(tempfile.mkdtemp(prefix="perfmon-remote-")))
-            config = replace(config, base_url=workerinput.get("perfmon_base_url") or config.base_url,
-                             shard=Shard.parse(workerinput["perfmon_shard"]) if workerinput.get("perfmon_shard")
-                             else config.shard)
+            config = replace(config, base_url=workerinput.get("perfmon_base_url") or config.base_url)
         return cls(config, str(workerinput["perfmon_run_id"]), files, worker,
                    int(workerinput.get("workercount", 1)), float(workerinput["perfmon_started_at"]),
                    MeasurementLog(files.records, name), browser, runner)

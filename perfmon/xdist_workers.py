@@ -143,8 +143,7 @@ def _absolute(arg: str, cwd: Path) -> str:
 def ship_to_controller(rep: pytest.TestReport, process: ProcessContext, record: Record | None) -> None:
     """A remote worker's disk is not the controller's: its finished record (and a user error it met)
     ride on the test's report, which xdist serializes to the controller as it does every report."""
-    if (error := process.files.user_error()) is not None and not process.files.root.joinpath("shipped").exists():
-        process.files.root.joinpath("shipped").touch()
+    if (error := process.files.user_error()) is not None:  # sent again with later reports: the controller keeps one
         rep.perfmon_user_error = {"message": error.message, "exit_code": error.exit_code}  # type: ignore[attr-defined]
     if rep.when == "teardown" and record is not None and record.measured:
         rep.perfmon_record = json.dumps(record.to_dict())  # type: ignore[attr-defined]

@@ -7,6 +7,7 @@ once, so SQLite, PostgreSQL and Supabase store exactly the same thing.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -64,7 +65,7 @@ class ShardRow:
 
     def row(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "shard": self.shard, "shards": self.shards, "host": self.host,
-                "stored_at": iso(self.stored_at) if self.stored_at is not None else iso(datetime.now(UTC).timestamp()),
+                "stored_at": iso(self.stored_at if self.stored_at is not None else time.time()),
                 "part": self.part}
 
 

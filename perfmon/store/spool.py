@@ -86,32 +86,30 @@ class Spool:
 
     def keep(self, run: Run) -> Path:
         """Write the run atomically (temp file, fsync, rename) so it can be replayed later."""
-        directory = self._writable()
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".part")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(redact(run.to_json()))
-                f.flush()
-                os.fsync(f.fileno())
-            final = directory / f"{run.run_id}.json"
-            os.replace(tmp, final)
-        except OSError as exc:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise OutputError(f"cannot write the spool file in {directory}: {exc}; free some disk space") from None
-        return final
+        return self._write(self._writable(), f"{run.run_id}.json", run.to_json())
 
     def keep_shard(self, row: ShardRow, *, rejected: bool = False) -> Path:
         """Keep a shard's part the store did not take (``shard-<run>-<i>.json``); ``rejected``: one it must
         never take as it is (another runner stored that shard), kept aside for a person to look at."""
         directory = self._writable() / ("rejected" if rejected else "")
         directory.mkdir(exist_ok=True)
-        final = directory / f"shard-{row.run_id}-{row.shard}.json"
-        tmp = final.with_suffix(".part")
+        kept = {"run_id": row.run_id, "shard": row.shard, "shards": row.shards, "host": row.host, "part": row.part}
+        return self._write(directory, f"shard-{row.run_id}-{row.shard}.json", json.dumps({"shard": kept}))
+
+    @staticmethod
+    def _write(directory: Path, name: str, text: str) -> Path:
+        """``text``, redacted, as ``directory/name``: a temp file, fsync'd, then renamed over it."""
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".part")
         try:
-            tmp.write_text(redact(json.dumps({"shard": {**row.row(), "stored_at": None}})), encoding="utf-8")
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(redact(text))
+                f.flush()
+                os.fsync(f.fileno())
+            final = directory / name
             os.replace(tmp, final)
         except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
             raise OutputError(f"cannot write the spool file in {directory}: {exc}; free some disk space") from None
         return final
 

@@ -133,7 +133,8 @@ def test_journeys_on_two_hosts_merge_on_the_controller(hosts: Hosts, tmp_path: P
     assert all(w.rsplit("/", 1)[1] not in stored for w in ws)
 
 
-def test_a_killed_host_loses_only_its_in_flight_iteration(hosts: Hosts, tmp_path: Path) -> None:
+def _six_journeys_until_h2_is_in_flight(hosts: Hosts, tmp_path: Path) -> tuple[subprocess.Popen[str], Path]:
+    """Six journeys over the two hosts' xdist workers, returned while h2's second one is in flight."""
     base_url = hosts.serve_target(tmp_path / "target.log")
     marks = tmp_path / "marks"
     marks.mkdir()
@@ -147,6 +148,11 @@ def test_a_killed_host_loses_only_its_in_flight_iteration(hosts: Hosts, tmp_path
     while not (marks / "h2-in-flight").exists() and run.poll() is None and time.monotonic() < deadline:
         time.sleep(0.2)
     assert (marks / "h2-in-flight").exists(), f"[{hosts.mode}] h2 never started its second test"
+    return run, db
+
+
+def test_a_killed_host_loses_only_its_in_flight_iteration(hosts: Hosts, tmp_path: Path) -> None:
+    run, db = _six_journeys_until_h2_is_in_flight(hosts, tmp_path)
     hosts.hosts[1].kill()
     stdout, stderr = run.communicate(timeout=600)
     assert "is gone" in stdout, f"[{hosts.mode}] " + stdout[-3000:] + stderr[-2000:]
@@ -205,19 +211,7 @@ def test_bad_scale_out_input_is_one_line(tmp_path: Path, local_target: str, args
 
 
 def test_every_host_dying_ends_the_session_with_what_was_measured(hosts: Hosts, tmp_path: Path) -> None:
-    base_url = hosts.serve_target(tmp_path / "target.log")
-    marks = tmp_path / "marks"
-    marks.mkdir()
-    tx = [_execnet_server(h, tmp_path, MARK_DIR=str(marks)) for h in hosts.hosts]
-    proj, db = _project(tmp_path, 6), tmp_path / "r.db"
-    run = subprocess.Popen(
-        pytest_cmd("-d", *[a for spec in tx for a in ("--tx", spec)], "test_spread.py", "--base-url", base_url,
-                   "--perf-store", f"sqlite:///{db}"),
-        cwd=proj, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 300
-    while not (marks / "h2-in-flight").exists() and run.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert (marks / "h2-in-flight").exists(), f"[{hosts.mode}] h2 never started its second test"
+    run, db = _six_journeys_until_h2_is_in_flight(hosts, tmp_path)
     for host in hosts.hosts[::-1]:
         host.kill()
     stdout, stderr = run.communicate(timeout=600)
