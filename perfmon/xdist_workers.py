@@ -49,6 +49,11 @@ class XdistHooks:
             return (yield)
         except (OSError, EOFError, execnet.HostNotFound, execnet.RemoteError) as exc:
             self.controller.close()
+            if isinstance(exc, execnet.HostNotFound):  # ssh= failed; ssh itself printed why, just above
+                destination = (str(exc).split() or ["?"])[-1]
+                self.user_error(TargetError(f"an xdist host could not start a worker over ssh ({destination}, "
+                                            "see ssh's line above); `ssh HOST` must work without a prompt, "
+                                            "and --tx's python= be perfmon's environment there"), session.config)
             said = exc.strerror if isinstance(exc, OSError) and exc.strerror else \
                 (str(exc).strip().splitlines() or [""])[-1] or type(exc).__name__
             self.user_error(TargetError(f"an xdist host could not start a worker ({said}); on that host run "
@@ -89,7 +94,7 @@ class XdistHooks:
                     if reporter is not None:
                         reporter.write_line(line, yellow=True)
 
-                say(f"perfmon: xdist host {node.gateway.spec.socket or node.gateway.spec.ssh} is gone "
+                say(f"perfmon: xdist host {_gateway_host(node.gateway.spec)} is gone "
                     f"({type(exc).__name__}); the other hosts run its remaining tests")
                 # xdist cleared its shutdown to wait for the replacement. With none coming, its tests that went
                 # back to the queue run elsewhere, unless every other worker was already told to stop (xdist
@@ -112,7 +117,7 @@ class XdistHooks:
     def pytest_configure_node(self, node: Any) -> None:
         spec = node.gateway.spec
         worker = self.workers.setdefault(str(spec.id), len(self.workers))
-        node.workerinput.update(self.process.workerinput(worker=worker, runner=spec.socket or spec.ssh or None))
+        node.workerinput.update(self.process.workerinput(worker=worker, runner=_gateway_host(spec)))
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_handlecrashitem(self, crashitem: str, report: Any, sched: Any) -> None:
@@ -126,6 +131,16 @@ class XdistHooks:
             if self.remote_log is None:
                 self.remote_log = MeasurementLog(self.process.files.records, "remote")
             self.remote_log.append_line(str(line))
+
+
+def _gateway_host(spec: Any) -> str | None:
+    """A remote worker's host as results name it: ``socket=``'s HOST:PORT, or ``ssh=``'s destination
+    (its last word, without a user; the options before it, such as ``-i KEY``, are not a name)."""
+    if spec.socket:
+        return str(spec.socket)
+    if spec.ssh:
+        return str(spec.ssh).split()[-1].rpartition("@")[2]
+    return None
 
 
 def remote_workers(config: pytest.Config) -> bool:

@@ -23,4 +23,5 @@ shellcheck -x -S warning scripts/*.sh .ci/run
 say "mypy"
 mypy
 say "pytest (unit and end-to-end, then the reliability suite)"
-python -m pytest tests/unit tests/reliability "$@"
+apt_install openssh-server  # the scale-out tests start sshd on their own test hosts (xdist's ssh= gateway)
+python -m pytest tests/unit tests/reliability --durations=25 "$@"

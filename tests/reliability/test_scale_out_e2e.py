@@ -1,9 +1,11 @@
 """Journeys spread over hosts the test creates (network namespaces, or loopback ports where it may
-not): pytest-xdist workers on other hosts through execnet socket servers, browsers on browser servers
-there, one run merged on the controller, and a host killed mid-iteration losing only that iteration."""
+not): pytest-xdist workers on other hosts through execnet socket servers or sshd, browsers on browser
+servers there, one run merged on the controller, and a host killed mid-iteration losing only that
+iteration."""
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -59,6 +61,36 @@ def _execnet_server(host: Host, tmp_path: Path, **extra: str) -> str:
     return f"socket={host.address}:{port}//id={host.name}//chdir={tmp_path / host.name}"
 
 
+SSHD = "/usr/sbin/sshd"  # Debian's openssh-server (scripts/test.sh installs it)
+
+
+def _ssh_server(host: Host, tmp_path: Path) -> str:
+    """An sshd of the test's own on the host (its own keys and config, root by key only), reached through
+    an ssh config naming the host as ``host.name``, as a user's ``~/.ssh/config`` would."""
+    port = 2201 if host.netns else free_port()
+    keys = tmp_path / "ssh"
+    keys.mkdir(exist_ok=True)
+    if not (keys / "client").exists():
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(keys / "client")], check=True)
+        shutil.copy(keys / "client.pub", keys / "authorized_keys")
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(keys / f"{host.name}-host")], check=True)
+    sshd_config = keys / f"{host.name}-sshd_config"
+    sshd_config.write_text(f"ListenAddress {host.address}\nPort {port}\nHostKey {keys / f'{host.name}-host'}\n"
+                           f"AuthorizedKeysFile {keys / 'authorized_keys'}\nPermitRootLogin prohibit-password\n"
+                           "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\n"
+                           "StrictModes no\nPidFile none\n")
+    Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege separation folder
+    host.start([SSHD, "-D", "-e", "-f", str(sshd_config)], log=tmp_path / f"{host.name}-sshd.log")
+    _wait_listening(host, port)
+    with (keys / "config").open("a") as config:
+        config.write(f"Host {host.name}\n  HostName {host.address}\n  Port {port}\n  User root\n"
+                     f"  IdentityFile {keys / 'client'}\n  IdentitiesOnly yes\n  BatchMode yes\n"
+                     "  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n  LogLevel ERROR\n")
+    (tmp_path / host.name).mkdir()
+    return (f"ssh={host.name}//id={host.name}//ssh_config={keys / 'config'}//python={sys.executable}"
+            f"//chdir={tmp_path / host.name}")
+
+
 def _browser_server(host: Host, tmp_path: Path) -> str:
     port = 9301 if host.netns else free_port()
     out = tmp_path / f"{host.name}-browser.log"
@@ -108,9 +140,13 @@ def _stored(db: Path) -> tuple[int, float, dict[tuple[str, str], float]]:
     return int(lost), float(done or 0), by_host
 
 
-def test_journeys_on_two_hosts_merge_on_the_controller(hosts: Hosts, tmp_path: Path) -> None:
+@pytest.mark.parametrize("gateway", ["socket", "ssh"])
+def test_journeys_on_two_hosts_merge_on_the_controller(hosts: Hosts, tmp_path: Path, gateway: str) -> None:
+    if gateway == "ssh" and not Path(SSHD).exists():
+        pytest.skip("no sshd here: apt-get install openssh-server (scripts/test.sh does)")
     base_url = hosts.serve_target(tmp_path / "target.log")
-    tx = [_execnet_server(h, tmp_path) for h in hosts.hosts]
+    start = _execnet_server if gateway == "socket" else _ssh_server
+    tx = [start(h, tmp_path) for h in hosts.hosts]
     ws = [_browser_server(h, tmp_path) for h in hosts.hosts]
     proj, db = _project(tmp_path, 4), tmp_path / "r.db"
     out = subprocess.run(
@@ -122,7 +158,8 @@ def test_journeys_on_two_hosts_merge_on_the_controller(hosts: Hosts, tmp_path: P
     assert "iterations by runner host: " in out.stdout and "iterations by browser host: " in out.stdout
     lost, done, by_host = _stored(db)
     assert (lost, done) == (0, 4), hosts.mode
-    runners = {spec.split("//")[0].removeprefix("socket=") for spec in tx}
+    # socket=HOST:PORT names a runner by its address; ssh=NAME by the name the ssh config resolves.
+    runners = {spec.split("//")[0].removeprefix("socket=").removeprefix("ssh=") for spec in tx}
     browsers = {w.removeprefix("ws://").split("/")[0] for w in ws}
     assert {runner for _, runner in by_host} == runners, (hosts.mode, by_host)  # journeys ran on both hosts
     assert {browser for browser, _ in by_host} == browsers, (hosts.mode, by_host)
@@ -193,8 +230,11 @@ def local_target(tmp_path: Path) -> Iterator[str]:
                                                                     "unreachable"),
     (["-d", "--tx", "socket=127.0.0.1:{closed}//id=h1", "--base-url", "{target}"], "an xdist host could not start "
                                                                                    "a worker (Connection refused)"),
+    (["-d", "--tx", "ssh=-o BatchMode=yes -p {closed} root@127.0.0.1//id=h1", "--base-url", "{target}"],
+     "an xdist host could not start a worker over ssh (root@127.0.0.1, see ssh's line above)"),
     (["-d", "--tx", "socket=127.0.0.1:{closed}//id=h1"], "xdist workers on other hosts cannot reach the bundled app"),
-], ids=["not-an-endpoint", "browser-server-down", "xdist-host-refuses", "remote-workers-without-a-target"])
+], ids=["not-an-endpoint", "browser-server-down", "xdist-host-refuses", "ssh-host-refuses",
+        "remote-workers-without-a-target"])
 def test_bad_scale_out_input_is_one_line(tmp_path: Path, local_target: str, args: list[str], message: str) -> None:
     from tests._support.sessions import project
 
@@ -207,7 +247,9 @@ def test_bad_scale_out_input_is_one_line(tmp_path: Path, local_target: str, args
     assert message.replace("{closed}", closed) in out.stderr, out.stderr
     assert "Traceback" not in out.stdout + out.stderr and "INTERNALERROR" not in out.stdout + out.stderr
     assert "secret-token" not in out.stdout + out.stderr
-    assert len([line for line in out.stderr.splitlines() if line.strip()]) == 1, out.stderr
+    lines = [line for line in out.stderr.splitlines() if line.strip()]
+    assert message.replace("{closed}", closed) in lines[-1], out.stderr
+    assert all(line.startswith("ssh: ") for line in lines[:-1]), out.stderr  # only ssh's own reason besides
 
 
 def test_every_host_dying_ends_the_session_with_what_was_measured(hosts: Hosts, tmp_path: Path) -> None:
