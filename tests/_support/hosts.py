@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import psutil
 
 __all__ = ["Host", "Hosts", "network_hosts"]
 
@@ -46,6 +47,9 @@ class Host:
     def kill(self) -> None:
         """Everything on this host dies at once, as when its machine goes away."""
         pids = [p.pid for p in self.processes]
+        for proc in self.processes:  # and their children in sessions of their own (a browser server's)
+            with contextlib.suppress(psutil.Error):
+                pids += [child.pid for child in psutil.Process(proc.pid).children(recursive=True)]
         if self.netns:
             out = subprocess.run(["ip", "netns", "pids", self.netns], capture_output=True, text=True, check=False)
             pids += [int(p) for p in out.stdout.split()]
