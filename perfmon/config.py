@@ -150,6 +150,7 @@ class Scenario:
     min_duration_s: float = 0.0  # shorter than this the scenario measures nothing (e.g. a spike's recovery)
     processes: int = 1  # load generator processes (one per core when one core is not enough)
     graceful_stop_s: float | None = None  # k6's gracefulStop; None: the engine's default (30 s)
+    transport: str = "lean"  # "lean" (plain HTTP through perfmon's own client) or "aiohttp" (all through aiohttp)
 
     @property
     def total_duration_s(self) -> float:
@@ -355,8 +356,16 @@ def _scenario(name: str, value: Any, read: Reader) -> Scenario:
         min_duration_s=read.duration(table, "min_duration", raw.get("min_duration", 0)),
         processes=_processes(raw.get("processes", 1), read.where(table, "processes")),
         graceful_stop_s=None if stop_key not in raw else read.duration(table, stop_key, raw[stop_key]),
+        transport=_transport(raw.get("transport", "lean"), read.where(table, "transport")),
         thresholds=tuple(parse_thresholds(thresholds, source=read.source, text=read.text)),
     )
+
+
+def _transport(raw: Any, where: str) -> str:
+    if raw in ("lean", "aiohttp"):
+        return str(raw)
+    raise ConfigError(f"{where}: transport = {raw!r}; write \"lean\" (the default) or \"aiohttp\" (for a server "
+                      "the lean client does not speak to)")
 
 
 def _processes(raw: Any, where: str) -> int:

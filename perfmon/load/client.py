@@ -1,9 +1,9 @@
-"""An httpx-compatible async client for load scripts, on aiohttp.
+"""An httpx-compatible async client for load scripts.
 
 Scripts see httpx's surface (``await client.get(url)``, ``response.status_code``,
-``response.json()``); underneath is aiohttp because it costs several times less CPU per
-request here than httpx (bench/ has the figures), and a load generator's CPU is its
-measuring budget. Every request is recorded into k6-named metrics:
+``response.json()``); underneath is a transport (``transports.py``): the lean HTTP/1.1 client
+for plain HTTP, aiohttp for TLS and the rest, because a load generator's CPU is its measuring
+budget (bench/http_engine.py has the figures). Every request is recorded into k6-named metrics:
 
 - ``http_req_duration`` Trend (ms), tags ``name``, ``method``, ``status``, plus the scenario's
 - ``http_reqs`` Counter, ``http_req_failed`` Rate (status >= 400 or a transport error)
@@ -24,12 +24,13 @@ import json as jsonlib
 import time
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import aiohttp
 
 from ..metrics import Counter, Metrics, Rate, Trend
 from ..names import endpoint_name
+from .transports import Transport
 
 __all__ = ["Client", "RequestError", "Response", "endpoint_name"]
 
@@ -77,7 +78,7 @@ class Client:
 
     def __init__(
         self,
-        session: aiohttp.ClientSession,
+        transport: Transport,
         metrics: Metrics,
         *,
         base_url: str,
@@ -85,12 +86,12 @@ class Client:
         headers: Mapping[str, str] | None = None,
         timeout_s: float = 60.0,
     ) -> None:
-        self._session = session
+        self._transport = transport
         self._metrics = metrics
         self.base_url = base_url.rstrip("/")
         self.headers: dict[str, str] = dict(headers or {})
         self._tags = dict(tags or {})
-        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._timeout_s = timeout_s
         self._series: dict[tuple[str, str, str], tuple[Trend, Counter, Rate]] = {}
         self._errors: dict[tuple[str, str], Counter] = {}
         self._server: dict[tuple[str, str, str, str], Trend] = {}
@@ -139,27 +140,29 @@ class Client:
             if len(self._labels) < 1024:  # unique query strings must not grow this without bound
                 self._labels[full] = label
         merged = {**self.headers, **headers} if headers else self.headers
+        body: bytes | None = None
+        if json is not None:
+            body = jsonlib.dumps(json).encode()
+            merged = {**merged, "Content-Type": "application/json"}
+        elif content is not None:
+            body = content
+        elif data is not None:
+            if isinstance(data, Mapping):
+                body = urlencode(data, doseq=True).encode()
+                merged = {**merged, "Content-Type": "application/x-www-form-urlencoded"}
+            else:
+                body = data.encode() if isinstance(data, str) else bytes(data)
+        if params:
+            full = f"{full}{'&' if '?' in full else '?'}{urlencode(params, doseq=True)}"
         start = time.perf_counter()
         if self.intended_start is not None:
             start = min(start, self.intended_start)
             self.intended_start = None
-        kw: dict[str, Any] = {"headers": merged, "params": params, "allow_redirects": True}
-        if timeout is not None:
-            kw["timeout"] = aiohttp.ClientTimeout(total=timeout)
-        else:
-            kw["timeout"] = self._timeout
-        if json is not None:
-            kw["json"] = json
-        elif content is not None:
-            kw["data"] = content
-        elif data is not None:
-            kw["data"] = data
         try:
-            async with self._session.request(method, full, **kw) as resp:
-                body = await resp.read()
-                ms = (time.perf_counter() - start) * 1000
-                status = resp.status
-                response = Response(status, resp.headers, body, str(resp.url), ms)
+            status, found, received, final = await self._transport.send(
+                method, full, merged, body, self._timeout_s if timeout is None else timeout)
+            ms = (time.perf_counter() - start) * 1000
+            response = Response(status, found, received, final, ms)
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             ms = (time.perf_counter() - start) * 1000
             kind = type(exc).__name__

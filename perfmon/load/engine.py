@@ -25,8 +25,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiohttp
-
+from .._version import __version__
 from ..config import Accounts, Scenario
 from ..metrics import Metrics
 from ..results import ScenarioRun
@@ -35,6 +34,7 @@ from ..thresholds import evaluate
 from .client import Client, RequestError
 from .progress import Progress
 from .schedules import Schedule
+from .transports import Transport, open_transport
 
 __all__ = ["Engine", "EngineOptions", "Journey", "VirtualUser", "run_engine"]
 
@@ -133,11 +133,11 @@ class Engine:
         self.dropped = 0
 
     # --- VU lifecycle ----------------------------------------------------------------------
-    def _new_vu(self, session: aiohttp.ClientSession) -> tuple[Client, VirtualUser]:
+    def _new_vu(self, transport: Transport) -> tuple[Client, VirtualUser]:
         i = self.vus_created
         self.vus_created += 1
         email, password = self.accounts.for_user(i * self.options.parts + self.options.part + 1)
-        client = Client(session, self.metrics, base_url=self.base_url, tags=self.tags,
+        client = Client(transport, self.metrics, base_url=self.base_url, tags=self.tags,
                         timeout_s=self.options.request_timeout_s)
         return client, VirtualUser(i, email, password, self.metrics, dict(self.tags))
 
@@ -169,8 +169,8 @@ class Engine:
         count.add(1, now)
         failed.record(not ok, now)
 
-    async def _closed_vu(self, session: aiohttp.ClientSession, index: int, wanted: Callable[[], int]) -> None:
-        client, vu = self._new_vu(session)
+    async def _closed_vu(self, transport: Transport, index: int, wanted: Callable[[], int]) -> None:
+        client, vu = self._new_vu(transport)
         iterations = 0
         per_vu = self.scenario.executor == "per-vu-iterations"
         while not self._stop.is_set() and index < wanted():
@@ -182,7 +182,7 @@ class Engine:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), self.scenario.think_time_s)
 
-    async def _run_closed(self, session: aiohttp.ClientSession, t0: float) -> list[asyncio.Task[None]]:
+    async def _run_closed(self, transport: Transport, t0: float) -> list[asyncio.Task[None]]:
         tasks: dict[int, asyncio.Task[None]] = {}
         target = 0
         per_vu = self.scenario.executor == "per-vu-iterations"
@@ -199,7 +199,7 @@ class Engine:
                 if i not in tasks or tasks[i].done():
                     if per_vu and i in tasks:
                         continue
-                    tasks[i] = asyncio.create_task(self._closed_vu(session, i, wanted))
+                    tasks[i] = asyncio.create_task(self._closed_vu(transport, i, wanted))
             running = sum(not t.done() for t in tasks.values())
             self.metrics.gauge("vus", self.tags).record(running)
             self._vus_series.record(running)
@@ -209,7 +209,7 @@ class Engine:
         target = 0  # ramp everyone down after their current iteration
         return list(tasks.values())
 
-    async def _run_open(self, session: aiohttp.ClientSession, t0: float) -> list[asyncio.Task[None]]:
+    async def _run_open(self, transport: Transport, t0: float) -> list[asyncio.Task[None]]:
         idle: list[tuple[Client, VirtualUser]] = []
         running: set[asyncio.Task[None]] = set()
         max_vus = self.schedule.max_vus()
@@ -233,7 +233,7 @@ class Engine:
                 if idle:
                     pair = idle.pop()
                 elif self.vus_created < max_vus:
-                    pair = self._new_vu(session)
+                    pair = self._new_vu(transport)
                 else:
                     pair = None
                 if pair is None:
@@ -299,18 +299,18 @@ class Engine:
                 handler = signal.getsignal(sig)
                 loop.add_signal_handler(sig, self._interrupt, why)
                 previous[sig] = handler
-        connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
+        transport = open_transport(self.scenario.transport, f"perfmon/{__version__}")
         sampler = self._sampler = Sampler(self.metrics, target_pid=self.options.target_pid,
                                           tags={"scenario": self.scenario.name})
         t0 = time.perf_counter()
         self._started_at = time.time()
         try:
-            async with aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar()) as session:
+            try:
                 with sampler:
                     watcher = asyncio.create_task(self._watch_thresholds(t0))
                     self.progress.start(t0, lambda: self.active)
                     runner = self._run_open if self.schedule.open else self._run_closed
-                    tasks = await runner(session, t0)
+                    tasks = await runner(transport, t0)
                     pending = [t for t in tasks if not t.done()]
                     if pending:
                         if self.options.progress:
@@ -325,6 +325,8 @@ class Engine:
                     watcher.cancel()
                     await asyncio.gather(watcher, return_exceptions=True)
                     self.progress.stop()
+            finally:
+                await transport.close()
         finally:
             for sig, handler in previous.items():
                 with contextlib.suppress(ValueError, NotImplementedError, RuntimeError):

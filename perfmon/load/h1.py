@@ -1,0 +1,214 @@
+"""A lean HTTP/1.1 client for plain-HTTP targets: asyncio protocols and httptools' C parser.
+
+Written by hand because the generator's CPU per request is its measuring budget: every CPU-second
+it spends is taken from the browsers beside it and bounds one runner's reach. aiohttp cost about
+twice k6's CPU per request here (issue #19; ``bench/http_engine.py`` has the figures), most of it
+in layers a load generator does not need. This does only what one needs: keep-alive connections
+per origin, Content-Length and chunked bodies (llhttp, through httptools), gzip and deflate, a
+total timeout per request. ``client.py`` sends everything else (TLS, HEAD, proxies) through aiohttp.
+
+Errors keep the class names aiohttp gives the same failures (``ClientConnectorError``,
+``ServerDisconnectedError``, ...), so a run's ``http_req_errors{error}`` compares with history
+whichever transport measured it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import zlib
+from collections import deque
+from collections.abc import Mapping
+from typing import Any
+
+import httptools
+from multidict import CIMultiDict, CIMultiDictProxy
+
+__all__ = ["H1Pool", "ServerDisconnectedError", "TransportError"]
+
+
+class TransportError(OSError):
+    """A request that got no complete HTTP response; its class name is the error's ``kind``."""
+
+
+class ClientConnectorError(TransportError):
+    """The connection could not be made (refused, unreachable, DNS)."""
+
+
+class ServerDisconnectedError(TransportError):
+    """The server closed the connection before the response was complete."""
+
+
+class ClientPayloadError(TransportError):
+    """The response could not be parsed or decoded."""
+
+
+class ClientOSError(TransportError):
+    """The connection failed while the request was being written."""
+
+
+class _Connection(asyncio.Protocol):
+    """One keep-alive connection; httptools calls the ``on_*`` methods as it parses."""
+
+    __slots__ = ("body", "closed", "headers", "parser", "reading", "transport", "waiter")
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.parser = httptools.HttpResponseParser(self)
+        self.waiter: asyncio.Future[tuple[int, list[tuple[bytes, bytes]], bytes, bool]] | None = None
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.body: list[bytes] = []
+        self.closed = False
+        self.reading = False  # bytes of the current response arrived (a reused connection is not retried then)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.reading = True
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError as exc:
+            self._fail(ClientPayloadError(f"malformed response: {exc}"))
+            self.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self._fail(ServerDisconnectedError("Server disconnected"))
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers.append((name, value))
+
+    def on_body(self, body: bytes) -> None:
+        self.body.append(body)
+
+    def on_message_complete(self) -> None:
+        waiter, self.waiter = self.waiter, None
+        if waiter is not None and not waiter.done():
+            body = self.body[0] if len(self.body) == 1 else b"".join(self.body)
+            waiter.set_result((self.parser.get_status_code(), self.headers, body, self.parser.should_keep_alive()))
+
+    def _fail(self, exc: TransportError) -> None:
+        waiter, self.waiter = self.waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(exc)
+
+    def close(self) -> None:
+        self.closed = True
+        if self.transport is not None:
+            self.transport.close()
+
+    def send(self, data: bytes, loop: asyncio.AbstractEventLoop) -> asyncio.Future[Any]:
+        self.headers, self.body, self.reading = [], [], False
+        self.waiter = waiter = loop.create_future()
+        assert self.transport is not None
+        self.transport.write(data)
+        return waiter
+
+
+class H1Pool:
+    """Keep-alive connections per origin, opened as needed (no cap: each busy user holds one, as
+    aiohttp's ``limit=0`` connector does), reused most-recent first."""
+
+    def __init__(self, user_agent: str) -> None:
+        self._idle: dict[tuple[str, int], deque[_Connection]] = {}
+        self._all: set[_Connection] = set()
+        self._user_agent = user_agent.encode("latin-1")
+
+    async def _connect(self, host: str, port: int) -> _Connection:
+        loop = asyncio.get_running_loop()
+        try:
+            _, conn = await loop.create_connection(_Connection, host, port)
+        except OSError as exc:
+            raise ClientConnectorError(f"Cannot connect to host {host}:{port} [{exc.strerror or exc}]") from exc
+        self._all.add(conn)
+        return conn
+
+    async def request(self, method: str, host: str, port: int, target: str, headers: Mapping[str, str],
+                      body: bytes | None, timeout_s: float) -> tuple[int, CIMultiDictProxy[str], bytes]:
+        """One exchange on a kept-alive connection: status, headers, the (decoded) body."""
+        loop = asyncio.get_running_loop()
+        authority = host if port == 80 else f"{host}:{port}"
+        head = [f"{method} {target} HTTP/1.1\r\nHost: {authority}\r\n".encode("latin-1")]
+        given = {k.lower() for k in headers}
+        for name, value in headers.items():
+            head.append(f"{name}: {value}\r\n".encode("latin-1"))
+        if "user-agent" not in given:
+            head.append(b"User-Agent: " + self._user_agent + b"\r\n")
+        if "accept" not in given:
+            head.append(b"Accept: */*\r\n")
+        if body is not None or method in ("POST", "PUT", "PATCH"):
+            head.append(b"Content-Length: %d\r\n" % len(body or b""))
+        head.append(b"\r\n")
+        if body:
+            head.append(body)
+        data = b"".join(head)
+        deadline = loop.time() + timeout_s
+        idle = self._idle.setdefault((host, port), deque())
+        for _ in range(2):  # a reused connection the server closed while idle gets one fresh retry
+            reused = bool(idle)
+            conn = idle.pop() if idle else None
+            while conn is not None and conn.closed:
+                self._all.discard(conn)
+                conn = idle.pop() if idle else None
+            if conn is None:
+                reused = False
+                conn = await asyncio.wait_for(self._connect(host, port), max(deadline - loop.time(), 0))
+            try:
+                waiter = conn.send(data, loop)
+            except (OSError, RuntimeError) as exc:
+                conn.close()
+                self._all.discard(conn)
+                if reused:
+                    continue
+                raise ClientOSError(str(exc)) from exc
+            timer = loop.call_at(deadline, _expire, waiter)
+            try:
+                status, raw, content, keep_alive = await waiter
+            except ServerDisconnectedError:
+                self._all.discard(conn)
+                if reused and not conn.reading:
+                    continue
+                raise
+            except BaseException:  # a timeout or a cancelled user: the connection is mid-response
+                conn.close()
+                self._all.discard(conn)
+                raise
+            finally:
+                timer.cancel()
+            if keep_alive and not conn.closed:
+                idle.append(conn)
+            else:
+                conn.close()
+                self._all.discard(conn)
+            found: CIMultiDict[str] = CIMultiDict((k.decode("latin-1"), v.decode("latin-1")) for k, v in raw)
+            encoding = found.get("Content-Encoding")
+            if encoding and content:
+                content = _decoded(content, encoding)
+            return status, CIMultiDictProxy(found), content
+        raise ServerDisconnectedError("Server disconnected")
+
+    def close(self) -> None:
+        for conn in self._all:
+            conn.close()
+        self._all.clear()
+        self._idle.clear()
+
+
+def _expire(waiter: asyncio.Future[Any]) -> None:
+    if not waiter.done():
+        waiter.set_exception(TimeoutError())
+
+
+def _decoded(content: bytes, encoding: str) -> bytes:
+    kind = encoding.strip().lower()
+    try:
+        if kind in ("gzip", "x-gzip"):
+            return zlib.decompress(content, 16 + zlib.MAX_WBITS)
+        if kind == "deflate":
+            try:
+                return zlib.decompress(content)
+            except zlib.error:
+                return zlib.decompress(content, -zlib.MAX_WBITS)  # raw deflate, as some servers send it
+    except zlib.error as exc:
+        raise ClientPayloadError(f"cannot decode a {kind} body: {exc}") from exc
+    return content

@@ -1,0 +1,195 @@
+"""The lean HTTP/1.1 transport against aiohttp: the same requests give the same answers, the same
+error kinds and, run as the same scenario on the bundled app, the same counts and percentiles.
+
+The edge cases (chunked, gzip, deflate, a server closing kept-alive connections, redirect chains,
+timeouts) are served by the standard library's HTTP server, a real server speaking HTTP/1.1 over
+loopback, because the bundled app never answers that way."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gzip
+import threading
+import time
+import zlib
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from perfmon import Counter, Metrics, Trend
+from perfmon.config import Scenario
+from perfmon.load import Client, EngineOptions, RequestError, VirtualUser, run_scenario
+from perfmon.load.transports import TRANSPORTS, open_transport
+from perfmon.target import free_port
+from tests._support.apps import DemoApp
+
+
+class Edges(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    served = 0
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def _send(self, status: int, body: bytes, *headers: tuple[str, str], close: bool = False) -> None:
+        self.send_response(status)
+        for name, value in headers:
+            self.send_header(name, value)
+        if not any(name == "Transfer-Encoding" for name, _ in headers):
+            self.send_header("Content-Length", str(len(body)))
+        if close:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(body)
+        if close:
+            self.close_connection = True
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        type(self).served += 1
+        path, _, query = self.path.partition("?")
+        if path == "/chunked":
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for part in (b"hello ", b"chunked ", b"world"):
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+            self.wfile.write(b"0\r\n\r\n")
+        elif path == "/gzip":
+            self._send(200, gzip.compress(b"zipped"), ("Content-Encoding", "gzip"))
+        elif path == "/deflate":
+            self._send(200, zlib.compress(b"deflated"), ("Content-Encoding", "deflate"))
+        elif path == "/close":
+            self._send(200, b"closing", close=True)
+        elif path == "/drop":  # answers, then drops the kept-alive connection without saying so
+            self._send(200, b"dropped")
+            self.close_connection = True
+        elif path.startswith("/hop/"):
+            left = int(path.rsplit("/", 1)[1])
+            target = (f"../hop/{left - 1}" if left else "/query") + "?" + query
+            self._send(302 if left % 2 else 301, b"", ("Location", target))
+        elif path == "/loop":
+            self._send(302, b"", ("Location", "/loop"))
+        elif path == "/query":
+            self._send(200, query.encode(), ("Server-Timing", "app;dur=7.5, db;dur=2"))
+        elif path == "/slow":
+            time.sleep(1.5)
+            with contextlib.suppress(OSError):  # the client gave up long ago
+                self._send(200, b"late")
+        else:
+            self._send(404, b"no such page")
+
+    def do_POST(self) -> None:  # noqa: N802
+        length = int(self.headers.get("Content-Length", 0))
+        body = self.rfile.read(length)
+        if self.path == "/see-other":
+            self._send(303, b"", ("Location", "/query?from=post"))
+        else:
+            self._send(200, self.headers.get("Content-Type", "").encode() + b" " + body)
+
+
+@pytest.fixture(scope="module")
+def edges() -> Iterator[str]:
+    port = free_port()
+    server = ThreadingHTTPServer(("127.0.0.1", port), Edges)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}"
+    server.shutdown()
+    server.server_close()
+
+
+async def _exchanges(base_url: str, transport_name: str) -> list[tuple[Any, ...]]:
+    transport = open_transport(transport_name, "perfmon-test")
+    metrics = Metrics()
+    client = Client(transport, metrics, base_url=base_url, timeout_s=5)
+    seen: list[tuple[Any, ...]] = []
+    try:
+        for path in ("/chunked", "/gzip", "/deflate", "/close", "/close", "/drop", "/drop", "/drop", "/missing"):
+            r = await client.get(path)
+            seen.append((path, r.status_code, r.text))
+        r = await client.get("/hop/3", params={"a": "1", "b": ["x", "y"]})
+        seen.append(("hops", r.status_code, r.text, r.url.removeprefix(base_url)))
+        r = await client.post("/see-other", json={"k": 1})
+        seen.append(("303", r.status_code, r.text))
+        r = await client.post("/echo", json={"k": 1})
+        seen.append(("json", r.json() if r.text.startswith("{") else r.text))
+        r = await client.post("/echo", data={"a": "1 2"})
+        seen.append(("form", r.text))
+        for path, timeout in (("/loop", None), ("/slow", 0.5)):
+            try:
+                await client.get(path, timeout=timeout)
+            except RequestError as exc:
+                seen.append((path, exc.kind))
+    finally:
+        await transport.close()
+    server: dict[str, float] = {}
+    for name, tags, t in metrics.series():
+        if isinstance(t, Trend) and name.startswith("http_req_server"):
+            server[tags.get("metric", "")] = server.get(tags.get("metric", ""), 0) + t.sum
+    seen.append(("server-timing", server))
+    return seen
+
+
+def test_the_lean_transport_answers_as_aiohttp_does(edges: str) -> None:
+    lean, reference = (asyncio.run(_exchanges(edges, name)) for name in ("lean", "aiohttp"))
+    assert lean == reference
+    # And the answers are the right ones, not merely the same.
+    found = {row[0]: row[1:] for row in lean}
+    assert found["/chunked"] == (200, "hello chunked world")
+    assert found["/gzip"] == (200, "zipped") and found["/deflate"] == (200, "deflated")
+    assert found["/drop"] == (200, "dropped") and found["/missing"][0] == 404
+    assert found["hops"] == (200, "a=1&b=x&b=y", "/query?a=1&b=x&b=y")
+    assert found["303"] == (200, "from=post")
+    assert found["form"] == ("application/x-www-form-urlencoded a=1+2",)
+    assert found["/loop"] == ("TooManyRedirects",) and found["/slow"] == ("TimeoutError",)
+    assert found["server-timing"] == ({"": 7.5 * 2, "db": 2.0 * 2},)  # two answers from /query
+
+
+def test_a_refused_connection_is_the_same_error_kind() -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+
+    async def kind(name: str) -> str:
+        transport = open_transport(name, "perfmon-test")
+        try:
+            await Client(transport, Metrics(), base_url=url).get("/")
+        except RequestError as exc:
+            return exc.kind
+        finally:
+            await transport.close()
+        return "answered"
+
+    assert {name: asyncio.run(kind(name)) for name in TRANSPORTS} == dict.fromkeys(TRANSPORTS, "ClientConnectorError")
+
+
+async def _journey(client: Client, user: VirtualUser) -> None:
+    r = await client.post("/api/auth/login", json={"email": user.email, "password": user.password})
+    client.headers["Authorization"] = f"Bearer {r.json()['token']}"
+    await client.get("/api/dashboard")
+    await client.post("/api/forms/submit", json={"form_id": 1 + user.index % 20})
+    await client.get("/api/nothing-here")
+
+
+def test_one_scenario_through_both_transports_counts_and_times_alike(clean_demo: DemoApp) -> None:
+    # The server's own delay (100 ms) dominates each request, so both transports must see it alike;
+    # per-VU iterations make the counts exact, not a matter of throughput.
+    clean_demo.set_faults(DEMO_LATENCY_MS="100")
+    found = {}
+    for name in TRANSPORTS:
+        sc = Scenario(name="same", executor="per-vu-iterations", vus=4, iterations=3, duration_s=60,
+                      think_time_s=0, transport=name)
+        res = run_scenario(_journey, sc, base_url=clean_demo.url, options=EngineOptions(progress=False))
+        assert res.run is not None
+        counts = {(tags["name"], tags["status"]): c.count for _, tags, c in res.run.metrics.series("http_reqs")
+                  if isinstance(c, Counter)}
+        latency = res.run.metrics.select("http_req_duration{name:/api/dashboard}")
+        assert isinstance(latency, Trend)
+        found[name] = (counts, latency.percentile(50), latency.percentile(95))
+    (lean_counts, lean_p50, lean_p95), (aio_counts, aio_p50, aio_p95) = found["lean"], found["aiohttp"]
+    assert lean_counts == aio_counts == {("/api/auth/login", "200"): 12, ("/api/dashboard", "200"): 12,
+                                         ("/api/forms/submit", "201"): 12, ("/api/nothing-here", "404"): 12}
+    assert lean_p50 is not None and aio_p50 is not None and lean_p95 is not None and aio_p95 is not None
+    assert min(lean_p50, aio_p50) >= 100
+    assert lean_p50 == pytest.approx(aio_p50, rel=0.25) and lean_p95 == pytest.approx(aio_p95, rel=0.25)
