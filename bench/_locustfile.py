@@ -1,17 +1,17 @@
-"""Locust's fastest user class, for bench/http_engine.py."""
+"""Locust's fastest user class, for bench/http_engine.py (path and token from BENCH_PATH, BENCH_TOKEN)."""
 
-from locust import constant
+import os
+
+from locust import constant, task
 from locust.contrib.fasthttp import FastHttpUser
+
+PATH = os.environ.get("BENCH_PATH", "/")
+HEADERS = {"Authorization": f"Bearer {os.environ['BENCH_TOKEN']}"} if os.environ.get("BENCH_TOKEN") else {}
 
 
 class Hammer(FastHttpUser):
     wait_time = constant(0)
 
-    def on_start(self) -> None:
-        pass
-
-    from locust import task
-
     @task
     def hit(self) -> None:
-        self.client.get("/")
+        self.client.get(PATH, headers=HEADERS)

@@ -1,6 +1,8 @@
 """What one browser journey costs the machines that run it: CPU-seconds per journey iteration and
 peak memory per concurrent journey, for the runner (pytest and its workers), the browsers and the
-target, from the sampler's psutil figures (``process_cpu_seconds``, ``process_rss_mb``).
+target, from the sampler's psutil figures (``process_cpu_seconds``, ``process_rss_mb``). And what
+the HTTP load generator costs: its event loops' CPU (``generator_cpu_seconds``) per 1,000 requests,
+which in a hybrid run is taken from the browsers beside it.
 
 This is the figure a capacity question needs ("how many runners for -n 50?") and no anchor
 publishes: k6 browser and Artillery report neither. It covers the whole session, start-up
@@ -14,7 +16,7 @@ from typing import Any
 from ..metrics import Counter, Trend
 from ..results import Run
 
-__all__ = ["ROLES", "journey_cost"]
+__all__ = ["ROLES", "generator_cost", "journey_cost"]
 
 ROLES = ("runner", "browser", "target")
 
@@ -37,3 +39,14 @@ def journey_cost(run: Run) -> dict[str, Any] | None:
         out[role] = {"cpu_s": cpu.count / done if isinstance(cpu, Counter) else None, "peak_mb": peak,
                      "mb_per_journey": peak / concurrent if peak is not None else None}
     return {"journeys": done, "concurrent": concurrent, "roles": out} if out else None
+
+
+def generator_cost(run: Run) -> dict[str, Any] | None:
+    """The load generator's ``cpu_s`` over the run, its ``requests`` and ``cpu_s_per_1000_requests``;
+    None when no engine ran or it sent nothing."""
+    cpu = run.metrics.select("generator_cpu_seconds")
+    requests = run.metrics.select("http_reqs")
+    if not isinstance(cpu, Counter) or not isinstance(requests, Counter) or not requests.count:
+        return None
+    return {"cpu_s": round(cpu.count, 3), "requests": requests.count,
+            "cpu_s_per_1000_requests": round(1000 * cpu.count / requests.count, 4)}

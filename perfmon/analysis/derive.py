@@ -23,7 +23,7 @@ from ..metrics import Trend
 from ..results import Run, ScenarioRun
 from ..thresholds import Threshold
 from .breaking import breaking_point
-from .cost import journey_cost
+from .cost import generator_cost, journey_cost
 from .database import db_bottleneck
 from .leaks import ROLES as LEAK_ROLES
 from .leaks import detect_leak
@@ -54,6 +54,8 @@ def derive(run: Run, thresholds: Sequence[Threshold] = ()) -> None:
         found["leaks"] = leaks
     if (cost := journey_cost(run)) is not None:
         found["journey_cost"] = cost
+    if (generator := generator_cost(run)) is not None:
+        found["generator_cost"] = generator
     if isinstance(sampled := run.metadata.get("target_db"), dict):
         found["db_bottleneck"] = db_bottleneck(sampled, run.metrics)
     if found:

@@ -304,6 +304,9 @@ class Engine:
                                           tags={"scenario": self.scenario.name})
         t0 = time.perf_counter()
         self._started_at = time.time()
+        # The generator's own CPU: this loop's thread only (not the sampler's, nor browsers driven
+        # from other threads of the process in hybrid runs).
+        cpu0 = time.thread_time()
         try:
             try:
                 with sampler:
@@ -327,6 +330,7 @@ class Engine:
                     self.progress.stop()
             finally:
                 await transport.close()
+                self.metrics.counter("generator_cpu_seconds", self.tags).add(time.thread_time() - cpu0)
         finally:
             for sig, handler in previous.items():
                 with contextlib.suppress(ValueError, NotImplementedError, RuntimeError):

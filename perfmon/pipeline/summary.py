@@ -59,6 +59,9 @@ def summary_lines(run: Run) -> list[str]:
                              for role, c in cost["roles"].items())
         lines.append(f"  cost per journey ({cost['journeys']:.0f} journeys, up to {cost['concurrent']} at once): "
                      f"{per_role}")
+    if generator := (run.metadata.get("derived") or {}).get("generator_cost"):
+        lines.append(f"  load generator: {generator['cpu_s_per_1000_requests']:.3f} CPU-s per 1,000 requests "
+                     f"({generator['requests']:.0f} requests, {generator['cpu_s']:.2f} CPU-s)")
     if db := (run.metadata.get("derived") or {}).get("db_bottleneck"):
         lines.append(f"  database: {db['bottleneck'] or 'no bottleneck'}: {db['why']}")
     for key, found in (run.metadata.get("derived") or {}).items():

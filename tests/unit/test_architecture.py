@@ -18,6 +18,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
               "perfmon.worker_bytecode")),
     ("model", ("perfmon.thresholds", "perfmon.config", "perfmon.results", "perfmon.measurements", "perfmon.host")),
     ("measuring", ("perfmon.sampling", "perfmon.shared", "perfmon.target", "perfmon.browser", "perfmon.load.client",
+                   "perfmon.load.transports", "perfmon.load.h1",
                    "perfmon.load.schedules", "perfmon.load.engine", "perfmon.load.progress", "perfmon.load.processes",
                    "perfmon.load.scripts", "perfmon.load.capacity", "perfmon.target_db")),
     ("analysis", ("perfmon.analysis",)),

@@ -60,6 +60,16 @@ def test_closed_model_records_k6_metrics(clean_demo: DemoApp) -> None:
     assert (ran.vus_created, ran.executor, ran.stop_reason) == (4, "constant-vus", None)
 
 
+def test_every_run_records_the_generators_cpu_per_1000_requests(clean_demo: DemoApp) -> None:
+    res = run_scenario(journey, scenario(duration_s=1.0), base_url=clean_demo.url, on_start=log_in, options=QUIET)
+    assert res.run is not None
+    requests = res.run.metrics.select("http_reqs")
+    assert isinstance(requests, Counter) and requests.count > 0
+    cost = res.run.metadata["derived"]["generator_cost"]
+    assert cost["requests"] == requests.count and 0 < cost["cpu_s"] < 60  # its own thread's CPU, not the wall
+    assert cost["cpu_s_per_1000_requests"] == pytest.approx(1000 * cost["cpu_s"] / requests.count, rel=0.01)
+
+
 def test_added_latency_shows_in_percentiles(clean_demo: DemoApp) -> None:
     clean_demo.set_faults(DEMO_LATENCY_MS="250")
     res = run_scenario(journey, scenario(duration_s=2.0), base_url=clean_demo.url, on_start=log_in, options=QUIET)

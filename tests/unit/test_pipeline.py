@@ -4,6 +4,7 @@ added once whatever produced the run, and thresholds with no samples told apart.
 from __future__ import annotations
 
 import json
+import re
 from importlib import resources
 from pathlib import Path
 
@@ -183,6 +184,28 @@ def browser_record(spans: list[tuple[float, float]]) -> Record:
     for start, end in spans:
         rec.timed.add("browser_step_duration", {"journey": "j", "step": "open"}, (end - start) * 1000, start, end)
     return rec
+
+
+def test_a_hybrid_run_shows_the_generators_cost_beside_the_browsers(tmp_path: Path) -> None:
+    browsers = browser_record([(T0 + i, T0 + i + 1) for i in range(4)])
+    browsers.metrics.counter("browser_iterations", {"journey": "j"}).add(4, T0 + 5)
+    api = Record("test_api", kind="load", vus=10)  # the engine beside them spent 0.5 CPU-s on 2,000 requests
+    api.metrics.counter("generator_cpu_seconds", {"scenario": "api"}).add(0.5, T0 + 5)
+    api.metrics.counter("http_reqs", {"scenario": "api", "status": "200"}).add(2000, T0 + 5)
+    sampled = Metrics()
+    sampled.counter("process_cpu_seconds", {"role": "browser"}).add(10.0, T0 + 5)
+    done = conclude([browsers, api], Config(), run_id="r", started_at=T0, base_url=None, finished_at=T0 + 6,
+                    session_metrics=sampled)
+    assert done is not None
+    assert done.run.metadata["derived"]["generator_cost"] == {"cpu_s": 0.5, "requests": 2000.0,
+                                                              "cpu_s_per_1000_requests": 0.25}
+    assert "  load generator: 0.250 CPU-s per 1,000 requests (2000 requests, 0.50 CPU-s)" in summary_lines(done.run)
+    paths = write_reports(done.run, tmp_path / "reports")
+    jsonschema.validate(json.loads(paths.summary.read_text()),
+                        json.loads(resources.files("perfmon.report").joinpath("summary.schema.json").read_text()))
+    page = paths.html.read_text()
+    assert re.search(r"0\.250 CPU-seconds\s+per 1,000 requests</strong>.*beside the browsers'\s+2\.50 CPU-seconds per "
+                     r"journey", page, re.S), page[page.index('id="journey-cost"'):][:800]
 
 
 def test_browser_samples_measured_while_the_client_was_saturated_are_quarantined_one_by_one(tmp_path: Path) -> None:
