@@ -148,7 +148,7 @@ class Scenario:
     think_time_s: float = 1.0
     thresholds: tuple[Threshold, ...] = ()
     min_duration_s: float = 0.0  # shorter than this the scenario measures nothing (e.g. a spike's recovery)
-    processes: int = 1  # load generator processes (one per core when one core is not enough)
+    processes: int = 0  # load generator processes; 0 ("auto"): as many as its rate or users need, up to one per core
     graceful_stop_s: float | None = None  # k6's gracefulStop; None: the engine's default (30 s)
     transport: str = "lean"  # "lean" (plain HTTP through perfmon's own client) or "aiohttp" (all through aiohttp)
 
@@ -354,7 +354,7 @@ def _scenario(name: str, value: Any, read: Reader) -> Scenario:
         iterations=read.integer(table, "iterations", raw.get("iterations", 1), minimum=1),
         think_time_s=read.duration(table, "think_time", raw.get("think_time", "1s")),
         min_duration_s=read.duration(table, "min_duration", raw.get("min_duration", 0)),
-        processes=_processes(raw.get("processes", 1), read.where(table, "processes")),
+        processes=_processes(raw.get("processes", "auto"), read.where(table, "processes")),
         graceful_stop_s=None if stop_key not in raw else read.duration(table, stop_key, raw[stop_key]),
         transport=_transport(raw.get("transport", "lean"), read.where(table, "transport")),
         thresholds=tuple(parse_thresholds(thresholds, source=read.source, text=read.text)),
@@ -370,10 +370,11 @@ def _transport(raw: Any, where: str) -> str:
 
 def _processes(raw: Any, where: str) -> int:
     if raw == "auto":
-        return os.cpu_count() or 1
+        return 0  # resolved when the scenario runs (load/processes.py), from its rate or users
     if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 1:
         return raw
-    raise ConfigError(f"{where}: processes = {raw!r}; write a whole number of at least 1, or \"auto\" for one per core")
+    raise ConfigError(f"{where}: processes = {raw!r}; write a whole number of at least 1, or \"auto\" (the default: "
+                      "as many as the scenario's rate or users need, up to one per core)")
 
 
 def _profile(name: str, value: Any, read: Reader) -> Profile:

@@ -37,6 +37,10 @@ def measure_scenario(journey: Journey, scenario: Scenario, *, base_url: str, on_
                      ) -> tuple[Metrics, ScenarioRun]:
     """Run ``scenario`` and return its metrics and the facts of how it ran; no verdict."""
     processes = options.processes or scenario.processes
+    if not processes:  # "auto"
+        from .processes import auto_processes
+
+        processes = auto_processes(scenario, journey, on_start)
     if processes > 1:
         from .processes import run_in_processes
 

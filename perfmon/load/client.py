@@ -26,8 +26,6 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-import aiohttp
-
 from ..metrics import Counter, Metrics, Rate, Trend
 from ..names import endpoint_name
 from .transports import Transport
@@ -163,7 +161,7 @@ class Client:
                 method, full, merged, body, self._timeout_s if timeout is None else timeout)
             ms = (time.perf_counter() - start) * 1000
             response = Response(status, found, received, final, ms)
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+        except OSError as exc:  # the transports' errors, and TimeoutError, are all OSErrors
             ms = (time.perf_counter() - start) * 1000
             kind = type(exc).__name__
             self._record(label, method, "0", ms, True, kind)

@@ -1,7 +1,10 @@
 """Spreading one scenario over several processes (one per core), merging their histograms.
 
-One asyncio process saturates one core at about 10k requests per second (bench/README.md).
-With ``processes=N`` the scenario is split into N equal parts (users, stage targets, arrival
+One asyncio process saturates one core at 11-22k requests per second on the lean transport
+(bench/README.md). ``processes = "auto"`` (the default) spreads a scenario only when its rate or
+users need more than one core and it is long enough to repay each process's start-up (about 1.5
+CPU-seconds of imports): from the scenario alone, because a split cannot change mid-run. With
+``processes=N`` (or what "auto" chose) the scenario is split into N equal parts (users, stage targets, arrival
 rate and max VUs divided, remainders to the first parts), each part runs in its own spawned
 process with its own event loop, and the parent merges the parts' windowed metrics - exact,
 because windows are aligned to the epoch. Virtual users keep distinct accounts across parts.
@@ -10,7 +13,9 @@ The pipeline judges the merged metrics; ``abortOnFail`` acts within each part.
 
 from __future__ import annotations
 
+import math
 import multiprocessing
+import os
 import pickle
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
@@ -21,8 +26,16 @@ from ..errors import ScriptError
 from ..metrics import Metrics
 from ..results import ScenarioRun
 from .engine import EngineOptions
+from .schedules import OPEN
 
-__all__ = ["run_in_processes", "split_scenario"]
+__all__ = ["auto_processes", "run_in_processes", "split_scenario"]
+
+# Requests a second one process is given under "auto": about half of what the lean engine sends to
+# an empty answer on one core (bench/http_engine.py), leaving the other half to the script's own work.
+ONE_PROCESS_RPS = 8000.0
+# Requests a scenario must be expected to send before another process pays for its start-up.
+SPREAD_MIN_REQUESTS = 50_000.0
+_REQUEST_FLOOR_S = 0.001  # a user without think time: at best one request a millisecond on loopback
 
 
 def _share(total: int, part: int, parts: int) -> int:
@@ -41,6 +54,33 @@ def split_scenario(scenario: Scenario, parts: int) -> list[Scenario]:
         )
         for i in range(parts)
     ]
+
+
+def expected_load(scenario: Scenario) -> tuple[float, float]:
+    """Requests a second at the scenario's peak, and in all, reckoning one request per iteration
+    (the most a script is sure to send) and, for closed models, a request per think time."""
+    if scenario.executor in OPEN:
+        peak = max([scenario.rate, *(s.target for s in scenario.stages)])
+        return peak, peak * scenario.total_duration_s
+    peak = scenario.peak_vus / max(scenario.think_time_s, _REQUEST_FLOOR_S)
+    if scenario.executor == "per-vu-iterations":
+        return peak, float(scenario.vus * scenario.iterations)
+    return peak, peak * scenario.total_duration_s
+
+
+def auto_processes(scenario: Scenario, *functions: Any, cores: int | None = None) -> int:
+    """What ``processes = "auto"`` runs ``scenario`` on: one, unless its peak needs more than one
+    process's share and it sends enough to repay the others' start-up; never more than the cores,
+    and one when the script cannot be sent to other processes (a lambda, a closure)."""
+    peak, total = expected_load(scenario)
+    wanted = min(cores or os.cpu_count() or 1, math.ceil(peak / ONE_PROCESS_RPS))
+    if wanted <= 1 or total < SPREAD_MIN_REQUESTS:
+        return 1
+    try:
+        pickle.dumps(functions)
+    except (pickle.PicklingError, AttributeError, TypeError):
+        return 1
+    return wanted
 
 
 def _run_part(payload: bytes) -> dict[str, Any]:

@@ -11,12 +11,13 @@ environment: load goes straight to the target (and aiohttp's ``trust_env`` cost 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 from urllib.parse import urljoin, urlsplit
 
-import aiohttp
-
 from .h1 import H1Pool, TransportError
+
+if TYPE_CHECKING:
+    import aiohttp
 
 __all__ = ["TRANSPORTS", "AiohttpTransport", "LeanTransport", "Reply", "TooManyRedirects", "Transport",
            "open_transport"]
@@ -46,17 +47,28 @@ class AiohttpTransport:
         self._session: aiohttp.ClientSession | None = None
 
     def _opened(self) -> aiohttp.ClientSession:
-        if self._session is None:  # made on first use: a lean run that never needs it never pays for it
+        # Imported and made on first use: a lean run that never needs aiohttp never pays for it
+        # (its import builds an SSL context: a third of a CPU-second).
+        import aiohttp
+
+        if self._session is None:
             self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300),
                                                   cookie_jar=aiohttp.DummyCookieJar())
         return self._session
 
     async def send(self, method: str, url: str, headers: Mapping[str, str], body: bytes | None,
                    timeout_s: float) -> Reply:
-        async with self._opened().request(method, url, headers=headers, data=body, allow_redirects=True,
-                                          timeout=aiohttp.ClientTimeout(total=timeout_s)) as resp:
-            content = await resp.read()
-            return resp.status, resp.headers, content, str(resp.url)
+        import aiohttp
+
+        try:
+            async with self._opened().request(method, url, headers=headers, data=body, allow_redirects=True,
+                                              timeout=aiohttp.ClientTimeout(total=timeout_s)) as resp:
+                content = await resp.read()
+                return resp.status, resp.headers, content, str(resp.url)
+        except aiohttp.ClientError as exc:
+            if isinstance(exc, OSError):
+                raise
+            raise _named(type(exc).__name__)(str(exc)) from exc
 
     async def close(self) -> None:
         if self._session is not None:
@@ -94,6 +106,16 @@ class LeanTransport:
     async def close(self) -> None:
         self._pool.close()
         await self._fallback.close()
+
+
+_NAMED: dict[str, type[TransportError]] = {}
+
+
+def _named(kind: str) -> type[TransportError]:
+    """A TransportError named as aiohttp named the failure, so its kind reads the same."""
+    if kind not in _NAMED:
+        _NAMED[kind] = type(kind, (TransportError,), {})
+    return _NAMED[kind]
 
 
 def open_transport(name: str, user_agent: str) -> Transport:

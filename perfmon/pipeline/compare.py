@@ -81,14 +81,14 @@ def open_regressions(run: Run) -> list[str]:
     """The run's regressions against its history and its leaks, one short label each: what fails a run
     (regressions = "fail"), what `perfmon regressions` and `perfmon gate` report; none once the run was
     accepted as an intended change."""
-    from ..analysis.history import accepted  # scipy: only when a stored run is asked about
-
-    if accepted(run):
-        return []
     found: dict[str, Any] = run.metadata.get(HISTORY_KEY) or {}
     labels = [f"{f.get('key')} {100 * f['change']:+.1f}%" if f.get("change") is not None else str(f.get("key"))
               for f in found.get("findings") or [] if f.get("kind") == "regression"]
     leaks: dict[str, Any] = (run.metadata.get("derived") or {}).get("leaks") or {}
     labels += [f"leak process_rss_mb{{role:{role}}} {leak.get('slope_mb_per_h') or 0:.0f} MB/h"
                for role, leak in leaks.items() if leak.get("leaking")]
-    return labels
+    if not labels:  # most runs: no scipy import (1 CPU-s) just to say so
+        return []
+    from ..analysis.history import accepted  # scipy: only when there is something to report
+
+    return [] if accepted(run) else labels

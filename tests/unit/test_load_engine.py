@@ -154,6 +154,40 @@ def test_a_scenario_split_over_two_processes_adds_up(clean_demo: DemoApp) -> Non
     assert [str(o.threshold) for o in res.thresholds] == []
 
 
+@pytest.mark.parametrize(("changes", "cores", "expected"), [
+    ({"executor": "constant-arrival-rate", "rate": 100.0, "duration_s": 600.0}, 8, 1),  # one process's share
+    ({"executor": "constant-arrival-rate", "rate": 20000.0, "duration_s": 60.0}, 8, 3),  # 20,000/s: 3 shares
+    ({"executor": "constant-arrival-rate", "rate": 20000.0, "duration_s": 60.0}, 2, 2),  # never past the cores
+    ({"executor": "constant-arrival-rate", "rate": 20000.0, "duration_s": 1.0}, 8, 1),  # too short to repay
+    ({"executor": "ramping-arrival-rate", "rate": 10.0, "stages": (Stage(60, 100), Stage(60, 30000))}, 8, 4),
+    ({"vus": 50, "think_time_s": 0.0, "duration_s": 30.0}, 8, 7),  # closed, no think time: a request a ms each
+    ({"vus": 50, "think_time_s": 1.0, "duration_s": 3600.0}, 8, 1),  # 50 requests a second
+    ({"executor": "per-vu-iterations", "vus": 50, "think_time_s": 0.0, "iterations": 10}, 8, 1),  # 500 in all
+], ids=["light", "heavy", "two-cores", "short", "ramp", "closed-busy", "closed-thinking", "few-iterations"])
+def test_auto_processes_follow_the_scenarios_rate_or_users(changes: dict[str, object], cores: int,
+                                                           expected: int) -> None:
+    from perfmon.load.processes import auto_processes
+
+    assert auto_processes(scenario(**changes), journey, log_in, cores=cores) == expected
+
+    async def local(client: Client, user: VirtualUser) -> None:  # cannot go to another process
+        await client.get("/healthz")
+
+    assert auto_processes(scenario(**changes), local, None, cores=cores) == 1
+
+
+def test_a_busy_scenario_spreads_over_the_cores_by_default(clean_demo: DemoApp) -> None:
+    import os
+
+    sc = scenario(vus=50, think_time_s=0.0, duration_s=3.0)  # processes: "auto", the default
+    assert sc.processes == 0
+    res = run_scenario(journey, sc, base_url=clean_demo.url, on_start=log_in, options=QUIET)
+    assert res.run is not None and res.run.scenarios[0].processes == min(os.cpu_count() or 1, 7)
+    logins = res.run.metrics.select("http_reqs{name:/api/auth/login}")
+    assert isinstance(logins, Counter) and logins.count == 50  # every user once, whichever process ran it
+    assert res.metrics.error_rate == 0.0
+
+
 def test_a_lambda_journey_cannot_be_spread(clean_demo: DemoApp) -> None:
     from perfmon import ScriptError
 
