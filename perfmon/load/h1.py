@@ -1,11 +1,12 @@
-"""A lean HTTP/1.1 client for plain-HTTP targets: asyncio protocols and httptools' C parser.
+"""A lean HTTP/1.1 client for load: asyncio protocols, httptools' C parser, TLS from the event loop.
 
 Written by hand because the generator's CPU per request is its measuring budget: every CPU-second
 it spends is taken from the browsers beside it and bounds one runner's reach. aiohttp cost about
 twice k6's CPU per request here (issue #19; ``bench/http_engine.py`` has the figures), most of it
 in layers a load generator does not need. This does only what one needs: keep-alive connections
-per origin, Content-Length and chunked bodies (llhttp, through httptools), gzip and deflate, a
-total timeout per request. ``client.py`` sends everything else (TLS, HEAD, proxies) through aiohttp.
+per origin, over TLS (verified against the system's CAs, or ``SSL_CERT_FILE``) for ``https``,
+Content-Length and chunked bodies (llhttp, through httptools), gzip and deflate, a total timeout
+per request. ``transports.py`` sends the rest (HEAD, credentials in the URL) through aiohttp.
 
 Errors keep the class names aiohttp gives the same failures (``ClientConnectorError``,
 ``ServerDisconnectedError``, ...), so a run's ``http_req_errors{error}`` compares with history
@@ -15,6 +16,7 @@ whichever transport measured it.
 from __future__ import annotations
 
 import asyncio
+import ssl
 import zlib
 from collections import deque
 from collections.abc import Mapping
@@ -32,6 +34,14 @@ class TransportError(OSError):
 
 class ClientConnectorError(TransportError):
     """The connection could not be made (refused, unreachable, DNS)."""
+
+
+class ClientConnectorSSLError(ClientConnectorError):
+    """The TLS handshake failed."""
+
+
+class ClientConnectorCertificateError(ClientConnectorError):
+    """The server's certificate did not verify."""
 
 
 class ServerDisconnectedError(TransportError):
@@ -110,24 +120,30 @@ class H1Pool:
     aiohttp's ``limit=0`` connector does), reused most-recent first."""
 
     def __init__(self, user_agent: str) -> None:
-        self._idle: dict[tuple[str, int], deque[_Connection]] = {}
+        self._idle: dict[tuple[bool, str, int], deque[_Connection]] = {}
         self._all: set[_Connection] = set()
         self._user_agent = user_agent.encode("latin-1")
+        self._tls: ssl.SSLContext | None = None
 
-    async def _connect(self, host: str, port: int) -> _Connection:
+    async def _connect(self, tls: bool, host: str, port: int) -> _Connection:
         loop = asyncio.get_running_loop()
+        if tls and self._tls is None:
+            self._tls = ssl.create_default_context()
         try:
-            _, conn = await loop.create_connection(_Connection, host, port)
-        except OSError as exc:
-            raise ClientConnectorError(f"Cannot connect to host {host}:{port} [{exc.strerror or exc}]") from exc
+            _, conn = await loop.create_connection(_Connection, host, port, ssl=self._tls if tls else None)
+        except OSError as exc:  # refused, unreachable, DNS, and a TLS handshake or certificate that fails
+            kind = (ClientConnectorCertificateError if isinstance(exc, ssl.SSLCertVerificationError) else
+                    ClientConnectorSSLError if isinstance(exc, ssl.SSLError) else ClientConnectorError)
+            raise kind(f"Cannot connect to host {host}:{port} [{exc.strerror or exc}]") from exc
         self._all.add(conn)
         return conn
 
     async def request(self, method: str, host: str, port: int, target: str, headers: Mapping[str, str],
-                      body: bytes | None, timeout_s: float) -> tuple[int, CIMultiDictProxy[str], bytes]:
+                      body: bytes | None, timeout_s: float, *, tls: bool = False
+                      ) -> tuple[int, CIMultiDictProxy[str], bytes]:
         """One exchange on a kept-alive connection: status, headers, the (decoded) body."""
         loop = asyncio.get_running_loop()
-        authority = host if port == 80 else f"{host}:{port}"
+        authority = host if port == (443 if tls else 80) else f"{host}:{port}"
         head = [f"{method} {target} HTTP/1.1\r\nHost: {authority}\r\n".encode("latin-1")]
         given = {k.lower() for k in headers}
         for name, value in headers.items():
@@ -143,7 +159,7 @@ class H1Pool:
             head.append(body)
         data = b"".join(head)
         deadline = loop.time() + timeout_s
-        idle = self._idle.setdefault((host, port), deque())
+        idle = self._idle.setdefault((tls, host, port), deque())
         for _ in range(2):  # a reused connection the server closed while idle gets one fresh retry
             reused = bool(idle)
             conn = idle.pop() if idle else None
@@ -152,7 +168,7 @@ class H1Pool:
                 conn = idle.pop() if idle else None
             if conn is None:
                 reused = False
-                conn = await asyncio.wait_for(self._connect(host, port), max(deadline - loop.time(), 0))
+                conn = await asyncio.wait_for(self._connect(tls, host, port), max(deadline - loop.time(), 0))
             try:
                 waiter = conn.send(data, loop)
             except (OSError, RuntimeError) as exc:

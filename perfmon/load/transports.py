@@ -2,9 +2,9 @@
 
 Both give the client the same thing for a request: status, headers, body and the final URL after
 redirects; a request that got no response raises an exception whose class name is its error kind.
-``lean`` (the default) sends ``http://`` requests through ``h1.py`` and everything else (TLS, HEAD,
-credentials in the URL, a redirect to ``https://``) through aiohttp; ``aiohttp`` sends all through
-aiohttp, for servers the lean client does not speak to. Neither reads proxy settings from the
+``lean`` (the default) sends ``http://`` and ``https://`` requests through ``h1.py`` and the rest
+(HEAD, credentials in the URL) through aiohttp; ``aiohttp`` sends all through aiohttp, for servers
+the lean client does not speak to. Neither reads proxy settings from the
 environment: load goes straight to the target (and aiohttp's ``trust_env`` cost 3x its CPU).
 """
 
@@ -77,7 +77,7 @@ class AiohttpTransport:
 
 
 class LeanTransport:
-    """``http://`` through the lean client, redirects followed as aiohttp follows them; the rest to aiohttp."""
+    """HTTP and HTTPS through the lean client, redirects followed as aiohttp follows them; the rest to aiohttp."""
 
     def __init__(self, user_agent: str) -> None:
         self._pool = H1Pool(user_agent)
@@ -87,13 +87,15 @@ class LeanTransport:
                    timeout_s: float) -> Reply:
         for _ in range(_MAX_REDIRECTS + 1):  # the first request and its redirects
             parts = urlsplit(url)
-            if parts.scheme != "http" or method == "HEAD" or parts.username:
+            if parts.scheme not in ("http", "https") or method == "HEAD" or parts.username:
                 return await self._fallback.send(method, url, headers, body, timeout_s)
             target = parts.path or "/"
             if parts.query:
                 target += "?" + parts.query
-            status, found, content = await self._pool.request(method, parts.hostname or "", parts.port or 80,
-                                                              target, headers, body, timeout_s)
+            tls = parts.scheme == "https"
+            status, found, content = await self._pool.request(method, parts.hostname or "",
+                                                              parts.port or (443 if tls else 80), target, headers,
+                                                              body, timeout_s, tls=tls)
             location = found.get("Location")
             if status not in _REDIRECTS or not location:
                 return status, found, content, url

@@ -3,18 +3,25 @@ error kinds and, run as the same scenario on the bundled app, the same counts an
 
 The edge cases (chunked, gzip, deflate, a server closing kept-alive connections, redirect chains,
 timeouts) are served by the standard library's HTTP server, a real server speaking HTTP/1.1 over
-loopback, because the bundled app never answers that way."""
+loopback (and over TLS, with a certificate the test makes with openssl), because the bundled app
+never answers that way."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import gzip
+import json
+import os
+import ssl
+import subprocess
+import sys
 import threading
 import time
 import zlib
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -88,39 +95,63 @@ class Edges(BaseHTTPRequestHandler):
             self._send(200, self.headers.get("Content-Type", "").encode() + b" " + body)
 
 
-@pytest.fixture(scope="module")
-def edges() -> Iterator[str]:
+def _serve(tls: ssl.SSLContext | None = None) -> Iterator[str]:
     port = free_port()
     server = ThreadingHTTPServer(("127.0.0.1", port), Edges)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{port}"
+    yield f"{'https' if tls else 'http'}://127.0.0.1:{port}"
     server.shutdown()
     server.server_close()
 
 
+@pytest.fixture(scope="module")
+def edges() -> Iterator[str]:
+    yield from _serve()
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("tls")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", str(folder / "key.pem"),
+                    "-out", str(folder / "cert.pem")], check=True, capture_output=True)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def tls_edges(certificate: Path) -> Iterator[str]:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(certificate / "cert.pem", certificate / "key.pem")
+    yield from _serve(context)
+
+
 async def _exchanges(base_url: str, transport_name: str) -> list[tuple[Any, ...]]:
+    """Each exchange as (label, status, body, final path), or (label, the error's kind)."""
     transport = open_transport(transport_name, "perfmon-test")
     metrics = Metrics()
     client = Client(transport, metrics, base_url=base_url, timeout_s=5)
     seen: list[tuple[Any, ...]] = []
+
+    async def attempt(label: str, method: str, path: str, **kw: Any) -> None:
+        try:
+            r = await client.request(method, path, **kw)
+        except RequestError as exc:
+            seen.append((label, exc.kind))
+            return
+        seen.append((label, r.status_code, r.text, r.url.removeprefix(base_url)))
+
     try:
         for path in ("/chunked", "/gzip", "/deflate", "/close", "/close", "/drop", "/drop", "/drop", "/missing"):
-            r = await client.get(path)
-            seen.append((path, r.status_code, r.text))
-        r = await client.get("/hop/3", params={"a": "1", "b": ["x", "y"]})
-        seen.append(("hops", r.status_code, r.text, r.url.removeprefix(base_url)))
-        r = await client.post("/see-other", json={"k": 1})
-        seen.append(("303", r.status_code, r.text))
-        r = await client.post("/echo", json={"k": 1})
-        seen.append(("json", r.json() if r.text.startswith("{") else r.text))
-        r = await client.post("/echo", data={"a": "1 2"})
-        seen.append(("form", r.text))
-        for path, timeout in (("/loop", None), ("/slow", 0.5)):
-            try:
-                await client.get(path, timeout=timeout)
-            except RequestError as exc:
-                seen.append((path, exc.kind))
+            await attempt(path, "GET", path)
+        await attempt("hops", "GET", "/hop/3", params={"a": "1", "b": ["x", "y"]})
+        await attempt("303", "POST", "/see-other", json={"k": 1})
+        await attempt("json", "POST", "/echo", json={"k": 1})
+        await attempt("form", "POST", "/echo", data={"a": "1 2"})
+        await attempt("/loop", "GET", "/loop")
+        await attempt("/slow", "GET", "/slow", timeout=0.5)
     finally:
         await transport.close()
     server: dict[str, float] = {}
@@ -136,14 +167,42 @@ def test_the_lean_transport_answers_as_aiohttp_does(edges: str) -> None:
     assert lean == reference
     # And the answers are the right ones, not merely the same.
     found = {row[0]: row[1:] for row in lean}
-    assert found["/chunked"] == (200, "hello chunked world")
-    assert found["/gzip"] == (200, "zipped") and found["/deflate"] == (200, "deflated")
-    assert found["/drop"] == (200, "dropped") and found["/missing"][0] == 404
+    assert found["/chunked"] == (200, "hello chunked world", "/chunked")
+    assert found["/gzip"][:2] == (200, "zipped") and found["/deflate"][:2] == (200, "deflated")
+    assert found["/drop"][:2] == (200, "dropped") and found["/missing"][0] == 404
     assert found["hops"] == (200, "a=1&b=x&b=y", "/query?a=1&b=x&b=y")
-    assert found["303"] == (200, "from=post")
-    assert found["form"] == ("application/x-www-form-urlencoded a=1+2",)
+    assert found["303"] == (200, "from=post", "/query?from=post")
+    assert found["json"][:2] == (200, 'application/json {"k": 1}')
+    assert found["form"][:2] == (200, "application/x-www-form-urlencoded a=1+2")
     assert found["/loop"] == ("TooManyRedirects",) and found["/slow"] == ("TimeoutError",)
     assert found["server-timing"] == ({"": 7.5 * 2, "db": 2.0 * 2},)  # two answers from /query
+
+
+EXCHANGES = """
+import asyncio, json, sys
+from tests.unit.test_transports import _exchanges
+print(json.dumps({name: asyncio.run(_exchanges(sys.argv[1], name)) for name in ("lean", "aiohttp")}))
+"""
+
+
+def test_over_tls_the_lean_transport_answers_as_aiohttp_does(tls_edges: str, certificate: Path) -> None:
+    # In a process of its own: aiohttp reads SSL_CERT_FILE once, when it is imported.
+    root = Path(__file__).resolve().parents[2]
+
+    def exchanges(**env: str) -> dict[str, list[list[object]]]:
+        out = subprocess.run([sys.executable, "-c", EXCHANGES, tls_edges], cwd=root, capture_output=True, text=True,
+                             env={k: v for k, v in os.environ.items() if k != "SSL_CERT_FILE"} | env, timeout=120)
+        assert out.returncode == 0, out.stderr[-2000:]
+        return dict(json.loads(out.stdout))
+
+    trusted = exchanges(SSL_CERT_FILE=str(certificate / "cert.pem"))
+    assert trusted["lean"] == trusted["aiohttp"]
+    assert ["/chunked", 200, "hello chunked world", "/chunked"] in trusted["lean"]
+    assert ["/gzip", 200, "zipped", "/gzip"] in trusted["lean"]
+    # A certificate nobody vouched for is refused by both, under the same name.
+    untrusted = exchanges()
+    kinds = {name: {row[1] for row in rows[:-1]} for name, rows in untrusted.items()}
+    assert kinds == {"lean": {"ClientConnectorCertificateError"}, "aiohttp": {"ClientConnectorCertificateError"}}
 
 
 def test_a_refused_connection_is_the_same_error_kind() -> None:
