@@ -28,6 +28,7 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -183,31 +184,35 @@ def scaling(url: str, users: int, seconds: int) -> None:
               f"{count / base if base else 0:11.2f}")
 
 
-def truth(users: int, seconds: int, latency_ms: int) -> None:
-    """perfmon's latency beside the app's own Server-Timing, and k6's, at half the app's capacity."""
+def truth(users: int, seconds: int, latency_ms: int, rounds: int = 3) -> None:
+    """perfmon's latency beside the app's own Server-Timing, and k6's, at half the app's capacity;
+    ``rounds`` alternations of the two, medians printed (one run of this app alone swings 2-3x at p95)."""
     app, url, token = start_app(latency_ms)
+    k6_bin = shutil.which("k6") or str(BIN / "k6")
+    ours: list[dict[str, Any]] = []
+    theirs: list[dict[str, float]] = []
     try:
         found, _ = perfmon(url, "/api/dashboard", token, users, seconds)
         rate = max(int(found.get("ok", 0)) / seconds / 2, 1.0)
-        found, _ = perfmon(url, "/api/dashboard", token, users, seconds, rate=rate)
-        k6_bin = shutil.which("k6") or str(BIN / "k6")
-        out = _out()
-        subprocess.run([k6_bin, "run", "--quiet", "--no-usage-report", "--summary-export", out,
-                        str(HERE / "_k6_script.js")], cwd=str(HERE), check=True, stdout=subprocess.DEVNULL,
-                       env={**os.environ, "BENCH_URL": f"{url}/api/dashboard", "BENCH_TOKEN": token,
-                            "BENCH_RATE": str(int(rate)), "BENCH_SECONDS": str(seconds), "BENCH_VUS": str(users)})
-        k6_ms = json.loads(Path(out).read_text())["metrics"]["http_req_duration"]
+        for _ in range(rounds):
+            ours.append(perfmon(url, "/api/dashboard", token, users, seconds, rate=rate)[0])
+            out = _out()
+            subprocess.run([k6_bin, "run", "--quiet", "--no-usage-report", "--summary-export", out,
+                            str(HERE / "_k6_script.js")], cwd=str(HERE), check=True, stdout=subprocess.DEVNULL,
+                           env={**os.environ, "BENCH_URL": f"{url}/api/dashboard", "BENCH_TOKEN": token,
+                                "BENCH_RATE": str(int(rate)), "BENCH_SECONDS": str(seconds), "BENCH_VUS": str(users)})
+            theirs.append(json.loads(Path(out).read_text())["metrics"]["http_req_duration"])
     finally:
         app.terminate()
         app.wait()
-    client, server = found.get("client", {}), found.get("server", {})
-    print(f"\nlatency at half the app's capacity ({rate:.0f} requests/s, open model), "
-          f"the app's delay {latency_ms} ms")
+    print(f"\nlatency at half the app's capacity ({rate:.0f} requests/s, open model, {seconds} s), the app's delay "
+          f"{latency_ms} ms; medians of {rounds} alternating runs each")
     for p, k6_key in (("p50", "med"), ("p95", "p(95)")):
-        c, s, k = client.get(p), server.get(p), k6_ms.get(k6_key)
-        if c and s:
-            print(f"  {p}: the app's Server-Timing {s:.2f} ms; perfmon {c:.2f} ms ({c / s:.3f}×, {c - s:+.2f} ms); "
-                  f"k6 {k:.2f} ms ({k / s:.3f}×, {k - s:+.2f} ms)")
+        c = statistics.median(r["client"][p] for r in ours)
+        s = statistics.median(r["server"][p] for r in ours)
+        k = statistics.median(r[k6_key] for r in theirs)
+        print(f"  {p}: the app's Server-Timing {s:.2f} ms; perfmon {c:.2f} ms ({c / s:.3f}×, {c - s:+.2f} ms); "
+              f"k6 {k:.2f} ms ({k / s:.3f}×, {k - s:+.2f} ms)")
 
 
 def main() -> int:

@@ -735,6 +735,22 @@ class Metrics:
         """Merge every series matching a k6 selector; ``None`` when nothing matched."""
         return self.select_tags(*parse_selector(selector))
 
+    def summed_over_parts(self, name: str, wanted: Mapping[str, str], field: str) -> dict[int, float]:
+        """Per window, ``field`` (``avg``, ``max``) of each process part's Trend ``name`` added up.
+
+        A scenario split over processes records ``vus_active`` per part (tag ``part``): merging the
+        parts' histograms would give the users of one part (their mean), not of the scenario."""
+        parts: dict[str, Trend] = {}
+        for _, tags, m in self.series(name):
+            if isinstance(m, Trend) and all(tags.get(k) == v for k, v in wanted.items()):
+                parts.setdefault(tags.get("part", ""), Trend(resolution=m.resolution)).merge(m)
+        out: dict[int, float] = {}
+        for trend in parts.values():
+            for w, stats in trend.window_stats():
+                if (value := getattr(stats, field)) is not None:
+                    out[w] = out.get(w, 0.0) + value
+        return dict(sorted(out.items()))
+
     def select_tags(self, name: str, wanted: Mapping[str, str]) -> Metric | None:
         """Merge every series of ``name`` carrying the ``wanted`` tags. Code that has tag values in hand
         (a URL path with a comma, a brace) uses this: a selector string rebuilt from them would not parse."""

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from ..metrics import WINDOW_S, Counter, Metrics, Trend
+from ..metrics import WINDOW_S, Counter, Metrics
 
 __all__ = ["MIN_LEVELS", "MIN_R2", "UslFit", "fit_usl", "ramp_windows", "usl", "usl_points"]
 
@@ -62,11 +62,11 @@ def usl(n: Any, sigma: float, kappa: float, lam: float) -> Any:
 def ramp_windows(metrics: Metrics, scenario: str) -> list[tuple[int, float, float]]:
     """Per window of ``scenario``: its start, the average active users and the requests per second
     completed. The first and last windows are left out (windows the scenario only partly covered)."""
-    vus = metrics.select_tags("vus_active", {"scenario": scenario})
     reqs = metrics.select_tags("http_reqs", {"scenario": scenario})
-    if not isinstance(vus, Trend) or not isinstance(reqs, Counter):
+    if not isinstance(reqs, Counter):
         return []
-    users = {w: s.avg for w, s in vus.window_stats() if s.avg}
+    users = {w: avg for w, avg in metrics.summed_over_parts("vus_active", {"scenario": scenario}, "avg").items()
+             if avg}
     shared = sorted(set(users) & set(reqs.windows_))[1:-1]
     return [(w, float(users[w] or 0.0), reqs.windows_[w] / WINDOW_S) for w in shared]
 

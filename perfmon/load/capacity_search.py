@@ -219,8 +219,9 @@ def _measure(journey: Journey, rate: float, processes: int, thresholds: tuple[Th
         broken.append(f"throughput {throughput:.1f}/s < {KEEP_UP:.0%} of {rate:g}/s")
     if dropped:
         broken.append(f"{dropped:.0f} iteration(s) dropped (no free user: latency x rate exceeded max_vus)")
-    users, took, reqs = metrics.select("vus_active"), metrics.select("iteration_duration"), metrics.select("http_reqs")
-    concurrency = users.avg if isinstance(users, Trend) else None
+    users = metrics.summed_over_parts("vus_active", {}, "avg")  # the processes' users added up, per window
+    took, reqs = metrics.select("iteration_duration"), metrics.select("http_reqs")
+    concurrency = sum(users.values()) / len(users) if users else None
     iteration_s = took.avg / 1000 if isinstance(took, Trend) and took.avg is not None else None
     per_iteration = reqs.count / done.count if isinstance(reqs, Counter) and isinstance(done, Counter) \
         and done.count else None

@@ -117,7 +117,9 @@ class Engine:
                                   self.metrics.counter("iterations", self.tags),
                                   self.metrics.rate("iteration_failed", self.tags))
         # VUs over time for charts (the k6-style `vus` Gauge keeps only the latest value and range).
-        self._vus_series = self.metrics.trend("vus_active", self.tags, resolution=1)
+        # Per part when the scenario is split over processes: their users add up (Metrics.summed_over_parts).
+        self._vus_series = self.metrics.trend(
+            "vus_active", {**self.tags, "part": str(options.part)} if options.parts > 1 else self.tags, resolution=1)
         self.progress = Progress(scenario, self.metrics, enabled=options.progress)
         self._stop = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None

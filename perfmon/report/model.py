@@ -86,9 +86,8 @@ def build_model(run: Run, history: list[RunSummary] | None = None) -> ReportMode
     latency = m.select("http_req_duration")
     if isinstance(latency, Trend) and latency.count:
         model.latency = [(p, _per_window(latency, p)) for p in ("p50", "p95", "p99")]
-    vus = m.select("vus_active")
-    if isinstance(vus, Trend):
-        model.vus = _per_window(vus, "max")
+    if vus := m.summed_over_parts("vus_active", {}, "max"):  # a scenario's processes' users, added up
+        model.vus = [(float(w), users) for w, users in vus.items()]
     reqs = m.select("http_reqs")
     if isinstance(reqs, Counter):
         model.throughput = _per_window(reqs, "rate")

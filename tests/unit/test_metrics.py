@@ -247,3 +247,18 @@ def test_each_kind_owns_its_statistics() -> None:
     g.record(3, 1000.0)
     assert g.stats().to_dict()["value"] == 3
     assert sum(n for _, n in t.distribution()) == 100
+
+
+def test_the_users_of_a_scenario_split_over_processes_add_up() -> None:
+    # Two processes, 6 and 4 users through one window (as the engine records them: tag part), and a
+    # scenario that ran in one: merged, the histograms would say 5 users (their mean), not 10.
+    m = Metrics()
+    t0 = 1_700_000_000.0
+    for part, users in (("0", 6.0), ("1", 4.0)):
+        for i in range(10):
+            m.trend("vus_active", {"scenario": "s", "part": part}, resolution=1).record(users, t0 + i * 0.1)
+    m.trend("vus_active", {"scenario": "other"}, resolution=1).record(3.0, t0)
+    merged = m.select_tags("vus_active", {"scenario": "s"})
+    assert isinstance(merged, Trend) and merged.avg == pytest.approx(5.0)
+    assert m.summed_over_parts("vus_active", {"scenario": "s"}, "avg") == {int(t0 // WINDOW_S * WINDOW_S): 10.0}
+    assert list(m.summed_over_parts("vus_active", {}, "max").values()) == [13.0]  # and other scenarios add on
