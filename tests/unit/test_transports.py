@@ -19,10 +19,10 @@ import sys
 import threading
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -32,6 +32,8 @@ from perfmon.load import Client, EngineOptions, RequestError, VirtualUser, run_s
 from perfmon.load.transports import TRANSPORTS, open_transport
 from perfmon.target import free_port
 from tests._support.apps import DemoApp
+
+T = TypeVar("T")
 
 
 class Edges(BaseHTTPRequestHandler):
@@ -162,8 +164,17 @@ async def _exchanges(base_url: str, transport_name: str) -> list[tuple[Any, ...]
     return seen
 
 
+def _run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run`` on a thread of its own: earlier browser tests leave Playwright's loop running here."""
+    done: list[T] = []
+    thread = threading.Thread(target=lambda: done.append(asyncio.run(coroutine)))
+    thread.start()
+    thread.join()
+    return done[0]
+
+
 def test_the_lean_transport_answers_as_aiohttp_does(edges: str) -> None:
-    lean, reference = (asyncio.run(_exchanges(edges, name)) for name in ("lean", "aiohttp"))
+    lean, reference = (_run(_exchanges(edges, name)) for name in ("lean", "aiohttp"))
     assert lean == reference
     # And the answers are the right ones, not merely the same.
     found = {row[0]: row[1:] for row in lean}
@@ -218,7 +229,7 @@ def test_a_refused_connection_is_the_same_error_kind() -> None:
             await transport.close()
         return "answered"
 
-    assert {name: asyncio.run(kind(name)) for name in TRANSPORTS} == dict.fromkeys(TRANSPORTS, "ClientConnectorError")
+    assert {name: _run(kind(name)) for name in TRANSPORTS} == dict.fromkeys(TRANSPORTS, "ClientConnectorError")
 
 
 async def _journey(client: Client, user: VirtualUser) -> None:
