@@ -59,7 +59,7 @@ class ClientOSError(TransportError):
 class _Connection(asyncio.Protocol):
     """One keep-alive connection; httptools calls the ``on_*`` methods as it parses."""
 
-    __slots__ = ("body", "closed", "headers", "parser", "reading", "transport", "waiter")
+    __slots__ = ("body", "closed", "headers", "headers_done", "parser", "reading", "transport", "waiter")
 
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
@@ -69,6 +69,7 @@ class _Connection(asyncio.Protocol):
         self.body: list[bytes] = []
         self.closed = False
         self.reading = False  # bytes of the current response arrived (a reused connection is not retried then)
+        self.headers_done = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -83,15 +84,24 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        if self.headers_done and not any(name.lower() in (b"content-length", b"transfer-encoding")
+                                         for name, _ in self.headers):
+            self.on_message_complete()  # a body without a length ends where the connection does (HTTP/1.0 style)
         self._fail(ServerDisconnectedError("Server disconnected"))
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self.headers.append((name, value))
 
+    def on_headers_complete(self) -> None:
+        self.headers_done = True
+
     def on_body(self, body: bytes) -> None:
         self.body.append(body)
 
     def on_message_complete(self) -> None:
+        if 100 <= self.parser.get_status_code() < 200 and self.parser.get_status_code() != 101:
+            self.headers, self.body, self.headers_done = [], [], False  # an interim answer (103): the real one follows
+            return
         waiter, self.waiter = self.waiter, None
         if waiter is not None and not waiter.done():
             body = self.body[0] if len(self.body) == 1 else b"".join(self.body)
@@ -108,7 +118,7 @@ class _Connection(asyncio.Protocol):
             self.transport.close()
 
     def send(self, data: bytes, loop: asyncio.AbstractEventLoop) -> asyncio.Future[Any]:
-        self.headers, self.body, self.reading = [], [], False
+        self.headers, self.body, self.reading, self.headers_done = [], [], False, False
         self.waiter = waiter = loop.create_future()
         assert self.transport is not None
         self.transport.write(data)

@@ -77,6 +77,17 @@ class Edges(BaseHTTPRequestHandler):
             left = int(path.rsplit("/", 1)[1])
             target = (f"../hop/{left - 1}" if left else "/query") + "?" + query
             self._send(302 if left % 2 else 301, b"", ("Location", target))
+        elif path == "/eof":  # no length: the body ends with the connection, as HTTP/1.0 servers do
+            self.send_response(200)
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(b"until the end")
+            self.close_connection = True
+        elif path == "/early-hints":  # an interim 103 before the answer
+            self.send_response_only(103)
+            self.send_header("Link", "</style.css>; rel=preload")
+            self.end_headers()
+            self._send(200, b"after the hints")
         elif path == "/loop":
             self._send(302, b"", ("Location", "/loop"))
         elif path == "/query":
@@ -146,7 +157,8 @@ async def _exchanges(base_url: str, transport_name: str) -> list[tuple[Any, ...]
         seen.append((label, r.status_code, r.text, r.url.removeprefix(base_url)))
 
     try:
-        for path in ("/chunked", "/gzip", "/deflate", "/close", "/close", "/drop", "/drop", "/drop", "/missing"):
+        for path in ("/chunked", "/gzip", "/deflate", "/close", "/close", "/drop", "/drop", "/drop", "/missing", "/eof",
+                     "/early-hints", "/chunked"):
             await attempt(path, "GET", path)
         await attempt("hops", "GET", "/hop/3", params={"a": "1", "b": ["x", "y"]})
         await attempt("303", "POST", "/see-other", json={"k": 1})
@@ -181,6 +193,7 @@ def test_the_lean_transport_answers_as_aiohttp_does(edges: str) -> None:
     assert found["/chunked"] == (200, "hello chunked world", "/chunked")
     assert found["/gzip"][:2] == (200, "zipped") and found["/deflate"][:2] == (200, "deflated")
     assert found["/drop"][:2] == (200, "dropped") and found["/missing"][0] == 404
+    assert found["/eof"][:2] == (200, "until the end") and found["/early-hints"][:2] == (200, "after the hints")
     assert found["hops"] == (200, "a=1&b=x&b=y", "/query?a=1&b=x&b=y")
     assert found["303"] == (200, "from=post", "/query?from=post")
     assert found["json"][:2] == (200, 'application/json {"k": 1}')
