@@ -259,6 +259,8 @@ class Config:
     target_db: str | None = None
     target_db_interval_s: float = 1.0
     shard: Shard | None = None  # this runner's slice of a sharded run (--perf-shard); None: the whole run
+    # Measure pytest-playwright's own page/context fixtures as journeys (as --perf does).
+    instrument_playwright: bool = False
 
     def browser_thresholds(self) -> list[Threshold]:
         """The thresholds that judge browser journeys: the browser scenario's own, then each
@@ -319,7 +321,7 @@ def _table(path: Path) -> tuple[dict[str, Any], str]:
 _KNOWN_KEYS = ("environment", "store", "base_url", "target_command", "target_db", "target_db_interval", "profile",
                "scenarios", "profiles", "monitor",
                "unreliable_saturation", "min_clean_share", "accounts", "suites", "report_dir", "regressions",
-               "regression_gate")
+               "regression_gate", "instrument_playwright")
 
 
 def _scenario(name: str, value: Any, read: Reader) -> Scenario:
@@ -505,7 +507,11 @@ def load_config(
     regressions = setting("regressions", defaults.regressions) or defaults.regressions
     if regressions not in REGRESSION_MODES:
         raise read.fail("", "regressions", regressions, f"one of {', '.join(REGRESSION_MODES)}")
+    instrument = data.get("instrument_playwright", False)
+    if not isinstance(instrument, bool):
+        raise read.fail("", "instrument_playwright", instrument, "true or false")
     return Config(
+        instrument_playwright=instrument,
         regressions=regressions,
         target_db=target_db,
         target_db_interval_s=db_interval,

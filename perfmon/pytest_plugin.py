@@ -42,8 +42,11 @@ from .session import (
     SessionOutcome,
     Target,
     artifacts_dir,
+    browser_endpoint,
     browser_iteration,
     chromium_problem,
+    finish_context,
+    measure_context,
     session_browser,
     session_target,
 )
@@ -96,6 +99,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "the users and arrival rate, stored under --perf-run-id (default: PERFMON_SHARD)")
     add("--perf-run-id", metavar="ID", help="the run's id, shared by all its shards (a UUID, or any text such as the "
         "CI run's id; default: PERFMON_RUN_ID)")
+    add("--perf", action="store_true", default=False,
+        help="measure an existing pytest-playwright suite unchanged: every context its page/context fixtures "
+             "make gets perfmon's vitals collector; each test is a journey (or instrument_playwright = true)")
     add("--perf-regressions", choices=("fail", "warn", "off"), default=None,
         help="a regression against the run's history fails the run (default), only warns, or is not checked")
     # --base-url is pytest-playwright's (or pytest-base-url's) option; perfmon reads it.
@@ -178,6 +184,13 @@ def pytest_configure(config: pytest.Config) -> None:
             config.stash[_sigterm_key] = signal.signal(signal.SIGTERM, _interrupt)
         config.stash[_controller_key] = Controller(cfg, process.files, run_id=process.run_id,
                                                    started_at=process.started_at)
+    if (config.getoption("perf") or cfg.instrument_playwright) and config.pluginmanager.hasplugin("playwright"):
+        from . import playwright_suites
+
+        config.stash[playwright_suites.MEASURE] = _measure_suite_context
+        config.stash[playwright_suites.ENDPOINT] = lambda: _suite_browser_endpoint(config)
+        config.pluginmanager.register(playwright_suites, "perfmon-playwright-suites")
+    if wi is None:
         if config.pluginmanager.hasplugin("xdist"):
             hooks = XdistHooks(process, config.stash[_controller_key], _user_error)
             config.pluginmanager.register(hooks, "perfmon-xdist")
@@ -422,6 +435,46 @@ def perf(request: pytest.FixtureRequest, _perf_browser: tuple[Any, str], perf_co
                            artifacts=artifacts_dir(Path(request.config.rootpath), item.nodeid), failed=failed,
                            hosts=(host, process.runner)) as bp:
         yield bp
+
+
+def _suite_browser_endpoint(config: pytest.Config) -> str | None:
+    process = _process(config)
+    try:
+        return browser_endpoint(process.files, worker=process.worker, workers=process.workers,
+                                servers=process.browser.servers, endpoints=process.browser.endpoints)[0]
+    except PerfmonError as exc:
+        _user_error(exc, config)
+
+
+def _measure_suite_context(request: pytest.FixtureRequest, context: Any, journey: str) -> Any:
+    """A context a pytest-playwright fixture made, measured as a ``perf`` iteration is (``--perf``)."""
+    item, process = request.node, _process(request.config)
+    record = item.stash[_record_key]
+    record.vus = process.workers
+    from .browser.remote import endpoint_label
+
+    endpoints = process.browser.endpoints
+    host = endpoint_label(endpoints[process.worker % len(endpoints)]) if endpoints and not _own_launch(request) \
+        else process.runner
+    bp = measure_context(context, record, process.browser, journey=journey, hosts=(host, process.runner),
+                         adopt_page=True)
+
+    class Finish:
+        def finish(self) -> None:
+            def failed() -> bool:
+                rep = item.stash[_reports_key].get("call")
+                return rep is None or rep.failed
+
+            finish_context(bp, record, process.config,
+                           artifacts=artifacts_dir(Path(request.config.rootpath), item.nodeid), failed=failed)
+
+    return Finish()
+
+
+def _own_launch(request: pytest.FixtureRequest) -> bool:
+    from .playwright_suites import own_launch_reasons
+
+    return bool(own_launch_reasons(request.config))
 
 
 @pytest.fixture

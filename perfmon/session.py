@@ -54,8 +54,11 @@ __all__ = [
     "Target",
     "UserError",
     "artifacts_dir",
+    "browser_endpoint",
     "browser_iteration",
     "chromium_problem",
+    "finish_context",
+    "measure_context",
     "session_browser",
     "session_target",
 ]
@@ -131,22 +134,35 @@ def session_browser(files: SessionFiles, *, worker: int, workers: int, servers: 
     ``endpoints`` (``--perf-browser-ws``), a connection to one of those servers, workers taken in turn;
     under xdist a connection to one of the browser servers all workers share (one per 16 workers, or
     ``servers``); alone, or with ``servers=0``, a browser of its own."""
-    from .browser import connect_browser, endpoint_label, launch_browser, start_browser_server
+    from .browser import connect_browser, endpoint_label, launch_browser
+
+    endpoint, remote = browser_endpoint(files, worker=worker, workers=workers, servers=servers, endpoints=endpoints)
+    if remote:
+        browser, close = _connect_remote(endpoint)  # type: ignore[arg-type]
+        return browser, close, endpoint_label(str(endpoint))
+    if endpoint is None:
+        return (*launch_browser(), LOCAL)
+    return (*connect_browser(endpoint), LOCAL)
+
+
+def browser_endpoint(files: SessionFiles, *, worker: int, workers: int, servers: int | None,
+                     endpoints: tuple[str, ...] = ()) -> tuple[str | None, bool]:
+    """Where this process's browser is: a server on another host (``True``), a shared local server
+    (started by the first worker to ask), or ``None``: a browser of its own."""
+    from .browser import start_browser_server
 
     if endpoints:
-        endpoint = endpoints[worker % len(endpoints)]
-        browser, close = _connect_remote(endpoint)
-        return browser, close, endpoint_label(endpoint)
+        return endpoints[worker % len(endpoints)], True
     if servers is None:
         servers = 0 if workers == 1 else -(-workers // WORKERS_PER_BROWSER_SERVER)
     # Node.js young generations cost ~15 MB per driver or server by default; a 1 MB semi-space keeps that
     # down (bench/README.md has the figures).
     os.environ["NODE_OPTIONS"] = (os.environ.get("NODE_OPTIONS", "") + " --max-semi-space-size=1").strip()
     if servers == 0:
-        return (*launch_browser(), LOCAL)
+        return None, False
     server = shared_service(files.services, f"browser-{worker % servers}",
                             lambda: start_browser_server(log_dir=files.root))
-    return (*connect_browser(server["ws_endpoint"]), LOCAL)
+    return str(server["ws_endpoint"]), False
 
 
 def _connect_remote(endpoint: str) -> tuple[Any, Callable[[], None]]:
@@ -275,22 +291,35 @@ def browser_iteration(browser: Any, context_args: Mapping[str, Any], record: Rec
     """One measured journey iteration in a fresh context, recorded into ``record``; a screenshot and a
     trace are kept in ``artifacts`` when ``failed()`` says so or its values broke a browser threshold.
     ``hosts``: where its browser and its worker ran, counted per iteration."""
+    context = browser.new_context(**context_args)
+    bp = measure_context(context, record, options, journey=journey, hosts=hosts)
+    try:
+        yield bp
+    finally:
+        finish_context(bp, record, config, artifacts=artifacts, failed=failed)
+        context.close()
+
+
+def measure_context(context: Any, record: Record, options: BrowserOptions, *, journey: str,
+                    hosts: tuple[str, str] = (LOCAL, LOCAL), adopt_page: bool = False) -> Any:
+    """Start measuring a browser context (its page's vitals, navigation, resources) into ``record``:
+    a page it opens, or with ``adopt_page`` the first page someone else opens in it."""
     from .browser import BrowserPerf
 
     record.kind = "browser"
     record.metrics.counter("browser_host_iterations", {"browser": hosts[0], "runner": hosts[1]}).add(1)
-    context = browser.new_context(**context_args)
-    bp = BrowserPerf(context, record.metrics, journey=journey, network=options.network,
-                     cpu_throttle=options.cpu_throttle, tracing=options.tracing, timed=record.timed)
-    try:
-        yield bp
-    finally:
-        bp.finish(failed=failed(), artifacts=artifacts, thresholds=config.browser_thresholds())
-        context.close()
-        record.slowest = bp.slowest
-        record.interactions = bp.slowest_interactions
-        if artifacts.exists():
-            record.artifacts = [str(p) for p in sorted(artifacts.iterdir())]
+    return BrowserPerf(context, record.metrics, journey=journey, network=options.network,
+                       cpu_throttle=options.cpu_throttle, tracing=options.tracing, timed=record.timed,
+                       adopt_page=adopt_page)
+
+
+def finish_context(bp: Any, record: Record, config: Config, *, artifacts: Path, failed: Callable[[], bool]) -> None:
+    """Collect what a measured context's pages still hold, before it closes; evidence when it failed."""
+    bp.finish(failed=failed(), artifacts=artifacts, thresholds=config.browser_thresholds())
+    record.slowest = bp.slowest
+    record.interactions = bp.slowest_interactions
+    if artifacts.exists():
+        record.artifacts = [str(p) for p in sorted(artifacts.iterdir())]
 
 
 @dataclass(frozen=True)

@@ -58,9 +58,11 @@ class BrowserPerf:
 
     def __init__(self, context: BrowserContext, metrics: Metrics, *, journey: str, tags: dict[str, str] | None = None,
                  cdp: bool = True, network: str | None = None, cpu_throttle: float | None = None,
-                 tracing: bool = False, timed: TimedSamples | None = None) -> None:
+                 tracing: bool = False, timed: TimedSamples | None = None, adopt_page: bool = False) -> None:
         """Counts go into ``metrics``; timings and vitals into ``timed`` with the interval each one
-        measured (for the pipeline's quarantine), or into ``metrics`` too when ``timed`` is None."""
+        measured (for the pipeline's quarantine), or into ``metrics`` too when ``timed`` is None.
+        ``adopt_page``: measure the first page someone else opens in ``context`` (a pytest-playwright
+        ``page`` fixture's) instead of opening one."""
         self.context = context
         self.metrics = metrics
         self.timed = timed
@@ -83,11 +85,28 @@ class BrowserPerf:
         if tracing:
             # Snapshots but no screencast: enough to replay a failure, cheap enough to leave on.
             context.tracing.start(snapshots=True, screenshots=False, sources=False)
-        self.page: Page = context.new_page()
         self._cdp: CDPSession | None = None
+        self._wants_cdp, self._network, self._cpu_throttle = cdp, network, cpu_throttle
+        self._page: Page | None = None
+        if adopt_page:
+            context.on("page", self._adopt)
+        else:
+            self._adopt(context.new_page())
+
+    @property
+    def page(self) -> Page:
+        if self._page is None:
+            raise RuntimeError("no page was opened in this context yet")
+        return self._page
+
+    def _adopt(self, page: Page) -> None:
+        if self._page is not None:
+            return  # the first page is the journey's; later ones (pop-ups) are not measured
+        self._page = page
+        cdp, network, cpu_throttle, context = self._wants_cdp, self._network, self._cpu_throttle, self.context
         if cdp or network or cpu_throttle:
             with contextlib.suppress(PlaywrightError):
-                self._cdp = context.new_cdp_session(self.page)
+                self._cdp = context.new_cdp_session(page)
                 self._cdp.send("Performance.enable")
         if self._cdp is not None and network:
             self._cdp.send("Network.enable")
@@ -260,7 +279,7 @@ class BrowserPerf:
         """End the iteration: finalise the open visit, count it, and keep a screenshot and a
         trace in ``artifacts`` if it failed or if its own values went beyond one of ``thresholds``."""
         failed = failed or self.failed
-        if not self.page.is_closed():
+        if self._page is not None and not self._page.is_closed():
             self._collect()
         self._record_step_interactions()
         self.breaches = [] if failed else iteration_breaches(thresholds, self._own_metrics())
@@ -269,9 +288,9 @@ class BrowserPerf:
             keep.mkdir(parents=True, exist_ok=True)
             if self.breaches:
                 (keep / "breaches.txt").write_text("\n".join(self.breaches) + "\n")
-            if not self.page.is_closed():
+            if self._page is not None and not self._page.is_closed():
                 with contextlib.suppress(PlaywrightError):
-                    self.page.screenshot(path=str(keep / "failure.png"), full_page=True)
+                    self._page.screenshot(path=str(keep / "failure.png"), full_page=True)
         if self.tracing:
             with contextlib.suppress(PlaywrightError):
                 if keep is not None:
