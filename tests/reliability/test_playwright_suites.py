@@ -9,14 +9,11 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
-from perfmon.target import free_port
+from tests._support.apps import DemoApp
 from tests._support.sessions import ROOT, env
 
 pytestmark = pytest.mark.browser
@@ -25,32 +22,12 @@ SUITE = ROOT / "examples" / "pytest-playwright"
 TESTS = 4
 
 
-@pytest.fixture(scope="module")
-def app() -> Iterator[str]:
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "demo_app", "--port", str(port)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, env=env())
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                httpx.get(f"{url}/healthz", timeout=2).raise_for_status()
-                break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-
-
-def _run(tmp_path: Path, app: str, *args: str) -> tuple[subprocess.CompletedProcess[str], Path]:
+def _run(tmp_path: Path, app: DemoApp, *args: str) -> tuple[subprocess.CompletedProcess[str], Path]:
     suite = tmp_path / "suite"
     shutil.copytree(SUITE, suite)
     db = tmp_path / "r.db"
-    out = subprocess.run([sys.executable, "-m", "pytest", "--base-url", app, "--perf-store", f"sqlite:///{db}", *args],
-                         cwd=suite, env=env(), capture_output=True, text=True, timeout=600)
+    out = subprocess.run([sys.executable, "-m", "pytest", "--base-url", app.url, "--perf-store", f"sqlite:///{db}",
+                          *args], cwd=suite, env=env(), capture_output=True, text=True, timeout=600)
     return out, db
 
 
@@ -63,12 +40,14 @@ def _journeys(db: Path) -> dict[str, dict[str, float]]:
                                          "run_id = ? group by name, tags", (run_id,)):
         journey = json.loads(tags).get("journey")
         if journey and (name == "browser_iterations" or name.startswith("browser_vital_")):
+            # A sample measured while the client was saturated is kept apart (NAME_quarantined): still measured.
+            name = name.removesuffix("_quarantined")
             found.setdefault(journey, {})[name] = found.get(journey, {}).get(name, 0) + count
     return found
 
 
-def test_the_suite_passes_unmeasured_without_perf(tmp_path: Path, app: str) -> None:
-    out, db = _run(tmp_path, app)
+def test_the_suite_passes_unmeasured_without_perf(tmp_path: Path, clean_demo: DemoApp) -> None:
+    out, db = _run(tmp_path, clean_demo)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
     assert f"{TESTS} passed" in out.stdout and "perfmon run" not in out.stdout
     assert not db.exists() or sqlite3.connect(db).execute("select count(*) from performance_test_runs").fetchone() \
@@ -76,9 +55,9 @@ def test_the_suite_passes_unmeasured_without_perf(tmp_path: Path, app: str) -> N
 
 
 @pytest.mark.parametrize("workers", [(), ("-n", "2")], ids=["alone", "xdist"])
-def test_with_perf_every_test_is_a_journey_with_its_pages_vitals(tmp_path: Path, app: str,
+def test_with_perf_every_test_is_a_journey_with_its_pages_vitals(tmp_path: Path, clean_demo: DemoApp,
                                                                  workers: tuple[str, ...]) -> None:
-    out, db = _run(tmp_path, app, "--perf", *workers)
+    out, db = _run(tmp_path, clean_demo, "--perf", *workers)
     # Two browsers at once on two cores can saturate the machine: then the run is honestly unmeasured.
     assert out.returncode in (0, 3), out.stdout[-3000:] + out.stderr[-2000:]
     assert f"{TESTS} passed" in out.stdout and "perfmon run" in out.stdout
