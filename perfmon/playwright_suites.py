@@ -14,19 +14,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from typing import Any, Protocol
+from typing import Any
 
 import pytest
 
-__all__ = ["ENDPOINT", "MEASURE", "Measured", "own_launch_reasons"]
-
-
-class Measured(Protocol):
-    def finish(self) -> None: ...
-
+__all__ = ["ENDPOINT", "MEASURE", "own_launch_reasons"]
 
 # The plugin's way to measure a context: (request, context, journey) -> what finishes it.
-MEASURE = pytest.StashKey[Callable[[pytest.FixtureRequest, Any, str], Measured]]()
+MEASURE = pytest.StashKey[Callable[[pytest.FixtureRequest, Any, str], Callable[[], None]]]()
 # The plugin's browser server for this process, if any (started on first use).
 ENDPOINT = pytest.StashKey[Callable[[], str | None]]()
 
@@ -80,13 +75,13 @@ def new_context(new_context: Callable[..., Any], request: pytest.FixtureRequest)
 
     def measured(**kwargs: Any) -> Any:
         context = new_context(**kwargs)
-        perf = measure(request, context, journey)
+        finish = measure(request, context, journey)
         close = context.close
 
         def finish_then_close(*args: Any, **kw: Any) -> None:
             context.close = close  # once: pytest-playwright closes every context it made again at teardown
             try:
-                perf.finish()
+                finish()
             finally:
                 close(*args, **kw)
 

@@ -64,6 +64,7 @@ _controller_key = pytest.StashKey[Controller]()
 _outcome_key = pytest.StashKey[SessionOutcome]()
 _record_key = pytest.StashKey[Record]()
 _reports_key = pytest.StashKey[dict[str, pytest.TestReport]]()
+_suite_host_key = pytest.StashKey[str]()  # a --perf suite's browser host label
 _sigterm_key = pytest.StashKey[Any]()
 _usage_code_key = pytest.StashKey[int]()
 
@@ -438,43 +439,36 @@ def perf(request: pytest.FixtureRequest, _perf_browser: tuple[Any, str], perf_co
 
 
 def _suite_browser_endpoint(config: pytest.Config) -> str | None:
+    """The browser server a ``--perf`` suite connects to (None: it launches one); remembers the host
+    label its journeys are counted under."""
+    from .browser.remote import endpoint_label
+
     process = _process(config)
     try:
-        return browser_endpoint(process.files, worker=process.worker, workers=process.workers,
-                                servers=process.browser.servers, endpoints=process.browser.endpoints)[0]
+        endpoint, remote = browser_endpoint(process.files, worker=process.worker, workers=process.workers,
+                                            servers=process.browser.servers, endpoints=process.browser.endpoints)
     except PerfmonError as exc:
         _user_error(exc, config)
+    config.stash[_suite_host_key] = endpoint_label(str(endpoint)) if remote else process.runner
+    return endpoint
 
 
-def _measure_suite_context(request: pytest.FixtureRequest, context: Any, journey: str) -> Any:
-    """A context a pytest-playwright fixture made, measured as a ``perf`` iteration is (``--perf``)."""
+def _measure_suite_context(request: pytest.FixtureRequest, context: Any, journey: str) -> Callable[[], None]:
+    """A context a pytest-playwright fixture made, measured as a ``perf`` iteration is (``--perf``);
+    returns what finishes it."""
     item, process = request.node, _process(request.config)
     record = item.stash[_record_key]
     record.vus = process.workers
-    from .browser.remote import endpoint_label
-
-    endpoints = process.browser.endpoints
-    host = endpoint_label(endpoints[process.worker % len(endpoints)]) if endpoints and not _own_launch(request) \
-        else process.runner
+    host = request.config.stash.get(_suite_host_key, process.runner)  # pytest-playwright's own launch: here
     bp = measure_context(context, record, process.browser, journey=journey, hosts=(host, process.runner),
                          adopt_page=True)
 
-    class Finish:
-        def finish(self) -> None:
-            def failed() -> bool:
-                rep = item.stash[_reports_key].get("call")
-                return rep is None or rep.failed
+    def failed() -> bool:
+        rep = item.stash[_reports_key].get("call")
+        return rep is None or rep.failed
 
-            finish_context(bp, record, process.config,
-                           artifacts=artifacts_dir(Path(request.config.rootpath), item.nodeid), failed=failed)
-
-    return Finish()
-
-
-def _own_launch(request: pytest.FixtureRequest) -> bool:
-    from .playwright_suites import own_launch_reasons
-
-    return bool(own_launch_reasons(request.config))
+    return lambda: finish_context(bp, record, process.config,
+                                  artifacts=artifacts_dir(Path(request.config.rootpath), item.nodeid), failed=failed)
 
 
 @pytest.fixture

@@ -137,11 +137,11 @@ def session_browser(files: SessionFiles, *, worker: int, workers: int, servers: 
     from .browser import connect_browser, endpoint_label, launch_browser
 
     endpoint, remote = browser_endpoint(files, worker=worker, workers=workers, servers=servers, endpoints=endpoints)
-    if remote:
-        browser, close = _connect_remote(endpoint)  # type: ignore[arg-type]
-        return browser, close, endpoint_label(str(endpoint))
     if endpoint is None:
         return (*launch_browser(), LOCAL)
+    if remote:
+        browser, close = _connect_remote(endpoint)
+        return browser, close, endpoint_label(endpoint)
     return (*connect_browser(endpoint), LOCAL)
 
 

@@ -99,13 +99,14 @@ class _Connection(asyncio.Protocol):
         self.body.append(body)
 
     def on_message_complete(self) -> None:
-        if 100 <= self.parser.get_status_code() < 200 and self.parser.get_status_code() != 101:
+        status = self.parser.get_status_code()
+        if 100 <= status < 200 and status != 101:
             self.headers, self.body, self.headers_done = [], [], False  # an interim answer (103): the real one follows
             return
         waiter, self.waiter = self.waiter, None
         if waiter is not None and not waiter.done():
             body = self.body[0] if len(self.body) == 1 else b"".join(self.body)
-            waiter.set_result((self.parser.get_status_code(), self.headers, body, self.parser.should_keep_alive()))
+            waiter.set_result((status, self.headers, body, self.parser.should_keep_alive()))
 
     def _fail(self, exc: TransportError) -> None:
         waiter, self.waiter = self.waiter, None

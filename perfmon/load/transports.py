@@ -11,7 +11,7 @@ environment: load goes straight to the target (and aiohttp's ``trust_env`` cost 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urljoin, urlsplit
 
 from .h1 import H1Pool, TransportError
@@ -23,7 +23,6 @@ __all__ = ["TRANSPORTS", "AiohttpTransport", "LeanTransport", "Reply", "TooManyR
            "open_transport"]
 
 TRANSPORTS = ("lean", "aiohttp")
-TransportName = Literal["lean", "aiohttp"]
 Reply = tuple[int, Mapping[str, str], bytes, str]  # status, headers, body, final URL
 _REDIRECTS = frozenset((301, 302, 303, 307, 308))
 _MAX_REDIRECTS = 10  # aiohttp's default
