@@ -48,6 +48,8 @@ def _parser() -> argparse.ArgumentParser:
                      "(a CI matrix, a Kubernetes Indexed Job); needs --run-id")
     run.add_argument("--run-id", default=None, metavar="ID", help="the id all shards of the run share (e.g. the CI "
                      "run's id)")
+    run.add_argument("--suite", type=Path, default=None, metavar="PATH",
+                     help="a pytest-playwright suite as the run's browser part, measured unchanged (pytest --perf)")
     run.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: passed to pytest as they are")
 
     hist = sub.add_parser("history", help="recent runs with verdicts and key metrics")
@@ -305,7 +307,13 @@ def _regressions(store: Store, run_id: str | None, *, as_json: bool) -> int:
 def _cmd_run(args: argparse.Namespace, cfg: Config) -> int:
     paths: list[str] = []
     select: list[str] = []
-    if args.type in ("all", "browser"):
+    if args.suite is not None:
+        if args.type not in ("all", "browser"):
+            raise ConfigError(f"--suite is the run's browser part, and --type {args.type} runs none: drop one of them")
+        if not args.suite.exists():
+            raise ConfigError(f"--suite {args.suite}: no such file or folder; give the pytest-playwright suite's path")
+        paths.append(str(args.suite.resolve()))
+    elif args.type in ("all", "browser"):
         paths.append(cfg.suites.browser)
     if args.type != "browser":
         paths.append(cfg.suites.api)
@@ -328,6 +336,8 @@ def _cmd_run(args: argparse.Namespace, cfg: Config) -> int:
         argv += ["--perf-shard", args.shard]
     if args.run_id:
         argv += ["--perf-run-id", args.run_id]
+    if args.suite is not None:
+        argv += ["--perf"]
     extra = [a for a in args.pytest_args if a != "--"]
     with tempfile.TemporaryDirectory(prefix="perfmon-run-") as tmp:
         decided = Path(tmp) / "exit"

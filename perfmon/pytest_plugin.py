@@ -65,6 +65,7 @@ _outcome_key = pytest.StashKey[SessionOutcome]()
 _record_key = pytest.StashKey[Record]()
 _reports_key = pytest.StashKey[dict[str, pytest.TestReport]]()
 _suite_host_key = pytest.StashKey[str]()  # a --perf suite's browser host label
+_suite_perfs_key = pytest.StashKey[list[Any]]()  # a --perf suite test's measured contexts, in order
 _sigterm_key = pytest.StashKey[Any]()
 _usage_code_key = pytest.StashKey[int]()
 
@@ -185,12 +186,8 @@ def pytest_configure(config: pytest.Config) -> None:
             config.stash[_sigterm_key] = signal.signal(signal.SIGTERM, _interrupt)
         config.stash[_controller_key] = Controller(cfg, process.files, run_id=process.run_id,
                                                    started_at=process.started_at)
-    if (config.getoption("perf") or cfg.instrument_playwright) and config.pluginmanager.hasplugin("playwright"):
-        from . import playwright_suites
-
-        config.stash[playwright_suites.MEASURE] = _measure_suite_context
-        config.stash[playwright_suites.ENDPOINT] = lambda: _suite_browser_endpoint(config)
-        config.pluginmanager.register(playwright_suites, "perfmon-playwright-suites")
+    if config.getoption("perf") or cfg.instrument_playwright:
+        _instrument_playwright(config, process)
     if wi is None:
         if config.pluginmanager.hasplugin("xdist"):
             hooks = XdistHooks(process, config.stash[_controller_key], _user_error)
@@ -418,10 +415,15 @@ def perf_context_args(perf_base_url: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def perf(request: pytest.FixtureRequest, _perf_browser: tuple[Any, str], perf_context_args: dict[str, Any],
-         perf_config: Config) -> Iterator[Any]:
+def perf(request: pytest.FixtureRequest, perf_config: Config) -> Iterator[Any]:
     """One measured browser iteration: ``perf.page``, ``perf.step(name)``, ``perf.vitals()``,
-    ``perf.navigation()``. A fresh context per iteration; evidence kept only when it fails."""
+    ``perf.navigation()``. A fresh context per iteration; evidence kept only when it fails. In a
+    ``--perf`` suite's test that uses pytest-playwright's ``page`` or ``context``: that context's."""
+    if (measured := _suite_perf(request)) is not None:
+        yield measured
+        return
+    _perf_browser: tuple[Any, str] = request.getfixturevalue("_perf_browser")
+    perf_context_args: dict[str, Any] = request.getfixturevalue("perf_context_args")
     item, process = request.node, _process(request.config)
     record = item.stash[_record_key]
     record.vus = process.workers
@@ -436,6 +438,36 @@ def perf(request: pytest.FixtureRequest, _perf_browser: tuple[Any, str], perf_co
                            artifacts=artifacts_dir(Path(request.config.rootpath), item.nodeid), failed=failed,
                            hosts=(host, process.runner)) as bp:
         yield bp
+
+
+def _suite_perf(request: pytest.FixtureRequest) -> Any | None:
+    """The measurement of a ``--perf`` suite test's pytest-playwright context, if the test has one."""
+    uses = next((name for name in ("page", "context") if name in request.fixturenames), None)
+    if uses is None or not request.config.pluginmanager.hasplugin("playwright"):
+        return None
+    if not request.config.pluginmanager.has_plugin("perfmon-playwright-suites"):
+        _user_error(ConfigError(f"{request.node.nodeid} uses `perf` beside pytest-playwright's `{uses}`: run it with "
+                                "--perf (or instrument_playwright = true) so both are the same measured page"), request)
+    context = request.getfixturevalue(uses)
+    context = getattr(context, "context", context)  # a page's
+    return next(bp for bp in request.node.stash[_suite_perfs_key] if bp.context is context)
+
+
+def _instrument_playwright(config: pytest.Config, process: ProcessContext) -> None:
+    """``--perf``: measure pytest-playwright's own fixtures (``playwright_suites``)."""
+    if not config.pluginmanager.hasplugin("playwright"):
+        _user_error(ConfigError("--perf (instrument_playwright) measures a pytest-playwright suite, and "
+                                "pytest-playwright is not loaded: pip install pytest-playwright, or drop "
+                                "-p no:playwright"), config)
+    from . import playwright_suites
+
+    config.stash[playwright_suites.HOOKS] = playwright_suites.SuiteHooks(
+        measure=_measure_suite_context, endpoint=lambda: _suite_browser_endpoint(config), user_error=_user_error)
+    config.pluginmanager.register(playwright_suites, "perfmon-playwright-suites")
+    if _controller_key in config.stash:  # said once, by the controller, and recorded with the run
+        workers = config.getoption("numprocesses", None) if config.pluginmanager.hasplugin("xdist") else None
+        config.stash[_controller_key].warnings += playwright_suites.caveats(
+            config, workers if isinstance(workers, int) else process.workers)
 
 
 def _suite_browser_endpoint(config: pytest.Config) -> str | None:
@@ -453,15 +485,19 @@ def _suite_browser_endpoint(config: pytest.Config) -> str | None:
     return endpoint
 
 
-def _measure_suite_context(request: pytest.FixtureRequest, context: Any, journey: str) -> Callable[[], None]:
-    """A context a pytest-playwright fixture made, measured as a ``perf`` iteration is (``--perf``);
-    returns what finishes it."""
+def _measure_suite_context(request: pytest.FixtureRequest, context: Any) -> Callable[[], None]:
+    """A context a pytest-playwright fixture made, measured as a ``perf`` iteration is (``--perf``) in
+    the journey named by the test's node id; returns what finishes it."""
     item, process = request.node, _process(request.config)
     record = item.stash[_record_key]
     record.vus = process.workers
     host = request.config.stash.get(_suite_host_key, process.runner)  # pytest-playwright's own launch: here
-    bp = measure_context(context, record, process.browser, journey=journey, hosts=(host, process.runner),
+    # pytest-playwright's --tracing traces every context already (and one trace at a time is allowed).
+    options = replace(process.browser, tracing=process.browser.tracing and
+                      request.config.getoption("--tracing", "off") == "off")
+    bp = measure_context(context, record, options, journey=item.nodeid, hosts=(host, process.runner),
                          adopt_page=True)
+    item.stash.setdefault(_suite_perfs_key, []).append(bp)
 
     def failed() -> bool:
         rep = item.stash[_reports_key].get("call")

@@ -379,7 +379,7 @@ class Controller:
         self.sampler: Sampler | None = None
         self.target_db: TargetDbSampler | None = None
         self.background: BackgroundLoad | None = None
-        self.warnings: list[str] = []  # one line each, shown at the start; the run goes on
+        self.warnings: list[str] = []  # one line each, shown at the start and recorded; the run goes on
 
     def start(self, *, load: str | None = None, load_script: str | None = None,
               load_on_start: str | None = None, browser_endpoints: tuple[str, ...] = ()) -> None:
@@ -468,7 +468,8 @@ class Controller:
         base_url = started or self.config.base_url
         # One target across runs whatever port the bundled app got: the history compares by it.
         metadata = {**metadata, "target": "bundled app" if started else redact(base_url or "") or None,
-                    **({"sampler_cpu_s": round(self.sampler.cpu_s, 3)} if self.sampler else {})}
+                    **({"sampler_cpu_s": round(self.sampler.cpu_s, 3)} if self.sampler else {}),
+                    **({"warnings": list(self.warnings)} if self.warnings else {})}
         facts = RunFacts(lost_iterations=self.lost_iterations,
                          client_saturation=self.sampler.saturation if self.sampler else None,
                          client_busy=tuple(self.sampler.busy) if self.sampler else (),

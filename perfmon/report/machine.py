@@ -62,6 +62,7 @@ def summary_json(run: Run) -> dict[str, Any]:
             "git_sha": run.git_sha, "branch": run.branch, "host": run.host, "tool_version": run.tool_version,
             "concurrent_users": run.concurrent_users, "client_saturation": run.client_saturation,
             "lost_iterations": run.lost_iterations, "unmeasured": list(run.metadata.get("unmeasured") or []),
+            "warnings": list(run.metadata.get("warnings") or []),
         },
         "summary": run.summary_metrics().to_dict(),
         "thresholds": [{**o.to_dict(), "status": o.status, "detail": o.detail} for o in run.thresholds],

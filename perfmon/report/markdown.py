@@ -101,6 +101,8 @@ def markdown(run: Run, report_path: str | None = None, *, report_url: str | None
     failures = _failures(run, base)
     if failures:
         lines += ["", "### What failed", "", *failures]
+    if said := run.metadata.get("warnings"):  # what changes what the numbers mean
+        lines += ["", "### Measured under", "", *(f"- ⚠️ {line.removeprefix('perfmon: ')}" for line in said)]
     lines += ["", "### Key metrics", "", *_key_metrics(run)]
     passed = sum(o.status == "pass" for o in run.thresholds)
     lines += ["", f"<details><summary>All {len(run.thresholds)} thresholds ({passed} passed)</summary>", "",

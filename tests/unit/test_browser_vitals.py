@@ -13,6 +13,7 @@ from perfmon import Metrics, Trend
 from perfmon.browser import BrowserPerf
 from perfmon.report.model import vital_coverage
 from tests._support.apps import DemoApp
+from tests._support.pages import THROUGH, measured_page
 
 pytestmark = pytest.mark.browser
 
@@ -27,13 +28,13 @@ def log_in(page: Page, email: str) -> None:
     page.wait_for_selector("#dashboard-title")
 
 
-def visit(browser: Browser, url: str, path: str, *, click: str | None = None) -> tuple[dict[str, Any], Metrics]:
+def visit(browser: Browser, url: str, path: str, *, click: str | None = None,
+          through: str = "perf-page") -> tuple[dict[str, Any], Metrics]:
     """Log in, open ``path`` (optionally click), and return the visit's vitals and metrics."""
     context = browser.new_context(base_url=url, viewport={"width": 1280, "height": 720})
     metrics = Metrics()
-    perf = BrowserPerf(context, metrics, journey="test")
+    perf, page = measured_page(context, metrics, through)
     try:
-        page = perf.page
         log_in(page, "vu0007@example.com")
         if path != "/dashboard":
             page.goto(path)
@@ -55,37 +56,41 @@ def median(values: list[float]) -> float:
     return sorted(values)[len(values) // 2]
 
 
-def knob_effect(chromium: Browser, demo: DemoApp, path: str, vital: str, **knob: str) -> float:
+def knob_effect(chromium: Browser, demo: DemoApp, path: str, vital: str, through: str, **knob: str) -> float:
     """How much ``vital`` moves (median of three visits) when ``knob`` is turned on."""
-    base = median([visit(chromium, demo.url, path)[0][vital] for _ in range(3)])
+    base = median([visit(chromium, demo.url, path, through=through)[0][vital] for _ in range(3)])
     demo.set_faults(**knob)
-    slow = median([visit(chromium, demo.url, path)[0][vital] for _ in range(3)])
+    slow = median([visit(chromium, demo.url, path, through=through)[0][vital] for _ in range(3)])
     return slow - base
 
 
-def test_lcp_delay_is_measured(chromium: Browser, clean_demo: DemoApp) -> None:
-    effect = knob_effect(chromium, clean_demo, "/dashboard", "LCP", DEMO_LCP_DELAY_MS="1500")
+@pytest.mark.parametrize("through", THROUGH)
+def test_lcp_delay_is_measured(chromium: Browser, clean_demo: DemoApp, through: str) -> None:
+    effect = knob_effect(chromium, clean_demo, "/dashboard", "LCP", through, DEMO_LCP_DELAY_MS="1500")
     assert effect == pytest.approx(1500, rel=0.15)
 
 
-def test_cls_knob_gives_that_cls(chromium: Browser, clean_demo: DemoApp) -> None:
-    vitals, _ = visit(chromium, clean_demo.url, "/dashboard")
+@pytest.mark.parametrize("through", THROUGH)
+def test_cls_knob_gives_that_cls(chromium: Browser, clean_demo: DemoApp, through: str) -> None:
+    vitals, _ = visit(chromium, clean_demo.url, "/dashboard", through=through)
     assert vitals["CLS"] == 0
     clean_demo.set_faults(DEMO_CLS="0.25")
-    vitals, metrics = visit(chromium, clean_demo.url, "/dashboard")
+    vitals, metrics = visit(chromium, clean_demo.url, "/dashboard", through=through)
     assert vitals["CLS"] == pytest.approx(0.25, abs=0.02)
     cls = metrics.select("browser_vital_cls{page:/dashboard}")
     assert isinstance(cls, Trend) and cls.percentile(75) == pytest.approx(0.25, abs=0.02)
 
 
-def test_inp_knob_blocks_the_click(chromium: Browser, clean_demo: DemoApp) -> None:
+@pytest.mark.parametrize("through", THROUGH)
+def test_inp_knob_blocks_the_click(chromium: Browser, clean_demo: DemoApp, through: str) -> None:
     clean_demo.set_faults(DEMO_INP_MS="300")
-    vitals, _ = visit(chromium, clean_demo.url, "/forms/1", click="#submit-form")
+    vitals, _ = visit(chromium, clean_demo.url, "/forms/1", click="#submit-form", through=through)
     assert 300 <= vitals["INP"] < 400
 
 
-def test_ttfb_rises_with_server_latency(chromium: Browser, clean_demo: DemoApp) -> None:
-    effect = knob_effect(chromium, clean_demo, "/forms/2", "TTFB", DEMO_LATENCY_MS="400")
+@pytest.mark.parametrize("through", THROUGH)
+def test_ttfb_rises_with_server_latency(chromium: Browser, clean_demo: DemoApp, through: str) -> None:
+    effect = knob_effect(chromium, clean_demo, "/forms/2", "TTFB", through, DEMO_LATENCY_MS="400")
     assert effect == pytest.approx(400, rel=0.15)
 
 
