@@ -263,14 +263,25 @@ def _runs_journeys(config: pytest.Config) -> bool:
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     # Fail before any journey starts when Chromium is not there: one line, not one error per test.
     journeys = [item for item in items if "perf" in getattr(item, "fixturenames", ())]
-    if journeys and (missing := chromium_problem()) is not None:
+    if journeys and (problem := chromium_problem() or _perf_beside_playwright(config, journeys)) is not None:
         if _controller_key in config.stash:
-            _user_error(missing, config)
+            _user_error(problem, config)
         # An xdist worker cannot stop the session: it leaves the journeys out (every worker alike, so
         # collections still match) and notes the error, which the controller reports once.
-        config.stash[_process_key].files.note_user_error(missing)
+        config.stash[_process_key].files.note_user_error(problem)
         config.hook.pytest_deselected(items=journeys)
         items[:] = [item for item in items if item not in journeys]
+
+
+def _perf_beside_playwright(config: pytest.Config, journeys: list[pytest.Item]) -> PerfmonError | None:
+    """A test asking for ``perf`` and pytest-playwright's page without ``--perf``: two browsers, one unmeasured."""
+    if config.pluginmanager.has_plugin("perfmon-playwright-suites") or not config.pluginmanager.hasplugin("playwright"):
+        return None
+    for item in journeys:
+        if uses := next((name for name in ("page", "context") if name in getattr(item, "fixturenames", ())), None):
+            return ConfigError(f"{item.nodeid} uses `perf` beside pytest-playwright's `{uses}`: run it with --perf "
+                               "(or instrument_playwright = true) so both are the same measured page")
+    return None
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -443,11 +454,8 @@ def perf(request: pytest.FixtureRequest, perf_config: Config) -> Iterator[Any]:
 def _suite_perf(request: pytest.FixtureRequest) -> Any | None:
     """The measurement of a ``--perf`` suite test's pytest-playwright context, if the test has one."""
     uses = next((name for name in ("page", "context") if name in request.fixturenames), None)
-    if uses is None or not request.config.pluginmanager.hasplugin("playwright"):
+    if uses is None or not request.config.pluginmanager.has_plugin("perfmon-playwright-suites"):
         return None
-    if not request.config.pluginmanager.has_plugin("perfmon-playwright-suites"):
-        _user_error(ConfigError(f"{request.node.nodeid} uses `perf` beside pytest-playwright's `{uses}`: run it with "
-                                "--perf (or instrument_playwright = true) so both are the same measured page"), request)
     context = request.getfixturevalue(uses)
     context = getattr(context, "context", context)  # a page's
     return next(bp for bp in request.node.stash[_suite_perfs_key] if bp.context is context)

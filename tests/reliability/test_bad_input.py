@@ -135,3 +135,31 @@ def test_type_load_selects_by_marker_not_by_name(tmp_path: Path) -> None:
     out = run([sys.executable, "-m", "perfmon", "run", "--type", "load", "--", "--collect-only", "-q"], ROOT)
     collected = [line for line in out.stdout.splitlines() if "::" in line]
     assert collected == ["tests/api_perf/test_api_load.py::test_load_100_users"], out.stdout + out.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "--suite", "no/such/suite"], "--suite no/such/suite: no such file or folder"),
+        (["run", "--suite", ".", "--type", "load"], "--suite is the run's browser part, and --type load runs none"),
+    ],
+    ids=["missing-suite", "suite-without-browser-part"],
+)
+def test_perfmon_run_suite_bad_input_is_one_line(tmp_path: Path, args: list[str], message: str) -> None:
+    out = run(perfmon_cmd(*args), project(tmp_path))
+    assert out.returncode == 2 and message in one_line_error(out)
+
+
+def test_perf_without_pytest_playwright_is_one_line(tmp_path: Path) -> None:
+    out = run(pytest_cmd("test_quick.py", "--perf", "-p", "no:playwright"), project(tmp_path))
+    assert out.returncode == 2
+    assert "--perf (instrument_playwright) measures a pytest-playwright suite, and pytest-playwright is not loaded" \
+        in one_line_error(out)
+
+
+def test_perf_beside_a_playwright_page_without_perf_is_named(tmp_path: Path) -> None:
+    (tmp_path / "test_page.py").write_text("def test_page(page, perf):\n    page.goto('/login')\n")
+    out = run(pytest_cmd("test_page.py"), tmp_path)
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "test_page.py::test_page[chromium] uses `perf` beside pytest-playwright's `page`: run it with --perf" \
+        in one_line_error(out)
