@@ -155,3 +155,12 @@ def test_perfmon_run_measures_a_suite_as_its_browser_part(tmp_path: Path, clean_
     assert len(_journeys(db)) == TESTS + PROBES + 1
     [(test_type,)] = sqlite3.connect(db).execute("select test_type from performance_test_runs").fetchall()
     assert test_type == "browser"
+
+
+def test_headed_under_xdist_and_video_are_said_before_the_tests(tmp_path: Path, clean_demo: DemoApp) -> None:
+    # Neither can run here (no display, no Playwright ffmpeg): what perfmon says of them can be checked.
+    out, _ = _run(tmp_path, clean_demo, "--perf", "--headed", "--video", "retain-on-failure", "-n", "2",
+                  "--collect-only", "-q", steps=False)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
+    said = [line for line in out.stdout.splitlines() if line.startswith("perfmon: --")]
+    assert [line.split(":")[1].strip() for line in said] == ["--headed with 2 workers", "--video retain-on-failure"]
