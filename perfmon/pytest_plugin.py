@@ -458,7 +458,12 @@ def _suite_perf(request: pytest.FixtureRequest) -> Any | None:
         return None
     context = request.getfixturevalue(uses)
     context = getattr(context, "context", context)  # a page's
-    return next(bp for bp in request.node.stash[_suite_perfs_key] if bp.context is context)
+    found = next((bp for bp in request.node.stash.get(_suite_perfs_key, []) if bp.context is context), None)
+    if found is None:
+        _user_error(ConfigError(f"{request.node.nodeid}: its `{uses}` was not made by pytest-playwright's "
+                                "new_context (a fixture of the suite's own overrides it), so perfmon does not "
+                                "measure it; make contexts with the new_context fixture"), request)
+    return found
 
 
 def _instrument_playwright(config: pytest.Config, process: ProcessContext) -> None:

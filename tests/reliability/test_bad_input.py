@@ -163,3 +163,13 @@ def test_perf_beside_a_playwright_page_without_perf_is_named(tmp_path: Path) -> 
     assert out.returncode == 2, out.stdout + out.stderr
     assert "test_page.py::test_page[chromium] uses `perf` beside pytest-playwright's `page`: run it with --perf" \
         in one_line_error(out)
+
+
+def test_perf_on_a_context_the_suite_made_itself_is_named(tmp_path: Path) -> None:
+    (tmp_path / "conftest.py").write_text("import pytest\n\n\n@pytest.fixture\ndef context(browser):\n"
+                                          "    made = browser.new_context()\n    yield made\n    made.close()\n")
+    (tmp_path / "test_page.py").write_text("def test_page(context, perf):\n    pass\n")
+    out = run(pytest_cmd("test_page.py", "--perf", "--perf-no-store"), tmp_path)
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "its `context` was not made by pytest-playwright's new_context" in out.stdout + out.stderr
+    assert "Traceback" not in out.stdout + out.stderr
