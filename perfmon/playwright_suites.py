@@ -133,26 +133,32 @@ def browser(request: pytest.FixtureRequest, browser_type_launch_args: dict[str, 
     """Perfmon's shared browser server (under xdist, or ``--perf-browser-ws``), else Debian's Chromium
     with the closed-network flags and the suite's own launch arguments; pytest-playwright's launch when
     the suite asks for what that cannot give."""
-    from .browser.launch import connect_browser, launch_options
+    from .browser.launch import launch_options
 
     config, hooks = request.config, request.config.stash[HOOKS]
     close: Callable[[], None] | None = None
     if own_launch_reasons(config):
         launched = request.getfixturevalue("launch_browser")()
     elif endpoint := hooks.endpoint():
-        if not driver_reasons(config):
-            try:
-                launched, close = connect_browser(endpoint)
-            except BrowserError:  # the suite started the driver first: its event loop holds this thread
-                launched = request.getfixturevalue("playwright").chromium.connect(endpoint)
-        else:
-            launched = request.getfixturevalue("playwright").chromium.connect(endpoint)
+        thin = None if driver_reasons(config) else _driverless(endpoint)
+        launched, close = thin or (request.getfixturevalue("playwright").chromium.connect(endpoint), None)
     else:
         ours = launch_options()
         launched = request.getfixturevalue("playwright").chromium.launch(
             **{**ours, **browser_type_launch_args, "args": [*ours["args"], *browser_type_launch_args.get("args", [])]})
     yield launched
     (close or launched.close)()
+
+
+def _driverless(endpoint: str) -> tuple[Any, Callable[[], None]] | None:
+    """A connection to the shared server without a driver; None when the suite started pytest-playwright's
+    driver first (its event loop holds this thread)."""
+    from .browser.launch import connect_browser
+
+    try:
+        return connect_browser(endpoint)
+    except BrowserError:
+        return None
 
 
 @pytest.fixture(scope="session")

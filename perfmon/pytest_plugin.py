@@ -22,7 +22,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -67,6 +67,7 @@ _reports_key = pytest.StashKey[dict[str, pytest.TestReport]]()
 _suite_host_key = pytest.StashKey[str]()  # a --perf suite's browser host label
 _suite_perfs_key = pytest.StashKey[list[Any]]()  # a --perf suite test's measured contexts, in order
 _sigterm_key = pytest.StashKey[Any]()
+_SUITES_PLUGIN = "perfmon-playwright-suites"  # playwright_suites, registered under --perf
 _usage_code_key = pytest.StashKey[int]()
 
 
@@ -187,7 +188,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[_controller_key] = Controller(cfg, process.files, run_id=process.run_id,
                                                    started_at=process.started_at)
     if config.getoption("perf") or cfg.instrument_playwright:
-        _instrument_playwright(config, process)
+        _instrument_playwright(config)
     if wi is None:
         if config.pluginmanager.hasplugin("xdist"):
             hooks = XdistHooks(process, config.stash[_controller_key], _user_error)
@@ -244,6 +245,10 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         controller.close()  # pytest runs no sessionfinish after a failed sessionstart: stop the app it started
         _user_error(exc, session.config)
     workers = opt("numprocesses", None) if session.config.pluginmanager.hasplugin("xdist") else None
+    if session.config.pluginmanager.has_plugin(_SUITES_PLUGIN):  # said once, and recorded with the run
+        from .playwright_suites import caveats
+
+        controller.warnings += caveats(session.config, workers if isinstance(workers, int) else 1)
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
         for warning in controller.warnings:
@@ -273,12 +278,17 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         items[:] = [item for item in items if item not in journeys]
 
 
+def _playwright_context_used(fixturenames: Iterable[str]) -> str | None:
+    """Which of pytest-playwright's ``page`` and ``context`` a test uses, if any."""
+    return next((name for name in ("page", "context") if name in fixturenames), None)
+
+
 def _perf_beside_playwright(config: pytest.Config, journeys: list[pytest.Item]) -> PerfmonError | None:
     """A test asking for ``perf`` and pytest-playwright's page without ``--perf``: two browsers, one unmeasured."""
-    if config.pluginmanager.has_plugin("perfmon-playwright-suites") or not config.pluginmanager.hasplugin("playwright"):
+    if config.pluginmanager.has_plugin(_SUITES_PLUGIN) or not config.pluginmanager.hasplugin("playwright"):
         return None
     for item in journeys:
-        if uses := next((name for name in ("page", "context") if name in getattr(item, "fixturenames", ())), None):
+        if uses := _playwright_context_used(getattr(item, "fixturenames", ())):
             return ConfigError(f"{item.nodeid} uses `perf` beside pytest-playwright's `{uses}`: run it with --perf "
                                "(or instrument_playwright = true) so both are the same measured page")
     return None
@@ -453,8 +463,8 @@ def perf(request: pytest.FixtureRequest, perf_config: Config) -> Iterator[Any]:
 
 def _suite_perf(request: pytest.FixtureRequest) -> Any | None:
     """The measurement of a ``--perf`` suite test's pytest-playwright context, if the test has one."""
-    uses = next((name for name in ("page", "context") if name in request.fixturenames), None)
-    if uses is None or not request.config.pluginmanager.has_plugin("perfmon-playwright-suites"):
+    uses = _playwright_context_used(request.fixturenames)
+    if uses is None or not request.config.pluginmanager.has_plugin(_SUITES_PLUGIN):
         return None
     context = request.getfixturevalue(uses)
     context = getattr(context, "context", context)  # a page's
@@ -466,7 +476,7 @@ def _suite_perf(request: pytest.FixtureRequest) -> Any | None:
     return found
 
 
-def _instrument_playwright(config: pytest.Config, process: ProcessContext) -> None:
+def _instrument_playwright(config: pytest.Config) -> None:
     """``--perf``: measure pytest-playwright's own fixtures (``playwright_suites``)."""
     if not config.pluginmanager.hasplugin("playwright"):
         _user_error(ConfigError("--perf (instrument_playwright) measures a pytest-playwright suite, and "
@@ -476,11 +486,7 @@ def _instrument_playwright(config: pytest.Config, process: ProcessContext) -> No
 
     config.stash[playwright_suites.HOOKS] = playwright_suites.SuiteHooks(
         measure=_measure_suite_context, endpoint=lambda: _suite_browser_endpoint(config), user_error=_user_error)
-    config.pluginmanager.register(playwright_suites, "perfmon-playwright-suites")
-    if _controller_key in config.stash:  # said once, by the controller, and recorded with the run
-        workers = config.getoption("numprocesses", None) if config.pluginmanager.hasplugin("xdist") else None
-        config.stash[_controller_key].warnings += playwright_suites.caveats(
-            config, workers if isinstance(workers, int) else process.workers)
+    config.pluginmanager.register(playwright_suites, _SUITES_PLUGIN)
 
 
 def _suite_browser_endpoint(config: pytest.Config) -> str | None:

@@ -116,7 +116,6 @@ def test_smoke_run_merges_workers_into_one_run(tmp_path: Path) -> None:
     assert scenarios == {"load", "stress"}
 
 
-@pytest.mark.browser
 def test_added_latency_fails_the_smoke_load_run(tmp_path: Path) -> None:
     # The load part only: journeys at 2.5 s a page took a minute of CI and judged nothing more here.
     db = tmp_path / "r.db"
