@@ -207,10 +207,9 @@ def _load(path: Path) -> tuple[list[Run], dict[str, list[Run]]]:
     aa: list[Run] = []
     changed: dict[str, list[Run]] = {"+10 %": [], "+5 %": []}
     with _open(path, "r") as f:
-        lines = f.read().splitlines()
-    for line in lines:
-        row = json.loads(line)
-        (aa if row["label"] == "A/A" else changed[row["label"]]).append(Run.from_dict(row["run"]))
+        for line in f:
+            row = json.loads(line)
+            (aa if row["label"] == "A/A" else changed[row["label"]]).append(Run.from_dict(row["run"]))
     return aa, changed
 
 
