@@ -52,6 +52,7 @@ from journeys import log_in, supplier_journey  # noqa: E402
 
 from perfmon.analysis.changepoints import change_points  # noqa: E402
 from perfmon.analysis.gate import gate  # noqa: E402
+from perfmon.analysis.pace import adjust_for_pace, run_pace  # noqa: E402
 from perfmon.analysis.series import Observation, observe  # noqa: E402
 from perfmon.config import Scenario  # noqa: E402
 from perfmon.load import EngineOptions  # noqa: E402
@@ -157,9 +158,18 @@ def _flags_ttest(candidate: list[Observation], baseline: list[list[Observation]]
     return out
 
 
-def decide(candidate: list[Observation], baseline: list[list[Observation]]) -> dict[str, set[str]]:
+Paced = tuple[list[Observation], float | None]  # a run's series and its pace (perfmon/analysis/pace.py)
+
+
+def decide(paced: Paced, baseline_paced: list[Paced], history: list[Paced]) -> dict[str, set[str]]:
+    """What each detector flags in ``paced`` against ``baseline_paced``; perfmon's gate also gets the
+    comparable ``history`` (every A/A run up to the baseline's last) to fit the pace's slopes on, as
+    perfmon gets the runs it reads for change points."""
+    candidate, baseline = paced[0], [obs for obs, _ in baseline_paced]
+    adjusted, adjusted_baseline, _ = adjust_for_pace(paced, baseline_paced, history)
     return {
-        "perfmon gate": {f.key for f in gate(candidate, baseline) if f.kind == "regression"},
+        "perfmon gate": {f.key for f in gate(adjusted, adjusted_baseline) if f.kind == "regression"},
+        "perfmon gate, no pace": {f.key for f in gate(candidate, baseline) if f.kind == "regression"},
         "previous run, 200 %": _flags_previous(candidate, baseline[-1], 2.0),
         "previous run, 110 %": _flags_previous(candidate, baseline[-1], 1.1),
         "t-test p<0.05 per series": _flags_ttest(candidate, baseline),
@@ -324,10 +334,13 @@ def main() -> int:
     typical = _typical_p95(aa)
     n_aa, trials = len(aa) - args.baseline, len(changed["+10 %"])
     seconds = runs[0].duration_seconds
-    names = list(decide(aa[args.baseline], aa[:args.baseline]))
+    paced = [(obs, run_pace(r)) for obs, r in zip(aa, runs, strict=True)]
+    changed_paced = {label: [(obs, run_pace(r)) for obs, r in zip(changed[label], rs, strict=True)]
+                     for label, rs in changed_runs.items()}
+    names = list(decide(paced[args.baseline], paced[:args.baseline], paced[:args.baseline]))
     false_alarms = dict.fromkeys(names, 0)
     for i in range(args.baseline, len(aa)):
-        for name, flagged in decide(aa[i], aa[i - args.baseline:i]).items():
+        for name, flagged in decide(paced[i], paced[i - args.baseline:i], paced[:i]).items():
             false_alarms[name] += bool(flagged)
     wanted = f"p95 http_req_duration{{name:{ENDPOINT}}}"
     samples = sorted(o.samples for run in aa for o in run if o.key == wanted)
@@ -342,22 +355,22 @@ def main() -> int:
               f"most {outside[-1]:.2f}; {busy} of {len(outside)} runs beside more than {OUTSIDE_BUSY} of a core"
               + (" (not a quiet set: its figures are not comparable)" if busy > len(outside) // 10 else ""))
     print(f"{'detector':26} {'A/A runs flagged':>17} {'+10 % found':>12} {'+5 % found':>11} {'blamed right':>13}")
+    # Each changed run is judged against one randomly drawn window of baseline runs, the same for every
+    # detector, so their figures are paired.
+    right = {wanted, f"p50 http_req_duration{{name:{ENDPOINT}}}", f"location http_req_duration{{name:{ENDPOINT}}}"}
+    found = {name: dict.fromkeys(changed_paced, 0) for name in names}
+    blamed = dict.fromkeys(names, 0)
+    for label, changed_obs in changed_paced.items():
+        for run in changed_obs:
+            start = rng.randrange(0, len(aa) - args.baseline)
+            window = paced[start:start + args.baseline]
+            for name, flagged in decide(run, window, paced[:start + args.baseline]).items():
+                found[name][label] += bool(flagged)
+                blamed[name] += bool(flagged) and flagged <= right
     for name in names:
-        found, blamed = {}, 0
-        total = 0
-        for label, changed_obs in changed.items():
-            hits = 0
-            for run in changed_obs:
-                start = rng.randrange(0, len(aa) - args.baseline)
-                flagged = decide(run, aa[start:start + args.baseline])[name]
-                if flagged:
-                    hits += 1
-                    total += 1
-                    blamed += flagged <= {wanted, f"p50 http_req_duration{{name:{ENDPOINT}}}",
-                                          f"location http_req_duration{{name:{ENDPOINT}}}"}
-            found[label] = hits
-        print(f"{name:26} {false_alarms[name]:>8} of {n_aa:<6} {found['+10 %']:>5} of {trials:<4} "
-              f"{found['+5 %']:>4} of {trials:<4} {blamed:>5} of {total:<5}")
+        total = sum(found[name].values())
+        print(f"{name:26} {false_alarms[name]:>8} of {n_aa:<6} {found[name]['+10 %']:>5} of {trials:<4} "
+              f"{found[name]['+5 %']:>4} of {trials:<4} {blamed[name]:>5} of {total:<5}")
     print("\n".join(_change_point_study(runs, aa, changed_runs["+10 %"], changed["+10 %"], rng, args.otava_python)))
     return 0
 

@@ -18,6 +18,7 @@ from ..config import GateSettings
 from ..results import Run
 from .changepoints import ChangePoint, change_points
 from .gate import Finding, gate
+from .pace import Pace, adjust_for_pace, run_pace
 from .series import observe
 
 __all__ = ["Comparison", "accepted", "baseline_runs", "comparable", "compare_with_history", "difference", "same_kind",
@@ -89,9 +90,11 @@ class Comparison:
     note: str | None = None  # "not enough history …", "compared across machines …"
     previous_sha: str | None = None  # the newest baseline run's commit: a regression lies in (previous, this]
     change_points: list[ChangePoint] = field(default_factory=list)  # steps across the whole history
+    pace: Pace | None = None  # how the latency series were adjusted for the machine's pace (pace.py)
 
     def to_dict(self) -> dict[str, Any]:
         return {"against": self.against, "note": self.note, "previous_sha": self.previous_sha,
+                "pace": {**asdict(self.pace), "described": self.pace.describe()} if self.pace else None,
                 "change_points": [asdict(c) for c in self.change_points],
                 "findings": [{**asdict(f), "tags": dict(f.tags)} for f in self.findings]}
 
@@ -112,6 +115,10 @@ def compare_with_history(run: Run, history: Sequence[Run],
     note = None
     if any(_machine(r) != _machine(run) for r in baseline):
         note = "compared across machines: some baseline runs ran on another CPU count or platform"
-    # The baseline is the newest ≤ 10 comparable runs, all inside the 50-run window observed above.
-    findings = gate(seen[run.run_id], [seen[r.run_id] for r in baseline], settings)
-    return Comparison([r.run_id for r in baseline], findings, note, baseline[0].git_sha, steps)
+    # The baseline is the newest ≤ 10 comparable runs, all inside the 50-run window observed above; the
+    # pace's slopes are fitted over every comparable run of that window (pace.py).
+    candidate, baselines, pace = adjust_for_pace(
+        (seen[run.run_id], run_pace(run)), [(seen[r.run_id], run_pace(r)) for r in baseline],
+        [(seen[r.run_id], run_pace(r)) for r in series[:-1] if comparable(run, r)])
+    findings = gate(candidate, baselines, settings)
+    return Comparison([r.run_id for r in baseline], findings, note, baseline[0].git_sha, steps, pace)

@@ -148,6 +148,8 @@ def history_lines(run: Run) -> list[str]:
         return lines
     if found.get("note"):
         lines.append(f"  history: {found['note']}")
+    if (found.get("pace") or {}).get("described"):
+        lines.append(f"  history: {found['pace']['described']}")
     for f in findings:
         if f["kind"] == "regression":
             lines.append(f"  REGRESSION  {f['key']}  {_change(f)}")
