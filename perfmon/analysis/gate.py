@@ -17,8 +17,9 @@ sampling says (the mean ratio, at least 1): what a neighbour on a shared CI runn
 series. A ratio, not an added variance, so that a loose series' noisy variance estimate cannot
 swamp a tight one's. Series without a within-run error (memory peaks) are shrunk towards the
 median variance of their unit instead. Each endpoint's location shift (location.py) is judged
-as one more series. On the bench's runs (three sets) this finds 59 of 60 +10 % changes and 42 of
-60 +5 % ones, with 2 of 150 unchanged runs flagged (bench/README.md).
+as one more series. With 10 comparable runs of history or more, each endpoint's latency series
+arrive adjusted for the machine's pace (pace.py), which takes out part of the between-run spread.
+The figures on the bench's runs are in bench/README.md.
 
 The deviation of the new run from the baseline mean is judged against ``var = s²/N + max(s², v_c)``
 (the baseline mean's uncertainty plus the new run's own: at least the between-run spread, at least

@@ -5,8 +5,8 @@ release: in a slower moment (a busy neighbour core, a cache-hungry process, a th
 request takes longer, and so does the load generator's own work. The generator's CPU time per
 request (its event loops' CPU over the requests sent, ``generator_cpu_seconds`` / ``http_reqs``)
 measures that pace without looking at the target: a release that slows an endpoint makes the
-generator wait, not compute. On the bench's runs it correlates +0.5 to +0.6 with the dashboard's
-location across unchanged runs (bench/README.md).
+generator wait, not compute. On the bench's runs it correlates +0.48 to +0.59 with the dashboard's
+location across unchanged runs (three sets; bench/README.md).
 
 So, as CUPED does with a pre-period covariate, each endpoint's latency series are adjusted on the
 pace before the gate (gate.py) judges them: ``log value - b (pace - baseline pace)``, with ``b``
@@ -19,7 +19,7 @@ endpoint serves its p50, p95 and location, so a noisy p95 does not get its own n
 
 What it cannot tell apart: a release whose responses cost the generator more CPU to read (much
 larger bodies) looks like a slower machine, and that endpoint's slowdown is underestimated by
-``b`` times the generator's extra cost (b is 0.1-0.3 on the bench). The adjustment is named in
+``b`` times the generator's extra cost (b is 0.08-0.16 on the bench). The adjustment is named in
 the comparison's ``pace`` entry, so a reader sees it was applied and by how much.
 Hand-written because no library fits this covariate per endpoint from run summaries; the
 regression is scipy's.
