@@ -33,6 +33,10 @@ def make_run(i: int, series: int, rng: random.Random) -> Run:
         trend = run.metrics.trend("http_req_duration", {"name": f"/api/endpoint/{e}"})
         for k in range(300):
             trend.record(max(1.0, rng.gauss(50 + e, 8)), run.started_at + k * 0.2)
+    # The generator's CPU and requests: the gate's pace adjustment (analysis/pace.py) runs as in a real run.
+    run.metrics.counter("http_reqs").add(300 * endpoints, run.started_at + 1)
+    cpu_s = 0.001 * 300 * endpoints * rng.uniform(0.9, 1.1)
+    run.metrics.counter("generator_cpu_seconds").add(cpu_s, run.started_at + 1)
     return run
 
 
@@ -48,7 +52,7 @@ def main() -> int:
     found = compare_with_history(candidate, history)
     took = time.perf_counter() - started
     print(f"{len(found.findings)} series judged against {len(found.against)} baseline runs, change points over "
-          f"{args.runs + 1} runs: {took:.2f} s in memory (target < 2 s)")
+          f"{args.runs + 1} runs: {took:.2f} s in memory (target < 2 s); pace adjusted: {found.pace is not None}")
     with tempfile.TemporaryDirectory() as tmp:
         store = open_store(f"sqlite:///{tmp}/history.db")
         started = time.perf_counter()
