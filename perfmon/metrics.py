@@ -136,6 +136,7 @@ def _release(hist: HdrHistogram) -> None:
 
 
 _BUCKETS = _new_histogram()  # every window has this layout: its bucket arithmetic converts indexes to values
+_LAYOUT = (_LOWEST, _HIGHEST, _SIGFIGS)
 
 
 if TYPE_CHECKING:
@@ -156,6 +157,30 @@ def _add_histogram(total: Counts, hist: HdrHistogram) -> int:
     end = min(hist.get_counts_array_index(hist.get_max_value()) + 1, hist.encoder.payload.counts_len)
     total[:end] += np.ctypeslib.as_array(hist.counts)[:end].astype(np.uint64, copy=False)
     return int(count)
+
+
+def _add_encoded(total: Counts, encoded: bytes) -> int | None:
+    """Add a stored window's bucket counts to ``total`` through hdrh's own decoder (zlib, then its C
+    varint decoder) into a fresh buffer, without building an ``HdrHistogram``: its constructor sets up
+    all 23,552 buckets and an encoder, which was most of reading a stored history (bench/README.md,
+    regression speed). None when the window has another layout than every Trend's (the caller then
+    decodes it the usual way). Reaches into hdrh's codec (its payload header size and decompressed
+    data), so tests/unit/test_metrics.py compares it with ``HdrHistogram.decode``."""
+    import numpy as np
+    from hdrh.codec import HdrHistogramEncoder, payload_header_size
+    from pyhdrh import decode
+
+    payload = HdrHistogramEncoder.decode(encoded)
+    head = payload.payload
+    if (head.lowest_trackable_value, head.highest_trackable_value, head.significant_figures) != _LAYOUT:
+        return None
+    counts = np.zeros(_BUCKETS.counts_len, dtype=np.uint64)
+    found = decode(payload._data, payload_header_size, counts.ctypes.data, _BUCKETS.counts_len, 8)
+    if not found["total"]:
+        return 0
+    end = found["max_nonzero_index"] + 1
+    total[:end] += counts[:end]
+    return int(found["total"])
 
 
 def _add_values(total: Counts, stored: Sequence[int]) -> int:
@@ -359,14 +384,20 @@ class Trend:
 
     def _counts_into(self, total: Counts, windows: Iterable[int] | None = None) -> int:
         """Add the bucket counts of ``windows`` (default: all) to ``total``; returns how many values.
-        Short windows go in straight from their list, the rest from their histogram."""
+        Short windows go in straight from their list, stored ones from their encoding, live ones from
+        their histogram."""
         n, few = 0, []
         for w in self.window_starts() if windows is None else windows:
             if w in self._few:
                 few += self._few[w]
-            elif w in self._live or w in self._closed:
-                with self._reading(w) as hist:
-                    n += _add_histogram(total, hist)
+            elif w in self._live:
+                n += _add_histogram(total, self._live[w])
+            elif w in self._closed:  # a stored window: counted without building its histogram
+                got = _add_encoded(total, self._closed[w])
+                if got is None:  # another layout
+                    with self._reading(w) as hist:
+                        got = _add_histogram(total, hist)
+                n += got
         return n + (_add_values(total, few) if few else 0)
 
     def distribution(self) -> list[tuple[float, int]]:

@@ -116,6 +116,25 @@ def test_a_short_windows_values_land_in_hdrhistograms_own_buckets() -> None:
     assert [int(c) for c in counts] == [reference.get_count_at_index(i) for i in range(reference.counts_len)]
 
 
+def test_a_stored_windows_counts_are_the_ones_hdrhistogram_itself_decodes() -> None:
+    from hdrh.histogram import HdrHistogram
+
+    from perfmon.metrics import _add_encoded, _no_counts
+
+    rng = random.Random(6)
+    for size in (0, 1, 40, 5_000):
+        hist = HdrHistogram(1, 3_600_000_000, 3)
+        for _ in range(size):
+            hist.record_value(int(rng.lognormvariate(10, 3)) % 3_600_000_000 + 1)
+        counts = _no_counts()
+        assert _add_encoded(counts, hist.encode()) == size
+        reference = HdrHistogram.decode(hist.encode())
+        assert [int(c) for c in counts] == [reference.get_count_at_index(i) for i in range(reference.counts_len)]
+    other = HdrHistogram(1, 60_000, 2)  # another layout: left to HdrHistogram.decode
+    other.record_value(5)
+    assert _add_encoded(_no_counts(), other.encode()) is None
+
+
 def test_window_averages_are_the_ones_hdrhistogram_itself_gives() -> None:
     from hdrh.histogram import HdrHistogram
 
