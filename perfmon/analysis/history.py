@@ -117,8 +117,9 @@ def compare_with_history(run: Run, history: Sequence[Run],
         note = "compared across machines: some baseline runs ran on another CPU count or platform"
     # The baseline is the newest ≤ 10 comparable runs, all inside the 50-run window observed above; the
     # pace's slopes are fitted over every comparable run of that window (pace.py).
+    paced = {r.run_id: (seen[r.run_id], run_pace(r)) for r in series}
     candidate, baselines, pace = adjust_for_pace(
-        (seen[run.run_id], run_pace(run)), [(seen[r.run_id], run_pace(r)) for r in baseline],
-        [(seen[r.run_id], run_pace(r)) for r in series[:-1] if comparable(run, r)])
+        paced[run.run_id], [paced[r.run_id] for r in baseline],
+        [paced[r.run_id] for r in series[:-1] if comparable(run, r)])
     findings = gate(candidate, baselines, settings)
     return Comparison([r.run_id for r in baseline], findings, note, baseline[0].git_sha, steps, pace)

@@ -109,13 +109,14 @@ def adjust_for_pace(candidate: tuple[Sequence[Observation], float | None],
     when a run lacks a pace or no endpoint has ``MIN_RUNS`` history runs."""
     unchanged = list(candidate[0]), [list(obs) for obs, _ in baselines], None
     paced = [(obs, pace) for obs, pace in history if pace is not None]
-    if candidate[1] is None or any(pace is None for _, pace in baselines) or len(paced) < MIN_RUNS:
+    known = [(obs, pace) for obs, pace in baselines if pace is not None]
+    if candidate[1] is None or len(known) < len(baselines) or len(paced) < MIN_RUNS:
         return unchanged
     slopes = _slopes(paced)
     if not any(slopes.values()):
         return unchanged
-    center = statistics.fmean(pace for _, pace in baselines if pace is not None)
-    adjusted = [_scaled(obs, slopes, pace - center) for obs, pace in baselines if pace is not None]
+    center = statistics.fmean(pace for _, pace in known)
+    adjusted = [_scaled(obs, slopes, pace - center) for obs, pace in known]
     names = {",".join(f"{k}:{v}" for k, v in tags): round(b, 3) for tags, b in slopes.items()}
     return (_scaled(candidate[0], slopes, candidate[1] - center), adjusted,
             Pace(math.exp(candidate[1] - center) - 1, len(paced), names))
