@@ -30,6 +30,7 @@ E-Divisive at its defaults when ``--otava-python`` names a Python that has it (a
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
 import json
 import os
@@ -176,22 +177,71 @@ def decide(paced: Paced, baseline_paced: list[Paced], history: list[Paced]) -> d
     }
 
 
-def collect(args: argparse.Namespace, rng: random.Random) -> tuple[list[Run], dict[str, list[Run]], float]:
-    """Measure the A/A runs, then the changed ones, against one bundled app."""
-    target = start_local_target("{python} -m demo_app --port {port}", cwd=ROOT, env={"DEMO_LATENCY_MS": "40,20"})
-    url = target["base_url"]
+class _App:
+    """The bundled app, started again when it stops answering: a set of 95 runs of 24 s outlives one app
+    (seed 79's stopped answering after its A/A runs, and the set was lost)."""
+
+    def __init__(self) -> None:
+        self.knob = ""
+        self._start()
+
+    def _start(self) -> None:
+        self.target = start_local_target("{python} -m demo_app --port {port}", cwd=ROOT,
+                                         env={"DEMO_LATENCY_MS": "40,20"})
+        self.set_knob(self.knob)
+
+    def answers(self) -> bool:
+        try:
+            return httpx.get(self.target["base_url"] + "/healthz", timeout=5).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def ready(self) -> str:
+        """The app's URL, once it answers (started again if it does not)."""
+        if not self.answers():
+            print("the bundled app stopped answering; starting it again", file=sys.stderr)
+            self.stop()
+            self._start()
+        return str(self.target["base_url"])
+
+    def set_knob(self, value: str) -> None:
+        self.knob = value
+        httpx.post(f"{self.target['base_url']}/admin/faults", json={"DEMO_ENDPOINT_LATENCY_MS": value},
+                   headers=ADMIN).raise_for_status()
+
+    def stop(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.target["pid"], 9)
+
+
+def collect(args: argparse.Namespace) -> tuple[list[Run], dict[str, list[Run]]]:
+    """Measure the A/A runs, then the changed ones, against one bundled app. With ``--save``, each run is
+    appended as it is measured, and a file already holding some runs is carried on from where it ends
+    (each run's noise is drawn from its own seed, so a resumed set is the set measured in one go)."""
+    plan = ["A/A"] * (BASELINE + args.aa) + ["+10 %"] * args.trials + ["+5 %"] * args.trials
+    labelled = _load_rows(args.save) if args.save and args.save.exists() else []
+    if labelled:
+        print(f"carrying on {args.save}: {len(labelled)} of {len(plan)} runs measured", file=sys.stderr)
+    app = _App()
     try:
-        aa = [measure(url, args.seconds, rng, target["pid"]) for _ in range(BASELINE + args.aa)]
-        typical = _typical_p95([observe(r) for r in aa])
-        changed: dict[str, list[Run]] = {}
-        for label, share in (("+10 %", 0.10), ("+5 %", 0.05)):
-            httpx.post(f"{url}/admin/faults", json={"DEMO_ENDPOINT_LATENCY_MS": f"{ENDPOINT}={typical * share:.1f}"},
-                       headers=ADMIN).raise_for_status()
-            changed[label] = [measure(url, args.seconds, rng, target["pid"]) for _ in range(args.trials)]
-        httpx.post(f"{url}/admin/faults", json={"DEMO_ENDPOINT_LATENCY_MS": ""}, headers=ADMIN).raise_for_status()
+        for i, label in enumerate(plan[len(labelled):], start=len(labelled)):
+            if label != "A/A":
+                typical = _typical_p95([observe(r) for lab, r in labelled if lab == "A/A"])
+                share = 0.10 if label == "+10 %" else 0.05
+                if app.knob != (knob := f"{ENDPOINT}={typical * share:.1f}"):
+                    app.set_knob(knob)
+            run = measure(app.ready(), args.seconds, random.Random(f"{args.seed}:{i}"), app.target["pid"])
+            while not app.answers():  # it stopped during the run: that run measured a dying app
+                print(f"run {i + 1} of {len(plan)} ended on an app that does not answer; measuring it again",
+                      file=sys.stderr)
+                run = measure(app.ready(), args.seconds, random.Random(f"{args.seed}:{i}"), app.target["pid"])
+            labelled.append((label, run))
+            if args.save:
+                with _open(args.save, "a") as f:
+                    f.write(json.dumps({"label": label, "run": run.to_dict()}) + "\n")
     finally:
-        os.killpg(target["pid"], 9)
-    return aa, changed, typical
+        app.stop()
+    return _grouped(labelled)
 
 
 def _typical_p95(runs: list[list[Observation]]) -> float:
@@ -204,23 +254,16 @@ def _open(path: Path, mode: str) -> IO[str]:
     return gzip.open(path, mode + "t") if path.suffix == ".gz" else path.open(mode)
 
 
-def _save(path: Path, aa: list[Run], changed: dict[str, list[Run]]) -> None:
-    with _open(path, "w") as f:
-        for run in aa:
-            f.write(json.dumps({"label": "A/A", "run": run.to_dict()}) + "\n")
-        for label, runs in changed.items():
-            for run in runs:
-                f.write(json.dumps({"label": label, "run": run.to_dict()}) + "\n")
-
-
-def _load(path: Path) -> tuple[list[Run], dict[str, list[Run]]]:
-    aa: list[Run] = []
-    changed: dict[str, list[Run]] = {"+10 %": [], "+5 %": []}
+def _load_rows(path: Path) -> list[tuple[str, Run]]:
     with _open(path, "r") as f:
-        for line in f:
-            row = json.loads(line)
-            (aa if row["label"] == "A/A" else changed[row["label"]]).append(Run.from_dict(row["run"]))
-    return aa, changed
+        return [(row["label"], Run.from_dict(row["run"])) for row in map(json.loads, f)]
+
+
+def _grouped(labelled: list[tuple[str, Run]]) -> tuple[list[Run], dict[str, list[Run]]]:
+    changed: dict[str, list[Run]] = {"+10 %": [], "+5 %": []}
+    for label, run in labelled:
+        changed.setdefault(label, []).append(run)
+    return changed.pop("A/A", []), changed
 
 
 _OTAVA = """
@@ -316,18 +359,17 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--baseline", type=int, default=BASELINE,
                     help="baseline runs per decision when judging (the issue's targets: 5; perfmon's default: 10)")
-    ap.add_argument("--save", type=Path, help="write the measured runs here (JSON lines)")
+    ap.add_argument("--save", type=Path,
+                    help="append each measured run here (JSON lines); an unfinished file is carried on")
     ap.add_argument("--load", type=Path, help="judge runs saved by --save instead of measuring")
     ap.add_argument("--otava-python", help="a Python with apache-otava installed, to run Otava beside perfmon")
     args = ap.parse_args()
     rng = random.Random(args.seed)
     started = time.perf_counter()
     if args.load:
-        runs, changed_runs = _load(args.load)
+        runs, changed_runs = _grouped(_load_rows(args.load))
     else:
-        runs, changed_runs, _ = collect(args, rng)
-        if args.save:
-            _save(args.save, runs, changed_runs)
+        runs, changed_runs = collect(args)
     took = time.perf_counter() - started
     aa = [observe(r) for r in runs]
     changed = {label: [observe(r) for r in rs] for label, rs in changed_runs.items()}
