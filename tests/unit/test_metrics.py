@@ -122,7 +122,9 @@ def test_a_stored_windows_counts_are_the_ones_hdrhistogram_itself_decodes() -> N
     from perfmon.metrics import _add_encoded, _no_counts
 
     rng = random.Random(6)
-    for size in (0, 1, 40, 5_000):
+    both, reference_both = _no_counts(), HdrHistogram(1, 3_600_000_000, 3)
+    # The widest window first: one decoded into the same buffer after it must not see its counts.
+    for size in (5_000, 40, 0, 1):
         hist = HdrHistogram(1, 3_600_000_000, 3)
         for _ in range(size):
             hist.record_value(int(rng.lognormvariate(10, 3)) % 3_600_000_000 + 1)
@@ -130,6 +132,9 @@ def test_a_stored_windows_counts_are_the_ones_hdrhistogram_itself_decodes() -> N
         assert _add_encoded(counts, hist.encode()) == size
         reference = HdrHistogram.decode(hist.encode())
         assert [int(c) for c in counts] == [reference.get_count_at_index(i) for i in range(reference.counts_len)]
+        _add_encoded(both, hist.encode())  # windows add up
+        reference_both.add(reference)
+    assert [int(c) for c in both] == [reference_both.get_count_at_index(i) for i in range(reference_both.counts_len)]
     other = HdrHistogram(1, 60_000, 2)  # another layout: left to HdrHistogram.decode
     other.record_value(5)
     assert _add_encoded(_no_counts(), other.encode()) is None
