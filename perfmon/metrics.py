@@ -33,7 +33,9 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
+from hdrh.codec import HdrHistogramEncoder, payload_header_size
 from hdrh.histogram import HdrHistogram
+from pyhdrh import decode as _decode_counts  # hdrh's own C decoder (hdrh.codec imports it anyway)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -167,15 +169,12 @@ def _add_encoded(total: Counts, encoded: bytes) -> int | None:
     regression speed). None when the window has another layout than every Trend's (the caller then
     decodes it the usual way). Reaches into hdrh's codec (its payload header size and decompressed
     data), so tests/unit/test_metrics.py compares it with ``HdrHistogram.decode``."""
-    from hdrh.codec import HdrHistogramEncoder, payload_header_size
-    from pyhdrh import decode
-
     payload = HdrHistogramEncoder.decode(encoded)
     head = payload.payload
     if (head.lowest_trackable_value, head.highest_trackable_value, head.significant_figures) != _LAYOUT:
         return None
-    scratch = _scratch()
-    found = decode(payload._data, payload_header_size, scratch.ctypes.data, _BUCKETS.counts_len, 8)
+    scratch, address = _scratch()
+    found = _decode_counts(payload._data, payload_header_size, address, _BUCKETS.counts_len, 8)
     if not found["total"]:
         return 0
     # The decoder writes only the window's non-empty buckets, all between these two: adding them and
@@ -189,13 +188,14 @@ def _add_encoded(total: Counts, encoded: bytes) -> int | None:
 _scratch_by_thread = threading.local()
 
 
-def _scratch() -> Counts:
-    """This thread's empty counts buffer for decoding one window into (allocating 188 KB per window, of
-    which a latency uses the first third, cost more than the decoding)."""
-    buffer: Counts | None = getattr(_scratch_by_thread, "counts", None)
-    if buffer is None:
-        buffer = _scratch_by_thread.counts = _no_counts()
-    return buffer
+def _scratch() -> tuple[Counts, int]:
+    """This thread's empty counts buffer for decoding one window into, and its address (allocating 188 KB
+    per window, of which a latency uses the first third, cost more than the decoding)."""
+    found: tuple[Counts, int] | None = getattr(_scratch_by_thread, "found", None)
+    if found is None:
+        buffer = _no_counts()
+        found = _scratch_by_thread.found = (buffer, buffer.ctypes.data)
+    return found
 
 
 def _add_values(total: Counts, stored: Sequence[int]) -> int:
@@ -212,20 +212,23 @@ def _add_values(total: Counts, stored: Sequence[int]) -> int:
 
 
 def _at_percentiles(counts: Counts, n: int, ps: Sequence[float]) -> list[int]:
-    """hdrh's value at each percentile (the same target count and bucket edges), in stored units."""
+    """hdrh's value at each percentile (the same target count and bucket edges), in stored units: the
+    highest value of the bucket that holds it (the lowest, for the 0th), as hdrh's
+    ``get_value_at_percentile`` (and ``get_min_value``) give."""
     import numpy as np
-    targets = [max(int(min(p, 100.0) * n / 100 + 0.5), 1) for p in ps]
-    indexes = np.searchsorted(np.cumsum(counts), targets, side="left")
-    out = []
-    for p, index in zip(ps, indexes, strict=True):
-        value = _BUCKETS.get_value_from_index(int(index))
-        out.append(_BUCKETS.get_highest_equivalent_value(value) if p else _BUCKETS.get_lowest_equivalent_value(value))
-    return out
+    at = np.asarray(ps, dtype=np.float64)
+    targets = np.maximum((np.minimum(at, 100.0) * n / 100 + 0.5).astype(np.int64), 1)
+    index = np.minimum(np.searchsorted(np.cumsum(counts), targets, side="left"), len(counts) - 1)
+    start, width = _bucket_edges()
+    values: list[int] = np.where(at > 0, start[index] + width[index] - 1, start[index]).tolist()
+    return values
 
 
 @functools.cache
-def _bucket_middles() -> np.ndarray[Any, np.dtype[np.int64]]:
-    """The middle value of every bucket (what hdrh's mean weighs each count by), from its layout."""
+def _bucket_edges() -> tuple[np.ndarray[Any, np.dtype[np.int64]], np.ndarray[Any, np.dtype[np.int64]]]:
+    """Every bucket's lowest value and width, from hdrh's layout (its ``get_value_from_index`` and
+    ``get_size_of_equivalent_value_range`` for all buckets at once; tests/unit/test_metrics.py checks
+    them against hdrh's)."""
     import numpy as np
     b = _BUCKETS
     index = np.arange(b.counts_len, dtype=np.int64)
@@ -235,7 +238,14 @@ def _bucket_middles() -> np.ndarray[Any, np.dtype[np.int64]]:
     sub = np.where(first, sub - b.sub_bucket_half_count, sub)
     bucket = np.where(first, 0, bucket)
     shift = bucket + b.unit_magnitude
-    middles: np.ndarray[Any, np.dtype[np.int64]] = (sub << shift) + ((np.int64(1) << shift) >> 1)
+    return sub << shift, np.int64(1) << shift
+
+
+@functools.cache
+def _bucket_middles() -> np.ndarray[Any, np.dtype[np.int64]]:
+    """The middle value of every bucket (what hdrh's mean weighs each count by)."""
+    start, width = _bucket_edges()
+    middles: np.ndarray[Any, np.dtype[np.int64]] = start + (width >> 1)
     return middles
 
 

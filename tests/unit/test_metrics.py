@@ -286,3 +286,17 @@ def test_the_users_of_a_scenario_split_over_processes_add_up() -> None:
     assert isinstance(merged, Trend) and merged.avg == pytest.approx(5.0)
     assert m.summed_over_parts("vus_active", {"scenario": "s"}, "avg") == {int(t0 // WINDOW_S * WINDOW_S): 10.0}
     assert list(m.summed_over_parts("vus_active", {}, "max").values()) == [13.0]  # and other scenarios add on
+
+
+def test_every_buckets_edges_are_the_ones_hdrhistogram_itself_computes() -> None:
+    from hdrh.histogram import HdrHistogram
+
+    from perfmon.metrics import _bucket_edges
+
+    hist = HdrHistogram(1, 3_600_000_000, 3)
+    start, width = _bucket_edges()
+    assert len(start) == hist.counts_len
+    for i in range(hist.counts_len):
+        value = hist.get_value_from_index(i)
+        assert (int(start[i]), int(start[i] + width[i] - 1)) == (
+            hist.get_lowest_equivalent_value(value), hist.get_highest_equivalent_value(value)), i
