@@ -30,9 +30,15 @@ def test_quick(perf_api):
 
 
 def test_a_slower_endpoint_fails_the_run_and_nothing_else_is_blamed(tmp_path: Path, clean_demo: DemoApp) -> None:
-    # An open model (a fixed arrival rate): a slower endpoint must not also lower the throughput.
+    # An open model (a fixed arrival rate): a slower endpoint must not also lower the throughput. Runs of
+    # 3 s on a shared machine move by more than the gate's default 3 % minimum effect: an unchanged
+    # run's /login at +5-6 % against four tight baseline runs was flagged, in both tries (a fresh clone,
+    # 2026-11-28; this test failed 2 of 14 times that night). The default's false alarms are bench/'s to
+    # measure (24-s runs); here the slower endpoint is +870 %.
     (tmp_path / "perfmon.toml").write_text('[scenarios.quick]\nexecutor = "constant-arrival-rate"\nrate = 40\n'
-                                           'vus = 10\nmax_vus = 40\nduration = "3s"\n')
+                                           'vus = 10\nmax_vus = 40\nduration = "3s"\n'
+                                           '[regression_gate.min_effect]\n'
+                                           'http_req_duration = { change = 0.15, floor = 3.0 }\n')
     (tmp_path / "test_quick.py").write_text(JOURNEY)
     db = tmp_path / "r.db"
     session = pytest_cmd("test_quick.py", "--perf-store", f"sqlite:///{db}", "--perf-report-dir", "rep")
