@@ -222,11 +222,11 @@ def collect(args: argparse.Namespace) -> tuple[list[Run], dict[str, list[Run]]]:
     labelled = _load_rows(args.save) if args.save and args.save.exists() else []
     if labelled:
         print(f"carrying on {args.save}: {len(labelled)} of {len(plan)} runs measured", file=sys.stderr)
-    app = _App()
+    app, typical = _App(), 0.0
     try:
         for i, label in enumerate(plan[len(labelled):], start=len(labelled)):
             if label != "A/A":
-                typical = _typical_p95([observe(r) for lab, r in labelled if lab == "A/A"])
+                typical = typical or _typical_p95([observe(r) for lab, r in labelled if lab == "A/A"])
                 share = 0.10 if label == "+10 %" else 0.05
                 if app.knob != (knob := f"{ENDPOINT}={typical * share:.1f}"):
                     app.set_knob(knob)
