@@ -83,9 +83,10 @@ def test_the_adaptive_search_finds_the_capacity_within_ten_percent(demo_factory:
     assert sum(s.rate == found.sustainable_rate and s.held for s in found.steps) >= 2  # held twice
     assert found.why.startswith(f"sustainable {found.sustainable_rate:g}/s (held 2 times)")
     held = [s for s in found.steps if s.held]
-    # Little's law holds for an honest generator in steady state: below the capacity. A step at it can
-    # hold its SLO while its queue is still growing (CI saw 6.7 users against 9.1 at 82.7/s of 80).
-    steady = [s for s in held if s.rate <= 0.9 * truth]
+    # Little's law holds for an honest generator in steady state: well below the capacity. A step near
+    # it can hold its SLO while its queue is still growing (CI saw 6.7 users against 9.1 at 82.7/s of
+    # 80; a fresh clone 4.7 against 6.6 at 160/s of 200, its p99 156 ms).
+    steady = [s for s in held if s.rate <= 0.7 * truth]
     assert steady and all(s.suspect is None for s in steady), [s.suspect for s in steady]
     [at, *_] = [s for s in held if s.rate == found.sustainable_rate]
     assert at.requests_per_iteration == 1.0 and at.iteration_s is not None
