@@ -230,11 +230,13 @@ def collect(args: argparse.Namespace) -> tuple[list[Run], dict[str, list[Run]]]:
                 share = 0.10 if label == "+10 %" else 0.05
                 if app.knob != (knob := f"{ENDPOINT}={typical * share:.1f}"):
                     app.set_knob(knob)
-            run = measure(app.ready(), args.seconds, random.Random(f"{args.seed}:{i}"), app.target["pid"])
-            while not app.answers():  # it stopped during the run: that run measured a dying app
+            while True:
+                run = measure(app.ready(), args.seconds, random.Random(f"{args.seed}:{i}"), app.target["pid"])
+                if app.answers():
+                    break
+                # It stopped during the run: that run measured a dying app.
                 print(f"run {i + 1} of {len(plan)} ended on an app that does not answer; measuring it again",
                       file=sys.stderr)
-                run = measure(app.ready(), args.seconds, random.Random(f"{args.seed}:{i}"), app.target["pid"])
             labelled.append((label, run))
             if args.save:
                 with _open(args.save, "a") as f:
