@@ -13,9 +13,9 @@ import argparse
 import json
 import os
 
-from perfmon.config import Scenario
+from perfmon.core.config import Scenario
+from perfmon.core.metrics import Counter, Trend
 from perfmon.load import Client, EngineOptions, VirtualUser, run_scenario
-from perfmon.metrics import Counter, Trend
 
 
 async def hit(client: Client, user: VirtualUser) -> None:

@@ -22,10 +22,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from perfmon.calibration import newest_run  # noqa: E402
-from perfmon.metrics import Counter  # noqa: E402
-from perfmon.results import Run  # noqa: E402
-from perfmon.target import start_local_target  # noqa: E402
+from perfmon.cli.calibrate import newest_run  # noqa: E402
+from perfmon.core.metrics import Counter  # noqa: E402
+from perfmon.core.results import Run  # noqa: E402
+from perfmon.system.target import start_local_target  # noqa: E402
 
 
 def _calibrate(env: dict[str, str], db: Path) -> dict[str, object]:

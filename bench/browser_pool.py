@@ -27,8 +27,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _tree import run_measured
 
-from perfmon.shared import stop_shared_services
-from perfmon.target import start_local_target
+from perfmon.system.services import stop_shared_services
+from perfmon.system.target import start_local_target
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from perfmon import parse_thresholds
 from perfmon.load import EngineOptions, find_breaking_point
 from perfmon.load.capacity_search import CapacitySearch, find_capacity
-from perfmon.target import start_local_target
+from perfmon.system.target import start_local_target
 
 
 async def page(client, user):  # type: ignore[no-untyped-def]

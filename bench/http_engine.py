@@ -43,7 +43,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _tree import TreeUsage, run_measured
 
-from perfmon.target import free_port
+from perfmon.system.target import free_port
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent

@@ -23,7 +23,7 @@ from pathlib import Path
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from perfmon.target import start_local_target
+from perfmon.system.target import start_local_target
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _tree import run_measured
 from browser_pool import journeys
 
-from perfmon.shared import stop_shared_services
-from perfmon.target import start_local_target
+from perfmon.system.services import stop_shared_services
+from perfmon.system.target import start_local_target
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "pytest-playwright"

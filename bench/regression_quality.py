@@ -55,11 +55,11 @@ from perfmon.analysis.changepoints import change_points  # noqa: E402
 from perfmon.analysis.gate import gate  # noqa: E402
 from perfmon.analysis.pace import adjust_for_pace, run_pace  # noqa: E402
 from perfmon.analysis.series import Observation, observe  # noqa: E402
-from perfmon.config import Scenario  # noqa: E402
+from perfmon.core.config import Scenario  # noqa: E402
+from perfmon.core.results import Run  # noqa: E402
 from perfmon.load import EngineOptions  # noqa: E402
 from perfmon.load.api import run_scenario  # noqa: E402
-from perfmon.results import Run  # noqa: E402
-from perfmon.target import start_local_target  # noqa: E402
+from perfmon.system.target import start_local_target  # noqa: E402
 
 ADMIN = {"Authorization": "Bearer perfmon-demo-admin"}
 ENDPOINT = "/api/dashboard"

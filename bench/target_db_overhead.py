@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from perfmon.target_db import MARK  # noqa: E402
+from perfmon.system.target_db import MARK  # noqa: E402
 
 SCRIPT = """
 from perfmon.load import Client, VirtualUser

@@ -7,8 +7,8 @@ k6-style thresholds, stored with their history and gated in CI.
 from __future__ import annotations
 
 from ._version import __version__
-from .config import Config, Profile, Scenario, load_config
-from .errors import (
+from .core.config import Config, Profile, Scenario, load_config
+from .core.errors import (
     BrowserError,
     ConfigError,
     PerfmonError,
@@ -17,12 +17,12 @@ from .errors import (
     TargetError,
     ThresholdError,
 )
-from .exit_codes import ExitCode
-from .metrics import Counter, Gauge, Metrics, Rate, Trend
+from .core.exit_codes import ExitCode
+from .core.metrics import Counter, Gauge, Metrics, Rate, Trend
+from .core.results import PerformanceMetrics, PerformanceTestResults, Run
+from .core.thresholds import Threshold, ThresholdOutcome, evaluate, parse_thresholds
 from .monitor import GateViolation, PerformanceMonitor
-from .results import PerformanceMetrics, PerformanceTestResults, Run
 from .store import open_store
-from .thresholds import Threshold, ThresholdOutcome, evaluate, parse_thresholds
 
 __all__ = [
     "BrowserError",

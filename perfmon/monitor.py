@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
 
-from .config import MonitorGates
-from .redaction import redact
-from .results import PerformanceTestResults, Run
+from .core.config import MonitorGates
+from .core.results import PerformanceTestResults, Run
+from .report.alert import post_webhook, run_alert
 from .store import Store
 
 __all__ = ["GateViolation", "PerformanceMonitor", "post_webhook"]
@@ -65,35 +64,7 @@ class PerformanceMonitor:
         fail or lose the run). Returns whether it was delivered."""
         if not self.webhook_url:
             return False
-
-        lines = [f"*perfmon: {results.test_type} run {results.run_id} failed* ({results.environment})"]
-        lines += [f"• {p}" for p in problems]
-        if report_path:
-            lines.append(f"Report: {report_path}")
-        problems = [redact(p) for p in problems]
-        return post_webhook(self.webhook_url, {"text": "\n".join(lines), "run_id": results.run_id,
-                                               "problems": problems})
-
-
-def post_webhook(url: str, payload: dict[str, Any]) -> bool:
-    """Post a Slack-compatible message (``{"text": ...}``), its text redacted; retried on 5xx and
-    transport errors, never raises. Returns whether it was delivered."""
-    import time
-
-    import httpx
-
-    payload = {**payload, "text": redact(str(payload.get("text", "")))}
-    for attempt in range(3):
-        try:
-            r = httpx.post(url, json=payload, timeout=10)
-            if r.status_code < 500:
-                return r.is_success
-        except httpx.InvalidURL:  # a malformed PERFMON_ALERT_WEBHOOK: trying again cannot help
-            return False
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5 * 2**attempt)
-    return False
+        return run_alert(self.webhook_url, results, problems, report_path)
 
 
 def _run_from(results: PerformanceTestResults) -> Run:

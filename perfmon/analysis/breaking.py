@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..metrics import Rate, Trend, parse_selector
-from ..results import Run
-from ..thresholds import Threshold
+from ..core.metrics import Rate, Trend, parse_selector
+from ..core.results import Run
+from ..core.thresholds import Threshold
 from .scalability import ramp_windows
 
 __all__ = ["COLLAPSE", "breaking_point"]

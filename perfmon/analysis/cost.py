@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..metrics import Counter, Trend
-from ..results import Run
+from ..core.metrics import Counter, Trend
+from ..core.results import Run
 
 __all__ = ["ROLES", "generator_cost", "journey_cost"]
 

@@ -23,8 +23,8 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
-from ..metrics import Metrics, Rate, Trend
-from ..results import Run
+from ..core.metrics import Metrics, Rate, Trend
+from ..core.results import Run
 
 __all__ = ["compare_queries", "db_bottleneck"]
 

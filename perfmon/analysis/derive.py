@@ -19,9 +19,9 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
-from ..metrics import Trend
-from ..results import Run, ScenarioRun
-from ..thresholds import Threshold
+from ..core.metrics import Trend
+from ..core.results import Run, ScenarioRun
+from ..core.thresholds import Threshold
 from .breaking import breaking_point
 from .cost import generator_cost, journey_cost
 from .database import db_bottleneck

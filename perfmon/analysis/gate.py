@@ -41,7 +41,7 @@ from dataclasses import dataclass
 
 from scipy import stats as sps
 
-from ..config import GateSettings
+from ..core.config import GateSettings
 from .location import with_location
 from .series import Observation
 

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ..config import GateSettings
-from ..results import Run
+from ..core.config import GateSettings
+from ..core.results import Run
 from .changepoints import ChangePoint, change_points
 from .gate import Finding, gate
 from .pace import Pace, adjust_for_pace, run_pace

@@ -31,7 +31,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ..metrics import Metrics, Trend
+from ..core.metrics import Metrics, Trend
 
 __all__ = ["ROLES", "Leak", "LeakSettings", "detect_leak"]
 

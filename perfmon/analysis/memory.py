@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import statistics
 
-from ..metrics import Metrics, Trend
+from ..core.metrics import Metrics, Trend
 
 __all__ = ["memory_growth"]
 

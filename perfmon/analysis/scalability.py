@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from ..metrics import WINDOW_S, Counter, Metrics
+from ..core.metrics import WINDOW_S, Counter, Metrics
 
 __all__ = ["MIN_LEVELS", "MIN_R2", "UslFit", "fit_usl", "ramp_windows", "usl", "usl_points"]
 

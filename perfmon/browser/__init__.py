@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .iteration import VITAL_NAMES, BrowserPerf, vitals_script
 from .launch import (
     CHROMIUM_ARGS,
     chromium_executable,
@@ -11,7 +12,6 @@ from .launch import (
     start_browser_server,
 )
 from .remote import check_endpoint, endpoint_label, parse_endpoints, serve_browser
-from .session import VITAL_NAMES, BrowserPerf, vitals_script
 
 __all__ = [
     "CHROMIUM_ARGS",

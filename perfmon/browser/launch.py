@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..errors import BrowserError
+from ..core.errors import BrowserError
 
 __all__ = ["CHROMIUM_ARGS", "chromium_executable", "connect_browser", "launch_browser", "launch_options",
            "start_browser_server"]

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterable
 from urllib.parse import urlsplit
 
-from ..errors import BrowserError, ConfigError
+from ..core.errors import BrowserError, ConfigError
 
 __all__ = ["check_endpoint", "endpoint_label", "parse_endpoints", "serve_browser"]
 
@@ -66,7 +66,7 @@ def serve_browser(host: str, port: int, *, ready: Callable[[str], None], ws_path
 
     ``ready`` gets its endpoint once it listens. Its path is ``ws_path`` or a fresh random token: only
     those given the endpoint can drive the browser. Returns the server's exit code (0 when stopped)."""
-    from ..shared import stop_shared_process
+    from ..system.services import stop_shared_process
     from .launch import start_browser_server
 
     path = ws_path or f"/perfmon-{secrets.token_urlsafe(18)}"

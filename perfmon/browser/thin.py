@@ -24,7 +24,7 @@ import inspect
 import json
 from typing import TYPE_CHECKING, Any
 
-from ..errors import BrowserError
+from ..core.errors import BrowserError
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser

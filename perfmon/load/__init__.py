@@ -11,25 +11,26 @@ scenario from the config (scaled by the profile), run it against ``base_url`` an
     results = run_load_test(journey, on_start=login, users=100, duration="10m", base_url=url)
     assert results.metrics.p95_response_time < 2000
 
-Underneath, the engine (``engine.py``) only measures; ``api.py`` hands its measurements to the
-pipeline (``perfmon.pipeline``), which judges them.
+Underneath, the load generator (``perfmon.loadgen``) only measures; ``api.py`` hands its measurements
+to the pipeline (``perfmon.pipeline``), which judges them.
 """
 
 from __future__ import annotations
 
-from ..names import endpoint_name
+from ..core.names import endpoint_name
+from ..loadgen.client import Client, RequestError, Response
+from ..loadgen.engine import Engine, EngineOptions, Journey, VirtualUser
+from ..loadgen.measure import measure_scenario
 from .api import (
-    measure_scenario,
     run_endurance_test,
     run_load_test,
     run_scenario,
     run_spike_test,
     run_stress_test,
+    run_test,
 )
 from .capacity import BreakingPoint, CapacityStep, find_breaking_point
 from .capacity_search import Capacity, CapacitySearch, SearchStep, find_capacity
-from .client import Client, RequestError, Response
-from .engine import Engine, EngineOptions, Journey, VirtualUser
 from .perf_api import PerfApi
 
 __all__ = [
@@ -55,4 +56,5 @@ __all__ = [
     "run_scenario",
     "run_spike_test",
     "run_stress_test",
+    "run_test",
 ]

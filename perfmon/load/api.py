@@ -1,61 +1,35 @@
 """Running a scenario from Python: ``run_scenario`` and the spec's four named tests.
 
-``measure_scenario`` runs the engine (in one process or several) and returns what it measured;
-``run_scenario`` hands that to the pipeline (``perfmon.pipeline``), which derives, judges once
-and, when asked, stores and reports. ``run_load_test``, ``run_stress_test``, ``run_spike_test``
-and ``run_endurance_test`` read the scenario of that name from the config (scaled by the
-profile), or take ``users`` for ``duration``, or ``stages``.
+``perfmon.loadgen.measure`` runs the engine (in one process or several) and returns what it
+measured; ``run_scenario`` hands that to the pipeline (``perfmon.pipeline``), which derives, judges
+once and, when asked, stores and reports. ``run_test(kind=...)`` and its four named forms
+(``run_load_test``, ``run_stress_test``, ``run_spike_test``, ``run_endurance_test``) read the scenario
+of that name from the config (scaled by the profile), or take ``users`` for ``duration``, or
+``stages``.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import Any, Protocol
 
-from ..config import Config, Scenario, Stage, load_config
-from ..durations import parse_duration
-from ..measurements import Record
-from ..metrics import Metrics
+from ..core.config import Config, Scenario, Stage, load_config
+from ..core.durations import parse_duration
+from ..core.results import PerformanceTestResults, new_run_id
+from ..core.thresholds import parse_thresholds
+from ..loadgen.engine import EngineOptions, Journey
+from ..loadgen.measure import measure_scenario, scenario_record
 from ..pipeline import NO_OUTPUTS, Outputs, conclude
-from ..results import PerformanceTestResults, ScenarioRun, new_run_id
-from ..thresholds import parse_thresholds
-from .engine import Engine, EngineOptions, Journey, run_engine
 
 __all__ = [
-    "measure_scenario",
+    "NamedTest",
     "run_endurance_test",
     "run_load_test",
     "run_scenario",
     "run_spike_test",
     "run_stress_test",
-    "scenario_record",
+    "run_test",
 ]
-
-
-def measure_scenario(journey: Journey, scenario: Scenario, *, base_url: str, on_start: Journey | None = None,
-                     test_type: str = "load", options: EngineOptions = EngineOptions()  # noqa: B008 - frozen
-                     ) -> tuple[Metrics, ScenarioRun]:
-    """Run ``scenario`` and return its metrics and the facts of how it ran; no verdict."""
-    processes = options.processes or scenario.processes
-    if not processes:  # "auto"
-        from .processes import auto_processes
-
-        processes = auto_processes(scenario, journey, on_start)
-    if processes > 1:
-        from .processes import run_in_processes
-
-        return run_in_processes(journey, scenario, base_url=base_url, on_start=on_start, test_type=test_type,
-                                options=replace(options, processes=processes))
-    metrics = Metrics()
-    engine = Engine(journey, scenario, base_url=base_url, on_start=on_start, metrics=metrics, test_type=test_type,
-                    options=options)
-    return metrics, run_engine(engine)
-
-
-def scenario_record(name: str, scenario: Scenario, metrics: Metrics, ran: ScenarioRun) -> Record:
-    """What one scenario hands to the pipeline."""
-    return Record(name, kind=ran.test_type, metrics=metrics, thresholds=list(scenario.thresholds), vus=ran.vus,
-                  scenarios=[ran], interrupted=ran.interrupted)
 
 
 def run_scenario(journey: Journey, scenario: Scenario, *, base_url: str, config: Config | None = None,
@@ -91,51 +65,50 @@ def _scenario_from_args(name: str, cfg: Config, users: int | None, duration: str
     return replace(base, **changes) if changes else base
 
 
-def _named(test_type: str, journey: Journey, scenario: str, base_url: str, config: Config | None,
-           on_start: Journey | None, users: int | None, duration: str | float | None,
-           stages: list[dict[str, Any]] | None, thresholds: dict[str, Any] | None, options: EngineOptions,
-           outputs: Outputs) -> PerformanceTestResults:
+class NamedTest(Protocol):
+    """The shape of the spec's four named tests (``run_load_test`` and its siblings)."""
+
+    def __call__(self, journey: Journey, *, base_url: str, scenario: str | None = None, users: int | None = None,
+                 duration: str | float | None = None, stages: list[dict[str, Any]] | None = None,
+                 thresholds: dict[str, Any] | None = None, config: Config | None = None,
+                 on_start: Journey | None = None, options: EngineOptions = ...,
+                 outputs: Outputs = ...) -> PerformanceTestResults: ...
+
+
+def run_test(journey: Journey, *, kind: str = "load", base_url: str, scenario: str | None = None,
+             users: int | None = None, duration: str | float | None = None,
+             stages: list[dict[str, Any]] | None = None, thresholds: dict[str, Any] | None = None,
+             config: Config | None = None, on_start: Journey | None = None,
+             options: EngineOptions = EngineOptions(),  # noqa: B008 - frozen
+             outputs: Outputs = NO_OUTPUTS) -> PerformanceTestResults:
+    """A test of ``kind`` (load, stress, spike, endurance): the config's scenario of that name (or
+    ``scenario``), scaled by the profile, or ``users`` for ``duration``, or ``stages``."""
     cfg = config or load_config()
-    sc = _scenario_from_args(scenario, cfg, users, duration, thresholds, stages)
-    return run_scenario(journey, sc, base_url=base_url, config=cfg, on_start=on_start, test_type=test_type,
+    sc = _scenario_from_args(scenario or kind, cfg, users, duration, thresholds, stages)
+    return run_scenario(journey, sc, base_url=base_url, config=cfg, on_start=on_start, test_type=kind,
                         options=options, outputs=outputs)
 
 
-def run_load_test(journey: Journey, *, base_url: str, scenario: str = "load", users: int | None = None,
-                  duration: str | float | None = None, stages: list[dict[str, Any]] | None = None,
-                  thresholds: dict[str, Any] | None = None, config: Config | None = None,
-                  on_start: Journey | None = None, options: EngineOptions = EngineOptions(),  # noqa: B008
-                  outputs: Outputs = NO_OUTPUTS) -> PerformanceTestResults:
-    """The spec's load test: the ``load`` scenario (or ``users`` for ``duration``, or ``stages``)."""
-    return _named("load", journey, scenario, base_url, config, on_start, users, duration, stages, thresholds,
-                  options, outputs)
+def _named_test(kind: str, doc: str) -> NamedTest:
+    def named(journey: Journey, *, base_url: str, scenario: str | None = None, users: int | None = None,
+              duration: str | float | None = None, stages: list[dict[str, Any]] | None = None,
+              thresholds: dict[str, Any] | None = None, config: Config | None = None,
+              on_start: Journey | None = None, options: EngineOptions = EngineOptions(),  # noqa: B008 - frozen
+              outputs: Outputs = NO_OUTPUTS) -> PerformanceTestResults:
+        return run_test(journey, kind=kind, base_url=base_url, scenario=scenario, users=users, duration=duration,
+                        stages=stages, thresholds=thresholds, config=config, on_start=on_start, options=options,
+                        outputs=outputs)
+
+    named.__name__ = named.__qualname__ = f"run_{kind}_test"
+    named.__doc__ = doc
+    return named
 
 
-def run_stress_test(journey: Journey, *, base_url: str, scenario: str = "stress", users: int | None = None,
-                    duration: str | float | None = None, stages: list[dict[str, Any]] | None = None,
-                    thresholds: dict[str, Any] | None = None, config: Config | None = None,
-                    on_start: Journey | None = None, options: EngineOptions = EngineOptions(),  # noqa: B008
-                    outputs: Outputs = NO_OUTPUTS) -> PerformanceTestResults:
-    """The spec's stress test: the ``stress`` scenario (or ``users`` for ``duration``, or ``stages``)."""
-    return _named("stress", journey, scenario, base_url, config, on_start, users, duration, stages, thresholds,
-                  options, outputs)
-
-
-def run_spike_test(journey: Journey, *, base_url: str, scenario: str = "spike", users: int | None = None,
-                   duration: str | float | None = None, stages: list[dict[str, Any]] | None = None,
-                   thresholds: dict[str, Any] | None = None, config: Config | None = None,
-                   on_start: Journey | None = None, options: EngineOptions = EngineOptions(),  # noqa: B008
-                   outputs: Outputs = NO_OUTPUTS) -> PerformanceTestResults:
-    """A spike test: the ``spike`` scenario; its recovery time is derived as ``spike_recovery_time``."""
-    return _named("spike", journey, scenario, base_url, config, on_start, users, duration, stages, thresholds,
-                  options, outputs)
-
-
-def run_endurance_test(journey: Journey, *, base_url: str, scenario: str = "endurance", users: int | None = None,
-                       duration: str | float | None = None, stages: list[dict[str, Any]] | None = None,
-                       thresholds: dict[str, Any] | None = None, config: Config | None = None,
-                       on_start: Journey | None = None, options: EngineOptions = EngineOptions(),  # noqa: B008
-                       outputs: Outputs = NO_OUTPUTS) -> PerformanceTestResults:
-    """An endurance (soak) test: the ``endurance`` scenario; memory growth is derived per role."""
-    return _named("endurance", journey, scenario, base_url, config, on_start, users, duration, stages, thresholds,
-                  options, outputs)
+run_load_test = _named_test("load", "The spec's load test: the ``load`` scenario (or ``users`` for ``duration``, "
+                                    "or ``stages``).")
+run_stress_test = _named_test("stress", "The spec's stress test: the ``stress`` scenario (or ``users`` for "
+                                        "``duration``, or ``stages``).")
+run_spike_test = _named_test("spike", "A spike test: the ``spike`` scenario; its recovery time is derived as "
+                                      "``spike_recovery_time``.")
+run_endurance_test = _named_test("endurance", "An endurance (soak) test: the ``endurance`` scenario; memory growth "
+                                              "is derived per role.")

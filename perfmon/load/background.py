@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import threading
 
-from ..config import Config
-from ..measurements import Record
-from ..metrics import Metrics
-from ..results import test_type_of
-from .api import scenario_record
-from .engine import Engine, EngineOptions, Journey, run_in_background
+from ..core.config import Config
+from ..core.metrics import Metrics
+from ..core.records import Record
+from ..core.results import test_type_of
+from ..loadgen.engine import Engine, EngineOptions, Journey, run_in_background
+from ..loadgen.measure import scenario_record
+from ..loadgen.scripts import load_callable
 from .perf_api import scoped
-from .scripts import load_callable
 
 __all__ = ["BackgroundLoad"]
 

@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from ..config import Scenario
-from ..metrics import Counter, Metrics, Rate, Trend
-from ..thresholds import Threshold, evaluate
-from .engine import Engine, EngineOptions, Journey, run_engine
+from ..core.config import Scenario
+from ..core.metrics import Counter, Metrics, Rate, Trend
+from ..core.thresholds import Threshold, evaluate
+from ..loadgen.engine import Engine, EngineOptions, Journey, run_engine
 
 __all__ = ["BreakingPoint", "CapacityStep", "find_breaking_point", "tagged_by_step"]
 

@@ -37,13 +37,13 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 from ..analysis.scalability import UslFit, fit_usl
-from ..config import Scenario
-from ..errors import ConfigError
-from ..metrics import Counter, Metrics, Rate, Trend
-from ..thresholds import Threshold, ThresholdOutcome, evaluate
-from .api import measure_scenario
+from ..core.config import Scenario
+from ..core.errors import ConfigError
+from ..core.metrics import Counter, Metrics, Rate, Trend
+from ..core.thresholds import Threshold, ThresholdOutcome, evaluate
+from ..loadgen.engine import EngineOptions, Journey
+from ..loadgen.measure import measure_scenario
 from .capacity import tagged_by_step
-from .engine import EngineOptions, Journey
 
 __all__ = ["Capacity", "CapacitySearch", "SearchStep", "find_capacity", "interval", "littles_law"]
 

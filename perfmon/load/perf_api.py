@@ -2,7 +2,7 @@
 
 ``perf_api.run(journey, scenario="load")`` measures the scenario and adds its metrics, thresholds
 (tagged with the scenario, so each judges its own series inside the session's one run) and facts
-to the test's :class:`~perfmon.measurements.Record`; the session's pipeline judges them once, on
+to the test's :class:`~perfmon.core.records.Record`; the session's pipeline judges them once, on
 the controller. The test itself gets the scenario's own results, concluded by the same pipeline
 without storing, so it can assert on them (``results.metrics.p95_response_time < 2000``).
 """
@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ..config import Config, Scenario
-from ..measurements import Record
+from ..core.config import Config, Scenario
+from ..core.records import Record
+from ..core.results import PerformanceTestResults, test_type_of
+from ..loadgen.engine import EngineOptions, Journey
+from ..loadgen.measure import measure_scenario, scenario_record
 from ..pipeline import conclude
-from ..results import PerformanceTestResults, test_type_of
-from .api import measure_scenario, scenario_record
 from .capacity import BreakingPoint, find_breaking_point
 from .capacity_search import Capacity, CapacitySearch, find_capacity
-from .engine import EngineOptions, Journey
 
 __all__ = ["PerfApi", "scoped"]
 

@@ -17,14 +17,14 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..analysis import derive
-from ..config import Config
-from ..errors import one_line
-from ..exit_codes import ExitCode, for_status
-from ..measurements import Record
-from ..metrics import Metrics
-from ..redaction import redact
-from ..results import Run
-from ..thresholds import Threshold
+from ..core.config import Config
+from ..core.errors import one_line
+from ..core.exit_codes import ExitCode, for_status
+from ..core.metrics import Metrics
+from ..core.records import Record
+from ..core.redaction import redact
+from ..core.results import Run
+from ..core.thresholds import Threshold
 from .assemble import assemble
 from .compare import Compared, compare, open_regressions
 from .deliver import NO_OUTPUTS, Delivery, Outputs, deliver
@@ -53,7 +53,7 @@ class Concluded:
 
     @property
     def exit_code(self) -> ExitCode:
-        """The run's code in perfmon's table (``perfmon.exit_codes``)."""
+        """The run's code in perfmon's table (``perfmon.core.exit_codes``)."""
         stored = self.delivery.stored
         return for_status(self.run.status, spooled=stored is not None and stored.spooled)
 

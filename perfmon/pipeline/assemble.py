@@ -1,6 +1,6 @@
 """Records -> one Run: the first step of the pipeline.
 
-Every test (or scenario, or background load) hands in a :class:`~perfmon.measurements.Record`;
+Every test (or scenario, or background load) hands in a :class:`~perfmon.core.records.Record`;
 this merges their metrics (exactly: windows are epoch-aligned), keeps each threshold once, and
 carries every fact across (how each scenario ran, slowest resources, failure artifacts, breaking
 points). It decides nothing.
@@ -12,12 +12,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ..config import Config
-from ..measurements import Record
-from ..redaction import redact
-from ..results import Run, git_info
-from ..samples import TimedSamples
-from ..thresholds import Threshold
+from ..core.config import Config
+from ..core.records import Record
+from ..core.redaction import redact
+from ..core.results import Run, git_info
+from ..core.samples import TimedSamples
+from ..core.thresholds import Threshold
 
 __all__ = ["Assembled", "assemble", "slowest_first"]
 

@@ -12,9 +12,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..config import Config
-from ..errors import PerfmonError
-from ..results import Run
+from ..core.config import Config
+from ..core.errors import PerfmonError
+from ..core.results import Run
 from ..store import RunSummary, Store, open_store
 
 __all__ = ["HISTORY_KEY", "Compared", "compare", "open_regressions", "read_history", "readable_runs"]

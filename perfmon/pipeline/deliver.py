@@ -8,13 +8,14 @@ answer, an auto-flush that meets a corrupt file each become one line in ``Delive
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..config import Config
-from ..errors import PerfmonError, one_line
-from ..monitor import PerformanceMonitor
-from ..results import Run
+from ..core.config import Config
+from ..core.errors import PerfmonError, one_line
+from ..core.results import Run
+from ..report.alert import run_alert
 from ..store import RunSummary, open_store
 from ..store.spool import StoredRun, flush_spool, store_or_spool
 
@@ -88,11 +89,11 @@ def _write_reports(run: Run, config: Config, root: Path, stored: StoredRun | Non
 
 
 def _alert(run: Run, config: Config, report: Path | None) -> bool | None:
-    monitor = PerformanceMonitor(gates=config.monitor)
-    if not monitor.webhook_url:
+    webhook = os.environ.get("PERFMON_ALERT_WEBHOOK")
+    if not webhook:
         return None
     problems = [f"{o.threshold}: {o.detail}" for o in run.failed_thresholds]
     problems += [f"stopped early: {r}" for r in run.stop_reasons]
     if not problems:
         problems = [f"run ended {run.status}"]
-    return monitor.send_performance_alert(run.results(), problems, str(report) if report else None)
+    return run_alert(webhook, run.results(), problems, str(report) if report else None)

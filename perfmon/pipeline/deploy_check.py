@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from ..monitor import post_webhook
+from ..report.alert import post_webhook
 from ..store import Store
 from .compare import open_regressions
 

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..results import Run
-from ..thresholds import Threshold, evaluate
+from ..core.results import Run
+from ..core.thresholds import Threshold, evaluate
 from .quarantine import clean_shortfall
 from .validity import distorted, measured_saturation, unsampled
 

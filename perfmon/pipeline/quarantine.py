@@ -2,8 +2,8 @@
 the verdict, one sample at a time.
 
 Every browser sample (a step, a vital, a navigation phase) arrives with the interval it measured
-(``perfmon.samples``); the sampler says which seconds the client's CPU was saturated (its runner
-processes or, while browsers ran, the whole machine; ``perfmon.sampling``). A sample that spent
+(``perfmon.core.samples``); the sampler says which seconds the client's CPU was saturated (its runner
+processes or, while browsers ran, the whole machine; ``perfmon.system.resources``). A sample that spent
 10 % or more of its interval in those seconds is quarantined; the rest become the run's browser
 Trends, which the thresholds, the history and the report read. Quarantined samples are kept apart, in
 ``<metric>_quarantined``, never judged. Each metric's clean and total counts are kept in
@@ -20,10 +20,10 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Sequence
 
-from ..config import JUDGED_METRICS
-from ..metrics import parse_selector
-from ..results import Run
-from ..samples import Sample, TimedSamples
+from ..core.config import JUDGED_METRICS
+from ..core.metrics import parse_selector
+from ..core.results import Run
+from ..core.samples import Sample, TimedSamples
 
 __all__ = ["DIRTY_SHARE", "QUARANTINE", "QUARANTINED", "clean_shortfall", "quarantine"]
 

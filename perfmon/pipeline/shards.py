@@ -22,16 +22,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..config import Config, Shard
-from ..errors import ConfigError, PerfmonError, one_line
-from ..exit_codes import ExitCode
-from ..measurements import Record
-from ..metrics import Metrics
-from ..results import Run
-from ..samples import TimedSamples
+from ..core.config import Config, Shard
+from ..core.errors import ConfigError, PerfmonError, one_line
+from ..core.exit_codes import ExitCode
+from ..core.metrics import Metrics
+from ..core.records import Record
+from ..core.results import Run
+from ..core.samples import TimedSamples
+from ..core.thresholds import Threshold
 from ..store import ShardRow, open_store
 from ..store.spool import Spool
-from ..thresholds import Threshold
 from . import Concluded, Line, Outputs, RunFacts, judge_and_deliver
 from .assemble import assemble, slowest_first
 from .quarantine import QUARANTINE, quarantine

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from ..analysis.scalability import UslFit
-from ..redaction import redact
-from ..results import Run
+from ..core.redaction import redact
+from ..core.results import Run
 from .deliver import Delivery
 from .quarantine import QUARANTINE
 

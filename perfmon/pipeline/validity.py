@@ -17,9 +17,9 @@ it knows are distorted.
 
 from __future__ import annotations
 
-from ..metrics import WINDOW_S, Counter, Rate, Trend, parse_selector, window_of
-from ..results import Run
-from ..thresholds import ThresholdOutcome
+from ..core.metrics import WINDOW_S, Counter, Rate, Trend, parse_selector, window_of
+from ..core.results import Run
+from ..core.thresholds import ThresholdOutcome
 
 __all__ = ["distorted", "measured_saturation", "unsampled"]
 

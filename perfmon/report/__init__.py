@@ -9,9 +9,9 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import OutputError
-from ..redaction import redact
-from ..results import Run
+from ..core.errors import OutputError
+from ..core.redaction import redact
+from ..core.results import Run
 from ..store import RunSummary
 from .html import render_html
 from .machine import SUMMARY_SCHEMA, junit_xml, summary_json

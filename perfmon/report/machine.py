@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from ..metrics import Counter, Gauge, Rate, Trend
-from ..results import Run
+from ..core.metrics import Counter, Gauge, Rate, Trend
+from ..core.results import Run
 from ..store.base import iso
 
 __all__ = ["SUMMARY_SCHEMA", "junit_xml", "summary_json"]
@@ -107,7 +107,7 @@ def junit_xml(run: Run) -> str:
         case = ET.SubElement(suite, "testcase", classname="perfmon.run", name="measured", time="0")
         ET.SubElement(case, "error", message=unmeasured[0], type="unmeasured").text = "\n".join(unmeasured)
     for o in run.thresholds:
-        case = ET.SubElement(suite, "testcase", classname=f"perfmon.thresholds.{o.threshold.metric}",
+        case = ET.SubElement(suite, "testcase", classname=f"perfmon.core.thresholds.{o.threshold.metric}",
                              name=o.threshold.expression, time="0")
         if o.status == "fail":
             failure = ET.SubElement(case, "failure", message=f"{o.threshold}, {o.detail}", type="threshold")

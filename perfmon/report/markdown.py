@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..results import Run
+from ..core.results import Run
 
 __all__ = ["markdown"]
 

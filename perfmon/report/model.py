@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..analysis.capacity import capacity_by_scenario, scalability_fits
-from ..metrics import Counter, Metrics, Rate, Trend
-from ..results import Run
+from ..core.metrics import Counter, Metrics, Rate, Trend
+from ..core.results import Run
 from ..store import RunSummary
 
 __all__ = ["VITAL_BANDS", "ReportModel", "build_model", "vital_coverage"]

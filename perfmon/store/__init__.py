@@ -11,8 +11,8 @@ import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ..errors import StoreError
-from ..redaction import redact
+from ..core.errors import StoreError
+from ..core.redaction import redact
 from .base import RunSummary, ShardRow, Store, run_rows
 
 __all__ = ["RunSummary", "ShardRow", "Store", "open_store", "run_rows"]

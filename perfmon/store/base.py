@@ -1,6 +1,6 @@
 """The store protocol and the rows every backend writes.
 
-A backend only moves rows; :func:`run_rows` turns a :class:`~perfmon.results.Run` into them
+A backend only moves rows; :func:`run_rows` turns a :class:`~perfmon.core.results.Run` into them
 once, so SQLite, PostgreSQL and Supabase store exactly the same thing.
 """
 
@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from ..metrics import Counter, Metrics, Trend
-from ..results import Run
+from ..core.metrics import Counter, Metrics, Trend
+from ..core.results import Run
 from .capacity_rows import capacity_rows
 
 __all__ = ["RUN_COLUMNS", "SHARD_COLUMNS", "THRESHOLD_COLUMNS", "RunRows", "RunSummary", "ShardRow", "Store", "iso",
@@ -96,7 +96,7 @@ class Store(Protocol):
         ...
 
     def write_calibration(self, found: Mapping[str, Any]) -> None:
-        """Keep a calibration (``perfmon.calibration.Calibration.to_dict()``) with its machine's identity."""
+        """Keep a calibration (``perfmon.cli.calibrate.Calibration.to_dict()``) with its machine's identity."""
         ...
 
     def latest_calibration(self, machine_class: str) -> dict[str, Any] | None:

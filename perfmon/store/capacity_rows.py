@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..results import Run
+from ..core.results import Run
 
 __all__ = ["capacity_rows"]
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..errors import StoreError
-from ..redaction import redact
+from ..core.errors import StoreError
+from ..core.redaction import redact
 from .sql import SQLStore
 
 __all__ = ["PostgresStore"]

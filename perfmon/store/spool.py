@@ -27,10 +27,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..config import Config
-from ..errors import OutputError, PerfmonError, RunRejectedError, one_line
-from ..redaction import redact
-from ..results import Run
+from ..core.config import Config
+from ..core.errors import OutputError, PerfmonError, RunRejectedError, one_line
+from ..core.redaction import redact
+from ..core.results import Run
 from . import ShardRow, Store, open_store
 
 __all__ = ["Flushed", "Spool", "StoredRun", "flush_spool", "store_or_spool"]

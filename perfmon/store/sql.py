@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import contextlib
 import json
-import random
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from ..errors import RunRejectedError, StoreError
-from ..results import Run
+from ..core.errors import RunRejectedError, StoreError
+from ..core.results import Run
+from ..core.retry import retry
 from .base import (
     CALIBRATION_COLUMNS,
     RUN_COLUMNS,
@@ -149,27 +149,30 @@ class SQLStore:
     def _write(self, what: str, run_id: str, write: Callable[[], None]) -> None:
         """Run ``write`` in one transaction that holds off other writers of ``run_id``, retrying what a
         retry can fix (a lost connection, a lock) with full-jitter backoff."""
-        for attempt in range(1, self.attempts + 1):
+        errors = self._errors()
+
+        def once() -> None:
             try:
                 self._begin()
                 self._lock_run(run_id)
                 write()
                 self._con.execute("commit")
-                return
-            except self._errors() as exc:
-                try:
+            except errors:
+                with contextlib.suppress(*errors):  # a lost connection has nothing to roll back
                     self._con.execute("rollback")
-                except self._errors():
-                    pass
-                if self._rejected(exc):
-                    raise RunRejectedError(f"{self.where} refused {what}: {_one_line(exc)}") from None
-                if attempt == self.attempts or not self._transient(exc):
-                    raise StoreError(f"could not write {what} to {self.where}: {_one_line(exc)}") from None
-                time.sleep(random.uniform(0, self.backoff_s * 2 ** (attempt - 1)))  # full jitter
-                try:
-                    self._reconnect()
-                except StoreError:
-                    continue
+                raise
+
+        def transient(exc: BaseException) -> bool:
+            if isinstance(exc, StoreError):  # reconnecting failed: the next try says why
+                return True
+            return isinstance(exc, errors) and not self._rejected(exc) and self._transient(exc)
+
+        try:
+            retry(once, attempts=self.attempts, backoff_s=self.backoff_s, transient=transient, between=self._reconnect)
+        except errors as exc:
+            if self._rejected(exc):
+                raise RunRejectedError(f"{self.where} refused {what}: {_one_line(exc)}") from None
+            raise StoreError(f"could not write {what} to {self.where}: {_one_line(exc)}") from None
 
     # --- reading ------------------------------------------------------------------------------
     def _query(self, sql: str, args: Iterable[Any] = ()) -> list[tuple[Any, ...]]:

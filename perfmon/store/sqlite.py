@@ -7,7 +7,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ..errors import StoreError
+from ..core.errors import StoreError
 from .sql import SQLStore
 
 __all__ = ["SQLiteStore"]

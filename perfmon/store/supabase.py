@@ -11,7 +11,6 @@ permission and auth errors never are. The service key is never put in a message.
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable, Mapping
 from functools import partial
@@ -19,8 +18,9 @@ from typing import Any, TypeVar, cast
 
 import httpx
 
-from ..errors import RunRejectedError, StoreError
-from ..results import Run
+from ..core.errors import RunRejectedError, StoreError
+from ..core.results import Run
+from ..core.retry import retry
 from .base import (
     CALIBRATION_COLUMNS,
     RUN_COLUMNS,
@@ -101,19 +101,22 @@ class SupabaseStore:
     def _call(self, what: str, fn: Callable[[], T]) -> T:
         from postgrest.exceptions import APIError
 
-        for attempt in range(1, self.attempts + 1):
+        def once() -> T:
             self._last_status = None
-            try:
-                return fn()
-            except (APIError, httpx.HTTPError) as exc:
-                status = f"HTTP {self._last_status}: " if self._last_status else ""
-                if isinstance(exc, APIError) and str(exc.code)[:2] in _REJECTED_CLASSES:
-                    raise RunRejectedError(f"Supabase refused {what} ({status}{self._clean(exc)})") from None
-                if attempt == self.attempts or not self._retryable(exc):
-                    raise StoreError(f"Supabase {what} failed ({status}{self._clean(exc)})") from None
-                # Full jitter: many CI jobs retrying together must not hammer the API in step.
-                time.sleep(random.uniform(0, self.backoff_s * 2 ** (attempt - 1)))
-        raise AssertionError("unreachable")
+            return fn()
+
+        def transient(exc: BaseException) -> bool:
+            if isinstance(exc, APIError) and str(exc.code)[:2] in _REJECTED_CLASSES:
+                return False
+            return isinstance(exc, APIError | httpx.HTTPError) and self._retryable(exc)
+
+        try:  # full jitter (core/retry.py): many CI jobs retrying together must not hammer the API in step
+            return retry(once, attempts=self.attempts, backoff_s=self.backoff_s, transient=transient)
+        except (APIError, httpx.HTTPError) as exc:
+            status = f"HTTP {self._last_status}: " if self._last_status else ""
+            if isinstance(exc, APIError) and str(exc.code)[:2] in _REJECTED_CLASSES:
+                raise RunRejectedError(f"Supabase refused {what} ({status}{self._clean(exc)})") from None
+            raise StoreError(f"Supabase {what} failed ({status}{self._clean(exc)})") from None
 
     # --- writing ------------------------------------------------------------------------------
     def _upsert(self, table: str, rows: list[dict[str, Any]]) -> None:

@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from perfmon.shared import stop_shared_services
-from perfmon.target import start_local_target
+from perfmon.system.services import stop_shared_services
+from perfmon.system.target import start_local_target
 
 ROOT = Path(__file__).resolve().parents[2]  # tests/_support/apps.py -> the checkout
 ADMIN = {"Authorization": "Bearer perfmon-demo-admin"}

@@ -71,7 +71,7 @@ class Hosts:
 
     def serve_target(self, log: Path) -> str:
         """The bundled app, in this namespace at the address every host routes to; stopped with the hosts."""
-        from perfmon.target import free_port
+        from perfmon.system.target import free_port
 
         port = free_port()
         proc = subprocess.Popen([sys.executable, "-m", "demo_app", "--host", self.target_address, "--port", str(port)],

@@ -1,4 +1,4 @@
-"""Every exit code of the table (README "Exit codes", ``perfmon.exit_codes``) on the real bundled app,
+"""Every exit code of the table (README "Exit codes", ``perfmon.core.exit_codes``) on the real bundled app,
 under pytest with the plugin and through ``perfmon run``: 0 passed, 1 failed, 2 usage, 3 could not be
 measured (target down, target stopped answering, generator saturated, no samples), 4 spooled."""
 

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 from perfmon import open_store
-from perfmon.calibration import Calibration
-from perfmon.host import machine_identity
-from perfmon.metrics import Trend
-from perfmon.results import Run
+from perfmon.cli.calibrate import Calibration
+from perfmon.core.metrics import Trend
+from perfmon.core.results import Run
+from perfmon.system.host import machine_identity
 from tests._support.sessions import ROOT, perfmon_cmd, pytest_cmd, run, runs_in
 
 pytestmark = pytest.mark.browser

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from perfmon.target import free_port
+from perfmon.system.target import free_port
 from tests._support.hosts import Host, Hosts, network_hosts
 from tests._support.sessions import env, pytest_cmd
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from perfmon.redaction import redact
+from perfmon.core.redaction import redact
 from tests._support.apps import DemoApp
 from tests._support.sessions import perfmon_cmd, project, pytest_cmd, run
 

@@ -15,7 +15,7 @@ import jsonschema
 import numpy as np
 import pytest
 
-from perfmon.results import shared_run_id
+from perfmon.core.results import shared_run_id
 from tests._support.hosts import network_hosts
 from tests._support.sessions import env, perfmon_cmd, pytest_cmd
 

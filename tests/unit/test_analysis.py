@@ -6,9 +6,9 @@ import pytest
 
 from perfmon import Metrics, Trend
 from perfmon.analysis import memory_growth, recovery_time
-from perfmon.config import Scenario, Stage
+from perfmon.core.config import Scenario, Stage
+from perfmon.core.metrics import WINDOW_S
 from perfmon.load import Client, EngineOptions, VirtualUser, run_scenario
-from perfmon.metrics import WINDOW_S
 from tests._support.apps import DemoApp
 
 SPIKE = Scenario(name="spike", executor="ramping-vus",

@@ -1,5 +1,6 @@
-"""The layout keeps its promises: no import cycles, no upward imports, measuring layers never judge,
-and HdrHistogram stays inside ``perfmon/metrics.py``. Read from the source with ``ast``."""
+"""The layout keeps its promises: folders are the layers, no import cycles, no upward imports,
+measuring layers never judge, and HdrHistogram stays inside ``perfmon/core/metrics.py``. Read from
+the source with ``ast``. ``pytest -s -k folder_graph`` prints the folder graph, floor by floor."""
 
 from __future__ import annotations
 
@@ -11,25 +12,22 @@ import pytest
 
 PKG = Path(__file__).resolve().parents[2] / "perfmon"
 
-# Lowest first. A module may import its own layer or a lower one, never a higher one.
+# Lowest first: one folder (or root module) per layer. A module may import its own layer or a lower
+# one, never a higher one.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("leaf", ("perfmon._version", "perfmon.errors", "perfmon.exit_codes", "perfmon.durations", "perfmon.names",
-              "perfmon.redaction", "perfmon.config_reader", "perfmon.metrics", "perfmon.samples",
-              "perfmon.worker_bytecode")),
-    ("model", ("perfmon.thresholds", "perfmon.config", "perfmon.results", "perfmon.measurements", "perfmon.host")),
-    ("measuring", ("perfmon.sampling", "perfmon.shared", "perfmon.target", "perfmon.browser", "perfmon.load.client",
-                   "perfmon.load.transports", "perfmon.load.h1",
-                   "perfmon.load.schedules", "perfmon.load.engine", "perfmon.load.progress", "perfmon.load.processes",
-                   "perfmon.load.scripts", "perfmon.load.capacity", "perfmon.target_db")),
+    ("core", ("perfmon._version", "perfmon.core")),
+    ("system", ("perfmon.system",)),
+    ("measuring", ("perfmon.browser", "perfmon.loadgen")),
     ("analysis", ("perfmon.analysis",)),
-    ("outputs", ("perfmon.store", "perfmon.report", "perfmon.monitor")),
+    ("store", ("perfmon.store",)),
+    ("report", ("perfmon.report",)),
     ("pipeline", ("perfmon.pipeline",)),
-    ("entry points", ("perfmon.load", "perfmon.session", "perfmon.xdist_workers", "perfmon.pytest_plugin",
-                      "perfmon.cli", "perfmon.capacity_cli",
-                      "perfmon.calibration",
-                      "perfmon.__main__",
-                      "perfmon")),
+    ("python entry points", ("perfmon.load",)),
+    ("front ends", ("perfmon.pytest_plugin", "perfmon.cli")),
+    ("public API", ("perfmon", "perfmon.monitor", "perfmon.__main__")),
 ]
+MEASURING = ("perfmon.system", "perfmon.browser", "perfmon.loadgen")
+MAX_ROOT_MODULES = 5
 
 
 def module_name(path: Path) -> str:
@@ -40,14 +38,20 @@ def module_name(path: Path) -> str:
 MODULES = {module_name(p): p for p in sorted(PKG.rglob("*.py"))}
 
 
-def layer(module: str) -> int:
-    best, found = -1, -1
-    for i, (_, prefixes) in enumerate(LAYERS):
+def folder(module: str) -> str:
+    """The layer's name a module belongs to: its folder, or itself for a root module."""
+    best = ""
+    for _, prefixes in LAYERS:
         for prefix in prefixes:
-            if (module == prefix or module.startswith(prefix + ".")) and len(prefix) > best:
-                best, found = len(prefix), i
-    assert found >= 0, f"{module} is in no layer of this test: add it to LAYERS"
-    return found
+            if (module == prefix or module.startswith(prefix + ".")) and len(prefix) > len(best):
+                best = prefix
+    assert best, f"{module} is in no layer of this test: put it in a layer's folder"
+    return best
+
+
+def layer(module: str) -> int:
+    unit = folder(module)
+    return next(i for i, (_, prefixes) in enumerate(LAYERS) if unit in prefixes)
 
 
 def imports(module: str) -> set[str]:
@@ -115,7 +119,7 @@ def test_no_import_cycles() -> None:
 def test_measuring_layers_never_judge() -> None:
     """The engine, the browser iteration and the sampler measure; the verdict is the pipeline's."""
     for module, deps in GRAPH.items():
-        if LAYERS[layer(module)][0] == "measuring" and module != "perfmon.load.capacity":
+        if module.startswith(MEASURING):
             assert "perfmon.pipeline" not in deps and not any(d.startswith("perfmon.pipeline.") for d in deps)
             text = MODULES[module].read_text()
             assert ".status =" not in text, f"{module} sets a run status"
@@ -124,7 +128,7 @@ def test_measuring_layers_never_judge() -> None:
 def test_hdrhistogram_and_its_scale_stay_in_metrics() -> None:
     leaks = []
     for module, path in MODULES.items():
-        if module == "perfmon.metrics":
+        if module == "perfmon.core.metrics":
             continue
         text = path.read_text()
         for needle in (r"hdrh", r"HdrHistogram", r"get_value_at_percentile", r"\._?scale\b", r"\bscale="):
@@ -140,6 +144,52 @@ def test_a_worker_imports_nothing_heavy_until_a_test_needs_it() -> None:
 
     code = ("import sys, perfmon.pytest_plugin; print(' '.join(sorted(m for m in sys.modules if m in "
             "{'aiohttp', 'httpx', 'numpy', 'jinja2', 'playwright', 'psutil', 'perfmon.pipeline', 'perfmon.load', "
-            "'perfmon.sampling', 'perfmon.report', 'perfmon.analysis'})))")
+            "'perfmon.system.resources', 'perfmon.report', 'perfmon.analysis'})))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd="/")
     assert out.stdout.split() == []
+
+
+def folder_graph() -> dict[str, set[str]]:
+    """Which folders (and root modules) import which others."""
+    graph: dict[str, set[str]] = {folder(m): set() for m in MODULES}
+    for module, deps in GRAPH.items():
+        graph[folder(module)].update(folder(d) for d in deps if folder(d) != folder(module))
+    return graph
+
+
+def test_the_folder_graph_has_no_cycle_and_about_nine_floors() -> None:
+    graph = folder_graph()
+    floor: dict[str, int] = {}
+
+    def height(unit: str, seen: tuple[str, ...] = ()) -> int:
+        assert unit not in seen, "folder cycle: " + " -> ".join([*seen, unit])
+        if unit not in floor:
+            floor[unit] = 1 + max((height(d, (*seen, unit)) for d in graph[unit]), default=0)
+        return floor[unit]
+
+    for unit in graph:
+        height(unit)
+    for n in sorted(set(floor.values())):
+        print(f"floor {n}: {', '.join(sorted(u for u, f in floor.items() if f == n))}")
+    assert max(floor.values()) <= len(LAYERS)
+
+
+def test_the_package_root_holds_only_the_public_api() -> None:
+    root = sorted(p.name for p in PKG.glob("*.py"))
+    assert len(root) <= MAX_ROOT_MODULES, root
+
+
+def test_no_module_is_over_500_lines() -> None:
+    long = sorted(f"{m} ({n})" for m, p in MODULES.items() if (n := len(p.read_text().splitlines())) > 500)
+    assert long == []
+
+
+def test_no_function_is_over_60_lines() -> None:
+    long = []
+    for module, path in MODULES.items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                n = (node.end_lineno or node.lineno) - node.lineno + 1
+                if n > 60:
+                    long.append(f"{module}.{node.name} ({n})")
+    assert sorted(long) == []

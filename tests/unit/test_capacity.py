@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from perfmon import Trend, open_store, parse_thresholds
-from perfmon.config import Scenario, Stage
+from perfmon.core.config import Scenario, Stage
 from perfmon.load import Client, EngineOptions, VirtualUser, find_breaking_point, run_scenario
 from perfmon.load.capacity_search import CapacitySearch, find_capacity, littles_law
 from perfmon.pipeline import summary_lines

@@ -14,7 +14,7 @@ from test_store_sqlite import make_run
 
 from perfmon.analysis.history import compare_with_history
 from perfmon.cli import main
-from perfmon.results import Run
+from perfmon.core.results import Run
 
 HELD = [100.0, 104.0, 98.0, 101.0, 103.0, 99.0]  # a few % apart, as searches are
 

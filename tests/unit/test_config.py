@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from perfmon import ConfigError, load_config
-from perfmon.config import parse_duration
+from perfmon.core.config import parse_duration
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -116,7 +116,7 @@ def test_a_client_saturated_past_the_configured_share_leaves_the_run_unmeasured(
 
 
 def test_seeded_accounts_and_suite_paths_are_config_keys(tmp_path: Path) -> None:
-    from perfmon.config import Accounts, Suites
+    from perfmon.core.config import Accounts, Suites
 
     default = load_config(write(tmp_path, ""))
     assert default.accounts == Accounts() and default.accounts.for_user(1) == ("vu0001@example.com", "testpassword")
@@ -180,8 +180,8 @@ def test_a_bad_regression_gate_is_one_line_naming_the_key(tmp_path: Path, clean_
 
 def test_every_metric_the_gate_judges_can_be_configured() -> None:
     from perfmon.analysis.series import observe
-    from perfmon.config import JUDGED_METRICS
-    from perfmon.results import Run
+    from perfmon.core.config import JUDGED_METRICS
+    from perfmon.core.results import Run
 
     run = Run(test_type="hybrid", environment="ci", profile="smoke", base_url="http://127.0.0.1:1")
     run.finished_at = run.started_at + 10

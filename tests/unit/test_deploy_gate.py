@@ -15,7 +15,7 @@ from test_store_sqlite import make_run
 
 from perfmon import open_store
 from perfmon.cli import main
-from perfmon.results import Run
+from perfmon.core.results import Run
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 

@@ -8,10 +8,10 @@ from collections.abc import Callable
 import pytest
 
 from perfmon import Counter, Metrics, Rate, Trend, parse_thresholds
-from perfmon.config import Scenario, Stage
+from perfmon.core.config import Scenario, Stage
 from perfmon.load import Client, EngineOptions, VirtualUser, endpoint_name, run_load_test, run_scenario
 from perfmon.load.perf_api import scoped
-from perfmon.target import free_port
+from perfmon.system.target import free_port
 from tests._support.apps import DemoApp
 
 QUIET = EngineOptions(progress=False)
@@ -139,7 +139,7 @@ def test_ramping_vus_follows_stages(clean_demo: DemoApp) -> None:
 
 
 def test_a_scenario_split_over_two_processes_adds_up(clean_demo: DemoApp) -> None:
-    from perfmon.load.processes import split_scenario
+    from perfmon.loadgen.processes import split_scenario
 
     sc = scenario(executor="constant-arrival-rate", rate=60.0, duration_s=3.0, max_vus=21)
     assert [p.rate for p in split_scenario(sc, 2)] == [30.0, 30.0]
@@ -166,7 +166,7 @@ def test_a_scenario_split_over_two_processes_adds_up(clean_demo: DemoApp) -> Non
 ], ids=["light", "heavy", "two-cores", "short", "ramp", "closed-busy", "closed-thinking", "few-iterations"])
 def test_auto_processes_follow_the_scenarios_rate_or_users(changes: dict[str, object], cores: int,
                                                            expected: int) -> None:
-    from perfmon.load.processes import auto_processes
+    from perfmon.loadgen.processes import auto_processes
 
     assert auto_processes(scenario(**changes), journey, log_in, cores=cores) == expected
 

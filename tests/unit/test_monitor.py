@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from perfmon import PerformanceMetrics, PerformanceMonitor, PerformanceTestResults, open_store
-from perfmon.config import MonitorGates
+from perfmon.core.config import MonitorGates
 
 
 def results(avg: float | None, p95: float | None, err: float | None, rps: float | None) -> PerformanceTestResults:

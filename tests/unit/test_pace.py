@@ -12,8 +12,8 @@ from perfmon.analysis.gate import gate
 from perfmon.analysis.history import compare_with_history
 from perfmon.analysis.pace import MIN_RUNS, adjust_for_pace, run_pace
 from perfmon.analysis.series import observe
+from perfmon.core.results import Run
 from perfmon.pipeline.summary import history_lines
-from perfmon.results import Run
 
 DASHBOARD = "/api/dashboard"
 

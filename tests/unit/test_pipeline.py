@@ -12,11 +12,11 @@ import jsonschema
 import pytest
 
 from perfmon import Metrics, Run, Threshold, Trend, parse_thresholds
-from perfmon.config import Config, Stage, load_config
-from perfmon.measurements import MeasurementLog, Record, read_records
+from perfmon.core.config import Config, Stage, load_config
+from perfmon.core.records import MeasurementLog, Record, read_records
+from perfmon.core.results import ScenarioRun
 from perfmon.pipeline import RunFacts, conclude, summary_lines
 from perfmon.report import write_reports
-from perfmon.results import ScenarioRun
 
 SPIKE_STAGES = (Stage(30, 10), Stage(5, 50), Stage(20, 50), Stage(5, 10), Stage(60, 10))
 T0 = 1_000_000.0
@@ -165,8 +165,8 @@ def test_scenario_facts_survive_the_store(tmp_path: Path) -> None:
 
 
 def test_a_session_s_exit_code_follows_the_table() -> None:
-    from perfmon.exit_codes import ExitCode
-    from perfmon.session import SessionOutcome, UserError
+    from perfmon.core.exit_codes import ExitCode
+    from perfmon.pytest_plugin.session import SessionOutcome, UserError
 
     nothing = SessionOutcome(None, None)
     assert nothing.session_exit_code(tests_failed=False, interrupted=False) is None  # pytest's own code stands

@@ -32,7 +32,7 @@ def test_load_api_names() -> None:
         "BreakingPoint", "Capacity", "CapacitySearch", "CapacityStep", "Client", "Engine", "EngineOptions", "Journey",
         "PerfApi", "RequestError", "Response", "SearchStep", "VirtualUser", "endpoint_name", "find_breaking_point",
         "find_capacity", "measure_scenario", "run_endurance_test",
-        "run_load_test", "run_scenario", "run_spike_test", "run_stress_test",
+        "run_load_test", "run_scenario", "run_spike_test", "run_stress_test", "run_test",
     }
     for name in perfmon.load.__all__:
         assert hasattr(perfmon.load, name), name

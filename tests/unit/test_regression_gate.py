@@ -10,8 +10,8 @@ from test_store_sqlite import make_run
 
 from perfmon.analysis.gate import gate
 from perfmon.analysis.series import Observation, observe
-from perfmon.config import GateSettings
-from perfmon.results import Run
+from perfmon.core.config import GateSettings
+from perfmon.core.results import Run
 
 
 def obs(key: str, value: float, se: float = 0.5, unit: str = "ms", higher_is_worse: bool = True) -> Observation:

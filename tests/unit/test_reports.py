@@ -107,7 +107,7 @@ def test_junit_has_one_case_per_threshold_and_fails_the_broken_one(tmp_path: Pat
     cases = root.findall(".//testcase")
     assert len(cases) == 3
     failed = [c for c in cases if c.find("failure") is not None]
-    assert [(c.get("classname"), c.get("name")) for c in failed] == [("perfmon.thresholds.browser_vital_cls",
+    assert [(c.get("classname"), c.get("name")) for c in failed] == [("perfmon.core.thresholds.browser_vital_cls",
                                                                        "p(75)<=0.1")]
     assert root.get("failures") == "1"
 
@@ -200,7 +200,7 @@ def test_summary_json_says_why_a_run_was_not_measured_and_what_the_analyses_foun
 
 
 def test_the_database_section_shows_top_queries_and_who_blocked_whom_escaped(tmp_path: Path) -> None:
-    from perfmon.target_db import BlockingChain, QueryDelta, TargetDbSummary
+    from perfmon.system.target_db import BlockingChain, QueryDelta, TargetDbSummary
 
     run = stress_run(minutes=0.5)
     dashboard = f"select * from submissions where supplier_id = $1 /* {EVIL} */"

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from perfmon.analysis.scalability import UslFit, fit_usl, usl_points
-from perfmon.config import Scenario, Stage
+from perfmon.core.config import Scenario, Stage
 from perfmon.load import Client, EngineOptions, VirtualUser, run_scenario
 from tests._support.apps import DemoApp
 

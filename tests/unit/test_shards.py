@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from perfmon.config import Config, Profile, Scenario, Shard, Stage
-from perfmon.errors import ConfigError
-from perfmon.measurements import Record
-from perfmon.metrics import Metrics
+from perfmon.core.config import Config, Profile, Scenario, Shard, Stage
+from perfmon.core.errors import ConfigError
+from perfmon.core.metrics import Metrics
+from perfmon.core.records import Record
+from perfmon.core.results import shared_run_id
 from perfmon.pipeline import NO_OUTPUTS, RunFacts
 from perfmon.pipeline.shards import make_part, merge_parts
-from perfmon.results import shared_run_id
 from perfmon.store import ShardRow
 
 

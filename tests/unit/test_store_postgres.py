@@ -18,9 +18,9 @@ from test_store_sqlite import (
 )
 
 from perfmon import StoreError, open_store
-from perfmon.config import load_config
-from perfmon.errors import RunRejectedError
-from perfmon.results import Run
+from perfmon.core.config import load_config
+from perfmon.core.errors import RunRejectedError
+from perfmon.core.results import Run
 from perfmon.store.spool import store_or_spool
 from tests._support.postgres import ADMIN, MIGRATIONS, apply
 

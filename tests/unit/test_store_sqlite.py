@@ -206,7 +206,7 @@ def test_a_gate_alert_is_claimed_once_per_run(tmp_path: Path) -> None:
 
 def keeps_calibrations_by_machine_class(store: Store) -> None:
     """`perfmon calibrate`'s results, newest first per machine class (shared with PostgreSQL and Supabase)."""
-    from perfmon.calibration import Calibration, Level
+    from perfmon.cli.calibrate import Calibration, Level
 
     machine = {"host": "runner-1", "cpus": 2, "cpu_model": "Test CPU", "memory_gb": 24, "platform": "Linux"}
     older = Calibration(level=2, margin=0.1, suite="tests/browser_perf", machine=machine, created_at=1_000_000.0,

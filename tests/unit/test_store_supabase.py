@@ -91,7 +91,7 @@ def test_retries_give_up_after_the_last_attempt() -> None:
 
 def test_store_dying_mid_run_is_spooled_and_flushed_exactly_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
                                                                  ) -> None:
-    from perfmon.config import load_config
+    from perfmon.core.config import load_config
     from perfmon.store.spool import store_or_spool
 
     fake = FakePostgREST(die_after=3)

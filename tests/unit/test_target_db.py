@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from perfmon import Counter, Metrics, Trend, open_store
-from perfmon.target_db import TargetDbError, TargetDbSampler
+from perfmon.system.target_db import TargetDbError, TargetDbSampler
 from tests._support.postgres import ADMIN
 from tests._support.sessions import project, pytest_cmd, run, runs_in
 

@@ -22,8 +22,8 @@ from test_browser_vitals import log_in, visit
 from perfmon import Metrics
 from perfmon.browser import BrowserPerf, start_browser_server
 from perfmon.browser.thin import ThinConnection, thin_client_supported
-from perfmon.errors import BrowserError
-from perfmon.thresholds import parse_thresholds
+from perfmon.core.errors import BrowserError
+from perfmon.core.thresholds import parse_thresholds
 from tests._support.apps import DemoApp
 
 pytestmark = pytest.mark.browser

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from perfmon import Metrics, ThresholdError, evaluate, parse_thresholds
-from perfmon.thresholds import ThresholdOutcome, iteration_breaches
+from perfmon.core.thresholds import ThresholdOutcome, iteration_breaches
 
 
 @pytest.mark.parametrize(

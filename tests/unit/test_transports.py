@@ -27,10 +27,10 @@ from typing import Any, TypeVar
 import pytest
 
 from perfmon import Counter, Metrics, Trend
-from perfmon.config import Scenario
+from perfmon.core.config import Scenario
 from perfmon.load import Client, EngineOptions, RequestError, VirtualUser, run_scenario
-from perfmon.load.transports import TRANSPORTS, open_transport
-from perfmon.target import free_port
+from perfmon.loadgen.transports import TRANSPORTS, open_transport
+from perfmon.system.target import free_port
 from tests._support.apps import DemoApp
 
 T = TypeVar("T")

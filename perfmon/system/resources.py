@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 import psutil
 
-from .metrics import Metrics
+from ..core.metrics import Metrics
 
 __all__ = ["Sampler"]
 

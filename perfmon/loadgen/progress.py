@@ -7,8 +7,8 @@ import sys
 import time
 from collections.abc import Callable
 
-from ..config import Scenario
-from ..metrics import Counter, Metrics, Rate
+from ..core.config import Scenario
+from ..core.metrics import Counter, Metrics, Rate
 
 __all__ = ["Progress"]
 

@@ -21,10 +21,10 @@ from urllib.parse import urlsplit
 from playwright.sync_api import BrowserContext, CDPSession, Page
 from playwright.sync_api import Error as PlaywrightError
 
-from ..metrics import Metrics
-from ..names import endpoint_name
-from ..samples import TimedSamples
-from ..thresholds import Threshold, iteration_breaches
+from ..core.metrics import Metrics
+from ..core.names import endpoint_name
+from ..core.samples import TimedSamples
+from ..core.thresholds import Threshold, iteration_breaches
 
 __all__ = ["NETWORK_PROFILES", "VITAL_NAMES", "BrowserPerf", "vitals_script"]
 

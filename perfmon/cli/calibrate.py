@@ -9,7 +9,7 @@ halved until it is one worker wide. A level holds when
   median ratio, so one noisy series of three samples cannot decide alone;
 - and the client was not saturated: at most ``SATURATED_SHARE`` of its browser samples quarantined.
 
-The answer is stored with the machine's identity (``perfmon.host``), and the pytest plugin warns at
+The answer is stored with the machine's identity (``perfmon.system.host``), and the pytest plugin warns at
 the start of a run whose ``-n`` exceeds it. Hand-written: no tool measures its own client's drift.
 """
 
@@ -26,12 +26,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import Config
-from .errors import ConfigError, StoreError
-from .host import machine_class, machine_identity
-from .metrics import Trend, merged_percentiles
-from .pipeline.quarantine import QUARANTINED
-from .results import Run
+from ..core.config import Config
+from ..core.errors import ConfigError, StoreError
+from ..core.metrics import Trend, merged_percentiles
+from ..core.results import Run
+from ..pipeline.quarantine import QUARANTINED
+from ..system.host import machine_class, machine_identity
 
 __all__ = ["SATURATED_SHARE", "Calibration", "Level", "calibrate", "calibrate_command", "drift", "newest_run",
            "run_level"]
@@ -147,7 +147,7 @@ def run_level(cfg: Config, workers: int, *, iterations: int, pytest_args: Sequen
 
 def newest_run(db: Path) -> Run:
     """The newest run in the SQLite store at ``db`` (ValueError when it holds none)."""
-    from .store import open_store
+    from ..store import open_store
 
     store = open_store(f"sqlite:///{db}")
     try:
@@ -204,8 +204,8 @@ def calibrate_command(args: Any, cfg: Config) -> int:
     """``perfmon calibrate``: 0 with a level found and stored, 3 when not even one journey ran unsaturated."""
     import json
 
-    from .exit_codes import ExitCode
-    from .store import open_store
+    from ..core.exit_codes import ExitCode
+    from ..store import open_store
 
     levels = _levels(args.levels)
     with tempfile.TemporaryDirectory(prefix="perfmon-calibrate-") as tmp:

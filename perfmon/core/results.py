@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ._version import __version__
+from .._version import __version__
 from .config import Stage
 from .metrics import Counter, Metrics, Rate, Trend
 from .thresholds import ThresholdOutcome

@@ -36,7 +36,7 @@ class ExitCode(IntEnum):
 
 
 def for_status(status: str, *, spooled: bool) -> ExitCode:
-    """The code of a concluded run from its status (``perfmon.results.RunStatus``) and whether it
+    """The code of a concluded run from its status (``perfmon.core.results.RunStatus``) and whether it
     only reached the spool."""
     if status in ("unmeasured", "interrupted"):
         return ExitCode.UNMEASURED

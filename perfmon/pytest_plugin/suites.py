@@ -28,7 +28,7 @@ from typing import Any, NoReturn
 
 import pytest
 
-from .errors import BrowserError, PerfmonError
+from ..core.errors import BrowserError, PerfmonError
 
 __all__ = ["HOOKS", "SuiteHooks", "caveats", "driver_reasons", "own_launch_reasons"]
 
@@ -66,7 +66,7 @@ def own_launch_reasons(config: pytest.Config) -> list[str]:
 def driver_reasons(config: pytest.Config) -> list[str]:
     """What needs pytest-playwright's Node.js driver in this process (device descriptors come
     with it): the shared browser is then reached through that driver."""
-    from .browser.thin import thin_client_supported
+    from ..browser.thin import thin_client_supported
 
     reasons = []
     if config.getoption("--device", None):
@@ -133,7 +133,7 @@ def browser(request: pytest.FixtureRequest, browser_type_launch_args: dict[str, 
     """Perfmon's shared browser server (under xdist, or ``--perf-browser-ws``), else Debian's Chromium
     with the closed-network flags and the suite's own launch arguments; pytest-playwright's launch when
     the suite asks for what that cannot give."""
-    from .browser.launch import launch_options
+    from ..browser.launch import launch_options
 
     config, hooks = request.config, request.config.stash[HOOKS]
     close: Callable[[], None] | None = None
@@ -153,7 +153,7 @@ def browser(request: pytest.FixtureRequest, browser_type_launch_args: dict[str, 
 def _driverless(endpoint: str) -> tuple[Any, Callable[[], None]] | None:
     """A connection to the shared server without a driver; None when the suite started pytest-playwright's
     driver first (its event loop holds this thread)."""
-    from .browser.launch import connect_browser
+    from ..browser.launch import connect_browser
 
     try:
         return connect_browser(endpoint)

@@ -1,7 +1,7 @@
 """One exception tree for perfmon.
 
 Every error a user can cause says what is wrong and how to fix it, in one line, so the CLI and
-the pytest plugin can print ``str(exc)`` and exit with its ``exit_code`` (``perfmon.exit_codes``:
+the pytest plugin can print ``str(exc)`` and exit with its ``exit_code`` (``perfmon.core.exit_codes``:
 2 for bad input, 3 for a target that is down) without a traceback::
 
     PerfmonError

@@ -12,14 +12,14 @@ import time
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from .config import Config
-from .durations import parse_duration
-from .errors import ConfigError
-from .exit_codes import ExitCode
-from .thresholds import Threshold, parse_thresholds
+from ..core.config import Config
+from ..core.durations import parse_duration
+from ..core.errors import ConfigError
+from ..core.exit_codes import ExitCode
+from ..core.thresholds import Threshold, parse_thresholds
 
 if TYPE_CHECKING:
-    from .store import Store
+    from ..store import Store
 
 __all__ = ["capacity_history", "capacity_search"]
 
@@ -40,10 +40,10 @@ def _slo(given: list[str] | None) -> list[Threshold]:
 
 
 def capacity_search(args: argparse.Namespace, cfg: Config) -> int:
-    from .load.capacity_search import CapacitySearch, find_capacity
-    from .load.engine import EngineOptions
-    from .load.scripts import load_callable
-    from .target import check_reachable
+    from ..load.capacity_search import CapacitySearch, find_capacity
+    from ..loadgen.engine import EngineOptions
+    from ..loadgen.scripts import load_callable
+    from ..system.target import check_reachable
 
     settings = CapacitySearch(start_rate=args.start_rate, max_rate=args.max_rate, width=args.width,
                               trials=args.trials, step_duration_s=parse_duration(args.step_duration,
@@ -107,7 +107,7 @@ class CapacityRow:
 
 def _drops(found: Any) -> dict[str, dict[str, Any]]:
     """Scenario -> the gate's regression finding on its sustainable rate, from a stored comparison."""
-    from .analysis.series import CAPACITY
+    from ..analysis.series import CAPACITY
 
     findings = found.get("findings") if isinstance(found, dict) else None
     return {dict(f.get("tags") or {}).get("scenario", ""): {k: f.get(k) for k in ("change", "baseline", "q_value")}
@@ -115,8 +115,8 @@ def _drops(found: Any) -> dict[str, dict[str, Any]]:
 
 
 def _rows(store: Store, environment: str, limit: int) -> tuple[list[CapacityRow], list[str]]:
-    from .analysis.capacity import capacity_by_scenario
-    from .pipeline.compare import readable_runs
+    from ..analysis.capacity import capacity_by_scenario
+    from ..pipeline.compare import readable_runs
 
     rows: list[CapacityRow] = []
     skipped: list[str] = []
@@ -134,7 +134,7 @@ def _rows(store: Store, environment: str, limit: int) -> tuple[list[CapacityRow]
 def capacity_history(args: argparse.Namespace, cfg: Config) -> int:
     """The sustainable rate of every stored run that measured one, newest first; 1 when the newest
     run of a scenario holds less than its history (the regression gate's finding, stored with it)."""
-    from .store import open_store
+    from ..store import open_store
 
     if args.limit < 1:
         raise ConfigError("--limit must be 1 or more")

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from .errors import ConfigError, TargetError
+from ..core.errors import ConfigError, TargetError
 
 __all__ = ["check_reachable", "free_port", "start_local_target"]
 

@@ -26,8 +26,8 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from ..metrics import Counter, Metrics, Rate, Trend
-from ..names import endpoint_name
+from ..core.metrics import Counter, Metrics, Rate, Trend
+from ..core.names import endpoint_name
 from .transports import Transport
 
 __all__ = ["Client", "RequestError", "Response", "endpoint_name"]

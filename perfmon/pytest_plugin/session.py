@@ -28,20 +28,20 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .config import Config
-from .errors import ConfigError, PerfmonError, one_line
-from .exit_codes import ExitCode
-from .measurements import MeasurementLog, Record, read_records
-from .redaction import redact
-from .results import new_run_id
-from .shared import shared_service, stop_shared_services
+from ..core.config import Config
+from ..core.errors import ConfigError, PerfmonError, one_line
+from ..core.exit_codes import ExitCode
+from ..core.records import MeasurementLog, Record, read_records
+from ..core.redaction import redact
+from ..core.results import new_run_id
+from ..system.services import shared_service, stop_shared_services
 
 if TYPE_CHECKING:
-    from .load.background import BackgroundLoad
-    from .pipeline import Concluded, Line, Outputs, RunFacts
-    from .pipeline.shards import ShardStored
-    from .sampling import Sampler
-    from .target_db import TargetDbSampler
+    from ..load.background import BackgroundLoad
+    from ..pipeline import Concluded, Line, Outputs, RunFacts
+    from ..pipeline.shards import ShardStored
+    from ..system.resources import Sampler
+    from ..system.target_db import TargetDbSampler
 
 __all__ = [
     "LOCAL",
@@ -120,7 +120,7 @@ def session_target(config: Config, files: SessionFiles) -> Target:
 
     def start() -> dict[str, Any]:
         # httpx (whose import brings its CLI's rich and click, 0.1 CPU-s): only the process that starts the app
-        from .target import start_local_target
+        from ..system.target import start_local_target
 
         return start_local_target(config.target_command, cwd=config.root, log_dir=files.root)
 
@@ -134,7 +134,7 @@ def session_browser(files: SessionFiles, *, worker: int, workers: int, servers: 
     ``endpoints`` (``--perf-browser-ws``), a connection to one of those servers, workers taken in turn;
     under xdist a connection to one of the browser servers all workers share (one per 16 workers, or
     ``servers``); alone, or with ``servers=0``, a browser of its own."""
-    from .browser import connect_browser, endpoint_label, launch_browser
+    from ..browser import connect_browser, endpoint_label, launch_browser
 
     endpoint, remote = browser_endpoint(files, worker=worker, workers=workers, servers=servers, endpoints=endpoints)
     if endpoint is None:
@@ -149,7 +149,7 @@ def browser_endpoint(files: SessionFiles, *, worker: int, workers: int, servers:
                      endpoints: tuple[str, ...] = ()) -> tuple[str | None, bool]:
     """Where this process's browser is: a server on another host (``True``), a shared local server
     (started by the first worker to ask), or ``None``: a browser of its own."""
-    from .browser import start_browser_server
+    from ..browser import start_browser_server
 
     if endpoints:
         return endpoints[worker % len(endpoints)], True
@@ -167,8 +167,8 @@ def browser_endpoint(files: SessionFiles, *, worker: int, workers: int, servers:
 
 def _connect_remote(endpoint: str) -> tuple[Any, Callable[[], None]]:
     """A browser server on another host, or one line saying why not (it went away since the start)."""
-    from .browser import check_endpoint, connect_browser, endpoint_label
-    from .errors import BrowserError
+    from ..browser import check_endpoint, connect_browser, endpoint_label
+    from ..core.errors import BrowserError
 
     check_endpoint(endpoint)
     try:
@@ -183,7 +183,7 @@ def _connect_remote(endpoint: str) -> tuple[Any, Callable[[], None]]:
 
 def chromium_problem() -> PerfmonError | None:
     """Why no journey could start (Chromium missing), or ``None``."""
-    from .browser import chromium_executable
+    from ..browser import chromium_executable
 
     try:
         chromium_executable()
@@ -213,7 +213,7 @@ class BrowserOptions:
         found: dict[str, Any] = {"network": self.network, "cpu_throttle": self.cpu_throttle,
                                  "tracing": "retain-on-failure" if self.tracing else "off"}
         if self.endpoints:  # where the browsers ran, never the endpoints' secret paths
-            from .browser import endpoint_label
+            from ..browser import endpoint_label
 
             found["browser_hosts"] = [endpoint_label(e) for e in self.endpoints]
         return {k: v for k, v in found.items() if v is not None}
@@ -304,7 +304,7 @@ def measure_context(context: Any, record: Record, options: BrowserOptions, *, jo
                     hosts: tuple[str, str] = (LOCAL, LOCAL), adopt_page: bool = False) -> Any:
     """Start measuring a browser context (its page's vitals, navigation, resources) into ``record``:
     a page it opens, or with ``adopt_page`` the first page someone else opens in it."""
-    from .browser import BrowserPerf
+    from ..browser import BrowserPerf
 
     record.kind = "browser"
     record.metrics.counter("browser_host_iterations", {"browser": hosts[0], "runner": hosts[1]}).add(1)
@@ -324,7 +324,7 @@ def finish_context(bp: Any, record: Record, config: Config, *, artifacts: Path, 
 
 @dataclass(frozen=True)
 class UserError:
-    """A user error met during the tests: its one line and its exit code (``perfmon.exit_codes``)."""
+    """A user error met during the tests: its one line and its exit code (``perfmon.core.exit_codes``)."""
 
     message: str
     exit_code: int
@@ -386,14 +386,14 @@ class Controller:
         """Check a given target and browser servers, start sampling and, for a hybrid run, the
         background load. Raises :class:`~perfmon.PerfmonError` (one line) before any test runs when
         something is wrong."""
-        from .metrics import Metrics
-        from .sampling import Sampler
-        from .target import check_reachable
+        from ..core.metrics import Metrics
+        from ..system.resources import Sampler
+        from ..system.target import check_reachable
 
         if self.config.base_url:
             check_reachable(self.config.base_url)  # before 50 workers start, not in each of them
         if browser_endpoints:
-            from .browser import check_endpoint
+            from ..browser import check_endpoint
 
             for endpoint in browser_endpoints:
                 check_endpoint(endpoint)
@@ -405,7 +405,7 @@ class Controller:
             session_target(self.config, self.files)
             self._sample_target_db(self.config.target_db)
         if load:
-            from .load.background import BackgroundLoad
+            from ..load.background import BackgroundLoad
 
             target = session_target(self.config, self.files)
             self.background = BackgroundLoad.start(
@@ -414,8 +414,8 @@ class Controller:
                 base_url=target.base_url, target_pid=target.pid)
 
     def _sample_target_db(self, url: str) -> None:
-        from .metrics import Metrics
-        from .target_db import TargetDbError, TargetDbSampler
+        from ..core.metrics import Metrics
+        from ..system.target_db import TargetDbError, TargetDbSampler
 
         sampler = TargetDbSampler(url, Metrics(), interval_s=self.config.target_db_interval_s)
         try:
@@ -430,8 +430,8 @@ class Controller:
     def calibration_warning(self, workers: int) -> str | None:
         """A line when ``workers`` concurrent journeys are more than this machine's newest calibration
         (``perfmon calibrate``) says it holds; None otherwise, or when the store cannot say."""
-        from .host import machine_class, machine_identity
-        from .store import open_store
+        from ..store import open_store
+        from ..system.host import machine_class, machine_identity
 
         try:
             store = open_store(self.config.store, root=self.config.root, create=False)
@@ -454,7 +454,7 @@ class Controller:
                outputs: Outputs) -> SessionOutcome:
         """Stop measuring and conclude the session's one run from every process's records. A user error
         met during the tests stopped the session: the run is failed, not interrupted."""
-        from .pipeline import RunFacts, conclude
+        from ..pipeline import RunFacts, conclude
 
         error = self.files.user_error()
         if self.sampler is not None:
@@ -495,7 +495,7 @@ class Controller:
 
     def _store_shard(self, records: list[Record], base_url: str | None, facts: RunFacts,
                      metadata: Mapping[str, Any], outputs: Outputs) -> ShardStored:
-        from .pipeline.shards import make_part, store_part
+        from ..pipeline.shards import make_part, store_part
 
         assert self.config.shard is not None
         part = make_part(records, self.config, run_id=self.run_id, started_at=self.started_at,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..config import Scenario, Stage
+from ..core.config import Scenario, Stage
 
 __all__ = ["Schedule"]
 

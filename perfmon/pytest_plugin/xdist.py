@@ -19,8 +19,8 @@ from typing import Any, NoReturn
 
 import pytest
 
-from .errors import PerfmonError, TargetError
-from .measurements import MeasurementLog, Record
+from ..core.errors import PerfmonError, TargetError
+from ..core.records import MeasurementLog, Record
 from .session import Controller, ProcessContext, UserError
 
 __all__ = ["XdistHooks", "remote_workers", "ship_to_controller"]

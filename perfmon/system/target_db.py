@@ -33,9 +33,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import PerfmonError, one_line
-from .metrics import WINDOW_S, Metrics
-from .redaction import redact
+from ..core.errors import PerfmonError, one_line
+from ..core.metrics import WINDOW_S, Metrics
+from ..core.redaction import redact
 
 __all__ = ["BlockingChain", "QueryDelta", "TargetDbError", "TargetDbSampler", "TargetDbSummary"]
 

@@ -13,17 +13,17 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from .config import Config, GateSettings, load_config
-from .errors import ConfigError, PerfmonError, StoreError, TargetError
-from .exit_codes import ExitCode
-from .redaction import redact
-from .results import Run, shared_run_id
-from .store import RunSummary, Store, open_store
-from .thresholds import ThresholdOutcome
+from ..core.config import Config, GateSettings, load_config
+from ..core.errors import ConfigError, PerfmonError, StoreError, TargetError
+from ..core.exit_codes import ExitCode
+from ..core.redaction import redact
+from ..core.results import Run, shared_run_id
+from ..core.thresholds import ThresholdOutcome
+from ..store import RunSummary, Store, open_store
 
 __all__ = ["main"]
 
-# `perfmon run` follows perfmon's table (perfmon.exit_codes); the read commands use the same codes:
+# `perfmon run` follows perfmon's table (perfmon.core.exit_codes); the read commands use the same codes:
 NO_VERDICT = ExitCode.UNMEASURED  # no verdict: too little comparable history, or no (recent) run of the commit
 STORE_UNREADABLE = ExitCode.SPOOLED  # `perfmon gate`: the store could not be read
 
@@ -215,7 +215,7 @@ _SPEC_COLUMN = {"avg_response_time": "avg_response_time_ms", "p95_response_time"
 
 def _compare(base: Run, cand: Run, *, across: bool) -> None:
     """Key metrics and every threshold of two runs, with the change from base to candidate."""
-    from .analysis.history import difference
+    from ..analysis.history import difference
 
     if not across and (why := difference(cand, base)) is not None:
         raise ConfigError(f"run {base.run_id[:8]} is not comparable with {cand.run_id[:8]}: its {why}; compare "
@@ -239,8 +239,8 @@ def _compare(base: Run, cand: Run, *, across: bool) -> None:
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
-    from .analysis.gate import compare_two
-    from .analysis.series import observe
+    from ..analysis.gate import compare_two
+    from ..analysis.series import observe
 
     changed = [f for f in compare_two(observe(base), observe(cand)) if f.kind != "same"]
     print(f"series beyond sampling noise (run-to-run noise is unknown from two runs; `perfmon regressions` "
@@ -260,8 +260,8 @@ def _newest(store: Store) -> str:
 
 def _baseline(store: Store, action: str, run_id: str | None, settings: GateSettings) -> None:
     """``accept``: mark an intended change; ``show``: the runs a run is (or would be) compared against."""
-    from .analysis.history import accepted, baseline_runs, target_of
-    from .pipeline.compare import read_history
+    from ..analysis.history import accepted, baseline_runs, target_of
+    from ..pipeline.compare import read_history
 
     if action == "accept":
         assert run_id is not None
@@ -287,8 +287,8 @@ def _baseline(store: Store, action: str, run_id: str | None, settings: GateSetti
 def _regressions(store: Store, run_id: str | None, *, as_json: bool) -> int:
     """Print a stored run's comparison with its history; 1 when it has an open regression or leak,
     NO_VERDICT when it could not be judged (too little comparable history), 0 otherwise."""
-    from .pipeline.compare import open_regressions
-    from .pipeline.summary import history_lines
+    from ..pipeline.compare import open_regressions
+    from ..pipeline.summary import history_lines
 
     run = store.load_run(run_id or _newest(store))
     found = run.metadata.get("regressions")
@@ -380,9 +380,9 @@ def _run_pytest(argv: list[str], *, cwd: Path, env: Mapping[str, str]) -> int:
 
 def _cmd_merge(args: argparse.Namespace, cfg: Config) -> int:
     """Judge a sharded run from its stored parts, waiting up to ``--wait`` for the missing ones."""
-    from .durations import parse_duration
-    from .pipeline import Outputs
-    from .pipeline.shards import merge_parts
+    from ..core.durations import parse_duration
+    from ..pipeline import Outputs
+    from ..pipeline.shards import merge_parts
 
     wait_s = parse_duration(args.wait, what="--wait")
     run_id = shared_run_id(args.run_id)
@@ -412,7 +412,7 @@ def _cmd_merge(args: argparse.Namespace, cfg: Config) -> int:
 
 
 def _cmd_flush(cfg: Config) -> int:
-    from .store.spool import flush_spool
+    from ..store.spool import flush_spool
 
     done = flush_spool(cfg)
     if not done.sent and not done.rejected:
@@ -433,8 +433,8 @@ def _cmd_gate(args: argparse.Namespace, cfg: Config) -> int:
     """The deployment check: fail closed, say why in one line, bypass only when asked."""
     import re
 
-    from .durations import parse_duration
-    from .pipeline.deploy_check import check_deploy
+    from ..core.durations import parse_duration
+    from ..pipeline.deploy_check import check_deploy
 
     sha = args.sha or os.environ.get("GITHUB_SHA") or os.environ.get("CI_COMMIT_SHA")
     if not sha:
@@ -479,7 +479,7 @@ def _gate_alert(args: argparse.Namespace, store: Store | None, line: str, *, sha
                 run_id: str | None) -> None:
     """A refused deploy on a protected branch or tag (or with --alert) goes to the webhook, once per run.
     The alert never changes the gate's exit code: a webhook that is down is one more line."""
-    from .pipeline.deploy_check import alert_refusal
+    from ..pipeline.deploy_check import alert_refusal
 
     protected = "true" in (os.environ.get("GITHUB_REF_PROTECTED"), os.environ.get("CI_COMMIT_REF_PROTECTED"))
     webhook = os.environ.get("PERFMON_ALERT_WEBHOOK")
@@ -496,7 +496,7 @@ def _gate_alert(args: argparse.Namespace, store: Store | None, line: str, *, sha
 
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "browser-server":
-        from .browser import serve_browser
+        from ..browser import serve_browser
 
         def ready(endpoint: str) -> None:
             print(endpoint, flush=True)
@@ -518,14 +518,14 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "merge":
         return _cmd_merge(args, cfg)
     if args.command == "calibrate":
-        from .calibration import calibrate_command
+        from .calibrate import calibrate_command
 
         if not 0 < args.margin < 10:
             raise ConfigError(f"--margin {args.margin:g}: give the drift allowed as a fraction, e.g. 0.1 for 10 %")
         args.pytest_args = [a for a in args.pytest_args if a != "--"]
         return calibrate_command(args, cfg)
     if args.command == "capacity":
-        from .capacity_cli import capacity_history, capacity_search
+        from .capacity import capacity_history, capacity_search
 
         return capacity_search(args, cfg) if args.capacity_action == "search" else capacity_history(args, cfg)
     store = open_store(cfg.store, root=cfg.root, create=False)
@@ -535,11 +535,11 @@ def _dispatch(args: argparse.Namespace) -> int:
                 raise ConfigError("--limit must be 1 or more")
             _history_table(store.history(test_type=args.type, environment=args.env, limit=args.limit))
         elif args.command == "show":
-            from .pipeline import summary_lines
+            from ..pipeline import summary_lines
 
             print("\n".join(summary_lines(store.load_run(args.run_id))))
         elif args.command == "report":
-            from .report import write_reports
+            from ..report import write_reports
 
             run = store.load_run(args.run_id)
             history = store.history(test_type=run.test_type, environment=run.environment, limit=20)

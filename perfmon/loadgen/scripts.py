@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..errors import ScriptError
+from ..core.errors import ScriptError
 
 __all__ = ["load_callable"]
 

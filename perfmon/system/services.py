@@ -47,7 +47,7 @@ def shared_service(directory: Path, name: str, start: Callable[[], dict[str, Any
 
 
 def _error_from(data: dict[str, Any]) -> Exception:
-    from . import errors
+    from ..core import errors
 
     cls = getattr(errors, str(data.get("type")), None)
     if isinstance(cls, type) and issubclass(cls, errors.PerfmonError):

@@ -21,10 +21,10 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from typing import Any
 
-from ..config import Scenario, Stage
-from ..errors import ScriptError
-from ..metrics import Metrics
-from ..results import ScenarioRun
+from ..core.config import Scenario, Stage
+from ..core.errors import ScriptError
+from ..core.metrics import Metrics
+from ..core.results import ScenarioRun
 from .engine import EngineOptions
 from .schedules import OPEN
 

@@ -1,12 +1,12 @@
 """The pytest plugin: options, hooks and fixtures that wire pytest and pytest-xdist to the library.
 
 Every process keeps a :class:`_Process` (config, run id, the shared session directory, its own
-record log). Each test gets a fresh :class:`~perfmon.measurements.Record` that the ``perf`` and
+record log). Each test gets a fresh :class:`~perfmon.core.records.Record` that the ``perf`` and
 ``perf_api`` fixtures fill and that is appended to the log when the test ends. The controller (or
-the only process) also keeps a :class:`~perfmon.session.Controller`, which samples the machine,
+the only process) also keeps a :class:`~perfmon.pytest_plugin.session.Controller`, which samples the machine,
 drives a hybrid run's background load and, at the end, hands every record to the pipeline once.
 
-Exit codes follow perfmon's table (``perfmon.exit_codes``), not pytest's: the session's outcome
+Exit codes follow perfmon's table (``perfmon.core.exit_codes``), not pytest's: the session's outcome
 decides it in ``pytest_sessionfinish``. User errors take one path: a :class:`~perfmon.PerfmonError`
 before any test runs becomes a ``pytest.UsageError`` that keeps the error's code (one line; 2, or 3
 for a target that is down); one met inside a test (in any process) is noted in the session
@@ -29,11 +29,12 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
-from .config import Config, Shard, load_config
-from .errors import ConfigError, PerfmonError
-from .exit_codes import ExitCode
-from .measurements import Record
-from .results import shared_run_id
+from ..core.config import Config, Shard, load_config
+from ..core.errors import ConfigError, PerfmonError
+from ..core.exit_codes import ExitCode
+from ..core.records import Record
+from ..core.results import shared_run_id
+from .bytecode import share_worker_bytecode
 from .session import (
     LOCAL,
     BrowserOptions,
@@ -50,11 +51,10 @@ from .session import (
     session_browser,
     session_target,
 )
-from .worker_bytecode import share_worker_bytecode
-from .xdist_workers import XdistHooks, remote_workers, ship_to_controller
+from .xdist import XdistHooks, remote_workers, ship_to_controller
 
 if TYPE_CHECKING:
-    from .load.perf_api import PerfApi
+    from ..load.perf_api import PerfApi
 
 __all__ = ["session_config"]
 
@@ -173,7 +173,7 @@ def pytest_configure(config: pytest.Config) -> None:
     opt = config.getoption
     endpoints: tuple[str, ...] = ()
     if given := opt("perf_browser_ws") or [os.environ.get("PERFMON_BROWSER_WS", "")]:
-        from .browser.remote import parse_endpoints  # Playwright comes with it: only when asked for
+        from ..browser.remote import parse_endpoints  # Playwright comes with it: only when asked for
 
         try:
             endpoints = parse_endpoints(given)
@@ -246,7 +246,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         _user_error(exc, session.config)
     workers = opt("numprocesses", None) if session.config.pluginmanager.hasplugin("xdist") else None
     if session.config.pluginmanager.has_plugin(_SUITES_PLUGIN):  # said once, and recorded with the run
-        from .playwright_suites import caveats
+        from .suites import caveats
 
         controller.warnings += caveats(session.config, workers if isinstance(workers, int) else 1)
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
@@ -325,7 +325,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
     if (controller := config.stash.get(_controller_key, None)) is None:
         return
-    from .pipeline import Outputs
+    from ..pipeline import Outputs
 
     process = config.stash[_process_key]
     try:
@@ -482,7 +482,7 @@ def _instrument_playwright(config: pytest.Config) -> None:
         _user_error(ConfigError("--perf (instrument_playwright) measures a pytest-playwright suite, and "
                                 "pytest-playwright is not loaded: pip install pytest-playwright, or drop "
                                 "-p no:playwright"), config)
-    from . import playwright_suites
+    from . import suites as playwright_suites
 
     config.stash[playwright_suites.HOOKS] = playwright_suites.SuiteHooks(
         measure=_measure_suite_context, endpoint=lambda: _suite_browser_endpoint(config), user_error=_user_error)
@@ -492,7 +492,7 @@ def _instrument_playwright(config: pytest.Config) -> None:
 def _suite_browser_endpoint(config: pytest.Config) -> str | None:
     """The browser server a ``--perf`` suite connects to (None: it launches one); remembers the host
     label its journeys are counted under."""
-    from .browser.remote import endpoint_label
+    from ..browser.remote import endpoint_label
 
     process = _process(config)
     try:
@@ -530,7 +530,7 @@ def _measure_suite_context(request: pytest.FixtureRequest, context: Any) -> Call
 def perf_api(request: pytest.FixtureRequest, perf_config: Config, _perf_target: Target) -> PerfApi:
     """Run API load scenarios from a test (``perf_api.run(journey, scenario="load")``); their metrics,
     thresholds and facts join the session's one run."""
-    from .load.perf_api import PerfApi
+    from ..load.perf_api import PerfApi
 
     return PerfApi(request.node.stash[_record_key], perf_config, run_id=_process(request.config).run_id,
                    base_url=_perf_target.base_url, target_pid=_perf_target.pid)

@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .._version import __version__
-from ..config import Accounts, Scenario
-from ..metrics import Metrics
-from ..results import ScenarioRun
-from ..sampling import Sampler
-from ..thresholds import evaluate
+from ..core.config import Accounts, Scenario
+from ..core.metrics import Metrics
+from ..core.results import ScenarioRun
+from ..core.thresholds import evaluate
+from ..system.resources import Sampler
 from .client import Client, RequestError
 from .progress import Progress
 from .schedules import Schedule
