@@ -15,6 +15,7 @@ the start of a run whose ``-n`` exceeds it. Hand-written: no tool measures its o
 
 from __future__ import annotations
 
+import argparse
 import math
 import os
 import subprocess
@@ -32,9 +33,19 @@ from ..core.metrics import Trend, merged_percentiles
 from ..core.results import Run
 from ..pipeline.quarantine import QUARANTINED
 from ..system.host import machine_class, machine_identity
+from ._common import Subcommands, config, positive
 
-__all__ = ["SATURATED_SHARE", "Calibration", "Level", "calibrate", "calibrate_command", "drift", "newest_run",
-           "run_level"]
+__all__ = [
+    "SATURATED_SHARE",
+    "Calibration",
+    "Level",
+    "calibrate",
+    "calibrate_command",
+    "drift",
+    "newest_run",
+    "register",
+    "run_level",
+]
 
 SATURATED_SHARE = 0.05  # more of a level's browser samples quarantined than this: its client was saturated
 _SERIES = (("browser_step_duration", "step"), ("browser_vital_lcp", "page"), ("browser_vital_fcp", "page"),
@@ -242,3 +253,25 @@ def _levels(text: str) -> list[int]:
     if not levels or levels[0] < 1:
         raise ConfigError(f"--levels {text!r}: give worker counts of 1 or more separated by commas, e.g. 1,2,4,8,16")
     return levels if levels[0] == 1 else [1, *levels]
+
+
+def register(sub: Subcommands) -> None:
+    cal = sub.add_parser("calibrate", help="how many concurrent browser journeys this machine holds before its own "
+                                           "numbers drift (stored; the plugin warns when -n exceeds it)")
+    cal.add_argument("--levels", default="1,2,4,8,16,32", help="worker counts to try, rising (default: 1,2,4,8,16,32)"
+                                                               "; the gap where it stops holding is then bisected")
+    cal.add_argument("--margin", type=float, default=0.10,
+                     help="how far steps and vitals may drift from one journey alone (default: 0.10)")
+    cal.add_argument("--iterations", type=positive, default=2, help="iterations of each journey per worker")
+    cal.add_argument("--for", dest="workers", type=positive, default=50, metavar="N",
+                     help="say how many such machines -n N needs (default: 50)")
+    cal.add_argument("--json", action="store_true", help="print the result as JSON")
+    cal.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: passed to pytest as they are")
+    cal.set_defaults(handler=_calibrate)
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    if not 0 < args.margin < 10:
+        raise ConfigError(f"--margin {args.margin:g}: give the drift allowed as a fraction, e.g. 0.1 for 10 %")
+    args.pytest_args = [a for a in args.pytest_args if a != "--"]
+    return calibrate_command(args, config(args))

@@ -17,11 +17,12 @@ from ..core.durations import parse_duration
 from ..core.errors import ConfigError
 from ..core.exit_codes import ExitCode
 from ..core.thresholds import Threshold, parse_thresholds
+from ._common import Subcommands, config
 
 if TYPE_CHECKING:
     from ..store import Store
 
-__all__ = ["capacity_history", "capacity_search"]
+__all__ = ["capacity_history", "capacity_search", "register"]
 
 _DEFAULT_SLO = ("http_req_duration:p(95)<500", "http_req_failed:rate<0.01")
 
@@ -175,3 +176,34 @@ def capacity_history(args: argparse.Namespace, cfg: Config) -> int:
 
 def _num(v: float | None, spec: str = ".4g") -> str:
     return "-" if v is None else format(v, spec)
+
+
+def register(sub: Subcommands) -> None:
+    capacity = sub.add_parser("capacity", help="capacity planning: the sustainable arrival rate at the SLO")
+    capacity.add_argument("--env", default=None, help="the environment whose runs to show (default: the config's)")
+    capacity.add_argument("--limit", type=int, default=20, help="at most this many runs")
+    capacity.add_argument("--json", action="store_true", help="the history as JSON")
+    actions = capacity.add_subparsers(dest="capacity_action", metavar="ACTION")
+    search = actions.add_parser("search", help="search the highest rate at which the SLO holds (exit 0: found)")
+    search.add_argument("--base-url", required=True, help="the target, e.g. http://127.0.0.1:8000")
+    search.add_argument("--script", default=None, help="FILE.py:FUNC, the journey (default: suites.load_script)")
+    search.add_argument("--on-start", default=None, help="FILE.py:FUNC once per user (default: suites.load_on_start; "
+                                                         "'none': nothing)")
+    search.add_argument("--slo", action="append", default=None, metavar="[METRIC:]EXPR",
+                        help="a k6 threshold the rate must hold, e.g. 'p(95)<500' (on http_req_duration) or "
+                             "'http_req_failed:rate<0.01'; repeat it (default: both of those)")
+    search.add_argument("--start-rate", type=float, default=10.0)
+    search.add_argument("--max-rate", type=float, default=5000.0)
+    search.add_argument("--width", type=float, default=0.1, help="stop when the bracket is this narrow (relative)")
+    search.add_argument("--trials", type=int, default=2, help="times a rate near the boundary must hold")
+    search.add_argument("--step-duration", default="5s", help="how long each rate is held")
+    search.add_argument("--max-time", default="10m", help="stop the search after this long")
+    search.add_argument("--think-time", default=None, help="a user's pause between iterations, for the capacity "
+                                                           "in users (default: the load scenario's think_time)")
+    search.add_argument("--json", action="store_true", help="print the result as JSON")
+    capacity.set_defaults(handler=_capacity)
+
+
+def _capacity(args: argparse.Namespace) -> int:
+    cfg = config(args)
+    return capacity_search(args, cfg) if args.capacity_action == "search" else capacity_history(args, cfg)

@@ -103,11 +103,11 @@ def test_store_dying_mid_run_is_spooled_and_flushed_exactly_once(tmp_path: Path,
     assert [r["complete"] for r in fake.rows("performance_test_runs")] == [False]  # never shown as complete
     # The store is back: replay the spool.
     fake.die_after = None
-    from perfmon.cli import _cmd_flush
+    from perfmon.cli.flush import flush
 
     monkeypatch.setattr("perfmon.store.spool.open_store", lambda url, root=None: store(fake))
-    assert _cmd_flush(load_config(tmp_path / "perfmon.toml")) == 0
-    assert _cmd_flush(load_config(tmp_path / "perfmon.toml")) == 0
+    assert flush(load_config(tmp_path / "perfmon.toml")) == 0
+    assert flush(load_config(tmp_path / "perfmon.toml")) == 0
     [row] = fake.rows("performance_test_runs")
     assert row["complete"] is True and row["id"] == run.run_id
     assert len(fake.rows("performance_metric_series")) == len(run.metrics)

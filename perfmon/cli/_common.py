@@ -1,0 +1,81 @@
+"""What the commands share: argument types, the exit codes of the read commands, number cells,
+loading the config from the command line and reading the store."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from ..core.config import Config, load_config
+from ..core.errors import StoreError
+from ..core.exit_codes import ExitCode
+
+if TYPE_CHECKING:
+    from ..store import Store
+
+__all__ = ["NO_VERDICT", "STORE_UNREADABLE", "TYPES", "Subcommands", "config", "fmt", "newest", "port", "positive",
+           "reading_store"]
+
+# What add_subparsers returns (argparse names it privately; generic only to type checkers).
+if TYPE_CHECKING:
+    Subcommands = argparse._SubParsersAction[argparse.ArgumentParser]
+else:
+    Subcommands = argparse._SubParsersAction
+
+# `perfmon run` follows perfmon's table (perfmon.core.exit_codes); the read commands use the same codes:
+NO_VERDICT = ExitCode.UNMEASURED  # no verdict: too little comparable history, or no (recent) run of the commit
+STORE_UNREADABLE = ExitCode.SPOOLED  # `perfmon gate`: the store could not be read
+
+TYPES = ("all", "browser", "load", "stress", "spike", "endurance")
+
+
+def config(args: argparse.Namespace) -> Config:
+    """The config the command line names (``--config``, ``--store``; ``--profile`` and ``--env`` of ``run``)."""
+    return load_config(args.config, store=args.store, profile=getattr(args, "profile", None),
+                       environment=getattr(args, "env", None) if args.command == "run" else None)
+
+
+@contextmanager
+def reading_store(cfg: Config) -> Iterator[Store]:
+    """The config's store, opened to read (never created), closed after."""
+    from ..store import open_store
+
+    store = open_store(cfg.store, root=cfg.root, create=False)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def newest(store: Store) -> str:
+    """The id of the newest stored run."""
+    found = store.history(limit=1)
+    if not found:
+        raise StoreError(f"{store.url} holds no run yet; run `perfmon run` first")
+    return found[0].run_id
+
+
+def port(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = -1
+    if not 0 <= n <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port: give 0-65535 (0: any free port)")
+    return n
+
+
+def positive(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more, not {text!r}")
+    return n
+
+
+def fmt(v: float | None, spec: str = ".1f") -> str:
+    return "-" if v is None else format(v, spec)

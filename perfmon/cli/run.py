@@ -1,0 +1,114 @@
+"""``perfmon run``: the browser and API suites as one judged, stored run, through pytest in a
+process group of its own (Ctrl-C reaches pytest once, as one SIGINT)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+from ..core.errors import ConfigError
+from ..core.exit_codes import ExitCode
+from ._common import TYPES, Subcommands, config
+
+__all__ = ["register"]
+
+
+def register(sub: Subcommands) -> None:
+    run = sub.add_parser("run", help="run the browser and API suites as one judged, stored run")
+    run.add_argument("--profile", default=None, help="smoke, ci or release")
+    run.add_argument("--type", choices=TYPES, default="all",
+                     help="which suites: all (browser journeys, load, stress), browser, load, stress, spike, endurance")
+    run.add_argument("--browsers", type=int, default=None, metavar="N", help="shared Chromium servers")
+    run.add_argument("--workers", default="auto", metavar="N", help="pytest-xdist workers (default: auto)")
+    run.add_argument("--env", default=None, help="environment recorded with the run")
+    run.add_argument("--shard", default=None, metavar="I/N", help="run shard I of N of a run spread over N runners "
+                     "(a CI matrix, a Kubernetes Indexed Job); needs --run-id")
+    run.add_argument("--run-id", default=None, metavar="ID", help="the id all shards of the run share (e.g. the CI "
+                     "run's id)")
+    run.add_argument("--suite", type=Path, default=None, metavar="PATH",
+                     help="a pytest-playwright suite as the run's browser part, measured unchanged (pytest --perf)")
+    run.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: passed to pytest as they are")
+    run.set_defaults(handler=_cmd_run)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    cfg = config(args)
+    paths: list[str] = []
+    select: list[str] = []
+    if args.suite is not None:
+        if args.type not in ("all", "browser"):
+            raise ConfigError(f"--suite is the run's browser part, and --type {args.type} runs none: drop one of them")
+        if not args.suite.exists():
+            raise ConfigError(f"--suite {args.suite}: no such file or folder; give the pytest-playwright suite's path")
+        paths.append(str(args.suite.resolve()))
+    elif args.type in ("all", "browser"):
+        paths.append(cfg.suites.browser)
+    if args.type != "browser":
+        paths.append(cfg.suites.api)
+        # Selected by marker, never by -k on names (`-k load` matched the module test_api_load.py). The
+        # main job runs load and stress; spike and soak runs are long and asked for by name.
+        select = ["-m", "not perf_spike and not perf_endurance" if args.type == "all" else f"perf_{args.type}"]
+    argv = [sys.executable, "-m", "pytest", *paths, *select, "-p", "no:cacheprovider", "-o", "addopts=",
+            "-n", str(args.workers)]
+    if args.profile:
+        argv += ["--perf-profile", args.profile]
+    if args.env:
+        argv += ["--perf-env", args.env]
+    if args.browsers is not None:
+        argv += ["--perf-browsers", str(args.browsers)]
+    if args.config:
+        argv += ["--perf-config", str(args.config)]
+    if args.store:
+        argv += ["--perf-store", args.store]
+    if args.shard:
+        argv += ["--perf-shard", args.shard]
+    if args.run_id:
+        argv += ["--perf-run-id", args.run_id]
+    if args.suite is not None:
+        argv += ["--perf"]
+    extra = [a for a in args.pytest_args if a != "--"]
+    with tempfile.TemporaryDirectory(prefix="perfmon-run-") as tmp:
+        decided = Path(tmp) / "exit"
+        code = _run_pytest([*argv, *extra], cwd=cfg.root, env={**os.environ, "PERFMON_EXIT_FILE": str(decided)})
+        said = decided.read_text().strip() if decided.is_file() else ""
+    if said:
+        return int(said)  # the plugin's code, in perfmon's table
+    if code == _NO_TESTS and args.type not in ("all", "browser"):
+        raise ConfigError(f"no test under {cfg.suites.api} is marked perf_{args.type}; mark its tests "
+                          f"@pytest.mark.perf_{args.type}")
+    # The plugin never ran: pytest stopped on its own command line (after --), or nothing was collected.
+    return _PYTEST_BEFORE_PLUGIN.get(code, ExitCode.UNMEASURED)
+
+
+_NO_TESTS = 5  # pytest's exit code when nothing was collected
+
+
+# pytest's code -> perfmon's table, for a pytest that stopped before the plugin decided one.
+_PYTEST_BEFORE_PLUGIN = {0: ExitCode.PASSED, 1: ExitCode.FAILED, 2: ExitCode.UNMEASURED, 4: ExitCode.USAGE,
+                         _NO_TESTS: ExitCode.USAGE}
+
+
+def _run_pytest(argv: list[str], *, cwd: Path, env: Mapping[str, str]) -> int:
+    """Run pytest in its own process group and wait for it, whatever signal arrives.
+
+    Ctrl-C (SIGINT) and a cancelled CI job (SIGTERM) reach only this process, which hands pytest one
+    SIGINT and keeps waiting: pytest stops the tests and stores, spools and reports the partial run as
+    ``interrupted``. (``subprocess.call`` killed pytest 0.25 s after a Ctrl-C, and nothing was stored.)"""
+    proc = subprocess.Popen(argv, cwd=cwd, start_new_session=True, env=env)
+
+    def forward(signum: int, frame: object) -> None:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return proc.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
