@@ -11,10 +11,9 @@ from dataclasses import dataclass
 
 from .core.config import MonitorGates
 from .core.results import PerformanceTestResults, Run
-from .report.alert import post_webhook, run_alert
 from .store import Store
 
-__all__ = ["GateViolation", "PerformanceMonitor", "post_webhook"]
+__all__ = ["GateViolation", "PerformanceMonitor"]
 
 
 @dataclass(frozen=True)
@@ -64,6 +63,8 @@ class PerformanceMonitor:
         fail or lose the run). Returns whether it was delivered."""
         if not self.webhook_url:
             return False
+        from .report.alert import run_alert  # the report package pulls in Jinja2: not at import (xdist workers)
+
         return run_alert(self.webhook_url, results, problems, report_path)
 
 

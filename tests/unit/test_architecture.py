@@ -1,5 +1,5 @@
 """The layout keeps its promises: folders are the layers, no import cycles, no upward imports,
-measuring layers never judge, and HdrHistogram stays inside ``perfmon/core/metrics.py``. Read from
+measuring layers never judge, and HdrHistogram stays inside ``perfmon/core/metrics/``. Read from
 the source with ``ast``. ``pytest -s -k folder_graph`` prints the folder graph, floor by floor."""
 
 from __future__ import annotations
@@ -128,7 +128,7 @@ def test_measuring_layers_never_judge() -> None:
 def test_hdrhistogram_and_its_scale_stay_in_metrics() -> None:
     leaks = []
     for module, path in MODULES.items():
-        if module == "perfmon.core.metrics":
+        if module == "perfmon.core.metrics" or module.startswith("perfmon.core.metrics."):
             continue
         text = path.read_text()
         for needle in (r"hdrh", r"HdrHistogram", r"get_value_at_percentile", r"\._?scale\b", r"\bscale="):

@@ -103,7 +103,7 @@ def test_sparse_windows_give_the_same_numbers_as_histograms() -> None:
 def test_a_short_windows_values_land_in_hdrhistograms_own_buckets() -> None:
     from hdrh.histogram import HdrHistogram
 
-    from perfmon.core.metrics import _add_values, _no_counts
+    from perfmon.core.metrics.hdr import _add_values, _no_counts
 
     reference = HdrHistogram(1, 3_600_000_000, 3)
     rng = random.Random(4)
@@ -119,7 +119,7 @@ def test_a_short_windows_values_land_in_hdrhistograms_own_buckets() -> None:
 def test_a_stored_windows_counts_are_the_ones_hdrhistogram_itself_decodes() -> None:
     from hdrh.histogram import HdrHistogram
 
-    from perfmon.core.metrics import _add_encoded, _no_counts
+    from perfmon.core.metrics.hdr import _add_encoded, _no_counts
 
     rng = random.Random(6)
     both, reference_both = _no_counts(), HdrHistogram(1, 3_600_000_000, 3)
@@ -291,7 +291,7 @@ def test_the_users_of_a_scenario_split_over_processes_add_up() -> None:
 def test_every_buckets_edges_are_the_ones_hdrhistogram_itself_computes() -> None:
     from hdrh.histogram import HdrHistogram
 
-    from perfmon.core.metrics import _bucket_edges
+    from perfmon.core.metrics.hdr import _bucket_edges
 
     hist = HdrHistogram(1, 3_600_000_000, 3)
     start, width = _bucket_edges()
