@@ -6,10 +6,10 @@ the configured gates, stores them and tells people when something is wrong.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 from .core.config import MonitorGates
+from .core.env import read
 from .core.results import PerformanceTestResults, Run
 from .store import Store
 
@@ -32,7 +32,7 @@ class PerformanceMonitor:
                  webhook_url: str | None = None) -> None:
         self.store = store
         self.gates = gates or MonitorGates()
-        self.webhook_url = webhook_url if webhook_url is not None else os.environ.get("PERFMON_ALERT_WEBHOOK")
+        self.webhook_url = webhook_url if webhook_url is not None else read("PERFMON_ALERT_WEBHOOK")
 
     def record_test_results(self, results: PerformanceTestResults) -> None:
         """Store the run behind ``results`` (one unit: run row and all details)."""

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..core.env import read
 from ..core.errors import BrowserError
 
 __all__ = ["CHROMIUM_ARGS", "chromium_executable", "connect_browser", "launch_browser", "launch_options",
@@ -48,7 +49,7 @@ _CANDIDATES = (
 
 
 def chromium_executable() -> str:
-    override = os.environ.get("PERFMON_CHROMIUM")
+    override = read("PERFMON_CHROMIUM")
     if override:
         if not os.access(override, os.X_OK):
             raise BrowserError(f"PERFMON_CHROMIUM={override} is not an executable; point it at a Chromium binary")
@@ -137,7 +138,7 @@ def connect_browser(ws_endpoint: str) -> tuple[Any, Callable[[], None]]:
     Node.js driver per worker), else through Playwright's own driver-backed ``connect()``."""
     from .thin import ThinConnection, thin_client_supported
 
-    if thin_client_supported() and not os.environ.get("PERFMON_PLAYWRIGHT_DRIVER"):
+    if thin_client_supported() and not read("PERFMON_PLAYWRIGHT_DRIVER"):
         conn = ThinConnection(ws_endpoint)
         return conn.browser, _in_turn(conn.browser.close, conn.close)
     return _with_driver(lambda pw: pw.chromium.connect(ws_endpoint))

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
+from ..core.env import read
 from ._common import Subcommands, port
 
 __all__ = ["register"]
@@ -17,7 +17,7 @@ def register(sub: Subcommands) -> None:
     bsrv.add_argument("--host", default="127.0.0.1", help="the address to listen on, one the runners reach "
                                                           "(default: 127.0.0.1)")
     bsrv.add_argument("--port", type=port, default=0, help="the port (default: any free one)")
-    bsrv.add_argument("--ws-path", default=os.environ.get("PERFMON_BROWSER_WS_PATH"), metavar="/PATH",
+    bsrv.add_argument("--ws-path", default=read("PERFMON_BROWSER_WS_PATH"), metavar="/PATH",
                       help="the endpoint's path, its only secret: give one when several servers sit behind one "
                            "address (a Kubernetes Service); default: PERFMON_BROWSER_WS_PATH, else a random token")
     bsrv.set_defaults(handler=_browser_server)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import subprocess
 import sys
 import tempfile
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.config import Config
+from ..core.env import environ
 from ..core.errors import ConfigError, StoreError
 from ..core.metrics import Trend, merged_percentiles
 from ..core.results import Run
@@ -145,7 +145,7 @@ def run_level(cfg: Config, workers: int, *, iterations: int, pytest_args: Sequen
             "--perf-regressions", "off", "--perf-report-dir", str(scratch / "reports"), *pytest_args]
     with log.open("w") as out:
         code = subprocess.call(argv, cwd=cfg.root, stdout=out, stderr=subprocess.STDOUT,
-                               env={**os.environ, "PERFMON_EXIT_FILE": str(scratch / "exit")})
+                               env={**environ(), "PERFMON_EXIT_FILE": str(scratch / "exit")})
     said = (scratch / "exit").read_text().strip() if (scratch / "exit").is_file() else ""
     if said in ("2", "4") or (not said and code not in (0, 1)):
         tail = " ".join(log.read_text(errors="replace").split()[-40:])

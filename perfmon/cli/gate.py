@@ -4,9 +4,9 @@ it has no open regression; fail closed, one line of why, a bypass only when aske
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
+from ..core.env import ci_commit, ci_job_url, ci_ref_protected, read
 from ..core.errors import ConfigError, StoreError
 from ..core.redaction import redact
 from ..store import Store, open_store
@@ -46,7 +46,7 @@ def _cmd_gate(args: argparse.Namespace) -> int:
     from ..core.durations import parse_duration
     from ..pipeline.deploy_check import check_deploy
 
-    sha = args.sha or os.environ.get("GITHUB_SHA") or os.environ.get("CI_COMMIT_SHA")
+    sha = args.sha or ci_commit()
     if not sha:
         raise ConfigError("perfmon gate needs the commit: pass --sha (or set $GITHUB_SHA or $CI_COMMIT_SHA)")
     if not re.fullmatch(r"[0-9a-fA-F]{4,40}", sha):
@@ -91,12 +91,11 @@ def _gate_alert(args: argparse.Namespace, store: Store | None, line: str, *, sha
     The alert never changes the gate's exit code: a webhook that is down is one more line."""
     from ..pipeline.deploy_check import alert_refusal
 
-    protected = "true" in (os.environ.get("GITHUB_REF_PROTECTED"), os.environ.get("CI_COMMIT_REF_PROTECTED"))
-    webhook = os.environ.get("PERFMON_ALERT_WEBHOOK")
+    protected = ci_ref_protected()
+    webhook = read("PERFMON_ALERT_WEBHOOK")
     if not (args.alert or protected) or not webhook:
         return
-    server, repo, run = (os.environ.get(k, "") for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID"))
-    where = f"{server}/{repo}/actions/runs/{run}" if server and repo and run else os.environ.get("CI_JOB_URL")
+    where = ci_job_url()
     try:
         said = alert_refusal(store, webhook, line, sha=sha, environment=environment, run_id=run_id, where=where)
     except StoreError as exc:

@@ -4,7 +4,6 @@ process group of its own (Ctrl-C reaches pytest once, as one SIGINT)."""
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import subprocess
 import sys
@@ -12,6 +11,7 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
+from ..core.env import environ
 from ..core.errors import ConfigError
 from ..core.exit_codes import ExitCode
 from ._common import TYPES, Subcommands, config
@@ -75,7 +75,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     extra = [a for a in args.pytest_args if a != "--"]
     with tempfile.TemporaryDirectory(prefix="perfmon-run-") as tmp:
         decided = Path(tmp) / "exit"
-        code = _run_pytest([*argv, *extra], cwd=cfg.root, env={**os.environ, "PERFMON_EXIT_FILE": str(decided)})
+        code = _run_pytest([*argv, *extra], cwd=cfg.root, env={**environ(), "PERFMON_EXIT_FILE": str(decided)})
         said = decided.read_text().strip() if decided.is_file() else ""
     if said:
         return int(said)  # the plugin's code, in perfmon's table

@@ -13,9 +13,10 @@ covers these shapes together; each pattern below is one shape seen in a real lea
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
+
+from .env import environ
 
 __all__ = ["MASK", "redact"]
 
@@ -47,6 +48,6 @@ def redact(text: str, *, env: Mapping[str, str] | None = None) -> str:
     text = _KEYWORD.sub(lambda m: m["head"] + MASK, text)
     text = _JWT.sub(MASK, text)
     text = _SUPABASE_KEY.sub(lambda m: m[1] + MASK, text)
-    for value in _env_secrets(os.environ if env is None else env):
+    for value in _env_secrets(environ() if env is None else env):
         text = text.replace(value, MASK)
     return text

@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 from .._version import __version__
 from .config import Stage
+from .env import ci_commit, read
 from .metrics import Counter, Metrics, Rate, Trend
 from .thresholds import ThresholdOutcome
 
@@ -83,8 +84,8 @@ def git_info(cwd: str | None = None) -> dict[str, str | None]:
             return None
         return out.stdout.strip() or None if out.returncode == 0 else None
 
-    sha = os.environ.get("GITHUB_SHA") or git("rev-parse", "HEAD")
-    branch = os.environ.get("GITHUB_HEAD_REF") or os.environ.get("GITHUB_REF_NAME") or git(
+    sha = ci_commit() or git("rev-parse", "HEAD")
+    branch = read("GITHUB_HEAD_REF") or read("GITHUB_REF_NAME") or git(
         "rev-parse", "--abbrev-ref", "HEAD"
     )
     return {"git_sha": sha, "branch": branch}

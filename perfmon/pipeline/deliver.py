@@ -8,11 +8,11 @@ answer, an auto-flush that meets a corrupt file each become one line in ``Delive
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core.config import Config
+from ..core.env import read
 from ..core.errors import PerfmonError, one_line
 from ..core.results import Run
 from ..report.alert import run_alert
@@ -89,7 +89,7 @@ def _write_reports(run: Run, config: Config, root: Path, stored: StoredRun | Non
 
 
 def _alert(run: Run, config: Config, report: Path | None) -> bool | None:
-    webhook = os.environ.get("PERFMON_ALERT_WEBHOOK")
+    webhook = read("PERFMON_ALERT_WEBHOOK")
     if not webhook:
         return None
     problems = [f"{o.threshold}: {o.detail}" for o in run.failed_thresholds]

@@ -26,13 +26,16 @@ import sys
 from collections.abc import MutableMapping
 from pathlib import Path
 
+from ..core.env import environ as process_environ
+
 __all__ = ["share_worker_bytecode"]
 
 
-def share_worker_bytecode(root: Path, environ: MutableMapping[str, str] = os.environ) -> Path | None:
+def share_worker_bytecode(root: Path, environ: MutableMapping[str, str] | None = None) -> Path | None:
     """Point the processes started from here on at ``root/.perfmon/pycache``, filled with what this
     process has loaded; returns the folder, or None when bytecode may be written anyway, the user
     chose a prefix, or the folder cannot be made."""
+    environ = process_environ() if environ is None else environ
     if not environ.get("PYTHONDONTWRITEBYTECODE") or environ.get("PYTHONPYCACHEPREFIX"):
         return None
     prefix = root / ".perfmon" / "pycache"

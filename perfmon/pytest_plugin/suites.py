@@ -21,13 +21,13 @@ Each test is a journey named by its node id. Options that change what the number
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
 import pytest
 
+from ..core.env import read
 from ..core.errors import BrowserError, PerfmonError
 
 __all__ = ["HOOKS", "SuiteHooks", "caveats", "driver_reasons", "own_launch_reasons"]
@@ -58,7 +58,7 @@ def own_launch_reasons(config: pytest.Config) -> list[str]:
         reasons.append("--headed")
     if config.getoption("--slowmo", 0):
         reasons.append("--slowmo")
-    if os.environ.get("PERFMON_PLAYWRIGHT_DRIVER"):
+    if read("PERFMON_PLAYWRIGHT_DRIVER"):
         reasons.append("PERFMON_PLAYWRIGHT_DRIVER")
     return reasons
 

@@ -21,7 +21,8 @@ import pytest
 
 from ..core.errors import PerfmonError, TargetError
 from ..core.records import MeasurementLog, Record
-from .session import Controller, ProcessContext, UserError
+from .context import ProcessContext, UserError
+from .controller import Controller
 
 __all__ = ["XdistHooks", "remote_workers", "ship_to_controller"]
 

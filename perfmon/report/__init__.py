@@ -4,11 +4,11 @@ under ``perf-reports/<run-id>/`` with ``perf-reports/latest`` pointing at the ne
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..core.env import read
 from ..core.errors import OutputError
 from ..core.redaction import redact
 from ..core.results import Run
@@ -37,13 +37,13 @@ def write_reports(run: Run, root: Path, *, history: list[RunSummary] | None = No
     paths = ReportPaths(out, out / "index.html", out / "summary.json", out / "junit.xml", out / "summary.md")
     texts = {paths.html: render_html(build_model(run, history)), paths.summary: json.dumps(summary_json(run), indent=2),
              paths.junit: junit_xml(run),
-             paths.markdown: markdown(run, str(paths.html), report_url=os.environ.get("PERFMON_REPORT_URL") or None)}
+             paths.markdown: markdown(run, str(paths.html), report_url=read("PERFMON_REPORT_URL"))}
     texts = {path: redact(text) for path, text in texts.items()}
     try:
         out.mkdir(parents=True, exist_ok=True)
         for path, text in texts.items():
             path.write_text(text, encoding="utf-8")
-        if step_summary := os.environ.get("GITHUB_STEP_SUMMARY"):
+        if step_summary := read("GITHUB_STEP_SUMMARY"):
             with open(step_summary, "a", encoding="utf-8") as f:
                 f.write(texts[paths.markdown])
         _point_latest(root, out)

@@ -7,10 +7,10 @@ imported only when their scheme is used.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from ..core.env import read
 from ..core.errors import StoreError
 from ..core.redaction import redact
 from .base import RunSummary, ShardRow, Store, run_rows
@@ -44,11 +44,11 @@ def open_store(url: str, *, root: Path | None = None, create: bool = True) -> St
 def _supabase(url: str) -> Store:
     """``supabase`` (project from SUPABASE_URL) or ``supabase+https://<ref>.supabase.co``; the key comes
     from SUPABASE_SERVICE_ROLE_KEY or SUPABASE_SECRET_KEY, never from the URL."""
-    api = url.split("+", 1)[1] if "+" in url else os.environ.get("SUPABASE_URL", "")
+    api = url.split("+", 1)[1] if "+" in url else (read("SUPABASE_URL") or "")
     if not api.startswith(("https://", "http://")):
         raise StoreError("the supabase store needs SUPABASE_URL (https://<project>.supabase.co) or a store URL "
                          "supabase+https://<project>.supabase.co")
-    key = os.environ.get("SUPABASE_SERVICE_ROLE_KEY") or os.environ.get("SUPABASE_SECRET_KEY")
+    key = read("SUPABASE_SERVICE_ROLE_KEY") or read("SUPABASE_SECRET_KEY")
     if not key:
         raise StoreError("the supabase store needs SUPABASE_SERVICE_ROLE_KEY (or SUPABASE_SECRET_KEY) in the "
                          "environment; results are written with the service role")

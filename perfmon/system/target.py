@@ -7,7 +7,6 @@ local app that can be started from a shell, as Lighthouse CI's ``startServerComm
 
 from __future__ import annotations
 
-import os
 import shlex
 import shutil
 import socket
@@ -22,6 +21,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from ..core.env import environ
 from ..core.errors import ConfigError, TargetError
 
 __all__ = ["check_reachable", "free_port", "start_local_target"]
@@ -74,7 +74,7 @@ def start_local_target(
     with log.open("wb") as out:
         try:
             proc = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-                                    env={**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"})
+                                    env={**environ(), **(env or {}), "PYTHONUNBUFFERED": "1"})
         except OSError as exc:
             raise ConfigError(f"cannot start the target with {command!r}: {exc}; fix target_command") from None
     url = f"http://127.0.0.1:{port}"

@@ -193,3 +193,18 @@ def test_no_function_is_over_60_lines() -> None:
                 if n > 60:
                     long.append(f"{module}.{node.name} ({n})")
     assert sorted(long) == []
+
+
+def test_the_environment_is_read_in_one_place() -> None:
+    """Only ``perfmon/core/env.py`` touches ``os.environ``; every variable read through it is declared."""
+    from perfmon.core.env import VARIABLES
+
+    declared = {v.name for v in VARIABLES}
+    touching, undeclared = [], []
+    for module, path in MODULES.items():
+        text = path.read_text()
+        if module != "perfmon.core.env" and re.search(r"os\.environ|getenv\(", text):
+            touching.append(module)
+        found = re.findall(r"\bread\(\"([A-Z_]+)\"", text)
+        undeclared += [f"{module}: {name}" for name in found if name not in declared]
+    assert touching == [] and undeclared == []

@@ -166,7 +166,8 @@ def test_scenario_facts_survive_the_store(tmp_path: Path) -> None:
 
 def test_a_session_s_exit_code_follows_the_table() -> None:
     from perfmon.core.exit_codes import ExitCode
-    from perfmon.pytest_plugin.session import SessionOutcome, UserError
+    from perfmon.pytest_plugin.context import UserError
+    from perfmon.pytest_plugin.controller import SessionOutcome
 
     nothing = SessionOutcome(None, None)
     assert nothing.session_exit_code(tests_failed=False, interrupted=False) is None  # pytest's own code stands

@@ -15,8 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .durations import parse_duration
-from .errors import ConfigError
+from ..durations import parse_duration
+from ..errors import ConfigError
 
 __all__ = ["Reader"]
 

@@ -1,0 +1,309 @@
+"""Reading the configuration: ``[tool.perfmon]`` in pyproject.toml (or a perfmon.toml), then the
+environment (``core/env.py``), then explicit arguments.
+
+Precedence, lowest first: built-in defaults (``model.py``) < file < ``PERFMON_*``/``BASE_URL``
+environment < explicit arguments (pytest options or ``perfmon`` flags). Profiles (smoke, ci,
+release) scale the scenarios' durations and users so one definition serves CI and the release run.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from ..env import VARIABLES
+from ..env import read as read_env
+from ..errors import ConfigError
+from ..redaction import redact
+from ..thresholds import parse_thresholds
+from .model import (
+    ENVIRONMENTS,
+    EXECUTORS,
+    JUDGED_METRICS,
+    REGRESSION_MODES,
+    Accounts,
+    Config,
+    GateSettings,
+    MinEffect,
+    MonitorGates,
+    Profile,
+    Scenario,
+    Stage,
+    Suites,
+)
+from .reader import Reader
+
+__all__ = [
+    "find_config_file",
+    "load_config",
+]
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text (saved as UTF-16?); save it as UTF-8 and run again") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror or exc}); check its permissions") from None
+
+
+def find_config_file(start: Path | None = None) -> Path | None:
+    """The nearest perfmon.toml, or pyproject.toml with a [tool.perfmon] table, at or above ``start``."""
+    here = (start or Path.cwd()).resolve()
+    for d in (here, *here.parents):
+        if (d / "perfmon.toml").is_file():
+            return d / "perfmon.toml"
+        pp = d / "pyproject.toml"
+        if pp.is_file() and "[tool.perfmon" in _read_text(pp):
+            return pp
+    return None
+
+
+def _table(path: Path) -> tuple[dict[str, Any], str]:
+    text = _read_text(path)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc}); fix the syntax and run again") from None
+    if path.name == "pyproject.toml":
+        tool = data.get("tool", {})
+        data = tool.get("perfmon", {}) if isinstance(tool, dict) else {}
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: tool.perfmon must be a table, [tool.perfmon]")
+    return data, text
+
+
+_KNOWN_KEYS = ("environment", "store", "base_url", "target_command", "target_db", "target_db_interval", "profile",
+               "scenarios", "profiles", "monitor",
+               "unreliable_saturation", "min_clean_share", "accounts", "suites", "report_dir", "regressions",
+               "regression_gate", "instrument_playwright")
+
+
+def _scenario(name: str, value: Any, read: Reader) -> Scenario:
+    raw = read.table("scenarios", name, value)
+    table = f"scenarios.{name}"
+    executor = read.text_value(table, "executor", raw.get("executor", "constant-vus"))
+    if executor not in EXECUTORS:
+        raise read.fail(table, "executor", executor, f"one of {', '.join(EXECUTORS)}")
+    example = "{duration = '1m', target = 10}"
+    stages = tuple(
+        Stage(read.duration(table, "duration", s.get("duration")), read.integer(table, "target", s.get("target", 0)))
+        for s in read.tables(table, "stages", raw.get("stages", []), example)
+    )
+    if executor.startswith("ramping") and not stages:
+        raise read.fail(table, "stages", raw.get("stages", []), f"at least one stage for {executor}, e.g. [{example}]")
+    users_key = "users" if "users" in raw and "vus" not in raw else "vus"
+    arrival = executor.endswith("arrival-rate")
+    rate = read.number(table, "rate", raw.get("rate", 0))
+    if executor == "constant-arrival-rate" and rate <= 0:
+        raise read.fail(table, "rate", raw.get("rate", 0), "iterations per second above 0 for constant-arrival-rate")
+    max_key = "maxVUs" if "maxVUs" in raw and "max_vus" not in raw else "max_vus"
+    stop_key = "gracefulStop" if "gracefulStop" in raw and "graceful_stop" not in raw else "graceful_stop"
+    thresholds = read.table(table, "thresholds", raw.get("thresholds", {}))
+    return Scenario(
+        name=name,
+        executor=executor,
+        vus=read.integer(table, users_key, raw.get(users_key, 1), minimum=0 if arrival else 1),
+        duration_s=read.duration(table, "duration", raw.get("duration", 0)),
+        stages=stages,
+        rate=rate,
+        max_vus=read.integer(table, max_key, raw.get(max_key, 0)),
+        iterations=read.integer(table, "iterations", raw.get("iterations", 1), minimum=1),
+        think_time_s=read.duration(table, "think_time", raw.get("think_time", "1s")),
+        min_duration_s=read.duration(table, "min_duration", raw.get("min_duration", 0)),
+        processes=_processes(raw.get("processes", "auto"), read.where(table, "processes")),
+        graceful_stop_s=None if stop_key not in raw else read.duration(table, stop_key, raw[stop_key]),
+        transport=_transport(raw.get("transport", "lean"), read.where(table, "transport")),
+        thresholds=tuple(parse_thresholds(thresholds, source=read.source, text=read.text)),
+    )
+
+
+def _transport(raw: Any, where: str) -> str:
+    if raw in ("lean", "aiohttp"):
+        return str(raw)
+    raise ConfigError(f"{where}: transport = {raw!r}; write \"lean\" (the default) or \"aiohttp\" (for a server "
+                      "the lean client does not speak to)")
+
+
+def _processes(raw: Any, where: str) -> int:
+    if raw == "auto":
+        return 0  # resolved when the scenario runs (load/processes.py), from its rate or users
+    if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 1:
+        return raw
+    raise ConfigError(f"{where}: processes = {raw!r}; write a whole number of at least 1, or \"auto\" (the default: "
+                      "as many as the scenario's rate or users need, up to one per core)")
+
+
+def _profile(name: str, value: Any, read: Reader) -> Profile:
+    raw = read.table("profiles", name, value)
+    table = f"profiles.{name}"
+    think = raw.get("think_time")
+    return Profile(
+        name=name,
+        max_duration_s=read.duration(table, "max_duration", raw.get("max_duration", 0)),
+        users_factor=read.number(table, "users_factor", raw.get("users_factor", 1.0), above=True, maximum=1000),
+        browser_iterations=read.integer(table, "browser_iterations", raw.get("browser_iterations", 1), minimum=1),
+        think_time_s=None if think is None else read.duration(table, "think_time", think),
+    )
+
+
+def _regression_gate(raw: Any, read: Reader) -> GateSettings:
+    """``[tool.perfmon.regression_gate]``: the baseline size, the false discovery rate, the minimum effect."""
+    name = "regression_gate"
+    raw = read.table("", name, raw)
+    known = ("baseline_runs", "min_runs", "fdr", "min_change", "min_effect")
+    for key in raw:
+        if key not in known:
+            raise read.fail(name, key, raw[key], f"one of the keys {', '.join(known)}")
+    found = GateSettings()
+    min_runs = read.integer(name, "min_runs", raw.get("min_runs", found.min_runs), minimum=2)
+    baseline = read.integer(name, "baseline_runs", raw.get("baseline_runs", found.baseline_runs), minimum=min_runs)
+    fdr = read.number(name, "fdr", raw.get("fdr", found.fdr), above=True, maximum=0.5)
+    change = read.number(name, "min_change", raw.get("min_change", found.min_change), maximum=1)
+    own: dict[str, MinEffect] = {}
+    table = f"{name}.min_effect"
+    for metric, value in read.table(name, "min_effect", raw.get("min_effect", {})).items():
+        if metric not in JUDGED_METRICS:
+            raise read.fail(table, metric, value, f"a judged metric: {', '.join(JUDGED_METRICS)}")
+        effect = read.table(table, metric, value)
+        if not effect or set(effect) - {"change", "floor"}:
+            raise read.fail(table, metric, dict(effect), '{ change = 0.05, floor = 2.0 } (either or both)')
+        own[metric] = MinEffect(
+            None if "change" not in effect else read.number(table, metric, effect["change"], maximum=1),
+            None if "floor" not in effect else read.number(table, metric, effect["floor"]))
+    return GateSettings(baseline_runs=baseline, min_runs=min_runs, fdr=fdr, min_change=change, min_effect_of=own)
+
+
+_Section = TypeVar("_Section", Accounts, Suites)
+
+
+def _section(cls: type[_Section], raw: Any, read: Reader, name: str) -> _Section:
+    """A small table such as ``[tool.perfmon.accounts]``: known keys only, each of its default's type."""
+    defaults = cls()
+    raw = read.table("", name, raw)
+    unknown = set(raw) - set(vars(defaults))
+    if unknown:
+        raise ConfigError(f"{read.where(name)}: [tool.perfmon.{name}] has unknown key(s) {', '.join(sorted(unknown))}; "
+                          f"known: {', '.join(vars(defaults))}")
+    for key, value in raw.items():
+        want = type(getattr(defaults, key))
+        if not isinstance(value, want) or isinstance(value, bool):
+            raise read.fail(name, key, value, f"a {want.__name__}")
+    found = replace(defaults, **raw)
+    if isinstance(found, Accounts):
+        if found.count < 1:
+            raise read.fail(name, "count", found.count, "a whole number of at least 1")
+        try:
+            found.for_user(1)
+        except (KeyError, IndexError, ValueError):
+            raise read.fail(name, "email", found.email, "the user number written as {n}, e.g. 'vu{n:04d}@example.com'"
+                            ) from None
+    return found
+
+
+def load_config(
+    path: Path | None = None,
+    *,
+    profile: str | None = None,
+    environment: str | None = None,
+    store: str | None = None,
+    base_url: str | None = None,
+    env: Mapping[str, str] | None = None,
+    target_db: str | None = None,
+) -> Config:
+    """Read the config file, apply the environment (``PERFMON_PROFILE``, ``PERFMON_ENV``,
+    ``PERFMON_STORE``, ``BASE_URL``, ``PERFMON_TARGET_DB``) and then explicit arguments."""
+    defaults = Config()
+    path = path or find_config_file()
+    data, read = _file(path)
+
+    def setting(key: str, given: str | None, default: str | None = None) -> str | None:
+        """An explicit argument, else the key's variable, else the file, else ``default``."""
+        variable = next((v.name for v in VARIABLES if v.key == key), None)
+        from_env = read_env(variable, env) if variable else None
+        return given or from_env or (read.text_value("", key, data[key]) if key in data else None) or default
+
+    profiles = {n: _profile(n, raw, read) for n, raw in read.table("", "profiles", data.get("profiles", {})).items()}
+    profiles.setdefault(defaults.profile.name, defaults.profile)
+    chosen = setting("profile", profile, defaults.profile.name) or defaults.profile.name
+    if chosen not in profiles:
+        raise ConfigError(f"unknown profile {chosen!r}; choose one of {', '.join(sorted(profiles))} "
+                          f"or add [tool.perfmon.profiles.{chosen}]")
+    environment = setting("environment", environment, defaults.environment) or defaults.environment
+    if environment not in ENVIRONMENTS:
+        raise ConfigError(f"unknown environment {environment!r}; choose one of {', '.join(ENVIRONMENTS)}")
+    found_scenarios = read.table("", "scenarios", data.get("scenarios", {}))
+    return Config(
+        **_run_settings(data, read, defaults),
+        target_db=_target_db(setting("target_db", target_db)),
+        regression_gate=_regression_gate(data.get("regression_gate", {}), read),
+        environment=environment,
+        store=setting("store", store, defaults.store) or defaults.store,
+        base_url=setting("base_url", base_url),
+        target_command=setting("target_command", None, defaults.target_command) or defaults.target_command,
+        accounts=_section(Accounts, data.get("accounts", {}), read, "accounts"),
+        suites=_section(Suites, data.get("suites", {}), read, "suites"),
+        report_dir=setting("report_dir", None, defaults.report_dir) or defaults.report_dir,
+        profile=profiles[chosen],
+        scenarios={n: _scenario(n, raw, read) for n, raw in found_scenarios.items()},
+        monitor=_monitor(data, read, defaults),
+        root=path.parent if path is not None else Path.cwd(),
+        source=read.source,
+    )
+
+
+def _file(path: Path | None) -> tuple[dict[str, Any], Reader]:
+    """The file's perfmon table (empty without a file) and a reader that says where a value came from."""
+    if path is None:
+        return {}, Reader("defaults")
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist; pass an existing pyproject.toml or perfmon.toml")
+    data, text = _table(path)
+    read = Reader(str(path), text)
+    unknown = sorted(set(data) - set(_KNOWN_KEYS))
+    if unknown:
+        raise ConfigError(f"{read.where('', unknown[0])}: unknown key {unknown[0]!r} in [tool.perfmon]; "
+                          f"known: {', '.join(_KNOWN_KEYS)}")
+    return data, read
+
+
+def _monitor(data: Mapping[str, Any], read: Reader, defaults: Config) -> MonitorGates:
+    gates_raw = read.table("", "monitor", data.get("monitor", {}))
+    known_gates = set(vars(defaults.monitor))
+    for key in gates_raw:
+        if key not in known_gates:
+            raise read.fail("monitor", key, gates_raw[key], f"one of the keys {', '.join(sorted(known_gates))}")
+    return MonitorGates(**{k: read.number("monitor", k, v) for k, v in gates_raw.items()})
+
+
+def _target_db(url: str | None) -> str | None:
+    if url and urlsplit(url).scheme not in ("postgresql", "postgres"):
+        raise ConfigError(f"target_db {redact(url)!r} is not a PostgreSQL URL; write "
+                          "postgresql://user:password@host:5432/dbname (Supabase: the project's connection string)")
+    return url or None
+
+
+def _run_settings(data: Mapping[str, Any], read: Reader, defaults: Config) -> dict[str, Any]:
+    """The file's scalar settings of how a run is judged and measured."""
+    regressions = read.text_value("", "regressions", data["regressions"]) if "regressions" in data else None
+    regressions = regressions or defaults.regressions
+    if regressions not in REGRESSION_MODES:
+        raise read.fail("", "regressions", regressions, f"one of {', '.join(REGRESSION_MODES)}")
+    instrument = data.get("instrument_playwright", False)
+    if not isinstance(instrument, bool):
+        raise read.fail("", "instrument_playwright", instrument, "true or false")
+    return {
+        "regressions": regressions,
+        "instrument_playwright": instrument,
+        "unreliable_saturation": read.number("", "unreliable_saturation", data.get(
+            "unreliable_saturation", defaults.unreliable_saturation), maximum=1),
+        "min_clean_share": read.number("", "min_clean_share", data.get("min_clean_share", defaults.min_clean_share),
+                                       maximum=1),
+        "target_db_interval_s": read.number("", "target_db_interval", data.get(
+            "target_db_interval", defaults.target_db_interval_s), minimum=0.1),
+    }
