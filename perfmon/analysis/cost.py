@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..core.findings import GeneratorCost, JourneyCost
 from ..core.metrics import Counter, Trend
 from ..core.results import Run
 
@@ -21,7 +22,7 @@ __all__ = ["ROLES", "generator_cost", "journey_cost"]
 ROLES = ("runner", "browser", "target")
 
 
-def journey_cost(run: Run) -> dict[str, Any] | None:
+def journey_cost(run: Run) -> JourneyCost | None:
     """Per role: ``cpu_s`` per journey iteration, ``peak_mb`` of the role and ``mb_per_journey`` (the
     peak over the most journeys that ran at once); None when the run had no journey or no samples."""
     iterations = run.metrics.select("browser_iterations")
@@ -38,15 +39,14 @@ def journey_cost(run: Run) -> dict[str, Any] | None:
             continue
         out[role] = {"cpu_s": cpu.count / done if isinstance(cpu, Counter) else None, "peak_mb": peak,
                      "mb_per_journey": peak / concurrent if peak is not None else None}
-    return {"journeys": done, "concurrent": concurrent, "roles": out} if out else None
+    return JourneyCost(done, concurrent, out) if out else None
 
 
-def generator_cost(run: Run) -> dict[str, Any] | None:
+def generator_cost(run: Run) -> GeneratorCost | None:
     """The load generator's ``cpu_s`` over the run, its ``requests`` and ``cpu_s_per_1000_requests``;
     None when no engine ran or it sent nothing."""
     cpu = run.metrics.select("generator_cpu_seconds")
     requests = run.metrics.select("http_reqs")
     if not isinstance(cpu, Counter) or not isinstance(requests, Counter) or not requests.count:
         return None
-    return {"cpu_s": round(cpu.count, 3), "requests": requests.count,
-            "cpu_s_per_1000_requests": round(1000 * cpu.count / requests.count, 4)}
+    return GeneratorCost(round(cpu.count, 3), requests.count, round(1000 * cpu.count / requests.count, 4))

@@ -23,6 +23,7 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
+from ..core.findings import DbBottleneck
 from ..core.metrics import Metrics, Rate, Trend
 from ..core.results import Run
 
@@ -34,8 +35,8 @@ SATURATED = 0.8
 EXEC_SHARE = 0.5
 
 
-def db_bottleneck(found: dict[str, Any], metrics: Metrics) -> dict[str, Any]:
-    """``{"bottleneck": "locks" | "pool" | "queries" | None, "why": ...}`` plus the shares it read."""
+def db_bottleneck(found: dict[str, Any], metrics: Metrics) -> DbBottleneck:
+    """The bottleneck (``"locks"``, ``"pool"``, ``"queries"`` or None), why, and the shares it read."""
     queries = found.get("queries") or []
     waited_ms, served_ms = _server_time(metrics)
     # The time connections were held: exact from the app's timing when it reports its pool wait,
@@ -54,25 +55,22 @@ def db_bottleneck(found: dict[str, Any], metrics: Metrics) -> dict[str, Any]:
         chain = found["blocking"][0]
         why = (f"a backend waited for a lock in {lock:.0%} of samples: `{chain['waiting']}` waited for "
                f"`{chain['blocking']}` (longest wait {chain['longest_ms']:.0f} ms)")
-        return {"bottleneck": "locks", "why": why, **shares}
+        return DbBottleneck("locks", why, shares)
     waiting = (f"requests spent {pool:.0%} of their server time waiting for a database connection"
                if pool is not None and pool >= POOL_SHARE else
                f"every connection of {_app(found)} was in use in {saturated:.0%} of samples"
                if pool is None and saturated is not None and saturated >= SATURATED else None)
     if waiting is not None:
         if exec_share is not None and exec_share >= EXEC_SHARE and top is not None:
-            return {"bottleneck": "queries", "why": f"{waiting}, held by slow queries: {_top(top, top_share)}",
-                    **shares}
+            return DbBottleneck("queries", f"{waiting}, held by slow queries: {_top(top, top_share)}", shares)
         held = ("" if exec_share is None else
                 f" while executing statements only {exec_share:.0%} of the time it held them")
-        return {"bottleneck": "pool",
-                "why": f"{waiting}; the app held its {_connections(found)}{held}: the pool, not the queries, "
-                       "is the bottleneck", **shares}
+        return DbBottleneck("pool", f"{waiting}; the app held its {_connections(found)}{held}: the pool, not the "
+                                    "queries, is the bottleneck", shares)
     if exec_share is not None and exec_share >= EXEC_SHARE and top and top_share is not None and top_share >= 0.5:
-        return {"bottleneck": "queries", "why": f"connections were busy executing statements: {_top(top, top_share)}",
-                **shares}
-    return {"bottleneck": None, "why": "the database kept up: no lasting lock waits, no wait for connections, "
-                                       "and statements took a minority of the connections' busy time", **shares}
+        return DbBottleneck("queries", f"connections were busy executing statements: {_top(top, top_share)}", shares)
+    return DbBottleneck(None, "the database kept up: no lasting lock waits, no wait for connections, and "
+                              "statements took a minority of the connections' busy time", shares)
 
 
 def _top(query: dict[str, Any], share: float | None) -> str:

@@ -31,9 +31,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from ..core.findings import Leak
 from ..core.metrics import Metrics, Trend
 
-__all__ = ["ROLES", "Leak", "LeakSettings", "detect_leak"]
+__all__ = ["ROLES", "LeakSettings", "detect_leak"]
 
 ROLES = ("target", "runner", "browser")
 
@@ -45,20 +46,6 @@ class LeakSettings:
     min_duration_s: float = 40.0
     min_windows: int = 6
     alpha: float = 0.01
-
-
-@dataclass(frozen=True)
-class Leak:
-    """What the floor of ``role``'s memory did. ``leaking`` is the verdict; ``why`` says how it was reached."""
-
-    role: str
-    leaking: bool
-    why: str
-    slope_mb_per_h: float | None = None
-    low_mb_per_h: float | None = None  # the slope's 95 % confidence interval
-    high_mb_per_h: float | None = None
-    p_value: float | None = None
-    windows: int = 0
 
 
 def detect_leak(metrics: Metrics, role: str, settings: LeakSettings = LeakSettings()) -> Leak | None:

@@ -18,40 +18,15 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
 from typing import Any
 
+from ..core.findings import UslFit
 from ..core.metrics import WINDOW_S, Counter, Metrics
 
-__all__ = ["MIN_LEVELS", "MIN_R2", "UslFit", "fit_usl", "ramp_windows", "usl", "usl_points"]
+__all__ = ["MIN_LEVELS", "MIN_R2", "fit_usl", "ramp_windows", "usl", "usl_points"]
 
 MIN_LEVELS = 4  # distinct concurrency levels (whole users) a fit of three parameters needs
 MIN_R2 = 0.8  # below this the law does not describe the data: no fit is reported
-
-
-@dataclass(frozen=True)
-class UslFit:
-    sigma: float
-    kappa: float
-    lam: float  # throughput of one user, per second
-    sigma_ci: tuple[float, float]  # 95 % intervals
-    kappa_ci: tuple[float, float]
-    lam_ci: tuple[float, float]
-    r2: float
-    points: int
-    peak_concurrency: float | None  # None: no retrograde region (κ = 0)
-    peak_throughput: float | None  # X(N*), or the λ/σ ceiling without a peak; None if neither is finite
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def describe(self) -> str:
-        peak = ("no limit in sight" if self.peak_throughput is None else
-                f"peak {self.peak_throughput:.4g}/s" + (f" at {self.peak_concurrency:.0f} users"
-                                                        if self.peak_concurrency is not None else " (ceiling)"))
-        return (f"{peak}; σ {self.sigma:.3g} [{self.sigma_ci[0]:.2g}, {self.sigma_ci[1]:.2g}], κ {self.kappa:.3g} "
-                f"[{self.kappa_ci[0]:.2g}, {self.kappa_ci[1]:.2g}], λ {self.lam:.3g}/s, R² {self.r2:.3f}, "
-                f"{self.points} windows")
 
 
 def usl(n: Any, sigma: float, kappa: float, lam: float) -> Any:

@@ -20,11 +20,12 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from .._version import __version__
 from .config import Stage
 from .env import ci_commit, read
+from .findings import Finding, derived_dict, findings_from
 from .metrics import Counter, Metrics, Rate, Trend
 from .thresholds import ThresholdOutcome
 
@@ -41,6 +42,8 @@ __all__ = [
     "shared_run_id",
     "test_type_of",
 ]
+
+F = TypeVar("F")
 
 TEST_TYPES = ("load", "stress", "spike", "endurance", "browser", "mixed")
 RunStatus = Literal["passed", "failed", "interrupted", "partial", "unmeasured"]
@@ -186,6 +189,7 @@ class Run:
     tool_version: str = ""
     scenarios: list[ScenarioRun] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)  # what the analyses found (core/findings.py)
 
     def __post_init__(self) -> None:
         if not self.tool_version:
@@ -252,9 +256,21 @@ class Run:
             "python": platform.python_version(),
             "platform": platform.platform(),
             "cpus": os.cpu_count(),
-            **self.metadata,
+            **self.stored_metadata(),
             "scenarios": [s.to_dict() for s in self.scenarios],
         }
+
+    def stored_metadata(self) -> dict[str, Any]:
+        """``metadata`` with the findings in it as ``derived`` (the shape stores and summary.json keep)."""
+        return {**self.metadata, "derived": derived_dict(self.findings)} if self.findings else dict(self.metadata)
+
+    def finding(self, kind: type[F], scenario: str | None = None) -> F | None:
+        """The run's finding of ``kind`` (of ``scenario``, for a per-scenario one), if there is one."""
+        return next((f for f in self.findings_of(kind) if scenario is None or getattr(f, "scenario", None) == scenario),
+                    None)
+
+    def findings_of(self, kind: type[F]) -> list[F]:
+        return [f for f in self.findings if isinstance(f, kind)]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -274,7 +290,7 @@ class Run:
             "host": self.host,
             "tool_version": self.tool_version,
             "scenarios": [s.to_dict() for s in self.scenarios],
-            "metadata": self.metadata,
+            "metadata": self.stored_metadata(),
             "thresholds": [o.to_dict() for o in self.thresholds],
             "metrics": self.metrics.to_dict(),
         }
@@ -285,6 +301,7 @@ class Run:
         # The machine it was measured on (python, platform, cpus) stays in metadata: context() gives it
         # precedence over this machine's, so a run flushed or re-read elsewhere keeps its origin.
         metadata = dict(d.get("metadata") or {})
+        derived = metadata.pop("derived", None) if isinstance(metadata.get("derived"), Mapping) else None
         scenarios = d.get("scenarios")
         if scenarios is None:
             scenarios = metadata.pop("scenarios", [])
@@ -311,6 +328,7 @@ class Run:
             tool_version=d.get("tool_version") or "",
             scenarios=[ScenarioRun.from_dict(s) for s in scenarios],
             metadata=metadata,
+            findings=findings_from(derived) if derived is not None else [],
         )
 
     def to_json(self) -> str:

@@ -36,9 +36,10 @@ import time
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
-from ..analysis.scalability import UslFit, fit_usl
+from ..analysis.scalability import fit_usl
 from ..core.config import Scenario
 from ..core.errors import ConfigError
+from ..core.findings import UslFit
 from ..core.metrics import Counter, Metrics, Rate, Trend
 from ..core.thresholds import Threshold, ThresholdOutcome, evaluate
 from ..loadgen.engine import EngineOptions, Journey
@@ -241,98 +242,131 @@ def find_capacity(journey: Journey, *, base_url: str, thresholds: tuple[Threshol
                   on_start: Journey | None = None,
                   options: EngineOptions = EngineOptions()) -> Capacity:  # noqa: B008 - frozen
     """Search the highest arrival rate at which ``thresholds`` (the SLO) hold (module docstring)."""
-    slo = tuple(thresholds)
-    cores = os.cpu_count() or 1
-    steps: list[SearchStep] = []
-    measured = Metrics()
-    held: dict[float, int] = {}  # rate -> trials that held
-    processes = 1
-    started = time.monotonic()
+    search = _Search(journey, base_url, tuple(thresholds), settings, on_start, options)
+    return search.run()
 
-    def result(limit: Limit, why: str, good: float | None, bad: float | None) -> Capacity:
-        return Capacity(good, bad, limit, why, steps, processes, measured)
 
-    def bound() -> str | None:
-        if len(steps) >= settings.max_steps:
-            return f"stopped after max_steps = {settings.max_steps} steps"
-        if time.monotonic() - started > settings.max_time_s:
-            return f"stopped after max_time = {settings.max_time_s:g}s"
+class _Search:
+    """One capacity search: exponential steps up, a bisection with repeated trials, then trials at the
+    estimated boundary; its state is what every phase shares."""
+
+    def __init__(self, journey: Journey, base_url: str, slo: tuple[Threshold, ...], settings: CapacitySearch,
+                 on_start: Journey | None, options: EngineOptions) -> None:
+        self.journey, self.base_url, self.slo, self.settings = journey, base_url, slo, settings
+        self.on_start, self.options = on_start, options
+        self.cores = os.cpu_count() or 1
+        self.steps: list[SearchStep] = []
+        self.measured = Metrics()
+        self.held: dict[float, int] = {}  # rate -> trials that held
+        self.processes = 1
+        self.started = time.monotonic()
+        self.good: float | None = None
+        self.bad: float | None = None
+
+    def run(self) -> Capacity:
+        if (done := self._ramp_up()) is not None:
+            return done
+        self._bisect()
+        self._refine()
+        return self._conclude()
+
+    def _result(self, limit: Limit, why: str, good: float | None, bad: float | None) -> Capacity:
+        return Capacity(good, bad, limit, why, self.steps, self.processes, self.measured)
+
+    def _bound(self) -> str | None:
+        if len(self.steps) >= self.settings.max_steps:
+            return f"stopped after max_steps = {self.settings.max_steps} steps"
+        if time.monotonic() - self.started > self.settings.max_time_s:
+            return f"stopped after max_time = {self.settings.max_time_s:g}s"
         return None
 
-    def holds(rate: float, trials: int) -> bool | None:
+    def _holds(self, rate: float, trials: int) -> bool | None:
         """Whether ``rate`` held ``trials`` times; None when the generator could not drive it."""
-        nonlocal processes
-        while held.get(rate, 0) < trials:
-            if bound() is not None:
+        while self.held.get(rate, 0) < trials:
+            if self._bound() is not None:
                 return None
-            step, step_metrics = _measure(journey, rate, processes, slo, base_url, on_start, settings, options)
-            steps.append(step)
-            measured.merge(step_metrics)
+            step, step_metrics = _measure(self.journey, rate, self.processes, self.slo, self.base_url, self.on_start,
+                                          self.settings, self.options)
+            self.steps.append(step)
+            self.measured.merge(step_metrics)
             if step.generator_bound:
-                if processes >= cores:
+                if self.processes >= self.cores:
                     return None
-                processes = min(cores, processes * 2)  # one core was not enough: spread and measure again
+                self.processes = min(self.cores, self.processes * 2)  # one core was not enough: spread, again
                 continue
             if not step.held:
                 return False
-            held[rate] = held.get(rate, 0) + 1
+            self.held[rate] = self.held.get(rate, 0) + 1
         return True
 
-    good: float | None = None
-    bad: float | None = None
-    rate = settings.start_rate
-    while bad is None:  # exponential steps up, one trial each (far from the boundary)
-        ok = holds(rate, 1)
-        if ok is None:
-            break
-        if ok:
-            good = rate
-            if rate >= settings.max_rate:
-                return result("max_rate", f"held up to max_rate = {settings.max_rate:g}/s; the capacity is above "
-                              "it (raise --max-rate)", good, None)
-            rate = min(rate * 2, settings.max_rate)
-        else:
-            bad = rate
-    while bad is not None:  # binary search between what held and what broke, repeating trials
-        if good is not None and holds(good, settings.trials) is False:
-            bad, good = good, None if good <= settings.start_rate else good / 2
-            continue
-        if good is None or (bad - good) / good <= settings.width:
-            break
-        mid = round((good + bad) / 2, 2)
-        ok = holds(mid, settings.trials)
-        if ok is None:
-            break
-        good, bad = (mid, bad) if ok else (good, mid)
-    extra = 0
-    while good is not None and bad is not None and bound() is None and not steps[-1].generator_bound \
-            and extra < REFINE_STEPS * settings.trials:
-        # Trials at the estimated boundary until its interval is as narrow as the bracket must be.
-        extra += 1
+    def _ramp_up(self) -> Capacity | None:
+        """Exponential steps up, one trial each (far from the boundary), until a rate breaks."""
+        rate = self.settings.start_rate
+        while self.bad is None:
+            ok = self._holds(rate, 1)
+            if ok is None:
+                return None
+            if not ok:
+                self.bad = rate
+                return None
+            self.good = rate
+            if rate >= self.settings.max_rate:
+                return self._result("max_rate", f"held up to max_rate = {self.settings.max_rate:g}/s; the capacity "
+                                    "is above it (raise --max-rate)", self.good, None)
+            rate = min(rate * 2, self.settings.max_rate)
+        return None
+
+    def _bisect(self) -> None:
+        """A binary search between what held and what broke, repeating trials."""
+        while self.bad is not None:
+            good, bad = self.good, self.bad
+            if good is not None and self._holds(good, self.settings.trials) is False:
+                self.bad, self.good = good, None if good <= self.settings.start_rate else good / 2
+                continue
+            if good is None or (bad - good) / good <= self.settings.width:
+                return
+            mid = round((good + bad) / 2, 2)
+            ok = self._holds(mid, self.settings.trials)
+            if ok is None:
+                return
+            self.good, self.bad = (mid, bad) if ok else (good, mid)
+
+    def _refine(self) -> None:
+        """Trials at the estimated boundary until its interval is as narrow as the bracket must be."""
+        for _ in range(REFINE_STEPS * self.settings.trials):
+            good, bad = self.good, self.bad
+            if good is None or bad is None or self._bound() is not None or self.steps[-1].generator_bound:
+                return
+            found = interval(self.steps)
+            if found is not None and (found[2] - found[1]) / found[0] <= self.settings.width:
+                return
+            at = round(found[0], 2) if found is not None and good < found[0] < bad else round((good + bad) / 2, 2)
+            if not good < at < bad:
+                return  # the bracket is as narrow as rates are written: nothing between its ends to try
+            # A new sustainable rate must hold every trial, as in the bisection; a rate that already did
+            # gets one more (a trial that changes nothing would not narrow anything).
+            ok = self._holds(at, max(self.settings.trials, self.held.get(at, 0) + 1))
+            if ok is None:
+                return
+            self.good, self.bad = (at, bad) if ok else (good, at)
+
+    def _conclude(self) -> Capacity:
+        good, bad, steps = self.good, self.bad, self.steps
+        if steps and steps[-1].generator_bound:
+            known = (f"the target's capacity is above {good:g}/s" if good
+                     else "nothing is known of the target's capacity")
+            return self._result("generator", f"the load generator saturated at {steps[-1].rate:g}/s with "
+                                f"{self.processes} process(es) on {self.cores} core(s): {known}, and this machine "
+                                "cannot measure more; use a bigger runner or several", good, None)
+        if (stop := self._bound()) is not None and (bad is None or good is None
+                                                    or (bad - good) / good > self.settings.width):
+            return self._result("steps" if "steps" in stop else "time", f"{stop}: sustainable between {good or 0:g} "
+                                f"and {bad if bad is not None else '?'}/s", good, bad)
+        if good is None:
+            return self._result("server", f"even {self.settings.start_rate:g}/s broke the SLO: lower --start-rate",
+                                None, bad)
         found = interval(steps)
-        if found is not None and (found[2] - found[1]) / found[0] <= settings.width:
-            break
-        at = round(found[0], 2) if found is not None and good < found[0] < bad else round((good + bad) / 2, 2)
-        if not good < at < bad:
-            break  # the bracket is as narrow as rates are written: nothing between its ends to try
-        # A new sustainable rate must hold every trial, as in the bisection; a rate that already did
-        # gets one more (a trial that changes nothing would not narrow anything).
-        ok = holds(at, max(settings.trials, held.get(at, 0) + 1))
-        if ok is None:
-            break
-        good, bad = (at, bad) if ok else (good, at)
-    if steps and steps[-1].generator_bound:
-        known = f"the target's capacity is above {good:g}/s" if good else "nothing is known of the target's capacity"
-        return result("generator", f"the load generator saturated at {steps[-1].rate:g}/s with {processes} "
-                      f"process(es) on {cores} core(s): {known}, and this machine cannot measure more; use a "
-                      "bigger runner or several", good, None)
-    if (stop := bound()) is not None and (bad is None or good is None or (bad - good) / good > settings.width):
-        return result("steps" if "steps" in stop else "time", f"{stop}: sustainable between {good or 0:g} and "
-                      f"{bad if bad is not None else '?'}/s", good, bad)
-    if good is None:
-        return result("server", f"even {settings.start_rate:g}/s broke the SLO: lower --start-rate", None, bad)
-    found = interval(steps)
-    estimate = "" if found is None else (f"; the SLO breaks at {found[0]:.4g}/s, 95 % interval "
-                                         f"[{found[1]:.4g}, {found[2]:.4g}]")
-    return result("server", f"sustainable {good:g}/s (held {settings.trials} times), broke at {bad:g}/s{estimate}",
-                  good, bad)
+        estimate = "" if found is None else (f"; the SLO breaks at {found[0]:.4g}/s, 95 % interval "
+                                             f"[{found[1]:.4g}, {found[2]:.4g}]")
+        return self._result("server", f"sustainable {good:g}/s (held {self.settings.trials} times), broke at "
+                            f"{bad:g}/s{estimate}", good, bad)

@@ -155,20 +155,7 @@ class H1Pool:
         """One exchange on a kept-alive connection: status, headers, the (decoded) body."""
         loop = asyncio.get_running_loop()
         authority = host if port == (443 if tls else 80) else f"{host}:{port}"
-        head = [f"{method} {target} HTTP/1.1\r\nHost: {authority}\r\n".encode("latin-1")]
-        given = {k.lower() for k in headers}
-        for name, value in headers.items():
-            head.append(f"{name}: {value}\r\n".encode("latin-1"))
-        if "user-agent" not in given:
-            head.append(b"User-Agent: " + self._user_agent + b"\r\n")
-        if "accept" not in given:
-            head.append(b"Accept: */*\r\n")
-        if body is not None or method in ("POST", "PUT", "PATCH"):
-            head.append(b"Content-Length: %d\r\n" % len(body or b""))
-        head.append(b"\r\n")
-        if body:
-            head.append(body)
-        data = b"".join(head)
+        data = self._message(method, authority, target, headers, body)
         deadline = loop.time() + timeout_s
         idle = self._idle.setdefault((tls, host, port), deque())
         for _ in range(2):  # a reused connection the server closed while idle gets one fresh retry
@@ -209,10 +196,26 @@ class H1Pool:
                 self._all.discard(conn)
             found: CIMultiDict[str] = CIMultiDict((k.decode("latin-1"), v.decode("latin-1")) for k, v in raw)
             encoding = found.get("Content-Encoding")
-            if encoding and content:
-                content = _decoded(content, encoding)
-            return status, CIMultiDictProxy(found), content
+            return status, CIMultiDictProxy(found), _decoded(content, encoding) if encoding and content else content
         raise ServerDisconnectedError("Server disconnected")
+
+    def _message(self, method: str, authority: str, target: str, headers: Mapping[str, str],
+                 body: bytes | None) -> bytes:
+        """The request as it goes on the wire: request line, headers (ours where the script gave none), body."""
+        head = [f"{method} {target} HTTP/1.1\r\nHost: {authority}\r\n".encode("latin-1")]
+        given = {k.lower() for k in headers}
+        for name, value in headers.items():
+            head.append(f"{name}: {value}\r\n".encode("latin-1"))
+        if "user-agent" not in given:
+            head.append(b"User-Agent: " + self._user_agent + b"\r\n")
+        if "accept" not in given:
+            head.append(b"Accept: */*\r\n")
+        if body is not None or method in ("POST", "PUT", "PATCH"):
+            head.append(b"Content-Length: %d\r\n" % len(body or b""))
+        head.append(b"\r\n")
+        if body:
+            head.append(body)
+        return b"".join(head)
 
     def close(self) -> None:
         for conn in self._all:

@@ -30,7 +30,7 @@ from .compare import Compared, compare, open_regressions
 from .deliver import NO_OUTPUTS, Delivery, Outputs, deliver
 from .judge import RunFacts, judge
 from .quarantine import quarantine
-from .summary import Line, closing_lines, summary_lines
+from .summary import Line, closing_lines, styled_summary, summary_lines
 
 __all__ = [
     "NO_OUTPUTS",
@@ -58,12 +58,9 @@ class Concluded:
         return for_status(self.run.status, spooled=stored is not None and stored.spooled)
 
     def lines(self) -> list[Line]:
-        marks: list[Line] = []
-        for text in summary_lines(self.run):
-            failed = any(word in text for word in ("FAIL", "UNMEASURED", "REGRESSION", "LEAK"))
-            marks.append((text, "fail" if failed else "pass" if text.lstrip().startswith("PASS") else "plain"))
-        # Every line printed at the end of a run passes the one redactor.
-        return [(redact(text), style) for text, style in marks + closing_lines(self.run, self.delivery)]
+        # Each line's severity comes with it; every line printed at the end of a run passes the one redactor.
+        lines = styled_summary(self.run) + closing_lines(self.run, self.delivery)
+        return [(redact(text), style) for text, style in lines]
 
 
 def conclude(

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..core.config import Config
 from ..core.errors import PerfmonError
+from ..core.findings import Leaks
 from ..core.results import Run
 from ..store import RunSummary, Store, open_store
 
@@ -84,9 +85,9 @@ def open_regressions(run: Run) -> list[str]:
     found: dict[str, Any] = run.metadata.get(HISTORY_KEY) or {}
     labels = [f"{f.get('key')} {100 * f['change']:+.1f}%" if f.get("change") is not None else str(f.get("key"))
               for f in found.get("findings") or [] if f.get("kind") == "regression"]
-    leaks: dict[str, Any] = (run.metadata.get("derived") or {}).get("leaks") or {}
-    labels += [f"leak process_rss_mb{{role:{role}}} {leak.get('slope_mb_per_h') or 0:.0f} MB/h"
-               for role, leak in leaks.items() if leak.get("leaking")]
+    for leaks in run.findings_of(Leaks):
+        labels += [f"leak process_rss_mb{{role:{leak.role}}} {leak.slope_mb_per_h or 0:.0f} MB/h"
+                   for leak in leaks.leaking]
     if not labels:  # most runs: no scipy import (1 CPU-s) just to say so
         return []
     from ..analysis.history import accepted  # scipy: only when there is something to report

@@ -3,18 +3,16 @@ what the analyses found, and where the run and its report went."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
-from ..analysis.scalability import UslFit
+from ..core.findings import SCENARIO_FINDINGS, Line, Severity
 from ..core.redaction import redact
 from ..core.results import Run
 from .deliver import Delivery
 from .quarantine import QUARANTINE
 
-__all__ = ["Line", "closing_lines", "history_lines", "summary_lines"]
+__all__ = ["Line", "closing_lines", "history_lines", "styled_history", "styled_summary", "summary_lines"]
 
-Style = Literal["plain", "pass", "fail"]
-Line = tuple[str, Style]
 
 
 def _fmt(v: float | None, unit: str = "") -> str:
@@ -23,15 +21,38 @@ def _fmt(v: float | None, unit: str = "") -> str:
 
 def summary_lines(run: Run) -> list[str]:
     """The run itself: also what ``perfmon show`` prints for a stored run."""
+    return [text for text, _ in styled_summary(run)]
+
+
+def styled_summary(run: Run) -> list[Line]:
+    """The run's summary lines, each with the severity that decides how it is drawn."""
     s = run.summary_metrics()
     errors = None if s.error_rate is None else s.error_rate * 100
-    lines = [
-        f"perfmon run {run.run_id}  {run.test_type}  {run.environment}  profile={run.profile}  "
-        f"verdict={run.status.upper()}",
-        f"  duration {run.duration_seconds:.1f}s  users {run.concurrent_users}  avg {_fmt(s.avg_response_time, 'ms')}  "
-        f"p95 {_fmt(s.p95_response_time, 'ms')}  errors {_fmt(errors, '%')}"
-        f"  throughput {_fmt(s.throughput, '/s')}",
+    head: Severity = "fail" if run.status in ("failed", "unmeasured") else "plain"
+    lines: list[Line] = [
+        (f"perfmon run {run.run_id}  {run.test_type}  {run.environment}  profile={run.profile}  "
+         f"verdict={run.status.upper()}", head),
+        (f"  duration {run.duration_seconds:.1f}s  users {run.concurrent_users}  "
+         f"avg {_fmt(s.avg_response_time, 'ms')}  p95 {_fmt(s.p95_response_time, 'ms')}  errors {_fmt(errors, '%')}  "
+         f"throughput {_fmt(s.throughput, '/s')}", "plain"),
     ]
+    lines += [(text, "plain") for text in _how_it_ran(run)]
+    lines.extend((f"  UNMEASURED  {why}", "fail") for why in run.metadata.get("unmeasured") or ())
+    lines += [(text, "plain") for text in _how_it_ended(run)]
+    run_wide = [f for f in run.findings if not isinstance(f, SCENARIO_FINDINGS)]
+    for finding in [*run_wide, *(f for f in run.findings if isinstance(f, SCENARIO_FINDINGS))]:
+        lines += finding.describe()
+    lines += [(text, "plain") for text in _searches(run)]
+    for o in run.thresholds:
+        mark = {"pass": "PASS", "fail": "FAIL", "no data": "NO DATA"}[o.status]
+        style: Severity = "pass" if o.status == "pass" else "fail" if o.status == "fail" else "plain"
+        lines.append((f"  {mark}  {o.threshold}  {o.detail}", style))
+    return lines + styled_history(run)
+
+
+def _how_it_ran(run: Run) -> list[str]:
+    """The client's saturation, the samples the verdict could read, steps without INP."""
+    lines = []
     if run.client_saturation is not None:
         lines.append(f"  client CPU saturated {run.client_saturation:.0%} of the run")
     if (clean := _clean_line(run)) is not None:
@@ -40,7 +61,12 @@ def summary_lines(run: Run) -> list[str]:
         lines.append(f"  NO INP  step {tags.get('step')!r} of journey {tags.get('journey')!r}: in "
                      f"{getattr(counter, 'count', 0):.0f} iteration(s) its clicks were scripted (element.click() from "
                      "page JavaScript), which Event Timing does not see; drive it with Playwright's input")
-    lines.extend(f"  UNMEASURED  {why}" for why in run.metadata.get("unmeasured") or ())
+    return lines
+
+
+def _how_it_ended(run: Run) -> list[str]:
+    """Lost iterations, where a spread run ran, scenarios stopped early and users cancelled at the stop."""
+    lines = []
     if run.lost_iterations:
         lines.append(f"  {run.lost_iterations} iteration(s) lost to crashed workers")
     lines.extend(_spread_lines(run))
@@ -50,45 +76,18 @@ def summary_lines(run: Run) -> list[str]:
         if sc.cancelled_at_stop:
             lines.append(f"  {sc.name}: {sc.cancelled_at_stop} user(s) still busy after the {sc.graceful_stop_s:g}s "
                          "graceful stop were cancelled; their requests count as failed (error: interrupted)")
-    for role, leak in ((run.metadata.get("derived") or {}).get("leaks") or {}).items():
-        if leak.get("leaking"):
-            lines.append(f"  LEAK  process_rss_mb{{role:{role}}}: {leak['why']}")
-    if cost := (run.metadata.get("derived") or {}).get("journey_cost"):
-        per_role = ", ".join(f"{role} " + ("-" if c["cpu_s"] is None else f"{c['cpu_s']:.2f} CPU-s") + " "
-                             + ("-" if c["mb_per_journey"] is None else f"{c['mb_per_journey']:.0f} MB")
-                             for role, c in cost["roles"].items())
-        lines.append(f"  cost per journey ({cost['journeys']:.0f} journeys, up to {cost['concurrent']} at once): "
-                     f"{per_role}")
-    if generator := (run.metadata.get("derived") or {}).get("generator_cost"):
-        lines.append(f"  load generator: {generator['cpu_s_per_1000_requests']:.3f} CPU-s per 1,000 requests "
-                     f"({generator['requests']:.0f} requests, {generator['cpu_s']:.2f} CPU-s)")
-    if db := (run.metadata.get("derived") or {}).get("db_bottleneck"):
-        lines.append(f"  database: {db['bottleneck'] or 'no bottleneck'}: {db['why']}")
-    for key, found in (run.metadata.get("derived") or {}).items():
-        what, _, scenario = key.partition(":")
-        if what == "spike_recovery":
-            seen = f"{found['recovery_s']:.0f}s" if found.get("recovery_s") is not None else f"none: {found['why']}"
-            lines.append(f"  spike recovery ({scenario}): {seen}")
-        elif what == "breaking_point":
-            broke = "; ".join(found.get("broken_by") or ())
-            seen = (f"held: {found['why']}" if "why" in found else f"{found['rate']:.4g}/s at "
-                    f"{found['users'] or 0:.0f} users, {found['at_s']:.0f}s in, broken by {broke}")
-            lines.append(f"  breaking point ({scenario}): {seen}")
-        elif what == "scalability":
-            seen = f"not fitted: {found['why']}" if "why" in found else UslFit(**found).describe()
-            lines.append(f"  scalability ({scenario}, USL): {seen}")
-        elif what == "memory_growth":
-            growth = ", ".join(f"{role} {_fmt(v, ' MB/min')}" for role, v in found["mb_per_min"].items())
-            lines.append(f"  memory growth ({scenario}): {growth}")
-    for scenario, found in (run.metadata.get("breaking_points") or {}).items():  # searches a test ran
+    return lines
+
+
+def _searches(run: Run) -> list[str]:
+    """The capacity searches a test ran (``PerfApi.find_capacity``)."""
+    lines = []
+    for scenario, found in (run.metadata.get("breaking_points") or {}).items():
         users = f" (about {found['users']:.0f} users)" if found.get("users") else ""
         broke = f", broke at {found['breaking_rate']:.4g}/s" if found.get("breaking_rate") else ""
         lines.append(f"  capacity ({scenario}): sustainable {_fmt(found.get('sustainable_rate'), '/s')}{users}{broke}"
                      + (f"; {found['why']}" if found.get("why") else ""))
-    for o in run.thresholds:
-        mark = {"pass": "PASS", "fail": "FAIL", "no data": "NO DATA"}[o.status]
-        lines.append(f"  {mark}  {o.threshold}  {o.detail}")
-    return lines + history_lines(run)
+    return lines
 
 
 def _spread_lines(run: Run) -> list[str]:
@@ -136,38 +135,43 @@ def _change(f: dict[str, Any]) -> str:
 
 def history_lines(run: Run) -> list[str]:
     """The comparison with the run's history: regressions, improvements, what it could have seen."""
+    return [text for text, _ in styled_history(run)]
+
+
+def styled_history(run: Run) -> list[Line]:
+    """:func:`history_lines`, each with its severity (a regression fails)."""
     found = run.metadata.get("regressions")
     if not isinstance(found, dict):
         return []
     findings = found.get("findings") or []
-    lines = []
+    lines: list[Line] = []
     if findings:
-        lines.append(f"  history: compared with {len(found.get('against') or [])} comparable run(s)")
+        lines.append((f"  history: compared with {len(found.get('against') or [])} comparable run(s)", "plain"))
     elif found.get("note"):
-        lines.append(f"  history: {found['note']}")
+        lines.append((f"  history: {found['note']}", "plain"))
         return lines
     if found.get("note"):
-        lines.append(f"  history: {found['note']}")
+        lines.append((f"  history: {found['note']}", "plain"))
     if (found.get("pace") or {}).get("described"):
-        lines.append(f"  history: {found['pace']['described']}")
+        lines.append((f"  history: {found['pace']['described']}", "plain"))
     for f in findings:
         if f["kind"] == "regression":
-            lines.append(f"  REGRESSION  {f['key']}  {_change(f)}")
+            lines.append((f"  REGRESSION  {f['key']}  {_change(f)}", "fail"))
     for f in findings:
         if f["kind"] == "improvement":
-            lines.append(f"  improved  {f['key']}  {_change(f)}")
+            lines.append((f"  improved  {f['key']}  {_change(f)}", "plain"))
     for c in found.get("change_points") or []:
         change = "" if c.get("change") is None else f" ({100 * c['change']:+.1f}%)"
         sha = f", commits ({(c.get('previous_sha') or '?')[:8]}, {(c.get('first_sha') or '?')[:8]}]"
         word = "STEP (worse)" if c.get("worse") else "step (better)"
-        lines.append(f"  {word}  {c['key']}  {c['before']:.4g} -> {c['after']:.4g}{change} from run "
-                     f"{c['first_run'][:8]}{sha}")
+        lines.append((f"  {word}  {c['key']}  {c['before']:.4g} -> {c['after']:.4g}{change} from run "
+                      f"{c['first_run'][:8]}{sha}", "plain"))
     reach = sorted((f for f in findings if f["kind"] == "same" and f["detectable"] is not None),
                    key=lambda f: f["detectable"])
     if reach:
         shown = ", ".join(f"{f['key']} >= {100 * f['detectable']:.0f}%" for f in reach[:3])
-        lines.append(f"  smallest detectable changes: {shown}" + (f" (and {len(reach) - 3} more)" if len(reach) > 3
-                                                                 else ""))
+        more = f" (and {len(reach) - 3} more)" if len(reach) > 3 else ""
+        lines.append((f"  smallest detectable changes: {shown}{more}", "plain"))
     return lines
 
 

@@ -17,6 +17,7 @@ it knows are distorted.
 
 from __future__ import annotations
 
+from ..core.findings import SpikeRecovery
 from ..core.metrics import WINDOW_S, Counter, Rate, Trend, parse_selector, window_of
 from ..core.results import Run
 from ..core.thresholds import ThresholdOutcome
@@ -71,8 +72,7 @@ def distorted(run: Run, *, saturation_share: float, saturated_samples: int | Non
 def unsampled(run: Run) -> list[ThresholdOutcome]:
     """The thresholds you wrote that had no samples to judge. A derived metric whose absence is the
     finding (a spike that never recovered has no recovery time) is a failure, not missing data."""
-    derived = (run.metadata.get("derived") or {}).values()
-    findings = {found.get("absent_is_failure") for found in derived if isinstance(found, dict)}
+    findings = {found.absent_is_failure for found in run.findings_of(SpikeRecovery)}
     return [o for o in run.thresholds if not o.passed and o.observed is None and o.problem is None
             and parse_selector(o.threshold.metric)[0] not in findings]
 

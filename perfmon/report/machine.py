@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 from xml.etree import ElementTree as ET
 
+from ..core.findings import derived_dict
 from ..core.metrics import Counter, Gauge, Rate, Trend
 from ..core.results import Run
 from ..store.base import iso
@@ -68,7 +69,7 @@ def summary_json(run: Run) -> dict[str, Any]:
         "thresholds": [{**o.to_dict(), "status": o.status, "detail": o.detail} for o in run.thresholds],
         "metrics": metrics,
         **({"regressions": found} if isinstance(found := run.metadata.get("regressions"), dict) else {}),
-        **({"derived": derived} if isinstance(derived := run.metadata.get("derived"), dict) else {}),
+        **({"derived": derived_dict(run.findings)} if run.findings else {}),
         **({"capacity": capacity} if (capacity := _capacity(run)) else {}),
         **({"quarantine": held} if isinstance(held := run.metadata.get("quarantine"), dict) else {}),
         **({"target_db": sampled} if isinstance(sampled := run.metadata.get("target_db"), dict) else {}),

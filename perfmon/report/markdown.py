@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..core.findings import Leaks
 from ..core.results import Run
 
 __all__ = ["markdown"]
@@ -58,9 +59,8 @@ def _failures(run: Run, base: str | None) -> list[str]:
             out.append(f"- 📈 **step** `{_cell(c['key'])}`: {c['before']:.4g} → {c['after']:.4g} from run "
                        f"`{c['first_run'][:8]}`, commits ({(c.get('previous_sha') or '?')[:8]}, "
                        f"{(c.get('first_sha') or '?')[:8]}] ({_link(base, 'history', 'history')})")
-    for role, leak in ((run.metadata.get("derived") or {}).get("leaks") or {}).items():
-        if leak.get("leaking"):
-            out.append(f"- 💧 **leak** `process_rss_mb{{role:{role}}}`: {leak.get('why', '')}")
+    for leaks in run.findings_of(Leaks):
+        out += [f"- 💧 **leak** `process_rss_mb{{role:{leak.role}}}`: {leak.why}" for leak in leaks.leaking]
     out += [f"- ❌ **stopped early**: {reason}" for reason in run.stop_reasons]
     return out
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..analysis.capacity import capacity_by_scenario, scalability_fits
+from ..core.findings import DbBottleneck, GeneratorCost, JourneyCost
 from ..core.metrics import Counter, Metrics, Rate, Trend
 from ..core.results import Run
 from ..store import RunSummary
@@ -46,6 +47,10 @@ class ReportModel:
     interactions: list[dict[str, Any]] = field(default_factory=list)  # the worst, with their LoAF scripts
     slowest_resources: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     artifacts: list[str] = field(default_factory=list)
+    # What the analyses found that the report shows in sections of their own (core/findings.py).
+    journey_cost: JourneyCost | None = None
+    generator_cost: GeneratorCost | None = None
+    db_bottleneck: DbBottleneck | None = None
 
 
 def _per_window(metric: Trend | Rate | Counter, field: str, factor: float = 1.0) -> list[Point]:
@@ -83,6 +88,31 @@ def build_model(run: Run, history: list[RunSummary] | None = None) -> ReportMode
         started=datetime.fromtimestamp(run.started_at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
         summary=run.summary_metrics().to_dict(),
     )
+    _http(m, model)
+    _browser(m, model)
+    model.interactions = list(run.metadata.get("slowest_interactions") or [])
+    for role in ("runner", "browser", "target", "system"):
+        cpu = m.select_tags("process_cpu_percent", {"role": role})
+        if isinstance(cpu, Trend) and cpu.count:
+            model.cpu.append((role, _per_window(cpu, "max")))
+        mem = m.select_tags("process_rss_mb", {"role": role})
+        if isinstance(mem, Trend) and mem.count:
+            model.memory.append((role, _per_window(mem, "max")))
+    _database(m, model)
+    model.breaking_points = capacity_by_scenario(run)
+    model.fits = scalability_fits(run)
+    model.slowest_resources = dict(run.metadata.get("slowest_resources") or {})
+    model.artifacts = list(run.metadata.get("artifacts") or [])
+    model.journey_cost = run.finding(JourneyCost)
+    model.generator_cost = run.finding(GeneratorCost)
+    model.db_bottleneck = run.finding(DbBottleneck)
+    if history:
+        model.history = _history_rows(run, history)
+    return model
+
+
+def _http(m: Metrics, model: ReportModel) -> None:
+    """Latency, users, throughput and errors over time, and every endpoint's figures."""
     latency = m.select("http_req_duration")
     if isinstance(latency, Trend) and latency.count:
         model.latency = [(p, _per_window(latency, p)) for p in ("p50", "p95", "p99")]
@@ -105,6 +135,10 @@ def build_model(run: Run, history: list[RunSummary] | None = None) -> ReportMode
             "name": name, "count": t.count, "avg": s.avg, "p50": s.p50, "p95": s.p95, "p99": s.p99, "max": s.max,
             "errors": f.rate if isinstance(f, Rate) else None, "values": t.distribution(),
         })
+
+
+def _browser(m: Metrics, model: ReportModel) -> None:
+    """Web Vitals per journey and page, step times, coverage and each step's INP."""
     for vital in VITAL_BANDS:
         for _, tags, series in m.series(f"browser_vital_{vital.lower()}"):
             if isinstance(series, Trend) and series.count:
@@ -125,22 +159,6 @@ def build_model(run: Run, history: list[RunSummary] | None = None) -> ReportMode
                                    "count": series.count, "scripted": missing.pop(key, 0)})
     model.step_inp += [{"journey": j, "step": st, "p75": None, "max": None, "count": 0, "scripted": n}
                        for (j, st), n in missing.items()]
-    model.interactions = list(run.metadata.get("slowest_interactions") or [])
-    for role in ("runner", "browser", "target", "system"):
-        cpu = m.select_tags("process_cpu_percent", {"role": role})
-        if isinstance(cpu, Trend) and cpu.count:
-            model.cpu.append((role, _per_window(cpu, "max")))
-        mem = m.select_tags("process_rss_mb", {"role": role})
-        if isinstance(mem, Trend) and mem.count:
-            model.memory.append((role, _per_window(mem, "max")))
-    _database(m, model)
-    model.breaking_points = capacity_by_scenario(run)
-    model.fits = scalability_fits(run)
-    model.slowest_resources = dict(run.metadata.get("slowest_resources") or {})
-    model.artifacts = list(run.metadata.get("artifacts") or [])
-    if history:
-        model.history = _history_rows(run, history)
-    return model
 
 
 def _database(m: Metrics, model: ReportModel) -> None:

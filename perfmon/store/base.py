@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from ..core.findings import Leaks
 from ..core.metrics import Counter, Metrics, Trend
 from ..core.results import Run
 from .capacity_rows import capacity_rows
@@ -256,14 +257,13 @@ def _regression_rows(run: Run) -> list[dict[str, Any]]:
                     "change_ratio": c.get("change"), "confidence": 1.0 - float(c.get("p_value") or 0.0),
                     "first_bad_run": c["first_run"], "first_bad_sha": c.get("first_sha"),
                     "previous_sha": c.get("previous_sha")})
-    for role, leak in ((run.metadata.get("derived") or {}).get("leaks") or {}).items():
-        if not leak.get("leaking"):
-            continue
+    for leak in (leak for leaks in run.findings_of(Leaks) for leak in leaks.leaking):
+        role = leak.role
         metric = f"process_rss_mb{{role:{role}}}"
         out.append({"id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"perfmon:{run.run_id}:leak:{role}")),
                     "run_id": run.run_id, "metric": metric, "statistic": "floor slope (MB/h)", "tags": {"role": role},
-                    "kind": "leak", "baseline": 0.0, "observed": leak.get("slope_mb_per_h"), "change_ratio": None,
-                    "confidence": 1.0 - float(leak.get("p_value") or 0.0), "first_bad_run": run.run_id,
+                    "kind": "leak", "baseline": 0.0, "observed": leak.slope_mb_per_h, "change_ratio": None,
+                    "confidence": 1.0 - float(leak.p_value or 0.0), "first_bad_run": run.run_id,
                     "first_bad_sha": run.git_sha, "previous_sha": None})
     return out
 

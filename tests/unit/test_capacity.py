@@ -12,6 +12,7 @@ import pytest
 
 from perfmon import Trend, open_store, parse_thresholds
 from perfmon.core.config import Scenario, Stage
+from perfmon.core.findings import BreakingPoint
 from perfmon.load import Client, EngineOptions, VirtualUser, find_breaking_point, run_scenario
 from perfmon.load.capacity_search import CapacitySearch, find_capacity, littles_law
 from perfmon.pipeline import summary_lines
@@ -184,13 +185,13 @@ def test_a_stress_ramp_reports_where_and_why_it_broke(demo_factory: Callable[...
                     thresholds=tuple(parse_thresholds({"http_req_duration": ["p(95)<100"]})))
     res = run_scenario(page, ramp, base_url=app.url, test_type="stress", options=QUIET)
     assert res.run is not None
-    found = res.run.metadata["derived"]["breaking_point:stress"]
-    assert "why" not in found, found
-    assert 10 <= found["users"] <= 30 and found["rate"] == pytest.approx(200, rel=0.2), found
-    assert found["broken_by"][0].startswith("latency p(95)") and "against p(95)<100" in found["broken_by"][0]
+    found = res.run.finding(BreakingPoint, "stress")
+    assert found is not None and found.why is None, found
+    assert 10 <= (found.users or 0) <= 30 and found.rate == pytest.approx(200, rel=0.2), found
+    assert found.broken_by[0].startswith("latency p(95)") and "against p(95)<100" in found.broken_by[0]
     assert any(line.startswith("  breaking point (stress): ") for line in summary_lines(res.run))
     # Stored: the break, the best window that held before it, each window up to it, and the USL fit.
-    assert 0 < found["sustainable_rate"] and found["sustainable_users"] < found["users"]
+    assert 0 < (found.sustainable_rate or 0) and (found.sustainable_users or 0) < found.users
     store = open_store(f"sqlite:///{tmp_path}/r.db")
     store.write_run(res.run)
     store.close()

@@ -9,6 +9,7 @@ import pytest
 
 from perfmon import Counter, Metrics, Rate, Trend, parse_thresholds
 from perfmon.core.config import Scenario, Stage
+from perfmon.core.findings import GeneratorCost
 from perfmon.load import Client, EngineOptions, VirtualUser, endpoint_name, run_load_test, run_scenario
 from perfmon.load.perf_api import scoped
 from perfmon.system.target import free_port
@@ -65,9 +66,10 @@ def test_every_run_records_the_generators_cpu_per_1000_requests(clean_demo: Demo
     assert res.run is not None
     requests = res.run.metrics.select("http_reqs")
     assert isinstance(requests, Counter) and requests.count > 0
-    cost = res.run.metadata["derived"]["generator_cost"]
-    assert cost["requests"] == requests.count and 0 < cost["cpu_s"] < 60  # its own thread's CPU, not the wall
-    assert cost["cpu_s_per_1000_requests"] == pytest.approx(1000 * cost["cpu_s"] / requests.count, rel=0.01)
+    cost = res.run.finding(GeneratorCost)
+    assert cost is not None
+    assert cost.requests == requests.count and 0 < cost.cpu_s < 60  # its own thread's CPU, not the wall
+    assert cost.cpu_s_per_1000_requests == pytest.approx(1000 * cost.cpu_s / requests.count, rel=0.01)
 
 
 def test_added_latency_shows_in_percentiles(clean_demo: DemoApp) -> None:

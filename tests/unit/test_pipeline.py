@@ -13,6 +13,7 @@ import pytest
 
 from perfmon import Metrics, Run, Threshold, Trend, parse_thresholds
 from perfmon.core.config import Config, Stage, load_config
+from perfmon.core.findings import GeneratorCost, JourneyCost, SpikeRecovery
 from perfmon.core.records import MeasurementLog, Record, read_records
 from perfmon.core.results import ScenarioRun
 from perfmon.pipeline import RunFacts, conclude, summary_lines
@@ -93,7 +94,8 @@ def test_a_spike_cut_short_says_so() -> None:
     done = conclude([spike_record(recover_after_s=0, ran_for_s=40)], Config(), run_id="r", started_at=T0,
                     base_url=None, finished_at=T0 + 40)
     assert done is not None
-    assert "before its spike was over" in done.run.metadata["derived"]["spike_recovery:spike"]["why"]
+    found = done.run.finding(SpikeRecovery, "spike")
+    assert found is not None and "before its spike was over" in (found.why or "")
 
 
 def statuses(**facts: object) -> str:
@@ -160,7 +162,8 @@ def test_scenario_facts_survive_the_store(tmp_path: Path) -> None:
     back = store.load_run(done.run.run_id)
     store.close()
     assert back.scenarios == done.run.scenarios
-    assert back.metadata["derived"] == done.run.metadata["derived"]
+    assert back.findings == done.run.findings and back.finding(SpikeRecovery, "spike") is not None
+    assert back.stored_metadata()["derived"] == done.run.stored_metadata()["derived"]
     assert [o.to_dict() for o in back.thresholds] == [o.to_dict() for o in done.run.thresholds]
 
 
@@ -198,8 +201,7 @@ def test_a_hybrid_run_shows_the_generators_cost_beside_the_browsers(tmp_path: Pa
     done = conclude([browsers, api], Config(), run_id="r", started_at=T0, base_url=None, finished_at=T0 + 6,
                     session_metrics=sampled)
     assert done is not None
-    assert done.run.metadata["derived"]["generator_cost"] == {"cpu_s": 0.5, "requests": 2000.0,
-                                                              "cpu_s_per_1000_requests": 0.25}
+    assert done.run.finding(GeneratorCost) == GeneratorCost(cpu_s=0.5, requests=2000.0, cpu_s_per_1000_requests=0.25)
     assert "  load generator: 0.250 CPU-s per 1,000 requests (2000 requests, 0.50 CPU-s)" in summary_lines(done.run)
     paths = write_reports(done.run, tmp_path / "reports")
     jsonschema.validate(json.loads(paths.summary.read_text()),
@@ -225,9 +227,8 @@ def test_browser_samples_measured_while_the_client_was_saturated_are_quarantined
     done = conclude([back], load_config(tmp_path / "perfmon.toml"), run_id="r", started_at=T0, base_url=None,
                     finished_at=T0 + 12, facts=RunFacts(client_busy=busy), session_metrics=sampled)
     assert done is not None
-    assert done.run.metadata["derived"]["journey_cost"] == {  # 4 journeys, 2 at once
-        "journeys": 4.0, "concurrent": 2,
-        "roles": {"browser": {"cpu_s": 2.5, "peak_mb": 500.0, "mb_per_journey": 250.0}}}
+    assert done.run.finding(JourneyCost) == JourneyCost(  # 4 journeys, 2 at once
+        journeys=4.0, concurrent=2, roles={"browser": {"cpu_s": 2.5, "peak_mb": 500.0, "mb_per_journey": 250.0}})
     assert "  cost per journey (4 journeys, up to 2 at once): browser 2.50 CPU-s 250 MB" in summary_lines(done.run)
     steps = done.run.metrics.select("browser_step_duration")
     assert isinstance(steps, Trend) and steps.count == 7 and steps.max == 1000.0  # the 9-s step never judged

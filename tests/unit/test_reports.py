@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import Browser
 
 from perfmon import Run, evaluate, parse_thresholds
+from perfmon.core.findings import BreakingPoint, Leak, Leaks
 from perfmon.report import write_reports
 from perfmon.report.markdown import markdown
 
@@ -135,7 +136,7 @@ def test_the_markdown_summary_reads_in_ten_seconds(tmp_path: Path, monkeypatch: 
         finding("p95 http_req_duration{name:/api/dashboard}", "regression", 100.0, 131.0, "ms", 0.001),
         finding("rate http_reqs", "same", 50.0, 50.5, "/s", 0.9),
         finding("rate http_req_failed", "improvement", 0.02, 0.0, "share", 0.001)]}
-    run.metadata["derived"] = {"leaks": {"target": {"leaking": True, "why": "420 MB/h (380-460)"}}}
+    run.findings = [Leaks({"target": Leak("target", leaking=True, why="420 MB/h (380-460)")})]
     monkeypatch.setenv("PERFMON_REPORT_URL", "https://ci.example/runs/7")
     text = (write_reports(run, tmp_path).markdown).read_text()
     lines = text.splitlines()
@@ -187,14 +188,15 @@ def test_summary_json_says_why_a_run_was_not_measured_and_what_the_analyses_foun
     run = stress_run()
     run.status = "unmeasured"
     run.metadata["unmeasured"] = ["the target stopped answering: its last 2 window(s) of the run got no HTTP response"]
-    run.metadata["derived"] = {"breaking_point:stress": {"rate": 198.0, "users": 21.0, "at_s": 11.0,
-                                                         "broken_by": ["latency p(95) 131 ms against p(95)<100"]}}
+    run.findings = [BreakingPoint("stress", rate=198.0, users=21.0, at_s=11.0,
+                                  broken_by=("latency p(95) 131 ms against p(95)<100",))]
     data = json.loads(write_reports(run, tmp_path).summary.read_text())
     schema = json.loads(resources.files("perfmon.report").joinpath("summary.schema.json").read_text())
     jsonschema.validate(data, schema)
     assert data["run"]["unmeasured"] == run.metadata["unmeasured"]
     assert data["derived"]["breaking_point:stress"]["users"] == 21.0
-    del run.metadata["unmeasured"], run.metadata["derived"]
+    del run.metadata["unmeasured"]
+    run.findings = []
     plain = json.loads(write_reports(run, tmp_path / "again").summary.read_text())
     assert plain["run"]["unmeasured"] == [] and "derived" not in plain
 

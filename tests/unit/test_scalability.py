@@ -8,8 +8,9 @@ from collections.abc import Callable
 
 import pytest
 
-from perfmon.analysis.scalability import UslFit, fit_usl, usl_points
+from perfmon.analysis.scalability import fit_usl, usl_points
 from perfmon.core.config import Scenario, Stage
+from perfmon.core.findings import UslFit
 from perfmon.load import Client, EngineOptions, VirtualUser, run_scenario
 from tests._support.apps import DemoApp
 
@@ -60,5 +61,5 @@ def test_the_bundled_app_s_plateau_is_its_capacity(demo_factory: Callable[..., D
     fit = fit_usl(usl_points(res.run.metrics, "ramp"))
     assert isinstance(fit, UslFit), fit
     assert fit.peak_throughput == pytest.approx(160, rel=0.15), fit.describe()
-    derived = res.run.metadata["derived"]["scalability:ramp"]
+    derived = res.run.stored_metadata()["derived"]["scalability:ramp"]
     assert derived["peak_throughput"] == pytest.approx(fit.peak_throughput, rel=1e-6)
