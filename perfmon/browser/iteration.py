@@ -23,6 +23,7 @@ from playwright.sync_api import Error as PlaywrightError
 
 from ..core.metrics import Metrics
 from ..core.names import endpoint_name
+from ..core.records import merge_slowest
 from ..core.samples import TimedSamples
 from ..core.thresholds import Threshold, iteration_breaches
 
@@ -221,8 +222,7 @@ class BrowserPerf:
         res = nav.get("resources") or {}
         page = tags["page"]
         if res.get("slowest"):
-            merged = self.slowest.get(page, []) + list(res["slowest"])
-            self.slowest[page] = sorted(merged, key=lambda r: -float(r.get("duration") or 0))[:5]
+            merge_slowest(self.slowest, {page: res["slowest"]})
         if res:  # counts and sizes: a busy client does not change them, so they are never quarantined
             m.trend("browser_resources_count", tags, resolution=1).record(res.get("count", 0))
             m.trend("browser_resources_kb", tags).record((res.get("bytes", 0) + (nav.get("transfer_size") or 0)) / 1024)

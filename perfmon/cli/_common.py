@@ -15,6 +15,8 @@ from ..core.exit_codes import ExitCode
 if TYPE_CHECKING:
     from ..store import Store
 
+from ..core.numbers import number
+
 __all__ = ["NO_VERDICT", "STORE_UNREADABLE", "TYPES", "Subcommands", "config", "fmt", "newest", "port", "positive",
            "reading_store"]
 
@@ -77,5 +79,6 @@ def positive(text: str) -> int:
     return n
 
 
-def fmt(v: float | None, spec: str = ".1f") -> str:
-    return "-" if v is None else format(v, spec)
+def fmt(v: float | None) -> str:
+    """A figure in a CLI table (core/numbers.py: four significant digits, never scientific)."""
+    return number(v, digits=4)

@@ -16,6 +16,7 @@ from ..core.config import Config
 from ..core.durations import parse_duration
 from ..core.errors import ConfigError
 from ..core.exit_codes import ExitCode
+from ..core.numbers import number
 from ..core.thresholds import Threshold, parse_thresholds
 from ._common import Subcommands, config
 
@@ -161,21 +162,17 @@ def capacity_history(args: argparse.Namespace, cfg: Config) -> int:
     for r in rows:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(r.started_at))
         change = "-" if r.drop is None else f"DROP {100 * float(r.drop['change'] or 0):+.0f} %"
-        print(f"{when:19}  {(r.git_sha or '-')[:8]:8}  {r.scenario:12} {_num(r.sustainable_rate):>9} "
-              f"{_num(r.breaking_rate):>9} {_num(r.users, '.0f'):>7}  {change}")
+        print(f"{when:19}  {(r.git_sha or '-')[:8]:8}  {r.scenario:12} {number(r.sustainable_rate, digits=4):>9} "
+              f"{number(r.breaking_rate, digits=4):>9} {number(r.users, digits=1):>7}  {change}")
     for line in skipped:
         print(f"perfmon capacity: {line}")
     for scenario in dropped:
         r = newest[scenario]
         d = r.drop or {}
-        print(f"perfmon capacity: DROP: {scenario} holds {_num(r.sustainable_rate)}/s, "
-              f"{-100 * float(d['change'] or 0):.0f} % below its baseline {_num(d['baseline'])}/s "
+        print(f"perfmon capacity: DROP: {scenario} holds {number(r.sustainable_rate, digits=4)}/s, "
+              f"{-100 * float(d['change'] or 0):.0f} % below its baseline {number(d['baseline'], digits=4)}/s "
               f"(confidence {1 - float(d['q_value'] or 0):.3f})")
     return ExitCode.FAILED if dropped else ExitCode.PASSED
-
-
-def _num(v: float | None, spec: str = ".4g") -> str:
-    return "-" if v is None else format(v, spec)
 
 
 def register(sub: Subcommands) -> None:

@@ -45,14 +45,14 @@ def _compare(base: Run, cand: Run, *, across: bool) -> None:
     for key in a:
         va, vb = a[key], b[key]
         change = "-" if va is None or vb is None or va == 0 else f"{100 * (vb - va) / va:+.1f}%"
-        rows.append((_SPEC_COLUMN[key], fmt(va, ".4g"), fmt(vb, ".4g"), change))
+        rows.append((_SPEC_COLUMN[key], fmt(va), fmt(vb), change))
     seen_a = {(o.threshold.metric, o.threshold.expression): o for o in base.thresholds}
     seen_b = {(o.threshold.metric, o.threshold.expression): o for o in cand.thresholds}
     for pair in sorted(set(seen_a) | set(seen_b)):
         oa, ob = seen_a.get(pair), seen_b.get(pair)
 
         def cell(o: ThresholdOutcome | None) -> str:
-            return "-" if o is None else f"{fmt(o.observed, '.4g')} {'pass' if o.passed else 'FAIL'}"
+            return "-" if o is None else f"{fmt(o.observed)} {'pass' if o.passed else 'FAIL'}"
 
         rows.append((f"{pair[0]}: {pair[1]}", cell(oa), cell(ob), ""))
     rows.append(("verdict", base.status.upper(), cand.status.upper(), ""))

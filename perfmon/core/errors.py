@@ -31,14 +31,18 @@ __all__ = [
 ]
 
 
-def one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException, *, kind: bool = True) -> str:
     """An exception as one redacted line: a PerfmonError's own message (it names the fix), anything
-    else (a bug) with its type, so the line says what broke."""
+    else (a bug) with its type, so the line says what broke. ``kind=False`` leaves the type out, for a
+    driver's message that says it already (a store's "connection refused")."""
     if isinstance(exc, PerfmonError):
         return str(exc)
     from .redaction import redact
 
-    return f"{type(exc).__name__}: {redact(' '.join(str(exc).split()))}"  # drivers' messages span lines
+    text = redact(" ".join(str(exc).split()))  # drivers' messages span lines
+    if not kind:
+        return text or type(exc).__name__
+    return f"{type(exc).__name__}: {text}"
 
 
 class PerfmonError(Exception):

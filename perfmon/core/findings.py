@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar, Literal, TypeVar
 
+from .numbers import number
+
 __all__ = [
     "SCENARIO_FINDINGS",
     "BreakingPoint",
@@ -39,10 +41,6 @@ __all__ = [
 
 Severity = Literal["plain", "pass", "fail"]
 Line = tuple[str, Severity]  # a summary line and how it is drawn
-
-
-def _num(v: float | None, unit: str = "") -> str:
-    return "-" if v is None else f"{v:.4g}{unit}"
 
 
 @dataclass(frozen=True)
@@ -89,7 +87,7 @@ class MemoryGrowth:
         return f"{self.kind}:{self.scenario}"
 
     def describe(self) -> list[Line]:
-        growth = ", ".join(f"{role} {_num(v, ' MB/min')}" for role, v in self.mb_per_min.items())
+        growth = ", ".join(f"{role} {number(v, 'MB/min', digits=4)}" for role, v in self.mb_per_min.items())
         return [(f"  memory growth ({self.scenario}): {growth}", "plain")]
 
     def to_dict(self) -> dict[str, Any]:
@@ -242,8 +240,12 @@ class Leaks:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Leaks:
-        fields = Leak.__dataclass_fields__
-        return cls({str(role): Leak(**{k: v for k, v in found.items() if k in fields}) for role, found in d.items()})
+        def leak(role: str, found: Mapping[str, Any]) -> Leak:  # what is missing takes its default
+            return Leak(role, bool(found.get("leaking")), str(found.get("why") or ""), found.get("slope_mb_per_h"),
+                        found.get("low_mb_per_h"), found.get("high_mb_per_h"), found.get("p_value"),
+                        int(found.get("windows") or 0))
+
+        return cls({str(role): leak(str(role), found) for role, found in d.items()})
 
 
 @dataclass(frozen=True)

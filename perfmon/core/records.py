@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,9 +21,21 @@ from .results import ScenarioRun
 from .samples import TimedSamples
 from .thresholds import Threshold
 
-__all__ = ["MeasurementLog", "Record", "read_records"]
+__all__ = ["SLOWEST_KEPT", "MeasurementLog", "Record", "merge_slowest", "read_records", "slowest_first"]
 
 Resource = dict[str, Any]  # one slow resource as the page reported it: url, duration, size, type
+SLOWEST_KEPT = 5  # the slowest resources per page, and interactions per run, a run keeps
+
+
+def slowest_first(items: Iterable[Resource]) -> list[Resource]:
+    """The slowest few of resources or interactions (by ``duration``): what a run keeps of them."""
+    return sorted(items, key=lambda r: -float(r.get("duration") or 0))[:SLOWEST_KEPT]
+
+
+def merge_slowest(into: dict[str, list[Resource]], pages: Mapping[str, Iterable[Resource]]) -> None:
+    """Add each page's slow resources to ``into``, keeping the slowest few per page."""
+    for page, items in pages.items():
+        into[page] = slowest_first([*into.get(page, []), *items])
 
 
 @dataclass

@@ -13,20 +13,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..core.config import Config
-from ..core.records import Record
+from ..core.records import Record, merge_slowest, slowest_first
 from ..core.redaction import redact
 from ..core.results import Run, git_info
 from ..core.samples import TimedSamples
 from ..core.thresholds import Threshold
 
-__all__ = ["Assembled", "assemble", "slowest_first"]
+__all__ = ["Assembled", "assemble"]
 
-_SLOWEST_KEPT = 5
-
-
-def slowest_first(items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The slowest few of resources or interactions (by ``duration``): what a run keeps of them."""
-    return sorted(items, key=lambda r: -float(r.get("duration") or 0))[:_SLOWEST_KEPT]
 
 
 @dataclass
@@ -65,8 +59,7 @@ def assemble(records: Iterable[Record], config: Config, *, run_id: str, started_
         users[rec.kind] = max(users.get(rec.kind, 0), rec.vus)
         run.scenarios.extend(rec.scenarios)
         interrupted |= rec.interrupted or any(s.interrupted for s in rec.scenarios)
-        for page, items in rec.slowest.items():
-            slowest[page] = slowest_first([*slowest.get(page, []), *items])
+        merge_slowest(slowest, rec.slowest)
         interactions = slowest_first([*interactions, *rec.interactions])
         artifacts.extend(rec.artifacts)
         breaking.update(rec.breaking_points)

@@ -26,14 +26,14 @@ from ..core.config import Config, Shard
 from ..core.errors import ConfigError, PerfmonError, one_line
 from ..core.exit_codes import ExitCode
 from ..core.metrics import Metrics
-from ..core.records import Record
+from ..core.records import Record, merge_slowest, slowest_first
 from ..core.results import Run
 from ..core.samples import TimedSamples
 from ..core.thresholds import Threshold
 from ..store import ShardRow, open_store
 from ..store.spool import Spool
 from . import Concluded, Line, Outputs, RunFacts, judge_and_deliver
-from .assemble import assemble, slowest_first
+from .assemble import assemble
 from .quarantine import QUARANTINE, quarantine
 
 __all__ = ["ShardPart", "ShardStored", "make_part", "merge_parts", "store_part"]
@@ -215,8 +215,7 @@ def _merged_metadata(parts: list[ShardPart]) -> dict[str, Any]:
     sampler_cpu = 0.0
     for part in parts:
         meta = part.run.metadata
-        for page, items in (meta.get("slowest_resources") or {}).items():
-            slowest[page] = slowest_first([*slowest.get(page, []), *items])
+        merge_slowest(slowest, meta.get("slowest_resources") or {})
         interactions = slowest_first([*interactions, *(meta.get("slowest_interactions") or [])])
         artifacts += list(meta.get("artifacts") or [])
         breaking.update(meta.get("breaking_points") or {})

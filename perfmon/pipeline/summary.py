@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..core.findings import SCENARIO_FINDINGS, Line, Severity
+from ..core.numbers import number
 from ..core.redaction import redact
 from ..core.results import Run
 from .deliver import Delivery
@@ -13,10 +14,6 @@ from .quarantine import QUARANTINE
 
 __all__ = ["Line", "closing_lines", "history_lines", "styled_history", "styled_summary", "summary_lines"]
 
-
-
-def _fmt(v: float | None, unit: str = "") -> str:
-    return "-" if v is None else f"{v:.4g}{unit}"
 
 
 def summary_lines(run: Run) -> list[str]:
@@ -202,3 +199,7 @@ def closing_lines(run: Run, delivery: Delivery) -> list[Line]:
         names = ", ".join(str(o.threshold) for o in failed)
         out.append((f"perfmon: FAILED thresholds: {names}", "fail"))
     return out
+
+
+def _fmt(v: float | None, unit: str = "") -> str:
+    return number(v, unit, digits=4, space=False)

@@ -8,22 +8,13 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from ..analysis.scalability import usl
+from ..core.numbers import number, percent
 from .model import VITAL_BANDS, ReportModel
 from .svg import PALETTE, bar_chart, histogram_chart, line_chart, sparkline
 
 __all__ = ["render_html"]
 
 _GOOD, _NEEDS, _POOR = "#2b8a3e", "#f08c00", "#c92a2a"
-
-
-def _num(v: float | None) -> str:
-    if v is None:
-        return "-"
-    return f"{v:.0f}" if abs(v) >= 100 else f"{v:.3g}"
-
-
-def _pct(v: float | None) -> str:
-    return "-" if v is None else f"{100 * v:.2f}%"
 
 
 def _vital_colour(vital: str, value: float) -> str:
@@ -85,4 +76,8 @@ def _capacity_chart(name: str, found: dict[str, Any], fit: dict[str, Any]) -> Ma
 def render_html(model: ReportModel) -> str:
     env = Environment(loader=PackageLoader("perfmon.report", "templates"), autoescape=select_autoescape(["j2", "html"]))
     template = env.get_template("report.html.j2")
-    return template.render(m=model, charts=_charts(model), num=_num, pct=_pct, spark=sparkline)
+    return template.render(m=model, charts=_charts(model), num=number, pct=_percent, spark=sparkline)
+
+
+def _percent(share: float | None) -> str:
+    return percent(share, space=False)

@@ -17,20 +17,13 @@ from __future__ import annotations
 from typing import Any
 
 from ..core.findings import Leaks
+from ..core.numbers import number
 from ..core.results import Run
 
 __all__ = ["markdown"]
 
 _ICON = {"passed": "✅", "failed": "❌"}  # unmeasured, interrupted, partial: ⚠️
 _KEY_METRICS = 8  # rows of the key-metrics table
-
-
-def _num(v: float | None, unit: str = "") -> str:
-    if v is None:
-        return "-"
-    if unit == "share":
-        return f"{100 * v:.2f} %"
-    return f"{v:.3g} {unit}" if unit else f"{v:.3g}"
 
 
 def _cell(text: str) -> str:
@@ -44,15 +37,15 @@ def _link(base: str | None, anchor: str, label: str) -> str:
 def _failures(run: Run, base: str | None) -> list[str]:
     out = [f"- ⚠️ **not measured, no verdict**: {why}" for why in run.metadata.get("unmeasured") or ()]
     for o in run.failed_thresholds:
-        seen = "no samples" if o.observed is None else f"observed {_num(o.observed)}"
+        seen = "no samples" if o.observed is None else f"observed {number(o.observed)}"
         out.append(f"- ❌ **threshold** `{_cell(str(o.threshold))}`: {seen} "
                    f"({_link(base, 'thresholds', 'thresholds')})")
     found: dict[str, Any] = run.metadata.get("regressions") or {}
     for f in found.get("findings") or []:
         if f.get("kind") == "regression":
             change = "" if f.get("change") is None else f" ({100 * f['change']:+.1f} %)"
-            out.append(f"- 📈 **regression** `{_cell(f['key'])}`: {_num(f['baseline'], f['unit'])} → "
-                       f"{_num(f['observed'], f['unit'])}{change}, confidence {1 - f['q_value']:.3f} "
+            out.append(f"- 📈 **regression** `{_cell(f['key'])}`: {number(f['baseline'], f['unit'])} → "
+                       f"{number(f['observed'], f['unit'])}{change}, confidence {1 - f['q_value']:.3f} "
                        f"({_link(base, 'history', 'history')})")
     for c in found.get("change_points") or []:
         if c.get("worse"):
@@ -73,7 +66,7 @@ def _key_metrics(run: Run) -> list[str]:
         rows = sorted(findings, key=lambda f: -abs(f["change"]))[:_KEY_METRICS]
         mark = {"regression": " 📈", "improvement": " ✨"}
         lines = [f"| metric | this run | baseline ({runs} runs) | change |", "| --- | ---: | ---: | ---: |"]
-        lines += [f"| `{_cell(f['key'])}` | {_num(f['observed'], f['unit'])} | {_num(f['baseline'], f['unit'])} | "
+        lines += [f"| `{_cell(f['key'])}` | {number(f['observed'], f['unit'])} | {number(f['baseline'], f['unit'])} | "
                   f"{100 * f['change']:+.1f} %{mark.get(f['kind'], '')} |" for f in rows]
         if len(findings) > len(rows):
             lines.append(f"| … and {len(findings) - len(rows)} more series, unchanged or smaller changes | | | |")
@@ -81,10 +74,10 @@ def _key_metrics(run: Run) -> list[str]:
     s = run.summary_metrics()
     why = found.get("note") or "not compared with history"
     return [f"| metric | this run ({why}) |", "| --- | ---: |",
-            f"| avg response time | {_num(s.avg_response_time, 'ms')} |",
-            f"| p95 response time | {_num(s.p95_response_time, 'ms')} |",
-            f"| error rate | {_num(s.error_rate, 'share')} |",
-            f"| throughput | {_num(s.throughput, '/s')} |"]
+            f"| avg response time | {number(s.avg_response_time, 'ms')} |",
+            f"| p95 response time | {number(s.p95_response_time, 'ms')} |",
+            f"| error rate | {number(s.error_rate, 'share')} |",
+            f"| throughput | {number(s.throughput, '/s')} |"]
 
 
 def markdown(run: Run, report_path: str | None = None, *, report_url: str | None = None) -> str:
@@ -109,7 +102,7 @@ def markdown(run: Run, report_path: str | None = None, *, report_url: str | None
               "| threshold | observed | result |", "| --- | ---: | --- |"]
     for o in run.thresholds:
         verdict = {"pass": "pass", "fail": "**FAIL**", "no data": "no data"}[o.status]
-        lines.append(f"| `{_cell(str(o.threshold))}` | {_num(o.observed)} | {verdict} |")
+        lines.append(f"| `{_cell(str(o.threshold))}` | {number(o.observed)} | {verdict} |")
     lines += ["", "</details>"]
     if report_path:
         lines += ["", f"HTML report: `{report_path}`" + (f" ({report_url})" if report_url else "")]

@@ -14,20 +14,12 @@ from collections.abc import Sequence
 
 from markupsafe import Markup, escape
 
+from ..core.numbers import number
+
 __all__ = ["bar_chart", "histogram_chart", "line_chart", "sparkline"]
 
 PALETTE = ("#5b3a66", "#d9822b", "#2b8a3e", "#1c7ed6", "#c92a2a", "#868e96", "#ae3ec9", "#0ca678")
 Point = tuple[float, float]
-
-
-def _fmt(v: float) -> str:
-    if v == 0:
-        return "0"
-    if abs(v) >= 100:
-        return f"{v:.0f}"
-    if abs(v) >= 1:
-        return f"{v:.1f}"
-    return f"{v:.3g}"
 
 
 def _empty(width: int, height: int, title: str) -> Markup:
@@ -63,12 +55,12 @@ def line_chart(series: Sequence[tuple[str, Sequence[Point]]], *, title: str, y_u
     for i in range(5):
         y = y1 * i / 4
         out.append(f'<line class="grid" x1="{left}" x2="{left + pw}" y1="{sy(y, y1):.1f}" y2="{sy(y, y1):.1f}"/>'
-                   f'<text class="axis" x="{left - 6}" y="{sy(y, y1) + 4:.1f}" text-anchor="end">{_fmt(y)}</text>')
+                   f'<text class="axis" x="{left - 6}" y="{sy(y, y1) + 4:.1f}" text-anchor="end">{number(y)}</text>')
     out.append(f'<text class="axis" x="4" y="{top + 8}">{escape(y_unit)}</text>')
     span = x1 - x0
     for i in range(5):
         x = x0 + span * i / 4
-        label = f"{(x - x0):.0f}s" if time_axis else _fmt(x)
+        label = f"{(x - x0):.0f}s" if time_axis else number(x)
         out.append(f'<text class="axis" x="{sx(x):.1f}" y="{height - 8}" text-anchor="middle">{label}</text>')
     for idx, (name, pts) in enumerate(series):
         if not pts:
@@ -84,7 +76,7 @@ def line_chart(series: Sequence[tuple[str, Sequence[Point]]], *, title: str, y_u
         path = " ".join(f"{sx(x):.1f},{sy(y, r1):.1f}" for x, y in sorted(right[1]))
         out.append(f'<polyline fill="none" stroke="#adb5bd" stroke-dasharray="4 3" stroke-width="2" points="{path}"/>')
         out.append(f'<text class="axis" x="{width - 4}" y="{top + 8}" text-anchor="end">{escape(right[0])} '
-                   f"(max {_fmt(r1 / 1.1)})</text>")
+                   f"(max {number(r1 / 1.1)})</text>")
     out.append("</svg>")
     return Markup("".join(out))
 
@@ -111,7 +103,7 @@ def bar_chart(bars: Sequence[tuple[str, float, str | None]], *, title: str, unit
         out.append(f'<text class="axis" x="{left - 6}" y="{y + 13}" text-anchor="end">{escape(label)}</text>'
                    f'<rect x="{left}" y="{y}" width="{max(w, 1):.1f}" height="{row - 6}" '
                    f'fill="{colour or PALETTE[0]}"/>'
-                   f'<text class="axis" x="{left + w + 4:.1f}" y="{y + 13}">{_fmt(value)}{escape(unit)}</text>')
+                   f'<text class="axis" x="{left + w + 4:.1f}" y="{y + 13}">{number(value)}{escape(unit)}</text>')
     out.append("</svg>")
     return Markup("".join(out))
 
@@ -136,11 +128,11 @@ def histogram_chart(values: Sequence[tuple[float, int]], *, title: str, unit: st
     for i, c in enumerate(counts):
         h = (height - bottom - 8) * c / top_count
         out.append(f'<rect x="{left + i * bw:.1f}" y="{height - bottom - h:.1f}" width="{bw - 1:.1f}" '
-                   f'height="{h:.1f}" fill="{PALETTE[0]}"><title>{_fmt(edges[i])}-{_fmt(edges[i + 1])}{escape(unit)}: '
-                   f"{c}</title></rect>")
+                   f'height="{h:.1f}" fill="{PALETTE[0]}"><title>{number(edges[i])}-{number(edges[i + 1])}'
+                   f"{escape(unit)}: {c}</title></rect>")
     for i in (0, len(counts) // 2, len(counts)):
         out.append(f'<text class="axis" x="{left + i * bw:.1f}" y="{height - 8}" text-anchor="middle">'
-                   f"{_fmt(edges[i])}{escape(unit)}</text>")
+                   f"{number(edges[i])}{escape(unit)}</text>")
     out.append("</svg>")
     return Markup("".join(out))
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from ..core.errors import RunRejectedError, StoreError
+from ..core.errors import RunRejectedError, StoreError, one_line
 from ..core.results import Run
 from ..core.retry import retry
 from .base import (
@@ -139,7 +139,7 @@ class SQLStore:
         try:
             return self._shards(run_id)
         except self._errors() as exc:
-            raise StoreError(f"could not read {self.where}: {_one_line(exc)}") from None
+            raise StoreError(f"could not read {self.where}: {_said(exc)}") from None
 
     def _shards(self, run_id: str) -> list[ShardRow]:
         rows = self._con.execute(f"select {', '.join(SHARD_COLUMNS)} from performance_run_shards where run_id = "
@@ -171,8 +171,8 @@ class SQLStore:
             retry(once, attempts=self.attempts, backoff_s=self.backoff_s, transient=transient, between=self._reconnect)
         except errors as exc:
             if self._rejected(exc):
-                raise RunRejectedError(f"{self.where} refused {what}: {_one_line(exc)}") from None
-            raise StoreError(f"could not write {what} to {self.where}: {_one_line(exc)}") from None
+                raise RunRejectedError(f"{self.where} refused {what}: {_said(exc)}") from None
+            raise StoreError(f"could not write {what} to {self.where}: {_said(exc)}") from None
 
     # --- reading ------------------------------------------------------------------------------
     def _query(self, sql: str, args: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
@@ -180,7 +180,7 @@ class SQLStore:
             cur = self._con.execute(sql.replace("?", self.placeholder), tuple(args))
             return list(cur.fetchall())
         except self._errors() as exc:
-            raise StoreError(f"could not read {self.where}: {_one_line(exc)}") from None
+            raise StoreError(f"could not read {self.where}: {_said(exc)}") from None
 
     def history(
         self, *, test_type: str | None = None, environment: str | None = None, limit: int = 20,
@@ -230,7 +230,7 @@ class SQLStore:
             self._con.execute(f"update performance_test_runs set baseline_accepted_at = {self.placeholder} "
                               f"where id = {self.placeholder}", (iso(time.time()), run.run_id))
         except self._errors() as exc:
-            raise StoreError(f"could not accept run {run.run_id} in {self.where}: {_one_line(exc)}") from None
+            raise StoreError(f"could not accept run {run.run_id} in {self.where}: {_said(exc)}") from None
         return self.load_run(run.run_id)
 
     def claim_gate_alert(self, run_id: str, *, release: bool = False) -> bool:
@@ -240,7 +240,7 @@ class SQLStore:
         try:
             done = self._con.execute(sql, (run_id,) if release else (iso(time.time()), run_id))
         except self._errors() as exc:
-            raise StoreError(f"could not mark the gate alert of run {run_id} in {self.where}: {_one_line(exc)}") \
+            raise StoreError(f"could not mark the gate alert of run {run_id} in {self.where}: {_said(exc)}") \
                 from None
         return bool(done.rowcount == 1)
 
@@ -252,7 +252,7 @@ class SQLStore:
         except self._errors() as exc:
             with contextlib.suppress(*self._errors()):
                 self._con.execute("rollback")
-            raise StoreError(f"could not store the calibration in {self.where}: {_one_line(exc)}") from None
+            raise StoreError(f"could not store the calibration in {self.where}: {_said(exc)}") from None
 
     def latest_calibration(self, machine_class: str) -> dict[str, Any] | None:
         found = self._query(f"select {', '.join(CALIBRATION_COLUMNS)} from performance_calibrations "
@@ -279,7 +279,6 @@ def _iso(value: Any) -> str:
     return value.isoformat() if isinstance(value, datetime) else str(value)
 
 
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
-
-
+def _said(exc: BaseException) -> str:
+    """A driver's error as one redacted line (it names its kind itself)."""
+    return one_line(exc, kind=False)
