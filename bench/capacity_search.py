@@ -2,7 +2,8 @@
 app whose capacity is known (DEMO_CAPACITY / DEMO_SERVICE_MS): wall time, steps, and how far each
 answer is from the truth, at the same step length and SLO. The linear search is given the step
 size that reaches the same accuracy (10 % of the truth) after its bisection, which presumes the
-answer (``--linear-step`` sets what a user would pick instead, e.g. find_breaking_point's 10/s).
+answer (``--linear-step`` sets what a user would pick instead, e.g. the old default of 10/s). The
+linear search is the bench's own baseline (bench/_linear_search.py): the library has one search.
 
     .venv/bin/python bench/capacity_search.py [--capacity 8 --service-ms 20] [--step 3]
 """
@@ -18,9 +19,11 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _linear_search import linear_search
+
 from perfmon import parse_thresholds
-from perfmon.load import EngineOptions, find_breaking_point
-from perfmon.load.capacity_search import CapacitySearch, find_capacity
+from perfmon.load import EngineOptions
+from perfmon.load.capacity import CapacitySearch, find_capacity
 from perfmon.system.target import start_local_target
 
 
@@ -49,7 +52,7 @@ def main() -> int:
         adaptive_s = time.monotonic() - began
         began = time.monotonic()
         # Linear steps of 10 % of the truth from the same start, then the bisection it already does.
-        linear = find_breaking_point(page, base_url=app["base_url"], thresholds=slo, start_rate=args.start,
+        linear = linear_search(page, base_url=app["base_url"], thresholds=slo, start_rate=args.start,
                                      step_rate=args.linear_step or max(1.0, round(truth * 0.1)), max_rate=truth * 4,
                                      step_duration_s=args.step, refine=1, options=quiet)
         linear_s = time.monotonic() - began

@@ -7,7 +7,7 @@ its parts today (regressions against history, change points and capacity fits jo
 from __future__ import annotations
 
 from .derive import derive
-from .memory import memory_growth
+from .leaks import memory_growth
 from .recovery import recovery_time, spike_phases
 
 __all__ = ["derive", "memory_growth", "recovery_time", "spike_phases"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..core.findings import BreakingPoint
+from ..core.findings import RampBreak
 from ..core.metrics import Rate, Trend, parse_selector
 from ..core.results import Run
 from ..core.thresholds import Threshold
@@ -30,7 +30,7 @@ def _applies(t: Threshold, metric: str, scenario: str) -> bool:
         and t.op in ("<", "<=")
 
 
-def breaking_point(run: Run, scenario: str, thresholds: Sequence[Threshold]) -> BreakingPoint:
+def breaking_point(run: Run, scenario: str, thresholds: Sequence[Threshold]) -> RampBreak:
     """The break of ``scenario`` in ``run``: ``rate``, ``users``, ``at_s`` (seconds into the run) and
     ``broken_by``; or ``why`` it did not break, or cannot be told. Either way ``sustainable_rate`` and
     ``sustainable_users`` (the best window that held, and its users) and ``steps`` (every window read,
@@ -39,7 +39,7 @@ def breaking_point(run: Run, scenario: str, thresholds: Sequence[Threshold]) -> 
     failed = run.metrics.select_tags("http_req_failed", {"scenario": scenario})
     windows = ramp_windows(run.metrics, scenario)
     if not isinstance(latency, Trend) or not windows:
-        return BreakingPoint(scenario, why="no requests were measured in a whole window of the ramp")
+        return RampBreak(scenario, why="no requests were measured in a whole window of the ramp")
     slo_latency = [t for t in thresholds
                    if _applies(t, "http_req_duration", scenario) and t.aggregation.startswith("p(")]
     slo_errors = [t for t in thresholds if _applies(t, "http_req_failed", scenario) and t.aggregation == "rate"]
@@ -61,10 +61,10 @@ def breaking_point(run: Run, scenario: str, thresholds: Sequence[Threshold]) -> 
                       **{f"p{p}": latency.stat_over(f"p({p})", [w]) for p in (50, 95, 99)},
                       "held": not reasons, "broken_by": reasons})
         if reasons:
-            return BreakingPoint(scenario, rate, users, w - run.started_at, tuple(reasons),
+            return RampBreak(scenario, rate, users, w - run.started_at, tuple(reasons),
                                  sustainable_rate=best or None, sustainable_users=best_users or None,
                                  steps=tuple(steps))
         if rate > best:
             best, best_users = rate, users
-    return BreakingPoint(scenario, why=f"held the SLO up to {max(users for _, users, _ in windows):.0f} users (best "
+    return RampBreak(scenario, why=f"held the SLO up to {max(users for _, users, _ in windows):.0f} users (best "
                          f"{best:.1f}/s)", sustainable_rate=best, sustainable_users=best_users, steps=tuple(steps))

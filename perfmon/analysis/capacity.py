@@ -1,7 +1,7 @@
 """What a run found about capacity, per scenario, read from the three places it is kept: a search
 it ran (``run.metadata["breaking_points"]``: ``PerfApi.find_capacity`` or the older linear
 ``find_breaking_point``), and what the pipeline derived from a stress ramp
-(a :class:`~perfmon.core.findings.BreakingPoint`, one step per window) and from a ramp of users
+(a :class:`~perfmon.core.findings.RampBreak`, one step per window) and from a ramp of users
 (a :class:`~perfmon.core.findings.Scalability`, the USL fit). A search named like a ramp's scenario wins: it was
 asked for. The stores' capacity tables, the regression gate's sustainable-rate series and
 ``perfmon capacity`` all read through here.
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..core.findings import BreakingPoint, Scalability
+from ..core.findings import RampBreak, Scalability
 from ..core.results import Run
 
 __all__ = ["capacity_by_scenario", "scalability_fits"]
@@ -21,7 +21,7 @@ __all__ = ["capacity_by_scenario", "scalability_fits"]
 def capacity_by_scenario(run: Run) -> dict[str, dict[str, Any]]:
     """Scenario -> what was found about its capacity, searches first."""
     out: dict[str, dict[str, Any]] = {}
-    for bp in run.findings_of(BreakingPoint):
+    for bp in run.findings_of(RampBreak):
         if bp.steps:
             out[bp.scenario] = {"sustainable_rate": bp.sustainable_rate, "breaking_rate": bp.rate,
                                 "users": bp.sustainable_users, "limited_by": "server" if bp.broke else None,

@@ -25,8 +25,7 @@ from .breaking import breaking_point
 from .cost import generator_cost, journey_cost
 from .database import db_bottleneck
 from .leaks import ROLES as LEAK_ROLES
-from .leaks import detect_leak
-from .memory import memory_growth
+from .leaks import detect_leak, memory_growth
 from .recovery import recovery_time, spike_phases
 from .scalability import fit_usl, usl_points
 

@@ -1,4 +1,6 @@
-"""Memory leaks per process role (the target app, the runner, the browsers), within one run.
+"""Memory growth and leaks per process role (the target app, the runner, the browsers), within one run:
+the one memory analysis. ``memory_growth`` (the gated ``memory_growth_mb_per_min``) and the leak
+verdict both read the memory floor.
 
 The runner (perfmon's own process and its helpers) is judged too since its own growth was fixed:
 it used to grow about 1.8 GB/h at 160 requests/s because every closed window's histogram (188 KB)
@@ -34,7 +36,7 @@ from dataclasses import dataclass
 from ..core.findings import Leak
 from ..core.metrics import Metrics, Trend
 
-__all__ = ["ROLES", "LeakSettings", "detect_leak"]
+__all__ = ["ROLES", "LeakSettings", "detect_leak", "memory_floor", "memory_growth"]
 
 ROLES = ("target", "runner", "browser")
 
@@ -48,12 +50,34 @@ class LeakSettings:
     alpha: float = 0.01
 
 
-def detect_leak(metrics: Metrics, role: str, settings: LeakSettings = LeakSettings()) -> Leak | None:
-    """The leak verdict for ``role``; ``None`` when the run has no memory samples of it."""
+def memory_floor(metrics: Metrics, role: str) -> list[tuple[float, float]] | None:
+    """``role``'s memory floor: (window start, minimum RSS in MB) per window after the first (start-up);
+    None when the run has no memory samples of it."""
     trend = metrics.select_tags("process_rss_mb", {"role": role})
     if not isinstance(trend, Trend):
         return None
-    floor = [(float(w), s.min) for w, s in trend.window_stats() if s.min is not None][1:]
+    return [(float(w), s.min) for w, s in trend.window_stats() if s.min is not None][1:]
+
+
+def memory_growth(metrics: Metrics, role: str) -> float | None:
+    """MB per minute ``role``'s memory floor grew over the run (the Theil-Sen slope of the floors, as
+    the leak verdict reads it); None with fewer than three windows after start-up. This is the gated
+    ``memory_growth_mb_per_min``: the floor, not the per-window peak, because peaks saw up and down
+    with garbage collection and their slope is mostly noise."""
+    floor = memory_floor(metrics, role)
+    if floor is None or len(floor) < 3:
+        return None
+    from scipy.stats import theilslopes
+
+    slope = float(theilslopes([mb for _, mb in floor], [w / 60 for w, _ in floor])[0])
+    return 0.0 if slope == 0 else slope  # never -0.0
+
+
+def detect_leak(metrics: Metrics, role: str, settings: LeakSettings = LeakSettings()) -> Leak | None:
+    """The leak verdict for ``role``; ``None`` when the run has no memory samples of it."""
+    floor = memory_floor(metrics, role)
+    if floor is None:
+        return None
     if len(floor) < settings.min_windows or floor[-1][0] - floor[0][0] < settings.min_duration_s:
         return Leak(role, False, f"too short to judge: {len(floor)} window(s) after warm-up, "
                                  f"{settings.min_windows} and {settings.min_duration_s:g}s needed")

@@ -42,7 +42,7 @@ def _slo(given: list[str] | None) -> list[Threshold]:
 
 
 def capacity_search(args: argparse.Namespace, cfg: Config) -> int:
-    from ..load.capacity_search import CapacitySearch, find_capacity
+    from ..load.capacity import CapacitySearch, find_capacity
     from ..loadgen.engine import EngineOptions
     from ..loadgen.scripts import load_callable
     from ..system.target import check_reachable

@@ -21,7 +21,6 @@ from .numbers import number
 
 __all__ = [
     "SCENARIO_FINDINGS",
-    "BreakingPoint",
     "DbBottleneck",
     "Finding",
     "GeneratorCost",
@@ -31,6 +30,7 @@ __all__ = [
     "Line",
     "MemoryGrowth",
     "OtherFinding",
+    "RampBreak",
     "Scalability",
     "Severity",
     "SpikeRecovery",
@@ -99,9 +99,10 @@ class MemoryGrowth:
 
 
 @dataclass(frozen=True)
-class BreakingPoint:
-    """Where a stress ramp broke its SLO (``rate``, ``users``, ``at_s``, ``broken_by``), or ``why`` it did
-    not; the best window that held and every window read (``steps``) for the capacity tables."""
+class RampBreak:
+    """Where a stress ramp (a ``stress`` scenario) broke its SLO (``rate``, ``users``, ``at_s``,
+    ``broken_by``), or ``why`` it did not; the best window that held and every window read (``steps``)
+    for the capacity tables."""
 
     kind: ClassVar[str] = "breaking_point"
     scenario: str
@@ -138,7 +139,7 @@ class BreakingPoint:
         return {"rate": self.rate, "users": self.users, "at_s": self.at_s, "broken_by": list(self.broken_by), **held}
 
     @classmethod
-    def from_dict(cls, scenario: str, d: Mapping[str, Any]) -> BreakingPoint:
+    def from_dict(cls, scenario: str, d: Mapping[str, Any]) -> RampBreak:
         return cls(scenario, d.get("rate"), d.get("users"), d.get("at_s"), tuple(d.get("broken_by") or ()),
                    d.get("why"), d.get("sustainable_rate"), d.get("sustainable_users"),
                    tuple(d.get("steps") or ()))
@@ -342,15 +343,15 @@ class OtherFinding:
         return self.data
 
 
-Finding = (SpikeRecovery | MemoryGrowth | BreakingPoint | Scalability | Leaks | JourneyCost | GeneratorCost
+Finding = (SpikeRecovery | MemoryGrowth | RampBreak | Scalability | Leaks | JourneyCost | GeneratorCost
            | DbBottleneck | OtherFinding)
 
-SCENARIO_FINDINGS = (SpikeRecovery, MemoryGrowth, BreakingPoint, Scalability)  # one per scenario; the rest per run
+SCENARIO_FINDINGS = (SpikeRecovery, MemoryGrowth, RampBreak, Scalability)  # one per scenario; others per run
 
 _PER_SCENARIO: Mapping[str, Callable[[str, Mapping[str, Any]], Finding]] = {
     SpikeRecovery.kind: SpikeRecovery.from_dict,
     MemoryGrowth.kind: MemoryGrowth.from_dict,
-    BreakingPoint.kind: BreakingPoint.from_dict,
+    RampBreak.kind: RampBreak.from_dict,
     Scalability.kind: Scalability.from_dict,
 }
 _PER_RUN: Mapping[str, Callable[[Mapping[str, Any]], Finding]] = {

@@ -29,8 +29,15 @@ from .api import (
     run_stress_test,
     run_test,
 )
-from .capacity import BreakingPoint, CapacityStep, find_breaking_point
-from .capacity_search import Capacity, CapacitySearch, SearchStep, find_capacity
+from .capacity import (
+    BreakingPoint,
+    Capacity,
+    CapacitySearch,
+    CapacityStep,
+    SearchStep,
+    find_breaking_point,
+    find_capacity,
+)
 from .perf_api import PerfApi
 
 __all__ = [

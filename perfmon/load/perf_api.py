@@ -17,8 +17,7 @@ from ..core.results import PerformanceTestResults, test_type_of
 from ..loadgen.engine import EngineOptions, Journey
 from ..loadgen.measure import measure_scenario, scenario_record
 from ..pipeline import conclude
-from .capacity import BreakingPoint, find_breaking_point
-from .capacity_search import Capacity, CapacitySearch, find_capacity
+from .capacity import Capacity, CapacitySearch, find_capacity
 
 __all__ = ["PerfApi", "scoped"]
 
@@ -69,20 +68,15 @@ class PerfApi:
         return done.run.results()
 
     def find_breaking_point(self, journey: Journey, *, scenario: str = "stress", start_rate: float = 10.0,
-                            step_rate: float = 10.0, max_rate: float = 1000.0, step_duration_s: float = 10.0,
-                            refine: int = 2, max_vus: int = 500, on_start: Journey | None = None) -> BreakingPoint:
-        """Step the arrival rate up against the scenario's thresholds (see
-        ``perfmon.load.find_breaking_point``); the capacity curve joins the session's run."""
-        sc = self.config.scenario(scenario)
-        bp = find_breaking_point(journey, base_url=self.base_url, thresholds=sc.thresholds, start_rate=start_rate,
-                                 step_rate=step_rate, max_rate=max_rate, step_duration_s=step_duration_s,
-                                 refine=refine, max_vus=max_vus, on_start=on_start,
-                                 options=self._options(None))
-        rec = self._record
-        rec.metrics.merge(bp.metrics)
-        rec.kind = "stress"
-        rec.breaking_points[scenario] = bp.to_dict()
-        return bp
+                            step_rate: float | None = None, max_rate: float = 1000.0, step_duration_s: float = 10.0,
+                            refine: int | None = None, max_vus: int = 500,
+                            on_start: Journey | None = None) -> Capacity:
+        """The old name of :meth:`find_capacity` (``perfmon.load.find_breaking_point``): the adaptive
+        search from ``start_rate`` to ``max_rate``; ``step_rate`` and ``refine`` are ignored."""
+        del step_rate, refine
+        settings = CapacitySearch(start_rate=start_rate, max_rate=max_rate, step_duration_s=step_duration_s,
+                                  max_vus=max_vus)
+        return self.find_capacity(journey, scenario=scenario, settings=settings, on_start=on_start)
 
     def find_capacity(self, journey: Journey, *, scenario: str = "stress", settings: CapacitySearch | None = None,
                       on_start: Journey | None = None) -> Capacity:

@@ -12,9 +12,17 @@ import pytest
 
 from perfmon import Trend, open_store, parse_thresholds
 from perfmon.core.config import Scenario, Stage
-from perfmon.core.findings import BreakingPoint
-from perfmon.load import Client, EngineOptions, VirtualUser, find_breaking_point, run_scenario
-from perfmon.load.capacity_search import CapacitySearch, find_capacity, littles_law
+from perfmon.core.findings import RampBreak
+from perfmon.load import (
+    BreakingPoint,
+    Capacity,
+    Client,
+    EngineOptions,
+    VirtualUser,
+    find_breaking_point,
+    run_scenario,
+)
+from perfmon.load.capacity import CapacitySearch, find_capacity, littles_law
 from perfmon.pipeline import summary_lines
 from tests._support.apps import DemoApp
 from tests._support.sessions import perfmon_cmd, run
@@ -26,18 +34,17 @@ async def page(client: Client, user: VirtualUser) -> None:
     await client.get("/login")
 
 
-def test_breaking_point_finds_the_true_capacity(demo_factory: Callable[..., DemoApp]) -> None:
-    app = demo_factory(DEMO_CAPACITY="8", DEMO_SERVICE_MS="50")  # 8 / 0.05 s = 160 requests per second
-    bp = find_breaking_point(page, base_url=app.url, start_rate=60, step_rate=40, max_rate=400, step_duration_s=4,
+def test_find_breaking_point_is_the_one_capacity_search_under_its_old_name(
+        demo_factory: Callable[..., DemoApp]) -> None:
+    app = demo_factory(DEMO_CAPACITY="16", DEMO_SERVICE_MS="5")  # 3,200 requests per second: far above 80
+    bp = find_breaking_point(page, base_url=app.url, start_rate=40, step_rate=40, max_rate=80, step_duration_s=2,
                              refine=2, thresholds=parse_thresholds({"http_req_duration": ["p(95)<250"],
                                                                     "http_req_failed": ["rate<0.01"]}))
-    assert bp.sustainable_rate is not None and bp.breaking_rate is not None
-    assert bp.sustainable_rate == pytest.approx(160, rel=0.15)
-    held = [s for s in bp.steps if s.held]
-    assert all(s.throughput == pytest.approx(s.rate, rel=0.1) for s in held)
-    assert any(not s.held and s.p95 is not None and s.p95 > 250 for s in bp.steps)
+    assert isinstance(bp, Capacity) and BreakingPoint is Capacity
+    assert (bp.limited_by, bp.sustainable_rate, bp.breaking_rate) == ("max_rate", 80, None), bp.why
+    assert [s.rate for s in bp.steps] == [40, 80]  # doubling from start_rate: step_rate means nothing here
     steps = {tags["step_rate"] for _, tags, _ in bp.metrics.series("http_req_duration")}
-    assert len(steps) == len(bp.steps)
+    assert steps == {"40", "80"}
 
 
 def test_stalls_are_not_hidden_by_coordinated_omission(demo_factory: Callable[..., DemoApp]) -> None:
@@ -185,7 +192,7 @@ def test_a_stress_ramp_reports_where_and_why_it_broke(demo_factory: Callable[...
                     thresholds=tuple(parse_thresholds({"http_req_duration": ["p(95)<100"]})))
     res = run_scenario(page, ramp, base_url=app.url, test_type="stress", options=QUIET)
     assert res.run is not None
-    found = res.run.finding(BreakingPoint, "stress")
+    found = res.run.finding(RampBreak, "stress")
     assert found is not None and found.why is None, found
     assert 10 <= (found.users or 0) <= 30 and found.rate == pytest.approx(200, rel=0.2), found
     assert found.broken_by[0].startswith("latency p(95)") and "against p(95)<100" in found.broken_by[0]

@@ -9,7 +9,6 @@ import pytest
 
 from perfmon import Run
 from perfmon.core.findings import (
-    BreakingPoint,
     DbBottleneck,
     GeneratorCost,
     JourneyCost,
@@ -17,6 +16,7 @@ from perfmon.core.findings import (
     Leaks,
     MemoryGrowth,
     OtherFinding,
+    RampBreak,
     Scalability,
     SpikeRecovery,
     UslFit,
@@ -31,9 +31,9 @@ EVERY = [
     SpikeRecovery("spike", 12.0),
     SpikeRecovery("spike2", None, "p95 never came back", absent_is_failure="spike_recovery_time"),
     MemoryGrowth("soak", {"target": 1.5, "runner": None}),
-    BreakingPoint("stress", rate=198.0, users=21.0, at_s=11.0, broken_by=("latency p(95) 131 ms",),
+    RampBreak("stress", rate=198.0, users=21.0, at_s=11.0, broken_by=("latency p(95) 131 ms",),
                   sustainable_rate=150.0, sustainable_users=15.0, steps=({"rate": None, "held": True},)),
-    BreakingPoint("held", why="held the SLO up to 40 users", sustainable_rate=80.0, sustainable_users=40.0,
+    RampBreak("held", why="held the SLO up to 40 users", sustainable_rate=80.0, sustainable_users=40.0,
                   steps=({"held": True},)),
     Scalability("ramp", FIT),
     Scalability("flat", why="fewer than 4 user levels"),
@@ -56,7 +56,7 @@ def test_a_run_keeps_its_findings_through_to_dict_and_a_store_row() -> None:
     assert back.findings == run.findings and "derived" not in back.metadata
     row_metadata = run.context()  # what the stores write in their metadata column
     assert set(row_metadata["derived"]) == {f.key for f in EVERY}
-    assert back.finding(BreakingPoint, "held") == EVERY[4] and back.finding(GeneratorCost) == EVERY[9]
+    assert back.finding(RampBreak, "held") == EVERY[4] and back.finding(GeneratorCost) == EVERY[9]
 
 
 def test_the_v1_shape_of_derived_is_kept() -> None:

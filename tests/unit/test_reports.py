@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Browser
 
 from perfmon import Run, evaluate, parse_thresholds
-from perfmon.core.findings import BreakingPoint, Leak, Leaks
+from perfmon.core.findings import Leak, Leaks, RampBreak
 from perfmon.report import write_reports
 from perfmon.report.markdown import markdown
 
@@ -188,7 +188,7 @@ def test_summary_json_says_why_a_run_was_not_measured_and_what_the_analyses_foun
     run = stress_run()
     run.status = "unmeasured"
     run.metadata["unmeasured"] = ["the target stopped answering: its last 2 window(s) of the run got no HTTP response"]
-    run.findings = [BreakingPoint("stress", rate=198.0, users=21.0, at_s=11.0,
+    run.findings = [RampBreak("stress", rate=198.0, users=21.0, at_s=11.0,
                                   broken_by=("latency p(95) 131 ms against p(95)<100",))]
     data = json.loads(write_reports(run, tmp_path).summary.read_text())
     schema = json.loads(resources.files("perfmon.report").joinpath("summary.schema.json").read_text())
