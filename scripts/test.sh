@@ -1,10 +1,20 @@
 #!/usr/bin/env bash
 # perfmon's own test suite (what CI runs): pgTAP on the Supabase migrations, lint, types, then the
-# tests against the real bundled app over HTTP, real Chromium and a real PostgreSQL 15 that this
-# script starts (and stops) on a private port. Installs what it needs first.
+# three tiers: tests/unit (in-process), tests/e2e (the real bundled app over HTTP, real Chromium and a
+# real PostgreSQL 15 that this script starts and stops on a private port) and tests/reliability
+# (faults, signals, hostile input). Installs what it needs first.
+#   ./scripts/test.sh            everything (CI)
+#   ./scripts/test.sh --fast     the unit tier only (in-process, under a minute; no services)
+#   ./scripts/test.sh ARGS...    everything, ARGS passed to pytest
 source "$(dirname "$0")/_bootstrap.sh"
 source "$(dirname "$0")/_postgres.sh"
 ensure_python
+if [ "${1:-}" = "--fast" ]; then
+  shift
+  cd "$ROOT" || exit 2
+  say "pytest: the unit tier (in-process only)"
+  exec python -m pytest tests/unit "$@"
+fi
 ensure_chromium
 ensure_postgres
 ensure_supabase_cli
@@ -22,6 +32,6 @@ check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.ym
 shellcheck -x -S warning scripts/*.sh .ci/run
 say "mypy"
 mypy
-say "pytest (unit and end-to-end, then the reliability suite)"
+say "pytest (the unit, end-to-end and reliability tiers)"
 apt_install openssh-server  # the scale-out tests start sshd on their own test hosts (xdist's ssh= gateway)
-python -m pytest tests/unit tests/reliability --durations=25 "$@"
+python -m pytest tests/unit tests/e2e tests/reliability --durations=25 "$@"

@@ -15,7 +15,6 @@ import json
 import os
 import platform
 import socket
-import subprocess
 import time
 import uuid
 from collections.abc import Mapping
@@ -24,7 +23,6 @@ from typing import Any, Literal, TypeVar
 
 from .._version import __version__
 from .config import Stage
-from .env import ci_commit, read
 from .findings import Finding, derived_dict, findings_from
 from .metrics import Counter, Metrics, Rate, Trend
 from .thresholds import ThresholdOutcome
@@ -37,7 +35,6 @@ __all__ = [
     "Run",
     "RunStatus",
     "ScenarioRun",
-    "git_info",
     "new_run_id",
     "shared_run_id",
     "test_type_of",
@@ -75,23 +72,6 @@ def shared_run_id(given: str) -> str:
         return str(uuid.UUID(text))
     except ValueError:
         return str(uuid.uuid5(_SHARED_IDS, text))
-
-
-def git_info(cwd: str | None = None) -> dict[str, str | None]:
-    """Commit and branch from CI variables or git itself; ``None`` outside a checkout."""
-
-    def git(*args: str) -> str | None:
-        try:
-            out = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=5, check=False)
-        except (OSError, subprocess.SubprocessError):
-            return None
-        return out.stdout.strip() or None if out.returncode == 0 else None
-
-    sha = ci_commit() or git("rev-parse", "HEAD")
-    branch = read("GITHUB_HEAD_REF") or read("GITHUB_REF_NAME") or git(
-        "rev-parse", "--abbrev-ref", "HEAD"
-    )
-    return {"git_sha": sha, "branch": branch}
 
 
 @dataclass(frozen=True)

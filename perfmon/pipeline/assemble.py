@@ -15,9 +15,10 @@ from typing import Any
 from ..core.config import Config
 from ..core.records import Record, merge_slowest, slowest_first
 from ..core.redaction import redact
-from ..core.results import Run, git_info
+from ..core.results import Run
 from ..core.samples import TimedSamples
 from ..core.thresholds import Threshold
+from ..core.vcs import git_info
 
 __all__ = ["Assembled", "assemble"]
 

@@ -1,7 +1,9 @@
+
+
+
 """The layout keeps its promises: folders are the layers, no import cycles, no upward imports,
 measuring layers never judge, and HdrHistogram stays inside ``perfmon/core/metrics/``. Read from
 the source with ``ast``. ``pytest -s -k folder_graph`` prints the folder graph, floor by floor."""
-
 from __future__ import annotations
 
 import ast
@@ -11,6 +13,7 @@ from pathlib import Path
 import pytest
 
 PKG = Path(__file__).resolve().parents[2] / "perfmon"
+
 
 # Lowest first: one folder (or root module) per layer. A module may import its own layer or a lower
 # one, never a higher one.
@@ -26,7 +29,11 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("front ends", ("perfmon.pytest_plugin", "perfmon.cli")),
     ("public API", ("perfmon", "perfmon.monitor", "perfmon.__main__")),
 ]
+
+
 MEASURING = ("perfmon.system", "perfmon.browser", "perfmon.loadgen")
+
+
 MAX_ROOT_MODULES = 5
 
 
@@ -135,18 +142,6 @@ def test_hdrhistogram_and_its_scale_stay_in_metrics() -> None:
             if re.search(needle, text):
                 leaks.append(f"{module}: {needle}")
     assert leaks == []
-
-
-def test_a_worker_imports_nothing_heavy_until_a_test_needs_it() -> None:
-    """Every xdist worker imports the plugin: at -n 50, 19 MB of needless imports each is ~0.9 GiB."""
-    import subprocess
-    import sys
-
-    code = ("import sys, perfmon.pytest_plugin; print(' '.join(sorted(m for m in sys.modules if m in "
-            "{'aiohttp', 'httpx', 'numpy', 'jinja2', 'playwright', 'psutil', 'perfmon.pipeline', 'perfmon.load', "
-            "'perfmon.system.resources', 'perfmon.report', 'perfmon.analysis'})))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd="/")
-    assert out.stdout.split() == []
 
 
 def folder_graph() -> dict[str, set[str]]:

@@ -9,12 +9,11 @@ import json
 from pathlib import Path
 
 import pytest
-from test_deploy_gate import stored
-from test_store_sqlite import make_run
 
 from perfmon.analysis.history import compare_with_history
 from perfmon.cli import main
 from perfmon.core.results import Run
+from tests._support.runs import make_run, stored
 
 HELD = [100.0, 104.0, 98.0, 101.0, 103.0, 99.0]  # a few % apart, as searches are
 

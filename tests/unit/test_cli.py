@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_store_sqlite import make_run
 
 from perfmon import open_store
 from perfmon.cli import main
+from tests._support.runs import make_run
 
 
 def test_compare_names_the_specs_columns_and_the_change(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

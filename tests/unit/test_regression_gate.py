@@ -6,12 +6,12 @@ from __future__ import annotations
 import random
 
 import pytest
-from test_store_sqlite import make_run
 
 from perfmon.analysis.gate import gate
 from perfmon.analysis.series import Observation, observe
 from perfmon.core.config import GateSettings
 from perfmon.core.results import Run
+from tests._support.runs import make_run
 
 
 def obs(key: str, value: float, se: float = 0.5, unit: str = "ms", higher_is_worse: bool = True) -> Observation:

@@ -1,85 +1,21 @@
-"""Reports as a person sees them: the HTML opened in real Chromium, and the machine outputs parsed."""
 
+
+
+"""Reports as a person sees them: the HTML opened in real Chromium, and the machine outputs parsed."""
 from __future__ import annotations
 
 import json
-import time
 import xml.etree.ElementTree as ET
 from importlib import resources
 from pathlib import Path
 
 import jsonschema
 import pytest
-from playwright.sync_api import Browser
 
-from perfmon import Run, evaluate, parse_thresholds
 from perfmon.core.findings import Leak, Leaks, RampBreak
 from perfmon.report import write_reports
 from perfmon.report.markdown import markdown
-
-EVIL = "<script>window.__pwned = 1</script>"
-
-
-
-def stress_run(minutes: float = 2.0) -> Run:
-    """A run shaped like a real stress run: several endpoints, vitals, resources, a breaking point."""
-    run = Run(test_type="stress", environment="ci", profile="ci", base_url="http://127.0.0.1:1/" + EVIL)
-    start = time.time() - minutes * 60
-    run.started_at = start
-    i = 0
-    for second in range(int(minutes * 60)):
-        t = start + second
-        users = min(500, 5 * second)
-        run.metrics.trend("vus_active", {"scenario": "stress"}, resolution=1).record(users, t)
-        for name in ("/api/dashboard", "/api/forms/{id}", f"/api/{EVIL}"):
-            for _ in range(5):
-                i += 1
-                tags = {"scenario": "stress", "name": name, "status": "200"}
-                run.metrics.trend("http_req_duration", tags).record(20 + (i * 37) % 400 + second, t)
-                run.metrics.counter("http_reqs", tags).add(1, t)
-                run.metrics.rate("http_req_failed", tags).record(i % 97 == 0, t)
-        for role in ("runner", "target", "browser"):
-            run.metrics.trend("process_cpu_percent", {"role": role}).record(30 + second % 40, t)
-            run.metrics.trend("process_rss_mb", {"role": role}).record(200 + second, t)
-    for vital, value in (("lcp", 1800.0), ("inp", 260.0), ("cls", 0.3), ("fcp", 900.0), ("ttfb", 120.0)):
-        tags = {"journey": "full_journey", "page": f"/forms/{EVIL}"}
-        run.metrics.trend(f"browser_vital_{vital}", tags, resolution=0.0001 if vital == "cls" else 0.001).record(value)
-    run.metrics.trend("browser_step_duration", {"journey": "full_journey", "step": "login"}).record(450)
-    run.metadata["slowest_resources"] = {"/dashboard": [{"name": f"http://x/{EVIL}.js", "duration": 900,
-                                                          "transferSize": 1234}]}
-    run.metadata["breaking_points"] = {"stress": {"sustainable_rate": 160, "breaking_rate": 170, "steps": [
-        {"rate": r, "throughput": min(r, 160), "p95": 60 if r <= 160 else 600, "held": r <= 160}
-        for r in (60, 100, 140, 160, 170, 180)]}}
-    run.finished_at = time.time()
-    run.thresholds = evaluate(parse_thresholds({"http_req_duration": ["p(95)<5000"], "http_req_failed": ["rate<0.05"],
-                                                "browser_vital_cls": ["p(75)<=0.1"]}), run.metrics)
-    run.status = "failed"
-    return run
-
-
-def test_html_report_renders_every_chart_offline_without_errors(tmp_path: Path, chromium: Browser) -> None:
-    paths = write_reports(stress_run(), tmp_path)
-    assert paths.html.stat().st_size < 5 * 2**20
-    page = chromium.new_page(viewport={"width": 1400, "height": 900})
-    errors: list[str] = []
-    requests: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("request", lambda r: requests.append(r.url))
-    page.goto(paths.html.as_uri())
-    assert errors == []
-    assert all(u.startswith("file:") for u in requests), requests  # nothing from the network
-    charts = page.evaluate("""() => Array.from(document.querySelectorAll('svg.chart')).map(s => ({
-        title: s.querySelector('title').textContent,
-        marks: s.querySelectorAll('polyline, rect, circle').length, empty: !!s.querySelector('text.muted')}))""")
-    assert len(charts) >= 12
-    assert [c["title"] for c in charts if c["empty"] or c["marks"] == 0] == []
-    assert page.evaluate("() => window.__pwned") is None  # target text is escaped, never run
-    assert EVIL in page.inner_text("body")
-    page.click("table.sortable th:nth-child(3)")  # sorting works without errors
-    assert errors == []
-    page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
-    assert (tmp_path / "latest" / "index.html").is_file()
+from tests._support.runs import EVIL, stress_run
 
 
 def test_fifteen_minute_stress_report_stays_small(tmp_path: Path) -> None:

@@ -1,28 +1,20 @@
-"""The Supabase store's HTTP contract, against FakePostgREST (tests/unit/fake_postgrest.py): a fake
+
+
+
+"""The Supabase store's HTTP contract, against FakePostgREST (tests/_support/fake_postgrest.py): a fake
 of the hosted REST API, which cannot run here. A smoke test runs against a real project only
 when SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY are set."""
-
 from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from fake_postgrest import Failure, FakePostgREST
-from test_store_sqlite import keeps_calibrations_by_machine_class, keeps_shard_parts, make_run, two_commits
 
 from perfmon import StoreError
-from perfmon.store.supabase import SupabaseStore
-
-KEY = "sk-test-SECRET-0123456789abcdef"
-URL = "https://fakeproject.supabase.co"
-
-
-def store(fake: FakePostgREST, **kw: object) -> SupabaseStore:
-    return SupabaseStore(URL, KEY, transport=fake.transport(), backoff_s=0.0, **kw)  # type: ignore[arg-type]
+from tests._support.fake_postgrest import KEY, Failure, FakePostgREST, store
+from tests._support.runs import keeps_calibrations_by_machine_class, keeps_shard_parts, make_run, two_commits
 
 
 def test_writes_are_batched_minimal_upserts_and_the_run_completes_last() -> None:
@@ -111,25 +103,6 @@ def test_store_dying_mid_run_is_spooled_and_flushed_exactly_once(tmp_path: Path,
     [row] = fake.rows("performance_test_runs")
     assert row["complete"] is True and row["id"] == run.run_id
     assert len(fake.rows("performance_metric_series")) == len(run.metrics)
-
-
-def test_the_key_never_reaches_output_spool_or_store(tmp_path: Path) -> None:
-    """A whole run with a store that rejects us: grep everything it wrote for the key."""
-    proj = tmp_path
-    (proj / "perfmon.toml").write_text('[scenarios.quick]\nvus = 1\nduration = "1s"\nthink_time = "0.02s"\n')
-    (proj / "test_q.py").write_text(
-        "async def hit(client, user):\n    await client.get('/healthz')\n\n"
-        "def test_q(perf_api):\n    perf_api.run(hit, scenario='quick')\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PERFMON_", "DEMO_", "SUPABASE_"))}
-    # A real URL scheme with nothing listening: every attempt fails fast, as with a wrong project.
-    env.update(SUPABASE_URL="http://127.0.0.1:9", SUPABASE_SERVICE_ROLE_KEY=KEY, PERFMON_STORE="supabase")
-    out = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "test_q.py"], cwd=proj, env=env,
-                         capture_output=True, text=True, timeout=300)
-    assert out.returncode == 4 and "store failed" in out.stdout
-    texts = [out.stdout, out.stderr] + [p.read_text() for p in proj.rglob("*") if p.is_file() and
-                                        p.suffix in (".json", ".log", ".txt", ".db")]
-    assert len(list((proj / ".perfmon" / "spool").glob("*.json"))) == 1
-    assert all(KEY not in t for t in texts)
 
 
 @pytest.mark.skipif(not (os.environ.get("SUPABASE_URL") and os.environ.get("SUPABASE_SERVICE_ROLE_KEY")),

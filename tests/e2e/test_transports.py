@@ -204,7 +204,7 @@ def test_the_lean_transport_answers_as_aiohttp_does(edges: str) -> None:
 
 EXCHANGES = """
 import asyncio, json, sys
-from tests.unit.test_transports import _exchanges
+from tests.e2e.test_transports import _exchanges
 print(json.dumps({name: asyncio.run(_exchanges(sys.argv[1], name)) for name in ("lean", "aiohttp")}))
 """
 

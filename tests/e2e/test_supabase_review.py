@@ -7,11 +7,11 @@ import re
 import uuid
 
 import pytest
-from test_store_sqlite import make_run
 
 from perfmon import open_store
 from tests._support.apps import ROOT
 from tests._support.postgres import ADMIN
+from tests._support.runs import make_run
 
 pytestmark = [pytest.mark.pg, pytest.mark.skipif(not ADMIN, reason="needs PERFMON_TEST_PG (scripts/test.sh sets it)")]
 

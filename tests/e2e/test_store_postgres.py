@@ -9,13 +9,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from test_store_sqlite import (
-    claims_a_gate_alert_once,
-    keeps_calibrations_by_machine_class,
-    keeps_shard_parts,
-    make_run,
-    two_commits,
-)
 
 from perfmon import StoreError, open_store
 from perfmon.core.config import load_config
@@ -23,6 +16,13 @@ from perfmon.core.errors import RunRejectedError
 from perfmon.core.results import Run
 from perfmon.store.spool import store_or_spool
 from tests._support.postgres import ADMIN, MIGRATIONS, apply
+from tests._support.runs import (
+    claims_a_gate_alert_once,
+    keeps_calibrations_by_machine_class,
+    keeps_shard_parts,
+    make_run,
+    two_commits,
+)
 
 pytestmark = [pytest.mark.pg, pytest.mark.skipif(not ADMIN, reason="needs PERFMON_TEST_PG (scripts/test.sh sets it)")]
 

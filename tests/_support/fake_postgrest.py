@@ -17,6 +17,8 @@ from urllib.parse import parse_qsl
 
 import httpx
 
+from perfmon.store.supabase import SupabaseStore
+
 
 @dataclass
 class Failure:
@@ -89,3 +91,14 @@ class FakePostgREST:
             defaults = {"created_at": datetime.now(UTC).isoformat()} if table == "performance_test_runs" else {}
             store[key] = {**defaults, **store.get(key, {}), **row}  # column defaults, as the database fills them
         return httpx.Response(201)
+
+
+KEY = "sk-test-SECRET-0123456789abcdef"
+
+
+URL = "https://fakeproject.supabase.co"
+
+
+def store(fake: FakePostgREST, **kw: object) -> SupabaseStore:
+    """A Supabase store whose HTTP goes to ``fake``."""
+    return SupabaseStore(URL, KEY, transport=fake.transport(), backoff_s=0.0, **kw)  # type: ignore[arg-type]
