@@ -67,7 +67,7 @@ def main() -> int:
         layouts.append((f"-n {args.workers}, {servers} servers, driver each", shared, driver))
         layouts.append((f"-n {args.workers}, one browser per worker", ["-n", str(args.workers), "--perf-browsers",
                                                                         "0"], {}))
-    cache = ROOT / ".perfmon" / "pycache"  # perfmon/worker_bytecode.py: filled by the first run under -n
+    cache = ROOT / ".perfmon" / "pycache"  # perfmon/pytest_plugin/bytecode.py: filled by the first run under -n
     if args.cold_cache and cache.exists():
         shutil.rmtree(cache)
     print(f"worker bytecode cache: {'cold' if not cache.exists() else 'warm'}"

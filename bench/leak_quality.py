@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from perfmon.analysis.leaks import detect_leak  # noqa: E402
+from perfmon.analysis.derive.leaks import detect_leak  # noqa: E402
 from perfmon.core.metrics import Metrics, Trend  # noqa: E402
 from perfmon.store import open_store  # noqa: E402
 

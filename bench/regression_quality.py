@@ -15,7 +15,7 @@ of the runs, a neighbour process burning CPU at a random duty cycle. Then, with 
   whether only that endpoint is blamed.
 
 Detectors, all on the same observations (analysis/series.py):
-- perfmon: analysis/gate.py (between- and within-run noise, minimum effect, Benjamini–Hochberg);
+- perfmon: analysis/regression.py (between- and within-run noise, minimum effect, Benjamini–Hochberg);
 - previous run at 200 % (github-action-benchmark's default) and at 110 %;
 - a per-series t-test at p < 0.05 against the 5 baseline values, no multiple-comparison control
   (the naive reading of Perfherder's test).
@@ -51,10 +51,10 @@ sys.path.insert(0, str(ROOT / "tests" / "api_perf"))
 
 from journeys import log_in, supplier_journey  # noqa: E402
 
-from perfmon.analysis.changepoints import change_points  # noqa: E402
-from perfmon.analysis.gate import gate  # noqa: E402
-from perfmon.analysis.pace import adjust_for_pace, run_pace  # noqa: E402
-from perfmon.analysis.series import Observation, observe  # noqa: E402
+from perfmon.analysis.history.changepoints import change_points  # noqa: E402
+from perfmon.analysis.history.pace import adjust_for_pace, run_pace  # noqa: E402
+from perfmon.analysis.history.regression import gate  # noqa: E402
+from perfmon.analysis.history.series import Observation, observe  # noqa: E402
 from perfmon.core.config import Scenario  # noqa: E402
 from perfmon.core.results import Run  # noqa: E402
 from perfmon.load import EngineOptions  # noqa: E402

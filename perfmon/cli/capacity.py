@@ -109,7 +109,7 @@ class CapacityRow:
 
 def _drops(found: Any) -> dict[str, dict[str, Any]]:
     """Scenario -> the gate's regression finding on its sustainable rate, from a stored comparison."""
-    from ..analysis.series import CAPACITY
+    from ..analysis.history.series import CAPACITY
 
     findings = found.get("findings") if isinstance(found, dict) else None
     return {dict(f.get("tags") or {}).get("scenario", ""): {k: f.get(k) for k in ("change", "baseline", "q_value")}

@@ -59,8 +59,8 @@ def _compare(base: Run, cand: Run, *, across: bool) -> None:
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
-    from ..analysis.gate import compare_two
-    from ..analysis.series import observe
+    from ..analysis.history.regression import compare_two
+    from ..analysis.history.series import observe
 
     changed = [f for f in compare_two(observe(base), observe(cand)) if f.kind != "same"]
     print(f"series beyond sampling noise (run-to-run noise is unknown from two runs; `perfmon regressions` "

@@ -38,7 +38,7 @@ import time
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
-from ..analysis.scalability import fit_usl
+from ..analysis.derive.scalability import fit_usl
 from ..core.config import Scenario
 from ..core.errors import ConfigError
 from ..core.findings import UslFit

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..analysis import derive
+from ..analysis.derive import derive
 from ..core.config import Config
 from ..core.errors import one_line
 from ..core.exit_codes import ExitCode, for_status

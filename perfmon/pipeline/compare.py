@@ -1,5 +1,5 @@
 """The run against its history, between derive and judge: read the comparable past runs from the
-store and gate the run against them (analysis/history.py, analysis/gate.py).
+store and gate the run against them (analysis/history.py, analysis/regression.py).
 
 History is read from the store the run is going to; when there is none yet, or it cannot be read,
 the run is judged without it and the summary says why. A past run that cannot be read is skipped
@@ -53,7 +53,7 @@ def compare(run: Run, config: Config) -> Compared:
     done = Compared()
     if config.regressions == "off":
         return done
-    from ..analysis.database import compare_queries
+    from ..analysis.derive.database import compare_queries
     from ..analysis.history import Comparison, baseline_runs, compare_with_history  # scipy: when a run is compared
 
     settings = config.regression_gate

@@ -7,7 +7,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from ..analysis.scalability import usl
+from ..analysis.derive.scalability import usl
 from ..core.numbers import number, percent
 from .model import VITAL_BANDS, ReportModel
 from .svg import PALETTE, bar_chart, histogram_chart, line_chart, sparkline

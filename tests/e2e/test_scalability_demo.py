@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import pytest
 
-from perfmon.analysis.scalability import fit_usl, usl_points
+from perfmon.analysis.derive.scalability import fit_usl, usl_points
 from perfmon.core.config import Scenario, Stage
 from perfmon.core.findings import UslFit
 from perfmon.load import Client, EngineOptions, VirtualUser, run_scenario

@@ -203,3 +203,11 @@ def test_the_environment_is_read_in_one_place() -> None:
         found = re.findall(r"\bread\(\"([A-Z_]+)\"", text)
         undeclared += [f"{module}: {name}" for name in found if name not in declared]
     assert touching == [] and undeclared == []
+
+
+def test_the_two_analysis_families_stay_apart() -> None:
+    """What one run shows (derive) never reads history, and history never re-derives a run."""
+    crossing = sorted(f"{m} -> {d}" for m, deps in GRAPH.items() for d in deps
+                      for mine, other in (("derive", "history"), ("history", "derive"))
+                      if m.startswith(f"perfmon.analysis.{mine}") and d.startswith(f"perfmon.analysis.{other}"))
+    assert crossing == []

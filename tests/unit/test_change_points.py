@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from perfmon import Run
-from perfmon.analysis.changepoints import change_points
+from perfmon.analysis.history.changepoints import change_points
 
 
 def history(centres: list[float], seed: int = 5) -> list[Run]:
@@ -42,7 +42,7 @@ def test_noise_alone_does_not_make_steps_in_many_histories() -> None:
     """The split is chosen where the segments differ most, so its t-test is corrected for the scan and
     the steps of all series share one false-discovery control: 40 flat histories of 3 noisy series
     (3 % spread, 20 runs) give no step at all."""
-    from perfmon.analysis.series import Observation
+    from perfmon.analysis.history.series import Observation
 
     rng = random.Random(11)
     found = 0

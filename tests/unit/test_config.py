@@ -179,7 +179,7 @@ def test_a_bad_regression_gate_is_one_line_naming_the_key(tmp_path: Path, clean_
 
 
 def test_every_metric_the_gate_judges_can_be_configured() -> None:
-    from perfmon.analysis.series import observe
+    from perfmon.analysis.history.series import observe
     from perfmon.core.config import JUDGED_METRICS
     from perfmon.core.results import Run
 

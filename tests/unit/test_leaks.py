@@ -8,7 +8,7 @@ import random
 from dataclasses import asdict
 
 from perfmon import Metrics
-from perfmon.analysis.leaks import detect_leak
+from perfmon.analysis.derive.leaks import detect_leak
 
 
 def sawtooth(metrics: Metrics, *, seconds: int, floor_mb_per_h: float, seed: int = 3) -> None:

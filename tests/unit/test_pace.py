@@ -8,10 +8,10 @@ from __future__ import annotations
 import math
 import random
 
-from perfmon.analysis.gate import gate
 from perfmon.analysis.history import compare_with_history
-from perfmon.analysis.pace import MIN_RUNS, adjust_for_pace, run_pace
-from perfmon.analysis.series import observe
+from perfmon.analysis.history.pace import MIN_RUNS, adjust_for_pace, run_pace
+from perfmon.analysis.history.regression import gate
+from perfmon.analysis.history.series import observe
 from perfmon.core.results import Run
 from perfmon.pipeline.summary import history_lines
 

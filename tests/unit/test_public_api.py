@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from types import ModuleType
+
 import perfmon
 import perfmon.load
 
@@ -11,8 +13,16 @@ EXPECTED = {
 }
 
 
+def public(module: ModuleType) -> set[str]:
+    """What a module offers by name, as httpx tests it: every name without an underscore that is not a
+    subpackage (importing ``perfmon.core`` binds ``core`` on ``perfmon``)."""
+    return {name for name, value in vars(module).items() if not name.startswith("_")
+            and not isinstance(value, ModuleType) and name != "annotations"}
+
+
 def test_public_names_are_exactly_the_intended_ones() -> None:
     assert set(perfmon.__all__) == EXPECTED
+    assert public(perfmon) == EXPECTED - {"__version__"}  # a stray public name fails here
     for name in perfmon.__all__:
         assert hasattr(perfmon, name), name
 
@@ -34,6 +44,7 @@ def test_load_api_names() -> None:
         "find_capacity", "measure_scenario", "run_endurance_test",
         "run_load_test", "run_scenario", "run_spike_test", "run_stress_test", "run_test",
     }
+    assert public(perfmon.load) == set(perfmon.load.__all__)
     for name in perfmon.load.__all__:
         assert hasattr(perfmon.load, name), name
 

@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-from perfmon.analysis.gate import gate
-from perfmon.analysis.series import Observation, observe
+from perfmon.analysis.history.regression import gate
+from perfmon.analysis.history.series import Observation, observe
 from perfmon.core.config import GateSettings
 from perfmon.core.results import Run
 from tests._support.runs import make_run

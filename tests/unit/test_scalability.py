@@ -9,7 +9,7 @@ import random
 
 import pytest
 
-from perfmon.analysis.scalability import fit_usl
+from perfmon.analysis.derive.scalability import fit_usl
 from perfmon.core.findings import UslFit
 
 

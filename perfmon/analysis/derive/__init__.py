@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..core.findings import Finding, Leaks, MemoryGrowth, Scalability, SpikeRecovery
-from ..core.metrics import Trend
-from ..core.results import Run, ScenarioRun
-from ..core.thresholds import Threshold
+from ...core.findings import Finding, Leaks, MemoryGrowth, Scalability, SpikeRecovery
+from ...core.metrics import Trend
+from ...core.results import Run, ScenarioRun
+from ...core.thresholds import Threshold
 from .breaking import breaking_point
 from .cost import generator_cost, journey_cost
 from .database import db_bottleneck

@@ -41,14 +41,14 @@ from dataclasses import dataclass
 
 from scipy import stats as sps
 
-from ..core.config import GateSettings
+from ...core.config import GateSettings
 from .location import with_location
 from .series import Observation
 
-__all__ = ["Finding", "compare_two", "gate"]
+__all__ = ["SeriesChange", "compare_two", "gate"]
 
 @dataclass(frozen=True)
-class Finding:
+class SeriesChange:
     """One series judged against its baseline. ``kind`` is ``regression``, ``improvement`` or ``same``."""
 
     key: str
@@ -115,7 +115,7 @@ def _priors(judged: Sequence[_Judged]) -> tuple[dict[str, float | None], dict[st
 
 
 def gate(candidate: Sequence[Observation], baselines: Sequence[Sequence[Observation]],
-         settings: GateSettings = GateSettings()) -> list[Finding]:  # noqa: B008 - frozen
+         settings: GateSettings = GateSettings()) -> list[SeriesChange]:  # noqa: B008 - frozen
     """Judge every series of ``candidate`` that at least ``min_runs`` baseline runs also have, and
     each endpoint's location shift (location.py)."""
     candidate, baselines = with_location(candidate, baselines, settings.min_runs)
@@ -168,14 +168,14 @@ def gate(candidate: Sequence[Observation], baselines: Sequence[Sequence[Observat
         linear = obs.unit in _LINEAR_UNITS
         reach_natural = reach if linear else abs(mean) * (math.exp(reach) - 1)
         detectable = max(reach_natural, effect) / abs(mean) if mean else None
-        out.append(Finding(obs.key, obs.metric, obs.statistic, obs.tags, obs.unit, mean, obs.value,
+        out.append(SeriesChange(obs.key, obs.metric, obs.statistic, obs.tags, obs.unit, mean, obs.value,
                            delta / mean if mean else None, p_worse if worse_dir else p_better, q, detectable, j.n,
                            kind))
     return out
 
 
 def compare_two(base: Sequence[Observation], candidate: Sequence[Observation],
-                settings: GateSettings = GateSettings()) -> list[Finding]:  # noqa: B008 - frozen
+                settings: GateSettings = GateSettings()) -> list[SeriesChange]:  # noqa: B008 - frozen
     """Two runs series by series, for ``perfmon compare``. With one run on each side the between-run
     spread is unknown, so only the runs' own sampling errors are used (a normal test on the
     difference, scipy), with the same minimum effect and Benjamini–Hochberg: a change it reports
@@ -199,7 +199,7 @@ def compare_two(base: Sequence[Observation], candidate: Sequence[Observation],
         if abs(diff) >= effect and q <= settings.fdr:
             kind = "regression" if worse > 0 else "improvement"
         reach = (float(sps.norm.isf(settings.fdr / (2 * len(rows)))) + float(sps.norm.ppf(settings.power))) * scale
-        out.append(Finding(b.key, b.metric, b.statistic, b.tags, b.unit, a.value, b.value,
+        out.append(SeriesChange(b.key, b.metric, b.statistic, b.tags, b.unit, a.value, b.value,
                            diff / a.value if a.value else None, p, float(q),
                            max(reach, effect) / abs(a.value) if a.value else None, 1, kind))
     return out

@@ -20,8 +20,8 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
-from ..core.findings import UslFit
-from ..core.metrics import WINDOW_S, Counter, Metrics
+from ...core.findings import UslFit
+from ...core.metrics import WINDOW_S, Counter, Metrics
 
 __all__ = ["MIN_LEVELS", "MIN_R2", "fit_usl", "ramp_windows", "usl", "usl_points"]
 

@@ -14,11 +14,11 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ..core.config import GateSettings
-from ..core.results import Run
+from ...core.config import GateSettings
+from ...core.results import Run
 from .changepoints import ChangePoint, change_points
-from .gate import Finding, gate
 from .pace import Pace, adjust_for_pace, run_pace
+from .regression import SeriesChange, gate
 from .series import observe
 
 __all__ = ["Comparison", "accepted", "baseline_runs", "comparable", "compare_with_history", "difference", "same_kind",
@@ -86,7 +86,7 @@ class Comparison:
     """The gate's findings for one run, or why there are none (``note``)."""
 
     against: list[str] = field(default_factory=list)  # baseline run ids, newest first
-    findings: list[Finding] = field(default_factory=list)
+    findings: list[SeriesChange] = field(default_factory=list)
     note: str | None = None  # "not enough history …", "compared across machines …"
     previous_sha: str | None = None  # the newest baseline run's commit: a regression lies in (previous, this]
     change_points: list[ChangePoint] = field(default_factory=list)  # steps across the whole history

@@ -23,9 +23,9 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
-from ..core.findings import DbBottleneck
-from ..core.metrics import Metrics, Rate, Trend
-from ..core.results import Run
+from ...core.findings import DbBottleneck
+from ...core.metrics import Metrics, Rate, Trend
+from ...core.results import Run
 
 __all__ = ["compare_queries", "db_bottleneck"]
 

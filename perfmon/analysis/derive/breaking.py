@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..core.findings import RampBreak
-from ..core.metrics import Rate, Trend, parse_selector
-from ..core.results import Run
-from ..core.thresholds import Threshold
+from ...core.findings import RampBreak
+from ...core.metrics import Rate, Trend, parse_selector
+from ...core.results import Run
+from ...core.thresholds import Threshold
 from .scalability import ramp_windows
 
 __all__ = ["COLLAPSE", "breaking_point"]

@@ -22,8 +22,8 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..core.config import GateSettings
-from ..core.results import Run
+from ...core.config import GateSettings
+from ...core.results import Run
 from .series import Observation, observe
 
 __all__ = ["MIN_POINTS", "ChangePoint", "change_points"]

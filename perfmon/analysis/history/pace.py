@@ -32,8 +32,8 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from ..core.metrics import Counter
-from ..core.results import Run
+from ...core.metrics import Counter
+from ...core.results import Run
 from .series import Observation
 
 __all__ = ["MIN_RUNS", "Pace", "adjust_for_pace", "run_pace"]

@@ -33,8 +33,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ..core.findings import Leak
-from ..core.metrics import Metrics, Trend
+from ...core.findings import Leak
+from ...core.metrics import Metrics, Trend
 
 __all__ = ["ROLES", "LeakSettings", "detect_leak", "memory_floor", "memory_growth"]
 

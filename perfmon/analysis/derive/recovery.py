@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import statistics
 
-from ..core.config import Stage
-from ..core.metrics import WINDOW_S, Trend
+from ...core.config import Stage
+from ...core.metrics import WINDOW_S, Trend
 
 __all__ = ["recovery_time", "spike_phases"]
 

@@ -26,9 +26,9 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..core.metrics import Counter, Metrics, Rate, Trend, merged_percentiles
-from ..core.results import Run
-from .capacity import capacity_by_scenario
+from ...core.metrics import Counter, Metrics, Rate, Trend, merged_percentiles
+from ...core.results import Run
+from ..capacity import capacity_by_scenario
 
 __all__ = ["CAPACITY", "LOCATION_GRID", "MIN_SAMPLES", "Observation", "observe"]
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..core.findings import GeneratorCost, JourneyCost
-from ..core.metrics import Counter, Trend
-from ..core.results import Run
+from ...core.findings import GeneratorCost, JourneyCost
+from ...core.metrics import Counter, Trend
+from ...core.results import Run
 
 __all__ = ["ROLES", "generator_cost", "journey_cost"]
 
