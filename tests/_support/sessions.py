@@ -9,7 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-__all__ = ["ROOT", "SCENARIO_TOML", "TEST_FILE", "env", "perfmon_cmd", "project", "pytest_cmd", "run", "runs_in"]
+import pytest
+
+__all__ = ["ROOT", "SCENARIO_TOML", "TEST_FILE", "env", "perf_project", "perfmon_cmd", "project", "pytest_cmd", "run",
+           "runs_in", "said"]
 
 ROOT = Path(__file__).resolve().parents[2]  # the checkout
 
@@ -64,3 +67,15 @@ def runs_in(db: Path) -> list[tuple[str, str, str]]:
 
 def perfmon_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "perfmon", *args]
+
+
+def perf_project(pytester: pytest.Pytester, limit: str = "2000", extra_toml: str = "") -> Path:
+    """``project`` for pytester: the quick scenario and its test in pytester's scratch folder."""
+    pytester.makefile(".toml", perfmon=SCENARIO_TOML.replace("{limit}", limit) + extra_toml)
+    pytester.makepyfile(test_quick=TEST_FILE)
+    return pytester.path
+
+
+def said(result: pytest.RunResult) -> str:
+    """What a pytester run printed, both streams, for an assertion's message."""
+    return result.stdout.str() + "\n" + result.stderr.str()

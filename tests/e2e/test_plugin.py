@@ -10,25 +10,38 @@ from pathlib import Path
 
 import pytest
 
-from tests._support.sessions import ROOT, SCENARIO_TOML, TEST_FILE, env, project, pytest_cmd, run, runs_in
+from tests._support.sessions import (
+    ROOT,
+    SCENARIO_TOML,
+    TEST_FILE,
+    env,
+    perf_project,
+    project,
+    pytest_cmd,
+    run,
+    runs_in,
+    said,
+)
 
 
-def test_api_scenario_is_judged_and_stored_once_per_session(tmp_path: Path) -> None:
-    proj = project(tmp_path)
-    db = tmp_path / "r.db"
-    out = run(pytest_cmd("test_quick.py", "--perf-store", f"sqlite:///{db}"), proj)
-    assert out.returncode == 0, out.stdout + out.stderr
-    assert "PASS  http_req_duration{scenario:quick}: p(95)<2000" in out.stdout
+def test_api_scenario_is_judged_and_stored_once_per_session(pytester: pytest.Pytester, clean_env: None) -> None:
+    db = perf_project(pytester) / "r.db"
+    out = pytester.runpytest_subprocess("test_quick.py", "--perf-store", f"sqlite:///{db}", timeout=600)
+    assert out.ret == 0, said(out)
+    out.assert_outcomes(passed=1)
+    out.stdout.fnmatch_lines(["*PASS  http_req_duration{scenario:quick}: p(95)<2000*"])
     [(_, kind, status)] = runs_in(db)
     assert (kind, status) == ("load", "passed")
 
 
-def test_failed_threshold_fails_the_session_and_names_it(tmp_path: Path) -> None:
-    proj = project(tmp_path, limit="1")
-    db = tmp_path / "r.db"
-    out = run(pytest_cmd("test_quick.py", "--perf-store", f"sqlite:///{db}"), proj, DEMO_LATENCY_MS="20")
-    assert out.returncode == 1
-    assert "perfmon: FAILED thresholds: http_req_duration{scenario:quick}: p(95)<1" in out.stdout
+def test_failed_threshold_fails_the_session_and_names_it(pytester: pytest.Pytester, clean_env: None,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    db = perf_project(pytester, limit="1") / "r.db"
+    monkeypatch.setenv("DEMO_LATENCY_MS", "20")
+    out = pytester.runpytest_subprocess("test_quick.py", "--perf-store", f"sqlite:///{db}", timeout=600)
+    assert out.ret == 1, said(out)
+    out.assert_outcomes(passed=1)  # the test ran as written; the run failed on its threshold
+    out.stdout.fnmatch_lines(["perfmon: FAILED thresholds: http_req_duration{scenario:quick}: p(95)<1"])
     [(_, _, status)] = runs_in(db)
     assert status == "failed"
 
@@ -43,17 +56,19 @@ def test_failed_threshold_fails_the_session_and_names_it(tmp_path: Path) -> None
     ],
     ids=["unknown-profile", "bad-threshold", "unreachable-base-url", "bad-env"],
 )
-def test_bad_input_is_one_line_and_non_zero(tmp_path: Path, args: list[str], extra_env: dict[str, str], toml: str,
+def test_bad_input_is_one_line_and_non_zero(pytester: pytest.Pytester, clean_env: None, monkeypatch: pytest.MonkeyPatch,
+                                            args: list[str], extra_env: dict[str, str], toml: str,
                                             message: str) -> None:
-    proj = project(tmp_path, extra_toml="")
+    proj = perf_project(pytester)
     if toml:
-        (proj / "perfmon.toml").write_text(
-            "[scenarios.quick]\nvus = 1\nduration = \"1s\"\n" + toml)
-    out = run(pytest_cmd("test_quick.py", *args), proj, **extra_env)
-    assert out.returncode != 0
-    assert message in out.stderr, out.stderr
-    assert "Traceback" not in out.stderr + out.stdout
-    assert len([line for line in out.stderr.splitlines() if line.strip()]) == 1
+        (proj / "perfmon.toml").write_text("[scenarios.quick]\nvus = 1\nduration = \"1s\"\n" + toml)
+    for key, value in extra_env.items():
+        monkeypatch.setenv(key, value)
+    out = pytester.runpytest_subprocess("test_quick.py", *args, timeout=600)
+    assert out.ret != 0
+    assert message in out.stderr.str(), said(out)
+    assert "Traceback" not in said(out)
+    assert len([line for line in out.errlines if line.strip()]) == 1
 
 
 def test_store_down_spools_the_run_and_flush_replays_it_once(tmp_path: Path) -> None:
@@ -224,14 +239,15 @@ def test_journey(perf, vu):
 
 
 @pytest.mark.browser
-def test_a_crashed_worker_loses_only_its_iteration(tmp_path: Path) -> None:
-    (tmp_path / "perfmon.toml").write_text('[scenarios.browser]\nthink_time = "0s"\n')
-    (tmp_path / "test_crash.py").write_text(CRASH_SUITE)
-    db = tmp_path / "r.db"
-    out = run(pytest_cmd("test_crash.py", "-n", "2", "--perf-store", f"sqlite:///{db}"), tmp_path)
+def test_a_crashed_worker_loses_only_its_iteration(pytester: pytest.Pytester, clean_env: None) -> None:
+    pytester.makefile(".toml", perfmon='[scenarios.browser]\nthink_time = "0s"\n')
+    pytester.makepyfile(test_crash=CRASH_SUITE)
+    db = pytester.path / "r.db"
+    out = pytester.runpytest_subprocess("test_crash.py", "-n", "2", "--perf-store", f"sqlite:///{db}", timeout=600)
     # Failed for the crash; or unmeasured when two workers saturated this machine's browsers (quarantine).
-    assert out.returncode == 1 or (out.returncode == 3 and "UNMEASURED  only " in out.stdout), out.stdout[-2000:]
-    assert "1 iteration(s) lost to crashed workers" in out.stdout
+    assert out.ret == 1 or (out.ret == 3 and "UNMEASURED  only " in out.stdout.str()), said(out)[-2000:]
+    out.assert_outcomes(passed=3, failed=1)  # xdist reports the crashed worker's test as failed
+    assert "1 iteration(s) lost to crashed workers" in out.stdout.str()
     con = sqlite3.connect(db)
     [(run_id, lost)] = con.execute("select id, lost_iterations from performance_test_runs").fetchall()
     assert lost == 1
@@ -416,8 +432,8 @@ def test_open_model(perf_api):
 """
 
 
-def test_a_scenario_s_facts_reach_the_stored_run(tmp_path: Path) -> None:
-    (tmp_path / "perfmon.toml").write_text("""
+def test_a_scenario_s_facts_reach_the_stored_run(pytester: pytest.Pytester, clean_env: None) -> None:
+    pytester.makefile(".toml", perfmon="""
 [scenarios.open]
 executor = "constant-arrival-rate"
 rate = 40
@@ -425,24 +441,25 @@ duration = "3s"
 max_vus = 2
 processes = 2
 """)
-    (tmp_path / "test_facts.py").write_text(FACTS_SUITE)
-    db = tmp_path / "r.db"
-    out = run(pytest_cmd("test_facts.py", "--perf-store", f"sqlite:///{db}"), tmp_path)
-    assert out.returncode == 0, out.stdout[-3000:]
+    pytester.makepyfile(test_facts=FACTS_SUITE)
+    db = pytester.path / "r.db"
+    out = pytester.runpytest_subprocess("test_facts.py", "--perf-store", f"sqlite:///{db}", timeout=600)
+    assert out.ret == 0, said(out)[-3000:]
+    out.assert_outcomes(passed=1)
     [(meta,)] = sqlite3.connect(db).execute("select metadata from performance_test_runs").fetchall()
     [scenario] = __import__("json").loads(meta)["scenarios"]
     assert (scenario["name"], scenario["executor"], scenario["processes"]) == ("open", "constant-arrival-rate", 2)
     assert scenario["dropped_iterations"] > 0 and scenario["vus_created"] == 2
 
 
-def test_a_user_error_inside_a_worker_is_one_line_and_its_own_code(tmp_path: Path) -> None:
+def test_a_user_error_inside_a_worker_is_one_line_and_its_own_code(pytester: pytest.Pytester,
+                                                                    clean_env: None) -> None:
     broken = 'target_command = "{python} -c \\"raise SystemExit(3)\\""\n'  # the app dies at start
-    (tmp_path / "perfmon.toml").write_text(broken + SCENARIO_TOML.replace("{limit}", "2000"))
-    for name in ("test_quick", "test_more"):
-        (tmp_path / f"{name}.py").write_text(TEST_FILE.replace("test_quick", name))
-    out = run(pytest_cmd("test_quick.py", "test_more.py", "-n", "2"), tmp_path)
-    text = out.stdout + out.stderr
-    assert out.returncode == 3, text[-3000:]  # the target never came up: nothing could be measured
+    pytester.makefile(".toml", perfmon=broken + SCENARIO_TOML.replace("{limit}", "2000"))
+    pytester.makepyfile(**{name: TEST_FILE.replace("test_quick", name) for name in ("test_quick", "test_more")})
+    out = pytester.runpytest_subprocess("test_quick.py", "test_more.py", "-n", "2", timeout=600)
+    text = said(out)
+    assert out.ret == 3, text[-3000:]  # the target never came up: nothing could be measured
     assert "INTERNALERROR" not in text and "Traceback" not in text
     assert text.count("ERROR: the target app exited with code 3 at start") == 1
 
@@ -454,11 +471,13 @@ def test_first_journey(perf):
 
 
 @pytest.mark.browser
-def test_a_first_journey_without_steps_is_not_failed_by_a_default_it_never_fed(tmp_path: Path) -> None:
-    (tmp_path / "perfmon.toml").write_text('[scenarios.browser]\nthink_time = "0s"\n')
-    (tmp_path / "test_first.py").write_text(NO_STEP_SUITE)
-    out = run(pytest_cmd("test_first.py", "--perf-store", f"sqlite:///{tmp_path}/r.db"), tmp_path)
-    assert out.returncode == 0, out.stdout[-3000:]
-    assert "NO DATA  browser_step_duration: p(95)<2000  no data: this run recorded no browser_step_duration" \
-        in out.stdout
-    assert "PASS  browser_vital_lcp: p(75)<=2500" in out.stdout
+def test_a_first_journey_without_steps_is_not_failed_by_a_default_it_never_fed(pytester: pytest.Pytester,
+                                                                                clean_env: None) -> None:
+    pytester.makefile(".toml", perfmon='[scenarios.browser]\nthink_time = "0s"\n')
+    pytester.makepyfile(test_first=NO_STEP_SUITE)
+    out = pytester.runpytest_subprocess("test_first.py", "--perf-store", f"sqlite:///{pytester.path}/r.db",
+                                        timeout=600)
+    assert out.ret == 0, said(out)[-3000:]
+    out.assert_outcomes(passed=1)
+    out.stdout.fnmatch_lines(["*PASS  browser_vital_lcp: p(75)<=2500*", "*NO DATA  browser_step_duration: p(95)<2000  "
+                              "no data: this run recorded no browser_step_duration*"])
