@@ -32,12 +32,12 @@ def post_webhook(url: str, payload: dict[str, Any]) -> bool:
             raise _ServerBusy
         return r.is_success
 
-    def transient(exc: BaseException) -> bool:  # a malformed URL cannot get better by trying again
-        return isinstance(exc, _ServerBusy | httpx.HTTPError) and not isinstance(exc, httpx.InvalidURL)
+    def transient(exc: BaseException) -> bool:  # a malformed URL (httpx.InvalidURL) cannot get better
+        return isinstance(exc, _ServerBusy | httpx.HTTPError)
 
     try:
         return retry(once, attempts=3, backoff_s=0.5, transient=transient)
-    except (_ServerBusy, httpx.HTTPError):
+    except (_ServerBusy, httpx.HTTPError, httpx.InvalidURL):  # InvalidURL is not an HTTPError
         return False
 
 

@@ -28,3 +28,9 @@ def test_record_writes_a_run_row(tmp_path: Path) -> None:
     PerformanceMonitor(store).record_test_results(r)
     [h] = store.history()
     assert h.run_id == r.run_id and h.test_type == "load" and h.environment == "staging"
+
+
+def test_a_malformed_webhook_url_is_not_delivered_and_never_raises() -> None:
+    from perfmon.report.alert import post_webhook
+
+    assert post_webhook("http://127.0.0.1:abc/h", {"text": "run failed"}) is False  # httpx.InvalidURL, no request
