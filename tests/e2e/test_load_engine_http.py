@@ -218,4 +218,6 @@ def test_a_windowed_threshold_fails_a_run_whose_end_is_all_errors(demo_factory: 
     whole, windowed = res.run.thresholds
     assert whole.passed and whole.observed is not None and 0.2 < whole.observed < 0.5
     assert not windowed.passed and windowed.observed is not None and windowed.observed > 0.9
-    assert res.run.status == "failed"
+    # FAILED; or, on a machine so busy the client saturated (CI once, beside other work), honestly UNMEASURED
+    # with the thresholds still saying what they saw: never PASSED.
+    assert res.run.status in ("failed", "unmeasured"), res.run.metadata.get("unmeasured")
