@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 import time
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -13,7 +12,7 @@ import pytest
 from perfmon import Counter, Metrics, Trend, open_store
 from perfmon.system.target_db import TargetDbError, TargetDbSampler
 from tests._support.postgres import ADMIN
-from tests._support.sessions import project, pytest_cmd, run, runs_in
+from tests._support.sessions import perf_project, runs_in, said
 
 pytestmark = [pytest.mark.pg, pytest.mark.skipif(not ADMIN, reason="needs PERFMON_TEST_PG (scripts/test.sh sets it)")]
 
@@ -109,12 +108,14 @@ def test_an_unreachable_database_is_one_line_without_its_password() -> None:
     assert message.startswith("cannot sample the target database postgresql://app:***@127.0.0.1:9/wedsync")
 
 
-def test_a_run_samples_its_target_database_and_stores_it_with_the_run(empty_pg: str, tmp_path: Path) -> None:
+def test_a_run_samples_its_target_database_and_stores_it_with_the_run(empty_pg: str, pytester: pytest.Pytester,
+                                                                      clean_env: None) -> None:
     url = with_statements(empty_pg)
-    proj = project(tmp_path)
-    db = tmp_path / "r.db"
-    out = run(pytest_cmd("test_quick.py", "--perf-store", f"sqlite:///{db}", "--perf-target-db", url), proj)
-    assert out.returncode == 0, out.stdout[-3000:]
+    db = perf_project(pytester) / "r.db"
+    out = pytester.runpytest_subprocess("test_quick.py", "--perf-store", f"sqlite:///{db}", "--perf-target-db", url,
+                                        timeout=600)
+    assert out.ret == 0, said(out)[-3000:]
+    out.assert_outcomes(passed=1)
     [(run_id, _, _)] = runs_in(db)
     store = open_store(f"sqlite:///{db}")
     try:
@@ -126,18 +127,18 @@ def test_a_run_samples_its_target_database_and_stores_it_with_the_run(empty_pg: 
     assert trend(stored.metrics, "db_connections_used").count >= 2
 
 
-def test_a_target_database_that_cannot_be_read_is_one_line_and_the_run_goes_on(tmp_path: Path) -> None:
-    proj = project(tmp_path)
-    db = tmp_path / "r.db"
-    out = run(pytest_cmd("test_quick.py", "--perf-store", f"sqlite:///{db}", "--perf-target-db",
-                         "postgresql://app:s3cret-pw@127.0.0.1:9/wedsync"), proj)
-    assert out.returncode == 0, out.stdout[-3000:]
-    [line] = [x for x in out.stdout.splitlines() if "cannot sample the target database" in x]
-    assert "the run goes on without database metrics" in line and "s3cret-pw" not in out.stdout + out.stderr
+def test_a_target_database_that_cannot_be_read_is_one_line_and_the_run_goes_on(pytester: pytest.Pytester,
+                                                                                 clean_env: None) -> None:
+    db = perf_project(pytester) / "r.db"
+    out = pytester.runpytest_subprocess("test_quick.py", "--perf-store", f"sqlite:///{db}", "--perf-target-db",
+                                        "postgresql://app:s3cret-pw@127.0.0.1:9/wedsync", timeout=600)
+    assert out.ret == 0, said(out)[-3000:]
+    [line] = [x for x in out.outlines if "cannot sample the target database" in x]
+    assert "the run goes on without database metrics" in line and "s3cret-pw" not in said(out)
     assert len(runs_in(db)) == 1
-    bad = run(pytest_cmd("test_quick.py", "--perf-target-db", "mysql://app:pw@db/wedsync"), proj)
-    assert bad.returncode == 2 and "is not a PostgreSQL URL" in bad.stdout + bad.stderr
-    assert "Traceback" not in bad.stdout + bad.stderr and "pw@" not in bad.stdout + bad.stderr
+    bad = pytester.runpytest_subprocess("test_quick.py", "--perf-target-db", "mysql://app:pw@db/wedsync", timeout=600)
+    assert bad.ret == 2 and "is not a PostgreSQL URL" in said(bad)
+    assert "Traceback" not in said(bad) and "pw@" not in said(bad)
 
 
 def test_statement_time_per_window_counts_the_targets_statements_not_ours(empty_pg: str) -> None:
@@ -155,16 +156,17 @@ def test_statement_time_per_window_counts_the_targets_statements_not_ours(empty_
     assert 1900 <= ms.count < 4000, ms.count
 
 
-def test_the_target_databases_password_appears_nowhere_perfmon_writes(empty_pg: str, tmp_path: Path) -> None:
+def test_the_target_databases_password_appears_nowhere_perfmon_writes(empty_pg: str, pytester: pytest.Pytester,
+                                                                      clean_env: None) -> None:
     with_statements(empty_pg)
     # The test server trusts local connections, so a password in the URL is accepted and never checked.
     url = empty_pg.replace("postgresql://postgres@", "postgresql://postgres:planted-pw-7731@")
-    proj = project(tmp_path)
-    db = tmp_path / "r.db"
-    out = run(pytest_cmd("test_quick.py", "--perf-store", f"sqlite:///{db}", "--perf-target-db", url), proj)
-    assert out.returncode == 0, out.stdout[-3000:]
+    db = perf_project(pytester) / "r.db"
+    out = pytester.runpytest_subprocess("test_quick.py", "--perf-store", f"sqlite:///{db}", "--perf-target-db", url,
+                                        timeout=600)
+    assert out.ret == 0, said(out)[-3000:]
     assert len(runs_in(db)) == 1
-    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    written = [p for p in pytester.path.rglob("*") if p.is_file()]
     assert any(p.name == "index.html" for p in written) and any(p.name == "summary.json" for p in written)
     leaks = [str(p) for p in written if b"planted-pw-7731" in p.read_bytes()]
-    assert leaks == [] and "planted-pw-7731" not in out.stdout + out.stderr, leaks
+    assert leaks == [] and "planted-pw-7731" not in said(out), leaks
