@@ -34,4 +34,6 @@ def number(value: float | None, unit: str = "", *, digits: int = 3, space: bool 
 def percent(share: float | None, *, decimals: int = 2, space: bool = True) -> str:
     """A fraction (0.0123) as a percentage with fixed decimals ("1.23 %", so a column of them lines up);
     "-" for None."""
-    return "-" if share is None else f"{100 * share:.{decimals}f}{' ' if space else ''}%"
+    if share is None or math.isnan(share):
+        return "-"
+    return f"{100 * share:.{decimals}f}{' ' if space else ''}%"

@@ -27,3 +27,4 @@ def test_numbers_as_a_person_reads_them(value: float | None, kwargs: dict[str, o
 
 def test_percent() -> None:
     assert percent(0.5) == "50.00 %" and percent(None) == "-" and percent(0.00123, space=False) == "0.12%"
+    assert percent(float("nan")) == "-"
