@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from .core.config import MonitorGates
 from .core.env import read
+from .core.numbers import number
 from .core.results import PerformanceTestResults, Run
 from .store import Store
 
@@ -23,7 +24,7 @@ class GateViolation:
     limit: float
 
     def __str__(self) -> str:
-        seen = "no data" if self.observed is None else f"{self.observed:.4g}"
+        seen = "no data" if self.observed is None else f"{number(self.observed, digits=4)}"
         return f"{self.gate}: observed {seen}, limit {self.limit:g}"
 
 

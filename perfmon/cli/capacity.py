@@ -76,7 +76,8 @@ def capacity_search(args: argparse.Namespace, cfg: Config) -> int:
             print(f"{s.rate:9.4g} {s.processes:5d} {s.throughput:8.1f} {p95:>8} {errors:>7} {client:>6}  {verdict}"
                   + (f"  (suspect: {s.suspect})" if s.suspect else ""))
         if (est := found.interval) is not None:
-            print(f"perfmon capacity: the SLO breaks at {est[0]:.4g}/s, 95 % interval [{est[1]:.4g}, {est[2]:.4g}] "
+            low, mid, high = (number(v, digits=4) for v in (est[1], est[0], est[2]))
+            print(f"perfmon capacity: the SLO breaks at {mid}/s, 95 % interval [{low}, {high}] "
                   f"(the steps' margins near the boundary)")
         if users is not None:
             at = next(s for s in found.steps if s.held and s.rate == found.sustainable_rate)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 
 from ..core.errors import ConfigError
+from ..core.numbers import number
 from ..core.results import Run
 from ..core.thresholds import ThresholdOutcome
 from ._common import Subcommands, config, fmt, reading_store
@@ -67,5 +68,5 @@ def _compare(base: Run, cand: Run, *, across: bool) -> None:
           f"judges against history): {len(changed) or 'none'}")
     for f in sorted(changed, key=lambda f: f.q_value):
         change = "-" if f.change is None else f"{100 * f.change:+.1f}%"
-        print(f"  {'REGRESSION' if f.kind == 'regression' else 'improved'}  {f.key}  {f.baseline:.4g} -> "
-              f"{f.observed:.4g}  {change}  confidence {f.confidence:.3f}")
+        print(f"  {'REGRESSION' if f.kind == 'regression' else 'improved'}  {f.key}  {number(f.baseline, digits=4)} -> "
+              f"{number(f.observed, digits=4)}  {change}  confidence {f.confidence:.3f}")

@@ -127,8 +127,8 @@ class RampBreak:
         if self.why is not None:
             seen = f"held: {self.why}"
         else:
-            seen = (f"{self.rate or 0:.4g}/s at {self.users or 0:.0f} users, {self.at_s or 0:.0f}s in, broken by "
-                    f"{'; '.join(self.broken_by)}")
+            seen = (f"{number(self.rate or 0, digits=4)}/s at {self.users or 0:.0f} users, {self.at_s or 0:.0f}s "
+                    f"in, broken by {'; '.join(self.broken_by)}")
         return [(f"  breaking point ({self.scenario}): {seen}", "plain")]
 
     def to_dict(self) -> dict[str, Any]:
@@ -172,11 +172,15 @@ class UslFit:
 
     def describe(self) -> str:
         peak = ("no limit in sight" if self.peak_throughput is None else
-                f"peak {self.peak_throughput:.4g}/s" + (f" at {self.peak_concurrency:.0f} users"
-                                                        if self.peak_concurrency is not None else " (ceiling)"))
-        return (f"{peak}; σ {self.sigma:.3g} [{self.sigma_ci[0]:.2g}, {self.sigma_ci[1]:.2g}], κ {self.kappa:.3g} "
-                f"[{self.kappa_ci[0]:.2g}, {self.kappa_ci[1]:.2g}], λ {self.lam:.3g}/s, R² {self.r2:.3f}, "
-                f"{self.points} windows")
+                f"peak {number(self.peak_throughput, digits=4)}/s" + (f" at {self.peak_concurrency:.0f} users"
+                                                                      if self.peak_concurrency is not None
+                                                                      else " (ceiling)"))
+
+        def ci(bounds: tuple[float, float]) -> str:
+            return f"[{number(bounds[0], digits=2)}, {number(bounds[1], digits=2)}]"
+
+        return (f"{peak}; σ {number(self.sigma)} {ci(self.sigma_ci)}, κ {number(self.kappa)} {ci(self.kappa_ci)}, "
+                f"λ {number(self.lam)}/s, R² {self.r2:.3f}, {self.points} windows")
 
 
 @dataclass(frozen=True)

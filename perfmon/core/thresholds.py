@@ -21,6 +21,7 @@ from typing import Any, Literal
 from .durations import parse_duration
 from .errors import ConfigError, ThresholdError
 from .metrics import WINDOW_S, Counter, Metrics, Trend, parse_selector, sliding_spans
+from .numbers import number
 
 __all__ = ["Threshold", "ThresholdOutcome", "evaluate", "iteration_breaches", "parse_thresholds"]
 
@@ -115,7 +116,7 @@ class ThresholdOutcome:
             return f"cannot be evaluated: {self.problem}"
         if self.observed is not None:
             span = f" (worst {self.threshold.over_s:g}s span)" if self.threshold.over_s is not None else ""
-            return f"observed {self.observed:.4g}{span}"
+            return f"observed {number(self.observed, digits=4)}{span}"
         metric = parse_selector(self.threshold.metric)[0]
         if self.passed:
             return f"no data: this run recorded no {metric} (built-in default, not judged)"

@@ -43,6 +43,7 @@ from ..core.config import Scenario
 from ..core.errors import ConfigError
 from ..core.findings import UslFit
 from ..core.metrics import Counter, Metrics, Rate, Trend
+from ..core.numbers import number
 from ..core.thresholds import Threshold, ThresholdOutcome, evaluate
 from ..loadgen.engine import EngineOptions, Journey
 from ..loadgen.measure import measure_scenario
@@ -368,8 +369,8 @@ class _Search:
             return self._result("server", f"even {self.settings.start_rate:g}/s broke the SLO: lower --start-rate",
                                 None, bad)
         found = interval(steps)
-        estimate = "" if found is None else (f"; the SLO breaks at {found[0]:.4g}/s, 95 % interval "
-                                             f"[{found[1]:.4g}, {found[2]:.4g}]")
+        estimate = "" if found is None else (f"; the SLO breaks at {number(found[0], digits=4)}/s, 95 % interval "
+                                             f"[{number(found[1], digits=4)}, {number(found[2], digits=4)}]")
         return self._result("server", f"sustainable {good:g}/s (held {self.settings.trials} times), broke at "
                             f"{bad:g}/s{estimate}", good, bad)
 

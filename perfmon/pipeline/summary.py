@@ -81,7 +81,7 @@ def _searches(run: Run) -> list[str]:
     lines = []
     for scenario, found in (run.metadata.get("breaking_points") or {}).items():
         users = f" (about {found['users']:.0f} users)" if found.get("users") else ""
-        broke = f", broke at {found['breaking_rate']:.4g}/s" if found.get("breaking_rate") else ""
+        broke = f", broke at {number(found['breaking_rate'], digits=4)}/s" if found.get("breaking_rate") else ""
         lines.append(f"  capacity ({scenario}): sustainable {_fmt(found.get('sustainable_rate'), '/s')}{users}{broke}"
                      + (f"; {found['why']}" if found.get("why") else ""))
     return lines
@@ -127,7 +127,8 @@ def _clean_line(run: Run) -> str | None:
 def _change(f: dict[str, Any]) -> str:
     unit = f" {f['unit']}" if f["unit"] not in ("", "share") else ""
     pct = "" if f["change"] is None else f" ({100 * f['change']:+.1f}%)"
-    return f"{f['baseline']:.4g} -> {f['observed']:.4g}{unit}{pct}, confidence {1 - f['q_value']:.3f}"
+    return (f"{number(f['baseline'], digits=4)} -> {number(f['observed'], digits=4)}{unit}{pct}, "
+            f"confidence {1 - f['q_value']:.3f}")
 
 
 def history_lines(run: Run) -> list[str]:
@@ -161,8 +162,8 @@ def styled_history(run: Run) -> list[Line]:
         change = "" if c.get("change") is None else f" ({100 * c['change']:+.1f}%)"
         sha = f", commits ({(c.get('previous_sha') or '?')[:8]}, {(c.get('first_sha') or '?')[:8]}]"
         word = "STEP (worse)" if c.get("worse") else "step (better)"
-        lines.append((f"  {word}  {c['key']}  {c['before']:.4g} -> {c['after']:.4g}{change} from run "
-                      f"{c['first_run'][:8]}{sha}", "plain"))
+        moved = f"{number(c['before'], digits=4)} -> {number(c['after'], digits=4)}"
+        lines.append((f"  {word}  {c['key']}  {moved}{change} from run {c['first_run'][:8]}{sha}", "plain"))
     reach = sorted((f for f in findings if f["kind"] == "same" and f["detectable"] is not None),
                    key=lambda f: f["detectable"])
     if reach:

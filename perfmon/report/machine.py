@@ -12,6 +12,7 @@ from xml.etree import ElementTree as ET
 
 from ..core.findings import derived_dict
 from ..core.metrics import Counter, Gauge, Rate, Trend
+from ..core.numbers import number
 from ..core.results import Run
 from ..store.base import iso
 
@@ -118,7 +119,7 @@ def junit_xml(run: Run) -> str:
     for f in checks:
         case = ET.SubElement(suite, "testcase", classname=f"perfmon.regressions.{f['metric']}", name=f["key"], time="0")
         change = "-" if f.get("change") is None else f"{100 * f['change']:+.1f}%"
-        said = (f"{f['key']}: {f['baseline']:.4g} -> {f['observed']:.4g} ({change}), "
+        said = (f"{f['key']}: {number(f['baseline'], digits=4)} -> {number(f['observed'], digits=4)} ({change}), "
                 f"confidence {1 - f['q_value']:.3f}, against {len(found.get('against') or [])} runs")
         if f.get("kind") == "regression":
             if gating:

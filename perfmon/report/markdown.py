@@ -49,7 +49,8 @@ def _failures(run: Run, base: str | None) -> list[str]:
                        f"({_link(base, 'history', 'history')})")
     for c in found.get("change_points") or []:
         if c.get("worse"):
-            out.append(f"- 📈 **step** `{_cell(c['key'])}`: {c['before']:.4g} → {c['after']:.4g} from run "
+            moved = f"{number(c['before'], digits=4)} → {number(c['after'], digits=4)}"
+            out.append(f"- 📈 **step** `{_cell(c['key'])}`: {moved} from run "
                        f"`{c['first_run'][:8]}`, commits ({(c.get('previous_sha') or '?')[:8]}, "
                        f"{(c.get('first_sha') or '?')[:8]}] ({_link(base, 'history', 'history')})")
     for leaks in run.findings_of(Leaks):

@@ -28,3 +28,12 @@ def test_numbers_as_a_person_reads_them(value: float | None, kwargs: dict[str, o
 def test_percent() -> None:
     assert percent(0.5) == "50.00 %" and percent(None) == "-" and percent(0.00123, space=False) == "0.12%"
     assert percent(float("nan")) == "-"
+
+
+def test_a_threshold_says_what_it_observed_without_scientific_notation() -> None:
+    from perfmon import Metrics, evaluate, parse_thresholds
+
+    metrics = Metrics()
+    metrics.trend("browser_step_duration", {"step": "orders"}).record(30110.0)
+    [outcome] = evaluate(parse_thresholds({"browser_step_duration": ["p(95)<2000"]}), metrics)
+    assert not outcome.passed and outcome.detail.startswith("observed 30") and "e+" not in outcome.detail

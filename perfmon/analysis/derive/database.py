@@ -25,6 +25,7 @@ from typing import Any
 
 from ...core.findings import DbBottleneck
 from ...core.metrics import Metrics, Rate, Trend
+from ...core.numbers import number
 from ...core.results import Run
 
 __all__ = ["compare_queries", "db_bottleneck"]
@@ -75,7 +76,7 @@ def db_bottleneck(found: dict[str, Any], metrics: Metrics) -> DbBottleneck:
 
 def _top(query: dict[str, Any], share: float | None) -> str:
     part = f"{share:.0%} of statement time, " if share is not None else ""
-    return f"`{query['query']}` took {part}{query['mean_ms']:.3g} ms mean over {query['calls']} calls"
+    return f"`{query['query']}` took {part}{number(query['mean_ms'], digits=3)} ms mean over {query['calls']} calls"
 
 
 def _app(found: dict[str, Any]) -> str:
