@@ -12,6 +12,7 @@ import pytest
 from perfmon import Trend, open_store, parse_thresholds
 from perfmon.core.config import Scenario, Stage
 from perfmon.core.findings import RampBreak
+from perfmon.core.numbers import number
 from perfmon.load import (
     BreakingPoint,
     Capacity,
@@ -104,7 +105,7 @@ def test_the_adaptive_search_brackets_the_capacity_twice_held(demo_factory: Call
     est = found.interval
     assert est is not None, found.why
     assert est[1] <= est[0] <= est[2] and found.sustainable_rate * 0.8 <= est[0] <= found.breaking_rate * 1.2, est
-    assert found.why.endswith(f"95 % interval [{est[1]:.4g}, {est[2]:.4g}]")
+    assert found.why.endswith(f"95 % interval [{number(est[1], digits=4)}, {number(est[2], digits=4)}]")
     # The margin (log of the binding SLO piece over its limit) rises with the rate and changes sign
     # where the steps stop holding.
     margins = sorted((s.rate, s.margin) for s in found.steps if s.margin is not None)
