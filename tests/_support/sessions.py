@@ -71,9 +71,7 @@ def perfmon_cmd(*args: str) -> list[str]:
 
 def perf_project(pytester: pytest.Pytester, limit: str = "2000", extra_toml: str = "") -> Path:
     """``project`` for pytester: the quick scenario and its test in pytester's scratch folder."""
-    pytester.makefile(".toml", perfmon=SCENARIO_TOML.replace("{limit}", limit) + extra_toml)
-    pytester.makepyfile(test_quick=TEST_FILE)
-    return pytester.path
+    return project(pytester.path, limit, extra_toml)
 
 
 def said(result: pytest.RunResult) -> str:
