@@ -49,7 +49,7 @@ from ..loadgen.engine import EngineOptions, Journey
 from ..loadgen.measure import measure_scenario
 
 __all__ = ["BreakingPoint", "Capacity", "CapacitySearch", "CapacityStep", "SearchStep", "find_breaking_point",
-           "find_capacity", "interval", "littles_law", "tagged_by_step"]
+           "find_capacity", "interval", "littles_law", "old_search", "tagged_by_step"]
 
 KEEP_UP = 0.99  # completed iterations must reach this share of the schedule
 NEAR_RATES = 5  # distinct rates the interval's line is fitted through
@@ -399,7 +399,10 @@ def find_breaking_point(journey: Journey, *, base_url: str, thresholds: tuple[Th
     with steps of ``step_duration_s``. ``step_rate`` and ``refine`` belonged to the linear search this
     replaced and are accepted and ignored, so code written against it keeps working."""
     del step_rate, refine
-    settings = CapacitySearch(start_rate=start_rate, max_rate=max_rate, step_duration_s=step_duration_s,
-                              max_vus=max_vus)
-    return find_capacity(journey, base_url=base_url, thresholds=thresholds, settings=settings, on_start=on_start,
-                         options=options)
+    return find_capacity(journey, base_url=base_url, thresholds=thresholds, on_start=on_start, options=options,
+                         settings=old_search(start_rate, max_rate, step_duration_s, max_vus))
+
+
+def old_search(start_rate: float, max_rate: float, step_duration_s: float, max_vus: int) -> CapacitySearch:
+    """The search ``find_breaking_point``'s arguments ask for (its linear-only ones have no meaning here)."""
+    return CapacitySearch(start_rate=start_rate, max_rate=max_rate, step_duration_s=step_duration_s, max_vus=max_vus)

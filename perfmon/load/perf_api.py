@@ -17,7 +17,7 @@ from ..core.results import PerformanceTestResults, test_type_of
 from ..loadgen.engine import EngineOptions, Journey
 from ..loadgen.measure import measure_scenario, scenario_record
 from ..pipeline import conclude
-from .capacity import Capacity, CapacitySearch, find_capacity
+from .capacity import Capacity, CapacitySearch, find_capacity, old_search
 
 __all__ = ["PerfApi", "scoped"]
 
@@ -74,9 +74,8 @@ class PerfApi:
         """The old name of :meth:`find_capacity` (``perfmon.load.find_breaking_point``): the adaptive
         search from ``start_rate`` to ``max_rate``; ``step_rate`` and ``refine`` are ignored."""
         del step_rate, refine
-        settings = CapacitySearch(start_rate=start_rate, max_rate=max_rate, step_duration_s=step_duration_s,
-                                  max_vus=max_vus)
-        return self.find_capacity(journey, scenario=scenario, settings=settings, on_start=on_start)
+        return self.find_capacity(journey, scenario=scenario, on_start=on_start,
+                                  settings=old_search(start_rate, max_rate, step_duration_s, max_vus))
 
     def find_capacity(self, journey: Journey, *, scenario: str = "stress", settings: CapacitySearch | None = None,
                       on_start: Journey | None = None) -> Capacity:
