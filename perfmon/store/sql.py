@@ -163,12 +163,14 @@ class SQLStore:
                 raise
 
         def transient(exc: BaseException) -> bool:
-            if isinstance(exc, StoreError):  # reconnecting failed: the next try says why
-                return True
             return isinstance(exc, errors) and not self._rejected(exc) and self._transient(exc)
 
+        def reconnect() -> None:
+            with contextlib.suppress(StoreError):  # still down: the next try fails and says why
+                self._reconnect()
+
         try:
-            retry(once, attempts=self.attempts, backoff_s=self.backoff_s, transient=transient, between=self._reconnect)
+            retry(once, attempts=self.attempts, backoff_s=self.backoff_s, transient=transient, between=reconnect)
         except errors as exc:
             if self._rejected(exc):
                 raise RunRejectedError(f"{self.where} refused {what}: {_said(exc)}") from None
