@@ -27,8 +27,7 @@ def retry(attempt: Callable[[], T], *, attempts: int, backoff_s: float,
     """Call ``attempt`` up to ``attempts`` times while it raises an error ``transient`` accepts.
 
     An error ``transient`` refuses, or the error of the last try, propagates unchanged.
-    ``between`` runs after each wait, before the next try (to reconnect, say); an error it raises
-    that ``transient`` accepts counts as that try's failure.
+    ``between`` runs after each wait, before the next try (to reconnect, say).
     """
     if attempts < 1:
         msg = f"attempts must be at least 1, got {attempts}"
@@ -41,9 +40,5 @@ def retry(attempt: Callable[[], T], *, attempts: int, backoff_s: float,
                 raise
             sleep(random.uniform(0, backoff_s * 2 ** (n - 1)))
         if between is not None:
-            try:
-                between()
-            except Exception as exc:
-                if not transient(exc):
-                    raise
+            between()
     raise AssertionError("unreachable")  # the last try returns or raises
