@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import Any, ClassVar, Literal
 
 from .numbers import number
 
@@ -365,7 +365,6 @@ _PER_RUN: Mapping[str, Callable[[Mapping[str, Any]], Finding]] = {
     DbBottleneck.kind: DbBottleneck.from_dict,
 }
 
-F = TypeVar("F")
 
 
 def findings_from(derived: Mapping[str, Any]) -> list[Finding]:
