@@ -21,6 +21,7 @@ from ..core.thresholds import Threshold, parse_thresholds
 from ._common import Subcommands, config
 
 if TYPE_CHECKING:
+    from ..core.results import Run
     from ..store import Store
 
 __all__ = ["capacity_history", "capacity_search", "register"]
@@ -108,13 +109,13 @@ class CapacityRow:
     drop: dict[str, Any] | None  # the gate's finding (change, baseline, q_value) when it fell
 
 
-def _drops(found: Any) -> dict[str, dict[str, Any]]:
-    """Scenario -> the gate's regression finding on its sustainable rate, from a stored comparison."""
+def _drops(run: Run) -> dict[str, dict[str, Any]]:
+    """Scenario -> the gate's regression finding on its sustainable rate, from the run's stored comparison."""
     from ..analysis.history.series import CAPACITY
 
-    findings = found.get("findings") if isinstance(found, dict) else None
-    return {dict(f.get("tags") or {}).get("scenario", ""): {k: f.get(k) for k in ("change", "baseline", "q_value")}
-            for f in findings or [] if f.get("metric") == CAPACITY and f.get("kind") == "regression"}
+    found = run.comparison.regressions if run.comparison is not None else []
+    return {dict(f.tags).get("scenario", ""): {"change": f.change, "baseline": f.baseline, "q_value": f.q_value}
+            for f in found if f.metric == CAPACITY}
 
 
 def _rows(store: Store, environment: str, limit: int) -> tuple[list[CapacityRow], list[str]]:
@@ -124,7 +125,7 @@ def _rows(store: Store, environment: str, limit: int) -> tuple[list[CapacityRow]
     rows: list[CapacityRow] = []
     skipped: list[str] = []
     for run in readable_runs(store, store.history(environment=environment, limit=limit * _READ), skipped):
-        drops = _drops(run.metadata.get("regressions"))
+        drops = _drops(run)
         rows += [CapacityRow(run.run_id, run.started_at, run.git_sha, run.test_type, run.profile, scenario,
                              found.get("sustainable_rate"), found.get("breaking_rate"), found.get("users"),
                              found.get("limited_by"), drops.get(scenario))

@@ -38,14 +38,15 @@ def _regressions(store: Store, run_id: str | None, *, as_json: bool) -> int:
     from ..pipeline.summary import history_lines
 
     run = store.load_run(run_id or newest(store))
-    found = run.metadata.get("regressions")
+    found = run.comparison
     regressed = bool(open_regressions(run))
     if as_json:
-        print(json.dumps({"run_id": run.run_id, "regressed": regressed, **(found or {})}, indent=2))
+        print(json.dumps({"run_id": run.run_id, "regressed": regressed, **(found.to_dict() if found else {})},
+                         indent=2))
     else:
         print(f"perfmon run {run.run_id}  {run.test_type}  {run.environment}  verdict={run.status.upper()}")
         print("\n".join(history_lines(run)) or "  history: this run was not compared with its history")
     if regressed:
         return 1
-    judged = isinstance(found, dict) and bool(found.get("findings"))
+    judged = found is not None and bool(found.findings)
     return 0 if judged else NO_VERDICT

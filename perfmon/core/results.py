@@ -22,12 +22,14 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
 from .._version import __version__
+from .comparison import HistoryComparison
 from .config import Stage
 from .findings import Finding, derived_dict, findings_from
 from .metrics import Counter, Metrics, Rate, Trend
 from .thresholds import ThresholdOutcome
 
 __all__ = [
+    "HISTORY_KEY",
     "RUN_STATUSES",
     "TEST_TYPES",
     "PerformanceMetrics",
@@ -50,6 +52,7 @@ RUN_STATUSES: tuple[RunStatus, ...] = ("passed", "failed", "interrupted", "parti
 _LATENCY = ("http_req_duration", "browser_step_duration")
 _FAILED = ("http_req_failed", "browser_iteration_failed")
 _THROUGHPUT = ("http_reqs", "browser_iterations")
+HISTORY_KEY = "regressions"  # where the comparison is kept in the stored metadata (summary.json v1)
 
 
 def test_type_of(scenario: str) -> str:
@@ -170,6 +173,7 @@ class Run:
     scenarios: list[ScenarioRun] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)  # what the analyses found (core/findings.py)
+    comparison: HistoryComparison | None = None  # against its history (core/comparison.py); None: not compared
 
     def __post_init__(self) -> None:
         if not self.tool_version:
@@ -241,8 +245,10 @@ class Run:
         }
 
     def stored_metadata(self) -> dict[str, Any]:
-        """``metadata`` with the findings in it as ``derived`` (the shape stores and summary.json keep)."""
-        return {**self.metadata, "derived": derived_dict(self.findings)} if self.findings else dict(self.metadata)
+        """``metadata`` with the findings in it as ``derived`` and the comparison as ``regressions`` (the
+        shape stores and summary.json keep)."""
+        return {**self.metadata, **({"derived": derived_dict(self.findings)} if self.findings else {}),
+                **({HISTORY_KEY: self.comparison.to_dict()} if self.comparison is not None else {})}
 
     def finding(self, kind: type[F], scenario: str | None = None) -> F | None:
         """The run's finding of ``kind`` (of ``scenario``, for a per-scenario one), if there is one."""
@@ -282,6 +288,7 @@ class Run:
         # precedence over this machine's, so a run flushed or re-read elsewhere keeps its origin.
         metadata = dict(d.get("metadata") or {})
         derived = metadata.pop("derived", None) if isinstance(metadata.get("derived"), Mapping) else None
+        comparison = _comparison(metadata)
         scenarios = d.get("scenarios")
         if scenarios is None:
             scenarios = metadata.pop("scenarios", [])
@@ -309,6 +316,7 @@ class Run:
             scenarios=[ScenarioRun.from_dict(s) for s in scenarios],
             metadata=metadata,
             findings=findings_from(derived) if derived is not None else [],
+            comparison=comparison,
         )
 
     def to_json(self) -> str:
@@ -317,6 +325,19 @@ class Run:
     @classmethod
     def from_json(cls, text: str) -> Run:
         return cls.from_dict(json.loads(text))
+
+
+def _comparison(metadata: dict[str, Any]) -> HistoryComparison | None:
+    """The stored comparison, taken out of ``metadata``; a malformed one stays there as it was (never dropped)."""
+    found = metadata.get(HISTORY_KEY)
+    if not isinstance(found, Mapping):
+        return None
+    try:
+        comparison = HistoryComparison.from_dict(found)
+    except (KeyError, TypeError, ValueError):
+        return None
+    del metadata[HISTORY_KEY]
+    return comparison
 
 
 def _metrics(value: Any) -> Metrics:

@@ -9,18 +9,17 @@ with a line naming it, never a crash.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
 
+from ..core.comparison import HistoryComparison
 from ..core.config import Config
 from ..core.errors import PerfmonError
 from ..core.findings import Leaks
 from ..core.results import Run
 from ..store import RunSummary, Store, open_store
 
-__all__ = ["HISTORY_KEY", "Compared", "compare", "open_regressions", "read_history", "readable_runs"]
+__all__ = ["Compared", "compare", "open_regressions", "read_history", "readable_runs"]
 
-HISTORY_KEY = "regressions"  # where the comparison is kept in the run's metadata
 _READ_FACTOR = 5  # read this many times the baseline size: other test types are filtered out after
 
 
@@ -49,31 +48,31 @@ def readable_runs(store: Store, summaries: Iterable[RunSummary], problems: list[
 
 
 def compare(run: Run, config: Config) -> Compared:
-    """Gate ``run`` against its comparable history; the findings go to ``run.metadata["regressions"]``."""
+    """Gate ``run`` against its comparable history; the findings go to ``run.comparison``."""
     done = Compared()
     if config.regressions == "off":
         return done
     from ..analysis.derive.database import compare_queries
-    from ..analysis.history import Comparison, baseline_runs, compare_with_history  # scipy: when a run is compared
+    from ..analysis.history import baseline_runs, compare_with_history  # scipy: when a run is compared
 
     settings = config.regression_gate
     try:
         store = open_store(config.store, root=config.root, create=False)
     except PerfmonError as exc:
         if config.store.startswith("sqlite:"):  # no store file yet: this is the first run, history is empty
-            run.metadata[HISTORY_KEY] = compare_with_history(run, [], settings).to_dict()
+            run.comparison = compare_with_history(run, [], settings)
         else:
-            run.metadata[HISTORY_KEY] = Comparison(note=f"no history to compare with ({exc})").to_dict()
+            run.comparison = HistoryComparison(note=f"no history to compare with ({exc})")
         return done
     try:
         history, done.problems = read_history(store, run, settings.baseline_runs)
     except PerfmonError as exc:
-        run.metadata[HISTORY_KEY] = Comparison(note=f"no history to compare with ({exc})").to_dict()
+        run.comparison = HistoryComparison(note=f"no history to compare with ({exc})")
         return done
     finally:
         store.close()
     found = compare_with_history(run, history, settings)
-    run.metadata[HISTORY_KEY] = {**found.to_dict(), "mode": config.regressions}
+    run.comparison = replace(found, mode=config.regressions)
     compare_queries(run, baseline_runs(run, history, settings))
     return done
 
@@ -82,9 +81,8 @@ def open_regressions(run: Run) -> list[str]:
     """The run's regressions against its history and its leaks, one short label each: what fails a run
     (regressions = "fail"), what `perfmon regressions` and `perfmon gate` report; none once the run was
     accepted as an intended change."""
-    found: dict[str, Any] = run.metadata.get(HISTORY_KEY) or {}
-    labels = [f"{f.get('key')} {100 * f['change']:+.1f}%" if f.get("change") is not None else str(f.get("key"))
-              for f in found.get("findings") or [] if f.get("kind") == "regression"]
+    found = run.comparison.regressions if run.comparison is not None else []
+    labels = [f"{f.key} {100 * f.change:+.1f}%" if f.change is not None else f.key for f in found]
     for leaks in run.findings_of(Leaks):
         labels += [f"leak process_rss_mb{{role:{leak.role}}} {leak.slope_mb_per_h or 0:.0f} MB/h"
                    for leak in leaks.leaking]

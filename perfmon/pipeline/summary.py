@@ -3,8 +3,6 @@ what the analyses found, and where the run and its report went."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from ..core.findings import SCENARIO_FINDINGS, Line, Severity
 from ..core.numbers import number
 from ..core.redaction import redact
@@ -124,13 +122,6 @@ def _clean_line(run: Run) -> str | None:
     return line
 
 
-def _change(f: dict[str, Any]) -> str:
-    unit = f" {f['unit']}" if f["unit"] not in ("", "share") else ""
-    pct = "" if f["change"] is None else f" ({100 * f['change']:+.1f}%)"
-    return (f"{number(f['baseline'], digits=4)} -> {number(f['observed'], digits=4)}{unit}{pct}, "
-            f"confidence {1 - f['q_value']:.3f}")
-
-
 def history_lines(run: Run) -> list[str]:
     """The comparison with the run's history: regressions, improvements, what it could have seen."""
     return [text for text, _ in styled_history(run)]
@@ -138,39 +129,7 @@ def history_lines(run: Run) -> list[str]:
 
 def styled_history(run: Run) -> list[Line]:
     """:func:`history_lines`, each with its severity (a regression fails)."""
-    found = run.metadata.get("regressions")
-    if not isinstance(found, dict):
-        return []
-    findings = found.get("findings") or []
-    lines: list[Line] = []
-    if findings:
-        lines.append((f"  history: compared with {len(found.get('against') or [])} comparable run(s)", "plain"))
-    elif found.get("note"):
-        lines.append((f"  history: {found['note']}", "plain"))
-        return lines
-    if found.get("note"):
-        lines.append((f"  history: {found['note']}", "plain"))
-    if (found.get("pace") or {}).get("described"):
-        lines.append((f"  history: {found['pace']['described']}", "plain"))
-    for f in findings:
-        if f["kind"] == "regression":
-            lines.append((f"  REGRESSION  {f['key']}  {_change(f)}", "fail"))
-    for f in findings:
-        if f["kind"] == "improvement":
-            lines.append((f"  improved  {f['key']}  {_change(f)}", "plain"))
-    for c in found.get("change_points") or []:
-        change = "" if c.get("change") is None else f" ({100 * c['change']:+.1f}%)"
-        sha = f", commits ({(c.get('previous_sha') or '?')[:8]}, {(c.get('first_sha') or '?')[:8]}]"
-        word = "STEP (worse)" if c.get("worse") else "step (better)"
-        moved = f"{number(c['before'], digits=4)} -> {number(c['after'], digits=4)}"
-        lines.append((f"  {word}  {c['key']}  {moved}{change} from run {c['first_run'][:8]}{sha}", "plain"))
-    reach = sorted((f for f in findings if f["kind"] == "same" and f["detectable"] is not None),
-                   key=lambda f: f["detectable"])
-    if reach:
-        shown = ", ".join(f"{f['key']} >= {100 * f['detectable']:.0f}%" for f in reach[:3])
-        more = f" (and {len(reach) - 3} more)" if len(reach) > 3 else ""
-        lines.append((f"  smallest detectable changes: {shown}{more}", "plain"))
-    return lines
+    return run.comparison.describe() if run.comparison is not None else []
 
 
 def closing_lines(run: Run, delivery: Delivery) -> list[Line]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 from xml.etree import ElementTree as ET
 
+from ..core.comparison import HistoryComparison
 from ..core.findings import derived_dict
 from ..core.metrics import Counter, Gauge, Rate, Trend
 from ..core.numbers import number
@@ -69,7 +70,7 @@ def summary_json(run: Run) -> dict[str, Any]:
         "summary": run.summary_metrics().to_dict(),
         "thresholds": [{**o.to_dict(), "status": o.status, "detail": o.detail} for o in run.thresholds],
         "metrics": metrics,
-        **({"regressions": found} if isinstance(found := run.metadata.get("regressions"), dict) else {}),
+        **({"regressions": run.comparison.to_dict()} if run.comparison is not None else {}),
         **({"derived": derived_dict(run.findings)} if run.findings else {}),
         **({"capacity": capacity} if (capacity := _capacity(run)) else {}),
         **({"quarantine": held} if isinstance(held := run.metadata.get("quarantine"), dict) else {}),
@@ -89,12 +90,10 @@ def _capacity(run: Run) -> dict[str, Any]:
 
 def junit_xml(run: Run) -> str:
     """One testcase per threshold and per regression check, so CI shows which one failed."""
-    found = run.metadata.get("regressions")
-    if not isinstance(found, dict):
-        found = {}
-    checks = list(found.get("findings") or [])
-    gating = found.get("mode", "fail") == "fail"
-    regressed = [f for f in checks if f.get("kind") == "regression"]
+    found = run.comparison or HistoryComparison()
+    checks = found.findings
+    gating = found.gating
+    regressed = found.regressions
     failures = len(run.failed_thresholds) + (len(regressed) if gating else 0)
     unmeasured: list[str] = list(run.metadata.get("unmeasured") or [])
     tests = len(run.thresholds) + len(checks) + (1 if unmeasured else 0)
@@ -117,11 +116,11 @@ def junit_xml(run: Run) -> str:
         elif o.status == "no data":
             ET.SubElement(case, "skipped", message=o.detail)
     for f in checks:
-        case = ET.SubElement(suite, "testcase", classname=f"perfmon.regressions.{f['metric']}", name=f["key"], time="0")
-        change = "-" if f.get("change") is None else f"{100 * f['change']:+.1f}%"
-        said = (f"{f['key']}: {number(f['baseline'], digits=4)} -> {number(f['observed'], digits=4)} ({change}), "
-                f"confidence {1 - f['q_value']:.3f}, against {len(found.get('against') or [])} runs")
-        if f.get("kind") == "regression":
+        case = ET.SubElement(suite, "testcase", classname=f"perfmon.regressions.{f.metric}", name=f.key, time="0")
+        change = "-" if f.change is None else f"{100 * f.change:+.1f}%"
+        said = (f"{f.key}: {number(f.baseline, digits=4)} -> {number(f.observed, digits=4)} ({change}), "
+                f"confidence {f.confidence:.3f}, against {len(found.against)} runs")
+        if f.kind == "regression":
             if gating:
                 ET.SubElement(case, "failure", message=said, type="regression").text = f"REGRESSION {said}"
             else:

@@ -14,8 +14,7 @@ workflow run's page) or else at the report's path, with the HTML report's sectio
 
 from __future__ import annotations
 
-from typing import Any
-
+from ..core.comparison import HistoryComparison
 from ..core.findings import Leaks
 from ..core.numbers import number
 from ..core.results import Run
@@ -40,19 +39,16 @@ def _failures(run: Run, base: str | None) -> list[str]:
         seen = "no samples" if o.observed is None else f"observed {number(o.observed)}"
         out.append(f"- ❌ **threshold** `{_cell(str(o.threshold))}`: {seen} "
                    f"({_link(base, 'thresholds', 'thresholds')})")
-    found: dict[str, Any] = run.metadata.get("regressions") or {}
-    for f in found.get("findings") or []:
-        if f.get("kind") == "regression":
-            change = "" if f.get("change") is None else f" ({100 * f['change']:+.1f} %)"
-            out.append(f"- 📈 **regression** `{_cell(f['key'])}`: {number(f['baseline'], f['unit'])} → "
-                       f"{number(f['observed'], f['unit'])}{change}, confidence {1 - f['q_value']:.3f} "
-                       f"({_link(base, 'history', 'history')})")
-    for c in found.get("change_points") or []:
-        if c.get("worse"):
-            moved = f"{number(c['before'], digits=4)} → {number(c['after'], digits=4)}"
-            out.append(f"- 📈 **step** `{_cell(c['key'])}`: {moved} from run "
-                       f"`{c['first_run'][:8]}`, commits ({(c.get('previous_sha') or '?')[:8]}, "
-                       f"{(c.get('first_sha') or '?')[:8]}] ({_link(base, 'history', 'history')})")
+    found = run.comparison or HistoryComparison()
+    for f in found.regressions:
+        change = "" if f.change is None else f" ({100 * f.change:+.1f} %)"
+        out.append(f"- 📈 **regression** `{_cell(f.key)}`: {number(f.baseline, f.unit)} → "
+                   f"{number(f.observed, f.unit)}{change}, confidence {f.confidence:.3f} "
+                   f"({_link(base, 'history', 'history')})")
+    for c in found.worse_steps:
+        moved = f"{number(c.before, digits=4)} → {number(c.after, digits=4)}"
+        out.append(f"- 📈 **step** `{_cell(c.key)}`: {moved} from run `{c.first_run[:8]}`, commits {c.commits()} "
+                   f"({_link(base, 'history', 'history')})")
     for leaks in run.findings_of(Leaks):
         out += [f"- 💧 **leak** `process_rss_mb{{role:{leak.role}}}`: {leak.why}" for leak in leaks.leaking]
     out += [f"- ❌ **stopped early**: {reason}" for reason in run.stop_reasons]
@@ -60,20 +56,20 @@ def _failures(run: Run, base: str | None) -> list[str]:
 
 
 def _key_metrics(run: Run) -> list[str]:
-    found: dict[str, Any] = run.metadata.get("regressions") or {}
-    findings = [f for f in found.get("findings") or [] if f.get("change") is not None]
+    found = run.comparison or HistoryComparison()
+    findings = [f for f in found.findings if f.change is not None]
     if findings:
-        runs = len(found.get("against") or [])
-        rows = sorted(findings, key=lambda f: -abs(f["change"]))[:_KEY_METRICS]
+        rows = sorted(findings, key=lambda f: -abs(f.change or 0.0))[:_KEY_METRICS]
         mark = {"regression": " 📈", "improvement": " ✨"}
-        lines = [f"| metric | this run | baseline ({runs} runs) | change |", "| --- | ---: | ---: | ---: |"]
-        lines += [f"| `{_cell(f['key'])}` | {number(f['observed'], f['unit'])} | {number(f['baseline'], f['unit'])} | "
-                  f"{100 * f['change']:+.1f} %{mark.get(f['kind'], '')} |" for f in rows]
+        lines = [f"| metric | this run | baseline ({len(found.against)} runs) | change |",
+                 "| --- | ---: | ---: | ---: |"]
+        lines += [f"| `{_cell(f.key)}` | {number(f.observed, f.unit)} | {number(f.baseline, f.unit)} | "
+                  f"{100 * (f.change or 0.0):+.1f} %{mark.get(f.kind, '')} |" for f in rows]
         if len(findings) > len(rows):
             lines.append(f"| … and {len(findings) - len(rows)} more series, unchanged or smaller changes | | | |")
         return [*lines, "", "📈 regression, ✨ improvement; an unmarked change is within its series' noise."]
     s = run.summary_metrics()
-    why = found.get("note") or "not compared with history"
+    why = found.note or "not compared with history"
     return [f"| metric | this run ({why}) |", "| --- | ---: |",
             f"| avg response time | {number(s.avg_response_time, 'ms')} |",
             f"| p95 response time | {number(s.p95_response_time, 'ms')} |",

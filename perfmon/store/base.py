@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from ..core.comparison import HistoryComparison
 from ..core.findings import Leaks
 from ..core.metrics import Counter, Metrics, Trend
 from ..core.results import Run
@@ -237,26 +238,20 @@ def run_rows(run: Run) -> RunRows:
 def _regression_rows(run: Run) -> list[dict[str, Any]]:
     """The regressions the gate found against history (pipeline/compare.py), one row each; ids are
     derived from run and series, so re-sending the run rewrites the same rows."""
-    found = run.metadata.get("regressions") or {}
+    found = run.comparison or HistoryComparison()
     out = []
-    for f in found.get("findings") or []:
-        if f.get("kind") != "regression":
-            continue
-        out.append({"id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"perfmon:{run.run_id}:gate:{f['key']}")),
-                    "run_id": run.run_id, "metric": f["key"], "statistic": f.get("statistic"),
-                    "tags": dict(f.get("tags") or {}), "kind": "gate", "baseline": f.get("baseline"),
-                    "observed": f.get("observed"), "change_ratio": f.get("change"),
-                    "confidence": 1.0 - float(f.get("q_value") or 0.0), "first_bad_run": run.run_id,
-                    "first_bad_sha": run.git_sha, "previous_sha": found.get("previous_sha")})
-    for c in found.get("change_points") or []:
-        if not c.get("worse"):
-            continue
-        out.append({"id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"perfmon:{run.run_id}:step:{c['key']}:{c['first_run']}")),
-                    "run_id": run.run_id, "metric": c["key"], "statistic": c["key"].split(" ", 1)[0], "tags": {},
-                    "kind": "change_point", "baseline": c.get("before"), "observed": c.get("after"),
-                    "change_ratio": c.get("change"), "confidence": 1.0 - float(c.get("p_value") or 0.0),
-                    "first_bad_run": c["first_run"], "first_bad_sha": c.get("first_sha"),
-                    "previous_sha": c.get("previous_sha")})
+    for f in found.regressions:
+        out.append({"id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"perfmon:{run.run_id}:gate:{f.key}")),
+                    "run_id": run.run_id, "metric": f.key, "statistic": f.statistic, "tags": dict(f.tags),
+                    "kind": "gate", "baseline": f.baseline, "observed": f.observed, "change_ratio": f.change,
+                    "confidence": f.confidence, "first_bad_run": run.run_id, "first_bad_sha": run.git_sha,
+                    "previous_sha": found.previous_sha})
+    for c in found.worse_steps:
+        out.append({"id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"perfmon:{run.run_id}:step:{c.key}:{c.first_run}")),
+                    "run_id": run.run_id, "metric": c.key, "statistic": c.key.split(" ", 1)[0], "tags": {},
+                    "kind": "change_point", "baseline": c.before, "observed": c.after, "change_ratio": c.change,
+                    "confidence": 1.0 - c.p_value, "first_bad_run": c.first_run, "first_bad_sha": c.first_sha,
+                    "previous_sha": c.previous_sha})
     for leak in (leak for leaks in run.findings_of(Leaks) for leak in leaks.leaking):
         role = leak.role
         metric = f"process_rss_mb{{role:{role}}}"

@@ -32,7 +32,7 @@ def release(i: int, sustainable: float) -> Run:
 def releases(tmp_path: Path, rates: list[float]) -> str:
     runs = [release(i, rate) for i, rate in enumerate(rates)]
     for i, run in enumerate(runs):
-        run.metadata["regressions"] = compare_with_history(run, runs[:i][::-1]).to_dict()
+        run.comparison = compare_with_history(run, runs[:i][::-1])
     return stored(tmp_path, *runs)
 
 

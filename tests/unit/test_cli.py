@@ -86,7 +86,7 @@ def test_regressions_exit_codes_say_regressed_judged_or_no_verdict(tmp_path: Pat
         run.status = "passed"
         runs.append(run)
     for i, run in enumerate(runs):  # each judged against the runs before it, as a run's end does
-        run.metadata["regressions"] = compare_with_history(run, runs[:i][::-1]).to_dict()
+        run.comparison = compare_with_history(run, runs[:i][::-1])
     store = open_store(url)
     for run in runs:
         store.write_run(run)

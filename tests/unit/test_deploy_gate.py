@@ -1,6 +1,3 @@
-
-
-
 """`perfmon gate`: a commit deploys only on a recent, complete, passing run with no open regression;
 every refusal is one line and its own exit code. On a real SQLite store (PostgreSQL shares the SQL;
 the Supabase backend's filter is checked against the fake PostgREST in test_store_supabase.py)."""
@@ -12,10 +9,12 @@ from typing import Any
 import pytest
 
 from perfmon.cli import main
+from perfmon.core.comparison import HistoryComparison, SeriesChange
 from tests._support.runs import SHA, commit_run, gate, make_run, stored
 
-REGRESSED: dict[str, Any] = {"regressions": {"findings": [
-    {"key": "p95 http_req_duration{name:/api/dashboard}", "kind": "regression", "change": 0.31}]}}
+REGRESSED: dict[str, Any] = {"regressions": HistoryComparison(("a", "b", "c"), (SeriesChange(
+    "p95 http_req_duration{name:/api/dashboard}", "http_req_duration", "p95", (("name", "/api/dashboard"),), "ms",
+    100.0, 131.0, 0.31, 0.001, 0.002, 0.05, 3, "regression"),)).to_dict()}  # as a store keeps it
 
 
 def test_a_passing_recent_run_of_the_commit_lets_it_deploy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from perfmon import Run
+from perfmon.core.comparison import ChangePoint, HistoryComparison, Pace, SeriesChange
 from perfmon.core.findings import (
     DbBottleneck,
     GeneratorCost,
@@ -85,3 +86,41 @@ def test_severity_not_words_decides_how_a_line_is_drawn() -> None:
     assert styled["  LEAK  process_rss_mb{role:target}: rises 400 MB/h"] == "fail"
     assert styled["  database: no bottleneck: statements took a minority: no FAIL here"] == "plain"
     assert not any("runner" in text for text in styled)  # a role that does not leak says nothing
+
+
+COMPARED = HistoryComparison(
+    ("r3", "r2", "r1"),
+    (SeriesChange("p95 http_req_duration{name:/login}", "http_req_duration", "p95", (("name", "/login"),), "ms",
+                  22.7, 24.1, 0.0617, 0.0004, 0.002, 0.05, 3, "regression"),
+     SeriesChange("rate http_reqs", "http_reqs", "rate", (), "/s", 50.0, 50.2, 0.004, 0.6, 0.9, 0.04, 3, "same")),
+    "compared across machines: some baseline runs ran on another CPU count or platform", "abc123",
+    (ChangePoint("p95 http_req_duration{name:/login}", "ms", True, "r2", "aaa", "bbb", 20.0, 22.7, 0.135, 0.001,
+                 True),),
+    Pace(0.05, 12, {"name:/login": 0.12}), "warn")
+
+
+def test_the_history_comparison_comes_back_from_a_store_row_as_the_same_object() -> None:
+    run = Run(test_type="load", environment="ci", profile="smoke", base_url=None, comparison=COMPARED)
+    stored = run.context()  # the stores' metadata column keeps it under its v1 key
+    assert stored["regressions"]["findings"][0]["tags"] == {"name": "/login"}
+    assert stored["regressions"]["pace"]["described"].startswith("adjusted for the machine's pace")
+    back = Run.from_json(run.to_json())
+    assert back.comparison == COMPARED and "regressions" not in back.metadata
+    assert [f.key for f in back.comparison.regressions] == ["p95 http_req_duration{name:/login}"]
+    assert not back.comparison.gating  # regressions = "warn" came back too
+
+
+def test_a_malformed_stored_comparison_is_kept_as_it_was() -> None:
+    row = Run(test_type="load", environment="ci", profile="smoke", base_url=None).to_dict()
+    row["metadata"]["regressions"] = {"findings": [{"key": "no other field"}], "note": None}
+    back = Run.from_dict(row)
+    assert back.comparison is None and back.to_dict()["metadata"]["regressions"] == row["metadata"]["regressions"]
+
+
+def test_a_regression_is_drawn_failing_and_a_step_or_improvement_is_not() -> None:
+    styled = dict(COMPARED.describe())
+    regressed = "  REGRESSION  p95 http_req_duration{name:/login}  22.7 -> 24.1 ms (+6.2%), confidence 0.998"
+    assert styled[regressed] == "fail"
+    assert styled[("  STEP (worse)  p95 http_req_duration{name:/login}  20 -> 22.7 (+13.5%) from run r2, "
+                   "commits (aaa, bbb]")] == "plain"
+    assert "  smallest detectable changes: rate http_reqs >= 4%" in styled

@@ -49,7 +49,7 @@ def test_a_slow_moment_of_the_machine_is_not_a_regression_once_its_pace_is_known
     found = compare_with_history(slow, past)
     assert found.pace is not None and found.pace.runs == 20 and 0.2 < found.pace.change < 0.4
     assert 0.3 < found.pace.slopes[f"name:{DASHBOARD}"] < 0.7  # the true slope is 0.5
-    slow.metadata["regressions"] = found.to_dict()  # as the pipeline keeps it: the summary names the adjustment
+    slow.comparison = found  # as the pipeline keeps it: the summary names the adjustment
     assert any("adjusted for the machine's pace: the load generator used +" in line for line in history_lines(slow))
     assert [f.key for f in found.findings if f.kind == "regression"] == []
     # The same judgement without the pace: the slow moment is taken for the release.

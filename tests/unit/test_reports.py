@@ -12,6 +12,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from perfmon.core.comparison import HistoryComparison, SeriesChange
 from perfmon.core.findings import Leak, Leaks, RampBreak
 from perfmon.report import write_reports
 from perfmon.report.markdown import markdown
@@ -64,18 +65,22 @@ def test_the_markdown_summary_reads_in_ten_seconds(tmp_path: Path, monkeypatch: 
     then the key metrics against the baseline, largest change first; every threshold folded away."""
     run = stress_run()
     run.status = "failed"
-    def finding(key: str, kind: str, baseline: float, observed: float, unit: str, q: float) -> dict[str, object]:
-        return {"key": key, "metric": key.split()[1].split("{")[0], "kind": kind, "baseline": baseline,
-                "observed": observed, "change": observed / baseline - 1, "q_value": q, "unit": unit, "detectable": 0.05}
+    def finding(key: str, kind: str, baseline: float, observed: float, unit: str, q: float) -> SeriesChange:
+        return SeriesChange(key, key.split()[1].split("{")[0], key.split()[0], (), unit, baseline, observed,
+                            observed / baseline - 1, q, q, 0.05, 4, kind)
 
-    run.metadata["regressions"] = {"against": ["a", "b", "c", "d"], "findings": [
+    run.comparison = HistoryComparison(("a", "b", "c", "d"), (
         finding("p95 http_req_duration{name:/api/dashboard}", "regression", 100.0, 131.0, "ms", 0.001),
         finding("rate http_reqs", "same", 50.0, 50.5, "/s", 0.9),
-        finding("rate http_req_failed", "improvement", 0.02, 0.0, "share", 0.001)]}
+        finding("rate http_req_failed", "improvement", 0.02, 0.0, "share", 0.001)))
     run.findings = [Leaks({"target": Leak("target", leaking=True, why="420 MB/h (380-460)")})]
     monkeypatch.setenv("PERFMON_REPORT_URL", "https://ci.example/runs/7")
-    text = (write_reports(run, tmp_path).markdown).read_text()
+    written = write_reports(run, tmp_path)
+    text = written.markdown.read_text()
     lines = text.splitlines()
+    page = written.html.read_text()  # the HTML report reads the same comparison
+    assert "Regression check against history" in page and "Compared with 4 comparable passed run(s)" in page
+    assert ">REGRESSION</td>" in page and ">improved</td>" in page
     assert lines[0] == "## ❌ perfmon: FAILED · stress run · ci · profile `ci`"
     failed = lines.index("### What failed")
     assert failed < lines.index("### Key metrics") < lines.index(next(x for x in lines if x.startswith("<details>")))
@@ -95,7 +100,7 @@ def test_an_unmeasured_run_says_why_first_and_a_first_run_shows_its_own_figures(
     run.status = "unmeasured"
     run.thresholds = [o for o in run.thresholds if o.passed]
     run.metadata["unmeasured"] = ["the target stopped answering: its last 3 window(s) of the run got no HTTP response"]
-    run.metadata["regressions"] = {"note": "not enough history: 0 comparable run(s), 3 needed for a verdict"}
+    run.comparison = HistoryComparison(note="not enough history: 0 comparable run(s), 3 needed for a verdict")
     text = markdown(run, "perf-reports/x/index.html")
     assert text.startswith("## ⚠️ perfmon: UNMEASURED · stress run")
     assert ("- ⚠️ **not measured, no verdict**: the target stopped answering: its last 3 window(s) of the run got no "

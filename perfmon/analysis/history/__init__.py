@@ -11,18 +11,17 @@ or platform) are still used, and the comparison says so, as pytest-benchmark's c
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ...core.comparison import HistoryComparison
 from ...core.config import GateSettings
 from ...core.results import Run
-from .changepoints import ChangePoint, change_points
-from .pace import Pace, adjust_for_pace, run_pace
-from .regression import SeriesChange, gate
+from .changepoints import change_points
+from .pace import adjust_for_pace, run_pace
+from .regression import gate
 from .series import observe
 
-__all__ = ["Comparison", "accepted", "baseline_runs", "comparable", "compare_with_history", "difference", "same_kind",
-           "target_of"]
+__all__ = ["accepted", "baseline_runs", "comparable", "compare_with_history", "difference", "same_kind", "target_of"]
 
 _CHANGE_POINT_RUNS = 50  # the history change points are looked for in
 
@@ -81,26 +80,8 @@ def baseline_runs(run: Run, history: Sequence[Run], settings: GateSettings) -> l
     return found[: settings.baseline_runs]
 
 
-@dataclass
-class Comparison:
-    """The gate's findings for one run, or why there are none (``note``)."""
-
-    against: list[str] = field(default_factory=list)  # baseline run ids, newest first
-    findings: list[SeriesChange] = field(default_factory=list)
-    note: str | None = None  # "not enough history …", "compared across machines …"
-    previous_sha: str | None = None  # the newest baseline run's commit: a regression lies in (previous, this]
-    change_points: list[ChangePoint] = field(default_factory=list)  # steps across the whole history
-    pace: Pace | None = None  # how the latency series were adjusted for the machine's pace (pace.py)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"against": self.against, "note": self.note, "previous_sha": self.previous_sha,
-                "pace": {**asdict(self.pace), "described": self.pace.describe()} if self.pace else None,
-                "change_points": [asdict(c) for c in self.change_points],
-                "findings": [{**asdict(f), "tags": dict(f.tags)} for f in self.findings]}
-
-
 def compare_with_history(run: Run, history: Sequence[Run],
-                         settings: GateSettings = GateSettings()) -> Comparison:  # noqa: B008 - frozen
+                         settings: GateSettings = GateSettings()) -> HistoryComparison:  # noqa: B008 - frozen
     """Gate ``run`` against the newest comparable runs of ``history`` (newest first), and look for step
     changes across every run of its kind (failed ones included: a step is a step), oldest first."""
     series = [*[r for r in history if same_kind(run, r) and r.started_at < run.started_at][::-1], run]
@@ -109,9 +90,9 @@ def compare_with_history(run: Run, history: Sequence[Run],
     steps = change_points(series, settings, [seen[r.run_id] for r in series])
     baseline = baseline_runs(run, history, settings)
     if len(baseline) < settings.min_runs:
-        return Comparison([r.run_id for r in baseline], note=(
+        return HistoryComparison(tuple(r.run_id for r in baseline), note=(
             f"not enough history: {len(baseline)} comparable run(s), {settings.min_runs} needed for a verdict"),
-            change_points=steps)
+            change_points=tuple(steps))
     note = None
     if any(_machine(r) != _machine(run) for r in baseline):
         note = "compared across machines: some baseline runs ran on another CPU count or platform"
@@ -122,4 +103,5 @@ def compare_with_history(run: Run, history: Sequence[Run],
         paced[run.run_id], [paced[r.run_id] for r in baseline],
         [paced[r.run_id] for r in series[:-1] if comparable(run, r)])
     findings = gate(candidate, baselines, settings)
-    return Comparison([r.run_id for r in baseline], findings, note, baseline[0].git_sha, steps, pace)
+    return HistoryComparison(tuple(r.run_id for r in baseline), tuple(findings), note, baseline[0].git_sha,
+                             tuple(steps), pace)

@@ -20,8 +20,8 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from ...core.comparison import ChangePoint
 from ...core.config import GateSettings
 from ...core.results import Run
 from .series import Observation, observe
@@ -30,21 +30,6 @@ __all__ = ["MIN_POINTS", "ChangePoint", "change_points"]
 
 MIN_POINTS = 8  # fewer runs than this and a step cannot be told from noise
 _MIN_SEGMENT = 3
-
-
-@dataclass(frozen=True)
-class ChangePoint:
-    key: str
-    unit: str
-    higher_is_worse: bool
-    first_run: str  # the first run after the change
-    previous_sha: str | None
-    first_sha: str | None
-    before: float  # mean of the segment before
-    after: float  # mean of the segment after
-    change: float | None  # relative
-    p_value: float
-    worse: bool
 
 
 def change_points(runs: Sequence[Run], settings: GateSettings = GateSettings(),  # noqa: B008

@@ -30,8 +30,9 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
+from ...core.comparison import Pace
 from ...core.metrics import Counter
 from ...core.results import Run
 from .series import Observation
@@ -48,21 +49,6 @@ def run_pace(run: Run) -> float | None:
     if not isinstance(cpu, Counter) or not isinstance(requests, Counter) or cpu.count <= 0 or requests.count <= 0:
         return None
     return math.log(cpu.count / requests.count)
-
-
-@dataclass(frozen=True)
-class Pace:
-    """How a run was adjusted: its pace against its baseline's (``change``: relative), the history the
-    slopes were fitted on, and each adjusted endpoint's slope."""
-
-    change: float
-    runs: int
-    slopes: dict[str, float]
-
-    def describe(self) -> str:
-        top = max(self.slopes.values(), default=0.0)
-        return (f"adjusted for the machine's pace: the load generator used {100 * self.change:+.1f}% CPU per "
-                f"request against its baseline runs; latency slopes up to {top:.2f}, fitted over {self.runs} runs")
 
 
 def _level(obs: Observation) -> float:

@@ -41,34 +41,12 @@ from dataclasses import dataclass
 
 from scipy import stats as sps
 
+from ...core.comparison import SeriesChange
 from ...core.config import GateSettings
 from .location import with_location
 from .series import Observation
 
 __all__ = ["SeriesChange", "compare_two", "gate"]
-
-@dataclass(frozen=True)
-class SeriesChange:
-    """One series judged against its baseline. ``kind`` is ``regression``, ``improvement`` or ``same``."""
-
-    key: str
-    metric: str
-    statistic: str
-    tags: tuple[tuple[str, str], ...]
-    unit: str
-    baseline: float
-    observed: float
-    change: float | None  # relative, signed (observed / baseline - 1); None when the baseline is 0
-    p_value: float
-    q_value: float  # Benjamini–Hochberg adjusted
-    detectable: float | None  # smallest relative change detectable at `power`; None when the baseline is 0
-    runs: int
-    kind: str
-
-    @property
-    def confidence(self) -> float:
-        return 1.0 - self.q_value
-
 
 PRIOR_DF = 20.0  # weight of the prior variance, in degrees of freedom
 _LINEAR_UNITS = ("share", "")  # compared as they are (values can be 0); the rest on a log scale
