@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"demo_app: {exc}; start PostgreSQL or fix the URL", file=sys.stderr)
         return 2
     except ImportError as exc:
-        print(f"demo_app: {exc.name} is missing; install with: pip install -e '.[demo]'", file=sys.stderr)
+        print(f"demo_app: {exc.name} is missing; install with: pip install 'pytest-perfmon[demo]'", file=sys.stderr)
         return 2
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False)
     return 0

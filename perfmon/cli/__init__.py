@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from .._version import __version__
 from ..core.errors import PerfmonError
 from . import (
     baseline,
@@ -35,7 +36,8 @@ COMMANDS = (run, history, show, report, compare, regressions, baseline, gate, fl
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="perfmon", description="Performance testing for WedSync.")
+    p = argparse.ArgumentParser(prog="perfmon", description="Performance testing for WedSync.", allow_abbrev=False)
+    p.add_argument("--version", action="version", version=f"perfmon {__version__} (pytest-perfmon)")
     p.add_argument("--config", type=Path, default=None, help="perfmon.toml or pyproject.toml (default: nearest)")
     p.add_argument("--store", default=None, help="result store URL (default: PERFMON_STORE or the config)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")

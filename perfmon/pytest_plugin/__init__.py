@@ -33,6 +33,7 @@ from ..core.errors import ConfigError, PerfmonError
 from ..core.exit_codes import ExitCode
 from ..core.records import Record
 from ..core.results import shared_run_id
+from .broken_suite import BrokenSuite, missing_fixture
 from .bytecode import share_worker_bytecode
 from .context import (
     BrowserOptions,
@@ -42,6 +43,7 @@ from .context import (
 from .controller import Controller
 from .fixtures import (  # noqa: F401 - the plugin module is where pytest finds them
     _perf_browser,
+    _perf_slot,
     _perf_target,
     perf,
     perf_api,
@@ -53,6 +55,7 @@ from .fixtures import (  # noqa: F401 - the plugin module is where pytest finds 
     perf_think,
     perf_user,
     perf_vu,
+    vu,
 )
 from .instrument import instrument_playwright, playwright_context_used
 from .stash import (
@@ -67,6 +70,7 @@ from .stash import (
     session_config,
     user_error,
 )
+from .vus import parametrize_journeys
 from .xdist import XdistHooks, remote_workers, ship_to_controller
 
 __all__ = ["session_config"]
@@ -85,6 +89,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="browser servers on other hosts (`perfmon browser-server`), repeated or comma-separated; "
              "workers take them in turn (default: PERFMON_BROWSER_WS)")
     add("--perf-iterations", type=_count, help="iterations of each journey per virtual user (default: profile's)")
+    add("--perf-vus", type=_count, metavar="N", help="virtual users running each journey (default: the xdist "
+        "workers, 1 without xdist)")
     add("--perf-load", metavar="SCENARIO", help="hybrid run: drive this API scenario while the journeys run")
     add("--perf-load-script", metavar="FILE.py:FUNC", help="its journey (default: the config's suites.load_script)")
     add("--perf-load-on-start", metavar="FILE.py:FUNC", help="once per user of --perf-load ('none': nothing)")
@@ -174,6 +180,7 @@ def pytest_configure(config: pytest.Config) -> None:
                                                    started_at=process.started_at)
     if config.getoption("perf") or cfg.instrument_playwright:
         instrument_playwright(config)
+    config.pluginmanager.register(BrokenSuite(config), "perfmon-broken-suite")
     if wi is None:
         if config.pluginmanager.hasplugin("xdist"):
             hooks = XdistHooks(process, config.stash[CONTROLLER], user_error)
@@ -274,6 +281,18 @@ def _perf_beside_playwright(config: pytest.Config, journeys: list[pytest.Item]) 
     return None
 
 
+def pytest_report_header(config: pytest.Config) -> str | None:
+    """What the run will do, before it does it: the profile and the config it read."""
+    if (process := config.stash.get(PROCESS, None)) is None:
+        return None
+    cfg = process.config
+    return f"perfmon: {cfg.profile.describe()}; config: {cfg.source or 'built-in defaults (no perfmon.toml found)'}"
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    parametrize_journeys(metafunc)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
     record = item.stash[RECORD] = Record(item.nodeid)
@@ -295,6 +314,8 @@ def pytest_runtest_makereport(
     if REPORTS in item.stash:
         item.stash[REPORTS][rep.when] = rep
     process = item.config.stash[PROCESS]
+    if rep.when == "setup" and call.excinfo is not None and call.excinfo.errisinstance(pytest.FixtureLookupError):
+        process.files.note_user_error(missing_fixture(item, call.excinfo.value))
     if process.remote:
         ship_to_controller(rep, process, item.stash.get(RECORD, None))
     return rep

@@ -62,10 +62,13 @@ LOCAL = "local"  # the host label of this machine's browsers and of the controll
 
 @dataclass(frozen=True)
 class UserError:
-    """A user error met during the tests: its one line and its exit code (``perfmon.core.exit_codes``)."""
+    """A user error met during the tests: its one line and its exit code (``perfmon.core.exit_codes``).
+    ``in_suite``: the suite itself is broken (a test that cannot be collected or set up, such as a
+    missing fixture): nothing the session measured is a run, so nothing is stored."""
 
     message: str
     exit_code: int
+    in_suite: bool = False
 
 
 @dataclass(frozen=True)
@@ -83,21 +86,21 @@ class SessionFiles:
     def note_user_error(self, exc: PerfmonError | UserError) -> None:
         """Keep the first user error any process met (its line and exit code); the controller reports
         it once at the end."""
-        message, code = (exc.message, exc.exit_code) if isinstance(exc, UserError) else (str(exc), exc.exit_code)
+        found = exc if isinstance(exc, UserError) else UserError(str(exc), exc.exit_code)
         self.root.mkdir(parents=True, exist_ok=True)
         try:
             fd = os.open(self.root / "user-error.json", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         except FileExistsError:
             return
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump({"message": message, "exit_code": code}, f)
+            json.dump({"message": found.message, "exit_code": found.exit_code, "in_suite": found.in_suite}, f)
 
     def user_error(self) -> UserError | None:
         path = self.root / "user-error.json"
         if not path.is_file():
             return None
         found = json.loads(path.read_text(encoding="utf-8"))
-        return UserError(str(found["message"]), int(found["exit_code"]))
+        return UserError(str(found["message"]), int(found["exit_code"]), bool(found.get("in_suite")))
 
     def started_target(self) -> Mapping[str, Any]:
         """The bundled target's record, once some process has started it."""

@@ -169,6 +169,8 @@ class Controller:
             if self.sampler is not None:
                 self.sampler.metrics.merge(self.target_db.metrics)
         background = self.background.finish() if self.background is not None else None
+        if error is not None and error.in_suite:
+            return SessionOutcome(None, error)  # the suite is broken: what ran is not a run, nothing is stored
         started = self.files.started_target().get("base_url")
         base_url = started or self.config.base_url
         # One target across runs whatever port the bundled app got: the history compares by it.

@@ -1,7 +1,8 @@
 """The plugin's fixtures: ``perf`` (one measured browser iteration), ``perf_api`` (API scenarios
 that join the run), and the chain a user can override at each level: ``perf_config``,
-``perf_target``, ``perf_base_url``, ``perf_vu``, ``perf_user``, ``perf_browser``, ``perf_think``,
-``perf_context_args``."""
+``perf_target``, ``perf_base_url``, ``perf_vu`` (and its short name ``vu``), ``perf_user``,
+``perf_browser``, ``perf_think``, ``perf_context_args``. A test asking for ``perf``, ``perf_vu``,
+``vu`` or ``perf_user`` runs once per virtual user and iteration (vus.py)."""
 
 from __future__ import annotations
 
@@ -27,9 +28,11 @@ if TYPE_CHECKING:
     from ..load.perf_api import PerfApi
 from .instrument import suite_perf
 from .stash import RECORD, REPORTS, process_of, user_error
+from .vus import virtual_users
 
 __all__ = [
     "_perf_browser",
+    "_perf_slot",
     "_perf_target",
     "perf",
     "perf_api",
@@ -41,6 +44,7 @@ __all__ = [
     "perf_think",
     "perf_user",
     "perf_vu",
+    "vu",
 ]
 
 
@@ -71,15 +75,25 @@ def perf_base_url(_perf_target: Target) -> str:
 
 
 @pytest.fixture
-def perf_vu(request: pytest.FixtureRequest) -> int:
-    """This iteration's virtual-user number (1-based): the ``vu`` parameter, else the worker's."""
+def _perf_slot(request: pytest.FixtureRequest) -> int | None:
+    """The virtual user this item is (vus.py parametrizes it); None where it is not parametrized."""
+    return getattr(request, "param", None)
+
+
+@pytest.fixture
+def perf_vu(request: pytest.FixtureRequest, _perf_slot: int | None) -> int:
+    """This iteration's virtual-user number (1-based): the item's ``vu001``... (1..N, N the virtual
+    users: ``--perf-vus`` or the xdist workers), after the users of the shards before this one."""
     process = process_of(request.config)
     # Shard i of a sharded run numbers its users after the shards before it: no two share an account.
-    offset = (process.config.shard.index - 1) * process.workers if process.config.shard else 0
-    callspec = getattr(request.node, "callspec", None)
-    if callspec is not None and "vu" in callspec.params:
-        return offset + int(callspec.params["vu"])
-    return offset + process.worker + 1
+    offset = (process.config.shard.index - 1) * virtual_users(request.config) if process.config.shard else 0
+    return offset + (_perf_slot if _perf_slot is not None else process.worker + 1)
+
+
+@pytest.fixture
+def vu(perf_vu: int) -> int:
+    """``perf_vu`` by its short name, as the README's journeys write it."""
+    return perf_vu
 
 
 @pytest.fixture
@@ -123,10 +137,11 @@ def perf_context_args(perf_base_url: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def perf(request: pytest.FixtureRequest, perf_config: Config) -> Iterator[Any]:
+def perf(request: pytest.FixtureRequest, perf_config: Config, perf_vu: int) -> Iterator[Any]:
     """One measured browser iteration: ``perf.page``, ``perf.step(name)``, ``perf.vitals()``,
     ``perf.navigation()``. A fresh context per iteration; evidence kept only when it fails. In a
-    ``--perf`` suite's test that uses pytest-playwright's ``page`` or ``context``: that context's."""
+    ``--perf`` suite's test that uses pytest-playwright's ``page`` or ``context``: that context's.
+    It asks for ``perf_vu`` so that a journey runs once per virtual user and iteration (vus.py)."""
     if (measured := suite_perf(request)) is not None:
         yield measured
         return

@@ -33,7 +33,8 @@ class PostgresStore(SQLStore):
         try:
             import psycopg
         except ImportError:
-            raise StoreError("the postgresql:// store needs psycopg; install it with: pip install 'perfmon[postgres]'"
+            raise StoreError("the postgresql:// store needs psycopg; install it with: "
+                             "pip install 'pytest-perfmon[postgres]'"
                              ) from None
         self._psycopg = psycopg
         self._dsn = url

@@ -62,7 +62,8 @@ class SupabaseStore:
         try:
             from supabase import ClientOptions, create_client
         except ImportError:
-            raise StoreError("the Supabase store needs supabase-py; install it with: pip install 'perfmon[supabase]'"
+            raise StoreError("the Supabase store needs supabase-py; install it with: "
+                             "pip install 'pytest-perfmon[supabase]'"
                              ) from None
         self.url = url
         self.where = url

@@ -129,7 +129,7 @@ class TargetDbSampler:
             import psycopg
         except ImportError:
             raise TargetDbError("sampling the target database needs psycopg; install it with: "
-                                "pip install 'perfmon[postgres]'") from None
+                                "pip install 'pytest-perfmon[postgres]'") from None
         try:
             self._con = psycopg.connect(self.url, autocommit=True, connect_timeout=10, prepare_threshold=None,
                                         application_name="perfmon target-db sampler")

@@ -49,7 +49,7 @@ def test_failed_threshold_fails_the_session_and_names_it(pytester: pytest.Pytest
 @pytest.mark.parametrize(
     ("args", "extra_env", "toml", "message"),
     [
-        (["--perf-profile", "nightly"], {}, "", "unknown profile 'nightly'; choose one of release"),
+        (["--perf-profile", "nightly"], {}, "", "unknown profile 'nightly'; choose one of ci, release, smoke"),
         ([], {}, '[scenarios.quick.thresholds]\nhttp_req_failed = ["rate<<0.1"]\n', "threshold 'rate<<0.1'"),
         ([], {"BASE_URL": "http://127.0.0.1:9"}, "", "BASE_URL http://127.0.0.1:9 is unreachable"),
         ([], {"PERFMON_ENV": "moon"}, "", "unknown environment 'moon'"),

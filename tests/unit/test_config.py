@@ -29,8 +29,9 @@ def test_bad_durations(bad: object) -> None:
         parse_duration(bad)
 
 
-def test_project_defaults_reproduce_the_spec(clean_env: None) -> None:
-    cfg = load_config(ROOT / "pyproject.toml", profile="release")
+def test_the_built_in_defaults_reproduce_the_spec_in_a_project_that_sets_nothing(tmp_path: Path,
+                                                                                  clean_env: None) -> None:
+    cfg = load_config(write(tmp_path, ""), profile="release")
     load = cfg.scenario("load")
     assert load.peak_vus == 100 and load.total_duration_s == 600
     assert [str(t) for t in load.thresholds] == ["http_req_duration: p(95)<2000", "http_req_failed: rate<0.01"]
@@ -42,8 +43,9 @@ def test_project_defaults_reproduce_the_spec(clean_env: None) -> None:
         1500, 3000, 0.01, 50)
 
 
-def test_smoke_profile_squeezes_scenarios_into_seconds(clean_env: None) -> None:
-    cfg = load_config(ROOT / "pyproject.toml", profile="smoke")
+def test_smoke_is_the_default_profile_and_squeezes_scenarios_into_seconds(tmp_path: Path, clean_env: None) -> None:
+    cfg = load_config(write(tmp_path, ""))
+    assert cfg.profile.name == "smoke"  # forgetting --profile never starts the 25-minute release run
     load = cfg.scenario("load")
     assert load.total_duration_s == pytest.approx(12)
     assert load.peak_vus == 10
@@ -62,7 +64,7 @@ def test_env_overrides_file_and_arguments_override_env(tmp_path: Path, clean_env
 
 
 def test_unknown_profile_names_the_choices(tmp_path: Path, clean_env: None) -> None:
-    with pytest.raises(ConfigError, match=r"unknown profile 'nightly'; choose one of release"):
+    with pytest.raises(ConfigError, match=r"unknown profile 'nightly'; choose one of ci, release, smoke or add"):
         load_config(write(tmp_path, ""), profile="nightly")
 
 
@@ -129,7 +131,8 @@ def test_seeded_accounts_and_suite_paths_are_config_keys(tmp_path: Path) -> None
     for bad, message in (('[accounts]\nemail = "vu{x}@example.com"\n', "toml:2: accounts.email = 'vu{x}@example.com': "
                                                                      "expected the user number written as {n}"),
                          ("[accounts]\ncount = 0\n", "toml:2: accounts.count = 0: expected a whole number"),
-                         ('[suites]\nbrowsr = "x"\n', "unknown key(s) browsr"),
+                         ('[suites]\nbrowsr = "x"\n', "toml:2: unknown key 'browsr' in [suites]; did you mean "
+                                                         "'browser'?"),
                          ("[suites]\nbrowser = 3\n", "toml:2: suites.browser = 3: expected a str")):
         with pytest.raises(ConfigError, match=re.escape(message)):
             load_config(write(tmp_path, bad))
@@ -166,7 +169,8 @@ browser_vital_cls = { floor = 0.02 }
 @pytest.mark.parametrize(("body", "says"), [
     ("[regression_gate]\nfdr = 0\n", "fdr = 0: expected a finite number above 0"),
     ("[regression_gate]\nbaseline_runs = 2\n", "baseline_runs = 2: expected a whole number of at least 3"),
-    ("[regression_gate]\nthreshold = 1\n", "threshold = 1: expected one of the keys"),
+    ("[regression_gate]\nthreshold = 1\n", "toml:2: unknown key 'threshold' in [regression_gate]; known: "
+                                           "baseline_runs"),
     ("[regression_gate.min_effect]\nhttp_req_durations = { change = 0.1 }\n", "expected a judged metric"),
     ("[regression_gate.min_effect]\nhttp_req_duration = { change = 5 }\n", "at most 1"),
     ("[regression_gate.min_effect]\nhttp_req_duration = { step = 5 }\n", "change = 0.05, floor = 2.0"),
@@ -196,3 +200,64 @@ def test_every_metric_the_gate_judges_can_be_configured() -> None:
         m.trend("process_rss_mb", {"role": "target"}).record(100)
     run.metadata["breaking_points"] = {"stress": {"sustainable_rate": 100.0, "steps": []}}  # a capacity search's
     assert {o.metric for o in observe(run)} == set(JUDGED_METRICS)
+
+
+def test_the_spec_scenarios_and_profiles_are_there_without_any_config_file(tmp_path: Path, clean_env: None,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    cfg = load_config()
+    assert {"load", "stress", "spike", "endurance", "browser"} <= set(cfg.scenarios)
+    endurance = load_config(profile="release").scenario("endurance")
+    assert (endurance.vus, endurance.total_duration_s) == (100, 3600)
+    assert "memory_growth_mb_per_min{role:target}: value<10" in [str(t) for t in endurance.thresholds]
+    assert [str(t) for t in cfg.scenario("spike").thresholds] == ["http_req_failed: rate<0.05",
+                                                                  "spike_recovery_time: max<60000"]
+    assert load_config(profile="ci").profile.max_duration_s == 180
+
+
+def test_a_project_overrides_the_built_in_scenarios_key_by_key(tmp_path: Path, clean_env: None) -> None:
+    cfg = load_config(write(tmp_path, '[scenarios.load.thresholds]\nhttp_req_duration = ["p(95)<800"]\n'
+                                      '[scenarios.stress]\nthink_time = "2s"\n'
+                                      '[scenarios.spike.thresholds]\nspike_recovery_time = []\n'
+                                      '[profiles.smoke]\nusers_factor = 0.2\n'), profile="release")
+    load = cfg.scenario("load")
+    assert [str(t) for t in load.thresholds] == ["http_req_duration: p(95)<800", "http_req_failed: rate<0.01"]
+    assert load.peak_vus == 100  # its workload untouched
+    stress = cfg.scenario("stress")
+    assert stress.think_time_s == 2 and stress.peak_vus == 500 and len(stress.thresholds) == 2
+    assert [str(t) for t in cfg.scenario("spike").thresholds] == ["http_req_failed: rate<0.05"]
+    smoke = load_config(write(tmp_path, '[profiles.smoke]\nusers_factor = 0.2\n')).profile
+    assert (smoke.users_factor, smoke.max_duration_s, smoke.browser_iterations) == (0.2, 12, 1)
+
+
+def test_a_workload_in_the_file_replaces_the_built_in_ramp_whole(tmp_path: Path, clean_env: None) -> None:
+    cfg = load_config(write(tmp_path, '[scenarios.load]\nvus = 10\nduration = "30s"\n'), profile="release")
+    load = cfg.scenario("load")
+    assert (load.executor, load.vus, load.total_duration_s, load.stages) == ("constant-vus", 10, 30, ())
+    assert [str(t) for t in load.thresholds] == ["http_req_duration: p(95)<2000", "http_req_failed: rate<0.01"]
+
+
+@pytest.mark.parametrize(("body", "says"), [
+    ('[scenarios.load.threshold]\nhttp_req_duration = ["p(95)<1"]\n',
+     "toml:1: unknown key 'threshold' in [scenarios.load]; did you mean 'thresholds'?"),
+    ("[scenarios.load]\nthresold = 1\n",
+     "toml:2: unknown key 'thresold' in [scenarios.load]; did you mean 'thresholds'?"),
+    ('[profiles.smoke]\nmax_duraton = "1s"\n',
+     "toml:2: unknown key 'max_duraton' in [profiles.smoke]; did you mean 'max_duration'?"),
+    ("[profiles.ci]\nuser_factor = 0.1\n",
+     "toml:2: unknown key 'user_factor' in [profiles.ci]; did you mean 'users_factor'?"),
+    ("[scenarios.checkout]\nvus = 5\n", "toml:1: [scenarios.checkout] runs constant-vus and has no duration; add e.g. "
+                                         'duration = "1m"'),
+    ('[scenarios.feed]\nexecutor = "constant-arrival-rate"\nrate = 5\n', "[scenarios.feed] runs constant-arrival-rate "
+                                                                          "and has no duration"),
+    ('profil = "smoke"\n', "toml:1: unknown key 'profil' in [tool.perfmon]; did you mean 'profile'?"),
+])
+def test_a_misspelt_key_or_a_missing_duration_is_refused_before_anything_runs(tmp_path: Path, clean_env: None,
+                                                                              body: str, says: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(says)):
+        load_config(write(tmp_path, body))
+
+
+def test_an_unknown_profile_suggests_the_closest(tmp_path: Path, clean_env: None) -> None:
+    with pytest.raises(ConfigError, match=re.escape("unknown profile 'smok'; did you mean 'smoke'?")):
+        load_config(write(tmp_path, ""), profile="smok")

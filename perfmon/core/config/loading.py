@@ -1,16 +1,20 @@
 """Reading the configuration: ``[tool.perfmon]`` in pyproject.toml (or a perfmon.toml), then the
 environment (``core/env.py``), then explicit arguments.
 
-Precedence, lowest first: built-in defaults (``model.py``) < file < ``PERFMON_*``/``BASE_URL``
-environment < explicit arguments (pytest options or ``perfmon`` flags). Profiles (smoke, ci,
-release) scale the scenarios' durations and users so one definition serves CI and the release run.
+Precedence, lowest first: built-in defaults (``model.py``; the spec's scenarios and the smoke, ci
+and release profiles in ``builtin.toml``) < file < ``PERFMON_*``/``BASE_URL`` environment < explicit
+arguments (pytest options or ``perfmon`` flags). The file overrides ``builtin.toml`` key by key
+(:func:`merged`). Profiles scale the scenarios' durations and users so one definition serves a pull
+request, the nightly run and the release run.
 """
 
 from __future__ import annotations
 
+import functools
 import tomllib
 from collections.abc import Mapping
 from dataclasses import replace
+from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -19,6 +23,7 @@ from ..env import VARIABLES
 from ..env import read as read_env
 from ..errors import ConfigError
 from ..redaction import redact
+from ..suggest import did_you_mean
 from ..thresholds import parse_thresholds
 from .model import (
     ENVIRONMENTS,
@@ -38,9 +43,14 @@ from .model import (
 from .reader import Reader
 
 __all__ = [
+    "DEFAULT_PROFILE",
+    "builtin_tables",
     "find_config_file",
     "load_config",
+    "merged",
 ]
+
+DEFAULT_PROFILE = "smoke"  # the cheapest: forgetting --profile never starts a 25-minute run
 
 
 def _read_text(path: Path) -> str:
@@ -84,9 +94,58 @@ _KNOWN_KEYS = ("environment", "store", "base_url", "target_command", "target_db"
                "regression_gate", "instrument_playwright")
 
 
+@functools.cache
+def builtin_tables() -> Mapping[str, Any]:
+    """``builtin.toml``: the spec's scenarios and the three profiles, as plain tables."""
+    return tomllib.loads(resources.files(__package__).joinpath("builtin.toml").read_text(encoding="utf-8"))
+
+
+def merged(builtin: Mapping[str, Any], own: Mapping[str, Any]) -> dict[str, Any]:
+    """The file's tables over the built-in ones, key by key: a profile's keys one by one, a scenario's
+    thresholds metric by metric. A scenario's workload is taken whole from the file when the file sets
+    any of it (``vus = 10`` and ``duration = "30s"`` mean ten users for 30 s, not the built-in ramp with
+    a stray ``vus``); its other keys (think time, transport...) one by one."""
+    out = dict(own)
+    for section in ("scenarios", "profiles"):
+        mine = own.get(section, {})
+        if not isinstance(mine, Mapping):
+            continue  # reported as "expected a table" where it is read
+        tables = {name: dict(table) for name, table in builtin.get(section, {}).items()}
+        for name, table in mine.items():
+            base = tables.get(name, {})
+            if not isinstance(table, Mapping):
+                tables[name] = table
+                continue
+            if section == "scenarios" and set(table) & _WORKLOAD:
+                base = {k: v for k, v in base.items() if k not in _WORKLOAD}
+            both = {**base, **table}
+            if isinstance(base.get("thresholds"), Mapping) and isinstance(table.get("thresholds"), Mapping):
+                both["thresholds"] = {**base["thresholds"], **table["thresholds"]}
+            tables[name] = both
+        out[section] = tables
+    return out
+
+
+_WORKLOAD = frozenset({"executor", "vus", "users", "duration", "stages", "rate", "max_vus", "maxVUs", "iterations",
+                       "min_duration"})
+_SCENARIO_KEYS = ("executor", "vus", "users", "duration", "stages", "rate", "max_vus", "maxVUs", "iterations",
+                  "think_time", "min_duration", "processes", "graceful_stop", "gracefulStop", "transport",
+                  "thresholds")
+_PROFILE_KEYS = ("max_duration", "users_factor", "browser_iterations", "think_time")
+
+
+def known_keys(read: Reader, table: str, raw: Mapping[str, Any], known: tuple[str, ...]) -> None:
+    """Refuse a key ``table`` does not have, with its line and the closest known key."""
+    for key in raw:
+        if key not in known:
+            hint = did_you_mean(key, known) or f"; known: {', '.join(known)}"
+            raise ConfigError(f"{read.where(table, key)}: unknown key {key!r} in [{table or 'tool.perfmon'}]{hint}")
+
+
 def _scenario(name: str, value: Any, read: Reader) -> Scenario:
     raw = read.table("scenarios", name, value)
     table = f"scenarios.{name}"
+    known_keys(read, table, raw, _SCENARIO_KEYS)
     executor = read.text_value(table, "executor", raw.get("executor", "constant-vus"))
     if executor not in EXECUTORS:
         raise read.fail(table, "executor", executor, f"one of {', '.join(EXECUTORS)}")
@@ -97,6 +156,9 @@ def _scenario(name: str, value: Any, read: Reader) -> Scenario:
     )
     if executor.startswith("ramping") and not stages:
         raise read.fail(table, "stages", raw.get("stages", []), f"at least one stage for {executor}, e.g. [{example}]")
+    if executor.startswith("constant") and not raw.get("duration"):
+        raise ConfigError(f"{read.where(table)}: [{table}] runs {executor} and has no duration; add e.g. "
+                          "duration = \"1m\"")
     users_key = "users" if "users" in raw and "vus" not in raw else "vus"
     arrival = executor.endswith("arrival-rate")
     rate = read.number(table, "rate", raw.get("rate", 0))
@@ -142,6 +204,7 @@ def _processes(raw: Any, where: str) -> int:
 def _profile(name: str, value: Any, read: Reader) -> Profile:
     raw = read.table("profiles", name, value)
     table = f"profiles.{name}"
+    known_keys(read, table, raw, _PROFILE_KEYS)
     think = raw.get("think_time")
     return Profile(
         name=name,
@@ -157,9 +220,7 @@ def _regression_gate(raw: Any, read: Reader) -> GateSettings:
     name = "regression_gate"
     raw = read.table("", name, raw)
     known = ("baseline_runs", "min_runs", "fdr", "min_change", "min_effect")
-    for key in raw:
-        if key not in known:
-            raise read.fail(name, key, raw[key], f"one of the keys {', '.join(known)}")
+    known_keys(read, name, raw, known)
     found = GateSettings()
     min_runs = read.integer(name, "min_runs", raw.get("min_runs", found.min_runs), minimum=2)
     baseline = read.integer(name, "baseline_runs", raw.get("baseline_runs", found.baseline_runs), minimum=min_runs)
@@ -186,10 +247,7 @@ def _section(cls: type[_Section], raw: Any, read: Reader, name: str) -> _Section
     """A small table such as ``[tool.perfmon.accounts]``: known keys only, each of its default's type."""
     defaults = cls()
     raw = read.table("", name, raw)
-    unknown = set(raw) - set(vars(defaults))
-    if unknown:
-        raise ConfigError(f"{read.where(name)}: [tool.perfmon.{name}] has unknown key(s) {', '.join(sorted(unknown))}; "
-                          f"known: {', '.join(vars(defaults))}")
+    known_keys(read, name, raw, tuple(vars(defaults)))
     for key, value in raw.items():
         want = type(getattr(defaults, key))
         if not isinstance(value, want) or isinstance(value, bool):
@@ -229,11 +287,10 @@ def load_config(
         return given or from_env or (read.text_value("", key, data[key]) if key in data else None) or default
 
     profiles = {n: _profile(n, raw, read) for n, raw in read.table("", "profiles", data.get("profiles", {})).items()}
-    profiles.setdefault(defaults.profile.name, defaults.profile)
-    chosen = setting("profile", profile, defaults.profile.name) or defaults.profile.name
+    chosen = setting("profile", profile, DEFAULT_PROFILE) or DEFAULT_PROFILE
     if chosen not in profiles:
-        raise ConfigError(f"unknown profile {chosen!r}; choose one of {', '.join(sorted(profiles))} "
-                          f"or add [tool.perfmon.profiles.{chosen}]")
+        raise ConfigError(f"unknown profile {chosen!r}{did_you_mean(chosen, profiles)}; choose one of "
+                          f"{', '.join(sorted(profiles))} or add [tool.perfmon.profiles.{chosen}]")
     environment = setting("environment", environment, defaults.environment) or defaults.environment
     if environment not in ENVIRONMENTS:
         raise ConfigError(f"unknown environment {environment!r}; choose one of {', '.join(ENVIRONMENTS)}")
@@ -253,31 +310,28 @@ def load_config(
         scenarios={n: _scenario(n, raw, read) for n, raw in found_scenarios.items()},
         monitor=_monitor(data, read, defaults),
         root=path.parent if path is not None else Path.cwd(),
-        source=read.source,
+        source=str(path) if path is not None else None,
     )
 
 
 def _file(path: Path | None) -> tuple[dict[str, Any], Reader]:
-    """The file's perfmon table (empty without a file) and a reader that says where a value came from."""
+    """The file's perfmon table over the built-in one (the built-in one alone without a file), and a
+    reader that says where a value came from."""
     if path is None:
-        return {}, Reader("defaults")
+        return merged(builtin_tables(), {}), Reader("defaults")
     if not path.is_file():
         raise ConfigError(f"config file {path} does not exist; pass an existing pyproject.toml or perfmon.toml")
     data, text = _table(path)
     read = Reader(str(path), text)
     unknown = sorted(set(data) - set(_KNOWN_KEYS))
     if unknown:
-        raise ConfigError(f"{read.where('', unknown[0])}: unknown key {unknown[0]!r} in [tool.perfmon]; "
-                          f"known: {', '.join(_KNOWN_KEYS)}")
-    return data, read
+        known_keys(read, "", {unknown[0]: None}, _KNOWN_KEYS)
+    return merged(builtin_tables(), data), read
 
 
 def _monitor(data: Mapping[str, Any], read: Reader, defaults: Config) -> MonitorGates:
     gates_raw = read.table("", "monitor", data.get("monitor", {}))
-    known_gates = set(vars(defaults.monitor))
-    for key in gates_raw:
-        if key not in known_gates:
-            raise read.fail("monitor", key, gates_raw[key], f"one of the keys {', '.join(sorted(known_gates))}")
+    known_keys(read, "monitor", gates_raw, tuple(vars(defaults.monitor)))
     return MonitorGates(**{k: read.number("monitor", k, v) for k, v in gates_raw.items()})
 
 

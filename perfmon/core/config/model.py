@@ -96,6 +96,13 @@ class Profile:
     browser_iterations: int = 1
     think_time_s: float | None = None
 
+    def describe(self) -> str:
+        """``profile smoke: every scenario squeezed into 12 s, users x0.1, 1 journey iteration per user``."""
+        squeeze = (f"every scenario squeezed into {self.max_duration_s:g} s" if self.max_duration_s
+                   else "every scenario at its own duration")
+        return (f"profile {self.name}: {squeeze}, users x{self.users_factor:g}, {self.browser_iterations} journey "
+                f"iteration(s) per virtual user")
+
 
 @dataclass(frozen=True)
 class Shard:

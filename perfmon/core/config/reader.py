@@ -39,7 +39,9 @@ class Reader:
             start = next((i for i, line in enumerate(lines) if header.match(line)), 0)
         if key is None:
             return f"{self.source}:{start + 1}" if table else self.source
-        setting = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=|[{{,]\s*{re.escape(key)}\s*=")
+        dotted = re.escape(f"{table}.{key}" if table else key)
+        setting = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=|[{{,]\s*{re.escape(key)}\s*="
+                             rf"|^\s*\[\s*(?:tool\.perfmon\.)?{dotted}[\s.\]]")  # or a table of its own
         for i in (*range(start, len(lines)), *range(0, start)):
             if setting.search(lines[i]):
                 return f"{self.source}:{i + 1}"
