@@ -27,6 +27,7 @@ from . import (
     run,
     show,
 )
+from ._common import Parser
 
 __all__ = ["main"]
 
@@ -35,8 +36,8 @@ COMMANDS = (run, history, show, report, compare, regressions, baseline, gate, fl
             browser_server, demo)
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="perfmon", description="Performance testing for WedSync.", allow_abbrev=False)
+def parser() -> Parser:
+    p = Parser(prog="perfmon", description="Performance testing for WedSync.")
     p.add_argument("--version", action="version", version=f"perfmon {__version__} (pytest-perfmon)")
     p.add_argument("--config", type=Path, default=None, help="perfmon.toml or pyproject.toml (default: nearest)")
     p.add_argument("--store", default=None, help="result store URL (default: PERFMON_STORE or the config)")
@@ -48,7 +49,10 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    root = parser()
+    args, extra = root.parse_known_args(argv)
+    if extra:
+        _chosen(root, args).unknown(extra)
     try:
         return int(args.handler(args))
     except PerfmonError as exc:
@@ -60,6 +64,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `perfmon history | head`
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+
+
+def _chosen(p: Parser, args: argparse.Namespace) -> Parser:
+    """The (sub)command parser the arguments selected: its options are the ones a typo was meant as."""
+    for action in p._actions:
+        if isinstance(action, argparse._SubParsersAction) and (name := getattr(args, action.dest, None)):
+            found: Parser = action.choices[name]
+            return _chosen(found, args)
+    return p
 
 
 if __name__ == "__main__":

@@ -4,21 +4,43 @@ loading the config from the command line and reading the store."""
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from ..core.config import Config, load_config
 from ..core.errors import StoreError
 from ..core.exit_codes import ExitCode
+from ..core.suggest import did_you_mean
 
 if TYPE_CHECKING:
     from ..store import Store
 
 from ..core.numbers import number
 
-__all__ = ["NO_VERDICT", "STORE_UNREADABLE", "TYPES", "Subcommands", "config", "fmt", "newest", "port", "positive",
-           "reading_store"]
+__all__ = ["NO_VERDICT", "STORE_UNREADABLE", "TYPES", "Parser", "Subcommands", "config", "fmt", "newest", "port",
+           "positive", "reading_store"]
+
+class Parser(argparse.ArgumentParser):
+    """argparse with perfmon's one error form: ``perfmon: error: …``, "did you mean" for a misspelt
+    choice, the command's help named, exit 2; and no prefix matching (``--profil`` is not ``--profile``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        if found := re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message):
+            message += did_you_mean(found.group(1), re.findall(r"'([^']*)'", found.group(2)))
+        self.exit(ExitCode.USAGE, f"perfmon: error: {message} (see `{self.prog} --help`)\n")
+
+    def unknown(self, extra: list[str]) -> NoReturn:
+        """Refuse arguments nothing took, with the closest option of this parser."""
+        options = [o for action in self._actions for o in action.option_strings]
+        flag = next((a.split("=", 1)[0] for a in extra if a.startswith("-")), "")
+        self.error(f"unrecognized arguments: {' '.join(extra)}{did_you_mean(flag, options) if flag else ''}")
+
 
 # What add_subparsers returns (argparse names it privately; generic only to type checkers).
 if TYPE_CHECKING:
@@ -36,7 +58,8 @@ TYPES = ("all", "browser", "load", "stress", "spike", "endurance")
 def config(args: argparse.Namespace) -> Config:
     """The config the command line names (``--config``, ``--store``; ``--profile`` and ``--env`` of ``run``)."""
     return load_config(args.config, store=args.store, profile=getattr(args, "profile", None),
-                       environment=getattr(args, "env", None) if args.command == "run" else None)
+                       environment=getattr(args, "env", None) if args.command == "run" else None,
+                       base_url=getattr(args, "base_url", None))
 
 
 @contextmanager

@@ -9,12 +9,15 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
+from ..core.config import Config, parse_duration
 from ..core.env import environ
 from ..core.errors import ConfigError
 from ..core.exit_codes import ExitCode
-from ._common import TYPES, Subcommands, config
+from ..core.numbers import number
+from ._common import TYPES, Subcommands, config, positive
 
 __all__ = ["register"]
 
@@ -33,6 +36,15 @@ def register(sub: Subcommands) -> None:
                      "run's id)")
     run.add_argument("--suite", type=Path, default=None, metavar="PATH",
                      help="a pytest-playwright suite as the run's browser part, measured unchanged (pytest --perf)")
+    run.add_argument("--base-url", default=None, metavar="URL", help="the app to test (default: BASE_URL, the "
+                     "config's base_url, else the bundled app)")
+    run.add_argument("--users", type=positive, default=None, metavar="N",
+                     help="every API scenario at N users at its peak, and N virtual users for the journeys")
+    run.add_argument("--duration", default=None, metavar="DURATION", help="every API scenario lasting DURATION "
+                     "(30s, 5m), after the profile")
+    run.add_argument("--store", default=argparse.SUPPRESS, metavar="URL",
+                     help="result store URL (default: PERFMON_STORE or the config's store)")
+    run.add_argument("--no-store", action="store_true", help="judge and report the run, store nothing")
     run.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: passed to pytest as they are")
     run.set_defaults(handler=_cmd_run)
 
@@ -72,6 +84,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         argv += ["--perf-run-id", args.run_id]
     if args.suite is not None:
         argv += ["--perf"]
+    argv += _overrides(args, cfg)
     extra = [a for a in args.pytest_args if a != "--"]
     with tempfile.TemporaryDirectory(prefix="perfmon-run-") as tmp:
         decided = Path(tmp) / "exit"
@@ -84,6 +97,33 @@ def _cmd_run(args: argparse.Namespace) -> int:
                           f"@pytest.mark.perf_{args.type}")
     # The plugin never ran: pytest stopped on its own command line (after --), or nothing was collected.
     return _PYTEST_BEFORE_PLUGIN.get(code, ExitCode.UNMEASURED)
+
+
+def _overrides(args: argparse.Namespace, cfg: Config) -> list[str]:
+    """The pytest options of ``--base-url``, ``--users``, ``--duration`` and ``--no-store``, said in one
+    line first, with the profile and about how long the API scenarios will take."""
+    seconds = parse_duration(args.duration, what="--duration") if args.duration is not None else None
+    if seconds is not None and seconds <= 0:
+        raise ConfigError(f"--duration {args.duration}: give a duration above 0, e.g. 30s")
+    cfg = replace(cfg, override_users=args.users, override_duration_s=seconds)
+    kinds = {"all": ("load", "stress"), "browser": ()}.get(args.type, (args.type,))
+    lengths = [(k, cfg.scenario(k).total_duration_s) for k in kinds if k in cfg.scenarios]
+    timed = ", ".join(f"{k} {number(s, 's')}" for k, s in lengths)
+    said = [f"{cfg.profile.describe()}"]
+    if lengths:
+        said.append(f"about {number(sum(s for _, s in lengths), 's')} of API load ({timed})"
+                    + (" plus the browser journeys" if args.type == "all" else ""))
+    given = [f"{flag} {value}" for flag, value in (("--base-url", args.base_url), ("--users", args.users),
+                                                   ("--duration", args.duration)) if value is not None]
+    if given:
+        said.append(f"{' '.join(given)} override every scenario")
+    if args.no_store:
+        said.append("nothing will be stored (--no-store)")
+    print("perfmon: " + "; ".join(said), file=sys.stderr, flush=True)
+    found = ["--base-url", args.base_url] if args.base_url else []
+    found += ["--perf-users", str(args.users), "--perf-vus", str(args.users)] if args.users else []
+    found += ["--perf-duration", args.duration] if args.duration else []
+    return found + (["--perf-no-store"] if args.no_store else [])
 
 
 _NO_TESTS = 5  # pytest's exit code when nothing was collected

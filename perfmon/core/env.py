@@ -14,7 +14,7 @@ import os
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 
-__all__ = ["VARIABLES", "Variable", "ci_commit", "ci_job_url", "ci_ref_protected", "environ", "read"]
+__all__ = ["VARIABLES", "Variable", "ci_commit", "ci_job_url", "ci_ref_protected", "environ", "read", "read_named"]
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class Variable:
 
 
 VARIABLES: tuple[Variable, ...] = (
-    Variable("PERFMON_PROFILE", "the profile that scales the scenarios", key="profile", default="release"),
+    Variable("PERFMON_PROFILE", "the profile that scales the scenarios", key="profile", default="smoke"),
     Variable("PERFMON_ENV", "the environment recorded with the run", key="environment", default="development"),
     Variable("PERFMON_STORE", "the result store's URL", key="store", default="sqlite:///.perfmon/results.db"),
     Variable("BASE_URL", "the target's URL; when set, no local target is started", key="base_url"),
@@ -66,6 +66,12 @@ def read(name: str, env: Mapping[str, str] | None = None) -> str | None:
         raise KeyError(msg)
     value = (os.environ if env is None else env).get(name)
     return value or None
+
+
+def read_named(name: str, env: Mapping[str, str] | None = None) -> str | None:
+    """A variable the user's config names (``[accounts] password_env``): not declared here, since the
+    name is the user's to choose. None when unset or empty."""
+    return (os.environ if env is None else env).get(name) or None
 
 
 def environ() -> MutableMapping[str, str]:

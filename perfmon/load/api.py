@@ -62,7 +62,9 @@ def _scenario_from_args(name: str, cfg: Config, users: int | None, duration: str
         changes["duration_s"] = parse_duration(duration) if duration is not None else base.total_duration_s
     if thresholds is not None:
         changes["thresholds"] = tuple(parse_thresholds(thresholds))
-    return replace(base, **changes) if changes else base
+    found = replace(base, **changes) if changes else base
+    # The command line's --users/--duration win over the test's own sizes, as k6's flags over its options.
+    return found.overridden(cfg.override_users, cfg.override_duration_s) if changes else found
 
 
 class NamedTest(Protocol):

@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 
-from ..core.config import Shard, load_config
+from ..core.config import Config, Shard, load_config, parse_duration
 from ..core.env import read
 from ..core.errors import ConfigError, PerfmonError
 from ..core.exit_codes import ExitCode
@@ -91,6 +91,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add("--perf-iterations", type=_count, help="iterations of each journey per virtual user (default: profile's)")
     add("--perf-vus", type=_count, metavar="N", help="virtual users running each journey (default: the xdist "
         "workers, 1 without xdist)")
+    add("--perf-users", type=_count, metavar="N", help="every API scenario at N users at its peak (after the profile)")
+    add("--perf-duration", metavar="DURATION", help="every API scenario lasting DURATION, e.g. 30s (after the profile)")
     add("--perf-load", metavar="SCENARIO", help="hybrid run: drive this API scenario while the journeys run")
     add("--perf-load-script", metavar="FILE.py:FUNC", help="its journey (default: the config's suites.load_script)")
     add("--perf-load-on-start", metavar="FILE.py:FUNC", help="once per user of --perf-load ('none': nothing)")
@@ -159,6 +161,10 @@ def pytest_configure(config: pytest.Config) -> None:
     cfg = replace(cfg, shard=shard)
     if iterations := config.getoption("perf_iterations"):
         cfg = replace(cfg, profile=replace(cfg.profile, browser_iterations=iterations))
+    try:
+        cfg = _overridden(cfg, config)
+    except PerfmonError as exc:
+        user_error(exc, config)
     if mode := config.getoption("perf_regressions"):
         cfg = replace(cfg, regressions=mode)
     opt = config.getoption
@@ -187,6 +193,17 @@ def pytest_configure(config: pytest.Config) -> None:
             config.pluginmanager.register(hooks, "perfmon-xdist")
             if config.getoption("numprocesses", None):
                 share_worker_bytecode(cfg.root)  # before xdist starts the workers, at session start
+
+
+def _overridden(cfg: Config, config: pytest.Config) -> Config:
+    """``--perf-users`` and ``--perf-duration``: every API scenario's size and length, after the profile."""
+    users, duration = config.getoption("perf_users"), config.getoption("perf_duration")
+    if users is not None and users < 1:
+        raise ConfigError(f"--perf-users {users}: give 1 or more users")
+    seconds = parse_duration(duration, what="--perf-duration") if duration is not None else None
+    if seconds is not None and seconds <= 0:
+        raise ConfigError(f"--perf-duration {duration}: give a duration above 0, e.g. 30s")
+    return replace(cfg, override_users=users, override_duration_s=seconds)
 
 
 def _sharding(config: pytest.Config, workerinput: dict[str, Any] | None) -> tuple[Shard | None, str | None]:

@@ -4,12 +4,17 @@ and nothing stored. Real pytest processes, the real bundled app, real Chromium."
 
 from __future__ import annotations
 
+import re
+import signal
 import sqlite3
+import subprocess
 from pathlib import Path
 
+import httpx
 import pytest
 
-from tests._support.sessions import said
+from tests._support.apps import DemoApp
+from tests._support.sessions import TEST_FILE, env, perfmon_cmd, run, said
 
 JOURNEY = '''
 def test_dashboard(perf, perf_user, vu):
@@ -68,3 +73,50 @@ def test_a_module_that_cannot_be_collected_is_a_usage_error_and_nothing_is_store
     assert out.ret == 2, said(out)
     assert "test_broken.py cannot be collected" in said(out) and "nothing was stored" in said(out)
     assert _runs(db) == []
+
+
+def test_perfmon_demo_says_where_it_is_and_how_to_log_in_and_stops_on_sigterm(tmp_path: Path) -> None:
+    proc = subprocess.Popen(perfmon_cmd("demo", "--port", "0"), cwd=tmp_path, env=env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        url = re.search(r"at (http://127\.0\.0\.1:\d+) \(log in as (\S+) / (\S+);", line)
+        assert url is not None, line
+        login = httpx.post(f"{url[1]}/api/auth/login", json={"email": url[2], "password": url[3]}, timeout=10)
+        assert login.status_code == 200  # the login it printed works
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+        with pytest.raises(httpx.ConnectError):  # its child stopped with it
+            httpx.get(f"{url[1]}/healthz", timeout=5)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (["run", "--profil", "smoke"], "perfmon: error: unrecognized arguments: --profil; did you mean '--profile'?"),
+    (["rn"], "invalid choice: 'rn'"),
+    (["run", "--duration", "soon"], "--duration"),
+    (["run", "--profile", "smok"], "unknown profile 'smok'; did you mean 'smoke'?"),
+])
+def test_a_misspelt_command_line_is_one_line_and_exit_2(tmp_path: Path, args: list[str], says: str) -> None:
+    out = run(perfmon_cmd(*args), tmp_path)
+    assert out.returncode == 2, out.stderr
+    assert says in out.stderr and "Traceback" not in out.stderr
+    assert not (tmp_path / ".perfmon").exists()  # nothing written where it was refused
+
+
+def test_run_overrides_users_duration_base_url_and_store(tmp_path: Path, demo: DemoApp, clean_env: None) -> None:
+    (tmp_path / "perfmon.toml").write_text('[suites]\napi = "api"\n')
+    (tmp_path / "api").mkdir()
+    (tmp_path / "api" / "test_api.py").write_text(TEST_FILE.replace('scenario="quick"', 'scenario="load"')
+                                                  .replace("def test_quick", "@pytest.mark.perf_load\ndef test_quick")
+                                                  .replace("from perfmon", "import pytest\nfrom perfmon"))
+    out = run(perfmon_cmd("run", "--type", "load", "--base-url", demo.url, "--users", "2", "--duration", "2s",
+                          "--no-store", "--workers", "0"), tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert ("perfmon: profile smoke: every scenario squeezed into 12 s, users x0.1, 1 journey iteration(s) per "
+            "virtual user; about 2 s of API load (load 2 s); --base-url") in out.stderr
+    assert "override every scenario; nothing will be stored (--no-store)" in out.stderr
+    assert not (tmp_path / ".perfmon" / "results.db").exists()

@@ -96,3 +96,26 @@ def test_regressions_exit_codes_say_regressed_judged_or_no_verdict(tmp_path: Pat
     assert main(["--store", url, "regressions", runs[4].run_id[:8]]) == 0  # four alike runs before it
     assert main(["--store", url, "regressions", "nosuchrun"]) == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+@pytest.mark.parametrize(("argv", "says"), [
+    (["run", "--profil", "smoke"], "perfmon: error: unrecognized arguments: --profil; did you mean '--profile'? "
+                                   "(see `perfmon run --help`)"),
+    (["histroy"], "invalid choice: 'histroy'"),
+    (["baseline", "acept", "x"], "did you mean 'accept'?"),
+    (["history", "--limt", "3"], "did you mean '--limit'?"),
+])
+def test_a_misspelt_command_line_says_what_was_meant_and_exits_2(argv: list[str], says: str,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    err = capsys.readouterr().err
+    assert stopped.value.code == 2 and says in err and err.startswith("perfmon: error: ")
+
+
+def test_perfmon_version_names_the_distribution(capsys: pytest.CaptureFixture[str]) -> None:
+    from perfmon import __version__
+
+    with pytest.raises(SystemExit) as stopped:
+        main(["--version"])
+    assert stopped.value.code == 0 and capsys.readouterr().out.strip() == f"perfmon {__version__} (pytest-perfmon)"

@@ -261,3 +261,31 @@ def test_a_misspelt_key_or_a_missing_duration_is_refused_before_anything_runs(tm
 def test_an_unknown_profile_suggests_the_closest(tmp_path: Path, clean_env: None) -> None:
     with pytest.raises(ConfigError, match=re.escape("unknown profile 'smok'; did you mean 'smoke'?")):
         load_config(write(tmp_path, ""), profile="smok")
+
+
+def test_the_accounts_password_comes_from_the_variable_the_config_names(tmp_path: Path, clean_env: None,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write(tmp_path, '[accounts]\nemail = "load{n}@shop.test"\npassword_env = "PERF_PASSWORD"\n')
+    with pytest.raises(ConfigError, match=re.escape("toml:3: accounts.password_env names PERF_PASSWORD, which is "
+                                                    "not set; export it")):
+        load_config(path)
+    monkeypatch.setenv("PERF_PASSWORD", "s3cret-from-ci")
+    assert load_config(path).accounts.for_user(2) == ("load2@shop.test", "s3cret-from-ci")
+    both = write(tmp_path, '[accounts]\npassword = "x"\npassword_env = "PERF_PASSWORD"\n')
+    with pytest.raises(ConfigError, match="either password or password_env, not both"):
+        load_config(both)
+
+
+def test_users_and_duration_from_the_command_line_override_every_scenario_after_the_profile(
+        tmp_path: Path, clean_env: None) -> None:
+    from dataclasses import replace
+
+    cfg = replace(load_config(write(tmp_path, '[scenarios.feed]\nexecutor = "constant-arrival-rate"\nrate = 50\n'
+                                              'duration = "1m"\nmax_vus = 40\n')),
+                  override_users=20, override_duration_s=30.0)
+    load = cfg.scenario("load")  # a ramp keeps its shape: 20 % of the peak, the peak, down to zero
+    assert [s.target for s in load.stages] == [4, 20, 20, 0] and load.total_duration_s == pytest.approx(30)
+    endurance = cfg.scenario("endurance")
+    assert (endurance.vus, endurance.total_duration_s) == (20, 30)
+    feed = cfg.scenario("feed")  # an arrival rate keeps its rate; the users are its ceiling
+    assert (feed.rate, feed.max_vus, feed.duration_s) == (5.0, 20, 30)

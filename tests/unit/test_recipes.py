@@ -54,3 +54,24 @@ def test_the_sharded_workflow_shards_and_gates_on_the_merged_run() -> None:
     assert gate["needs"] == "shard" and gate["if"] == "always()"
     [merge] = [s["run"] for s in gate["steps"] if "merge" in s.get("run", "")]
     assert re.search(rf'merge "\$GITHUB_RUN_ID" --shards {n} --wait \d+m', merge)
+
+
+def test_the_release_workflow_builds_checks_and_publishes_through_trusted_publishing() -> None:
+    flow = yaml.safe_load((ROOT / ".github" / "workflows" / "release.yml").read_text())
+    assert flow[True]["push"]["tags"] == ["v*"]  # PyYAML reads the key `on` as True
+    build, publish = flow["jobs"]["build"], flow["jobs"]["publish"]
+    runs = "\n".join(s.get("run", "") for s in build["steps"])
+    assert "python -m build" in runs and "twine check --strict dist/*" in runs
+    assert "perfmon/_version.py" in runs and "CHANGELOG.md" in runs  # the tag is the one version
+    assert publish["needs"] == "build" and publish["permissions"] == {"id-token": "write"}
+    assert publish["steps"][-1]["uses"].startswith("pypa/gh-action-pypi-publish@")
+    assert not any("password" in (s.get("with") or {}) for s in publish["steps"])  # no token: OIDC
+
+
+def test_the_version_is_written_once_and_the_changelog_has_it() -> None:
+    from perfmon import __version__
+
+    project = (ROOT / "pyproject.toml").read_text()
+    assert 'dynamic = ["version"]' in project and 'attr = "perfmon._version.__version__"' in project
+    assert re.search(rf"^## \[{re.escape(__version__)}\] - \d{{4}}-\d\d-\d\d$",
+                     (ROOT / "CHANGELOG.md").read_text(), re.M)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from ..env import VARIABLES
+from ..env import VARIABLES, read_named
 from ..env import read as read_env
 from ..errors import ConfigError
 from ..redaction import redact
@@ -243,7 +243,8 @@ def _regression_gate(raw: Any, read: Reader) -> GateSettings:
 _Section = TypeVar("_Section", Accounts, Suites)
 
 
-def _section(cls: type[_Section], raw: Any, read: Reader, name: str) -> _Section:
+def _section(cls: type[_Section], raw: Any, read: Reader, name: str,
+             env: Mapping[str, str] | None = None) -> _Section:
     """A small table such as ``[tool.perfmon.accounts]``: known keys only, each of its default's type."""
     defaults = cls()
     raw = read.table("", name, raw)
@@ -253,6 +254,14 @@ def _section(cls: type[_Section], raw: Any, read: Reader, name: str) -> _Section
         if not isinstance(value, want) or isinstance(value, bool):
             raise read.fail(name, key, value, f"a {want.__name__}")
     found = replace(defaults, **raw)
+    if isinstance(found, Accounts) and found.password_env:
+        if "password" in raw:
+            raise read.fail(name, "password_env", found.password_env, "either password or password_env, not both")
+        secret = read_named(found.password_env, env)
+        if secret is None:
+            raise ConfigError(f"{read.where(name, 'password_env')}: accounts.password_env names "
+                              f"{found.password_env}, which is not set; export it (a CI secret) and run again")
+        found = replace(found, password=secret)
     if isinstance(found, Accounts):
         if found.count < 1:
             raise read.fail(name, "count", found.count, "a whole number of at least 1")
@@ -303,7 +312,7 @@ def load_config(
         store=setting("store", store, defaults.store) or defaults.store,
         base_url=setting("base_url", base_url),
         target_command=setting("target_command", None, defaults.target_command) or defaults.target_command,
-        accounts=_section(Accounts, data.get("accounts", {}), read, "accounts"),
+        accounts=_section(Accounts, data.get("accounts", {}), read, "accounts", env),
         suites=_section(Suites, data.get("suites", {}), read, "suites"),
         report_dir=setting("report_dir", None, defaults.report_dir) or defaults.report_dir,
         profile=profiles[chosen],

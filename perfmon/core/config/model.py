@@ -179,6 +179,27 @@ class Scenario:
             think_time_s=profile.think_time_s if profile.think_time_s is not None else self.think_time_s,
         )
 
+    def overridden(self, users: int | None, duration_s: float | None) -> Scenario:
+        """The scenario at ``users`` at its peak and lasting ``duration_s`` (``perfmon run --users N
+        --duration 30s``, as k6's --vus and --duration): a ramp keeps its shape, scaled to both; an
+        arrival-rate scenario keeps its rate and gets ``users`` as its ceiling. None leaves a dimension."""
+        found = self
+        if users is not None and self.rate:
+            found = replace(found, max_vus=users, vus=min(found.vus, users) or users)
+        elif users is not None and self.stages:
+            k = users / max(self.peak_vus, 1)
+            found = replace(found, stages=tuple(Stage(s.duration_s, max(1, round(s.target * k)) if s.target else 0)
+                                                for s in found.stages))
+        elif users is not None:
+            found = replace(found, vus=users)
+        total = found.total_duration_s
+        if duration_s is not None and found.stages and total:
+            found = replace(found, stages=tuple(Stage(s.duration_s * duration_s / total, s.target)
+                                                for s in found.stages))
+        elif duration_s is not None and found.executor != "per-vu-iterations":
+            found = replace(found, duration_s=duration_s)
+        return found
+
     def sliced(self, shard: Shard) -> Scenario:
         """This shard's part of the scenario: its share of the users, of a ramp's targets and of the
         arrival rate (the parts add up to the whole); durations stay, so the shards run side by side."""
@@ -213,6 +234,8 @@ class Accounts:
     email: str = "vu{n:04d}@example.com"
     password: str = "testpassword"
     count: int = 500
+    # The variable the password is read from (a CI secret), instead of `password` in a committed file.
+    password_env: str = ""
 
     def for_user(self, n: int) -> tuple[str, str]:
         """Email and password of virtual user ``n`` (1-based)."""
@@ -259,6 +282,10 @@ class Config:
     shard: Shard | None = None  # this runner's slice of a sharded run (--perf-shard); None: the whole run
     # Measure pytest-playwright's own page/context fixtures as journeys (as --perf does).
     instrument_playwright: bool = False
+    # `perfmon run --users N --duration D` (--perf-users, --perf-duration): every scenario at N users
+    # at its peak, lasting D, after the profile has scaled it.
+    override_users: int | None = None
+    override_duration_s: float | None = None
 
     def browser_thresholds(self) -> list[Threshold]:
         """The thresholds that judge browser journeys: the browser scenario's own, then each
@@ -272,7 +299,7 @@ class Config:
     def scenario(self, name: str) -> Scenario:
         """The named scenario, scaled by the active profile (and sliced to this shard of a sharded run)."""
         try:
-            found = self.scenarios[name].scaled(self.profile)
+            found = self.scenarios[name].scaled(self.profile).overridden(self.override_users, self.override_duration_s)
         except KeyError:
             known = ", ".join(sorted(self.scenarios)) or "none"
             raise ConfigError(
