@@ -243,9 +243,8 @@ def _regression_gate(raw: Any, read: Reader) -> GateSettings:
 _Section = TypeVar("_Section", Accounts, Suites)
 
 
-def _section(cls: type[_Section], raw: Any, read: Reader, name: str,
-             env: Mapping[str, str] | None = None) -> _Section:
-    """A small table such as ``[tool.perfmon.accounts]``: known keys only, each of its default's type."""
+def _section(cls: type[_Section], raw: Any, read: Reader, name: str) -> _Section:
+    """A small table such as ``[tool.perfmon.suites]``: known keys only, each of its default's type."""
     defaults = cls()
     raw = read.table("", name, raw)
     known_keys(read, name, raw, tuple(vars(defaults)))
@@ -253,8 +252,14 @@ def _section(cls: type[_Section], raw: Any, read: Reader, name: str,
         want = type(getattr(defaults, key))
         if not isinstance(value, want) or isinstance(value, bool):
             raise read.fail(name, key, value, f"a {want.__name__}")
-    found = replace(defaults, **raw)
-    if isinstance(found, Accounts) and found.password_env:
+    return replace(defaults, **raw)
+
+
+def _accounts(raw: Any, read: Reader, env: Mapping[str, str] | None) -> Accounts:
+    """``[tool.perfmon.accounts]``, its password read from ``password_env`` when it names one."""
+    name = "accounts"
+    found = _section(Accounts, raw, read, name)
+    if found.password_env:
         if "password" in raw:
             raise read.fail(name, "password_env", found.password_env, "either password or password_env, not both")
         secret = read_named(found.password_env, env)
@@ -262,14 +267,13 @@ def _section(cls: type[_Section], raw: Any, read: Reader, name: str,
             raise ConfigError(f"{read.where(name, 'password_env')}: accounts.password_env names "
                               f"{found.password_env}, which is not set; export it (a CI secret) and run again")
         found = replace(found, password=secret)
-    if isinstance(found, Accounts):
-        if found.count < 1:
-            raise read.fail(name, "count", found.count, "a whole number of at least 1")
-        try:
-            found.for_user(1)
-        except (KeyError, IndexError, ValueError):
-            raise read.fail(name, "email", found.email, "the user number written as {n}, e.g. 'vu{n:04d}@example.com'"
-                            ) from None
+    if found.count < 1:
+        raise read.fail(name, "count", found.count, "a whole number of at least 1")
+    try:
+        found.for_user(1)
+    except (KeyError, IndexError, ValueError):
+        raise read.fail(name, "email", found.email, "the user number written as {n}, e.g. 'vu{n:04d}@example.com'"
+                        ) from None
     return found
 
 
@@ -312,7 +316,7 @@ def load_config(
         store=setting("store", store, defaults.store) or defaults.store,
         base_url=setting("base_url", base_url),
         target_command=setting("target_command", None, defaults.target_command) or defaults.target_command,
-        accounts=_section(Accounts, data.get("accounts", {}), read, "accounts", env),
+        accounts=_accounts(data.get("accounts", {}), read, env),
         suites=_section(Suites, data.get("suites", {}), read, "suites"),
         report_dir=setting("report_dir", None, defaults.report_dir) or defaults.report_dir,
         profile=profiles[chosen],
