@@ -21,6 +21,7 @@ from . import (
     flush,
     gate,
     history,
+    init,
     merge,
     regressions,
     report,
@@ -32,7 +33,7 @@ from ._common import Parser
 __all__ = ["main"]
 
 # In the order `perfmon --help` lists them.
-COMMANDS = (run, history, show, report, compare, regressions, baseline, gate, flush, capacity, calibrate, merge,
+COMMANDS = (init, run, history, show, report, compare, regressions, baseline, gate, flush, capacity, calibrate, merge,
             browser_server, demo)
 
 

@@ -111,10 +111,12 @@ def _overrides(args: argparse.Namespace, cfg: Config) -> list[str]:
     timed = ", ".join(f"{k} {number(s, 's')}" for k, s in lengths)
     said = [f"{cfg.profile.describe()}"]
     if lengths:
-        said.append(f"about {number(sum(s for _, s in lengths), 's')} of API load ({timed})"
-                    + (" plus the browser journeys" if args.type == "all" else ""))
-    given = [f"{flag} {value}" for flag, value in (("--base-url", args.base_url), ("--users", args.users),
-                                                   ("--duration", args.duration)) if value is not None]
+        said.append(f"up to {number(sum(s for _, s in lengths), 's')} of API load ({timed}, where a test runs it)"
+                    + (" and the browser journeys" if args.type == "all" else ""))
+    if args.base_url:
+        said.append(f"target {args.base_url}")
+    given = [f"{flag} {value}" for flag, value in (("--users", args.users), ("--duration", args.duration))
+             if value is not None]
     if given:
         said.append(f"{' '.join(given)} override every scenario")
     if args.no_store:

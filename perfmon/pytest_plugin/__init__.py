@@ -163,6 +163,7 @@ def pytest_configure(config: pytest.Config) -> None:
         cfg = replace(cfg, profile=replace(cfg.profile, browser_iterations=iterations))
     try:
         cfg = _overridden(cfg, config)
+        cfg.accounts.check()  # a password variable named but not set: before anything runs
     except PerfmonError as exc:
         user_error(exc, config)
     if mode := config.getoption("perf_regressions"):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from perfmon import Trend, open_store, parse_thresholds
-from perfmon.core.config import Scenario, Stage
+from perfmon.core.config import Scenario, Stage, load_config
 from perfmon.core.findings import RampBreak
 from perfmon.core.numbers import number
 from perfmon.load import (
@@ -135,7 +135,9 @@ def test_perfmon_capacity_search_prints_the_sustainable_rate(tmp_path: Path,
     # measures how close the answer comes).
     assert found["limited_by"] == "server" and 40 <= found["sustainable_rate"] <= 100, found["why"]
     assert found["slo"] == ["http_req_duration: p(95)<250", "http_req_failed: rate<0.01"]
-    assert found["think_time_s"] == 0.0 and found["users"] is not None
+    # Users at that rate: through the (built-in) load scenario's think time, as the default profile sets it.
+    think = load_config(tmp_path / "perfmon.toml").scenario("load").think_time_s
+    assert found["think_time_s"] == think == 0.2 and found["users"] is not None
     est = found["interval"]  # where the SLO breaks, read off the steps' margins, with its 95 % interval
     assert est["low"] <= est["estimate"] <= est["high"]
     assert found["sustainable_rate"] * 0.8 <= est["estimate"] <= found["breaking_rate"] * 1.2

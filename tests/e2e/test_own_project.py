@@ -117,6 +117,38 @@ def test_run_overrides_users_duration_base_url_and_store(tmp_path: Path, demo: D
                           "--no-store", "--workers", "0"), tmp_path)
     assert out.returncode == 0, out.stdout + out.stderr
     assert ("perfmon: profile smoke: every scenario squeezed into 12 s, users x0.1, 1 journey iteration(s) per "
-            "virtual user; about 2 s of API load (load 2 s); --base-url") in out.stderr
-    assert "override every scenario; nothing will be stored (--no-store)" in out.stderr
+            f"virtual user; up to 2 s of API load (load 2 s, where a test runs it); target {demo.url}; --users 2 "
+            "--duration 2s override every scenario; nothing will be stored (--no-store)") in out.stderr
+    assert "users 2 " in out.stdout  # the ramp's peak, from --users
     assert not (tmp_path / ".perfmon" / "results.db").exists()
+
+
+def test_init_writes_a_starting_point_that_lints_and_never_overwrites(tmp_path: Path) -> None:
+    (tmp_path / ".gitignore").write_text("node_modules/\n.perfmon/\n")
+    (tmp_path / "tests" / "api_perf").mkdir(parents=True)
+    (tmp_path / "tests" / "api_perf" / "test_api.py").write_text("# the team's own\n")
+    out = run(perfmon_cmd("init", "--base-url", "https://staging.shop.test"), tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "kept tests/api_perf/test_api.py (it exists; nothing overwritten)" in out.stdout
+    assert (tmp_path / "tests" / "api_perf" / "test_api.py").read_text() == "# the team's own\n"
+    assert (tmp_path / ".gitignore").read_text().splitlines() == [
+        "node_modules/", ".perfmon/", "", "# perfmon: its results store, reports and failed journeys' evidence",
+        "perf-reports/", "test-results/"]
+    config = (tmp_path / "perfmon.toml").read_text()
+    assert 'base_url = "https://staging.shop.test"' in config and 'password_env = "PERF_PASSWORD"' in config
+    flow = tmp_path / ".github" / "workflows" / "performance.yml"
+    linted = run(["actionlint", str(flow)], tmp_path)
+    assert linted.returncode == 0, linted.stdout + linted.stderr
+    again = run(perfmon_cmd("init"), tmp_path)
+    assert again.returncode == 0 and "wrote" not in again.stdout  # a second run changes nothing
+    assert (tmp_path / "perfmon.toml").read_text() == config
+
+
+def test_a_run_without_the_password_variable_stops_before_measuring(tmp_path: Path, clean_env: None) -> None:
+    assert run(perfmon_cmd("init"), tmp_path).returncode == 0
+    out = run(perfmon_cmd("run", "--type", "load"), tmp_path)
+    assert out.returncode == 2, out.stdout[-2000:] + out.stderr
+    assert "accounts.password_env names PERF_PASSWORD, which is not set; export it" in out.stdout + out.stderr
+    assert not (tmp_path / ".perfmon" / "results.db").exists()
+    history = run(perfmon_cmd("history"), tmp_path)  # a read command needs no password: it says the store is empty
+    assert "PERF_PASSWORD" not in history.stderr and "run `perfmon run` to create it" in history.stderr

@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import tomllib
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import fields, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
@@ -45,6 +45,7 @@ from .reader import Reader
 __all__ = [
     "DEFAULT_PROFILE",
     "builtin_tables",
+    "builtin_text",
     "find_config_file",
     "load_config",
     "merged",
@@ -94,10 +95,16 @@ _KNOWN_KEYS = ("environment", "store", "base_url", "target_command", "target_db"
                "regression_gate", "instrument_playwright")
 
 
+def builtin_text() -> str:
+    """``builtin.toml``'s tables as written (its opening comment left out): what ``perfmon init`` shows."""
+    text = resources.files(__package__).joinpath("builtin.toml").read_text(encoding="utf-8")
+    return text[text.index("\n[") + 1:]
+
+
 @functools.cache
 def builtin_tables() -> Mapping[str, Any]:
     """``builtin.toml``: the spec's scenarios and the three profiles, as plain tables."""
-    return tomllib.loads(resources.files(__package__).joinpath("builtin.toml").read_text(encoding="utf-8"))
+    return tomllib.loads(builtin_text())
 
 
 def merged(builtin: Mapping[str, Any], own: Mapping[str, Any]) -> dict[str, Any]:
@@ -146,7 +153,9 @@ def _scenario(name: str, value: Any, read: Reader) -> Scenario:
     raw = read.table("scenarios", name, value)
     table = f"scenarios.{name}"
     known_keys(read, table, raw, _SCENARIO_KEYS)
-    executor = read.text_value(table, "executor", raw.get("executor", "constant-vus"))
+    # As k6 infers its executor from the shortcuts: stages ramp, a rate arrives, users hold.
+    inferred = ("ramping-" if raw.get("stages") else "constant-") + ("arrival-rate" if raw.get("rate") else "vus")
+    executor = read.text_value(table, "executor", raw.get("executor", inferred))
     if executor not in EXECUTORS:
         raise read.fail(table, "executor", executor, f"one of {', '.join(EXECUTORS)}")
     example = "{duration = '1m', target = 10}"
@@ -247,7 +256,7 @@ def _section(cls: type[_Section], raw: Any, read: Reader, name: str) -> _Section
     """A small table such as ``[tool.perfmon.suites]``: known keys only, each of its default's type."""
     defaults = cls()
     raw = read.table("", name, raw)
-    known_keys(read, name, raw, tuple(vars(defaults)))
+    known_keys(read, name, raw, tuple(f.name for f in fields(defaults) if f.repr))
     for key, value in raw.items():
         want = type(getattr(defaults, key))
         if not isinstance(value, want) or isinstance(value, bool):
@@ -262,15 +271,14 @@ def _accounts(raw: Any, read: Reader, env: Mapping[str, str] | None) -> Accounts
     if found.password_env:
         if "password" in raw:
             raise read.fail(name, "password_env", found.password_env, "either password or password_env, not both")
-        secret = read_named(found.password_env, env)
-        if secret is None:
-            raise ConfigError(f"{read.where(name, 'password_env')}: accounts.password_env names "
-                              f"{found.password_env}, which is not set; export it (a CI secret) and run again")
-        found = replace(found, password=secret)
+        # Read now; a variable that is not set fails the run that needs it (Accounts.check), not
+        # `perfmon history` on a laptop without the CI secret.
+        found = replace(found, password=read_named(found.password_env, env) or "",
+                        where=read.where(name, "password_env"))
     if found.count < 1:
         raise read.fail(name, "count", found.count, "a whole number of at least 1")
     try:
-        found.for_user(1)
+        found.email.format(n=1)
     except (KeyError, IndexError, ValueError):
         raise read.fail(name, "email", found.email, "the user number written as {n}, e.g. 'vu{n:04d}@example.com'"
                         ) from None

@@ -236,9 +236,17 @@ class Accounts:
     count: int = 500
     # The variable the password is read from (a CI secret), instead of `password` in a committed file.
     password_env: str = ""
+    where: str = field(default="", compare=False, repr=False)  # file:line of password_env, for its error
+
+    def check(self) -> None:
+        """Raise ConfigError when the password's variable is named but not set (before a run needs it)."""
+        if self.password_env and not self.password:
+            raise ConfigError(f"{self.where or 'accounts'}: accounts.password_env names {self.password_env}, which "
+                              "is not set; export it (a CI secret) and run again")
 
     def for_user(self, n: int) -> tuple[str, str]:
         """Email and password of virtual user ``n`` (1-based)."""
+        self.check()
         return self.email.format(n=(n - 1) % self.count + 1), self.password
 
 
