@@ -60,9 +60,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
             raise ConfigError(f"--suite {args.suite}: no such file or folder; give the pytest-playwright suite's path")
         paths.append(str(args.suite.resolve()))
     elif args.type in ("all", "browser"):
-        paths.append(cfg.suites.browser)
+        paths.append(_suite(cfg, "browser", cfg.suites.browser))
     if args.type != "browser":
-        paths.append(cfg.suites.api)
+        paths.append(_suite(cfg, "api", cfg.suites.api))
         # Selected by marker, never by -k on names (`-k load` matched the module test_api_load.py). The
         # main job runs load and stress; spike and soak runs are long and asked for by name.
         select = ["-m", "not perf_spike and not perf_endurance" if args.type == "all" else f"perf_{args.type}"]
@@ -99,6 +99,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return _PYTEST_BEFORE_PLUGIN.get(code, ExitCode.UNMEASURED)
 
 
+def _suite(cfg: Config, key: str, path: str) -> str:
+    """A suite's folder, which must exist: outside a project, say so instead of pytest's "no tests ran"."""
+    if (cfg.root / path).exists():
+        return path
+    if cfg.source is None:
+        raise ConfigError(f"no perfmon config (perfmon.toml, or pyproject.toml with [tool.perfmon]) in {cfg.root} "
+                          f"or above, and no {path} here: run `perfmon init` in your repository, or pass --config")
+    raise ConfigError(f"{cfg.source}: suites.{key} = {path!r}, and {cfg.root / path} does not exist; write the "
+                      f"suite's folder there (relative to {cfg.root})")
+
+
 def _overrides(args: argparse.Namespace, cfg: Config) -> list[str]:
     """The pytest options of ``--base-url``, ``--users``, ``--duration`` and ``--no-store``, said in one
     line first, with the profile and about how long the API scenarios will take."""
@@ -132,8 +143,9 @@ _NO_TESTS = 5  # pytest's exit code when nothing was collected
 
 
 # pytest's code -> perfmon's table, for a pytest that stopped before the plugin decided one.
-_PYTEST_BEFORE_PLUGIN = {0: ExitCode.PASSED, 1: ExitCode.FAILED, 2: ExitCode.UNMEASURED, 4: ExitCode.USAGE,
-                         _NO_TESTS: ExitCode.USAGE}
+# pytest: 0 ok, 1 tests failed, 2 interrupted, 3 internal error, 4 usage error, 5 no tests collected.
+_PYTEST_BEFORE_PLUGIN = {0: ExitCode.PASSED, 1: ExitCode.FAILED, 2: ExitCode.UNMEASURED, 3: ExitCode.UNMEASURED,
+                         4: ExitCode.USAGE, _NO_TESTS: ExitCode.USAGE}
 
 
 def _run_pytest(argv: list[str], *, cwd: Path, env: Mapping[str, str]) -> int:

@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 
-from ..core.config import Config, Shard, load_config, parse_duration
+from ..core.config import Config, Shard, find_config_file, load_config, parse_duration
 from ..core.env import read
 from ..core.errors import ConfigError, PerfmonError
 from ..core.exit_codes import ExitCode
@@ -147,7 +147,7 @@ def pytest_configure(config: pytest.Config) -> None:
     wi: dict[str, Any] | None = getattr(config, "workerinput", None)
     remote = wi is not None and bool(wi.get("perfmon_runner"))
     try:
-        cfg = load_config(_remote_config_file(config, wi) if remote else config.getoption("perf_config"),
+        cfg = load_config(_remote_config_file(config, wi) if remote else _config_file(config),
                           profile=(wi or {}).get("perfmon_profile") or config.getoption("perf_profile"),
                           target_db=config.getoption("perf_target_db"),
                           environment=config.getoption("perf_env"), store=config.getoption("perf_store"),
@@ -194,6 +194,19 @@ def pytest_configure(config: pytest.Config) -> None:
             config.pluginmanager.register(hooks, "perfmon-xdist")
             if config.getoption("numprocesses", None):
                 share_worker_bytecode(cfg.root)  # before xdist starts the workers, at session start
+
+
+def _config_file(config: pytest.Config) -> Path | None:
+    """``--perf-config``, else the nearest config at or above the test paths given (as pytest looks for
+    its ini file from its arguments), else at or above pytest's rootdir and the working directory."""
+    if given := config.getoption("perf_config"):
+        return Path(given)
+    here = config.invocation_params.dir
+    paths = [here / arg.split("::", 1)[0] for arg in config.args if not arg.startswith("-")]
+    for start in [*paths, config.rootpath, here]:
+        if (found := find_config_file(start if start.is_dir() else start.parent)) is not None:
+            return found
+    return None
 
 
 def _overridden(cfg: Config, config: pytest.Config) -> Config:

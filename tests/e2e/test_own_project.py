@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from tests._support.apps import DemoApp
-from tests._support.sessions import TEST_FILE, env, perfmon_cmd, run, said
+from tests._support.sessions import SCENARIO_TOML, TEST_FILE, env, perfmon_cmd, pytest_cmd, run, said
 
 JOURNEY = '''
 def test_dashboard(perf, perf_user, vu):
@@ -152,3 +152,25 @@ def test_a_run_without_the_password_variable_stops_before_measuring(tmp_path: Pa
     assert not (tmp_path / ".perfmon" / "results.db").exists()
     history = run(perfmon_cmd("history"), tmp_path)  # a read command needs no password: it says the store is empty
     assert "PERF_PASSWORD" not in history.stderr and "run `perfmon run` to create it" in history.stderr
+
+
+def test_pytest_from_another_folder_reads_the_projects_config_and_writes_nothing_there(tmp_path: Path,
+                                                                                          clean_env: None) -> None:
+    project, elsewhere = tmp_path / "shop", tmp_path / "elsewhere"
+    (project / "tests" / "api_perf").mkdir(parents=True)
+    elsewhere.mkdir()
+    (project / "perfmon.toml").write_text('[profiles.fast]\nmax_duration = "1s"\n' + SCENARIO_TOML.replace(
+        "{limit}", "2000"))
+    (project / "tests" / "api_perf" / "test_quick.py").write_text(TEST_FILE)
+    out = run(pytest_cmd(str(project / "tests" / "api_perf"), "--perf-profile", "fast",
+                         "--perf-store", f"sqlite:///{tmp_path / 'r.db'}"), elsewhere)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr
+    assert f"config: {project / 'perfmon.toml'}" in out.stdout  # found from the test path, not the cwd
+    assert list(elsewhere.iterdir()) == []  # nothing written in the stray folder
+
+
+def test_perfmon_run_outside_a_project_says_so(tmp_path: Path, clean_env: None) -> None:
+    out = run(perfmon_cmd("run"), tmp_path)
+    assert out.returncode == 2, out.stderr
+    assert f"no perfmon config (perfmon.toml, or pyproject.toml with [tool.perfmon]) in {tmp_path}" in out.stderr
+    assert list(tmp_path.iterdir()) == []
