@@ -263,7 +263,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
                               "serve the target where they can reach it and pass --base-url (or BASE_URL)")
         controller.start(load=opt("perf_load"), load_script=opt("perf_load_script"),
                          load_on_start=opt("perf_load_on_start"),
-                         browser_endpoints=session.config.stash[PROCESS].browser.endpoints)
+                         browser_endpoints=session.config.stash[PROCESS].browser.endpoints,
+                         store=not opt("perf_no_store"))
     except PerfmonError as exc:
         controller.close()  # pytest runs no sessionfinish after a failed sessionstart: stop the app it started
         user_error(exc, session.config)

@@ -87,14 +87,16 @@ class Controller:
         self.warnings: list[str] = []  # one line each, shown at the start and recorded; the run goes on
 
     def start(self, *, load: str | None = None, load_script: str | None = None,
-              load_on_start: str | None = None, browser_endpoints: tuple[str, ...] = ()) -> None:
-        """Check a given target and browser servers, start sampling and, for a hybrid run, the
-        background load. Raises :class:`~perfmon.PerfmonError` (one line) before any test runs when
-        something is wrong."""
+              load_on_start: str | None = None, browser_endpoints: tuple[str, ...] = (), store: bool = True) -> None:
+        """Check the store's URL, a given target and browser servers, start sampling and, for a hybrid
+        run, the background load. Raises :class:`~perfmon.PerfmonError` (one line) before any test runs
+        when something is wrong."""
         from ..core.metrics import Metrics
         from ..system.resources import Sampler
         from ..system.target import check_reachable
 
+        if store:
+            self._check_store()
         if self.config.base_url:
             check_reachable(self.config.base_url)  # before 50 workers start, not in each of them
         if browser_endpoints:
@@ -117,6 +119,20 @@ class Controller:
                 self.config, load, script=load_script or self.config.suites.load_script,
                 on_start=load_on_start if load_on_start is not None else self.config.suites.load_on_start,
                 base_url=target.base_url, target_pid=target.pid)
+
+    def _check_store(self) -> None:
+        """A malformed store URL stops the run before it measures (ConfigError, exit 2); a database that
+        cannot be reached now is said at the start, and the run goes on: the spool keeps it if the
+        store is still down at the end."""
+        from ..store import open_store, store_kind
+
+        if store_kind(self.config.store) == "sqlite":
+            return  # a file: created when the run is stored
+        try:
+            open_store(self.config.store, root=self.config.root).close()
+        except PerfmonError as exc:
+            self.warnings.append(f"perfmon: the store cannot be reached now ({one_line(exc)}); the run goes on, and "
+                                 "waits in the spool if it still cannot be stored at the end (`perfmon flush`)")
 
     def _sample_target_db(self, url: str) -> None:
         from ..core.metrics import Metrics

@@ -174,3 +174,13 @@ def test_perfmon_run_outside_a_project_says_so(tmp_path: Path, clean_env: None) 
     assert out.returncode == 2, out.stderr
     assert f"no perfmon config (perfmon.toml, or pyproject.toml with [tool.perfmon]) in {tmp_path}" in out.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_malformed_store_url_is_refused_before_measuring(pytester: pytest.Pytester, clean_env: None) -> None:
+    pytester.makepyfile(test_quick=TEST_FILE)
+    (pytester.path / "perfmon.toml").write_text(SCENARIO_TOML.replace("{limit}", "2000"))
+    out = pytester.runpytest_subprocess("--perf-store", "mysql://perf@db/x", timeout=300)
+    assert out.ret == 2, said(out)
+    assert "unsupported store URL 'mysql://perf@db/x'" in said(out)
+    assert "passed" not in out.stdout.str()  # no test ran: nothing was measured, nothing spooled
+    assert not (pytester.path / ".perfmon").exists()

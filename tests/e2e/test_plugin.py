@@ -97,7 +97,8 @@ def test_cli_errors_are_one_line(tmp_path: Path) -> None:
     out = run([sys.executable, "-m", "perfmon", "--store", "mysql://x", "history"], tmp_path)
     assert out.returncode == 2
     assert out.stderr.strip() == (
-        "perfmon: error: unsupported store URL 'mysql://x'; use sqlite:///path.db or postgresql://user@host/db")
+        "perfmon: error: unsupported store URL 'mysql://x'; use sqlite:///path.db, postgresql://user@host/db or "
+        "supabase (with SUPABASE_URL)")
     from perfmon import open_store
 
     open_store(f"sqlite:///{tmp_path}/x.db").close()  # an empty store: read commands never create one

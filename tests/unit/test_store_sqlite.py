@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from perfmon import Run, StoreError, open_store
+from perfmon import ConfigError, Run, StoreError, open_store
 from tests._support.runs import (
     claims_a_gate_alert_once,
     keeps_calibrations_by_machine_class,
@@ -84,7 +84,7 @@ def test_unknown_run_and_unwritable_path(tmp_path: Path) -> None:
         open_store(f"sqlite:///{blocker}/sub/r.db")
     # The hint is an absolute path by perfmon's own convention (three slashes would be relative).
     assert "e.g. sqlite:////tmp/perfmon.db (four slashes: an absolute path)" in str(err.value)
-    with pytest.raises(StoreError, match="unsupported store URL"):
+    with pytest.raises(ConfigError, match="unsupported store URL"):  # a typo, not a store that is down: exit 2
         open_store("mysql://x")
 
 
@@ -202,3 +202,22 @@ def test_a_role_sampled_twice_keeps_each_window_s_peak(tmp_path: Path) -> None:
     rows = sqlite3.connect(tmp_path / "r.db").execute(
         "select rss_bytes from performance_resource_samples where role = 'target'").fetchall()
     assert len(rows) == 1 and rows[0][0] == pytest.approx(300e6, rel=1e-3)
+
+
+def test_the_store_url_is_checked_without_connecting(monkeypatch: pytest.MonkeyPatch) -> None:
+    from perfmon.store import store_kind
+
+    for key in ("SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY", "SUPABASE_SECRET_KEY"):
+        monkeypatch.delenv(key, raising=False)
+    assert store_kind("sqlite:///.perfmon/results.db") == "sqlite"
+    assert store_kind("postgresql://perf:secret@db.internal:5432/perf") == "postgresql"
+    with pytest.raises(ConfigError, match="needs SUPABASE_URL"):
+        store_kind("supabase")  # the README's form, without its project
+    monkeypatch.setenv("SUPABASE_URL", "https://abc.supabase.co")
+    monkeypatch.setenv("SUPABASE_SERVICE_ROLE_KEY", "service-role")
+    assert store_kind("supabase") == "supabase"  # was "unsupported store URL"
+    with pytest.raises(ConfigError, match="the port is not a number") as bad:
+        store_kind("postgresql://perf:secret@db:54x2/perf")
+    assert "secret" not in str(bad.value)
+    with pytest.raises(ConfigError, match="has no path"):
+        store_kind("sqlite://")
