@@ -22,9 +22,11 @@ from urllib.parse import urlsplit
 from ..env import VARIABLES, read_named
 from ..env import read as read_env
 from ..errors import ConfigError
+from ..metrics.catalog import misspelt
+from ..metrics.registry import parse_selector
 from ..redaction import redact
 from ..suggest import did_you_mean
-from ..thresholds import parse_thresholds
+from ..thresholds import Threshold, parse_thresholds
 from .model import (
     ENVIRONMENTS,
     EXECUTORS,
@@ -190,8 +192,19 @@ def _scenario(name: str, value: Any, read: Reader) -> Scenario:
         processes=_processes(raw.get("processes", "auto"), read.where(table, "processes")),
         graceful_stop_s=None if stop_key not in raw else read.duration(table, stop_key, raw[stop_key]),
         transport=_transport(raw.get("transport", "lean"), read.where(table, "transport")),
-        thresholds=tuple(parse_thresholds(thresholds, source=read.source, text=read.text)),
+        thresholds=tuple(_checked(parse_thresholds(thresholds, source=read.source, text=read.text), read, table)),
     )
+
+
+def _checked(thresholds: list[Threshold], read: Reader, table: str) -> list[Threshold]:
+    """Refuse a threshold whose metric is one letter off a built-in one: told now, not as "no samples"
+    after the whole run (a custom metric far from every built-in name is the suite's own)."""
+    for t in thresholds:
+        name = parse_selector(t.metric)[0]
+        if (meant := misspelt(name)) is not None:
+            raise ConfigError(f"{read.where(f'{table}.thresholds', t.metric)}: threshold metric {name!r} is not one "
+                              f"perfmon records; did you mean {meant!r}?")
+    return thresholds
 
 
 def _transport(raw: Any, where: str) -> str:
