@@ -292,3 +292,11 @@ def test_users_and_duration_from_the_command_line_override_every_scenario_after_
     assert (endurance.vus, endurance.total_duration_s) == (20, 30)
     feed = cfg.scenario("feed")  # an arrival rate keeps its rate; the users are its ceiling
     assert (feed.rate, feed.max_vus, feed.duration_s) == (5.0, 20, 30)
+
+
+def test_the_environments_are_named_with_the_closest_one(tmp_path: Path, clean_env: None) -> None:
+    with pytest.raises(ConfigError, match=re.escape("unknown environment 'stagin'; did you mean 'staging'?")):
+        load_config(write(tmp_path, ""), environment="stagin")
+    with pytest.raises(ConfigError, match=re.escape("choose one of development, staging, production, ci, local (the "
+                                                    "results tables accept these five")):
+        load_config(write(tmp_path, ""), environment="preview")

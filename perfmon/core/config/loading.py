@@ -327,7 +327,9 @@ def load_config(
                           f"{', '.join(sorted(profiles))} or add [tool.perfmon.profiles.{chosen}]")
     environment = setting("environment", environment, defaults.environment) or defaults.environment
     if environment not in ENVIRONMENTS:
-        raise ConfigError(f"unknown environment {environment!r}; choose one of {', '.join(ENVIRONMENTS)}")
+        raise ConfigError(f"unknown environment {environment!r}{did_you_mean(environment, ENVIRONMENTS)}; choose one "
+                          f"of {', '.join(ENVIRONMENTS)} (the results tables accept these five; a preview "
+                          "deployment is usually staging)")
     found_scenarios = read.table("", "scenarios", data.get("scenarios", {}))
     return Config(
         **_run_settings(data, read, defaults),
