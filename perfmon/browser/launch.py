@@ -2,7 +2,8 @@
 
 Playwright's own browser download cannot work offline, so perfmon uses Debian's Chromium:
 ``chromium-headless-shell`` first (what Playwright runs headless), then the full
-``chromium``. ``PERFMON_CHROMIUM`` overrides both. The flags stop Chromium's background
+``chromium``; where a machine has the internet and ran ``playwright install chromium``, that
+download is used when the system has none. ``PERFMON_CHROMIUM`` overrides them all. The flags stop Chromium's background
 traffic, which a closed network answers with a flood of refused connections.
 
 A browser *server* (``playwright launch-server``) lets many pytest-xdist workers share a few
@@ -58,13 +59,23 @@ def chromium_executable() -> str:
     for path in _CANDIDATES:
         if os.access(path, os.X_OK):
             return path
-    found = shutil.which("chromium") or shutil.which("chromium-headless-shell")
+    found = shutil.which("chromium") or shutil.which("chromium-headless-shell") or _playwright_download()
     if found:
         return found
     raise BrowserError(
-        "Chromium was not found; install it with `sudo apt-get install chromium-headless-shell` "
-        "(or set PERFMON_CHROMIUM to a Chromium binary). Do not run `playwright install`: it needs the internet"
+        "Chromium was not found; install it with `sudo apt-get install chromium-headless-shell`, or where this "
+        "machine has the internet `playwright install chromium` (or set PERFMON_CHROMIUM to a Chromium binary)"
     )
+
+
+def _playwright_download() -> str | None:
+    """The newest Chromium ``playwright install`` downloaded (headless shell first), if there is one."""
+    root = Path(read("PLAYWRIGHT_BROWSERS_PATH") or Path.home() / ".cache" / "ms-playwright")
+    for pattern in ("chromium_headless_shell-*/chrome-*/headless_shell", "chromium-*/chrome-*/chrome"):
+        found = sorted(root.glob(pattern), key=lambda p: p.parts[-3], reverse=True)
+        if runnable := [str(p) for p in found if os.access(p, os.X_OK)]:
+            return runnable[0]
+    return None
 
 
 @functools.cache

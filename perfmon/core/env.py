@@ -35,7 +35,10 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("PERFMON_RUN_ID", "the id every shard of a sharded run shares (as --perf-run-id)"),
     Variable("PERFMON_BROWSER_WS", "browser servers to run the journeys on, comma-separated (as --perf-browser-ws)"),
     Variable("PERFMON_BROWSER_WS_PATH", "the endpoint path `perfmon browser-server` serves (its only secret)"),
-    Variable("PERFMON_CHROMIUM", "the Chromium binary (default: Debian's chromium-headless-shell, then chromium)"),
+    Variable("PERFMON_CHROMIUM", "the Chromium binary (default: Debian's chromium-headless-shell, then chromium, "
+                                 "then one `playwright install chromium` downloaded)"),
+    Variable("PLAYWRIGHT_BROWSERS_PATH", "where `playwright install` put its browsers "
+                                         "(default: ~/.cache/ms-playwright)"),
     Variable("PERFMON_PLAYWRIGHT_DRIVER", "set to anything: drive Chromium through Playwright's own client, not the "
                                           "thin one"),
     Variable("PERFMON_ALERT_WEBHOOK", "a Slack-compatible webhook for failed runs and refused deploys"),

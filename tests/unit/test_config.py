@@ -300,3 +300,8 @@ def test_the_environments_are_named_with_the_closest_one(tmp_path: Path, clean_e
     with pytest.raises(ConfigError, match=re.escape("choose one of development, staging, production, ci, local (the "
                                                     "results tables accept these five")):
         load_config(write(tmp_path, ""), environment="preview")
+
+
+def test_an_unknown_scenario_suggests_the_closest(tmp_path: Path, clean_env: None) -> None:
+    with pytest.raises(ConfigError, match=re.escape("unknown scenario 'stres'; did you mean 'stress'?")):
+        load_config(write(tmp_path, "")).scenario("stres")

@@ -46,3 +46,18 @@ def test_precedence_argument_then_variable_then_file(tmp_path: Path) -> None:
                        store="sqlite:///given.db").store == "sqlite:///given.db"
     assert load_config(cfg_file, env={"PERFMON_ENV": "ci"}).environment == "ci"
     assert load_config(cfg_file, env={}).environment == "staging"
+
+
+def test_a_chromium_playwright_downloaded_is_found_where_the_system_has_none(tmp_path: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The layout `playwright install chromium` leaves (made here: this machine has no internet to download)."""
+    from perfmon.browser.launch import _playwright_download
+
+    monkeypatch.setenv("PLAYWRIGHT_BROWSERS_PATH", str(tmp_path))
+    assert _playwright_download() is None
+    for build in ("1180", "1187"):
+        shell = tmp_path / f"chromium_headless_shell-{build}" / "chrome-linux" / "headless_shell"
+        shell.parent.mkdir(parents=True)
+        shell.write_text("#!/bin/sh\n")
+        shell.chmod(0o755)
+    assert _playwright_download() == str(tmp_path / "chromium_headless_shell-1187" / "chrome-linux" / "headless_shell")

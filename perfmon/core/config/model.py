@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..suggest import did_you_mean
 from ..thresholds import Threshold, parse_thresholds
 
 __all__ = [
@@ -311,6 +312,7 @@ class Config:
         except KeyError:
             known = ", ".join(sorted(self.scenarios)) or "none"
             raise ConfigError(
-                f"unknown scenario {name!r}; known: {known}. Add [tool.perfmon.scenarios.{name}] to the config"
+                f"unknown scenario {name!r}{did_you_mean(name, self.scenarios)}; known: {known}. Add "
+                f"[tool.perfmon.scenarios.{name}] to the config"
             ) from None
         return found.sliced(self.shard) if self.shard is not None else found
