@@ -50,7 +50,9 @@ def run_scenario(journey: Journey, scenario: Scenario, *, base_url: str, config:
 
 def _scenario_from_args(name: str, cfg: Config, users: int | None, duration: str | float | None,
                         thresholds: Any, stages: list[dict[str, Any]] | None) -> Scenario:
-    base = cfg.scenario(name) if name in cfg.scenarios else Scenario(name=name, executor="constant-vus")
+    own = stages is not None or users is not None or duration is not None  # the test sizes it itself
+    # A name the config lacks, and nothing to size it with: a typo (`scenario="lod"`), not a 0-s scenario.
+    base = cfg.scenario(name) if name in cfg.scenarios or not own else Scenario(name=name, executor="constant-vus")
     changes: dict[str, Any] = {}
     if stages is not None:
         changes["stages"] = tuple(Stage(parse_duration(s["duration"]), int(s["target"])) for s in stages)
