@@ -51,6 +51,7 @@ def register(sub: Subcommands) -> None:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     cfg = config(args)
+    cfg = replace(cfg, override_users=args.users, override_duration_s=_duration(args.duration))
     paths: list[str] = []
     select: list[str] = []
     if args.suite is not None:
@@ -110,13 +111,17 @@ def _suite(cfg: Config, key: str, path: str) -> str:
                       f"suite's folder there (relative to {cfg.root})")
 
 
+def _duration(text: str | None) -> float | None:
+    """``--duration``, checked before anything else (a typo there is the command line's, not the project's)."""
+    seconds = parse_duration(text, what="--duration") if text is not None else None
+    if seconds is not None and seconds <= 0:
+        raise ConfigError(f"--duration {text}: give a duration above 0, e.g. 30s")
+    return seconds
+
+
 def _overrides(args: argparse.Namespace, cfg: Config) -> list[str]:
     """The pytest options of ``--base-url``, ``--users``, ``--duration`` and ``--no-store``, said in one
     line first, with the profile and about how long the API scenarios will take."""
-    seconds = parse_duration(args.duration, what="--duration") if args.duration is not None else None
-    if seconds is not None and seconds <= 0:
-        raise ConfigError(f"--duration {args.duration}: give a duration above 0, e.g. 30s")
-    cfg = replace(cfg, override_users=args.users, override_duration_s=seconds)
     kinds = {"all": ("load", "stress"), "browser": ()}.get(args.type, (args.type,))
     lengths = [(k, cfg.scenario(k).total_duration_s) for k in kinds if k in cfg.scenarios]
     timed = ", ".join(f"{k} {number(s, 's')}" for k, s in lengths)
