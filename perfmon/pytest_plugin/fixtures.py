@@ -87,7 +87,12 @@ def perf_vu(request: pytest.FixtureRequest, _perf_slot: int | None) -> int:
     process = process_of(request.config)
     # Shard i of a sharded run numbers its users after the shards before it: no two share an account.
     offset = (process.config.shard.index - 1) * virtual_users(request.config) if process.config.shard else 0
-    return offset + (_perf_slot if _perf_slot is not None else process.worker + 1)
+    if _perf_slot is not None:
+        return offset + _perf_slot
+    callspec = getattr(request.node, "callspec", None)  # a test that parametrizes `vu` itself
+    if callspec is not None and "vu" in callspec.params:
+        return offset + int(callspec.params["vu"])
+    return offset + process.worker + 1
 
 
 @pytest.fixture

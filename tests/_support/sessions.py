@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-__all__ = ["ROOT", "SCENARIO_TOML", "TEST_FILE", "env", "perf_project", "perfmon_cmd", "project", "pytest_cmd", "run",
-           "runs_in", "said"]
+__all__ = ["AS_WRITTEN", "ROOT", "SCENARIO_TOML", "TEST_FILE", "env", "perf_project", "perfmon_cmd", "project",
+           "pytest_cmd", "run", "runs_in", "said"]
 
 ROOT = Path(__file__).resolve().parents[2]  # the checkout
 
@@ -55,8 +55,14 @@ def project(tmp_path: Path, limit: str = "2000", extra_toml: str = "") -> Path:
     return tmp_path
 
 
+# The scratch projects here were written to run their scenarios as written: the release profile (no
+# squeezing, no scaling of users) with one journey iteration, not the default smoke profile (which
+# tests/e2e/test_own_project.py and tests/unit/test_config.py test). A test's own --perf-profile wins.
+AS_WRITTEN = ("--perf-profile", "release", "--perf-iterations", "1")
+
+
 def pytest_cmd(*args: str) -> list[str]:
-    return [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-o", "addopts=", *args]
+    return [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-o", "addopts=", *AS_WRITTEN, *args]
 
 
 def runs_in(db: Path) -> list[tuple[str, str, str]]:

@@ -184,3 +184,17 @@ def test_a_malformed_store_url_is_refused_before_measuring(pytester: pytest.Pyte
     assert "unsupported store URL 'mysql://perf@db/x'" in said(out)
     assert "passed" not in out.stdout.str()  # no test ran: nothing was measured, nothing spooled
     assert not (pytester.path / ".perfmon").exists()
+
+
+def test_a_journey_that_parametrizes_vu_itself_keeps_exactly_its_own_users(pytester: pytest.Pytester,
+                                                                          clean_env: None) -> None:
+    pytester.makepyfile(test_own='''
+import pytest
+
+@pytest.mark.parametrize("vu", range(1, 4))
+def test_journey(perf, vu):
+    pass
+''')
+    out = pytester.runpytest_subprocess("--collect-only", "-q", "--perf-vus", "5")
+    ids = [line.split("[", 1)[1].rstrip("]") for line in out.stdout.lines if "::test_journey[" in line]
+    assert ids == ["1", "2", "3"], said(out)

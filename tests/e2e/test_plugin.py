@@ -12,6 +12,7 @@ import pytest
 
 from tests._support.apps import DemoApp
 from tests._support.sessions import (
+    AS_WRITTEN,
     ROOT,
     SCENARIO_TOML,
     TEST_FILE,
@@ -311,8 +312,8 @@ def test_breaking_point_is_stored_with_the_run(pytester: pytest.Pytester, clean_
     db = pytester.path / "r.db"
     monkeypatch.setenv("DEMO_CAPACITY", "4")  # capacity 80 requests per second
     monkeypatch.setenv("DEMO_SERVICE_MS", "50")
-    out = pytester.runpytest_subprocess("test_cap.py", "--perf-store", f"sqlite:///{db}", "--perf-report-dir",
-                                        str(pytester.path / "rep"), timeout=600)
+    out = pytester.runpytest_subprocess("test_cap.py", *AS_WRITTEN, "--perf-store", f"sqlite:///{db}",
+                                        "--perf-report-dir", str(pytester.path / "rep"), timeout=600)
     out.assert_outcomes(passed=2)
     con = sqlite3.connect(db)
     [(scenario, held, broke), search] = con.execute(
@@ -351,7 +352,7 @@ def test_ctrl_c_stops_gracefully_and_stores_what_was_measured(pytester: pytest.P
     db = pytester.path / "r.db"
     monkeypatch.setenv("BASE_URL", clean_demo.url)  # an app this test can watch
     served = clean_demo.stats()["count"]
-    proc = pytester.popen([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "test_quick.py",
+    proc = pytester.popen([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "test_quick.py", *AS_WRITTEN,
                            "--perf-store", f"sqlite:///{db}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           stdin=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
@@ -388,7 +389,7 @@ def hybrid(pytester: pytest.Pytester, toml: str, *, path: str, seconds: float,
     pytester.makefile(".toml", perfmon=toml)
     pytester.makepyfile(test_hybrid=HYBRID_SCRIPT.replace("{path}", path).replace("{seconds}", str(seconds)))
     db = pytester.path / "r.db"
-    out = pytester.runpytest_subprocess("test_hybrid.py", "--perf-load", scenario, "--perf-load-script",
+    out = pytester.runpytest_subprocess("test_hybrid.py", *AS_WRITTEN, "--perf-load", scenario, "--perf-load-script",
                                         "test_hybrid.py:hit", "--perf-load-on-start", "none", "--perf-store",
                                         f"sqlite:///{db}", timeout=600)
     out.assert_outcomes(passed=1)
@@ -459,7 +460,7 @@ processes = 2
 """)
     pytester.makepyfile(test_facts=FACTS_SUITE)
     db = pytester.path / "r.db"
-    out = pytester.runpytest_subprocess("test_facts.py", "--perf-store", f"sqlite:///{db}", timeout=600)
+    out = pytester.runpytest_subprocess("test_facts.py", *AS_WRITTEN, "--perf-store", f"sqlite:///{db}", timeout=600)
     assert out.ret == 0, said(out)[-3000:]
     out.assert_outcomes(passed=1)
     [(meta,)] = sqlite3.connect(db).execute("select metadata from performance_test_runs").fetchall()

@@ -18,12 +18,15 @@ def spooled(proj: Path) -> list[Path]:
     return sorted((proj / ".perfmon" / "spool").glob("*.json"))
 
 
-def test_a_store_url_with_a_bad_port_spools_the_measured_run(tmp_path: Path) -> None:
+def test_a_store_url_with_a_bad_port_is_refused_before_anything_is_measured(tmp_path: Path) -> None:
+    """A typo in the URL is the user's to fix (exit 2 at the start), not a store that is down (that one
+    spools, below): nothing is measured for a run that could never be stored."""
     proj = project(tmp_path)
     out = run(pytest_cmd("test_quick.py", "--perf-store", "postgresql://u:pw@127.0.0.1:abc/db"), proj)
-    assert out.returncode == 4 and "Traceback" not in out.stdout + out.stderr
-    assert "store failed: store URL postgresql://u:***@127.0.0.1:abc/db: the port is not a number" in out.stdout
-    assert len(spooled(proj)) == 1
+    assert out.returncode == 2 and "Traceback" not in out.stdout + out.stderr
+    assert "store URL 'postgresql://u:***@127.0.0.1:abc/db': the port is not a number" in out.stdout + out.stderr
+    assert "pw@" not in out.stdout + out.stderr and "passed" not in out.stdout
+    assert spooled(proj) == []
 
 
 def test_a_stored_run_leaves_no_spool_file(tmp_path: Path) -> None:

@@ -167,9 +167,6 @@ def _scenario(name: str, value: Any, read: Reader) -> Scenario:
     )
     if executor.startswith("ramping") and not stages:
         raise read.fail(table, "stages", raw.get("stages", []), f"at least one stage for {executor}, e.g. [{example}]")
-    if executor.startswith("constant") and not raw.get("duration"):
-        raise ConfigError(f"{read.where(table)}: [{table}] runs {executor} and has no duration; add e.g. "
-                          "duration = \"1m\"")
     users_key = "users" if "users" in raw and "vus" not in raw else "vus"
     arrival = executor.endswith("arrival-rate")
     rate = read.number(table, "rate", raw.get("rate", 0))
@@ -178,7 +175,7 @@ def _scenario(name: str, value: Any, read: Reader) -> Scenario:
     max_key = "maxVUs" if "maxVUs" in raw and "max_vus" not in raw else "max_vus"
     stop_key = "gracefulStop" if "gracefulStop" in raw and "graceful_stop" not in raw else "graceful_stop"
     thresholds = read.table(table, "thresholds", raw.get("thresholds", {}))
-    return Scenario(
+    found = Scenario(
         name=name,
         executor=executor,
         vus=read.integer(table, users_key, raw.get(users_key, 1), minimum=0 if arrival else 1),
@@ -194,6 +191,10 @@ def _scenario(name: str, value: Any, read: Reader) -> Scenario:
         transport=_transport(raw.get("transport", "lean"), read.where(table, "transport")),
         thresholds=tuple(_checked(parse_thresholds(thresholds, source=read.source, text=read.text), read, table)),
     )
+    if executor.startswith("constant") and not found.duration_s:  # last: a wrong value is named first
+        raise ConfigError(f"{read.where(table)}: [{table}] runs {executor} and has no duration; add e.g. "
+                          "duration = \"1m\"")
+    return found
 
 
 def _checked(thresholds: list[Threshold], read: Reader, table: str) -> list[Threshold]:
