@@ -6,7 +6,8 @@ code   name         meaning
 =====  ===========  =============================================================================
 0      PASSED       every threshold passed and nothing regressed; the run is in the store
 1      FAILED       a threshold failed, a test failed, or a regression against history was found
-2      USAGE        a usage or configuration error: nothing was measured
+2      USAGE        a usage or configuration error: nothing was measured (or, when a threshold names a
+                    metric one letter off one the run recorded, the run is stored as unmeasured)
 3      UNMEASURED   the run could not be measured: the target was down or stopped answering, the
                     load generator was saturated beyond ``unreliable_saturation``, fewer than
                     ``min_clean_share`` of a browser metric's samples were measured on an unsaturated

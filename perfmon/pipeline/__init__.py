@@ -55,6 +55,8 @@ class Concluded:
     def exit_code(self) -> ExitCode:
         """The run's code in perfmon's table (``perfmon.core.exit_codes``)."""
         stored = self.delivery.stored
+        if self.run.status == "unmeasured" and self.run.metadata.get("misnamed"):
+            return ExitCode.USAGE  # a threshold's typo: the user's to fix, not the machine's
         return for_status(self.run.status, spooled=stored is not None and stored.spooled)
 
     def lines(self) -> list[Line]:

@@ -9,7 +9,9 @@ Thresholds are evaluated on the run's merged (and derived) metrics, then the sta
   stopped answering; ``validity.py``): whatever they say, they are not judged;
 - ``failed`` when a threshold failed on its samples, a test failed, a scenario stopped early on an
   ``abortOnFail`` threshold, or the run regressed against its history (unless configured to warn);
-- ``unmeasured`` when the only failures are thresholds you wrote that had no samples;
+- ``unmeasured`` when the only failures are thresholds you wrote that had no samples (and a usage
+  error, exit 2, when such a metric's name is one letter off a metric the run did record:
+  ``metadata["misnamed"]``);
 - ``partial`` when a crashed worker lost iterations, or shards of a sharded run never reported;
 - ``passed`` otherwise.
 
@@ -20,8 +22,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..core.metrics import parse_selector
+from ..core.metrics.catalog import BUILTIN_METRICS
 from ..core.results import Run
-from ..core.thresholds import Threshold, evaluate
+from ..core.suggest import did_you_mean
+from ..core.thresholds import Threshold, ThresholdOutcome, evaluate
 from .quarantine import clean_shortfall
 from .validity import distorted, measured_saturation, unsampled
 
@@ -66,9 +71,23 @@ def judge(run: Run, thresholds: list[Threshold], facts: RunFacts, *, unreliable_
         run.status = "unmeasured"
         bad_data = [f"too few samples for a verdict: {o.threshold}: {o.detail}; check that the suite records it"
                     for o in empty]
+        if misnamed := _misnamed(run, empty):  # a typo only the run could reveal: the user's to fix (exit 2)
+            run.metadata["misnamed"] = misnamed
     elif facts.lost_iterations or facts.missing_shards:
         run.status = "partial"
     else:
         run.status = "passed"
     if bad_data:
         run.metadata["unmeasured"] = bad_data
+
+
+def _misnamed(run: Run, empty: list[ThresholdOutcome]) -> list[str]:
+    """A threshold whose metric recorded nothing, named like one that did (or a built-in one): a typo
+    that only the run could reveal (a custom metric's name is known once the suite records it)."""
+    recorded = set(run.metrics.names()) | BUILTIN_METRICS
+    out = []
+    for o in empty:
+        name = parse_selector(o.threshold.metric)[0]
+        if name not in recorded and (hint := did_you_mean(name, recorded)):
+            out.append(f"threshold {o.threshold} names {name!r}, which this run never recorded{hint}")
+    return out

@@ -151,7 +151,10 @@ def closing_lines(run: Run, delivery: Delivery) -> list[Line]:
     if delivery.alerted is not None:
         out.append(("alert sent to PERFMON_ALERT_WEBHOOK", "plain") if delivery.alerted else
                    ("alert to PERFMON_ALERT_WEBHOOK failed (the run is stored all the same)", "fail"))
-    if run.status == "unmeasured":
+    if run.status == "unmeasured" and (misnamed := run.metadata.get("misnamed")):
+        out.append(("perfmon: UNMEASURED, no verdict (exit 2, a threshold's metric is misspelt): "
+                    + "; ".join(misnamed), "fail"))
+    elif run.status == "unmeasured":
         # Not judged: the thresholds' verdicts stand above, but the run neither passed nor failed on them.
         out.append(("perfmon: UNMEASURED, no verdict (exit 3): " + "; ".join(run.metadata.get("unmeasured") or ()),
                     "fail"))

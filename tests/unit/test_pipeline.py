@@ -275,3 +275,20 @@ def test_a_browser_sample_is_quarantined_when_saturated_time_took_a_tenth_of_its
     assert run.metadata["quarantine"]["metrics"]["browser_step_duration"] == {"clean": 3, "total": 6}
     kept = run.metrics.select("browser_step_duration")
     assert isinstance(kept, Trend) and (kept.count, kept.sum) == (3, 12000.0)  # the two 1-s steps and the 10-s one
+
+
+def test_a_threshold_on_a_misspelt_custom_metric_is_a_usage_error_once_the_run_shows_the_name(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the run knows a suite's custom metrics: a threshold one letter off one it recorded is the
+    user's typo (exit 2, with the name it meant), not a machine that measured nothing (exit 3)."""
+    monkeypatch.chdir(tmp_path)
+    m = Metrics()
+    m.trend("checkout_time", {"name": "pay"}).record(120.0, T0 + 1)
+    rec = Record("test_checkout", kind="load", metrics=m, vus=1,
+                 thresholds=parse_thresholds({"checkout_tme": ["p(95)<500"]}))
+    done = conclude([rec], Config(), run_id="r", started_at=T0, base_url=None, finished_at=T0 + 5)
+    assert done is not None and done.run.status == "unmeasured" and done.exit_code == 2
+    assert done.run.metadata["misnamed"] == ["threshold checkout_tme: p(95)<500 names 'checkout_tme', which this run "
+                                             "never recorded; did you mean 'checkout_time'?"]
+    assert any(text.startswith("perfmon: UNMEASURED, no verdict (exit 2, a threshold's metric is misspelt): "
+                               "threshold checkout_tme") for text, _ in done.lines())
