@@ -23,6 +23,7 @@ from . import (
     history,
     init,
     merge,
+    migrations,
     regressions,
     report,
     run,
@@ -34,7 +35,7 @@ __all__ = ["main"]
 
 # In the order `perfmon --help` lists them.
 COMMANDS = (init, run, history, show, report, compare, regressions, baseline, gate, flush, capacity, calibrate, merge,
-            browser_server, demo)
+            migrations, browser_server, demo)
 
 
 def parser() -> Parser:

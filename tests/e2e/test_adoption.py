@@ -69,6 +69,12 @@ def test_a_new_project_installs_inits_and_passes_its_first_smoke_run(installed: 
                           capture_output=True, text=True, timeout=120)
     assert said.returncode == 0, said.stderr
     assert (project / "perfmon.toml").is_file() and (project / "tests/browser_perf/test_journeys.py").is_file()
+    schema = subprocess.run([str(installed / "perfmon"), "migrations"], cwd=project, env=env(PATH=path),
+                            capture_output=True, text=True, timeout=120)
+    assert schema.returncode == 0, schema.stderr
+    shipped = sorted((ROOT / "supabase" / "migrations").glob("*.sql"))  # the wheel carries this repository's
+    assert [(p.name, p.read_text()) for p in sorted((project / "supabase" / "migrations").glob("*.sql"))] == [
+        (p.name, p.read_text()) for p in shipped]
     out = subprocess.run([str(installed / "perfmon"), "run", "--profile", "smoke", "--base-url", users_app,
                           "--workers", "2"], cwd=project, env=env(PATH=path, PERF_PASSWORD="testpassword"),
                          capture_output=True, text=True, timeout=900)

@@ -119,3 +119,19 @@ def test_perfmon_version_names_the_distribution(capsys: pytest.CaptureFixture[st
     with pytest.raises(SystemExit) as stopped:
         main(["--version"])
     assert stopped.value.code == 0 and capsys.readouterr().out.strip() == f"perfmon {__version__} (pytest-perfmon)"
+
+
+def test_perfmon_migrations_copies_the_shipped_schema_and_never_overwrites(tmp_path: Path,
+                                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    shipped = sorted((Path(__file__).resolve().parents[2] / "supabase" / "migrations").glob("*.sql"))
+    into = tmp_path / "supabase" / "migrations"
+    into.mkdir(parents=True)
+    (into / shipped[-1].name).write_text("-- the team's own edit\n")
+    assert main(["migrations", "--into", str(into)]) == 0
+    said = capsys.readouterr().out
+    assert sorted(p.name for p in into.glob("*.sql")) == [p.name for p in shipped]
+    assert all((into / p.name).read_text() == p.read_text() for p in shipped[:-1])
+    assert (into / shipped[-1].name).read_text() == "-- the team's own edit\n"  # kept, and said
+    assert f"kept {into / shipped[-1].name} (it exists and differs; nothing overwritten)" in said
+    assert "supabase db push --db-url" in said
+    assert main(["migrations", "--into", str(into)]) == 0 and "wrote" not in capsys.readouterr().out
