@@ -251,6 +251,8 @@ def test_a_workload_in_the_file_replaces_the_built_in_ramp_whole(tmp_path: Path,
     ('[scenarios.feed]\nexecutor = "constant-arrival-rate"\nrate = 5\n', "[scenarios.feed] runs constant-arrival-rate "
                                                                           "and has no duration"),
     ('profil = "smoke"\n', "toml:1: unknown key 'profil' in [tool.perfmon]; did you mean 'profile'?"),
+    ('[scenarios.load]\nstages = [{ duration = "1m", targt = 10 }]\n',
+     "toml:2: unknown key 'targt' in [scenarios.load.stages]; did you mean 'target'?"),
 ])
 def test_a_misspelt_key_or_a_missing_duration_is_refused_before_anything_runs(tmp_path: Path, clean_env: None,
                                                                               body: str, says: str) -> None:

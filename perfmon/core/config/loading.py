@@ -161,9 +161,12 @@ def _scenario(name: str, value: Any, read: Reader) -> Scenario:
     if executor not in EXECUTORS:
         raise read.fail(table, "executor", executor, f"one of {', '.join(EXECUTORS)}")
     example = "{duration = '1m', target = 10}"
+    given = read.tables(table, "stages", raw.get("stages", []), example)
+    for stage in given:  # a misspelt `targt` would otherwise ramp to 0 users
+        known_keys(read, f"{table}.stages", stage, ("duration", "target"))
     stages = tuple(
         Stage(read.duration(table, "duration", s.get("duration")), read.integer(table, "target", s.get("target", 0)))
-        for s in read.tables(table, "stages", raw.get("stages", []), example)
+        for s in given
     )
     if executor.startswith("ramping") and not stages:
         raise read.fail(table, "stages", raw.get("stages", []), f"at least one stage for {executor}, e.g. [{example}]")
