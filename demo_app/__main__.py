@@ -44,7 +44,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"demo_app: {exc}; start PostgreSQL or fix the URL", file=sys.stderr)
         return 2
     except ImportError as exc:
-        print(f"demo_app: {exc.name} is missing; install with: pip install 'pytest-perfmon[demo]'", file=sys.stderr)
+        fix = ("pip install 'pytest-perfmon[demo]' (its PostgreSQL mode)" if str(exc.name).startswith("psycopg")
+               else "pip install --force-reinstall pytest-perfmon")
+        print(f"demo_app: {exc.name} is missing; install it with: {fix}", file=sys.stderr)
         return 2
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False)
     return 0
