@@ -11,10 +11,7 @@ import argparse
 import signal
 import subprocess
 import sys
-import time
 from types import FrameType
-
-import httpx
 
 from ..core.errors import TargetError
 from ._common import Subcommands, port
@@ -22,7 +19,6 @@ from ._common import Subcommands, port
 __all__ = ["register"]
 
 _SEEDED = ("vu0001@example.com", "testpassword")  # demo_app/db.py seeds vu0001..vu0500 with this password
-_START_TIMEOUT_S = 60.0
 
 
 def register(sub: Subcommands) -> None:
@@ -33,7 +29,7 @@ def register(sub: Subcommands) -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from ..system.target import free_port
+    from ..system.target import free_port, wait_healthy
 
     chosen = args.port or free_port()
     url = f"http://{args.host}:{chosen}"
@@ -46,10 +42,12 @@ def _demo(args: argparse.Namespace) -> int:
 
     previous = signal.signal(signal.SIGTERM, stop)
     try:
-        if _answering(child, url):
+        if wait_healthy(child, f"{url}/healthz"):
             print(f"perfmon demo: the WedSync reference app is at {url} (log in as {_SEEDED[0]} / {_SEEDED[1]}; "
                   f"vu0001..vu0500 are seeded); Ctrl-C stops it", flush=True)
-        return child.wait()
+        elif child.poll() is None:
+            raise TargetError(f"the reference app did not answer {url}/healthz in time; is {url} free?")
+        return child.wait()  # it exited: demo_app said why
     except KeyboardInterrupt:
         child.terminate()
         try:
@@ -63,18 +61,3 @@ def _demo(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGTERM, previous)
         if child.poll() is None:
             child.kill()
-
-
-def _answering(child: subprocess.Popen[bytes], url: str) -> bool:
-    """Wait until the app answers its health check; False when it exited first (it said why)."""
-    deadline = time.monotonic() + _START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if child.poll() is not None:
-            return False
-        try:
-            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                return True
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise TargetError(f"the reference app did not answer {url}/healthz within {_START_TIMEOUT_S:.0f} s")

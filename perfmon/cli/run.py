@@ -9,10 +9,9 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Mapping
-from dataclasses import replace
 from pathlib import Path
 
-from ..core.config import Config, parse_duration
+from ..core.config import Config, with_overrides
 from ..core.env import environ
 from ..core.errors import ConfigError
 from ..core.exit_codes import ExitCode
@@ -51,7 +50,7 @@ def register(sub: Subcommands) -> None:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     cfg = config(args)
-    cfg = replace(cfg, override_users=args.users, override_duration_s=_duration(args.duration))
+    cfg = with_overrides(cfg, args.users, args.duration)  # checked before the suites are looked for
     paths: list[str] = []
     select: list[str] = []
     if args.suite is not None:
@@ -109,14 +108,6 @@ def _suite(cfg: Config, key: str, path: str) -> str:
                           f"or above, and no {path} here: run `perfmon init` in your repository, or pass --config")
     raise ConfigError(f"{cfg.source}: suites.{key} = {path!r}, and {cfg.root / path} does not exist; write the "
                       f"suite's folder there (relative to {cfg.root})")
-
-
-def _duration(text: str | None) -> float | None:
-    """``--duration``, checked before anything else (a typo there is the command line's, not the project's)."""
-    seconds = parse_duration(text, what="--duration") if text is not None else None
-    if seconds is not None and seconds <= 0:
-        raise ConfigError(f"--duration {text}: give a duration above 0, e.g. 30s")
-    return seconds
 
 
 def _overrides(args: argparse.Namespace, cfg: Config) -> list[str]:

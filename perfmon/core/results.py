@@ -29,7 +29,6 @@ from .metrics import Counter, Metrics, Rate, Trend
 from .thresholds import ThresholdOutcome
 
 __all__ = [
-    "HISTORY_KEY",
     "RUN_STATUSES",
     "TEST_TYPES",
     "PerformanceMetrics",
@@ -52,7 +51,7 @@ RUN_STATUSES: tuple[RunStatus, ...] = ("passed", "failed", "interrupted", "parti
 _LATENCY = ("http_req_duration", "browser_step_duration")
 _FAILED = ("http_req_failed", "browser_iteration_failed")
 _THROUGHPUT = ("http_reqs", "browser_iterations")
-HISTORY_KEY = "regressions"  # where the comparison is kept in the stored metadata (summary.json v1)
+_HISTORY_KEY = "regressions"  # where the comparison is kept in the stored metadata (summary.json v1)
 
 
 def test_type_of(scenario: str) -> str:
@@ -248,7 +247,7 @@ class Run:
         """``metadata`` with the findings in it as ``derived`` and the comparison as ``regressions`` (the
         shape stores and summary.json keep)."""
         return {**self.metadata, **({"derived": derived_dict(self.findings)} if self.findings else {}),
-                **({HISTORY_KEY: self.comparison.to_dict()} if self.comparison is not None else {})}
+                **({_HISTORY_KEY: self.comparison.to_dict()} if self.comparison is not None else {})}
 
     def finding(self, kind: type[F], scenario: str | None = None) -> F | None:
         """The run's finding of ``kind`` (of ``scenario``, for a per-scenario one), if there is one."""
@@ -329,14 +328,14 @@ class Run:
 
 def _comparison(metadata: dict[str, Any]) -> HistoryComparison | None:
     """The stored comparison, taken out of ``metadata``; a malformed one stays there as it was (never dropped)."""
-    found = metadata.get(HISTORY_KEY)
+    found = metadata.get(_HISTORY_KEY)
     if not isinstance(found, Mapping):
         return None
     try:
         comparison = HistoryComparison.from_dict(found)
     except (KeyError, TypeError, ValueError):
         return None
-    del metadata[HISTORY_KEY]
+    del metadata[_HISTORY_KEY]
     return comparison
 
 

@@ -6,10 +6,16 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
-__all__ = ["did_you_mean"]
+__all__ = ["closest", "did_you_mean"]
+
+
+def closest(word: str, known: Iterable[str], *, cutoff: float = 0.6) -> str | None:
+    """The name of ``known`` closest to ``word`` at difflib's ``cutoff`` ratio, or None."""
+    found = difflib.get_close_matches(word, list(known), n=1, cutoff=cutoff)
+    return found[0] if found else None
 
 
 def did_you_mean(word: str, known: Iterable[str]) -> str:
     """``"; did you mean 'profile'?"`` for the closest of ``known``, or ``""`` when none is close."""
-    found = difflib.get_close_matches(word, list(known), n=1, cutoff=0.6)
-    return f"; did you mean {found[0]!r}?" if found else ""
+    found = closest(word, known)
+    return f"; did you mean {found!r}?" if found else ""

@@ -66,7 +66,7 @@ def _scenario_from_args(name: str, cfg: Config, users: int | None, duration: str
         changes["thresholds"] = tuple(parse_thresholds(thresholds))
     found = replace(base, **changes) if changes else base
     # The command line's --users/--duration win over the test's own sizes, as k6's flags over its options.
-    return found.overridden(cfg.override_users, cfg.override_duration_s) if changes else found
+    return found.overridden(cfg.override_users, cfg.override_duration_s) if own else found  # cfg.scenario did it
 
 
 class NamedTest(Protocol):

@@ -23,9 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..core.metrics import parse_selector
-from ..core.metrics.catalog import BUILTIN_METRICS
+from ..core.metrics.catalog import misspelt
 from ..core.results import Run
-from ..core.suggest import did_you_mean
 from ..core.thresholds import Threshold, ThresholdOutcome, evaluate
 from .quarantine import clean_shortfall
 from .validity import distorted, measured_saturation, unsampled
@@ -84,10 +83,11 @@ def judge(run: Run, thresholds: list[Threshold], facts: RunFacts, *, unreliable_
 def _misnamed(run: Run, empty: list[ThresholdOutcome]) -> list[str]:
     """A threshold whose metric recorded nothing, named like one that did (or a built-in one): a typo
     that only the run could reveal (a custom metric's name is known once the suite records it)."""
-    recorded = set(run.metrics.names()) | BUILTIN_METRICS
+    recorded = run.metrics.names()
     out = []
     for o in empty:
         name = parse_selector(o.threshold.metric)[0]
-        if name not in recorded and (hint := did_you_mean(name, recorded)):
-            out.append(f"threshold {o.threshold} names {name!r}, which this run never recorded{hint}")
+        if (meant := misspelt(name, recorded)) is not None:
+            out.append(f"threshold {o.threshold} names {name!r}, which this run never recorded; did you mean "
+                       f"{meant!r}?")
     return out

@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 
-from ..core.config import Config, Shard, find_config_file, load_config, parse_duration
+from ..core.config import Shard, find_config_file, load_config, with_overrides
 from ..core.env import read
 from ..core.errors import ConfigError, PerfmonError
 from ..core.exit_codes import ExitCode
@@ -162,7 +162,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if iterations := config.getoption("perf_iterations"):
         cfg = replace(cfg, profile=replace(cfg.profile, browser_iterations=iterations))
     try:
-        cfg = _overridden(cfg, config)
+        cfg = with_overrides(cfg, config.getoption("perf_users"), config.getoption("perf_duration"),
+                             flags=("--perf-users", "--perf-duration"))
         cfg.accounts.check()  # a password variable named but not set: before anything runs
     except PerfmonError as exc:
         user_error(exc, config)
@@ -207,17 +208,6 @@ def _config_file(config: pytest.Config) -> Path | None:
         if (found := find_config_file(start if start.is_dir() else start.parent)) is not None:
             return found
     return None
-
-
-def _overridden(cfg: Config, config: pytest.Config) -> Config:
-    """``--perf-users`` and ``--perf-duration``: every API scenario's size and length, after the profile."""
-    users, duration = config.getoption("perf_users"), config.getoption("perf_duration")
-    if users is not None and users < 1:
-        raise ConfigError(f"--perf-users {users}: give 1 or more users")
-    seconds = parse_duration(duration, what="--perf-duration") if duration is not None else None
-    if seconds is not None and seconds <= 0:
-        raise ConfigError(f"--perf-duration {duration}: give a duration above 0, e.g. 30s")
-    return replace(cfg, override_users=users, override_duration_s=seconds)
 
 
 def _sharding(config: pytest.Config, workerinput: dict[str, Any] | None) -> tuple[Shard | None, str | None]:

@@ -24,7 +24,7 @@ import httpx
 from ..core.env import environ
 from ..core.errors import ConfigError, TargetError
 
-__all__ = ["check_reachable", "free_port", "start_local_target"]
+__all__ = ["check_reachable", "free_port", "start_local_target", "wait_healthy"]
 
 _START_TIMEOUT_S = 60.0
 
@@ -78,21 +78,29 @@ def start_local_target(
         except OSError as exc:
             raise ConfigError(f"cannot start the target with {command!r}: {exc}; fix target_command") from None
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + _START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            tail = log.read_text(errors="replace").strip().splitlines()[-1:] or ["(no output)"]
-            raise TargetError(f"the target app exited with code {proc.returncode} at start: {tail[0]} "
-                              f"(log: {_kept(log, log_dir)})")
-        try:
-            if httpx.get(url + health_path, timeout=2).status_code == 200:
-                return {"base_url": url, "pid": proc.pid, "pids": [proc.pid], "log": str(log)}
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
+    if wait_healthy(proc, url + health_path):
+        return {"base_url": url, "pid": proc.pid, "pids": [proc.pid], "log": str(log)}
+    if proc.poll() is not None:
+        tail = log.read_text(errors="replace").strip().splitlines()[-1:] or ["(no output)"]
+        raise TargetError(f"the target app exited with code {proc.returncode} at start: {tail[0]} "
+                          f"(log: {_kept(log, log_dir)})")
     proc.kill()
     raise TargetError(f"the target app did not answer {url}{health_path} within {_START_TIMEOUT_S:.0f}s "
                       f"(log: {_kept(log, log_dir)})")
+
+
+def wait_healthy(proc: subprocess.Popen[Any], health_url: str, timeout_s: float = _START_TIMEOUT_S) -> bool:
+    """Wait until a just-started app answers ``health_url`` with 200; False when it exited first or
+    ``timeout_s`` passed (the caller tells which by ``proc.poll()``)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if httpx.get(health_url, timeout=2).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    return False
 
 
 def _kept(log: Path, log_dir: Path | None) -> Path:

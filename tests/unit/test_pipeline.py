@@ -292,3 +292,16 @@ def test_a_threshold_on_a_misspelt_custom_metric_is_a_usage_error_once_the_run_s
                                              "never recorded; did you mean 'checkout_time'?"]
     assert any(text.startswith("perfmon: UNMEASURED, no verdict (exit 2, a threshold's metric is misspelt): "
                                "threshold checkout_tme") for text, _ in done.lines())
+
+
+def test_a_threshold_on_a_custom_metric_the_run_never_recorded_is_not_taken_for_a_typo_of_a_distant_name(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only a name one letter off is a typo (exit 2); one merely alike, never recorded, is exit 3."""
+    monkeypatch.chdir(tmp_path)
+    m = Metrics()
+    m.trend("checkout_time", {"name": "pay"}).record(120.0, T0 + 1)
+    rec = Record("test_checkout", kind="load", metrics=m, vus=1,
+                 thresholds=parse_thresholds({"checkout_items": ["p(95)<500"]}))
+    done = conclude([rec], Config(), run_id="r", started_at=T0, base_url=None, finished_at=T0 + 5)
+    assert done is not None and done.run.status == "unmeasured" and done.exit_code == 3
+    assert "misnamed" not in done.run.metadata

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ..durations import parse_duration
 from ..env import VARIABLES, Variable
-from .loading import find_config_file, load_config
+from .loading import find_config_file, load_config, with_overrides
 from .model import (
     BUILTIN_BROWSER_THRESHOLDS,
     DEFAULT_FLOORS,
@@ -48,4 +48,5 @@ __all__ = [
     "find_config_file",
     "load_config",
     "parse_duration",
+    "with_overrides",
 ]

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from ..durations import parse_duration
 from ..env import VARIABLES, read_named
 from ..env import read as read_env
 from ..errors import ConfigError
@@ -51,6 +52,7 @@ __all__ = [
     "find_config_file",
     "load_config",
     "merged",
+    "with_overrides",
 ]
 
 DEFAULT_PROFILE = "smoke"  # the cheapest: forgetting --profile never starts a 25-minute run
@@ -125,7 +127,7 @@ def merged(builtin: Mapping[str, Any], own: Mapping[str, Any]) -> dict[str, Any]
             if not isinstance(table, Mapping):
                 tables[name] = table
                 continue
-            if section == "scenarios" and set(table) & _WORKLOAD:
+            if section == "scenarios" and set(table).intersection(_WORKLOAD):
                 base = {k: v for k, v in base.items() if k not in _WORKLOAD}
             both = {**base, **table}
             if isinstance(base.get("thresholds"), Mapping) and isinstance(table.get("thresholds"), Mapping):
@@ -135,11 +137,9 @@ def merged(builtin: Mapping[str, Any], own: Mapping[str, Any]) -> dict[str, Any]
     return out
 
 
-_WORKLOAD = frozenset({"executor", "vus", "users", "duration", "stages", "rate", "max_vus", "maxVUs", "iterations",
-                       "min_duration"})
-_SCENARIO_KEYS = ("executor", "vus", "users", "duration", "stages", "rate", "max_vus", "maxVUs", "iterations",
-                  "think_time", "min_duration", "processes", "graceful_stop", "gracefulStop", "transport",
-                  "thresholds")
+_WORKLOAD = ("executor", "vus", "users", "duration", "stages", "rate", "max_vus", "maxVUs", "iterations",
+             "min_duration")
+_SCENARIO_KEYS = (*_WORKLOAD, "think_time", "processes", "graceful_stop", "gracefulStop", "transport", "thresholds")
 _PROFILE_KEYS = ("max_duration", "users_factor", "browser_iterations", "think_time")
 
 
@@ -300,6 +300,18 @@ def _accounts(raw: Any, read: Reader, env: Mapping[str, str] | None) -> Accounts
         raise read.fail(name, "email", found.email, "the user number written as {n}, e.g. 'vu{n:04d}@example.com'"
                         ) from None
     return found
+
+
+def with_overrides(cfg: Config, users: int | None, duration: str | None, *,
+                   flags: tuple[str, str] = ("--users", "--duration")) -> Config:
+    """``cfg`` with every scenario at ``users`` at its peak and lasting ``duration`` (the command line's
+    overrides, named by ``flags`` in an error), applied after the profile by ``Config.scenario``."""
+    if users is not None and users < 1:
+        raise ConfigError(f"{flags[0]} {users}: give 1 or more users")
+    seconds = parse_duration(duration, what=flags[1]) if duration is not None else None
+    if seconds is not None and seconds <= 0:
+        raise ConfigError(f"{flags[1]} {duration}: give a duration above 0, e.g. 30s")
+    return replace(cfg, override_users=users, override_duration_s=seconds)
 
 
 def load_config(

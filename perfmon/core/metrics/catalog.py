@@ -10,7 +10,9 @@ far from every built-in name is the suite's own and is left alone.
 
 from __future__ import annotations
 
-import difflib
+from collections.abc import Iterable
+
+from ..suggest import closest
 
 __all__ = ["BUILTIN_METRICS", "misspelt"]
 
@@ -36,9 +38,8 @@ BUILTIN_METRICS = frozenset({
 _CLOSE = 0.85  # difflib's ratio: one or two letters off a name of this length
 
 
-def misspelt(name: str) -> str | None:
-    """The built-in metric ``name`` was probably meant as, when it is not one itself but close to one."""
-    if name in BUILTIN_METRICS:
-        return None
-    found = difflib.get_close_matches(name, BUILTIN_METRICS, n=1, cutoff=_CLOSE)
-    return found[0] if found else None
+def misspelt(name: str, also: Iterable[str] = ()) -> str | None:
+    """The metric ``name`` was probably meant as: a built-in one (or one of ``also``, the custom ones a
+    run recorded) it is close to without being one."""
+    known = BUILTIN_METRICS.union(also)
+    return None if name in known else closest(name, known, cutoff=_CLOSE)
