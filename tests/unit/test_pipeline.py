@@ -16,7 +16,7 @@ from perfmon.core.config import Config, Stage, load_config
 from perfmon.core.findings import GeneratorCost, JourneyCost, SpikeRecovery
 from perfmon.core.records import MeasurementLog, Record, read_records
 from perfmon.core.results import ScenarioRun
-from perfmon.pipeline import RunFacts, conclude, summary_lines
+from perfmon.pipeline import Concluded, RunFacts, conclude, summary_lines
 from perfmon.report import write_reports
 
 SPIKE_STAGES = (Stage(30, 10), Stage(5, 50), Stage(20, 50), Stage(5, 10), Stage(60, 10))
@@ -277,31 +277,27 @@ def test_a_browser_sample_is_quarantined_when_saturated_time_took_a_tenth_of_its
     assert isinstance(kept, Trend) and (kept.count, kept.sum) == (3, 12000.0)  # the two 1-s steps and the 10-s one
 
 
+def _checkout_run(threshold_metric: str) -> Concluded:
+    """A run that recorded the custom metric ``checkout_time``, judged on ``threshold_metric``."""
+    m = Metrics()
+    m.trend("checkout_time", {"name": "pay"}).record(120.0, T0 + 1)
+    rec = Record("test_checkout", kind="load", metrics=m, vus=1,
+                 thresholds=parse_thresholds({threshold_metric: ["p(95)<500"]}))
+    done = conclude([rec], Config(), run_id="r", started_at=T0, base_url=None, finished_at=T0 + 5)
+    assert done is not None and done.run.status == "unmeasured"
+    return done
+
+
 def test_a_threshold_on_a_misspelt_custom_metric_is_a_usage_error_once_the_run_shows_the_name(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Only the run knows a suite's custom metrics: a threshold one letter off one it recorded is the
     user's typo (exit 2, with the name it meant), not a machine that measured nothing (exit 3)."""
     monkeypatch.chdir(tmp_path)
-    m = Metrics()
-    m.trend("checkout_time", {"name": "pay"}).record(120.0, T0 + 1)
-    rec = Record("test_checkout", kind="load", metrics=m, vus=1,
-                 thresholds=parse_thresholds({"checkout_tme": ["p(95)<500"]}))
-    done = conclude([rec], Config(), run_id="r", started_at=T0, base_url=None, finished_at=T0 + 5)
-    assert done is not None and done.run.status == "unmeasured" and done.exit_code == 2
+    done = _checkout_run("checkout_tme")
+    assert done.exit_code == 2
     assert done.run.metadata["misnamed"] == ["threshold checkout_tme: p(95)<500 names 'checkout_tme', which this run "
                                              "never recorded; did you mean 'checkout_time'?"]
     assert any(text.startswith("perfmon: UNMEASURED, no verdict (exit 2, a threshold's metric is misspelt): "
                                "threshold checkout_tme") for text, _ in done.lines())
-
-
-def test_a_threshold_on_a_custom_metric_the_run_never_recorded_is_not_taken_for_a_typo_of_a_distant_name(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Only a name one letter off is a typo (exit 2); one merely alike, never recorded, is exit 3."""
-    monkeypatch.chdir(tmp_path)
-    m = Metrics()
-    m.trend("checkout_time", {"name": "pay"}).record(120.0, T0 + 1)
-    rec = Record("test_checkout", kind="load", metrics=m, vus=1,
-                 thresholds=parse_thresholds({"checkout_items": ["p(95)<500"]}))
-    done = conclude([rec], Config(), run_id="r", started_at=T0, base_url=None, finished_at=T0 + 5)
-    assert done is not None and done.run.status == "unmeasured" and done.exit_code == 3
-    assert "misnamed" not in done.run.metadata
+    alike = _checkout_run("checkout_items")  # merely alike, never recorded: no verdict, not a typo
+    assert alike.exit_code == 3 and "misnamed" not in alike.run.metadata
