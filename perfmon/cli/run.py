@@ -15,7 +15,6 @@ from ..core.config import Config, with_overrides
 from ..core.env import environ
 from ..core.errors import ConfigError
 from ..core.exit_codes import ExitCode
-from ..core.numbers import number
 from ._common import TYPES, Subcommands, config, positive
 
 __all__ = ["register"]
@@ -84,7 +83,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         argv += ["--perf-run-id", args.run_id]
     if args.suite is not None:
         argv += ["--perf"]
-    argv += _overrides(args, cfg)
+    argv += _overrides(args)
     extra = [a for a in args.pytest_args if a != "--"]
     with tempfile.TemporaryDirectory(prefix="perfmon-run-") as tmp:
         decided = Path(tmp) / "exit"
@@ -110,25 +109,16 @@ def _suite(cfg: Config, key: str, path: str) -> str:
                       f"suite's folder there (relative to {cfg.root})")
 
 
-def _overrides(args: argparse.Namespace, cfg: Config) -> list[str]:
+def _overrides(args: argparse.Namespace) -> list[str]:
     """The pytest options of ``--base-url``, ``--users``, ``--duration`` and ``--no-store``, said in one
-    line first, with the profile and about how long the API scenarios will take."""
-    kinds = {"all": ("load", "stress"), "browser": ()}.get(args.type, (args.type,))
-    lengths = [(k, cfg.scenario(k).total_duration_s) for k in kinds if k in cfg.scenarios]
-    timed = ", ".join(f"{k} {number(s, 's')}" for k, s in lengths)
-    said = [f"{cfg.profile.describe()}"]
-    if lengths:
-        said.append(f"up to {number(sum(s for _, s in lengths), 's')} of API load ({timed}, where a test runs it)"
-                    + (" and the browser journeys" if args.type == "all" else ""))
-    if args.base_url:
-        said.append(f"target {args.base_url}")
+    line first (the profile and its scenarios' lengths follow in pytest's header)."""
+    said = [f"target {args.base_url}"] if args.base_url else []
     given = [f"{flag} {value}" for flag, value in (("--users", args.users), ("--duration", args.duration))
              if value is not None]
-    if given:
-        said.append(f"{' '.join(given)} override every scenario")
-    if args.no_store:
-        said.append("nothing will be stored (--no-store)")
-    print("perfmon: " + "; ".join(said), file=sys.stderr, flush=True)
+    said += [f"{' '.join(given)} override every scenario"] if given else []
+    said += ["nothing will be stored (--no-store)"] if args.no_store else []
+    if said:
+        print("perfmon: " + "; ".join(said), file=sys.stderr, flush=True)
     found = ["--base-url", args.base_url] if args.base_url else []
     found += ["--perf-users", str(args.users), "--perf-vus", str(args.users)] if args.users else []
     found += ["--perf-duration", args.duration] if args.duration else []

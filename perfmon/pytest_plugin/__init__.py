@@ -304,11 +304,12 @@ def _perf_beside_playwright(config: pytest.Config, journeys: list[pytest.Item]) 
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
-    """What the run will do, before it does it: the profile and the config it read."""
+    """What the run will do, before it does it: the profile, its scenarios' lengths, the config read."""
     if (process := config.stash.get(PROCESS, None)) is None:
         return None
     cfg = process.config
-    return f"perfmon: {cfg.profile.describe()}; config: {cfg.source or 'built-in defaults (no perfmon.toml found)'}"
+    return (f"perfmon: {cfg.profile.describe()}; API scenarios at this profile: {cfg.scenario_lengths()}; config: "
+            f"{cfg.source or 'built-in defaults (no perfmon.toml found)'}")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -116,9 +116,12 @@ def test_run_overrides_users_duration_base_url_and_store(tmp_path: Path, demo: D
     out = run(perfmon_cmd("run", "--type", "load", "--base-url", demo.url, "--users", "2", "--duration", "2s",
                           "--no-store", "--workers", "0"), tmp_path)
     assert out.returncode == 0, out.stdout + out.stderr
+    assert (f"perfmon: target {demo.url}; --users 2 --duration 2s override every scenario; nothing will be stored "
+            "(--no-store)") in out.stderr
+    # pytest's header: the profile, and every API scenario at the length the overrides gave it.
     assert ("perfmon: profile smoke: every scenario squeezed into 12 s, users x0.1, 1 journey iteration(s) per "
-            f"virtual user; up to 2 s of API load (load 2 s, where a test runs it); target {demo.url}; --users 2 "
-            "--duration 2s override every scenario; nothing will be stored (--no-store)") in out.stderr
+            "virtual user; API scenarios at this profile: endurance 2 s, load 2 s, spike 2 s, stress 2 s; config: "
+            f"{tmp_path / 'perfmon.toml'}") in out.stdout
     assert "users 2 " in out.stdout  # the ramp's peak, from --users
     assert not (tmp_path / ".perfmon" / "results.db").exists()
 

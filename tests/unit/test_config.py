@@ -46,6 +46,8 @@ def test_the_built_in_defaults_reproduce_the_spec_in_a_project_that_sets_nothing
 def test_smoke_is_the_default_profile_and_squeezes_scenarios_into_seconds(tmp_path: Path, clean_env: None) -> None:
     cfg = load_config(write(tmp_path, ""))
     assert cfg.profile.name == "smoke"  # forgetting --profile never starts the 25-minute release run
+    # what each run's first line says: the spike keeps its 60-s minimum, the journeys are not timed
+    assert cfg.scenario_lengths() == "endurance 30 s, load 12 s, spike 60 s, stress 12 s"
     load = cfg.scenario("load")
     assert load.total_duration_s == pytest.approx(12)
     assert load.peak_vus == 10

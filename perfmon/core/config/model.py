@@ -305,6 +305,12 @@ class Config:
                    if t.metric not in covered]
         return own + builtin
 
+    def scenario_lengths(self) -> str:
+        """``load 12 s, stress 12 s, …``: how long each API scenario runs under this profile and the
+        command line's overrides (which of them a run starts, only its tests know)."""
+        return ", ".join(f"{name} {self.scenario(name).total_duration_s:g} s" for name in sorted(self.scenarios)
+                         if self.scenarios[name].executor != "per-vu-iterations")
+
     def scenario(self, name: str) -> Scenario:
         """The named scenario, scaled by the active profile (and sliced to this shard of a sharded run)."""
         try:
