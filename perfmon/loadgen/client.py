@@ -29,6 +29,7 @@ from urllib.parse import urlencode, urlsplit
 from ..core.metrics import Counter, Metrics, Rate, Trend
 from ..core.names import endpoint_name
 from .transports import Transport
+from .urls import InvalidHeader, check_headers
 
 __all__ = ["Client", "RequestError", "Response", "endpoint_name"]
 
@@ -138,24 +139,20 @@ class Client:
             if len(self._labels) < 1024:  # unique query strings must not grow this without bound
                 self._labels[full] = label
         merged = {**self.headers, **headers} if headers else self.headers
-        body: bytes | None = None
-        if json is not None:
-            body = jsonlib.dumps(json).encode()
-            merged = {**merged, "Content-Type": "application/json"}
-        elif content is not None:
-            body = content
-        elif data is not None:
-            if isinstance(data, Mapping):
-                body = urlencode(data, doseq=True).encode()
-                merged = {**merged, "Content-Type": "application/x-www-form-urlencoded"}
-            else:
-                body = data.encode() if isinstance(data, str) else bytes(data)
+        body, kind = _body(json, data, content)
+        if kind is not None:
+            merged = {**merged, "Content-Type": kind}
         if params:
             full = f"{full}{'&' if '?' in full else '?'}{urlencode(params, doseq=True)}"
         start = time.perf_counter()
         if self.intended_start is not None:
             start = min(start, self.intended_start)
             self.intended_start = None
+        try:
+            check_headers(merged)
+        except InvalidHeader as exc:  # never sent; failed as httpx fails it (a RequestError), and counted
+            self._record(label, method, "0", 0.0, True, "InvalidHeader")
+            raise RequestError(f"{method} {full}: InvalidHeader: {exc}", kind="InvalidHeader") from exc
         try:
             status, found, received, final = await self._transport.send(
                 method, full, merged, body, self._timeout_s if timeout is None else timeout)
@@ -218,3 +215,16 @@ class Client:
 
     async def head(self, url: str, **kw: Any) -> Response:
         return await self.request("HEAD", url, **kw)
+
+
+def _body(json: Any, data: Any, content: bytes | None) -> tuple[bytes | None, str | None]:
+    """The request body from httpx's three ways of giving one, and the Content-Type it implies."""
+    if json is not None:
+        return jsonlib.dumps(json).encode(), "application/json"
+    if content is not None:
+        return content, None
+    if data is None:
+        return None, None
+    if isinstance(data, Mapping):
+        return urlencode(data, doseq=True).encode(), "application/x-www-form-urlencoded"
+    return (data.encode() if isinstance(data, str) else bytes(data)), None

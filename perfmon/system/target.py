@@ -17,10 +17,10 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
+from ..core.config import check_base_url
 from ..core.env import environ
 from ..core.errors import ConfigError, TargetError
 
@@ -38,15 +38,7 @@ def free_port() -> int:
 
 def check_reachable(base_url: str, timeout_s: float = 10.0) -> None:
     """Raise :class:`TargetError` unless ``base_url`` accepts connections (any answer, or none in time)."""
-    parts = urlsplit(base_url)
-    try:
-        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
-    except ValueError:
-        ok = False
-    else:
-        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
-    if not ok:
-        raise ConfigError(f"BASE_URL {base_url!r} is not an http(s) URL; write e.g. http://127.0.0.1:8000")
+    check_base_url(base_url)
     try:
         # A server that accepts the connection but never answers is reachable: the run will measure it hang.
         httpx.get(base_url, timeout=httpx.Timeout(timeout_s, read=3.0), follow_redirects=False)

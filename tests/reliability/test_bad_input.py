@@ -81,10 +81,20 @@ def test_a_utf16_config_is_one_line_even_when_found_by_discovery(tmp_path: Path,
     assert f"{tmp_path / name}: not UTF-8 text" in one_line_error(out)
 
 
-def test_a_base_url_with_a_bad_port_is_one_line(tmp_path: Path) -> None:
-    out = run(pytest_cmd("test_quick.py"), project(tmp_path), BASE_URL="http://127.0.0.1:abc")
+@pytest.mark.parametrize(("url", "said"), [
+    ("http://127.0.0.1:abc", "base URL 'http://127.0.0.1:abc' is not a valid URL"),
+    ("http://[::1", "base URL 'http://[::1' is not a valid URL"),
+    (" http://127.0.0.1:9", "base URL ' http://127.0.0.1:9' has spaces around it"),
+    ("http://127.0.0.1:9/?x=1", "base URL 'http://127.0.0.1:9/?x=1' has a query or fragment"),
+    ("http://127.0.0.1:9/app#top", "base URL 'http://127.0.0.1:9/app#top' has a query or fragment"),
+    ("ftp://127.0.0.1:9", "base URL 'ftp://127.0.0.1:9' is not an http(s) address"),
+], ids=["port", "ipv6-open", "space", "query", "fragment", "scheme"])
+def test_a_base_url_no_request_could_use_is_one_line(tmp_path: Path, url: str, said: str) -> None:
+    """Before #36 a query or fragment sent every request to '/' and the run passed; a space or an
+    open IPv6 bracket ended as 'unreachable' or an INTERNALERROR, exit 3."""
+    out = run(pytest_cmd("test_quick.py"), project(tmp_path), BASE_URL=url)
     assert out.returncode == 2
-    assert "BASE_URL 'http://127.0.0.1:abc' is not an http(s) URL" in one_line_error(out)
+    assert said in one_line_error(out)
 
 
 def test_a_malformed_alert_webhook_does_not_break_a_failing_run(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ..durations import parse_duration
 from ..env import VARIABLES, Variable
-from .loading import find_config_file, load_config, with_overrides
+from .loading import check_base_url, find_config_file, load_config, with_overrides
 from .model import (
     BUILTIN_BROWSER_THRESHOLDS,
     DEFAULT_FLOORS,
@@ -45,6 +45,7 @@ __all__ = [
     "Stage",
     "Suites",
     "Variable",
+    "check_base_url",
     "find_config_file",
     "load_config",
     "parse_duration",

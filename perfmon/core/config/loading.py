@@ -49,6 +49,7 @@ __all__ = [
     "DEFAULT_PROFILE",
     "builtin_tables",
     "builtin_text",
+    "check_base_url",
     "find_config_file",
     "load_config",
     "merged",
@@ -353,7 +354,7 @@ def load_config(
         regression_gate=_regression_gate(data.get("regression_gate", {}), read),
         environment=environment,
         store=setting("store", store, defaults.store) or defaults.store,
-        base_url=setting("base_url", base_url),
+        base_url=check_base_url(setting("base_url", base_url)),
         target_command=setting("target_command", None, defaults.target_command) or defaults.target_command,
         accounts=_accounts(data.get("accounts", {}), read, env),
         suites=_section(Suites, data.get("suites", {}), read, "suites"),
@@ -385,6 +386,27 @@ def _monitor(data: Mapping[str, Any], read: Reader, defaults: Config) -> Monitor
     gates_raw = read.table("", "monitor", data.get("monitor", {}))
     known_keys(read, "monitor", gates_raw, tuple(vars(defaults.monitor)))
     return MonitorGates(**{k: read.number("monitor", k, v) for k, v in gates_raw.items()})
+
+
+def check_base_url(url: str | None) -> str | None:
+    """The target's address as every request is joined to it: refused when a request could not go
+    where the user meant (a query or fragment would swallow every path; a space is a typo)."""
+    if url is None:
+        return None
+    how = "write it as http://host:port or https://host (BASE_URL, base_url or --base-url)"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError as exc:
+        raise ConfigError(f"base URL {redact(url)!r} is not a valid URL ({exc}); {how}") from None
+    if url != url.strip():
+        raise ConfigError(f"base URL {redact(url)!r} has spaces around it; {how}")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"base URL {redact(url)!r} is not an http(s) address; {how}")
+    if parts.query or parts.fragment or url.endswith(("?", "#")):
+        raise ConfigError(f"base URL {redact(url)!r} has a query or fragment, which every request path would be "
+                          f"joined after; {how}, with a path at most")
+    return url
 
 
 def _target_db(url: str | None) -> str | None:
