@@ -1,7 +1,9 @@
 """One redactor for every secret perfmon might print or write.
 
 Applied to every line printed, every error message (``PerfmonError.__str__``), every report
-file, every spool file and the run's stored ``base_url``. Hand-written because no library
+file, and to a run's fields before it is written anywhere (``redact_tree``; the pipeline relabels
+its metric series and redacts its metadata, so the store, the spool and the reports hold the same
+masked run). Hand-written because no library
 covers these shapes together; each pattern below is one shape seen in a real leak:
 
 - URL userinfo: ``postgresql://u:secret@h/db``, ``http://admin:hunter2@host`` -> ``u:***@``;
@@ -14,18 +16,22 @@ covers these shapes together; each pattern below is one shape seen in a real lea
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from .env import environ
 
-__all__ = ["MASK", "redact"]
+__all__ = ["MASK", "redact", "redact_tree", "redactor"]
 
 MASK = "***"
 
 # scheme://user:password@ : the password is everything up to the last '@' before the host.
 _USERINFO = re.compile(r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/?#@'\"]*:)(?P<secret>[^\s/?#'\"]*)(?=@)")
+# A name that is, or ends in, a secret's word after a separator: token=, api_token=, refresh_token=,
+# client_secret=, X-Amz-Signature=, sig=, auth= (not monkey=)
 _KEYWORD = re.compile(
-    r"(?P<head>\b(?:password|passwd|pwd|pass|secret|token|access_token|api_?key|apikey|sslpassword|key)=)"
+    r"(?P<head>\b(?:[\w.-]*[_.-])?(?:password|passwd|pwd|pass|secret|token|apikey|key|sslpassword|sig|signature|"
+    r"auth|credentials?)=)"
     r"(?P<secret>'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|[^\s&'\"<>,;)]+)",
     re.IGNORECASE,
 )
@@ -42,12 +48,40 @@ def _env_secrets(env: Mapping[str, str]) -> list[str]:
 
 def redact(text: str, *, env: Mapping[str, str] | None = None) -> str:
     """``text`` with every secret it carries replaced by ``***`` (see the module docstring)."""
-    if not text:
+    return redactor(env)(text)
+
+
+def redact_tree(value: Any, *, env: Mapping[str, str] | None = None) -> Any:
+    """A JSON-like tree with every string *value* redacted, field by field: keys, numbers and booleans
+    are never touched, so a secret that happens to equal a word or a digit string cannot corrupt the
+    data (rewriting serialised JSON once turned ``"status": "passed"`` into ``"***"``)."""
+    one = redactor(env)
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, str):
+            return one(node)
+        if isinstance(node, Mapping):
+            return {k: walk(v) for k, v in node.items()}
+        if isinstance(node, list | tuple):
+            return [walk(v) for v in node]
+        return node
+
+    return walk(value)
+
+
+def redactor(env: Mapping[str, str] | None = None) -> Callable[[str], str]:
+    """:func:`redact` with the environment's secrets read once, for redacting many fields."""
+    secrets = _env_secrets(environ() if env is None else env)
+
+    def one(text: str) -> str:
+        if not text:
+            return text
+        text = _USERINFO.sub(lambda m: m["head"] + MASK, text)
+        text = _KEYWORD.sub(lambda m: m["head"] + MASK, text)
+        text = _JWT.sub(MASK, text)
+        text = _SUPABASE_KEY.sub(lambda m: m[1] + MASK, text)
+        for value in secrets:
+            text = text.replace(value, MASK)
         return text
-    text = _USERINFO.sub(lambda m: m["head"] + MASK, text)
-    text = _KEYWORD.sub(lambda m: m["head"] + MASK, text)
-    text = _JWT.sub(MASK, text)
-    text = _SUPABASE_KEY.sub(lambda m: m[1] + MASK, text)
-    for value in _env_secrets(environ() if env is None else env):
-        text = text.replace(value, MASK)
-    return text
+
+    return one

@@ -18,7 +18,7 @@ import socket
 import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypeVar
 
 from .._version import __version__
@@ -26,6 +26,7 @@ from .comparison import HistoryComparison
 from .config import Stage
 from .findings import Finding, derived_dict, findings_from
 from .metrics import Counter, Metrics, Rate, Trend
+from .redaction import redact_tree, redactor
 from .thresholds import ThresholdOutcome
 
 __all__ = [
@@ -248,6 +249,16 @@ class Run:
         shape stores and summary.json keep)."""
         return {**self.metadata, **({"derived": derived_dict(self.findings)} if self.findings else {}),
                 **({_HISTORY_KEY: self.comparison.to_dict()} if self.comparison is not None else {})}
+
+    def redact_fields(self) -> None:
+        """Mask every secret in the run's free text, field by field, before it is written anywhere: tag
+        values (an endpoint path holding a token, a test named after a parameter), the base URL, the
+        metadata's strings, why a scenario stopped. Ids, statuses, numbers and keys are never touched."""
+        one = redactor()
+        self.metrics = self.metrics.relabelled(one)
+        self.base_url = one(self.base_url) if self.base_url else self.base_url
+        self.metadata = redact_tree(self.metadata)
+        self.scenarios = [replace(s, stop_reason=one(s.stop_reason)) if s.stop_reason else s for s in self.scenarios]
 
     def finding(self, kind: type[F], scenario: str | None = None) -> F | None:
         """The run's finding of ``kind`` (of ``scenario``, for a per-scenario one), if there is one."""

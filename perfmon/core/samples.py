@@ -11,7 +11,7 @@ few dozen of them, so keeping them raw costs little.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from .metrics import Metrics
@@ -35,6 +35,14 @@ class TimedSamples:
             resolution: float = 0.001) -> None:
         key = (name, tuple(sorted(tags.items())), resolution)
         self._series.setdefault(key, []).append((float(value), float(start), max(float(start), float(end))))
+
+    def relabelled(self, value: Callable[[str], str]) -> TimedSamples:
+        """A copy with every tag value passed through ``value`` (the redactor), as ``Metrics.relabelled``."""
+        out = TimedSamples()
+        for (name, tags, resolution), samples in self._series.items():
+            key = (name, tuple(sorted((k, value(v)) for k, v in tags)), resolution)
+            out._series.setdefault(key, []).extend(samples)
+        return out
 
     def extend(self, other: TimedSamples) -> None:
         for key, samples in other._series.items():

@@ -115,6 +115,7 @@ def judge_and_deliver(run: Run, thresholds: list[Threshold], config: Config, *, 
             compared.problems.append(f"the comparison with history failed ({one_line(exc)})")
     regressions = len(open_regressions(run)) if config.regressions == "fail" else 0
     judge(run, thresholds, replace(facts, regressions=regressions), unreliable_saturation=config.unreliable_saturation)
+    run.redact_fields()  # what is written (store, spool, reports, alert) is masked field by field
     delivery = deliver(run, config, outputs)
     delivery.problems[:0] = compared.problems
     if broken:

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..core.config import Config
 from ..core.records import Record, merge_slowest, slowest_first
-from ..core.redaction import redact
+from ..core.redaction import redact, redactor
 from ..core.results import Run
 from ..core.samples import TimedSamples
 from ..core.thresholds import Threshold
@@ -66,6 +66,10 @@ def assemble(records: Iterable[Record], config: Config, *, run_id: str, started_
         breaking.update(rec.breaking_points)
     if not kinds:
         return None
+    # Series are named after what the tests requested and were called: a token in a path or a secret
+    # test parameter is masked here, before any analysis names a series or history keys on it.
+    one = redactor()
+    run.metrics, timed = run.metrics.relabelled(one), timed.relabelled(one)
     if "browser" in kinds:
         for t in config.browser_thresholds():
             thresholds.setdefault((t.metric, t.expression), t)

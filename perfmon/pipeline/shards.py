@@ -85,6 +85,7 @@ def make_part(records: Iterable[Record], config: Config, *, run_id: str, started
     if session_metrics is not None:
         run.metrics.merge(session_metrics)
     run.metadata.update(metadata)
+    run.redact_fields()  # the part is written to the store as it is
     return ShardPart(run, thresholds, timed, replace(facts, interrupted=facts.interrupted or interrupted),
                      measured=assembled is not None)
 

@@ -6,6 +6,7 @@ once, so SQLite, PostgreSQL and Supabase store exactly the same thing.
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 import uuid
@@ -189,6 +190,8 @@ def _decimal(value: float | None, digits: int, scale: int) -> float | None:
 
 
 def run_rows(run: Run) -> RunRows:
+    run = copy.copy(run)
+    run.redact_fields()  # every backend writes these rows: a run built by hand (the spec's API) is masked too
     s = run.summary_metrics()
     run_row = {
         "id": run.run_id,

@@ -98,11 +98,13 @@ class Spool:
 
     @staticmethod
     def _write(directory: Path, name: str, text: str) -> Path:
-        """``text``, redacted, as ``directory/name``: a temp file, fsync'd, then renamed over it."""
+        """``text`` as ``directory/name``: a temp file, fsync'd, then renamed over it. Not redacted here:
+        the pipeline masked the run field by field (``Run.redact_fields``); rewriting the serialised
+        text also rewrote statuses and digits that happened to equal a secret."""
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".part")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(redact(text))
+                f.write(text)
                 f.flush()
                 os.fsync(f.fileno())
             final = directory / name

@@ -10,7 +10,7 @@ import pytest
 
 from perfmon.core.redaction import redact
 from tests._support.apps import DemoApp
-from tests._support.sessions import perfmon_cmd, project, pytest_cmd, run
+from tests._support.sessions import perfmon_cmd, project, pytest_cmd, run, runs_in
 
 JWT = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJyb2xlIjoic2VydmljZV9yb2xlIn0.c2lnbmF0dXJlLXBsYW50ZWQ"
 
@@ -25,8 +25,14 @@ JWT = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJyb2xlIjoic2VydmljZV9yb2xlIn0.c2ln
         ("http://admin:hunter2-basic@127.0.0.1:8000/dashboard", "hunter2-basic"),
         (f"Authorization: Bearer {JWT}", JWT.split(".")[1]),
         ("SUPABASE_SECRET_KEY=sb_secret_N7UND0UgjKTVK-Uodkm0Hg_xSvEMPvz", "N7UND0UgjKTVK"),
+        ("/cb?api_token=at-1234&x=1", "at-1234"),
+        ("/oauth?refresh_token=rt-1234", "rt-1234"),
+        ("/oauth?client_secret=cs-1234", "cs-1234"),
+        ("/ws?auth=au-1234", "au-1234"),
+        ("/file.png?X-Amz-Signature=sg-1234&sig=sg-5678", "sg-"),
     ],
-    ids=["userinfo", "query", "keyword-dsn", "keyword-quoted", "basic-auth", "jwt", "supabase-key"],
+    ids=["userinfo", "query", "keyword-dsn", "keyword-quoted", "basic-auth", "jwt", "supabase-key", "api_token",
+         "refresh_token", "client_secret", "auth", "signature"],
 )
 def test_the_redactor_masks_every_shape(text: str, secret: str) -> None:
     masked = redact(text, env={})
@@ -91,3 +97,56 @@ def test_a_query_string_password_never_shows_when_the_store_takes_the_run(tmp_pa
     assert history.returncode == 0
     assert "pw-in-query" not in out.stdout + out.stderr + history.stdout + history.stderr
     assert planted(proj, "pw-in-query") == []
+
+
+PLANTED_TEST = """
+import os
+
+import pytest
+
+from perfmon.load import Client, VirtualUser
+
+JWT = {jwt!r}
+
+
+async def hit(client: Client, user: VirtualUser) -> None:
+    await client.get("/healthz")
+    await client.get("/healthz?token=tok-in-url-1234")
+    await client.get(f"/api/reset/{{JWT}}", name=None)
+
+
+@pytest.mark.parametrize("secret", [os.environ["E2E_API_SECRET"]])
+def test_quick(perf_api, secret):
+    perf_api.run(hit, scenario="quick")
+"""
+
+
+def test_secrets_in_paths_parameters_and_words_are_masked_in_the_store_and_never_corrupt_a_run(
+        tmp_path: Path, demo: DemoApp) -> None:
+    """#36: the store took tokens in paths and secret test parameters verbatim while the spool masked
+    them; and the spool's text redaction turned ``"status": "passed"`` into ``"***"`` when a secret
+    variable's value was ``passed``, so the spooled run could never be flushed."""
+    proj = project(tmp_path, limit="60000")
+    (proj / "test_quick.py").write_text(PLANTED_TEST.format(jwt=JWT))
+    extra = {"E2E_PASSWORD": "passed", "E2E_API_SECRET": "param-secret-5678", "BASE_URL": demo.url}
+    secrets = ("tok-in-url-1234", JWT.split(".")[1], "param-secret-5678")
+
+    down = run(pytest_cmd("test_quick.py", "--perf-store", "postgresql://perfmon@127.0.0.1:1/perf"), proj, **extra)
+    assert down.returncode == 4, down.stdout + down.stderr  # spooled, and judged: the 404s fail no threshold
+    [spooled] = (proj / ".perfmon" / "spool").glob("*.json")
+    assert '"status": "passed"' in spooled.read_text()
+
+    db = tmp_path / "r.db"
+    flushed = run(perfmon_cmd("--store", f"sqlite:///{db}", "flush"), proj, **extra)
+    assert flushed.returncode == 0 and spooled.stem in flushed.stdout, flushed.stdout + flushed.stderr
+    direct = run(pytest_cmd("test_quick.py", "--perf-store", f"sqlite:///{db}"), proj, **extra)
+    assert direct.returncode == 0, direct.stdout + direct.stderr
+    assert sorted(status for _, _, status in runs_in(db)) == ["passed", "passed"]
+
+    con = sqlite3.connect(db)
+    names = {n for (n,) in con.execute("select tags from performance_metric_series")}
+    assert any("/healthz?token=***" in n or "/api/reset/***" in n for n in names), names
+    dumped = "\n".join(con.iterdump())
+    assert [s for s in secrets if s in dumped] == []
+    written = [p for p in planted(tmp_path, *secrets) if not p.startswith(str(proj / "test_quick.py"))]
+    assert written == []  # the spool, the reports, the store file: everything but the test that holds them

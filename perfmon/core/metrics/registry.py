@@ -4,7 +4,7 @@ selectors (``http_req_duration{endpoint:login}``): the unit workers send and con
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from .hdr import _at_percentiles, _no_counts
@@ -133,6 +133,17 @@ class Metrics:
         counts = _no_counts()
         n = sum(t._counts_into(counts, (window,)) for t in trends)  # a series without that window adds none
         return _at_percentiles(counts, n, [p])[0] / trends[0]._scale if n else None
+
+    def relabelled(self, value: Callable[[str], str]) -> Metrics:
+        """A copy with every tag value passed through ``value`` (the redactor); series that become
+        alike (two paths each holding a different token) are merged, never dropped."""
+        out = Metrics()
+        seen: dict[str, str] = {}
+        for (name, tags), m in self._series.items():
+            new = {k: seen.setdefault(v, value(v)) for k, v in tags}
+            kw = {"resolution": m.resolution} if isinstance(m, Trend) else {}
+            out._get(m.kind, name, new, **kw).merge(m)
+        return out
 
     def merge(self, other: Metrics) -> None:
         for (name, tags), m in other._series.items():
