@@ -12,7 +12,9 @@ code   name         meaning
                     load generator was saturated beyond ``unreliable_saturation``, fewer than
                     ``min_clean_share`` of a browser metric's samples were measured on an unsaturated
                     client, a threshold had no samples (and nothing else failed), or it was interrupted
-4      SPOOLED      the results could not be stored: the run waits in the spool (``perfmon flush``)
+4      SPOOLED      the results could not all be written: the run waits in the spool (``perfmon flush``),
+                    or a report, the spool itself or runs spooled earlier could not be written (an
+                    ``ERROR:`` line says which; a run neither stored nor spooled is lost, and says so)
 =====  ===========  =============================================================================
 
 When several apply, the first of 2, 3, 1, 4 wins: a run whose numbers are distorted is not judged

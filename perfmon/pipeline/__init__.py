@@ -57,7 +57,10 @@ class Concluded:
         stored = self.delivery.stored
         if self.run.status == "unmeasured" and self.run.metadata.get("misnamed"):
             return ExitCode.USAGE  # a threshold's typo: the user's to fix, not the machine's
-        return for_status(self.run.status, spooled=stored is not None and stored.spooled)
+        # An ERROR line never ends in 0: a run that reached only the spool, or none of it, or whose report
+        # or earlier spooled runs could not be written, is 4 unless its verdict says more.
+        unwritten = (stored is not None and stored.spooled) or bool(self.delivery.problems)
+        return for_status(self.run.status, spooled=unwritten)
 
     def lines(self) -> list[Line]:
         # Each line's severity comes with it; every line printed at the end of a run passes the one redactor.

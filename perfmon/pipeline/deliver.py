@@ -41,6 +41,7 @@ class Delivery:
     flushed: list[str] = field(default_factory=list)  # runs spooled earlier, sent now
     report: Path | None = None
     problems: list[str] = field(default_factory=list)  # one line each (a report that could not be written)
+    lost: bool = False  # the run could be neither stored nor spooled
     alerted: bool | None = None  # None: no alert was due or no webhook is set
 
 
@@ -49,8 +50,9 @@ def deliver(run: Run, config: Config, outputs: Outputs) -> Delivery:
     if outputs.store:
         try:
             done.stored = store_or_spool(run, config)
-        except PerfmonError as exc:  # neither the spool nor its fallback can be written: say so, go on
+        except PerfmonError as exc:  # neither the spool nor its fallback nor the store took it: say so, go on
             done.problems.append(f"the run could not be stored nor spooled: {exc}")
+            done.lost = True
         if done.stored is not None and not done.stored.spooled:
             try:  # runs spooled earlier go in now the store answers again; a failure leaves them spooled
                 flushed = flush_spool(config)

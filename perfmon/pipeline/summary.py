@@ -142,6 +142,8 @@ def closing_lines(run: Run, delivery: Delivery) -> list[Line]:
             out.append((f"the run was kept in {stored.where}; `perfmon flush` sends it when the store is back", "fail"))
         else:
             out.append((f"stored in {redact(stored.where)} (see: perfmon history)", "plain"))
+            if stored.problem:  # stored, but the spool that would have kept it could not be written
+                out.append((f"warning: {stored.problem}", "plain"))
     if delivery.report:
         out.append((f"report: {delivery.report}", "plain"))
     out.extend((f"ERROR: {p}", "fail") for p in delivery.problems)

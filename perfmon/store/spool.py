@@ -4,8 +4,13 @@ only once the store confirmed the write.
 The spool is a queue of files, one ``Run.to_json`` (redacted) per run:
 
 - ``.perfmon/spool/<run-id>.json`` under the config's root, written atomically (temp file, fsync,
-  rename). When that folder cannot be written (``.perfmon`` is a file, a read-only checkout), the
-  run goes to ``<tmp>/perfmon-spool-<uid>/<project>/`` instead, and the caller is told where.
+  rename). When that folder cannot be written (``.perfmon`` is a file, a read-only checkout, a full
+  disk), the run goes to ``<tmp>/perfmon-spool-<uid>/<project>/`` instead, and the caller is told
+  where. When neither can be written the store is still tried: the run is lost only if it fails too.
+- ``<run-id>.json.store`` beside it: the store the run was meant for (its URL, redacted). A run goes
+  only to that store: the next run's auto-flush into another store (a staging run after a
+  production one) leaves it, and ``perfmon flush`` names the store it waits for. A file without one
+  (written by an older perfmon) goes to whichever store flushes it.
 - ``rejected/<run-id>.json`` with ``<run-id>.reason.txt`` beside it: a file that does not parse, or
   a run the store refused for good (a constraint). Flushing sets it aside and goes on with the rest.
 - ``.lock``: storing and flushing hold an exclusive ``flock`` on it, so concurrent runs and
@@ -33,7 +38,7 @@ from ..core.redaction import redact
 from ..core.results import Run
 from . import ShardRow, Store, open_store
 
-__all__ = ["Flushed", "Spool", "StoredRun", "flush_spool", "store_or_spool"]
+__all__ = ["Flushed", "Spool", "StoredRun", "flush_spool", "meant_for", "store_key", "store_or_spool"]
 
 
 @dataclass(frozen=True)
@@ -47,10 +52,12 @@ class StoredRun:
 
 @dataclass
 class Flushed:
-    """What a flush did: run ids sent, and files set aside in ``rejected/`` with the reason."""
+    """What a flush did: run ids sent, files set aside in ``rejected/`` with the reason, and how many
+    runs wait for another store (by its redacted URL)."""
 
     sent: list[str] = field(default_factory=list)
     rejected: list[tuple[Path, str]] = field(default_factory=list)
+    elsewhere: dict[str, int] = field(default_factory=dict)
 
 
 class Spool:
@@ -75,18 +82,39 @@ class Spool:
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
-        """Hold the spool's exclusive lock (blocking) for the duration."""
-        directory = self._writable()
-        with open(directory / ".lock", "a", encoding="utf-8") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        """Hold the spool's exclusive lock (blocking) for the duration: in the project's folder, else
+        the temp directory's (a full disk cannot make the lock file)."""
+        for directory in (self.primary, self.fallback):
             try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+                directory.mkdir(parents=True, exist_ok=True)
+                lock = open(directory / ".lock", "a", encoding="utf-8")
+            except OSError:
+                continue
+            with lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(lock, fcntl.LOCK_UN)
+            return
+        raise OutputError(f"cannot make the spool's lock file in {self.primary} nor in {self.fallback}; make .perfmon "
+                          "a writable folder in the project")
 
-    def keep(self, run: Run) -> Path:
-        """Write the run atomically (temp file, fsync, rename) so it can be replayed later."""
-        return self._write(self._writable(), f"{run.run_id}.json", run.to_json())
+    def keep(self, run: Run, store: str) -> Path:
+        """Write the run atomically (temp file, fsync, rename) so it can be replayed later, into the first
+        folder that takes it (a full disk under the project sends it to the temp directory's)."""
+        problems: list[str] = []
+        for directory in (self.primary, self.fallback):
+            try:
+                directory.mkdir(parents=True, exist_ok=True)
+                path = self._write(directory, f"{run.run_id}.json", run.to_json())
+            except (OSError, OutputError) as exc:
+                problems.append(str(exc))
+                continue
+            with contextlib.suppress(OSError):  # without it the run still flushes, to any store
+                (directory / f"{path.name}{_STORE_SUFFIX}").write_text(store_key(store), encoding="utf-8")
+            return path
+        raise OutputError(f"cannot write the spool: {'; '.join(problems)}")
 
     def keep_shard(self, row: ShardRow, *, rejected: bool = False) -> Path:
         """Keep a shard's part the store did not take (``shard-<run>-<i>.json``); ``rejected``: one it must
@@ -115,29 +143,77 @@ class Spool:
             raise OutputError(f"cannot write the spool file in {directory}: {exc}; free some disk space") from None
         return final
 
-    def pending(self) -> list[Path]:
-        """Spooled runs waiting for the store, oldest name first."""
+    def pending(self, store: str | None = None) -> list[Path]:
+        """Spooled runs waiting for a store (for ``store``: those meant for it, and those meant for
+        none), oldest name first."""
         found: list[Path] = []
         for directory in (self.primary, self.fallback):
             with contextlib.suppress(OSError):
                 found.extend(sorted(p for p in directory.glob("*.json") if p.is_file()))
-        return found
+        if store is None:
+            return found
+        key = store_key(store)
+        return [p for p in found if meant_for(p) in (None, key)]
+
+    def waiting_elsewhere(self, store: str) -> dict[str, int]:
+        """Runs spooled for other stores: how many per store (redacted URL)."""
+        key = store_key(store)
+        counts: dict[str, int] = {}
+        for path in self.pending():
+            other = meant_for(path)
+            if other is not None and other != key:
+                counts[other] = counts.get(other, 0) + 1
+        return counts
 
     def reject(self, path: Path, reason: str) -> Path:
-        """Move a file the store can never take to ``rejected/``, with the reason beside it."""
+        """Move a file the store can never take to ``rejected/``, with the reason beside it; a spool that
+        cannot be changed (read-only) leaves the file where it is and says so."""
         folder = path.parent / "rejected"
-        folder.mkdir(exist_ok=True)
         moved = folder / path.name
-        os.replace(path, moved)
-        moved.with_suffix(".reason.txt").write_text(redact(reason) + "\n", encoding="utf-8")
+        try:
+            folder.mkdir(exist_ok=True)
+            os.replace(path, moved)
+        except OSError as exc:
+            raise OutputError(f"cannot set {path} aside ({exc.strerror or exc}); move it out of the spool by hand"
+                              ) from None
+        _forget(path)
+        with contextlib.suppress(OSError):
+            moved.with_suffix(".reason.txt").write_text(redact(reason) + "\n", encoding="utf-8")
         return moved
 
 
+_STORE_SUFFIX = ".store"
+
+
+def store_key(store: str) -> str:
+    """How a spool file names its store: the URL, redacted (a rotated password is the same store)."""
+    return redact(store.strip())
+
+
+def meant_for(path: Path) -> str | None:
+    """The store a spooled run was meant for, or None (an older perfmon wrote it: any store)."""
+    try:
+        return (path.parent / f"{path.name}{_STORE_SUFFIX}").read_text(encoding="utf-8").strip() or None
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _forget(path: Path) -> None:
+    """Remove a spooled run's note of its store (the run itself is gone or set aside)."""
+    with contextlib.suppress(OSError):
+        (path.parent / f"{path.name}{_STORE_SUFFIX}").unlink(missing_ok=True)
+
+
 def store_or_spool(run: Run, config: Config) -> StoredRun:
-    """Spool the run, then store it; the spool file stays when the store fails in any way."""
+    """Spool the run, then store it; the spool file stays when the store fails in any way. When the
+    spool cannot be written anywhere the store is tried all the same, and only if it fails too is
+    the run lost (an OutputError naming both reasons)."""
     spool = Spool(config)
-    path = spool.keep(run)
-    with spool.locked():
+    try:
+        path: Path | None = spool.keep(run, config.store)
+    except OutputError as exc:
+        path, unspooled = None, str(exc)
+    with spool.locked() if path is not None else contextlib.nullcontext():
         try:
             store = open_store(config.store, root=config.root)
             try:
@@ -145,9 +221,14 @@ def store_or_spool(run: Run, config: Config) -> StoredRun:
             finally:
                 store.close()
         except Exception as exc:  # noqa: BLE001 - whatever went wrong, the run stays spooled and is named
+            if path is None:
+                raise OutputError(f"the store failed ({one_line(exc)}) and {unspooled}") from None
             return StoredRun(str(path), spooled=True, problem=one_line(exc))
-        path.unlink(missing_ok=True)
-    return StoredRun(config.store, spooled=False)
+        if path is not None:
+            path.unlink(missing_ok=True)
+            _forget(path)
+    return StoredRun(config.store, spooled=False,
+                     problem=None if path is not None else f"{unspooled}; the run went straight to the store")
 
 
 def _read(path: Path) -> Run | None:
@@ -164,37 +245,53 @@ def _read(path: Path) -> Run | None:
         raise ValueError(f"not a perfmon run ({type(exc).__name__}: {exc})") from None
 
 
-def flush_spool(config: Config) -> Flushed:
-    """Send every spooled run to the store, removing each file once its run is stored. Corrupt files and
-    runs the store refuses are set aside; a store that is down stops the flush (raises StoreError)."""
+def flush_spool(config: Config, *, any_store: bool = False) -> Flushed:
+    """Send the runs spooled for the config's store (and those meant for none; with ``any_store``, every
+    run) to it, removing each file once its run is stored. Corrupt files and runs the store refuses are
+    set aside (or, in a spool that cannot be changed, left and named); a store that is down stops the
+    flush (raises StoreError)."""
     spool = Spool(config)
-    done = Flushed()
-    if not spool.pending():
+    meant = None if any_store else config.store
+    done = Flushed(elsewhere={} if any_store else spool.waiting_elsewhere(config.store))
+    if not spool.pending(meant):
         return done
     with spool.locked():
-        files = spool.pending()
+        files = spool.pending(meant)
         if not files:
             return done
         store = open_store(config.store, root=config.root)
         try:
             for path in files:
-                try:
-                    kept = _read_shard(path) if path.name.startswith("shard-") else _read(path)
-                except ValueError as exc:
-                    done.rejected.append((spool.reject(path, str(exc)), str(exc)))
-                    continue
-                if kept is None:
-                    continue
-                try:
-                    sent = _write(store, kept)
-                except RunRejectedError as exc:
-                    done.rejected.append((spool.reject(path, str(exc)), str(exc)))
-                    continue
-                path.unlink(missing_ok=True)
-                done.sent.append(sent)
+                _flush_one(spool, store, path, done)
         finally:
             store.close()
     return done
+
+
+def _flush_one(spool: Spool, store: Store, path: Path, done: Flushed) -> None:
+    try:
+        kept = _read_shard(path) if path.name.startswith("shard-") else _read(path)
+    except ValueError as exc:
+        _set_aside(spool, path, str(exc), done)
+        return
+    if kept is None:
+        return
+    try:
+        sent = _write(store, kept)
+    except RunRejectedError as exc:
+        _set_aside(spool, path, str(exc), done)
+        return
+    with contextlib.suppress(OSError):  # a read-only spool: the run is stored; the file is sent again next time
+        path.unlink(missing_ok=True)
+        _forget(path)
+    done.sent.append(sent)
+
+
+def _set_aside(spool: Spool, path: Path, why: str, done: Flushed) -> None:
+    try:
+        done.rejected.append((spool.reject(path, why), why))
+    except OutputError as exc:
+        done.rejected.append((path, f"{why}; {exc}"))
 
 
 def _read_shard(path: Path) -> ShardRow | None:

@@ -85,7 +85,7 @@ def test_store_down_spools_the_run_and_flush_replays_it_once(tmp_path: Path) -> 
     run_id = spooled[0].stem
     db = tmp_path / "good.db"
     perfmon = [sys.executable, "-m", "perfmon", "--config", str(proj / "perfmon.toml"), "--store", f"sqlite:///{db}"]
-    flushed = run([*perfmon, "flush"], proj)
+    flushed = run([*perfmon, "flush", "--all"], proj)  # into another store than the one it was meant for
     assert flushed.returncode == 0 and run_id in flushed.stdout
     again = run([*perfmon, "flush"], proj)
     assert "nothing to flush" in again.stdout
@@ -217,7 +217,9 @@ def test_a_failed_run_alerts_the_webhook_and_the_next_run_flushes_the_spool(pyte
         assert first.ret == 1 and "alert sent" in first.stdout.str(), said(first)
         assert got and "p(95)<0.001" in str(got[0]["text"])
         monkeypatch.delenv("PERFMON_ALERT_WEBHOOK")
-        db = proj / "ok.db"
+        blocker.unlink()
+        blocker.mkdir()  # the store is back: the next run into it sends the spooled one too
+        db = blocker / "x.db"
         second = pytester.runpytest_subprocess("test_quick.py", "--perf-store", f"sqlite:///{db}", timeout=600)
         second.stdout.fnmatch_lines(["*also sent 1 run(s) spooled earlier*"])
         assert len(runs_in(db)) == 2

@@ -90,7 +90,7 @@ def test_a_store_that_is_down_spools_and_flush_delivers_once(pg_url: str, tmp_pa
     assert [p.stem for p in spooled] == [run.run_id]
     from perfmon.cli import main
 
-    assert main(["--config", str(tmp_path / "perfmon.toml"), "--store", pg_url, "flush"]) == 0
+    assert main(["--config", str(tmp_path / "perfmon.toml"), "--store", pg_url, "flush", "--all"]) == 0
     assert main(["--config", str(tmp_path / "perfmon.toml"), "--store", pg_url, "flush"]) == 0
     with psycopg.connect(pg_url) as con:
         assert con.execute("select count(*) from performance_test_runs").fetchone() == (1,)

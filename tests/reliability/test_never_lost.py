@@ -48,7 +48,7 @@ def test_store_down_while_perfmon_dir_is_a_file_keeps_the_run_in_the_fallback_sp
         assert f"the run was kept in {fallback}/" in out.stdout
         [kept] = list(fallback.glob("*.json"))
         db = tmp_path / "good.db"
-        flushed = run(perfmon_cmd("--store", f"sqlite:///{db}", "flush"), proj)
+        flushed = run(perfmon_cmd("--store", f"sqlite:///{db}", "flush", "--all"), proj)
         assert flushed.returncode == 0 and kept.stem in flushed.stdout
         assert [r[0] for r in runs_in(db)] == [kept.stem]
         assert list(fallback.glob("*.json")) == []

@@ -75,7 +75,7 @@ def test_no_planted_secret_reaches_any_output(tmp_path: Path, demo: DemoApp) -> 
     assert keyword.returncode == 2 and flush_down.returncode == 2
 
     db = tmp_path / "good.db"
-    flushed = run(perfmon_cmd("--store", f"sqlite:///{db}", "flush"), proj, **extra)
+    flushed = run(perfmon_cmd("--store", f"sqlite:///{db}", "flush", "--all"), proj, **extra)
     assert flushed.returncode == 0 and spooled[0].stem in flushed.stdout
     [(stored_url,)] = sqlite3.connect(db).execute("select base_url from performance_test_runs").fetchall()
     assert stored_url == base_url.replace("hunter2-basic", "***")
@@ -137,7 +137,7 @@ def test_secrets_in_paths_parameters_and_words_are_masked_in_the_store_and_never
     assert '"status": "passed"' in spooled.read_text()
 
     db = tmp_path / "r.db"
-    flushed = run(perfmon_cmd("--store", f"sqlite:///{db}", "flush"), proj, **extra)
+    flushed = run(perfmon_cmd("--store", f"sqlite:///{db}", "flush", "--all"), proj, **extra)
     assert flushed.returncode == 0 and spooled.stem in flushed.stdout, flushed.stdout + flushed.stderr
     direct = run(pytest_cmd("test_quick.py", "--perf-store", f"sqlite:///{db}"), proj, **extra)
     assert direct.returncode == 0, direct.stdout + direct.stderr

@@ -3,11 +3,18 @@ the reason, the rest flush; concurrent flushes and runs never race over a file."
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 from perfmon import Run
+from tests._support.apps import DemoApp
 from tests._support.sessions import env, perfmon_cmd, project, pytest_cmd, run, runs_in
 
 
@@ -54,9 +61,10 @@ def test_a_run_after_a_corrupt_spool_file_still_prints_its_summary_and_report(tm
     (spool_of(proj) / "broken.json").write_text("{")
     db = tmp_path / "r.db"
     out = run(pytest_cmd("test_quick.py", "--perf-store", f"sqlite:///{db}", "--perf-report-dir", "rep"), proj)
-    assert out.returncode == 0, out.stdout + out.stderr
+    assert out.returncode == 4, out.stdout + out.stderr  # an ERROR line never ends in 0 (#36)
     assert "verdict=PASSED" in out.stdout and "report:" in out.stdout
-    assert "spool file set aside in" in out.stdout
+    assert "ERROR: spool file set aside in" in out.stdout
+    assert len(runs_in(db)) == 1  # the run itself is stored
     assert (spool_of(proj) / "rejected" / "broken.json").is_file()
 
 
@@ -91,3 +99,113 @@ def test_a_run_finishing_during_a_flush_is_stored_once(tmp_path: Path) -> None:
     assert session.returncode == 0 and flush.returncode == 0, out + err + flush.stderr
     assert "Traceback" not in out + err + flush.stdout + flush.stderr
     assert len(runs_in(db)) == 21 and list(spool.glob("*.json")) == []
+
+
+def test_a_run_spooled_for_one_store_never_goes_to_another(tmp_path: Path) -> None:
+    """#36: the next run's auto-flush sent runs spooled for a production store into its own store."""
+    proj = project(tmp_path)
+    blocked = tmp_path / "prod"
+    blocked.write_text("a file where the store's folder should be")  # the store cannot open: the run spools
+    prod, staging = f"sqlite:///{blocked / 'r.db'}", f"sqlite:///{tmp_path / 'staging.db'}"
+    first = run(pytest_cmd("test_quick.py", "--perf-store", prod), proj)
+    assert first.returncode == 4, first.stdout + first.stderr
+    [spooled] = spool_of(proj).glob("*.json")
+
+    second = run(pytest_cmd("test_quick.py", "--perf-store", staging), proj)
+    assert second.returncode == 0, second.stdout + second.stderr
+    [(staged, _, _)] = runs_in(tmp_path / "staging.db")
+    assert staged != spooled.stem
+    assert spooled.is_file() and "also sent" not in second.stdout
+
+    waiting = run(perfmon_cmd("--store", staging, "flush"), proj)
+    assert waiting.returncode == 0 and spooled.is_file()
+    assert f"1 spooled run(s) wait for another store, {prod}" in waiting.stdout
+
+    blocked.unlink()
+    blocked.mkdir()  # the production store is back
+    sent = run(perfmon_cmd("--store", prod, "flush"), proj)
+    assert sent.returncode == 0 and spooled.stem in sent.stdout, sent.stdout + sent.stderr
+    assert [r[0] for r in runs_in(blocked / "r.db")] == [spooled.stem] and not spooled.exists()
+
+
+def _mounted(folder: Path, options: str) -> None:
+    if os.geteuid() != 0 or not shutil.which("mount"):
+        pytest.skip("a full or read-only filesystem of the test's own needs root to mount")
+    folder.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], check=True)
+
+
+@pytest.fixture
+def full_disk(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str]]]:
+    """A project whose ``.perfmon`` is a full filesystem (a 256 KiB tmpfs filled up), and an environment
+    whose temp directory is the test's own."""
+    (tmp_path / "proj").mkdir()
+    proj = project(tmp_path / "proj")
+    dot = proj / ".perfmon"
+    _mounted(dot, "size=256k")
+    try:
+        with contextlib.suppress(OSError), (dot / "filler").open("wb") as f:
+            while True:
+                f.write(b"\0" * 65536)
+        tmp = tmp_path / "tmp"
+        tmp.mkdir()
+        yield proj, {"TMPDIR": str(tmp)}
+    finally:
+        subprocess.run(["umount", "-l", str(dot)], check=False)
+
+
+@pytest.mark.pg
+@pytest.mark.parametrize("fallback", ["free", "blocked"])
+def test_a_full_disk_never_loses_a_run_the_store_can_take(full_disk: tuple[Path, dict[str, str]], pg_url: str,
+                                                          demo: DemoApp, fallback: str) -> None:
+    """#36: with .perfmon on a full disk the spool write raised first, the store was never tried, the run
+    was lost and the exit was 0. Now the spool falls back to the temp directory, and where that cannot
+    be written either, the run goes straight to the store with a warning."""
+    proj, extra = full_disk
+    if fallback == "blocked":
+        (Path(extra["TMPDIR"]) / f"perfmon-spool-{os.getuid()}").write_text("a file where the folder would be")
+    out = run(pytest_cmd("test_quick.py", "--perf-store", pg_url), proj, BASE_URL=demo.url, **extra)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "stored in postgresql://" in out.stdout and "ERROR" not in out.stdout
+    assert ("went straight to the store" in out.stdout) == (fallback == "blocked"), out.stdout
+    history = run(perfmon_cmd("--store", pg_url, "history"), proj)
+    assert history.returncode == 0 and len(history.stdout.splitlines()) >= 2, history.stdout + history.stderr
+
+
+def test_a_run_neither_stored_nor_spooled_is_an_error_exit(full_disk: tuple[Path, dict[str, str]],
+                                                           demo: DemoApp) -> None:
+    proj, extra = full_disk
+    (Path(extra["TMPDIR"]) / f"perfmon-spool-{os.getuid()}").write_text("a file where the folder would be")
+    store = "postgresql://perfmon@127.0.0.1:1/perf"  # nothing listens there
+    out = run(pytest_cmd("test_quick.py", "--perf-store", store), proj, BASE_URL=demo.url, **extra)
+    assert out.returncode == 4, out.stdout + out.stderr
+    assert "ERROR: the run could not be stored nor spooled: the store failed (" in out.stdout
+    assert "Traceback" not in out.stdout + out.stderr
+
+
+@pytest.fixture
+def read_only_spool(tmp_path: Path) -> Iterator[Path]:
+    """A spool on a filesystem mounted read-only (a tmpfs remounted): nothing in it can be moved."""
+    proj = project(tmp_path)
+    spool = spool_of(proj)
+    _mounted(spool, "size=4m")
+    try:
+        yield spool
+    finally:
+        subprocess.run(["umount", "-l", str(spool)], check=False)
+
+
+def test_a_read_only_spool_with_a_corrupt_file_still_flushes_the_rest(read_only_spool: Path, tmp_path: Path) -> None:
+    """#36: `perfmon flush` ended in a traceback (OSError: read-only file system) at the corrupt file and
+    the valid runs after it were never sent."""
+    good = [a_run() for _ in range(2)]
+    (read_only_spool / "0-corrupt.json").write_text("{")
+    for r in good:
+        (read_only_spool / f"1-{r.run_id}.json").write_text(r.to_json())
+    subprocess.run(["mount", "-o", "remount,ro", str(read_only_spool)], check=True)
+    db = tmp_path / "r.db"
+    out = run(perfmon_cmd("--store", f"sqlite:///{db}", "flush"), tmp_path)
+    assert "Traceback" not in out.stdout + out.stderr, out.stderr
+    assert out.returncode == 1  # a file could not be set aside
+    assert sorted(r[0] for r in runs_in(db)) == sorted(r.run_id for r in good)
+    assert "0-corrupt.json" in out.stderr and "move it out of the spool by hand" in out.stderr
