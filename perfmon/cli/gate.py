@@ -8,6 +8,7 @@ import sys
 
 from ..core.env import ci_commit, ci_job_url, ci_ref_protected, read
 from ..core.errors import ConfigError, StoreError
+from ..core.exit_codes import ExitCode
 from ..core.redaction import redact
 from ..store import Store, open_store
 from ._common import NO_VERDICT, STORE_UNREADABLE, Subcommands, config
@@ -35,7 +36,7 @@ def register(sub: Subcommands) -> None:
 
 # `perfmon gate`: the verdict's reason -> exit code (README: "Exit codes").
 _GATE_EXIT = {"passed": 0, "failed": 1, "regressed": 1, "unmeasured": NO_VERDICT, "stale": NO_VERDICT,
-              "missing": NO_VERDICT}
+              "missing": NO_VERDICT, "ambiguous": ExitCode.USAGE}
 
 
 def _cmd_gate(args: argparse.Namespace) -> int:

@@ -18,12 +18,15 @@ from .compare import open_regressions
 
 __all__ = ["DeployVerdict", "alert_refusal", "check_deploy"]
 
+_PREFIX_RUNS = 500  # runs read for a short SHA, to see whether it names more than one commit
+_CLOCK_SKEW_S = 300.0  # a run stamped further in the future than this has no age --max-age can trust
+
 
 @dataclass(frozen=True)
 class DeployVerdict:
     """``reason``: ``passed``, ``failed`` (failed or partial), ``regressed``, ``unmeasured`` (it could
-    not be measured, or was interrupted), ``stale`` (too old) or ``missing`` (no complete run of the
-    commit)."""
+    not be measured, or was interrupted), ``stale`` (too old, or stamped in the future), ``missing``
+    (no complete run of the commit) or ``ambiguous`` (a short SHA that starts several commits')."""
 
     reason: str
     line: str
@@ -42,14 +45,23 @@ def check_deploy(store: Store, sha: str, *, environment: str | None, profile: st
     where = " ".join(part for part in (f"environment {environment}" if environment else "",
                                        f"profile {profile}" if profile else "",
                                        f"test type {test_type}" if test_type else "") if part) or "any environment"
-    summaries = store.history(test_type=test_type, environment=environment, profile=profile, git_sha=sha, limit=1)
+    summaries = store.history(test_type=test_type, environment=environment, profile=profile, git_sha=sha,
+                              limit=1 if len(sha) == 40 else _PREFIX_RUNS)
     if not summaries:
         return DeployVerdict("missing", f"no complete performance run of commit {sha[:12]} in {where}; run the "
                                         f"performance tests for it first")
+    commits = sorted({s.git_sha for s in summaries if s.git_sha})
+    if len(commits) > 1:  # as git refuses an ambiguous short SHA: another commit's run must never allow this one
+        return DeployVerdict("ambiguous", f"{sha} is the start of {len(commits)} commits with runs "
+                                          f"({', '.join(c[:12] for c in commits[:4])}); pass more of the SHA")
     run = store.load_run(summaries[0].run_id)
     name = (f"run {run.run_id[:8]} of commit {(run.git_sha or sha)[:12]} "
             f"({run.test_type}, {run.environment}, profile {run.profile})")
     age = (now if now is not None else time.time()) - run.started_at
+    if max_age_s is not None and age < -_CLOCK_SKEW_S:
+        return DeployVerdict("stale", f"{name} is stamped {_hours(-age)} in the future (the clock of the machine that "
+                                      "ran it is wrong), so its age is unknown; fix that clock and run the "
+                                      "performance tests again", run.run_id)
     if max_age_s is not None and age > max_age_s:
         return DeployVerdict("stale", f"{name} is {_hours(age)} old, more than --max-age {_hours(max_age_s)}; run "
                                       f"the performance tests again", run.run_id)

@@ -44,6 +44,8 @@ def test_a_passing_recent_run_of_the_commit_lets_it_deploy(tmp_path: Path, capsy
      "leak process_rss_mb{role:target} 420 MB/h"),
     # The newest run decides: an older pass does not outvote a newer failure.
     ([{"age_s": 600}, {"status": "failed", "age_s": 60}], (), 1, "FAILED"),
+    # #36: a run stamped in the future (a wrong clock) has no age to trust; 5 min of skew is allowed.
+    ([{"age_s": -3 * 3600}], ("--max-age", "1h"), 3, "is stamped 3.0h in the future"),
 ])
 def test_every_refusal_is_one_line_with_its_exit_code(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                      runs: list[dict[str, Any]], args: tuple[str, ...], code: int,
@@ -53,6 +55,22 @@ def test_every_refusal_is_one_line_with_its_exit_code(tmp_path: Path, capsys: py
     got, line = gate(url, capsys, "--sha", SHA, *args)
     assert (got, "\n" in line) == (code, False), line
     assert line.startswith("perfmon gate: REFUSED:") and says in line, line
+
+
+def test_a_short_sha_that_starts_two_commits_is_refused_as_git_refuses_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """#36: ``--sha abcd`` allowed a deploy of abcd1111 on abcd2222's passing run."""
+    passing, failing = "abcd2222" + "0" * 32, "abcd1111" + "0" * 32
+    url = stored(tmp_path, commit_run(sha=passing, age_s=60), commit_run(sha=failing, status="failed", age_s=600))
+    code, line = gate(url, capsys, "--sha", "abcd", "--allow-missing")  # not a missing run: no bypass
+    assert code == 2 and "abcd is the start of 2 commits with runs (abcd11110000, abcd22220000)" in line, line
+    assert gate(url, capsys, "--sha", "abcd2")[0] == 0 and gate(url, capsys, "--sha", "abcd1")[0] == 1
+
+
+def test_a_run_a_few_minutes_ahead_is_clock_skew_not_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                                                             ) -> None:
+    url = stored(tmp_path, commit_run(age_s=-120))
+    assert gate(url, capsys, "--sha", SHA, "--max-age", "1h")[0] == 0
 
 
 def test_the_profile_is_asked_of_the_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
