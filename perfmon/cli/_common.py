@@ -19,8 +19,8 @@ if TYPE_CHECKING:
 
 from ..core.numbers import number
 
-__all__ = ["NO_VERDICT", "STORE_UNREADABLE", "TYPES", "Parser", "Subcommands", "config", "fmt", "newest", "port",
-           "positive", "reading_store"]
+__all__ = ["NO_VERDICT", "STORE_UNREADABLE", "TYPES", "Parser", "Subcommands", "config", "count", "fmt", "newest",
+           "port", "positive", "reading_store"]
 
 class Parser(argparse.ArgumentParser):
     """argparse with perfmon's one error form: ``perfmon: error: …``, "did you mean" for a misspelt
@@ -92,13 +92,24 @@ def port(text: str) -> int:
     return n
 
 
+_MOST = 1_000_000  # a count no command needs more of; a larger one overflowed SQLite's integers (a traceback)
+
+
 def positive(text: str) -> int:
+    return _whole(text, 1)
+
+
+def count(text: str) -> int:
+    return _whole(text, 0)
+
+
+def _whole(text: str, least: int) -> int:
     try:
         n = int(text)
     except ValueError:
-        n = 0
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more, not {text!r}")
+        n = least - 1
+    if not least <= n <= _MOST:
+        raise argparse.ArgumentTypeError(f"expected a whole number from {least} to {_MOST:,}, not {text!r}")
     return n
 
 

@@ -14,11 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.config import Config
 from ..core.durations import parse_duration
-from ..core.errors import ConfigError
 from ..core.exit_codes import ExitCode
 from ..core.numbers import number
 from ..core.thresholds import Threshold, parse_thresholds
-from ._common import Subcommands, config
+from ._common import Subcommands, config, positive
 
 if TYPE_CHECKING:
     from ..core.results import Run
@@ -140,8 +139,6 @@ def capacity_history(args: argparse.Namespace, cfg: Config) -> int:
     run of a scenario holds less than its history (the regression gate's finding, stored with it)."""
     from ..store import open_store
 
-    if args.limit < 1:
-        raise ConfigError("--limit must be 1 or more")
     environment = args.env or cfg.environment
     store = open_store(cfg.store, root=cfg.root, create=False)
     try:
@@ -180,7 +177,7 @@ def capacity_history(args: argparse.Namespace, cfg: Config) -> int:
 def register(sub: Subcommands) -> None:
     capacity = sub.add_parser("capacity", help="capacity planning: the sustainable arrival rate at the SLO")
     capacity.add_argument("--env", default=None, help="the environment whose runs to show (default: the config's)")
-    capacity.add_argument("--limit", type=int, default=20, help="at most this many runs")
+    capacity.add_argument("--limit", type=positive, default=20, help="at most this many runs")
     capacity.add_argument("--json", action="store_true", help="the history as JSON")
     actions = capacity.add_subparsers(dest="capacity_action", metavar="ACTION")
     search = actions.add_parser("search", help="search the highest rate at which the SLO holds (exit 0: found)")
@@ -194,7 +191,7 @@ def register(sub: Subcommands) -> None:
     search.add_argument("--start-rate", type=float, default=10.0)
     search.add_argument("--max-rate", type=float, default=5000.0)
     search.add_argument("--width", type=float, default=0.1, help="stop when the bracket is this narrow (relative)")
-    search.add_argument("--trials", type=int, default=2, help="times a rate near the boundary must hold")
+    search.add_argument("--trials", type=positive, default=2, help="times a rate near the boundary must hold")
     search.add_argument("--step-duration", default="5s", help="how long each rate is held")
     search.add_argument("--max-time", default="10m", help="stop the search after this long")
     search.add_argument("--think-time", default=None, help="a user's pause between iterations, for the capacity "

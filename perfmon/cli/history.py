@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..core.errors import ConfigError
 from ..store import RunSummary
-from ._common import Subcommands, config, fmt, reading_store
+from ._common import Subcommands, config, fmt, positive, reading_store
 
 __all__ = ["register"]
 
@@ -16,13 +15,11 @@ def register(sub: Subcommands) -> None:
     hist = sub.add_parser("history", help="recent runs with verdicts and key metrics")
     hist.add_argument("--type", default=None, help="only runs of this test type")
     hist.add_argument("--env", default=None, help="only runs in this environment")
-    hist.add_argument("--limit", type=int, default=20)
+    hist.add_argument("--limit", type=positive, default=20)
     hist.set_defaults(handler=_history)
 
 
 def _history(args: argparse.Namespace) -> int:
-    if args.limit < 1:
-        raise ConfigError("--limit must be 1 or more")
     with reading_store(config(args)) as store:
         _history_table(store.history(test_type=args.type, environment=args.env, limit=args.limit))
     return 0

@@ -15,7 +15,7 @@ from ..core.config import Config, with_overrides
 from ..core.env import environ
 from ..core.errors import ConfigError
 from ..core.exit_codes import ExitCode
-from ._common import TYPES, Subcommands, config, positive
+from ._common import TYPES, Subcommands, config, count, positive
 
 __all__ = ["register"]
 
@@ -25,7 +25,7 @@ def register(sub: Subcommands) -> None:
     run.add_argument("--profile", default=None, help="smoke, ci or release")
     run.add_argument("--type", choices=TYPES, default="all",
                      help="which suites: all (browser journeys, load, stress), browser, load, stress, spike, endurance")
-    run.add_argument("--browsers", type=int, default=None, metavar="N", help="shared Chromium servers")
+    run.add_argument("--browsers", type=count, default=None, metavar="N", help="shared Chromium servers")
     run.add_argument("--workers", default="auto", metavar="N", help="pytest-xdist workers (default: auto)")
     run.add_argument("--env", default=None, help="environment recorded with the run")
     run.add_argument("--shard", default=None, metavar="I/N", help="run shard I of N of a run spread over N runners "

@@ -58,5 +58,9 @@ def test_no_capacity_in_the_store_says_how_to_get_one(tmp_path: Path, capsys: py
     url = stored(tmp_path, make_run())
     assert main(["--store", url, "capacity", "--env", "ci"]) == 0
     assert "no stored run in ci measured a sustainable rate" in capsys.readouterr().out
-    assert main(["--store", url, "capacity", "--limit", "0"]) == 2
-    assert capsys.readouterr().err.strip() == "perfmon: error: --limit must be 1 or more"
+    for limit in ("0", "99999999999999999999"):  # the second overflowed SQLite's integer: a traceback (#36)
+        with pytest.raises(SystemExit) as ended:
+            main(["--store", url, "capacity", "--limit", limit])
+        assert ended.value.code == 2
+        assert capsys.readouterr().err.strip() == (f"perfmon: error: argument --limit: expected a whole number from 1 "
+                                                   f"to 1,000,000, not '{limit}' (see `perfmon capacity --help`)")
