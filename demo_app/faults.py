@@ -113,7 +113,10 @@ class Faults:
                 staged["latency_mean_ms"] = _num(key, mean or 0)
                 staged["latency_jitter_ms"] = _num(key, jitter or 0)
             elif key in ("DEMO_CAPACITY", "DEMO_DB_POOL"):
-                staged[KNOBS[key]] = int(_num(key, raw))
+                value = _num(key, raw)
+                if value != int(value):  # 0.5 once became int 0, which for DEMO_CAPACITY means "no limit"
+                    raise FaultError(f"{key}={raw!r} must be a whole number")
+                staged[KNOBS[key]] = int(value)
             elif key == "DEMO_DB_MISSING_INDEX":
                 flag = _num(key, raw)
                 if flag not in (0, 1):

@@ -9,7 +9,7 @@ import sys
 import httpx
 import pytest
 
-from demo_app.app import _loopback
+from demo_app.app import DEFAULT_ADMIN_TOKEN, _loopback
 from demo_app.faults import LIMITS
 from tests._support.apps import ADMIN, ROOT, DemoApp
 from tests._support.sessions import env
@@ -18,7 +18,8 @@ from tests._support.sessions import env
 @pytest.mark.parametrize(
     ("knob", "value"),
     [("DEMO_CAPACITY", "inf"), ("DEMO_CAPACITY", "1e400"), ("DEMO_LATENCY_MS", "inf"), ("DEMO_LATENCY_MS", "nan"),
-     ("DEMO_STALL_MS", "1e12"), ("DEMO_STALL_EVERY_S", "0.001"), ("DEMO_SERVICE_MS", "-1"), ("DEMO_CLS", "6")],
+     ("DEMO_STALL_MS", "1e12"), ("DEMO_STALL_EVERY_S", "0.001"), ("DEMO_SERVICE_MS", "-1"), ("DEMO_CLS", "6"),
+     ("DEMO_CAPACITY", "0.5"), ("DEMO_DB_POOL", "2.5")],  # 0.5 became 0, "no limit" (#36)
 )
 def test_an_out_of_range_knob_is_refused_at_runtime_and_nothing_changes(clean_demo: DemoApp, knob: str,
                                                                         value: str) -> None:
@@ -57,7 +58,8 @@ def test_the_largest_stall_still_lets_admin_requests_through(clean_demo: DemoApp
 def test_admin_is_loopback_only_and_the_default_token_never_leaves_loopback() -> None:
     assert _loopback("127.0.0.1") and _loopback("::1") and _loopback("127.0.0.2")
     assert not _loopback("10.0.0.5") and not _loopback("192.168.1.20") and not _loopback("testclient")
-    out = subprocess.run([sys.executable, "-m", "demo_app", "--host", "0.0.0.0", "--port", "0"], cwd=ROOT,
-                         capture_output=True, text=True, env=env(), timeout=60)
-    assert out.returncode == 2
-    assert "refusing to serve on 0.0.0.0 with the default admin token" in out.stderr
+    for token in ({}, {"DEMO_ADMIN_TOKEN": DEFAULT_ADMIN_TOKEN}, {"DEMO_ADMIN_TOKEN": ""}):  # written out: still it
+        out = subprocess.run([sys.executable, "-m", "demo_app", "--host", "0.0.0.0", "--port", "0"], cwd=ROOT,
+                             capture_output=True, text=True, env=env(**token), timeout=60)
+        assert out.returncode == 2, token
+        assert "refusing to serve on 0.0.0.0 with the default admin token" in out.stderr
