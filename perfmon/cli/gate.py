@@ -7,7 +7,7 @@ import argparse
 import sys
 
 from ..core.env import ci_commit, ci_job_url, ci_ref_protected, read
-from ..core.errors import ConfigError, StoreError
+from ..core.errors import ConfigError, DamagedRunError, StoreError
 from ..core.exit_codes import ExitCode
 from ..core.redaction import redact
 from ..store import Store, open_store
@@ -63,12 +63,12 @@ def _cmd_gate(args: argparse.Namespace) -> int:
     except StoreError as exc:
         if store is not None:
             store.close()
-        if args.allow_missing:
+        if args.allow_missing and not isinstance(exc, DamagedRunError):  # a run exists: it is not "missing"
             print(f"perfmon gate: ALLOWED WITHOUT LOOKING (--allow-missing): the store could not be read ({exc})",
                   file=sys.stderr)
             return 0
         line = f"the store could not be read ({exc})"
-        print(f"perfmon gate: REFUSED: {line}{bypass}", file=sys.stderr)
+        print(f"perfmon gate: REFUSED: {line}{'' if isinstance(exc, DamagedRunError) else bypass}", file=sys.stderr)
         _gate_alert(args, None, line, sha=sha, environment=environment, run_id=None)
         return STORE_UNREADABLE
     try:

@@ -10,7 +10,8 @@ the pytest plugin can print ``str(exc)`` and exit with its ``exit_code`` (``perf
     ├── TargetError          BASE_URL unreachable, bundled app failed to start (exit 3: not measured)
     ├── BrowserError         Chromium missing or failed to launch
     ├── StoreError           store URL malformed, path unwritable, database down
-    │   └── RunRejectedError the store refuses this run for good (a constraint); it is set aside
+    │   ├── RunRejectedError the store refuses this run for good (a constraint); it is set aside
+    │   └── DamagedRunError  a stored run's row cannot be read back (edited by hand, garbage in a column)
     ├── OutputError          a report, spool or output folder cannot be written
     └── ScriptError          a user journey/script that cannot be loaded
 """
@@ -20,6 +21,7 @@ from __future__ import annotations
 __all__ = [
     "BrowserError",
     "ConfigError",
+    "DamagedRunError",
     "OutputError",
     "PerfmonError",
     "RunRejectedError",
@@ -82,6 +84,10 @@ class StoreError(PerfmonError):
 
 class RunRejectedError(StoreError):
     """The store answered and refused the run (a constraint violation): sending it again cannot help."""
+
+
+class DamagedRunError(StoreError):
+    """A stored run's row cannot be read back: the deploy gate refuses (never bypassed), analyses skip it."""
 
 
 class OutputError(PerfmonError):

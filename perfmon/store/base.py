@@ -16,13 +16,25 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from ..core.comparison import HistoryComparison
+from ..core.errors import DamagedRunError
 from ..core.findings import Leaks
 from ..core.metrics import Counter, Metrics, Trend
 from ..core.results import Run
 from .capacity_rows import capacity_rows
 
-__all__ = ["RUN_COLUMNS", "SHARD_COLUMNS", "THRESHOLD_COLUMNS", "RunRows", "RunSummary", "ShardRow", "Store", "iso",
-           "run_from_rows", "run_rows"]
+__all__ = [
+    "RUN_COLUMNS",
+    "SHARD_COLUMNS",
+    "THRESHOLD_COLUMNS",
+    "RunRows",
+    "RunSummary",
+    "ShardRow",
+    "Store",
+    "damaged",
+    "iso",
+    "run_from_rows",
+    "run_rows",
+]
 
 # The run row's columns a stored run is read back from, and a threshold result's.
 RUN_COLUMNS = ("id", "test_type", "environment", "profile", "base_url", "started_at", "finished_at", "status",
@@ -283,16 +295,26 @@ def run_from_rows(row: Mapping[str, Any], series: Iterable[Mapping[str, Any]], o
                   timestamp: Callable[[Any], float | None]) -> Run:
     """A stored run read back (the inverse of :func:`run_rows`, through ``Run.from_dict``): ``row`` holds
     :data:`RUN_COLUMNS`, ``series`` each metric's name, tags and data, ``outcomes`` :data:`THRESHOLD_COLUMNS`."""
-    problems = (row.get("metadata") or {}).get("threshold_problems") or {}
-    accepted = timestamp(row.get("baseline_accepted_at"))
-    metadata = {**(row.get("metadata") or {}), **({"baseline_accepted_at": iso(accepted)} if accepted else {})}
-    return Run.from_dict({
-        **row,
-        "metadata": metadata,
-        "run_id": str(row["id"]),
-        "started_at": timestamp(row["started_at"]) or 0.0,
-        "finished_at": timestamp(row["finished_at"]),
-        "metrics": Metrics.from_dict({"name": s["name"], "tags": s["tags"], **s["data"]} for s in series),
-        # The threshold table has no column for why an outcome could not be evaluated; metadata keeps it.
-        "thresholds": [{**o, "problem": problems.get(f"{o['metric']}: {o['expression']}")} for o in outcomes],
-    })
+    try:
+        problems = (row.get("metadata") or {}).get("threshold_problems") or {}
+        accepted = timestamp(row.get("baseline_accepted_at"))
+        metadata = {**(row.get("metadata") or {}), **({"baseline_accepted_at": iso(accepted)} if accepted else {})}
+        return Run.from_dict({
+            **row,
+            "metadata": metadata,
+            "run_id": str(row["id"]),
+            "started_at": timestamp(row["started_at"]) or 0.0,
+            "finished_at": timestamp(row["finished_at"]),
+            "metrics": Metrics.from_dict({"name": s["name"], "tags": s["tags"], **s["data"]} for s in series),
+            # The threshold table has no column for why an outcome could not be evaluated; metadata keeps it.
+            "thresholds": [{**o, "problem": problems.get(f"{o['metric']}: {o['expression']}")} for o in outcomes],
+        })
+    except (ValueError, KeyError, TypeError, AttributeError, OverflowError) as exc:
+        raise damaged(row.get("id"), exc) from None
+
+
+def damaged(run_id: object, exc: BaseException) -> DamagedRunError:
+    """A stored run that cannot be read back (a row edited by hand, a column of garbage): one line, never
+    a traceback. The gate fails closed on it; history analyses skip it."""
+    return DamagedRunError(f"stored run {run_id} cannot be read back, its row is damaged ({type(exc).__name__}: "
+                      f"{' '.join(str(exc).split())[:200]}); delete or repair that row")

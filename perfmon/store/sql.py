@@ -26,6 +26,7 @@ from .base import (
     RunSummary,
     ShardRow,
     calibration_row,
+    damaged,
     iso,
     run_from_rows,
     run_rows,
@@ -218,10 +219,13 @@ class SQLStore:
             what = "no run" if not found else "more than one run"
             raise StoreError(f"{what} matches {run_id!r} in {self.where}; see `perfmon history` for run ids")
         row = dict(zip(RUN_COLUMNS, found[0], strict=True))
-        row["metadata"] = self._json(row["metadata"]) or {}
         rid = str(row["id"])
-        series = [{"name": n, "tags": self._json(t), "data": self._json(d)} for n, t, d in self._query(
-            "select name, tags, data from performance_metric_series where run_id = ?", (rid,))]
+        stored = self._query("select name, tags, data from performance_metric_series where run_id = ?", (rid,))
+        try:
+            row["metadata"] = self._json(row["metadata"]) or {}
+            series = [{"name": n, "tags": self._json(t), "data": self._json(d)} for n, t, d in stored]
+        except ValueError as exc:  # a column that is not JSON
+            raise damaged(rid, exc) from None
         outcomes = [dict(zip(THRESHOLD_COLUMNS, r, strict=True)) for r in self._query(
             f"select {', '.join(THRESHOLD_COLUMNS)} from performance_threshold_results where run_id = ?", (rid,))]
         return run_from_rows(row, series, outcomes, self._ts)

@@ -124,3 +124,31 @@ def test_the_commit_comes_from_the_ci_environment(tmp_path: Path, capsys: pytest
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GITHUB_SHA", SHA)
     assert gate(stored(tmp_path, commit_run()), capsys)[0] == 0
+
+
+@pytest.mark.parametrize(("table", "column", "garbage"), [
+    ("performance_test_runs", "metadata", "{not json"),
+    ("performance_test_runs", "started_at", "yesterday-ish"),
+    ("performance_metric_series", "data", '{"kind": "trend", "windows": "not a histogram"}'),
+], ids=["metadata", "started_at", "series"])
+def test_a_damaged_stored_row_is_one_line_and_the_gate_fails_closed(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], table: str, column: str, garbage: str) -> None:
+    """#36: gate, show, report and compare ended in a traceback (exit 1) on a row edited by hand."""
+    import sqlite3
+
+    run = commit_run()
+    url = stored(tmp_path, run)
+    con = sqlite3.connect(tmp_path / "r.db")
+    key = "id" if table == "performance_test_runs" else "run_id"
+    con.execute(f"update {table} set {column} = ? where {key} = ?", (garbage, run.run_id))  # noqa: S608 - test's own
+    con.commit()
+    con.close()
+    code, line = gate(url, capsys, "--sha", SHA, "--allow-missing")  # a damaged run is not a missing one
+    assert code == 4 and "\n" not in line, line
+    assert line.startswith("perfmon gate: REFUSED: the store could not be read (stored run ") and "damaged" in line
+    for command in (["show", run.run_id[:8]], ["report", run.run_id[:8], "--out", str(tmp_path / "rep")],
+                    ["compare", run.run_id[:8], run.run_id[:8]]):
+        assert main(["--store", url, *command]) != 0, command
+        said = capsys.readouterr()
+        assert "Traceback" not in said.out + said.err and said.err.count("\n") == 1, said.err
+        assert f"stored run {run.run_id} cannot be read back, its row is damaged" in said.err
