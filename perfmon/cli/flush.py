@@ -23,13 +23,15 @@ def flush(cfg: Config, *, any_store: bool = False) -> int:
     from ..store.spool import flush_spool
 
     done = flush_spool(cfg, any_store=any_store)
-    if not done.sent and not done.rejected and not done.elsewhere:
+    if not done.sent and not done.rejected and not done.elsewhere and not done.left:
         print("nothing to flush: the spool is empty")
     for run_id in done.sent:
         print(f"flushed run {run_id} to {redact(cfg.store)}")
     for path, why in done.rejected:
         print(f"perfmon: set aside {path} (the store can never take it: {why})", file=sys.stderr)
+    for path, why in done.left:
+        print(f"perfmon: left {path} in the spool ({why})", file=sys.stderr)
     for store, count in sorted(done.elsewhere.items()):
         print(f"{count} spooled run(s) wait for another store, {store}: flush them with "
               "`perfmon --store <that URL> flush`, or here with `perfmon flush --all`")
-    return 1 if done.rejected else 0
+    return 1 if done.rejected or done.left else 0

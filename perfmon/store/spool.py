@@ -25,15 +25,19 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import itertools
 import json
 import os
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import get_args
 
+from .._version import __version__
 from ..core.config import Config
 from ..core.errors import OutputError, PerfmonError, RunRejectedError, one_line
+from ..core.metrics import MetricKind
 from ..core.redaction import redact
 from ..core.results import Run
 from . import ShardRow, Store, open_store
@@ -58,6 +62,7 @@ class Flushed:
     sent: list[str] = field(default_factory=list)
     rejected: list[tuple[Path, str]] = field(default_factory=list)
     elsewhere: dict[str, int] = field(default_factory=dict)
+    left: list[tuple[Path, str]] = field(default_factory=list)  # a newer perfmon's files, left in the spool
 
 
 class Spool:
@@ -231,8 +236,13 @@ def store_or_spool(run: Run, config: Config) -> StoredRun:
                      problem=None if path is not None else f"{unspooled}; the run went straight to the store")
 
 
+class _Newer(Exception):
+    """A spool file this perfmon cannot read whole: a newer one wrote it. It stays for that one."""
+
+
 def _read(path: Path) -> Run | None:
-    """The spooled run, or ``None`` when another flush already sent it. Raises ValueError when corrupt."""
+    """The spooled run, or ``None`` when another flush already sent it. Raises ValueError when corrupt,
+    ``_Newer`` when a newer perfmon wrote fields or metric kinds this one would drop."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -240,9 +250,39 @@ def _read(path: Path) -> Run | None:
     except UnicodeDecodeError as exc:
         raise ValueError(f"not UTF-8 ({exc})") from None
     try:
-        return Run.from_json(text)
+        data = json.loads(text)
+        newer = _newer(data)
+        if newer:
+            raise _Newer(newer)
+        return Run.from_dict(data)
     except (ValueError, KeyError, TypeError, AttributeError, PerfmonError) as exc:
         raise ValueError(f"not a perfmon run ({type(exc).__name__}: {exc})") from None
+
+
+_RUN_KEYS = frozenset(Run(test_type="load", environment="ci", profile="p", base_url=None).to_dict())
+
+
+def _newer(data: object) -> str | None:
+    """Why ``data`` holds more than this perfmon reads (a newer one spooled it), or None."""
+    if not isinstance(data, dict):
+        return None
+    version = str(data.get("tool_version") or "")
+    if version and _version_tuple(version) > _version_tuple(__version__):
+        return f"spooled by perfmon {version}, newer than this {__version__}"
+    unknown = sorted(set(data) - _RUN_KEYS)
+    found = {str(m.get("kind")) for m in data.get("metrics") or [] if isinstance(m, dict)}
+    kinds = sorted(found - set(get_args(MetricKind)))
+    if unknown or kinds:
+        return f"it holds {', '.join(unknown + [f'metric kind {k}' for k in kinds])}, which this perfmon would drop"
+    return None
+
+
+def _version_tuple(version: str) -> tuple[int, ...]:
+    parts = []
+    for part in version.split("."):
+        digits = "".join(itertools.takewhile(str.isdigit, part))
+        parts.append(int(digits) if digits else 0)
+    return tuple(parts)
 
 
 def flush_spool(config: Config, *, any_store: bool = False) -> Flushed:
@@ -273,6 +313,9 @@ def _flush_one(spool: Spool, store: Store, path: Path, done: Flushed) -> None:
         kept = _read_shard(path) if path.name.startswith("shard-") else _read(path)
     except ValueError as exc:
         _set_aside(spool, path, str(exc), done)
+        return
+    except _Newer as exc:  # kept as it is, for the perfmon that wrote it: never stored with fields dropped
+        done.left.append((path, f"{exc}; flush it with that perfmon or a newer one"))
         return
     if kept is None:
         return

@@ -209,3 +209,29 @@ def test_a_read_only_spool_with_a_corrupt_file_still_flushes_the_rest(read_only_
     assert out.returncode == 1  # a file could not be set aside
     assert sorted(r[0] for r in runs_in(db)) == sorted(r.run_id for r in good)
     assert "0-corrupt.json" in out.stderr and "move it out of the spool by hand" in out.stderr
+
+
+@pytest.mark.parametrize("newer", ["version", "field", "kind"])
+def test_a_spool_file_from_a_newer_perfmon_is_left_for_it_not_stored_with_fields_dropped(tmp_path: Path,
+                                                                                       newer: str) -> None:
+    """#36: a run spooled by a newer perfmon was stored by an older one with its new fields silently dropped."""
+    import json
+
+    proj = project(tmp_path)
+    spool = spool_of(proj)
+    plain, later = a_run(), a_run()
+    data = later.to_dict()
+    if newer == "version":
+        data["tool_version"] = "99.0.0"
+    elif newer == "field":
+        data["cost_per_request"] = {"usd": 0.0001}
+    else:
+        data["metrics"].append({"name": "http_req_waiting", "tags": {}, "kind": "summary", "values": [1, 2]})
+    (spool / f"{plain.run_id}.json").write_text(plain.to_json())
+    (spool / f"{later.run_id}.json").write_text(json.dumps(data))
+    db = tmp_path / "r.db"
+    out = run(perfmon_cmd("--store", f"sqlite:///{db}", "flush"), proj)
+    assert out.returncode == 1 and "Traceback" not in out.stdout + out.stderr
+    assert [r[0] for r in runs_in(db)] == [plain.run_id]
+    assert f"left {spool / later.run_id}.json in the spool" in out.stderr and "flush it with that perfmon" in out.stderr
+    assert (spool / f"{later.run_id}.json").is_file() and not (spool / "rejected").exists()

@@ -140,7 +140,7 @@ def test_a_damaged_stored_row_is_one_line_and_the_gate_fails_closed(
     url = stored(tmp_path, run)
     con = sqlite3.connect(tmp_path / "r.db")
     key = "id" if table == "performance_test_runs" else "run_id"
-    con.execute(f"update {table} set {column} = ? where {key} = ?", (garbage, run.run_id))  # noqa: S608 - test's own
+    con.execute(f"update {table} set {column} = ? where {key} = ?", (garbage, run.run_id))
     con.commit()
     con.close()
     code, line = gate(url, capsys, "--sha", SHA, "--allow-missing")  # a damaged run is not a missing one
