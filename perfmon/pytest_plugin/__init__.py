@@ -71,7 +71,7 @@ from .stash import (
     user_error,
 )
 from .vus import parametrize_journeys
-from .xdist import XdistHooks, remote_workers, ship_to_controller
+from .xdist import XdistHooks, forget_duplicate_signals, remote_workers, ship_to_controller
 
 __all__ = ["session_config"]
 
@@ -181,6 +181,8 @@ def pytest_configure(config: pytest.Config) -> None:
     browser = BrowserOptions(network=opt("perf_network"), cpu_throttle=opt("perf_cpu_throttle"),
                              tracing=opt("perf_tracing") != "off", servers=opt("perf_browsers"), endpoints=endpoints)
     process = config.stash[PROCESS] = ProcessContext.open(cfg, browser, wi, run_id=run_id)
+    if wi is not None and threading.current_thread() is threading.main_thread():
+        forget_duplicate_signals()
     if wi is None:
         if threading.current_thread() is threading.main_thread():
             config.stash[SIGTERM] = signal.signal(signal.SIGTERM, _interrupt)
@@ -239,6 +241,8 @@ def _interrupt(signum: int, frame: object) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     if (process := config.stash.get(PROCESS, None)) is not None:
         process.close()
+    if isinstance(hooks := config.pluginmanager.get_plugin("perfmon-xdist"), XdistHooks):
+        hooks.restore_signals()
     if (previous := config.stash.get(SIGTERM, None)) is not None:
         signal.signal(signal.SIGTERM, previous)
 
@@ -327,6 +331,22 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     # histograms are megabytes, times every test a worker runs).
     del item.stash[RECORD]
     del item.stash[REPORTS]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    """In an xdist worker, a scenario the engine stopped for Ctrl-C or SIGTERM ends its test as skipped
+    and stops the worker's session (xdist hands that to the controller), instead of the worker dying of
+    KeyboardInterrupt: xdist counted that as a crash, a failed test and a lost iteration, although
+    what the scenario measured is kept."""
+    try:
+        return (yield)
+    except KeyboardInterrupt:
+        record = item.stash.get(RECORD, None)
+        if not hasattr(item.config, "workerinput") or record is None or not record.interrupted:
+            raise
+        item.session.shouldstop = "perfmon: interrupted (Ctrl-C or SIGTERM); what was measured is kept"
+        pytest.skip("perfmon: interrupted; what the scenario measured is kept in the run")
 
 
 @pytest.hookimpl(wrapper=True)

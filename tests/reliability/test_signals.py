@@ -4,6 +4,7 @@ bundled app perfmon started."""
 
 from __future__ import annotations
 
+import os
 import signal
 import sqlite3
 import subprocess
@@ -58,20 +59,25 @@ def stored_requests(db: Path, run_id: str) -> float:
     return float(row[0] or 0)
 
 
+@pytest.mark.parametrize("workers", ["0", "2"], ids=["alone", "xdist"])
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
-def test_perfmon_run_interrupted_stores_the_partial_run_and_stops_the_app(tmp_path: Path, sig: int) -> None:
+def test_perfmon_run_interrupted_stores_the_partial_run_and_stops_the_app(tmp_path: Path, sig: int,
+                                                                         workers: str) -> None:
+    """Under xdist (the default) before #36 the workers never heard the signal: the scenario ran to its end,
+    or its record was lost with the workers ("no tests ran", nothing stored, exit 3)."""
     proj = long_project(tmp_path)
     db = tmp_path / "r.db"
-    proc = subprocess.Popen(perfmon_cmd("--store", f"sqlite:///{db}", "run", "--type", "load", "--workers", "0"),
+    proc = subprocess.Popen(perfmon_cmd("--store", f"sqlite:///{db}", "run", "--profile", "release", "--type", "load",
+                                        "--workers", workers),
                             cwd=proj, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     apps = wait_for_load(proc)
     proc.send_signal(sig)
-    out, err = proc.communicate(timeout=120)
+    out, err = proc.communicate(timeout=60)  # the scenario had 100 s left: it stopped, it did not run out
     assert proc.returncode == 3, out + err  # interrupted: not measured whole
     assert "Traceback" not in out + err
     [(run_id, _, status)] = runs_in(db)
     assert status == "interrupted" and stored_requests(db, run_id) > 10
-    assert "verdict=INTERRUPTED" in out
+    assert "verdict=INTERRUPTED" in out and "crashed" not in out, out
     assert not [a for a in apps if a.is_running() and a.status() != psutil.STATUS_ZOMBIE]
 
 
@@ -84,5 +90,26 @@ def test_sigterm_to_pytest_itself_stores_the_partial_run(tmp_path: Path) -> None
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 3 and "Traceback" not in out + err, out + err
+    [(run_id, _, status)] = runs_in(db)
+    assert status == "interrupted" and stored_requests(db, run_id) > 10
+
+
+@pytest.mark.parametrize("reach", ["controller", "group"])
+def test_a_signal_to_plain_pytest_under_xdist_keeps_what_the_workers_measured(tmp_path: Path, reach: str) -> None:
+    """SIGTERM to the controller alone (a CI runner cancelling its step), or Ctrl-C to the whole process
+    group (a terminal): the workers stop their scenarios, the run is stored as interrupted, and a worker
+    that hears the signal twice (sent, then forwarded) still keeps its record."""
+    proj = long_project(tmp_path)
+    db = tmp_path / "r.db"
+    proc = subprocess.Popen(pytest_cmd("api", "-n", "2", "--perf-store", f"sqlite:///{db}"), cwd=proj, env=env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    wait_for_load(proc)
+    if reach == "controller":
+        proc.send_signal(signal.SIGTERM)
+    else:
+        os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 3, out + err
+    assert "Traceback" not in out + err and "crashed" not in out, out + err
     [(run_id, _, status)] = runs_in(db)
     assert status == "interrupted" and stored_requests(db, run_id) > 10
