@@ -13,10 +13,13 @@ import contextlib
 import gzip
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
-__all__ = ["Hostile", "serve_hostile"]
+T = TypeVar("T")
+
+__all__ = ["Hostile", "on_own_loop", "serve_hostile"]
 
 _BOMB = gzip.compress(b"\0" * (256 * 1024 * 1024), compresslevel=9)  # ~250 KB that inflates to 256 MiB
 
@@ -116,3 +119,23 @@ def serve_hostile(host: str = "127.0.0.1") -> Iterator[Hostile]:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
         loop.close()
+
+
+def on_own_loop(coroutine: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run`` on a thread of its own: earlier browser tests in the same process leave Playwright's
+    loop running on this one. The coroutine's exception (a failed assertion) is raised here."""
+    done: list[T] = []
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            done.append(asyncio.run(coroutine))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+            failed.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    if failed:
+        raise failed[0]
+    return done[0]

@@ -7,17 +7,16 @@ from __future__ import annotations
 
 import asyncio
 import resource
-from collections.abc import Coroutine, Iterator
-from typing import Any, TypeVar
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from perfmon import Metrics
 from perfmon.load import Client, RequestError
 from perfmon.loadgen.transports import TRANSPORTS, open_transport
-from tests._support.hostile import Hostile, serve_hostile
+from tests._support.hostile import Hostile, on_own_loop, serve_hostile
 
-T = TypeVar("T")
 LIMIT = 4 * 1024 * 1024
 
 
@@ -32,10 +31,6 @@ def elsewhere() -> Iterator[Hostile]:
     """A second origin (another port) a redirect can point to."""
     with serve_hostile() as server:
         yield server
-
-
-def _run(coro: Coroutine[Any, Any, T]) -> T:
-    return asyncio.run(coro)
 
 
 async def _with_client(base_url: str, transport_name: str, work: Any, **client: Any) -> Any:
@@ -63,7 +58,7 @@ def test_credentials_do_not_follow_a_redirect_to_another_origin(hostile: Hostile
         r = await client.post(f"/away/{code}", content=b"the body", headers={"Cookie": "session=s3cret-cookie"})
         return r.status_code
 
-    status, _ = _run(_with_client(hostile.url, transport, work))
+    status, _ = on_own_loop(_with_client(hostile.url, transport, work))
     assert status == 200
     (arrived,) = elsewhere.received("/landing")
     assert b"s3cret" not in arrived, arrived
@@ -79,7 +74,7 @@ def test_credentials_follow_a_redirect_within_the_origin(hostile: Hostile, trans
         client.headers["Authorization"] = "Bearer same-origin"
         return (await client.get("/away/302")).content
 
-    body, _ = _run(_with_client(hostile.url, transport, work))
+    body, _ = on_own_loop(_with_client(hostile.url, transport, work))
     assert body.startswith(b"GET /echo/landed") and b"Bearer same-origin" in body, body
 
 
@@ -94,7 +89,7 @@ def test_a_header_value_that_would_end_the_header_is_refused_unsent(hostile: Hos
             await client.get("/echo/crlf", headers={"X-Note": value})
         return caught.value.kind
 
-    kind, metrics = _run(_with_client(hostile.url, transport, work))
+    kind, metrics = on_own_loop(_with_client(hostile.url, transport, work))
     assert kind == "InvalidHeader"
     assert _errors(metrics) == {"InvalidHeader": 1}  # counted as a failed request, not lost
     assert len(hostile.requests) == before and not hostile.received("/smuggled")
@@ -112,7 +107,7 @@ def test_only_idempotent_requests_are_retried_when_a_kept_alive_connection_drops
             await client.request(method, path, content=b"order=1")
         return caught.value.kind
 
-    kind, _ = _run(_with_client(hostile.url, transport, work))
+    kind, _ = on_own_loop(_with_client(hostile.url, transport, work))
     assert kind == "ServerDisconnectedError"
     assert len(hostile.received(path)) == sent
 
@@ -131,7 +126,7 @@ def test_a_url_goes_out_percent_encoded_as_httpx_sends_it(hostile: Hostile, tran
         assert r.status_code == 200
         return r.content
 
-    body, _ = _run(_with_client(hostile.url, transport, work))
+    body, _ = on_own_loop(_with_client(hostile.url, transport, work))
     assert body.split(b"\r\n", 1)[0] == on_the_wire
 
 
@@ -140,7 +135,7 @@ def test_a_script_set_host_is_the_only_host(hostile: Hostile, transport: str) ->
     async def work(client: Client) -> bytes:
         return (await client.get("/echo/vhost", headers={"Host": "tenant.example"})).content
 
-    body, _ = _run(_with_client(hostile.url, transport, work))
+    body, _ = on_own_loop(_with_client(hostile.url, transport, work))
     hosts = [line for line in body.split(b"\r\n") if line.lower().startswith(b"host:")]
     assert hosts == [b"Host: tenant.example"], body
 
@@ -153,7 +148,7 @@ def test_an_ipv6_target_gets_a_bracketed_host(transport: str) -> None:
             assert r.status_code == 200
             return r.content
 
-        body, _ = _run(_with_client(six.url, transport, work))
+        body, _ = on_own_loop(_with_client(six.url, transport, work))
     port = six.url.rsplit(":", 1)[1]
     assert f"\r\nHost: [::1]:{port}\r\n".encode() in body, body
 
@@ -170,7 +165,7 @@ def test_no_body_can_take_the_generators_memory(hostile: Hostile, transport: str
             await client.get(path)
         return caught.value.kind, (await client.get("/echo/after")).status_code
 
-    (kind, after), metrics = _run(_with_client(hostile.url, transport, work))
+    (kind, after), metrics = on_own_loop(_with_client(hostile.url, transport, work))
     assert kind == "ResponseTooLarge" and after == 200
     assert _errors(metrics) == {"ResponseTooLarge": 1}
     grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - grown_before
@@ -185,7 +180,7 @@ def test_a_101_is_an_answer_not_a_traceback(hostile: Hostile, transport: str, ca
         await asyncio.sleep(0.2)  # anything the upgraded bytes would make asyncio log comes out here
         return status
 
-    status, _ = _run(_with_client(hostile.url, transport, work))
+    status, _ = on_own_loop(_with_client(hostile.url, transport, work))
     assert status == 101
     out, err = capfd.readouterr()
     assert "Traceback" not in out + err and "Fatal error" not in out + err, err

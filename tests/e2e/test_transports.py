@@ -8,7 +8,6 @@ never answers that way."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import gzip
 import json
@@ -19,7 +18,7 @@ import sys
 import threading
 import time
 import zlib
-from collections.abc import Coroutine, Iterator
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TypeVar
@@ -32,6 +31,7 @@ from perfmon.load import Client, EngineOptions, RequestError, VirtualUser, run_s
 from perfmon.loadgen.transports import TRANSPORTS, open_transport
 from perfmon.system.target import free_port
 from tests._support.apps import DemoApp
+from tests._support.hostile import on_own_loop
 
 T = TypeVar("T")
 
@@ -176,17 +176,8 @@ async def _exchanges(base_url: str, transport_name: str) -> list[tuple[Any, ...]
     return seen
 
 
-def _run(coroutine: Coroutine[Any, Any, T]) -> T:
-    """``asyncio.run`` on a thread of its own: earlier browser tests leave Playwright's loop running here."""
-    done: list[T] = []
-    thread = threading.Thread(target=lambda: done.append(asyncio.run(coroutine)))
-    thread.start()
-    thread.join()
-    return done[0]
-
-
 def test_the_lean_transport_answers_as_aiohttp_does(edges: str) -> None:
-    lean, reference = (_run(_exchanges(edges, name)) for name in ("lean", "aiohttp"))
+    lean, reference = (on_own_loop(_exchanges(edges, name)) for name in ("lean", "aiohttp"))
     assert lean == reference
     # And the answers are the right ones, not merely the same.
     found = {row[0]: row[1:] for row in lean}
@@ -242,7 +233,7 @@ def test_a_refused_connection_is_the_same_error_kind() -> None:
             await transport.close()
         return "answered"
 
-    assert {name: _run(kind(name)) for name in TRANSPORTS} == dict.fromkeys(TRANSPORTS, "ClientConnectorError")
+    assert {name: on_own_loop(kind(name)) for name in TRANSPORTS} == dict.fromkeys(TRANSPORTS, "ClientConnectorError")
 
 
 async def _journey(client: Client, user: VirtualUser) -> None:
