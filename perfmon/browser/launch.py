@@ -147,12 +147,19 @@ def connect_browser(ws_endpoint: str) -> tuple[Any, Callable[[], None]]:
 
     Straight over the websocket when this Playwright release allows it (see ``thin.py``: no
     Node.js driver per worker), else through Playwright's own driver-backed ``connect()``."""
+    from .remote import endpoint_label
     from .thin import ThinConnection, thin_client_supported
 
-    if thin_client_supported() and not read("PERFMON_PLAYWRIGHT_DRIVER"):
-        conn = ThinConnection(ws_endpoint)
-        return conn.browser, _in_turn(conn.browser.close, conn.close)
-    return _with_driver(lambda pw: pw.chromium.connect(ws_endpoint))
+    try:
+        if thin_client_supported() and not read("PERFMON_PLAYWRIGHT_DRIVER"):
+            conn = ThinConnection(ws_endpoint)
+            return conn.browser, _in_turn(conn.browser.close, conn.close)
+        return _with_driver(lambda pw: pw.chromium.connect(ws_endpoint))
+    except Exception as exc:  # noqa: BLE001 - whatever answered, one line that never holds the endpoint's path
+        label = endpoint_label(ws_endpoint)
+        said = (str(exc).strip().splitlines() or [type(exc).__name__])[0].replace(ws_endpoint, label)
+        raise BrowserError(f"the browser server at {label} did not answer as a Playwright browser server ({said}); "
+                           "check --perf-browser-ws against the line `perfmon browser-server` printed") from None
 
 
 def _with_driver(open_browser: Callable[[Any], Any]) -> tuple[Any, Callable[[], None]]:

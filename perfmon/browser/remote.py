@@ -29,14 +29,14 @@ def parse_endpoints(values: Iterable[str]) -> tuple[str, ...]:
         for url in (part.strip() for part in value.split(",")):
             if not url:
                 continue
-            parts = urlsplit(url)
             try:
+                parts = urlsplit(url)
                 port = parts.port
-            except ValueError:
-                port = None
+            except ValueError:  # a port that is not a number, an IPv6 bracket left open
+                parts, port = urlsplit(""), None
             if parts.scheme not in ("ws", "wss") or not parts.hostname or port is None:
                 raise ConfigError(f"--perf-browser-ws {endpoint_label(url)!r} is not a browser server endpoint; "
-                                  "give the ws://HOST:PORT/PATH line `perfmon browser-server` prints")
+                                  "give the whole endpoint `perfmon browser-server` printed (ws, host, port and path)")
             if url not in found:
                 found.append(url)
     return tuple(found)
@@ -44,8 +44,11 @@ def parse_endpoints(values: Iterable[str]) -> tuple[str, ...]:
 
 def endpoint_label(url: str) -> str:
     """``host:port`` of an endpoint: what is printed and stored (its path is the server's token)."""
-    parts = urlsplit(url)
-    return parts.netloc.rpartition("@")[2] or url.split("/")[0]
+    try:
+        netloc = urlsplit(url).netloc
+    except ValueError:  # not a URL at all: its scheme and host part, never its path
+        netloc = url.split("://", 1)[-1].split("/", 1)[0]
+    return netloc.rpartition("@")[2] or url.split("/")[0]
 
 
 def check_endpoint(url: str, timeout_s: float = 5.0) -> None:

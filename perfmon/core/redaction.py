@@ -8,6 +8,7 @@ covers these shapes together; each pattern below is one shape seen in a real lea
 
 - URL userinfo: ``postgresql://u:secret@h/db``, ``http://admin:hunter2@host`` -> ``u:***@``;
 - query-string and libpq keyword secrets: ``?password=x&``, ``host=h password='x y'`` -> ``password=***``;
+- a ``ws://`` or ``wss://`` URL's path (a Playwright browser server's endpoint: the path is its token);
 - JWTs (Supabase anon and service-role keys) and ``sb_secret_…`` / ``sb_publishable_…`` keys;
 - the literal values of secret-looking environment variables (``*_KEY``, ``*PASSWORD*``, ``*TOKEN*``,
   ``*SECRET*``), whatever their shape.
@@ -35,6 +36,7 @@ _KEYWORD = re.compile(
     r"(?P<secret>'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|[^\s&'\"<>,;)]+)",
     re.IGNORECASE,
 )
+_WS_PATH = re.compile(r"(?P<head>\bwss?://[^/\s'\"]+/)(?P<secret>[^\s'\"]+)")  # a browser server's path is its token
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")
 _SUPABASE_KEY = re.compile(r"\b(sb_(?:secret|publishable)_)[A-Za-z0-9_-]+")
 _SECRET_ENV = re.compile(r"(KEY|SECRET|PASSWORD|PASSWD|TOKEN)", re.IGNORECASE)
@@ -79,6 +81,7 @@ def redactor(env: Mapping[str, str] | None = None) -> Callable[[str], str]:
         text = _USERINFO.sub(lambda m: m["head"] + MASK, text)
         text = _KEYWORD.sub(lambda m: m["head"] + MASK, text)
         text = _JWT.sub(MASK, text)
+        text = _WS_PATH.sub(lambda m: m["head"] + MASK, text)
         text = _SUPABASE_KEY.sub(lambda m: m[1] + MASK, text)
         for value in secrets:
             text = text.replace(value, MASK)

@@ -226,6 +226,7 @@ def local_target(tmp_path: Path) -> Iterator[str]:
 
 @pytest.mark.parametrize(("args", "message"), [
     (["--perf-browser-ws", "http://127.0.0.1:1/x"], "'127.0.0.1:1' is not a browser server endpoint"),
+    (["--perf-browser-ws", "ws://[::1"], "'[::1' is not a browser server endpoint"),  # was an INTERNALERROR (#36)
     (["--perf-browser-ws", "ws://127.0.0.1:{closed}/secret-token"], "the browser server at 127.0.0.1:{closed} is "
                                                                     "unreachable"),
     (["-d", "--tx", "socket=127.0.0.1:{closed}//id=h1", "--base-url", "{target}"], "an xdist host could not start "
@@ -233,7 +234,7 @@ def local_target(tmp_path: Path) -> Iterator[str]:
     (["-d", "--tx", "ssh=-o BatchMode=yes -p {closed} root@127.0.0.1//id=h1", "--base-url", "{target}"],
      "an xdist host could not start a worker over ssh (root@127.0.0.1, see ssh's line above)"),
     (["-d", "--tx", "socket=127.0.0.1:{closed}//id=h1"], "xdist workers on other hosts cannot reach the bundled app"),
-], ids=["not-an-endpoint", "browser-server-down", "xdist-host-refuses", "ssh-host-refuses",
+], ids=["not-an-endpoint", "open-ipv6-bracket", "browser-server-down", "xdist-host-refuses", "ssh-host-refuses",
         "remote-workers-without-a-target"])
 def test_bad_scale_out_input_is_one_line(tmp_path: Path, local_target: str, args: list[str], message: str) -> None:
     from tests._support.sessions import project
@@ -250,6 +251,21 @@ def test_bad_scale_out_input_is_one_line(tmp_path: Path, local_target: str, args
     lines = [line for line in out.stderr.splitlines() if line.strip()]
     assert message.replace("{closed}", closed) in lines[-1], out.stderr
     assert all(line.startswith("ssh: ") for line in lines[:-1]), out.stderr  # only ssh's own reason besides
+
+
+def test_an_endpoint_that_is_not_a_browser_server_is_named_without_its_secret_path(tmp_path: Path,
+                                                                                   local_target: str) -> None:
+    """#36: an HTTP app answering on the endpoint's port printed the endpoint's secret path three times."""
+    (tmp_path / "test_page.py").write_text("def test_page(perf):\n    perf.page.goto('/login')\n")
+    endpoint = local_target.replace("http://", "ws://") + "/perfmon-secret-token-0123456789"
+    out = subprocess.run(pytest_cmd("test_page.py", "--perf-browser-ws", endpoint, "--base-url", local_target),
+                         cwd=tmp_path, env=env(), capture_output=True, text=True, timeout=300)
+    said = out.stdout + out.stderr
+    assert out.returncode not in (0, 1), said[-3000:]
+    assert "secret-token" not in said, said[-3000:]
+    label = local_target.removeprefix("http://")
+    assert f"the browser server at {label} did not answer as a Playwright browser server" in said, said[-3000:]
+    assert "Traceback" not in said and "INTERNALERROR" not in said, said[-3000:]
 
 
 def test_every_host_dying_ends_the_session_with_what_was_measured(hosts: Hosts, tmp_path: Path) -> None:
