@@ -26,6 +26,7 @@ from ..core.names import endpoint_name
 from ..core.records import merge_slowest
 from ..core.samples import TimedSamples
 from ..core.thresholds import Threshold, iteration_breaches
+from .trace_scrub import scrub_trace
 
 __all__ = ["NETWORK_PROFILES", "VITAL_NAMES", "BrowserPerf", "vitals_script"]
 
@@ -295,6 +296,7 @@ class BrowserPerf:
             with contextlib.suppress(PlaywrightError):
                 if keep is not None:
                     self.context.tracing.stop(path=str(keep / "trace.zip"))  # `playwright show-trace` opens it
+                    scrub_trace(keep / "trace.zip")  # a password the journey typed, a token in a URL
                 else:
                     self.context.tracing.stop()  # passing iterations keep nothing
         ms = (time.perf_counter() - self.started) * 1000

@@ -22,7 +22,7 @@ from typing import Any
 
 from .env import environ
 
-__all__ = ["MASK", "redact", "redact_tree", "redactor"]
+__all__ = ["MASK", "redact", "redact_tree", "redactor", "secrets_in"]
 
 MASK = "***"
 
@@ -69,6 +69,15 @@ def redact_tree(value: Any, *, env: Mapping[str, str] | None = None) -> Any:
         return node
 
     return walk(value)
+
+
+def secrets_in(text: str) -> set[str]:
+    """The secret values the patterns find in ``text`` (a URL's password, a ``token=`` value, a JWT), to
+    mask them too where the same value appears unlabelled (a HAR's query parameters, a form body)."""
+    found = {m["secret"].strip("'\"") for m in _USERINFO.finditer(text)}
+    found |= {m["secret"].strip("'\"") for m in _KEYWORD.finditer(text)}
+    found |= {m[0] for m in _JWT.finditer(text)}
+    return {f for f in found if len(f) >= _MIN_ENV_SECRET and f != MASK}
 
 
 def redactor(env: Mapping[str, str] | None = None) -> Callable[[str], str]:

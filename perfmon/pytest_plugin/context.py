@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from ..core.config import Config
 from ..core.errors import PerfmonError, one_line
 from ..core.records import MeasurementLog, Record
+from ..core.redaction import redact
 from ..core.results import new_run_id
 from ..system.services import shared_service, stop_shared_services
 
@@ -198,8 +199,9 @@ def chromium_problem() -> PerfmonError | None:
 
 
 def artifacts_dir(root: Path, nodeid: str) -> Path:
-    """Where a test's screenshot and trace go: ``test-results/<node id, made safe>``."""
-    return root / "test-results" / re.sub(r"[^\w.-]+", "-", nodeid)[-120:]
+    """Where a test's screenshot and trace go: ``test-results/<node id, made safe>``, a secret test
+    parameter masked (``test_login[hunter2]`` is ``test_login-`` followed by the mask's dashes)."""
+    return root / "test-results" / re.sub(r"[^\w.-]+", "-", redact(nodeid))[-120:]
 
 
 @dataclass(frozen=True)

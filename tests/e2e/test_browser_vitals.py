@@ -191,6 +191,33 @@ def test_a_failed_iteration_keeps_a_trace_and_a_screenshot(chromium: Browser, cl
             assert {p.name for p in out.iterdir()} == {"failure.png", "trace.zip"}
 
 
+def test_a_kept_trace_holds_no_secret_the_journey_typed(chromium: Browser, clean_demo: DemoApp, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """#36: a failed journey's trace.zip kept a password typed from a *_PASSWORD variable, verbatim."""
+    import zipfile
+
+    monkeypatch.setenv("E2E_PASSWORD", "typed-secret-4321")
+    context = chromium.new_context(base_url=clean_demo.url)
+    perf = BrowserPerf(context, Metrics(), journey="login", tracing=True)
+    perf.page.goto("/login?api_token=tok-in-url-9876")
+    perf.page.fill("#password", "typed-secret-4321")
+    perf.finish(failed=True, artifacts=tmp_path)
+    context.close()
+    with zipfile.ZipFile(tmp_path / "trace.zip") as z:
+        texts = [z.read(n) for n in z.namelist()]
+        assert any(b"#password" in t for t in texts)  # the fill is there, its value is not
+        assert not [n for n, t in zip(z.namelist(), texts, strict=True) if b"typed-secret-4321" in t]
+        assert not [n for n, t in zip(z.namelist(), texts, strict=True) if b"tok-in-url-9876" in t]
+
+
+def test_a_secret_test_parameter_does_not_name_the_artifacts_folder(monkeypatch: pytest.MonkeyPatch) -> None:
+    from perfmon.pytest_plugin.context import artifacts_dir
+
+    monkeypatch.setenv("E2E_PASSWORD", "param-secret-5555")
+    folder = artifacts_dir(Path("/p"), "tests/test_login.py::test_login[param-secret-5555]")
+    assert "param-secret" not in str(folder) and folder.name.startswith("tests-test_login.py-test_login-")
+
+
 def test_every_visit_says_how_it_navigated_and_which_vitals_it_did_not_produce(chromium: Browser,
                                                                               clean_demo: DemoApp) -> None:
     blank = "<!doctype html><title>blank</title><body></body>"  # nothing to paint: no FCP, no LCP
