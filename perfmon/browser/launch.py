@@ -24,12 +24,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..core.env import read
 from ..core.errors import BrowserError
 
-__all__ = ["CHROMIUM_ARGS", "chromium_executable", "connect_browser", "launch_browser", "launch_options",
-           "start_browser_server"]
+__all__ = ["CHROMIUM_ARGS", "chromium_executable", "connect_browser", "endpoint_label", "launch_browser",
+           "launch_options", "start_browser_server"]
 
 CHROMIUM_ARGS = (
     "--disable-background-networking",
@@ -142,12 +143,20 @@ def launch_browser() -> tuple[Any, Callable[[], None]]:
         raise BrowserError(f"Chromium at {options['executable_path']} failed to start: {first}") from None
 
 
+def endpoint_label(url: str) -> str:
+    """``host:port`` of a browser server's endpoint: what is printed and stored (its path is its token)."""
+    try:
+        netloc = urlsplit(url).netloc
+    except ValueError:  # not a URL at all: its scheme and host part, never its path
+        netloc = url.split("://", 1)[-1].split("/", 1)[0]
+    return netloc.rpartition("@")[2] or url.split("/")[0]
+
+
 def connect_browser(ws_endpoint: str) -> tuple[Any, Callable[[], None]]:
     """A connection to a shared browser server; returns the Browser and its closer.
 
     Straight over the websocket when this Playwright release allows it (see ``thin.py``: no
     Node.js driver per worker), else through Playwright's own driver-backed ``connect()``."""
-    from .remote import endpoint_label
     from .thin import ThinConnection, thin_client_supported
 
     try:

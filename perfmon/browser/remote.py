@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from urllib.parse import urlsplit
 
 from ..core.errors import BrowserError, ConfigError
+from .launch import endpoint_label
 
 __all__ = ["check_endpoint", "endpoint_label", "parse_endpoints", "serve_browser"]
 
@@ -40,15 +41,6 @@ def parse_endpoints(values: Iterable[str]) -> tuple[str, ...]:
             if url not in found:
                 found.append(url)
     return tuple(found)
-
-
-def endpoint_label(url: str) -> str:
-    """``host:port`` of an endpoint: what is printed and stored (its path is the server's token)."""
-    try:
-        netloc = urlsplit(url).netloc
-    except ValueError:  # not a URL at all: its scheme and host part, never its path
-        netloc = url.split("://", 1)[-1].split("/", 1)[0]
-    return netloc.rpartition("@")[2] or url.split("/")[0]
 
 
 def check_endpoint(url: str, timeout_s: float = 5.0) -> None:

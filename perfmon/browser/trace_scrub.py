@@ -1,12 +1,12 @@
 """A failed journey's Playwright trace without the secrets it recorded.
 
-A trace keeps every action with its arguments: ``page.fill("#password", os.environ["E2E_PASSWORD"])``
-is in it as typed, and so are request URLs with tokens and ``Authorization`` headers. perfmon keeps
-the trace of a failed iteration for whoever debugs it, so before it is left on disk every text member
-of the zip (the action log, the network log, resources that are text) goes through the one redactor:
-secret environment variables' values, URL passwords, ``token=``-style values and JWTs become ``***``.
-Screenshots are kept as they are (a password field renders as dots). Written here because Playwright
-has no option to leave values out of a trace.
+A trace keeps every action with its arguments: ``page.fill("#password", password)``, the password
+read from ``$E2E_PASSWORD``, is in it as typed, and so are request URLs with tokens and
+``Authorization`` headers. perfmon keeps the trace of a failed iteration for whoever debugs it, so
+before it is left on disk every text member of the zip (the action log, the network log, resources
+that are text) goes through the one redactor: secret environment variables' values, URL passwords,
+``token=``-style values and JWTs become ``***``. Screenshots are kept as they are (a password field
+renders as dots). Written here because Playwright has no option to leave values out of a trace.
 """
 
 from __future__ import annotations
