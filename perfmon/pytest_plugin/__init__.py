@@ -335,18 +335,24 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
-    """In an xdist worker, a scenario the engine stopped for Ctrl-C or SIGTERM ends its test as skipped
+    """A ConfigError the test met through perfmon's API (an unknown scenario, more shards than a scenario
+    has users) is a usage error, one line and exit 2, as it is met in a fixture.
+
+    In an xdist worker, a scenario the engine stopped for Ctrl-C or SIGTERM ends its test as skipped
     and stops the worker's session (xdist hands that to the controller), instead of the worker dying of
     KeyboardInterrupt: xdist counted that as a crash, a failed test and a lost iteration, although
     what the scenario measured is kept."""
     try:
         return (yield)
+    except ConfigError as exc:  # perf_api.run(scenario=...) met the config's error: a usage error, exit 2
+        met = exc
     except KeyboardInterrupt:
         record = item.stash.get(RECORD, None)
         if not hasattr(item.config, "workerinput") or record is None or not record.interrupted:
             raise
         item.session.shouldstop = "perfmon: interrupted (Ctrl-C or SIGTERM); what was measured is kept"
         pytest.skip("perfmon: interrupted; what the scenario measured is kept in the run")
+    user_error(met, item)  # outside the handler: one line, not "During handling of the above exception"
 
 
 @pytest.hookimpl(wrapper=True)

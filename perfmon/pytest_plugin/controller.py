@@ -200,6 +200,8 @@ class Controller:
         try:
             records = [*read_records(self.files.records), *([background] if background is not None else [])]
             if self.config.shard is not None:
+                if error is not None:  # every shard meets it alike: a part would only keep the others waiting
+                    return SessionOutcome(None, error)
                 try:
                     stored = self._store_shard(records, base_url, facts, metadata, outputs)
                 except ConfigError as exc:  # a shard another runner claimed: its part is kept in the spool

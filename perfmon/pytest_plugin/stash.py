@@ -43,9 +43,9 @@ def process_of(config: pytest.Config) -> ProcessContext:
     return config.stash[PROCESS]
 
 
-def user_error(exc: PerfmonError, met: pytest.Config | pytest.FixtureRequest) -> NoReturn:
+def user_error(exc: PerfmonError, met: pytest.Config | pytest.FixtureRequest | pytest.Item) -> NoReturn:
     """The one way a user error leaves perfmon under pytest (see the module docstring): ``met`` is the
-    session's config before the tests, or the fixture request of the test that met it."""
+    session's config before the tests, or the fixture request (or item) of the test that met it."""
     if isinstance(met, pytest.Config):
         met.stash[USAGE_CODE] = exc.exit_code  # pytest.UsageError is final: its code rides here
         raise pytest.UsageError(str(exc))

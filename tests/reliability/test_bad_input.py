@@ -183,3 +183,27 @@ def test_perf_on_a_context_the_suite_made_itself_is_named(tmp_path: Path) -> Non
     assert out.returncode == 2, out.stdout + out.stderr
     assert "its `context` was not made by pytest-playwright's new_context" in out.stdout + out.stderr
     assert "Traceback" not in out.stdout + out.stderr
+
+
+@pytest.mark.parametrize(("extra", "said"), [
+    (["--perf-shard", "1/3", "--perf-run-id", "r1"], "scenario 'quick' has 2 user(s), fewer than the 3 shards"),
+    ([], "unknown scenario 'quik'"),
+], ids=["more-shards-than-users", "unknown-scenario"])
+def test_a_config_error_met_by_perf_api_is_a_usage_error_and_stores_nothing(tmp_path: Path, extra: list[str],
+                                                                           said: str) -> None:
+    """#36: more shards than a scenario's users was an INTERNALERROR in the header (exit 3), then a
+    43-line test failure (exit 1) that stored an empty part the other shards waited for."""
+    proj = project(tmp_path)
+    if not extra:
+        (proj / "test_quick.py").write_text((proj / "test_quick.py").read_text().replace('"quick"', '"quik"'))
+    db = tmp_path / "r.db"
+    out = run(pytest_cmd("test_quick.py", "--perf-store", f"sqlite:///{db}", *extra), proj)
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "INTERNALERROR" not in out.stdout + out.stderr and "Traceback" not in out.stdout + out.stderr
+    assert f"ERROR: {said}" in out.stdout, out.stdout
+    if db.exists():
+        import sqlite3
+
+        con = sqlite3.connect(db)
+        assert con.execute("select count(*) from performance_test_runs").fetchone() == (0,)
+        assert con.execute("select count(*) from performance_run_shards").fetchone() == (0,)

@@ -308,7 +308,8 @@ class Config:
     def scenario_lengths(self) -> str:
         """``load 12 s, stress 12 s, …``: how long each API scenario runs under this profile and the
         command line's overrides (which of them a run starts, only its tests know)."""
-        return ", ".join(f"{name} {self.scenario(name).total_duration_s:g} s" for name in sorted(self.scenarios)
+        whole = replace(self, shard=None)  # a shard runs every scenario for as long as the whole run does
+        return ", ".join(f"{name} {whole.scenario(name).total_duration_s:g} s" for name in sorted(self.scenarios)
                          if self.scenarios[name].executor != "per-vu-iterations")
 
     def scenario(self, name: str) -> Scenario:
