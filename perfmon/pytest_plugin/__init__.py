@@ -38,9 +38,10 @@ from .bytecode import share_worker_bytecode
 from .context import (
     BrowserOptions,
     ProcessContext,
+    UserError,
     chromium_problem,
 )
-from .controller import Controller
+from .controller import Controller, SessionOutcome
 from .fixtures import (  # noqa: F401 - the plugin module is where pytest finds them
     _perf_browser,
     _perf_slot,
@@ -378,6 +379,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     from ..pipeline import Outputs
 
     process = config.stash[PROCESS]
+    # Under `perfmon run`, pytest's 5 (not in perfmon's table) is a usage error; plain pytest keeps its own 5.
+    if exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED and read("PERFMON_EXIT_FILE"):
+        controller.close()
+        config.stash[OUTCOME] = SessionOutcome(None, UserError(
+            "no test was selected, so nothing was measured; check -k, -m and the test paths (perfmon run "
+            "--type T runs the tests marked perf_T under the API suite)", ExitCode.USAGE))
+        session.exitstatus = ExitCode.USAGE
+        return
     try:
         report_dir = config.getoption("perf_report_dir") or process.config.root / process.config.report_dir
         outputs = Outputs(store=not config.getoption("perf_no_store"), report_dir=report_dir)

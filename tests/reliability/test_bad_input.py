@@ -207,3 +207,14 @@ def test_a_config_error_met_by_perf_api_is_a_usage_error_and_stores_nothing(tmp_
         con = sqlite3.connect(db)
         assert con.execute("select count(*) from performance_test_runs").fetchone() == (0,)
         assert con.execute("select count(*) from performance_run_shards").fetchone() == (0,)
+
+
+def test_perfmon_run_selecting_no_test_is_a_usage_error() -> None:
+    """#36: `perfmon run -- -k typo` ended with pytest's 5, which is not in perfmon's exit table."""
+    from tests._support.sessions import ROOT
+
+    out = run(perfmon_cmd("run", "--type", "load", "--no-store", "--", "-k", "no_such_test"), ROOT)
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert [line for line in (out.stdout + out.stderr).splitlines() if line.startswith("ERROR")] == [
+        "ERROR: no test was selected, so nothing was measured; check -k, -m and the test paths (perfmon run --type T "
+        "runs the tests marked perf_T under the API suite)"]
