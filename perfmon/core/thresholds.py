@@ -153,8 +153,13 @@ def _parse_one(metric: str, item: Any, where: Callable[[str], str]) -> Threshold
             )
             raise ThresholdError(msg)
         expr = str(item["threshold"])
-        abort = bool(item.get("abortOnFail", False))
-        delay = parse_duration(item.get("delayAbortEval", "0s"), what=f"delayAbortEval of {metric}")
+        abort = item.get("abortOnFail", False)
+        if not isinstance(abort, bool):  # "false" as a string is truthy: it would abort
+            raise ThresholdError(f"{where('abortOnFail')}: abortOnFail of {metric} = {abort!r}: expected true or false")
+        try:
+            delay = parse_duration(item.get("delayAbortEval", "0s"), what=f"delayAbortEval of {metric}")
+        except ConfigError as exc:
+            raise ThresholdError(f"{where('delayAbortEval')}: {exc}") from None
     else:
         msg = f"{where(metric)}: threshold {item!r} for {metric}: {_EXPECTED}"
         raise ThresholdError(msg)

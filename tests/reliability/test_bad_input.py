@@ -48,10 +48,14 @@ def one_line_error(out: object) -> str:
          "http_req_duration is a trend, which has no rate; use avg, min, max, med, count or p(N)"),
         ('[scenarios.quick]\nvus = 1\ngraceful_stop = "soon"\n', ":3:", "'soon' is not a duration"),
         ("colour = 'blue'\n", ":1:", "unknown key 'colour' in [tool.perfmon]"),
+        ('[scenarios.quick]\nvus = 1\n[scenarios.quick.thresholds]\nhttp_req_duration = [{ threshold = "p(95)<2000", '
+         'abortOnFail = true, delayAbortEval = "soon" }]\n', ":4:", "delayAbortEval of http_req_duration: 'soon'"),
+        ('[scenarios.quick]\nvus = 1\n[scenarios.quick.thresholds]\nhttp_req_duration = [{ threshold = "p(95)<2000", '
+         'abortOnFail = "false" }]\n', ":4:", "abortOnFail of http_req_duration = 'false': expected true or false"),
     ],
     ids=["thresholds-list", "stages-string", "target-text", "gate-text", "scenarios-string", "profile-number",
          "store-number", "factor-nan-text", "factor-nan", "vus-negative", "target-negative", "rate-negative",
-         "rate-on-trend", "graceful-stop", "unknown-key"],
+         "rate-on-trend", "graceful-stop", "unknown-key", "delay-abort-eval", "abort-on-fail-text"],
 )
 def test_config_errors_name_the_file_line_key_and_expectation(tmp_path: Path, toml: str, where: str,
                                                               message: str) -> None:
