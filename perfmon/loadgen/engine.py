@@ -41,6 +41,10 @@ __all__ = ["Engine", "EngineOptions", "Journey", "VirtualUser", "run_engine"]
 Journey = Callable[[Client, "VirtualUser"], Awaitable[Any]]
 _TICK_S = 0.1
 _ABORT_EVAL_S = 2.0
+_BEAT_S = 0.05
+# A loop that runs no 50-ms timer for half a second blocks every request's timing by as much: a journey
+# calling time.sleep or a synchronous client. (A loop busy with requests still runs timers between them.)
+_STALLED_S = 0.5
 
 
 @dataclass
@@ -130,6 +134,7 @@ class Engine:
         self.outcome: ScenarioRun | None = None
         self._started_at = time.time()
         self._sampler: Sampler | None = None
+        self._beat_at = time.monotonic()  # the event loop's last pulse (_beat)
         self.active = 0
         self.vus_created = 0
         self.dropped = 0
@@ -302,8 +307,9 @@ class Engine:
                 loop.add_signal_handler(sig, self._interrupt, why)
                 previous[sig] = handler
         transport = open_transport(self.scenario.transport, f"perfmon/{__version__}")
+        self._beat_at = time.monotonic()
         sampler = self._sampler = Sampler(self.metrics, target_pid=self.options.target_pid,
-                                          tags={"scenario": self.scenario.name})
+                                          tags={"scenario": self.scenario.name}, stalled=self._stalled)
         t0 = time.perf_counter()
         self._started_at = time.time()
         # The generator's own CPU: this loop's thread only (not the sampler's, nor browsers driven
@@ -313,6 +319,7 @@ class Engine:
             try:
                 with sampler:
                     watcher = asyncio.create_task(self._watch_thresholds(t0))
+                    beat = asyncio.create_task(self._beat())
                     self.progress.start(t0, lambda: self.active)
                     runner = self._run_open if self.schedule.open else self._run_closed
                     tasks = await runner(transport, t0)
@@ -328,7 +335,8 @@ class Engine:
                         await asyncio.gather(*late, return_exceptions=True)
                     self._stop.set()
                     watcher.cancel()
-                    await asyncio.gather(watcher, return_exceptions=True)
+                    beat.cancel()
+                    await asyncio.gather(watcher, beat, return_exceptions=True)
                     self.progress.stop()
             finally:
                 await transport.close()
@@ -340,6 +348,16 @@ class Engine:
                     signal.signal(sig, handler)
         self.outcome = self.facts()
         return self.outcome
+
+    async def _beat(self) -> None:
+        """The loop's pulse: a timer that cannot fire on time means something blocks the loop."""
+        while True:
+            self._beat_at = time.monotonic()
+            await asyncio.sleep(_BEAT_S)
+
+    def _stalled(self) -> bool:
+        """Called from the sampler's thread: has the loop missed its pulse for long enough to matter?"""
+        return time.monotonic() - self._beat_at > _STALLED_S
 
     def facts(self) -> ScenarioRun:
         """How the scenario ran, so far (complete once ``run_async`` has returned)."""

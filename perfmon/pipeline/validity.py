@@ -60,7 +60,13 @@ def distorted(run: Run, *, saturation_share: float, saturated_samples: int | Non
     sustained = saturated_samples is None or saturated_samples >= _MIN_SATURATED_SAMPLES
     # Browser samples are quarantined one by one (quarantine.py); the share voids a load generator's run.
     load = bool(run.scenarios) or any(True for _ in run.metrics.series("http_reqs"))
-    if load and share is not None and share > saturation_share and sustained:
+    blocked = run.metrics.select("generator_loop_blocked")
+    if load and isinstance(blocked, Rate) and blocked.trues and share is not None and share > saturation_share \
+            and sustained:
+        reasons.append(f"the load generator's event loop was blocked {blocked.rate:.0%} of the run (a blocking call in "
+                       "the journey, such as time.sleep or a synchronous HTTP client, holds every virtual user and "
+                       "adds its time to their requests): use `await user.sleep(...)` and the client perfmon gives")
+    elif load and share is not None and share > saturation_share and sustained:
         reasons.append(f"the client CPU was saturated {share:.0%} of the run (more than unreliable_saturation = "
                        f"{saturation_share:g}), so its numbers measure this machine as much as the target: use fewer "
                        "users or workers (-n), or a bigger runner")

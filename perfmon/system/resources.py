@@ -49,8 +49,12 @@ class Sampler:
         extra_browser_pids: Callable[[], Iterable[int]] | None = None,
         watch_self: bool = True,
         tags: Mapping[str, str] | None = None,
+        stalled: Callable[[], bool] | None = None,
     ) -> None:
         self.metrics = metrics
+        # The load engine's event loop not running its timers (a blocking call in a journey): the client
+        # is as unable to measure as with no CPU left, so such a sample counts as saturated too.
+        self.stalled = stalled
         # Added to every series: a scenario's own sampler tags its samples with the scenario, so the
         # scenario's thresholds on process_* (scoped to {scenario:NAME}) find them.
         self.tags = dict(tags or {})
@@ -166,6 +170,10 @@ class Sampler:
             self.metrics.trend("process_rss_mb", tags).record(rss / 1e6, now)
             self.metrics.gauge("processes", tags).record(len(procs), now)
         saturated = busiest >= SATURATED_PROCESS_PCT or bool(roles["browser"] and system >= SATURATED_SYSTEM_PCT)
+        if self.stalled is not None:
+            blocked = self.stalled()
+            self.metrics.rate("generator_loop_blocked", self.tags).record(blocked, now)
+            saturated = saturated or blocked
         # Windowed like every metric, so the verdict can count only the time the run was measuring.
         self.metrics.rate("client_saturated", self.tags).record(saturated, now)
         if saturated:  # this sample's CPU figures cover the time since the previous one

@@ -222,3 +222,30 @@ def test_perfmon_run_selecting_no_test_is_a_usage_error() -> None:
     assert [line for line in (out.stdout + out.stderr).splitlines() if line.startswith("ERROR")] == [
         "ERROR: no test was selected, so nothing was measured; check -k, -m and the test paths (perfmon run --type T "
         "runs the tests marked perf_T under the API suite)"]
+
+
+BLOCKING_JOURNEY = """
+import time
+
+from perfmon.load import Client, VirtualUser
+
+
+async def hit(client: Client, user: VirtualUser) -> None:
+    await client.get("/healthz")
+    time.sleep(1.5)  # the mistake: a blocking sleep in an async journey holds the whole event loop
+
+
+def test_quick(perf_api):
+    perf_api.run(hit, scenario="quick")
+"""
+
+
+def test_a_journey_that_blocks_the_event_loop_is_not_judged(tmp_path: Path) -> None:
+    """#36: `time.sleep` in an async journey turned 2-ms requests into seconds and the run PASSED with no
+    warning. The generator's loop missing its pulse counts as a saturated client: unmeasured, named."""
+    proj = project(tmp_path, extra_toml="")
+    (proj / "perfmon.toml").write_text('[scenarios.quick]\nvus = 2\nduration = "5s"\ngraceful_stop = "2s"\n')
+    (proj / "test_quick.py").write_text(BLOCKING_JOURNEY)
+    out = run(pytest_cmd("test_quick.py", "--perf-no-store"), proj)
+    assert out.returncode == 3, out.stdout + out.stderr
+    assert "the load generator's event loop was blocked" in out.stdout and "time.sleep" in out.stdout, out.stdout

@@ -22,6 +22,7 @@ BUILTIN_METRICS = frozenset({
     "http_req_server_timing", "checks", "iterations", "iterations_interrupted", "vus", "vus_active",
     "generator_cpu_seconds", "spike_recovery_time", "memory_growth_mb_per_min", "dropped_iterations",
     "iteration_duration", "iteration_failed", "processes", "script_errors", "client_saturated",
+    "generator_loop_blocked",
     # browser journeys (browser/)
     "browser_vital_lcp", "browser_vital_fcp", "browser_vital_cls", "browser_vital_inp", "browser_vital_ttfb",
     "browser_vital_missing", "browser_step_duration", "browser_step_failed", "browser_step_inp",
