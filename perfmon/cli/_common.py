@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import re
+import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -74,12 +76,23 @@ def reading_store(cfg: Config) -> Iterator[Store]:
         store.close()
 
 
+_CLOCK_SKEW_S = 300.0  # as the deploy gate allows (pipeline/deploy_check.py)
+
+
 def newest(store: Store) -> str:
-    """The id of the newest stored run."""
-    found = store.history(limit=1)
+    """The id of the newest stored run. A run stamped in the future (the clock of the machine that ran it
+    was wrong) would stay "newest" until that time: it is passed over, with a line saying so."""
+    found = store.history(limit=50)
     if not found:
         raise StoreError(f"{store.url} holds no run yet; run `perfmon run` first")
-    return found[0].run_id
+    now = time.time()
+    ahead = [s for s in found if s.started_at is not None and s.started_at > now + _CLOCK_SKEW_S]
+    chosen = next((s for s in found if s not in ahead), found[0])
+    for s in ahead:
+        if s is not chosen:
+            print(f"perfmon: passed over run {s.run_id[:8]}, stamped {(s.started_at or now) - now:.0f} s in the future "
+                  "(a wrong clock where it ran); name it to use it", file=sys.stderr)
+    return chosen.run_id
 
 
 def port(text: str) -> int:

@@ -65,6 +65,7 @@ class RunSummary:
     error_rate: float | None
     throughput_rps: float | None
     git_sha: str | None
+    started_at: float | None = None  # epoch seconds, as the machine that measured it stamped it
 
 
 @dataclass(frozen=True)

@@ -199,13 +199,19 @@ class SQLStore:
                 args.append(value)
         rows = self._query(
             "select id, created_at, test_type, environment, profile, status, concurrent_users, duration_seconds, "
-            "avg_response_time_ms, p95_response_time_ms, error_rate, throughput_rps, git_sha "
+            "avg_response_time_ms, p95_response_time_ms, error_rate, throughput_rps, git_sha, started_at "
             f"from performance_test_runs where {' and '.join(where)} order by started_at desc limit ?",
             (*args, limit),
         )
         # DECIMAL columns come back as Decimal from PostgreSQL.
         return [RunSummary(str(r[0]), _iso(r[1]), r[2], r[3], r[4], r[5], r[6], r[7], _number(r[8]), _number(r[9]),
-                           _number(r[10]), _number(r[11]), r[12]) for r in rows]
+                           _number(r[10]), _number(r[11]), r[12], self._started(r[13])) for r in rows]
+
+    def _started(self, value: Any) -> float | None:
+        try:
+            return self._ts(value)
+        except (ValueError, TypeError):  # a damaged row: loading it says so
+            return None
 
     def load_run(self, run_id: str) -> Run:
         if not _RUN_ID_PREFIX.fullmatch(run_id):  # also keeps LIKE's % and _ out of the pattern

@@ -143,7 +143,7 @@ class SupabaseStore:
     def history(self, *, test_type: str | None = None, environment: str | None = None,
                 limit: int = 20, git_sha: str | None = None, profile: str | None = None) -> list[RunSummary]:
         cols = ("id,created_at,test_type,environment,profile,status,concurrent_users,duration_seconds,"
-                "avg_response_time_ms,p95_response_time_ms,error_rate,throughput_rps,git_sha")
+                "avg_response_time_ms,p95_response_time_ms,error_rate,throughput_rps,git_sha,started_at")
 
         def query() -> Any:
             q = self._client.table("performance_test_runs").select(cols).eq("complete", True)
@@ -155,7 +155,8 @@ class SupabaseStore:
             return q.order("started_at", desc=True).limit(limit).execute()
 
         data = _rows(self._call("reading history", query))
-        return [RunSummary(*(r[c] for c in cols.split(","))) for r in data]
+        return [RunSummary(**{c: r[c] for c in cols.split(",")[1:-1]}, run_id=str(r["id"]),
+                           started_at=_started(r.get("started_at"))) for r in data]
 
     def load_run(self, run_id: str) -> Run:
         found = _rows(self._call("reading a run", lambda: self._client.table("performance_test_runs").select(
@@ -225,3 +226,10 @@ def _timestamp(value: str | None) -> float | None:
     from datetime import datetime
 
     return None if value is None else datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+
+
+def _started(value: Any) -> float | None:
+    try:
+        return _timestamp(value)
+    except (ValueError, TypeError):  # a damaged row: loading it says so
+        return None

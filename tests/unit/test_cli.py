@@ -135,3 +135,22 @@ def test_perfmon_migrations_copies_the_shipped_schema_and_never_overwrites(tmp_p
     assert f"kept {into / shipped[-1].name} (it exists and differs; nothing overwritten)" in said
     assert "supabase db push --db-url" in said
     assert main(["migrations", "--into", str(into)]) == 0 and "wrote" not in capsys.readouterr().out
+
+
+def test_a_run_stamped_in_the_future_is_not_the_newest(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """#36: a run from a machine whose clock was hours ahead stayed "the newest" for regressions and
+    baseline show until that time came."""
+    import time
+
+    url = f"sqlite:///{tmp_path}/r.db"
+    store = open_store(url)
+    now, ahead = make_run(), make_run()
+    now.started_at, ahead.started_at = time.time() - 60, time.time() + 3 * 3600
+    store.write_run(now)
+    store.write_run(ahead)
+    store.close()
+    assert main(["--store", url, "baseline", "show"]) == 0
+    said = capsys.readouterr()
+    assert f"run {now.run_id[:8]}" in said.out and ahead.run_id[:8] not in said.out, said.out
+    assert f"passed over run {ahead.run_id[:8]}, stamped 108" in said.err and "s in the future" in said.err
+    assert main(["--store", url, "show", ahead.run_id[:8]]) == 0  # named, it is used
