@@ -43,6 +43,7 @@ class RunFacts:
     tests_failed: bool = False  # a journey or scenario test failed its own assertions
     regressions: int = 0  # regressions against history that fail the run (config regressions = "fail")
     missing_shards: tuple[str, ...] = ()  # shards of a sharded run that never reported ("2/3")
+    bench_broken: tuple[str, ...] = ()  # the bench itself broke mid-run (a browser server went away)
 
 
 def judge(run: Run, thresholds: list[Threshold], facts: RunFacts, *, unreliable_saturation: float) -> None:
@@ -58,6 +59,7 @@ def judge(run: Run, thresholds: list[Threshold], facts: RunFacts, *, unreliable_
                          saturated_samples=measured[1] if measured is not None else None)
     if (shortfall := clean_shortfall(run)) is not None:
         bad_data.append(shortfall)
+    bad_data.extend(facts.bench_broken)  # the failures after it are the bench's, not the release's
     empty = unsampled(run)
     measured_failures = len(run.failed_thresholds) > len(empty)
     if facts.interrupted or any(s.interrupted for s in run.scenarios):

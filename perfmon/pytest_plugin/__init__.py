@@ -36,6 +36,7 @@ from ..core.results import shared_run_id
 from .broken_suite import BrokenSuite, missing_fixture
 from .bytecode import share_worker_bytecode
 from .context import (
+    LOCAL,
     BrowserOptions,
     ProcessContext,
     UserError,
@@ -60,6 +61,7 @@ from .fixtures import (  # noqa: F401 - the plugin module is where pytest finds 
 )
 from .instrument import instrument_playwright, playwright_context_used
 from .stash import (
+    BROWSER,
     CONTROLLER,
     OUTCOME,
     PROCESS,
@@ -364,11 +366,39 @@ def pytest_runtest_makereport(
     if REPORTS in item.stash:
         item.stash[REPORTS][rep.when] = rep
     process = item.config.stash[PROCESS]
+    if rep.failed and rep.when != "teardown" and (lost := _lost_browser(item, call)) is not None:
+        # Every journey after this fails the same way: one line each, the session stops, and the run is
+        # the bench's failure (unmeasured, exit 3), not the release's (it was 300 lines and FAILED).
+        process.files.note_bench_broken(lost)
+        item.session.shouldstop = f"perfmon: {lost}"
+        rep.longrepr = f"perfmon: {lost}"
     if rep.when == "setup" and call.excinfo is not None and call.excinfo.errisinstance(pytest.FixtureLookupError):
         process.files.note_user_error(missing_fixture(item, call.excinfo.value))
     if process.remote:
         ship_to_controller(rep, process, item.stash.get(RECORD, None))
     return rep
+
+
+_DROPPED = "the browser server closed the connection"  # browser/thin.py's words for a socket that ended
+
+
+def _lost_browser(item: pytest.Item, call: pytest.CallInfo[None]) -> str | None:
+    """Why this process's browser is gone, when it is (its server died or its connection dropped): the
+    browser says it is disconnected, or the error is the websocket client's own "closed the connection"
+    (browser/thin.py; the browser hears of it only on the next call into its event loop)."""
+    found = item.config.stash.get(BROWSER, None)
+    if found is None:
+        return None
+    browser, host = found
+    dropped = call.excinfo is not None and _DROPPED in str(call.excinfo.value)
+    try:
+        if browser.is_connected() and not dropped:
+            return None
+    except Exception:  # noqa: BLE001 - a connection too broken to answer is as gone
+        pass
+    where = "this machine's browser" if host == LOCAL else f"the browser server at {host}"
+    return (f"{where} went away during the run (at {item.nodeid}); the journeys after it could not run: restart "
+            "it and run again")
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -96,6 +96,19 @@ class SessionFiles:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump({"message": found.message, "exit_code": found.exit_code, "in_suite": found.in_suite}, f)
 
+    def note_bench_broken(self, message: str) -> None:
+        """Keep the first sign that the test bench itself broke (a browser server that went away): the run
+        is then unmeasured, whatever its tests did after."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError), open(self.root / "bench-broken.txt", "x", encoding="utf-8") as f:
+            f.write(message)
+
+    def bench_broken(self) -> str | None:
+        try:
+            return (self.root / "bench-broken.txt").read_text(encoding="utf-8") or None
+        except OSError:
+            return None
+
     def user_error(self) -> UserError | None:
         path = self.root / "user-error.json"
         if not path.is_file():

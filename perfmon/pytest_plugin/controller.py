@@ -177,7 +177,7 @@ class Controller:
         met during the tests stopped the session: the run is failed, not interrupted."""
         from ..pipeline import RunFacts, conclude
 
-        error = self.files.user_error()
+        error, bench = self.files.user_error(), self.files.bench_broken()
         if self.sampler is not None:
             self.sampler.stop()
         if self.target_db is not None:
@@ -196,7 +196,9 @@ class Controller:
         facts = RunFacts(lost_iterations=self.lost_iterations,
                          client_saturation=self.sampler.saturation if self.sampler else None,
                          client_busy=tuple(self.sampler.busy) if self.sampler else (),
-                         interrupted=interrupted and error is None, tests_failed=tests_failed or error is not None)
+                         # The session stopped because the bench broke (or a user error): not a Ctrl-C.
+                         interrupted=interrupted and error is None and bench is None,
+                         tests_failed=tests_failed or error is not None, bench_broken=(bench,) if bench else ())
         try:
             records = [*read_records(self.files.records), *([background] if background is not None else [])]
             if self.config.shard is not None:

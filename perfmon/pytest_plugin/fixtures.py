@@ -27,7 +27,7 @@ from .context import (
 if TYPE_CHECKING:
     from ..load.perf_api import PerfApi
 from .instrument import suite_perf
-from .stash import RECORD, REPORTS, process_of, user_error
+from .stash import BROWSER, RECORD, REPORTS, process_of, user_error
 from .vus import virtual_users
 
 __all__ = [
@@ -116,7 +116,8 @@ def _perf_browser(request: pytest.FixtureRequest) -> Iterator[tuple[Any, str]]:
                                                servers=process.browser.servers, endpoints=process.browser.endpoints)
     except PerfmonError as exc:
         user_error(exc, request)
-    yield browser, (process.runner if host == LOCAL else host)
+    found = request.config.stash[BROWSER] = (browser, process.runner if host == LOCAL else host)
+    yield found
     close()
 
 

@@ -5,6 +5,7 @@ iteration."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import sqlite3
 import subprocess
@@ -17,8 +18,9 @@ import httpx
 import pytest
 
 from perfmon.system.target import free_port
+from tests._support.apps import DemoApp
 from tests._support.hosts import Host, Hosts, network_hosts
-from tests._support.sessions import env, pytest_cmd
+from tests._support.sessions import env, pytest_cmd, runs_in
 
 pytestmark = pytest.mark.browser
 
@@ -277,3 +279,52 @@ def test_every_host_dying_ends_the_session_with_what_was_measured(hosts: Hosts, 
     assert run.returncode in (1, 3), stdout[-2000:]
     lost, done, _ = _stored(db)
     assert done >= 1 and lost >= 1 and done + lost == 6, (hosts.mode, lost, done, stdout[-2000:])
+
+
+LONG_PAGES = """
+import time
+
+import pytest
+
+
+@pytest.mark.parametrize("n", range(6))
+def test_page(perf, n):
+    for _ in range(4):
+        perf.page.goto("/login")
+        time.sleep(0.8)
+"""
+
+
+def test_a_browser_server_that_dies_mid_run_is_a_broken_bench_not_a_slow_release(tmp_path: Path, demo: DemoApp
+                                                                                 ) -> None:
+    """#36: 328 lines of Playwright tracebacks and a FAILED run (exit 1, "a slow release") when the browser
+    server went away; now one line per journey it cut, the session stops, the run is unmeasured (3)."""
+    import signal as signals
+
+    import psutil
+
+    from perfmon.browser import start_browser_server
+
+    server = start_browser_server()
+    (tmp_path / "test_pages.py").write_text(LONG_PAGES)
+    db = tmp_path / "r.db"
+    proc = subprocess.Popen(pytest_cmd("test_pages.py", "-n", "2", "--perf-browser-ws", str(server["ws_endpoint"]),
+                                       "--base-url", demo.url, "--perf-store", f"sqlite:///{db}"),
+                            cwd=tmp_path, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(12)  # a few journeys in
+        assert proc.poll() is None
+        for pid in server["pids"]:
+            with contextlib.suppress(psutil.Error):
+                for p in [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]:
+                    p.send_signal(signals.SIGKILL)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    said = out + err
+    assert proc.returncode == 3, said[-3000:]
+    assert "Traceback" not in said and "TargetClosedError" not in said, said[-3000:]
+    assert len(said.splitlines()) < 80, said[-3000:]
+    assert f"the browser server at {server['ws_endpoint'].split('/')[2]} went away during the run" in said
+    [(_, _, status)] = runs_in(db)
+    assert status == "unmeasured"
