@@ -306,7 +306,8 @@ class Engine:
                 handler = signal.getsignal(sig)
                 loop.add_signal_handler(sig, self._interrupt, why)
                 previous[sig] = handler
-        transport = open_transport(self.scenario.transport, f"perfmon/{__version__}")
+        transport = open_transport(self.scenario.transport, f"perfmon/{__version__}",
+                                   max_body=int(self.scenario.max_body_mb * 1024 * 1024))
         self._beat_at = time.monotonic()
         sampler = self._sampler = Sampler(self.metrics, target_pid=self.options.target_pid,
                                           tags={"scenario": self.scenario.name}, stalled=self._stalled)

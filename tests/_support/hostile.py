@@ -70,6 +70,8 @@ async def _handle(state: Hostile, reader: asyncio.StreamReader, writer: asyncio.
                 await asyncio.sleep(30)
                 writer.close()
                 return
+            elif path.startswith("/bytes/"):  # a body of exactly that many bytes
+                writer.write(_answer("200 OK", b"z" * int(path.rsplit("/", 1)[1])))
             elif path == "/bomb":
                 writer.write(_answer("200 OK", _BOMB, "Content-Encoding: gzip"))
             elif path == "/upgrade":

@@ -184,3 +184,22 @@ def test_a_101_is_an_answer_not_a_traceback(hostile: Hostile, transport: str, ca
     assert status == 101
     out, err = capfd.readouterr()
     assert "Traceback" not in out + err and "Fatal error" not in out + err, err
+
+
+@pytest.mark.parametrize(("max_body_mb", "errors"), [(0.5, {"ResponseTooLarge"}), (2.0, set())])
+def test_a_scenarios_max_body_mb_is_the_limit(hostile: Hostile, max_body_mb: float, errors: set[str]) -> None:
+    """The 10-MiB default is a scenario key: a download test sets it higher, a test of small answers lower."""
+    from perfmon.core.config import Scenario
+    from perfmon.load import EngineOptions, VirtualUser, run_scenario
+
+    async def fetch(client: Client, user: VirtualUser) -> None:
+        try:
+            await client.get("/bytes/1048576")
+        except RequestError:
+            pass
+
+    scenario = Scenario(name="download", executor="per-vu-iterations", vus=1, iterations=3, think_time_s=0,
+                        max_body_mb=max_body_mb)
+    res = run_scenario(fetch, scenario, base_url=hostile.url, options=EngineOptions(progress=False))
+    assert res.run is not None
+    assert _errors(res.run.metrics).keys() == errors

@@ -309,3 +309,13 @@ def test_the_environments_are_named_with_the_closest_one(tmp_path: Path, clean_e
 def test_an_unknown_scenario_suggests_the_closest(tmp_path: Path, clean_env: None) -> None:
     with pytest.raises(ConfigError, match=re.escape("unknown scenario 'stres'; did you mean 'stress'?")):
         load_config(write(tmp_path, "")).scenario("stres")
+
+
+def test_a_scenarios_max_body_mb_is_read_and_checked(tmp_path: Path) -> None:
+    (tmp_path / "perfmon.toml").write_text('[scenarios.big]\nvus = 1\nduration = "1s"\nmax_body_mb = 64\n'
+                                           '[scenarios.none]\nvus = 1\nduration = "1s"\nmax_body_mb = 0\n')
+    with pytest.raises(ConfigError, match=r"perfmon.toml:8: scenarios.none.max_body_mb = 0: expected a finite"):
+        load_config(tmp_path / "perfmon.toml")
+    (tmp_path / "perfmon.toml").write_text('[scenarios.big]\nvus = 1\nduration = "1s"\nmax_body_mb = 64\n')
+    cfg = load_config(tmp_path / "perfmon.toml")
+    assert cfg.scenario("big").max_body_mb == 64 and cfg.scenario("load").max_body_mb == 10

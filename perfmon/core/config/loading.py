@@ -140,7 +140,8 @@ def merged(builtin: Mapping[str, Any], own: Mapping[str, Any]) -> dict[str, Any]
 
 _WORKLOAD = ("executor", "vus", "users", "duration", "stages", "rate", "max_vus", "maxVUs", "iterations",
              "min_duration")
-_SCENARIO_KEYS = (*_WORKLOAD, "think_time", "processes", "graceful_stop", "gracefulStop", "transport", "thresholds")
+_SCENARIO_KEYS = (*_WORKLOAD, "think_time", "processes", "graceful_stop", "gracefulStop", "transport", "max_body_mb",
+                  "thresholds")
 _PROFILE_KEYS = ("max_duration", "users_factor", "browser_iterations", "think_time")
 
 
@@ -193,6 +194,8 @@ def _scenario(name: str, value: Any, read: Reader) -> Scenario:
         processes=_processes(raw.get("processes", "auto"), read.where(table, "processes")),
         graceful_stop_s=None if stop_key not in raw else read.duration(table, stop_key, raw[stop_key]),
         transport=_transport(raw.get("transport", "lean"), read.where(table, "transport")),
+        max_body_mb=read.number(table, "max_body_mb", raw.get("max_body_mb", Scenario.max_body_mb), minimum=0,
+                                above=True),
         thresholds=tuple(_checked(parse_thresholds(thresholds, source=read.source, text=read.text), read, table)),
     )
     if executor.startswith("constant") and not found.duration_s:  # last: a wrong value is named first

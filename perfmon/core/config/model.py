@@ -150,6 +150,7 @@ class Scenario:
     processes: int = 0  # load generator processes; 0 ("auto"): as many as its rate or users need, up to one per core
     graceful_stop_s: float | None = None  # k6's gracefulStop; None: the engine's default (30 s)
     transport: str = "lean"  # "lean" (plain HTTP through perfmon's own client) or "aiohttp" (all through aiohttp)
+    max_body_mb: float = 10.0  # a response body past this (MiB, declared, received or inflated) fails its request
 
     @property
     def total_duration_s(self) -> float:
