@@ -104,6 +104,8 @@ class _Connection(asyncio.Protocol):
         if self.headers_done and not any(name.lower() in (b"content-length", b"transfer-encoding")
                                          for name, _ in self.headers):
             self.on_message_complete()  # a body without a length ends where the connection does (HTTP/1.0 style)
+        if self.headers_done:  # the answer began and was cut short: aiohttp's name for it
+            self._fail(ClientPayloadError("Response payload is not completed"))
         self._fail(ServerDisconnectedError("Server disconnected"))
 
     def on_header(self, name: bytes, value: bytes) -> None:

@@ -70,6 +70,11 @@ async def _handle(state: Hostile, reader: asyncio.StreamReader, writer: asyncio.
                 await asyncio.sleep(30)
                 writer.close()
                 return
+            elif path == "/cut":  # declares 100 bytes, sends 50, hangs up
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + b"c" * 50)
+                await writer.drain()
+                writer.close()
+                return
             elif path.startswith("/bytes/"):  # a body of exactly that many bytes
                 writer.write(_answer("200 OK", b"z" * int(path.rsplit("/", 1)[1])))
             elif path == "/bomb":

@@ -203,3 +203,16 @@ def test_a_scenarios_max_body_mb_is_the_limit(hostile: Hostile, max_body_mb: flo
     res = run_scenario(fetch, scenario, base_url=hostile.url, options=EngineOptions(progress=False))
     assert res.run is not None
     assert _errors(res.run.metrics).keys() == errors
+
+
+@pytest.mark.parametrize("path", ["/cut", "/drop/fresh"])
+def test_the_same_failure_has_the_same_error_kind_through_both_transports(hostile: Hostile, path: str) -> None:
+    """A body cut short after its headers, and a connection closed before any answer, are named alike by
+    both transports, so a run's http_req_errors{error} compares with history whichever measured it."""
+    async def kind_of(client: Client) -> str:
+        with pytest.raises(RequestError) as caught:
+            await client.get(path)
+        return caught.value.kind
+
+    kinds = {name: on_own_loop(_with_client(hostile.url, name, kind_of))[0] for name in TRANSPORTS}
+    assert len(set(kinds.values())) == 1, kinds
