@@ -341,20 +341,23 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     """A ConfigError the test met through perfmon's API (an unknown scenario, more shards than a scenario
     has users) is a usage error, one line and exit 2, as it is met in a fixture.
 
-    In an xdist worker, a scenario the engine stopped for Ctrl-C or SIGTERM ends its test as skipped
-    and stops the worker's session (xdist hands that to the controller), instead of the worker dying of
-    KeyboardInterrupt: xdist counted that as a crash, a failed test and a lost iteration, although
-    what the scenario measured is kept."""
+    In an xdist worker, a test that Ctrl-C or SIGTERM stopped (a scenario the engine stopped, a journey
+    cut mid-step) ends as skipped and stops the worker's session (xdist hands that to the controller),
+    instead of the worker dying of KeyboardInterrupt: xdist counted that as a crash, a failed test and
+    a lost iteration, although what the test measured is kept."""
     try:
         return (yield)
     except ConfigError as exc:  # perf_api.run(scenario=...) met the config's error: a usage error, exit 2
         met = exc
     except KeyboardInterrupt:
         record = item.stash.get(RECORD, None)
-        if not hasattr(item.config, "workerinput") or record is None or not record.interrupted:
+        if not hasattr(item.config, "workerinput") or record is None:
             raise
+        # The load engine stopped its scenario gracefully; a browser journey was cut mid-step. Either way
+        # what it measured is in its record, which says it was interrupted.
+        record.interrupted = True
         item.session.shouldstop = "perfmon: interrupted (Ctrl-C or SIGTERM); what was measured is kept"
-        pytest.skip("perfmon: interrupted; what the scenario measured is kept in the run")
+        pytest.skip("perfmon: interrupted; what the test measured is kept in the run")
     user_error(met, item)  # outside the handler: one line, not "During handling of the above exception"
 
 

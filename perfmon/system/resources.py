@@ -171,7 +171,9 @@ class Sampler:
             self.metrics.gauge("processes", tags).record(len(procs), now)
         saturated = busiest >= SATURATED_PROCESS_PCT or bool(roles["browser"] and system >= SATURATED_SYSTEM_PCT)
         if self.stalled is not None:
-            blocked = self.stalled()
+            # Blocked without the CPU to show for it (time.sleep, a synchronous client): a loop stalled by
+            # its own computing is the saturated CPU above, and is named as such.
+            blocked = not saturated and self.stalled()
             self.metrics.rate("generator_loop_blocked", self.tags).record(blocked, now)
             saturated = saturated or blocked
         # Windowed like every metric, so the verdict can count only the time the run was measuring.

@@ -113,3 +113,37 @@ def test_a_signal_to_plain_pytest_under_xdist_keeps_what_the_workers_measured(tm
     assert "Traceback" not in out + err and "crashed" not in out, out + err
     [(run_id, _, status)] = runs_in(db)
     assert status == "interrupted" and stored_requests(db, run_id) > 10
+
+
+LONG_JOURNEYS = """
+import time
+
+import pytest
+
+
+@pytest.mark.parametrize("n", range(8))
+def test_page(perf, n):
+    for _ in range(5):
+        perf.page.goto("/login")
+        time.sleep(0.5)
+"""
+
+
+def test_a_signal_to_a_browser_run_under_xdist_keeps_its_journeys(tmp_path: Path) -> None:
+    """A browser journey cut mid-step by the forwarded signal ends its worker's session cleanly: before
+    #36 the worker died of KeyboardInterrupt and xdist reported a crash and a lost iteration."""
+    (tmp_path / "test_pages.py").write_text(LONG_JOURNEYS)
+    db = tmp_path / "r.db"
+    proc = subprocess.Popen(pytest_cmd("test_pages.py", "-n", "2", "--perf-store", f"sqlite:///{db}"), cwd=tmp_path,
+                            env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for_load(proc)  # the bundled app is up; a few journeys in
+    time.sleep(4)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=90)
+    assert proc.returncode == 3, out + err
+    assert "Traceback" not in out + err and "crashed" not in out and "lost to crashed" not in out, out + err
+    [(run_id, _, status)] = runs_in(db)
+    assert status == "interrupted"
+    visits = sqlite3.connect(db).execute("select count(*) from performance_web_vitals where run_id = ?",
+                                         (run_id,)).fetchone()
+    assert visits is not None and visits[0] > 0
