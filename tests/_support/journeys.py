@@ -5,7 +5,22 @@ from __future__ import annotations
 from perfmon.core.config import Scenario
 from perfmon.load import Client, VirtualUser
 
-__all__ = ["journey", "log_in", "scenario"]
+__all__ = ["LONG_JOURNEYS", "journey", "log_in", "scenario"]
+
+# A browser test file whose journeys take about 5 s each (some 20 s for all on two workers) (visits of /login with pauses): long enough to be
+# cut mid-run by a signal or by the browser server going away.
+LONG_JOURNEYS = """
+import time
+
+import pytest
+
+
+@pytest.mark.parametrize("n", range(8))
+def test_page(perf, n):
+    for _ in range(6):
+        perf.page.goto("/login")
+        time.sleep(0.8)
+"""
 
 
 async def log_in(client: Client, user: VirtualUser) -> None:

@@ -20,6 +20,7 @@ import pytest
 from perfmon.system.target import free_port
 from tests._support.apps import DemoApp
 from tests._support.hosts import Host, Hosts, network_hosts
+from tests._support.journeys import LONG_JOURNEYS
 from tests._support.sessions import env, pytest_cmd, runs_in
 
 pytestmark = pytest.mark.browser
@@ -281,19 +282,6 @@ def test_every_host_dying_ends_the_session_with_what_was_measured(hosts: Hosts, 
     assert done >= 1 and lost >= 1 and done + lost == 6, (hosts.mode, lost, done, stdout[-2000:])
 
 
-LONG_PAGES = """
-import time
-
-import pytest
-
-
-@pytest.mark.parametrize("n", range(6))
-def test_page(perf, n):
-    for _ in range(4):
-        perf.page.goto("/login")
-        time.sleep(0.8)
-"""
-
 
 def test_a_browser_server_that_dies_mid_run_is_a_broken_bench_not_a_slow_release(tmp_path: Path, demo: DemoApp
                                                                                  ) -> None:
@@ -306,7 +294,7 @@ def test_a_browser_server_that_dies_mid_run_is_a_broken_bench_not_a_slow_release
     from perfmon.browser import start_browser_server
 
     server = start_browser_server()
-    (tmp_path / "test_pages.py").write_text(LONG_PAGES)
+    (tmp_path / "test_pages.py").write_text(LONG_JOURNEYS)
     db = tmp_path / "r.db"
     proc = subprocess.Popen(pytest_cmd("test_pages.py", "-n", "2", "--perf-browser-ws", str(server["ws_endpoint"]),
                                        "--base-url", demo.url, "--perf-store", f"sqlite:///{db}"),

@@ -14,6 +14,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from tests._support.journeys import LONG_JOURNEYS
 from tests._support.sessions import env, perfmon_cmd, pytest_cmd, runs_in
 
 LONG_TEST = """
@@ -114,19 +115,6 @@ def test_a_signal_to_plain_pytest_under_xdist_keeps_what_the_workers_measured(tm
     [(run_id, _, status)] = runs_in(db)
     assert status == "interrupted" and stored_requests(db, run_id) > 10
 
-
-LONG_JOURNEYS = """
-import time
-
-import pytest
-
-
-@pytest.mark.parametrize("n", range(8))
-def test_page(perf, n):
-    for _ in range(5):
-        perf.page.goto("/login")
-        time.sleep(0.5)
-"""
 
 
 def test_a_signal_to_a_browser_run_under_xdist_keeps_its_journeys(tmp_path: Path) -> None:
