@@ -76,17 +76,16 @@ def reading_store(cfg: Config) -> Iterator[Store]:
         store.close()
 
 
-_CLOCK_SKEW_S = 300.0  # as the deploy gate allows (pipeline/deploy_check.py)
-
-
 def newest(store: Store) -> str:
     """The id of the newest stored run. A run stamped in the future (the clock of the machine that ran it
     was wrong) would stay "newest" until that time: it is passed over, with a line saying so."""
     found = store.history(limit=50)
     if not found:
         raise StoreError(f"{store.url} holds no run yet; run `perfmon run` first")
+    from ..pipeline.deploy_check import CLOCK_SKEW_S  # the skew the deploy gate allows
+
     now = time.time()
-    ahead = [s for s in found if s.started_at is not None and s.started_at > now + _CLOCK_SKEW_S]
+    ahead = [s for s in found if s.started_at is not None and s.started_at > now + CLOCK_SKEW_S]
     chosen = next((s for s in found if s not in ahead), found[0])
     for s in ahead:
         if s is not chosen:

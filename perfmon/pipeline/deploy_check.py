@@ -16,10 +16,10 @@ from ..report.alert import post_webhook
 from ..store import Store
 from .compare import open_regressions
 
-__all__ = ["DeployVerdict", "alert_refusal", "check_deploy"]
+__all__ = ["CLOCK_SKEW_S", "DeployVerdict", "alert_refusal", "check_deploy"]
 
 _PREFIX_RUNS = 500  # runs read for a short SHA, to see whether it names more than one commit
-_CLOCK_SKEW_S = 300.0  # a run stamped further in the future than this has no age --max-age can trust
+CLOCK_SKEW_S = 300.0  # a run stamped further in the future than this has no age --max-age can trust
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ def check_deploy(store: Store, sha: str, *, environment: str | None, profile: st
     name = (f"run {run.run_id[:8]} of commit {(run.git_sha or sha)[:12]} "
             f"({run.test_type}, {run.environment}, profile {run.profile})")
     age = (now if now is not None else time.time()) - run.started_at
-    if max_age_s is not None and age < -_CLOCK_SKEW_S:
+    if max_age_s is not None and age < -CLOCK_SKEW_S:
         return DeployVerdict("stale", f"{name} is stamped {_hours(-age)} in the future (the clock of the machine that "
                                       "ran it is wrong), so its age is unknown; fix that clock and run the "
                                       "performance tests again", run.run_id)
