@@ -7,8 +7,8 @@ from perfmon.load import Client, VirtualUser
 
 __all__ = ["LONG_JOURNEYS", "journey", "log_in", "scenario"]
 
-# A browser test file whose journeys take about 5 s each (some 20 s for all on two workers) (visits of /login with pauses): long enough to be
-# cut mid-run by a signal or by the browser server going away.
+# A browser test file whose journeys take about 5 s each (visits of /login with pauses; some 20 s for
+# all on two workers): long enough to be cut mid-run by a signal or by the browser server going away.
 LONG_JOURNEYS = """
 import time
 
