@@ -21,7 +21,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +45,14 @@ _BEAT_S = 0.05
 # A loop that runs no 50-ms timer for half a second blocks every request's timing by as much: a journey
 # calling time.sleep or a synchronous client. (A loop busy with requests still runs timers between them.)
 _STALLED_S = 0.5
+# Past the deadline, how often the alarm looks for a loop still blocked by a journey.
+_CUT_EVERY_S = 0.25
+
+
+class _JourneyCut(BaseException):
+    """Raised by the alarm into a journey that still blocks the event loop past the run's deadline.
+
+    A BaseException, so that a journey's ``except Exception`` does not swallow it."""
 
 
 @dataclass
@@ -130,6 +138,7 @@ class Engine:
         self.stop_reason: str | None = None
         self.interrupted = False
         self.cancelled_at_stop = 0
+        self.blocked_cut = 0  # journeys cut by the alarm (they blocked the loop past the deadline)
         self.cut_short = False
         self.outcome: ScenarioRun | None = None
         self._started_at = time.time()
@@ -163,6 +172,12 @@ class Engine:
         except asyncio.CancelledError:
             m.counter("iterations_interrupted", tags).add(1)
             raise
+        except _JourneyCut:
+            # Stopped like a user cancelled at the graceful stop, and the run stops now.
+            m.counter("iterations_interrupted", tags).add(1)
+            self.blocked_cut += 1
+            self._stop.set()
+            return
         except RequestError as exc:
             ok = False
             m.counter("script_errors", {**tags, "error": exc.kind}).add(1)
@@ -318,22 +333,13 @@ class Engine:
         cpu0 = time.thread_time()
         try:
             try:
-                with sampler:
+                with sampler, self._alarm(t0):
                     watcher = asyncio.create_task(self._watch_thresholds(t0))
                     beat = asyncio.create_task(self._beat())
                     self.progress.start(t0, lambda: self.active)
                     runner = self._run_open if self.schedule.open else self._run_closed
                     tasks = await runner(transport, t0)
-                    pending = [t for t in tasks if not t.done()]
-                    if pending:
-                        if self.options.progress:
-                            print(f"perfmon: {self.scenario.name}: waiting up to {self.graceful_stop_s:g}s (graceful "
-                                  f"stop) for {len(pending)} busy user(s)", file=sys.stderr, flush=True)
-                        _, late = await asyncio.wait(pending, timeout=self.graceful_stop_s)
-                        for t in late:
-                            t.cancel()
-                        self.cancelled_at_stop = len(late)
-                        await asyncio.gather(*late, return_exceptions=True)
+                    await self._graceful_stop([t for t in tasks if not t.done()], t0)
                     self._stop.set()
                     watcher.cancel()
                     beat.cancel()
@@ -349,6 +355,46 @@ class Engine:
                     signal.signal(sig, handler)
         self.outcome = self.facts()
         return self.outcome
+
+    def _deadline(self, t0: float) -> float:
+        """When the run must end (perf_counter): the schedule's end plus the graceful stop."""
+        return t0 + self.schedule.duration_s + self.graceful_stop_s
+
+    async def _graceful_stop(self, pending: list[asyncio.Task[None]], t0: float) -> None:
+        """Let busy users finish until the deadline (counted from the schedule's end, not from when a
+        blocked loop noticed it), then cancel the rest."""
+        if not pending:
+            return
+        timeout = max(0.0, self._deadline(t0) - time.perf_counter())
+        if self.options.progress:
+            print(f"perfmon: {self.scenario.name}: waiting up to {timeout:.0f}s (graceful "
+                  f"stop) for {len(pending)} busy user(s)", file=sys.stderr, flush=True)
+        _, late = await asyncio.wait(pending, timeout=timeout)
+        for t in late:
+            t.cancel()
+        self.cancelled_at_stop = len(late)
+        await asyncio.gather(*late, return_exceptions=True)
+
+    @contextlib.contextmanager
+    def _alarm(self, t0: float) -> Iterator[None]:
+        """From the deadline on, cut any journey that keeps the loop blocked (see the module's docstring)."""
+        usable = (hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+                  and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0))
+        if not usable:
+            yield
+            return
+
+        def cut(signum: int, frame: Any) -> None:
+            if self._stalled():
+                raise _JourneyCut
+
+        previous = signal.signal(signal.SIGALRM, cut)
+        try:
+            signal.setitimer(signal.ITIMER_REAL, max(0.01, self._deadline(t0) - time.perf_counter()), _CUT_EVERY_S)
+            yield
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
 
     async def _beat(self) -> None:
         """The loop's pulse: a timer that cannot fire on time means something blocks the loop."""
@@ -367,7 +413,7 @@ class Engine:
             started_at=self._started_at, finished_at=time.time(), stages=self.scenario.stages,
             vus=self.schedule.max_vus(), vus_created=self.vus_created, dropped_iterations=self.dropped,
             processes=1, stop_reason=self.stop_reason, interrupted=self.interrupted,
-            graceful_stop_s=self.graceful_stop_s, cancelled_at_stop=self.cancelled_at_stop,
+            graceful_stop_s=self.graceful_stop_s, cancelled_at_stop=self.cancelled_at_stop + self.blocked_cut,
             cut_short=self.cut_short and not self.stop_reason,
             client_saturation=self._sampler.saturation if self._sampler is not None else None,
         )

@@ -3,12 +3,14 @@ traceback; nothing is accepted silently. Each case failed on main before issue #
 
 from __future__ import annotations
 
+import json
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests._support.sessions import perfmon_cmd, project, pytest_cmd, run, runs_in
+from tests._support.sessions import env, perfmon_cmd, project, pytest_cmd, run, runs_in
 
 QUICK = '[scenarios.quick]\nvus = 1\nduration = "1s"\n'
 
@@ -249,3 +251,21 @@ def test_a_journey_that_blocks_the_event_loop_is_not_judged(tmp_path: Path) -> N
     out = run(pytest_cmd("test_quick.py", "--perf-no-store"), proj)
     assert out.returncode == 3, out.stdout + out.stderr
     assert "the load generator's event loop was blocked" in out.stdout and "time.sleep" in out.stdout, out.stdout
+
+
+LONG_BLOCKING_JOURNEY = BLOCKING_JOURNEY.replace("time.sleep(1.5)", "time.sleep(120)")
+
+
+def test_a_journey_blocking_the_loop_past_the_graceful_stop_is_cut(tmp_path: Path) -> None:
+    """#36: a blocked loop cannot cancel its users, so `time.sleep(12)` in a 3-s scenario ran 25 s. Past
+    its duration plus graceful stop the journey is cut (counted as interrupted) and the run ends; before,
+    two users sleeping 120 s each held this run for four minutes (the subprocess timeout fails it)."""
+    proj = project(tmp_path, extra_toml="")
+    (proj / "perfmon.toml").write_text('[scenarios.quick]\nvus = 2\nduration = "2s"\ngraceful_stop = "1s"\n')
+    (proj / "test_quick.py").write_text(LONG_BLOCKING_JOURNEY)
+    out = subprocess.run(pytest_cmd("test_quick.py", "--perf-no-store", "--perf-report-dir", "reports"), cwd=proj,
+                         env=env(), capture_output=True, text=True, timeout=90)
+    assert out.returncode == 3, out.stdout + out.stderr
+    summary = json.loads(next((proj / "reports").glob("*/summary.json")).read_text())
+    assert summary["metrics"]["iterations_interrupted{scenario:quick}"]["values"]["count"] == 2, summary["metrics"]
+    assert "still busy after the 1s graceful stop were cancelled" in out.stdout, out.stdout
