@@ -24,6 +24,7 @@ from typing import Any, Literal, TypeVar
 from .._version import __version__
 from .comparison import HistoryComparison
 from .config import Stage
+from .failures import Failure, merged_failures
 from .findings import Finding, derived_dict, findings_from
 from .metrics import Counter, Metrics, Rate, Trend
 from .redaction import redact_tree, redactor
@@ -138,16 +139,19 @@ class ScenarioRun:
     client_saturation: float | None = None
     graceful_stop_s: float = 0.0
     cancelled_at_stop: int = 0
+    errors: tuple[Failure, ...] = ()  # the exceptions its journey raised (failed iterations), tallied
 
     def to_dict(self) -> dict[str, Any]:
         d = {k: getattr(self, k) for k in self.__dataclass_fields__}
         d["stages"] = [[s.duration_s, s.target] for s in self.stages]
+        d["errors"] = [e.to_dict() for e in self.errors]
         return d
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> ScenarioRun:
         known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
         known["stages"] = tuple(Stage(float(s[0]), int(s[1])) for s in d.get("stages") or ())
+        known["errors"] = tuple(Failure.from_dict(e) for e in d.get("errors") or ())
         return cls(**known)
 
 
@@ -258,7 +262,13 @@ class Run:
         self.metrics = self.metrics.relabelled(one)
         self.base_url = one(self.base_url) if self.base_url else self.base_url
         self.metadata = redact_tree(self.metadata)
-        self.scenarios = [replace(s, stop_reason=one(s.stop_reason)) if s.stop_reason else s for s in self.scenarios]
+        self.scenarios = [replace(s, stop_reason=one(s.stop_reason) if s.stop_reason else s.stop_reason,
+                                  errors=tuple(e.redacted(one) for e in s.errors)) for s in self.scenarios]
+
+    @property
+    def errors(self) -> tuple[Failure, ...]:
+        """Every exception the run's scripts raised, tallied across scenarios; most frequent first."""
+        return merged_failures(e for s in self.scenarios for e in s.errors)
 
     def finding(self, kind: type[F], scenario: str | None = None) -> F | None:
         """The run's finding of ``kind`` (of ``scenario``, for a per-scenario one), if there is one."""

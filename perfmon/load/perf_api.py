@@ -54,7 +54,7 @@ class PerfApi:
         rec = self._record
         rec.kind = kind
         rec.metrics.merge(metrics)
-        rec.thresholds.extend(sc.thresholds)
+        rec.thresholds.extend(sc.judged_by())
         rec.vus = max(rec.vus, ran.vus)
         rec.scenarios.append(ran)
         if ran.interrupted:

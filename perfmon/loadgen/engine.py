@@ -27,6 +27,7 @@ from typing import Any
 
 from .._version import __version__
 from ..core.config import Accounts, Scenario
+from ..core.failures import FailureTally
 from ..core.metrics import Metrics
 from ..core.results import ScenarioRun
 from ..core.thresholds import evaluate
@@ -138,6 +139,7 @@ class Engine:
         self.stop_reason: str | None = None
         self.interrupted = False
         self.cancelled_at_stop = 0
+        self.errors = FailureTally(scenario.name)
         self.blocked_cut = 0  # journeys cut by the alarm (they blocked the loop past the deadline)
         self.cut_short = False
         self.outcome: ScenarioRun | None = None
@@ -178,12 +180,12 @@ class Engine:
             self.blocked_cut += 1
             self._stop.set()
             return
-        except RequestError as exc:
-            ok = False
-            m.counter("script_errors", {**tags, "error": exc.kind}).add(1)
         except Exception as exc:  # noqa: BLE001 - a user script that raises is counted, never fatal
             ok = False
-            m.counter("script_errors", {**tags, "error": type(exc).__name__}).add(1)
+            kind = exc.kind if isinstance(exc, RequestError) else type(exc).__name__
+            m.counter("script_errors", {**tags, "error": kind}).add(1)
+            # raise_for_status's kind is the status code; named as httpx names that exception
+            self.errors.add(exc, time.time(), "HTTPStatusError" if kind.isdigit() else kind)
         finally:
             self.active -= 1
         now = time.time()
@@ -416,6 +418,7 @@ class Engine:
             graceful_stop_s=self.graceful_stop_s, cancelled_at_stop=self.cancelled_at_stop + self.blocked_cut,
             cut_short=self.cut_short and not self.stop_reason,
             client_saturation=self._sampler.saturation if self._sampler is not None else None,
+            errors=self.errors.failures(),
         )
 
 

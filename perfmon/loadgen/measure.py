@@ -39,5 +39,5 @@ def measure_scenario(journey: Journey, scenario: Scenario, *, base_url: str, on_
 
 def scenario_record(name: str, scenario: Scenario, metrics: Metrics, ran: ScenarioRun) -> Record:
     """What one scenario hands to the pipeline."""
-    return Record(name, kind=ran.test_type, metrics=metrics, thresholds=list(scenario.thresholds), vus=ran.vus,
+    return Record(name, kind=ran.test_type, metrics=metrics, thresholds=scenario.judged_by(), vus=ran.vus,
                   scenarios=[ran], interrupted=ran.interrupted)

@@ -23,6 +23,7 @@ from typing import Any
 
 from ..core.config import Scenario, Stage
 from ..core.errors import ScriptError
+from ..core.failures import merged_failures
 from ..core.metrics import Metrics
 from ..core.results import ScenarioRun
 from .engine import EngineOptions
@@ -122,4 +123,5 @@ def run_in_processes(journey: Any, scenario: Scenario, *, base_url: str, options
         stop_reason=next((r.stop_reason for r in ran if r.stop_reason), None),
         interrupted=any(r.interrupted for r in ran), client_saturation=max(saturations) if saturations else None,
         cancelled_at_stop=sum(r.cancelled_at_stop for r in ran),
+        errors=merged_failures(e for r in ran for e in r.errors),
     )

@@ -3,7 +3,10 @@ what the analyses found, and where the run and its report went."""
 
 from __future__ import annotations
 
+import time
+
 from ..core.findings import SCENARIO_FINDINGS, Line, Severity
+from ..core.metrics import Rate
 from ..core.numbers import number
 from ..core.redaction import redact
 from ..core.results import Run
@@ -11,6 +14,8 @@ from .deliver import Delivery
 from .quarantine import QUARANTINE
 
 __all__ = ["Line", "closing_lines", "history_lines", "styled_history", "styled_summary", "summary_lines"]
+
+_ERRORS_SHOWN = 10  # distinct errors printed; summary.json keeps them all
 
 
 
@@ -38,11 +43,45 @@ def styled_summary(run: Run) -> list[Line]:
     for finding in [*run_wide, *(f for f in run.findings if isinstance(f, SCENARIO_FINDINGS))]:
         lines += finding.describe()
     lines += [(text, "plain") for text in _searches(run)]
+    lines += _error_lines(run) + _check_lines(run)
     for o in run.thresholds:
         mark = {"pass": "PASS", "fail": "FAIL", "no data": "NO DATA"}[o.status]
         style: Severity = "pass" if o.status == "pass" else "fail" if o.status == "fail" else "plain"
         lines.append((f"  {mark}  {o.threshold}  {o.detail}", style))
     return lines + styled_history(run)
+
+
+def _error_lines(run: Run) -> list[Line]:
+    """The Errors block: each distinct exception the scripts raised, most frequent first, with where."""
+    errors = run.errors
+    if not errors:
+        return []
+    total = sum(e.count for e in errors)
+    lines: list[Line] = [(f"  Errors: {total} failed iteration(s), {len(errors)} distinct", "fail")]
+    for e in errors[:_ERRORS_SHOWN]:
+        where = f"  at {e.where}" if e.where else ""
+        first = time.strftime("%H:%M:%S", time.localtime(e.first_at))
+        lines.append((f"    ERROR  {e.count}×  {e.headline()}{where}  ({e.source}, first at {first})", "fail"))
+    if len(errors) > _ERRORS_SHOWN:
+        lines.append((f"    … and {len(errors) - _ERRORS_SHOWN} more in summary.json (errors)", "plain"))
+    return lines
+
+
+def _check_lines(run: Run) -> list[Line]:
+    """k6's check lines: each named check with ✓ or ✗ and its pass rate (a failing one with its counts)."""
+    by_name: dict[str, list[int]] = {}
+    for _, tags, rate in run.metrics.series("checks"):
+        if isinstance(rate, Rate) and "check" in tags:
+            counts = by_name.setdefault(tags["check"], [0, 0])
+            counts[0] += rate.trues
+            counts[1] += rate.total
+    lines: list[Line] = []
+    for name, (passed, total) in sorted(by_name.items()):
+        if passed == total:
+            lines.append((f"  ✓ {name}  100% ({total})", "pass"))
+        else:
+            lines.append((f"  ✗ {name}  {passed / total:.0%} — ✓ {passed} / ✗ {total - passed}", "fail"))
+    return lines
 
 
 def _how_it_ran(run: Run) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -76,7 +77,11 @@ def _capacity_chart(name: str, found: dict[str, Any], fit: dict[str, Any]) -> Ma
 def render_html(model: ReportModel) -> str:
     env = Environment(loader=PackageLoader("perfmon.report", "templates"), autoescape=select_autoescape(["j2", "html"]))
     template = env.get_template("report.html.j2")
-    return template.render(m=model, charts=_charts(model), num=number, pct=_percent, spark=sparkline)
+    return template.render(m=model, charts=_charts(model), num=number, pct=_percent, spark=sparkline, clock=_clock)
+
+
+def _clock(epoch: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(epoch))
 
 
 def _percent(share: float | None) -> str:

@@ -69,6 +69,7 @@ def summary_json(run: Run) -> dict[str, Any]:
         },
         "summary": run.summary_metrics().to_dict(),
         "thresholds": [{**o.to_dict(), "status": o.status, "detail": o.detail} for o in run.thresholds],
+        "errors": [{**e.to_dict(), "first_at": iso(e.first_at)} for e in run.errors],
         "metrics": metrics,
         **({"regressions": run.comparison.to_dict()} if run.comparison is not None else {}),
         **({"derived": derived_dict(run.findings)} if run.findings else {}),
@@ -94,9 +95,10 @@ def junit_xml(run: Run) -> str:
     checks = found.findings
     gating = found.gating
     regressed = found.regressions
-    failures = len(run.failed_thresholds) + (len(regressed) if gating else 0)
+    errors = run.errors
+    failures = len(run.failed_thresholds) + (len(regressed) if gating else 0) + len(errors)
     unmeasured: list[str] = list(run.metadata.get("unmeasured") or [])
-    tests = len(run.thresholds) + len(checks) + (1 if unmeasured else 0)
+    tests = len(run.thresholds) + len(checks) + (1 if unmeasured else 0) + len(errors)
     suite = ET.Element("testsuite", name=f"perfmon {run.test_type}", tests=str(tests),
                        failures=str(failures), errors=str(1 if unmeasured else 0), time=f"{run.duration_seconds:.3f}",
                        timestamp=iso(run.started_at) or "")
@@ -107,6 +109,11 @@ def junit_xml(run: Run) -> str:
     if unmeasured:  # an error, not a failure: the run could not be measured (exit 3), so nothing was judged
         case = ET.SubElement(suite, "testcase", classname="perfmon.run", name="measured", time="0")
         ET.SubElement(case, "error", message=unmeasured[0], type="unmeasured").text = "\n".join(unmeasured)
+    for e in errors:  # one failing case per distinct exception, named where it was raised
+        case = ET.SubElement(suite, "testcase", classname=f"perfmon.errors.{e.source}", name=e.where or e.kind,
+                             time="0")
+        ET.SubElement(case, "failure", message=e.headline(), type=e.kind).text = (
+            f"{e.headline()}\n{e.count} time(s), first at {iso(e.first_at)}" + (f", at {e.where}" if e.where else ""))
     for o in run.thresholds:
         case = ET.SubElement(suite, "testcase", classname=f"perfmon.core.thresholds.{o.threshold.metric}",
                              name=o.threshold.expression, time="0")

@@ -23,6 +23,7 @@ __all__ = ["markdown"]
 
 _ICON = {"passed": "✅", "failed": "❌"}  # unmeasured, interrupted, partial: ⚠️
 _KEY_METRICS = 8  # rows of the key-metrics table
+_ERRORS_LISTED = 5  # distinct script errors under "What failed"
 
 
 def _cell(text: str) -> str:
@@ -35,6 +36,12 @@ def _link(base: str | None, anchor: str, label: str) -> str:
 
 def _failures(run: Run, base: str | None) -> list[str]:
     out = [f"- ⚠️ **not measured, no verdict**: {why}" for why in run.metadata.get("unmeasured") or ()]
+    for e in run.errors[:_ERRORS_LISTED]:
+        where = f" at `{_cell(e.where)}`" if e.where else ""
+        out.append(f"- 💥 **error** `{_cell(e.headline())}`{where}: {e.count}× in {_cell(e.source)} "
+                   f"({_link(base, 'errors', 'errors')})")
+    if len(run.errors) > _ERRORS_LISTED:
+        out.append(f"- … and {len(run.errors) - _ERRORS_LISTED} more distinct errors (summary.json)")
     for o in run.failed_thresholds:
         seen = "no samples" if o.observed is None else f"observed {number(o.observed)}"
         out.append(f"- ❌ **threshold** `{_cell(str(o.threshold))}`: {seen} "

@@ -135,3 +135,26 @@ def test_a_signal_to_a_browser_run_under_xdist_keeps_its_journeys(tmp_path: Path
     visits = sqlite3.connect(db).execute("select count(*) from performance_web_vitals where run_id = ?",
                                          (run_id,)).fetchone()
     assert visits is not None and visits[0] > 0
+
+
+def test_a_signal_to_a_hybrid_run_under_xdist_keeps_the_journeys_and_the_background_load(tmp_path: Path) -> None:
+    """A hybrid run (browser journeys on two workers, API load from the controller) signalled at the
+    controller: both halves of what was measured are stored with the interrupted run."""
+    proj = long_project(tmp_path)
+    (proj / "test_pages.py").write_text(LONG_JOURNEYS)
+    db = tmp_path / "r.db"
+    proc = subprocess.Popen(pytest_cmd("test_pages.py", "-n", "2", "--perf-store", f"sqlite:///{db}",
+                                       "--perf-load", "long", "--perf-load-script", "api/test_long.py:hit",
+                                       "--perf-load-on-start", "none"),
+                            cwd=proj, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for_load(proc)
+    time.sleep(4)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=90)
+    assert proc.returncode == 3, out + err
+    assert "Traceback" not in out + err and "crashed" not in out, out + err
+    [(run_id, _, status)] = runs_in(db)
+    assert status == "interrupted" and stored_requests(db, run_id) > 10
+    visits = sqlite3.connect(db).execute("select count(*) from performance_web_vitals where run_id = ?",
+                                         (run_id,)).fetchone()
+    assert visits is not None and visits[0] > 0

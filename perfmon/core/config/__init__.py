@@ -9,6 +9,7 @@ from ..env import VARIABLES, Variable
 from .loading import check_base_url, find_config_file, load_config, with_overrides
 from .model import (
     BUILTIN_BROWSER_THRESHOLDS,
+    BUILTIN_SCENARIO_THRESHOLDS,
     DEFAULT_FLOORS,
     ENVIRONMENTS,
     EXECUTORS,
@@ -28,6 +29,7 @@ from .model import (
 
 __all__ = [
     "BUILTIN_BROWSER_THRESHOLDS",
+    "BUILTIN_SCENARIO_THRESHOLDS",
     "DEFAULT_FLOORS",
     "ENVIRONMENTS",
     "EXECUTORS",

@@ -15,6 +15,7 @@ from ..thresholds import Threshold, parse_thresholds
 
 __all__ = [
     "BUILTIN_BROWSER_THRESHOLDS",
+    "BUILTIN_SCENARIO_THRESHOLDS",
     "DEFAULT_FLOORS",
     "ENVIRONMENTS",
     "EXECUTORS",
@@ -45,6 +46,10 @@ BUILTIN_BROWSER_THRESHOLDS: Mapping[str, list[str]] = {
     "browser_vital_cls": ["p(75)<=0.1"],
     "browser_step_duration": ["p(95)<2000"],
 }
+# Every API scenario's default, as k6 users write `checks: rate>0.99`: a journey that raises on more
+# than one iteration in a hundred fails the run (a script error is not a passing run with 0% errors).
+# A threshold the user writes on iteration_failed replaces it.
+BUILTIN_SCENARIO_THRESHOLDS: Mapping[str, list[str]] = {"iteration_failed": ["rate<0.01"]}
 
 
 # Absolute floors of the minimum effect, per unit: below these a change is noise to a person.
@@ -159,6 +164,14 @@ class Scenario:
     @property
     def peak_vus(self) -> int:
         return max([s.target for s in self.stages], default=self.vus) if self.stages else self.vus
+
+    def judged_by(self) -> list[Threshold]:
+        """The thresholds that judge this scenario: its own, then each built-in default on a metric it
+        sets no threshold on, narrowed to the scenario's own series."""
+        covered = {t.metric.split("{", 1)[0] for t in self.thresholds}
+        builtin = [replace(t, metric=f"{t.metric}{{scenario:{self.name}}}", builtin=True)
+                   for t in parse_thresholds(BUILTIN_SCENARIO_THRESHOLDS) if t.metric not in covered]
+        return [*self.thresholds, *builtin]
 
     def scaled(self, profile: Profile) -> Scenario:
         """The scenario squeezed into the profile: durations cut proportionally to
