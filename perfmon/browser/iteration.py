@@ -55,6 +55,12 @@ def vitals_script() -> str:
     return resources.files("perfmon.browser").joinpath("vitals.js").read_text()
 
 
+def _visited(report: dict[str, Any]) -> bool:
+    """A page the journey navigated to: an http(s) URL, not the ``about:blank`` every context starts on
+    (a test that never navigates, a skipped one, recorded CLS 0 and TTFB 0 for page ``blank``)."""
+    return str(report.get("url") or "").startswith(("http://", "https://"))
+
+
 class BrowserPerf:
     """``perf.page``, ``perf.step(name)``, ``perf.vitals()`` and ``perf.navigation()``."""
 
@@ -68,6 +74,9 @@ class BrowserPerf:
         self.context = context
         self.metrics = metrics
         self.timed = timed
+        # This iteration's timings and vitals, handed on at finish only if it did not fail: a step that
+        # timed out is a broken test, not a 30-s step (its failure is counted in browser_iteration_failed).
+        self._own = TimedSamples()
         self.journey = journey
         self.tags = {**(tags or {}), "journey": journey}
         self.failed = False
@@ -172,18 +181,15 @@ class BrowserPerf:
 
     def _sample(self, name: str, tags: dict[str, str], value: float, start: float, end: float, *,
                 resolution: float = 0.001) -> None:
-        """One timing over ``[start, end]`` (epoch seconds)."""
-        if self.timed is not None:
-            self.timed.add(name, tags, value, start, end, resolution=resolution)
-        else:
-            self.metrics.trend(name, tags, resolution=resolution).record(value, end)
+        """One timing over ``[start, end]`` (epoch seconds), kept until the iteration ends (see finish)."""
+        self._own.add(name, tags, value, start, end, resolution=resolution)
 
     def _page_label(self, url: str) -> str:
         return endpoint_name(urlsplit(url).path)
 
     def _record_visit(self, report: dict[str, Any]) -> None:
         doc = report.get("docId")
-        if not doc or doc in self._visits:
+        if not doc or doc in self._visits or not _visited(report):
             return
         self._visits[doc] = report
         self._last = report
@@ -260,7 +266,7 @@ class BrowserPerf:
         return origin, max(origin, float(report["ended"]) / 1000 + self._skew)
 
     def _record_cdp(self, report: dict[str, Any]) -> None:
-        if self._cdp is None:
+        if self._cdp is None or not _visited(report):
             return
         try:
             values = {x["name"]: x["value"] for x in self._cdp.send("Performance.getMetrics")["metrics"]}
@@ -303,12 +309,16 @@ class BrowserPerf:
         self._sample("browser_iteration_duration", self.tags, ms, self._started_at, self._started_at + ms / 1000)
         self.metrics.counter("browser_iterations", self.tags).add(1)
         self.metrics.rate("browser_iteration_failed", self.tags).record(failed)
+        if not failed:
+            if self.timed is not None:
+                self.timed.extend(self._own)
+            else:
+                self._own.into(self.metrics)
+        self._own = TimedSamples()
 
     def _own_metrics(self) -> Metrics:
         """What this iteration measured, counts and timings together."""
-        if self.timed is None:
-            return self.metrics
         own = Metrics()
         own.merge(self.metrics)
-        self.timed.into(own)
+        self._own.into(own)
         return own

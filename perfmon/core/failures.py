@@ -17,7 +17,7 @@ from typing import Any
 
 from .redaction import redact
 
-__all__ = ["Failure", "FailureTally", "merged_failures", "where_raised"]
+__all__ = ["Failure", "FailureTally", "failure_message", "merged_failures", "where_raised"]
 
 _MESSAGE_CHARS = 300  # a response body in a message would drown the summary
 _DISTINCT_KEPT = 50  # per tally: past this, failures of new kinds are counted under the last one
@@ -78,7 +78,8 @@ def where_raised(exc: BaseException, root: Path | None = None) -> str:
     return ""
 
 
-def _message(exc: BaseException) -> str:
+def failure_message(exc: BaseException) -> str:
+    """The exception's message as the Errors block shows it: its first line, redacted, cut at a length."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     text = redact(text)
     return text if len(text) <= _MESSAGE_CHARS else text[: _MESSAGE_CHARS - 1] + "…"
@@ -93,7 +94,7 @@ class FailureTally:
         self._seen: dict[tuple[str, str, str, str], Failure] = {}
 
     def add(self, exc: BaseException, at: float, kind: str | None = None) -> None:
-        one = Failure(kind=kind or type(exc).__name__, message=_message(exc), where=where_raised(exc, self.root),
+        one = Failure(kind=kind or type(exc).__name__, message=failure_message(exc), where=where_raised(exc, self.root),
                       count=1, first_at=at, source=self.source)
         known = self._seen.get(one.key)
         if known is None and len(self._seen) >= _DISTINCT_KEPT:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .failures import Failure
 from .metrics import Metrics
 from .results import ScenarioRun
 from .samples import TimedSamples
@@ -55,6 +56,7 @@ class Record:
     interactions: list[dict[str, Any]] = field(default_factory=list)  # its worst INP interactions, attributed
     artifacts: list[str] = field(default_factory=list)  # screenshots, traces, breaches.txt
     breaking_points: dict[str, dict[str, Any]] = field(default_factory=dict)  # scenario -> curve
+    errors: list[Failure] = field(default_factory=list)  # the test's own failure (an exception in its body)
 
     @property
     def measured(self) -> bool:
@@ -74,6 +76,7 @@ class Record:
             "interactions": self.interactions,
             "artifacts": self.artifacts,
             "breaking_points": self.breaking_points,
+            "errors": [e.to_dict() for e in self.errors],
         }
 
     @classmethod
@@ -91,6 +94,7 @@ class Record:
             interactions=[dict(i) for i in d.get("interactions") or []],
             artifacts=[str(a) for a in d.get("artifacts") or []],
             breaking_points={str(k): dict(v) for k, v in (d.get("breaking_points") or {}).items()},
+            errors=[Failure.from_dict(e) for e in d.get("errors") or ()],
         )
 
 

@@ -32,6 +32,7 @@ from .thresholds import ThresholdOutcome
 
 __all__ = [
     "RUN_STATUSES",
+    "TEST_ERRORS",
     "TEST_TYPES",
     "PerformanceMetrics",
     "PerformanceTestResults",
@@ -53,6 +54,7 @@ RUN_STATUSES: tuple[RunStatus, ...] = ("passed", "failed", "interrupted", "parti
 _LATENCY = ("http_req_duration", "browser_step_duration")
 _FAILED = ("http_req_failed", "browser_iteration_failed")
 _THROUGHPUT = ("http_reqs", "browser_iterations")
+TEST_ERRORS = "test_errors"  # metadata: the failed tests' exceptions (Failure dicts), as assembled
 _HISTORY_KEY = "regressions"  # where the comparison is kept in the stored metadata (summary.json v1)
 
 
@@ -267,8 +269,18 @@ class Run:
 
     @property
     def errors(self) -> tuple[Failure, ...]:
-        """Every exception the run's scripts raised, tallied across scenarios; most frequent first."""
-        return merged_failures(e for s in self.scenarios for e in s.errors)
+        """Every exception the run's scripts raised: its failed tests' (by node id) first, then its
+        scenarios' journeys', each most frequent first."""
+        return self._test_errors() + merged_failures(e for s in self.scenarios for e in s.errors)
+
+    @property
+    def failed_tests(self) -> list[str]:
+        """The node ids of the tests that failed, in the order of the Errors block."""
+        return list(dict.fromkeys(e.source for e in self._test_errors()))
+
+    def _test_errors(self) -> tuple[Failure, ...]:
+        return merged_failures(Failure.from_dict(e) for e in self.metadata.get(TEST_ERRORS) or ()
+                               if isinstance(e, dict))
 
     def finding(self, kind: type[F], scenario: str | None = None) -> F | None:
         """The run's finding of ``kind`` (of ``scenario``, for a per-scenario one), if there is one."""

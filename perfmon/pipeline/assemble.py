@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..core.config import Config
+from ..core.failures import Failure, merged_failures
 from ..core.records import Record, merge_slowest, slowest_first
 from ..core.redaction import redact, redactor
-from ..core.results import Run
+from ..core.results import TEST_ERRORS, Run
 from ..core.samples import TimedSamples
 from ..core.thresholds import Threshold
 from ..core.vcs import git_info
@@ -48,6 +49,7 @@ def assemble(records: Iterable[Record], config: Config, *, run_id: str, started_
     breaking: dict[str, dict[str, Any]] = {}
     interrupted = False
     timed = TimedSamples()
+    failed_tests: list[Failure] = []
     for rec in records:
         if not rec.measured:
             continue
@@ -64,6 +66,7 @@ def assemble(records: Iterable[Record], config: Config, *, run_id: str, started_
         interactions = slowest_first([*interactions, *rec.interactions])
         artifacts.extend(rec.artifacts)
         breaking.update(rec.breaking_points)
+        failed_tests.extend(rec.errors)
     if not kinds:
         return None
     # Series are named after what the tests requested and were called: a token in a path or a secret
@@ -80,7 +83,8 @@ def assemble(records: Iterable[Record], config: Config, *, run_id: str, started_
     if len(users) > 1:  # a hybrid run: how many of its users were journeys, how many API load
         run.metadata["users_by_kind"] = users
     for key, value in (("slowest_resources", slowest), ("slowest_interactions", interactions),
-                       ("artifacts", artifacts), ("breaking_points", breaking)):
+                       ("artifacts", artifacts), ("breaking_points", breaking),
+                       (TEST_ERRORS, [f.to_dict() for f in merged_failures(failed_tests)])):
         if value:
             run.metadata[key] = value
     return Assembled(run, list(thresholds.values()), interrupted, timed)

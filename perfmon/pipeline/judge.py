@@ -3,13 +3,18 @@
 Thresholds are evaluated on the run's merged (and derived) metrics, then the status follows:
 
 - ``interrupted`` when Ctrl-C stopped a test or a scenario;
+- ``failed`` when a test failed on a client whose numbers were distorted: a broken test is the
+  release's to fix whatever the machine did (a CI that retries exit 3 as "the bench was busy" would
+  hide it); the numbers are still not judged, and ``metadata["unmeasured"]`` says why;
 - ``unmeasured`` when the numbers are distorted (the load generator's client saturated past
   ``unreliable_saturation`` of the run, fewer than ``min_clean_share`` of a browser metric's samples
   measured on an unsaturated client (``quarantine.py``: the others are never judged), or the target
-  stopped answering; ``validity.py``): whatever they say, they are not judged;
+  stopped answering or the bench broke, whose failed tests are theirs; ``validity.py``): whatever
+  they say, they are not judged;
 - ``failed`` when a threshold failed on its samples, a test failed, a scenario stopped early on an
   ``abortOnFail`` threshold, or the run regressed against its history (unless configured to warn);
-- ``unmeasured`` when the only failures are thresholds you wrote that had no samples (and a usage
+- ``unmeasured`` when no threshold had a sample at all (nothing was measured), or when the only
+  failures are thresholds you wrote that had no samples (and a usage
   error, exit 2, when such a metric's name is one letter off a metric the run did record:
   ``metadata["misnamed"]``);
 - ``partial`` when a crashed worker lost iterations, or shards of a sharded run never reported;
@@ -27,7 +32,7 @@ from ..core.metrics.catalog import misspelt
 from ..core.results import Run
 from ..core.thresholds import Threshold, ThresholdOutcome, evaluate
 from .quarantine import clean_shortfall
-from .validity import distorted, measured_saturation, unsampled
+from .validity import distorted, measured_saturation, silent_target, unsampled
 
 __all__ = ["RunFacts", "judge"]
 
@@ -55,15 +60,19 @@ def judge(run: Run, thresholds: list[Threshold], facts: RunFacts, *, unreliable_
     run.thresholds = evaluate(thresholds, run.metrics, duration_s=run.duration_seconds)
     if problems := {str(o.threshold): o.problem for o in run.thresholds if o.problem}:
         run.metadata["threshold_problems"] = problems
-    bad_data = distorted(run, saturation_share=unreliable_saturation,
-                         saturated_samples=measured[1] if measured is not None else None)
+    busy_client = distorted(run, saturation_share=unreliable_saturation,
+                            saturated_samples=measured[1] if measured is not None else None)
     if (shortfall := clean_shortfall(run)) is not None:
-        bad_data.append(shortfall)
-    bad_data.extend(facts.bench_broken)  # the failures after it are the bench's, not the release's
+        busy_client.append(shortfall)
+    # A silent target or a broken bench fails every test after it: those failures are theirs, not the release's.
+    gone = [*filter(None, [silent_target(run)]), *facts.bench_broken]
+    bad_data = busy_client + gone
     empty = unsampled(run)
     measured_failures = len(run.failed_thresholds) > len(empty)
     if facts.interrupted or any(s.interrupted for s in run.scenarios):
         run.status = "interrupted"
+    elif facts.tests_failed and busy_client and not gone:
+        run.status = "failed"
     elif bad_data:
         run.status = "unmeasured"
     elif measured_failures or facts.tests_failed or run.stop_reasons or facts.regressions:
@@ -74,6 +83,11 @@ def judge(run: Run, thresholds: list[Threshold], facts: RunFacts, *, unreliable_
                     for o in empty]
         if misnamed := _misnamed(run, empty):  # a typo only the run could reveal: the user's to fix (exit 2)
             run.metadata["misnamed"] = misnamed
+    elif run.thresholds and all(o.observed is None for o in run.thresholds):
+        # Built-in defaults that all had no data: not a pass, nothing was measured.
+        run.status = "unmeasured"
+        bad_data = ["nothing was measured: no threshold had a sample (no page visit, step or request was "
+                    "recorded); check that the tests navigate to the target or send it requests"]
     elif facts.lost_iterations or facts.missing_shards:
         run.status = "partial"
     else:

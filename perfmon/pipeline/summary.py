@@ -56,8 +56,11 @@ def _error_lines(run: Run) -> list[Line]:
     errors = run.errors
     if not errors:
         return []
-    total = sum(e.count for e in errors)
-    lines: list[Line] = [(f"  Errors: {total} failed iteration(s), {len(errors)} distinct", "fail")]
+    tests = run.failed_tests
+    iterations = sum(e.count for e in errors if e.source not in tests)
+    said = [*([f"{len(tests)} failed test(s)"] if tests else []),
+            *([f"{iterations} failed iteration(s)"] if iterations else [])]
+    lines: list[Line] = [(f"  Errors: {', '.join(said)}, {len(errors)} distinct", "fail")]
     for e in errors[:_ERRORS_SHOWN]:
         where = f"  at {e.where}" if e.where else ""
         first = time.strftime("%H:%M:%S", time.localtime(e.first_at))
@@ -199,6 +202,14 @@ def closing_lines(run: Run, delivery: Delivery) -> list[Line]:
         # Not judged: the thresholds' verdicts stand above, but the run neither passed nor failed on them.
         out.append(("perfmon: UNMEASURED, no verdict (exit 3): " + "; ".join(run.metadata.get("unmeasured") or ()),
                     "fail"))
+    elif run.status == "failed" and (tests := run.failed_tests):
+        named = ", ".join(tests[:3]) + (f" and {len(tests) - 3} more" if len(tests) > 3 else "")
+        line = f"perfmon: FAILED: {len(tests)} test(s) failed ({named})"
+        if distorted := run.metadata.get("unmeasured"):
+            line += "; the numbers were also measured on a distorted client and are not judged: " + "; ".join(distorted)
+        elif failed := run.failed_thresholds:
+            line += "; thresholds failed: " + ", ".join(str(o.threshold) for o in failed)
+        out.append((line, "fail"))
     elif failed := run.failed_thresholds:
         names = ", ".join(str(o.threshold) for o in failed)
         out.append((f"perfmon: FAILED thresholds: {names}", "fail"))

@@ -22,7 +22,7 @@ from ..core.metrics import WINDOW_S, Counter, Rate, Trend, parse_selector, windo
 from ..core.results import Run
 from ..core.thresholds import ThresholdOutcome
 
-__all__ = ["distorted", "measured_saturation", "unsampled"]
+__all__ = ["distorted", "measured_saturation", "silent_target", "unsampled"]
 
 _MIN_SATURATED_SAMPLES = 3  # the sampler's samples (one a second) before saturation can void a run
 _SILENT_WINDOWS = 2  # trailing windows without an answer that mean "stopped answering"
@@ -52,8 +52,9 @@ def measured_saturation(run: Run) -> tuple[float, int] | None:
 
 
 def distorted(run: Run, *, saturation_share: float, saturated_samples: int | None) -> list[str]:
-    """Reasons the run's numbers cannot be trusted at all (saturated client, silent target);
-    ``saturated_samples`` is what ``measured_saturation`` counted (None: only a share is known)."""
+    """Reasons the run's numbers cannot be trusted at all because of the client (saturated, its loop
+    blocked); ``saturated_samples`` is what ``measured_saturation`` counted (None: only a share is known).
+    A target that went silent is :func:`silent_target`."""
     reasons = []
     share = run.client_saturation
     # A second or two of a busy client (a run's start in the same 5-s window) distorts nothing much.
@@ -70,8 +71,6 @@ def distorted(run: Run, *, saturation_share: float, saturated_samples: int | Non
         reasons.append(f"the client CPU was saturated {share:.0%} of the run (more than unreliable_saturation = "
                        f"{saturation_share:g}), so its numbers measure this machine as much as the target: use fewer "
                        "users or workers (-n), or a bigger runner")
-    if (silent := _silent_end(run)) is not None:
-        reasons.append(silent)
     return reasons
 
 
@@ -83,7 +82,8 @@ def unsampled(run: Run) -> list[ThresholdOutcome]:
             and parse_selector(o.threshold.metric)[0] not in findings]
 
 
-def _silent_end(run: Run) -> str | None:
+def silent_target(run: Run) -> str | None:
+    """Why the target counts as gone (the run ended with seconds in which no request got an answer)."""
     answered: dict[int, float] = {}
     unanswered: dict[int, float] = {}
     for _, tags, series in run.metrics.series("http_reqs"):

@@ -20,6 +20,7 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+import time
 from collections.abc import Generator, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -31,6 +32,7 @@ from ..core.config import Shard, find_config_file, load_config, with_overrides
 from ..core.env import read
 from ..core.errors import ConfigError, PerfmonError
 from ..core.exit_codes import ExitCode
+from ..core.failures import Failure, failure_message, where_raised
 from ..core.records import Record
 from ..core.results import shared_run_id
 from .broken_suite import BrokenSuite, missing_fixture
@@ -328,7 +330,7 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     record = item.stash[RECORD] = Record(item.nodeid)
     item.stash[REPORTS] = {}
     yield
-    if record.measured and not item.config.stash[PROCESS].remote:  # a remote one's went with its report
+    if _kept(item, record) and not item.config.stash[PROCESS].remote:  # a remote one's went with its report
         item.config.stash[PROCESS].log.append(record)
     # Items live until the session ends; their measurements must not (a browser iteration's live
     # histograms are megabytes, times every test a worker runs).
@@ -375,11 +377,24 @@ def pytest_runtest_makereport(
         process.files.note_bench_broken(lost)
         item.session.shouldstop = f"perfmon: {lost}"
         rep.longrepr = f"perfmon: {lost}"
+    elif rep.failed and rep.when == "call" and call.excinfo is not None and (record := item.stash.get(RECORD, None)):
+        # The test's own failure, in the run's Errors block: a broken journey is named, not timed.
+        record.errors.append(Failure(kind=call.excinfo.type.__name__, message=failure_message(call.excinfo.value),
+                                     where=where_raised(call.excinfo.value, item.config.rootpath), count=1,
+                                     first_at=time.time(), source=item.nodeid))
     if rep.when == "setup" and call.excinfo is not None and call.excinfo.errisinstance(pytest.FixtureLookupError):
         process.files.note_user_error(missing_fixture(item, call.excinfo.value))
     if process.remote:
-        ship_to_controller(rep, process, item.stash.get(RECORD, None))
+        record = item.stash.get(RECORD, None)
+        ship_to_controller(rep, process, record if record is not None and _kept(item, record) else None)
     return rep
+
+
+def _kept(item: pytest.Item, record: Record) -> bool:
+    """Whether the test's record joins the run: not when it measured nothing, nor when the test skipped
+    (its context showed an empty page), unless a signal cut it (skipped, with what it measured kept)."""
+    skipped = any(rep.skipped for rep in item.stash.get(REPORTS, {}).values())
+    return record.measured and (not skipped or record.interrupted)
 
 
 _DROPPED = "the browser server closed the connection"  # browser/thin.py's words for a socket that ended

@@ -98,3 +98,62 @@ def test_a_threshold_written_on_iteration_failed_replaces_the_default(tmp_path: 
     assert out.returncode == 0, out.stdout + out.stderr
     assert "  PASS  iteration_failed{scenario:quick}: rate<=1" in out.stdout and "rate<0.01" not in out.stdout
     assert "KeyError: 'no_such_key'" in out.stdout  # still shown: passing is the user's call, silence is not
+
+
+BROWSER_TESTS = """
+import pytest
+
+
+def test_good(perf):
+    with perf.step("open"):
+        perf.page.goto("/login")
+
+
+def test_broken(perf):
+    perf.page.goto("/login")
+    with perf.step("click"):
+        perf.page.click("#no-such-button", timeout=3000)
+"""
+
+NEVER_NAVIGATES = """
+import pytest
+
+
+def test_skipped(perf):
+    pytest.skip("not today")
+
+
+def test_nothing(perf):
+    pass
+"""
+
+
+def test_a_broken_browser_step_is_a_failed_test_not_a_slow_step(tmp_path: Path) -> None:
+    """Before: `FAIL browser_step_duration: p(95)<2000 observed 3009`, the click's timeout recorded as a
+    step timing, and the only sign of the test error pytest's truncated line."""
+    (tmp_path / "test_pages.py").write_text(BROWSER_TESTS)
+    out = run(pytest_cmd("test_pages.py", "--perf-no-store", "--perf-report-dir", "rep"), tmp_path)
+    assert out.returncode == 1, out.stdout + out.stderr
+    lines = out.stdout.splitlines()
+    [error] = [line for line in lines if line.startswith("    ERROR  ")]
+    assert "TimeoutError: Page.click: Timeout 3000ms exceeded." in error and "at test_pages.py:13" in error, error
+    assert "(test_pages.py::test_broken" in error
+    assert "FAIL  browser_step_duration" not in out.stdout and "PASS  browser_step_duration" in out.stdout
+    assert any(line.startswith("perfmon: FAILED: 1 test(s) failed (test_pages.py::test_broken") for line in lines)
+    summary = json.loads((reports(tmp_path) / "summary.json").read_text())
+    steps = {name for name in summary["metrics"] if name.startswith("browser_step_duration{")}
+    assert steps and all("step:open" in name for name in steps), steps  # the failed click is not a timing
+    assert summary["metrics"]["browser_iteration_failed"]["values"]["passes"] == 1
+    assert [e["source"].split("[")[0] for e in summary["errors"]] == ["test_pages.py::test_broken"]
+
+
+def test_a_journey_that_never_navigates_is_no_visit_and_no_verdict(tmp_path: Path) -> None:
+    """Before: a skipped test run alone PASSED `browser_vital_cls: p(75)<=0.1 observed 0` with series of
+    page `blank`: the empty context's about:blank counted as a visit with CLS 0 and TTFB 0."""
+    (tmp_path / "test_pages.py").write_text(NEVER_NAVIGATES)
+    out = run(pytest_cmd("test_pages.py", "--perf-no-store", "--perf-report-dir", "rep"), tmp_path)
+    assert out.returncode == 3, out.stdout + out.stderr
+    assert "perfmon: UNMEASURED, no verdict (exit 3): nothing was measured" in out.stdout, out.stdout
+    summary = json.loads((reports(tmp_path) / "summary.json").read_text())
+    assert not [name for name in summary["metrics"] if "page:" in name], summary["metrics"].keys()
+    assert summary["metrics"]["browser_iterations"]["values"]["count"] == 1  # the skipped test is not one

@@ -117,6 +117,10 @@ def test_one_status_rule() -> None:
     assert statuses(client_saturation=0.5, threshold="count>5") == "unmeasured"  # not even failed
     assert statuses(client_saturation=0.1, threshold="count>5") == "failed"
     assert statuses(tests_failed=True) == "failed"
+    # #37: a broken test is the release's to fix, however busy the client was (exit 1, not 3)...
+    assert statuses(tests_failed=True, client_saturation=0.5) == "failed"
+    # ... but not when the bench itself broke: the failures after it are the bench's
+    assert statuses(tests_failed=True, bench_broken=("the browser went away",)) == "unmeasured"
     assert statuses(stop_reason="threshold http_reqs: count>0 failed (abortOnFail) at 3s") == "failed"
     assert statuses(lost_iterations=1) == "partial"
     assert statuses(lost_iterations=1, interrupted=True, threshold="count>5") == "interrupted"
@@ -301,3 +305,33 @@ def test_a_threshold_on_a_misspelt_custom_metric_is_a_usage_error_once_the_run_s
                                "threshold checkout_tme") for text, _ in done.lines())
     alike = _checkout_run("checkout_items")  # merely alike, never recorded: no verdict, not a typo
     assert alike.exit_code == 3 and "misnamed" not in alike.run.metadata
+
+
+def test_a_run_where_no_threshold_had_a_sample_is_not_passed() -> None:
+    """#37: a skipped journey's context (or one that never navigated) used to pass every built-in browser
+    threshold as "no data" and the run PASSED; nothing measured is no verdict."""
+    rec = Record("test_journey", kind="browser", metrics=Metrics(), vus=1)
+    rec.metrics.counter("browser_iterations", {"journey": "j"}).add(1, T0)
+    done = conclude([rec], Config(), run_id="r", started_at=T0, base_url=None, finished_at=T0 + 5)
+    assert done is not None and done.run.status == "unmeasured"
+    assert done.exit_code == 3
+    assert [why for why in done.run.metadata["unmeasured"] if why.startswith("nothing was measured")]
+
+
+def test_failed_tests_come_first_in_the_errors_and_name_the_closing_line() -> None:
+    from perfmon.core.failures import Failure
+
+    rec = Record("test_pages.py::test_broken", kind="browser", metrics=Metrics(), vus=1)
+    rec.metrics.trend("browser_vital_lcp", {"page": "/login"}).record(300.0, T0)
+    rec.metrics.counter("http_reqs").add(1, T0)  # a hybrid run's load: its saturated client voids the numbers
+    rec.errors = [Failure("TimeoutError", "Page.click: Timeout 3000ms exceeded.", "test_pages.py:9", 1, T0,
+                          "test_pages.py::test_broken")]
+    done = conclude([rec], Config(), run_id="r", started_at=T0, base_url=None, finished_at=T0 + 5,
+                    facts=RunFacts(tests_failed=True, client_saturation=0.5))
+    assert done is not None and done.run.status == "failed" and done.exit_code == 1
+    assert done.run.failed_tests == ["test_pages.py::test_broken"]
+    lines = [text for text, _ in done.lines()]
+    assert "  Errors: 1 failed test(s), 1 distinct" in lines
+    [closing] = [line for line in lines if line.startswith("perfmon: FAILED")]
+    assert closing.startswith("perfmon: FAILED: 1 test(s) failed (test_pages.py::test_broken); the numbers were "
+                              "also measured on a distorted client and are not judged"), closing
