@@ -31,7 +31,7 @@ from ..core.env import environ
 from ..core.errors import ConfigError, StoreError
 from ..core.metrics import Trend, merged_percentiles
 from ..core.results import Run
-from ..pipeline.quarantine import QUARANTINED
+from ..core.samples import QUARANTINED
 from ..system.host import machine_class, machine_identity
 from ._common import Subcommands, config, positive
 

@@ -16,7 +16,11 @@ from typing import Any
 
 from .metrics import Metrics
 
-__all__ = ["Sample", "TimedSamples"]
+__all__ = ["QUARANTINED", "Sample", "TimedSamples"]
+
+# The suffix of the metric that keeps a browser metric's samples measured on a saturated client
+# (pipeline/quarantine.py sets them aside; thresholds say how many when nothing clean is left).
+QUARANTINED = "_quarantined"
 
 Sample = tuple[float, float, float]  # value, start, end (epoch seconds)
 _Key = tuple[str, tuple[tuple[str, str], ...], float]  # metric, tags, resolution

@@ -22,6 +22,7 @@ from .durations import parse_duration
 from .errors import ConfigError, ThresholdError
 from .metrics import WINDOW_S, Counter, Metrics, Trend, parse_selector, sliding_spans
 from .numbers import number
+from .samples import QUARANTINED
 
 __all__ = ["Threshold", "ThresholdOutcome", "evaluate", "iteration_breaches", "parse_thresholds"]
 
@@ -102,6 +103,7 @@ class ThresholdOutcome:
     observed: float | None
     passed: bool
     problem: str | None = None  # why it could not be evaluated (its aggregation does not fit the metric)
+    set_aside: int = 0  # with no data: the samples quarantined (measured on a saturated client), not judged
 
     @property
     def status(self) -> OutcomeStatus:
@@ -118,17 +120,22 @@ class ThresholdOutcome:
             span = f" (worst {self.threshold.over_s:g}s span)" if self.threshold.over_s is not None else ""
             return f"observed {number(self.observed, digits=4)}{span}"
         metric = parse_selector(self.threshold.metric)[0]
+        if self.set_aside:
+            said = "no data" if self.passed else "no samples"
+            return f"{said}: 0 clean of {self.set_aside} (all measured on a saturated client, quarantined)"
         if self.passed:
             return f"no data: this run recorded no {metric} (built-in default, not judged)"
         return f"no samples: nothing recorded {metric}"
 
     def to_dict(self) -> dict[str, Any]:
         found = {**self.threshold.to_dict(), "observed": self.observed, "passed": self.passed}
-        return found | ({"problem": self.problem} if self.problem else {})
+        return found | ({"problem": self.problem} if self.problem else {}) | (
+            {"set_aside": self.set_aside} if self.set_aside else {})
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> ThresholdOutcome:
-        return cls(Threshold.from_dict(d), d.get("observed"), bool(d["passed"]), d.get("problem"))
+        return cls(Threshold.from_dict(d), d.get("observed"), bool(d["passed"]), d.get("problem"),
+                   int(d.get("set_aside") or 0))
 
 
 def _locate(source: str | None, text: str | None, needle: str) -> str:
@@ -259,8 +266,16 @@ def evaluate(
                 outcomes.append(ThresholdOutcome(t, None, False, problem=str(exc)))
                 continue
         passed = t.builtin if observed is None else t.check(observed)
-        outcomes.append(ThresholdOutcome(t, observed, passed))
+        held = _set_aside(t, metrics) if observed is None else 0
+        outcomes.append(ThresholdOutcome(t, observed, passed, set_aside=held))
     return outcomes
+
+
+def _set_aside(t: Threshold, metrics: Metrics) -> int:
+    """How many of the threshold's samples were quarantined, when none was left to judge."""
+    name, tags = parse_selector(t.metric)
+    held = metrics.select_tags(name + QUARANTINED, tags)
+    return held.count if isinstance(held, Trend) else 0
 
 
 def _worst_span(t: Threshold, metric: Any, *, newest_only: bool = False) -> tuple[float | None, bool]:

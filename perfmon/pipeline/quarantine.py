@@ -23,12 +23,11 @@ from collections.abc import Callable, Sequence
 from ..core.config import JUDGED_METRICS
 from ..core.metrics import parse_selector
 from ..core.results import Run
-from ..core.samples import Sample, TimedSamples
+from ..core.samples import QUARANTINED, Sample, TimedSamples
 
-__all__ = ["DIRTY_SHARE", "QUARANTINE", "QUARANTINED", "clean_shortfall", "quarantine"]
+__all__ = ["DIRTY_SHARE", "QUARANTINE", "clean_shortfall", "quarantine"]
 
 QUARANTINE = "quarantine"  # run.metadata key
-QUARANTINED = "_quarantined"  # the suffix of the metric that keeps a browser metric's quarantined samples
 # A sample is quarantined when saturated time took this share of its interval or more: a saturated
 # stretch can stretch what it overlaps by about its own length, so past the calibration margin (10 %)
 # the sample is not trusted; a short sample inside a saturated second always is quarantined.

@@ -16,6 +16,7 @@ from perfmon.core.config import Config, Stage, load_config
 from perfmon.core.findings import GeneratorCost, JourneyCost, SpikeRecovery
 from perfmon.core.records import MeasurementLog, Record, read_records
 from perfmon.core.results import ScenarioRun
+from perfmon.core.thresholds import ThresholdOutcome
 from perfmon.pipeline import Concluded, RunFacts, conclude, summary_lines
 from perfmon.report import write_reports
 
@@ -335,3 +336,20 @@ def test_failed_tests_come_first_in_the_errors_and_name_the_closing_line() -> No
     [closing] = [line for line in lines if line.startswith("perfmon: FAILED")]
     assert closing.startswith("perfmon: FAILED: 1 test(s) failed (test_pages.py::test_broken); the numbers were "
                               "also measured on a distorted client and are not judged"), closing
+
+
+def test_no_data_says_when_every_sample_was_set_aside() -> None:
+    """#37: `NO DATA browser_vital_lcp … this run recorded no browser_vital_lcp` while summary.json held
+    14 quarantined samples: "none clean" is not "never recorded"."""
+    rec = browser_record([(T0 + i, T0 + i + 1) for i in range(3)])  # steps outside the busy span: clean
+    for i in range(14):
+        at = T0 + 5 + i * 0.1
+        rec.timed.add("browser_vital_lcp", {"journey": "j", "page": "/login"}, 900.0, at, at + 0.05)
+    done = conclude([rec], Config(), run_id="r", started_at=T0, base_url=None, finished_at=T0 + 12,
+                    facts=RunFacts(client_busy=((T0 + 4.5, T0 + 7.0),)))
+    assert done is not None
+    by_metric = {o.threshold.metric: o for o in done.run.thresholds}
+    assert by_metric["browser_vital_lcp"].detail == (
+        "no data: 0 clean of 14 (all measured on a saturated client, quarantined)")
+    assert by_metric["browser_vital_inp"].detail.startswith("no data: this run recorded no browser_vital_inp")
+    assert ThresholdOutcome.from_dict(by_metric["browser_vital_lcp"].to_dict()).set_aside == 14
