@@ -1,5 +1,5 @@
 """``perfmon regressions``: a stored run's comparison with its history; exit 1 when it regressed,
-3 when it had too little history for a verdict."""
+3 when it could not be judged (too little history, or the run itself had no verdict)."""
 
 from __future__ import annotations
 
@@ -37,16 +37,16 @@ def _regressions(store: Store, run_id: str | None, *, as_json: bool) -> int:
     from ..pipeline.compare import open_regressions
     from ..pipeline.summary import history_lines
 
-    run = store.load_run(run_id or newest(store))
+    run = store.load_run(run_id or newest(store))  # a run without a verdict is read unjudged (Run.from_dict)
     found = run.comparison
     regressed = bool(open_regressions(run))
+    judged = regressed or (found is not None and bool(found.findings) and not found.unjudged)
     if as_json:
-        print(json.dumps({"run_id": run.run_id, "regressed": regressed, **(found.to_dict() if found else {})},
-                         indent=2))
+        print(json.dumps({"run_id": run.run_id, "regressed": regressed, "judged": judged,
+                          **(found.to_dict() if found else {})}, indent=2))
     else:
         print(f"perfmon run {run.run_id}  {run.test_type}  {run.environment}  verdict={run.status.upper()}")
         print("\n".join(history_lines(run)) or "  history: this run was not compared with its history")
     if regressed:
         return 1
-    judged = found is not None and bool(found.findings)
     return 0 if judged else NO_VERDICT

@@ -118,10 +118,11 @@ class HistoryComparison:
     pace: Pace | None = None  # how the latency series were adjusted for the machine's pace
     mode: str | None = None  # the run's `regressions` setting: fail, warn (None: not compared)
     extra: Mapping[str, Any] = field(default_factory=dict)  # keys a newer perfmon stored, kept as they were
+    unjudged: str | None = None  # why a run without a verdict has no regressions ("the run was unmeasured")
 
     @property
     def regressions(self) -> list[SeriesChange]:
-        return [f for f in self.findings if f.kind == "regression"]
+        return [] if self.unjudged else [f for f in self.findings if f.kind == "regression"]
 
     @property
     def improvements(self) -> list[SeriesChange]:
@@ -129,7 +130,7 @@ class HistoryComparison:
 
     @property
     def worse_steps(self) -> list[ChangePoint]:
-        return [c for c in self.change_points if c.worse]
+        return [] if self.unjudged else [c for c in self.change_points if c.worse]
 
     @property
     def gating(self) -> bool:
@@ -139,6 +140,10 @@ class HistoryComparison:
     def describe(self) -> list[Line]:
         """The comparison in the summary: regressions (failing), improvements, steps, what it could see."""
         lines: list[Line] = []
+        if self.unjudged:
+            worse = sum(f.kind == "regression" for f in self.findings)
+            return [(f"  history: not judged: {self.unjudged}" + (f" ({worse} series moved against "
+                     f"{len(self.against)} run(s); see the report)" if worse else ""), "plain")]
         if self.findings:
             lines.append((f"  history: compared with {len(self.against)} comparable run(s)", "plain"))
         if self.note:
@@ -167,18 +172,19 @@ class HistoryComparison:
         pace = {**asdict(self.pace), "described": self.pace.describe()} if self.pace else None
         return {**self.extra, "against": list(self.against), "note": self.note, "previous_sha": self.previous_sha,
                 "pace": pace, "change_points": [asdict(c) for c in self.change_points],
-                "findings": [f.to_dict() for f in self.findings], **({"mode": self.mode} if self.mode else {})}
+                "findings": [f.to_dict() for f in self.findings], **({"mode": self.mode} if self.mode else {}),
+                **({"unjudged": self.unjudged} if self.unjudged else {})}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> HistoryComparison:
         """Raises KeyError, TypeError or ValueError on a malformed entry (the caller keeps it as it was)."""
-        known = {"against", "note", "previous_sha", "pace", "change_points", "findings", "mode"}
+        known = {"against", "note", "previous_sha", "pace", "change_points", "findings", "mode", "unjudged"}
         pace = d.get("pace")
         return cls(tuple(str(r) for r in d.get("against") or ()),
                    tuple(SeriesChange.from_dict(f) for f in d.get("findings") or ()), _text(d.get("note")),
                    _text(d.get("previous_sha")), tuple(ChangePoint.from_dict(c) for c in d.get("change_points") or ()),
                    Pace.from_dict(pace) if isinstance(pace, Mapping) else None, _text(d.get("mode")),
-                   {k: v for k, v in d.items() if k not in known})
+                   {k: v for k, v in d.items() if k not in known}, _text(d.get("unjudged")))
 
 
 def _maybe(value: Any) -> float | None:

@@ -25,7 +25,7 @@ from .._version import __version__
 from .comparison import HistoryComparison
 from .config import Stage
 from .failures import Failure, merged_failures
-from .findings import Finding, derived_dict, findings_from
+from .findings import Finding, Leaks, derived_dict, findings_from
 from .metrics import Counter, Metrics, Rate, Trend
 from .redaction import redact_tree, redactor
 from .thresholds import ThresholdOutcome
@@ -54,6 +54,8 @@ RUN_STATUSES: tuple[RunStatus, ...] = ("passed", "failed", "interrupted", "parti
 _LATENCY = ("http_req_duration", "browser_step_duration")
 _FAILED = ("http_req_failed", "browser_iteration_failed")
 _THROUGHPUT = ("http_reqs", "browser_iterations")
+NO_VERDICT = ("unmeasured", "interrupted")  # statuses whose numbers were not judged
+UNJUDGED = "the run was {status}, so what moved is not called a regression or a leak"
 TEST_ERRORS = "test_errors"  # metadata: the failed tests' exceptions (Failure dicts), as assembled
 _HISTORY_KEY = "regressions"  # where the comparison is kept in the stored metadata (summary.json v1)
 
@@ -267,6 +269,13 @@ class Run:
         self.scenarios = [replace(s, stop_reason=one(s.stop_reason) if s.stop_reason else s.stop_reason,
                                   errors=tuple(e.redacted(one) for e in s.errors)) for s in self.scenarios]
 
+    def unjudge(self, why: str) -> None:
+        """A run without a verdict calls nothing a regression or a leak: its comparison and leak findings
+        keep what moved, marked with ``why`` (``perfmon regressions`` then has no verdict either)."""
+        if self.comparison is not None:
+            self.comparison = replace(self.comparison, unjudged=why)
+        self.findings = [f.unjudged(why) if isinstance(f, Leaks) else f for f in self.findings]
+
     @property
     def errors(self) -> tuple[Failure, ...]:
         """Every exception the run's scripts raised: its failed tests' (by node id) first, then its
@@ -326,7 +335,7 @@ class Run:
             scenarios = metadata.pop("scenarios", [])
         else:
             metadata.pop("scenarios", None)
-        return cls(
+        run = cls(
             test_type=d["test_type"],
             environment=d["environment"],
             profile=d["profile"],
@@ -350,6 +359,9 @@ class Run:
             findings=findings_from(derived) if derived is not None else [],
             comparison=comparison,
         )
+        if run.status in NO_VERDICT:  # stored before such runs were unjudged: read as they are now written
+            run.unjudge(UNJUDGED.format(status=run.status))
+        return run
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict())

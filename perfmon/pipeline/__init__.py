@@ -23,7 +23,7 @@ from ..core.exit_codes import ExitCode, for_status
 from ..core.metrics import Metrics
 from ..core.records import Record
 from ..core.redaction import redact
-from ..core.results import Run
+from ..core.results import NO_VERDICT, UNJUDGED, Run
 from ..core.thresholds import Threshold
 from .assemble import assemble
 from .compare import Compared, compare, open_regressions
@@ -118,6 +118,8 @@ def judge_and_deliver(run: Run, thresholds: list[Threshold], config: Config, *, 
             compared.problems.append(f"the comparison with history failed ({one_line(exc)})")
     regressions = len(open_regressions(run)) if config.regressions == "fail" else 0
     judge(run, thresholds, replace(facts, regressions=regressions), unreliable_saturation=config.unreliable_saturation)
+    if run.status in NO_VERDICT:
+        run.unjudge(UNJUDGED.format(status=run.status))
     run.redact_fields()  # what is written (store, spool, reports, alert) is masked field by field
     delivery = deliver(run, config, outputs)
     delivery.problems[:0] = compared.problems

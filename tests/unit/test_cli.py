@@ -154,3 +154,25 @@ def test_a_run_stamped_in_the_future_is_not_the_newest(tmp_path: Path, capsys: p
     assert f"run {now.run_id[:8]}" in said.out and ahead.run_id[:8] not in said.out, said.out
     assert f"passed over run {ahead.run_id[:8]}, stamped 108" in said.err and "s in the future" in said.err
     assert main(["--store", url, "show", ahead.run_id[:8]]) == 0  # named, it is used
+
+
+def test_a_run_without_a_verdict_has_no_regression_nor_leak(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """#37: after an interrupted run `perfmon regressions` printed "not enough history" and exited 1
+    ("regressed": true, "findings": []): the run's LEAK (50 workers starting: 69537 MB/h) made it so."""
+    import json
+
+    from perfmon.core.findings import Leak, Leaks
+
+    url = f"sqlite:///{tmp_path}/r.db"
+    run = make_run()
+    run.status = "interrupted"
+    run.findings = [Leaks({"runner": Leak("runner", True, "grew 69537 MB/h", slope_mb_per_h=69537.0)})]
+    store = open_store(url)
+    store.write_run(run)
+    store.close()
+    assert main(["--store", url, "regressions", run.run_id[:8], "--json"]) == 3
+    said = json.loads(capsys.readouterr().out)
+    assert said["regressed"] is False and said["judged"] is False
+    assert main(["--store", url, "show", run.run_id[:8]]) == 0
+    shown = capsys.readouterr().out
+    assert "LEAK" not in shown and "not judged  process_rss_mb{role:runner}" in shown, shown
