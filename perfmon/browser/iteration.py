@@ -11,6 +11,7 @@ tagged by journey and page; the page is the URL path with ids folded, so ``/form
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 from collections.abc import Iterator, Sequence
 from importlib import resources
@@ -24,7 +25,7 @@ from playwright.sync_api import Error as PlaywrightError
 from ..core.metrics import Metrics
 from ..core.names import endpoint_name
 from ..core.records import merge_slowest
-from ..core.samples import TimedSamples
+from ..core.samples import EVIDENCE_FILE, TimedSamples
 from ..core.thresholds import Threshold, iteration_breaches
 from .trace_scrub import scrub_trace
 
@@ -293,6 +294,9 @@ class BrowserPerf:
         keep = artifacts if failed or self.breaches else None
         if keep is not None:
             keep.mkdir(parents=True, exist_ok=True)
+            # What the controller reads to keep or drop this evidence (pipeline/evidence.py).
+            (keep / EVIDENCE_FILE).write_text(json.dumps({"failed": failed, "start": self._started_at,
+                                                          "end": time.time()}))
             if self.breaches:
                 (keep / "breaches.txt").write_text("\n".join(self.breaches) + "\n")
             if self._page is not None and not self._page.is_closed():

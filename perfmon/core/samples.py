@@ -16,11 +16,14 @@ from typing import Any
 
 from .metrics import Metrics
 
-__all__ = ["QUARANTINED", "Sample", "TimedSamples"]
+__all__ = ["EVIDENCE_FILE", "QUARANTINED", "Sample", "TimedSamples"]
 
 # The suffix of the metric that keeps a browser metric's samples measured on a saturated client
 # (pipeline/quarantine.py sets them aside; thresholds say how many when nothing clean is left).
 QUARANTINED = "_quarantined"
+# In a kept iteration's evidence folder: whether it failed and when it ran (epoch seconds), so the
+# controller can drop breach evidence measured on a saturated client (pipeline/evidence.py).
+EVIDENCE_FILE = "iteration.json"
 
 Sample = tuple[float, float, float]  # value, start, end (epoch seconds)
 _Key = tuple[str, tuple[tuple[str, str], ...], float]  # metric, tags, resolution

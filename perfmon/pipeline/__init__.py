@@ -28,6 +28,7 @@ from ..core.thresholds import Threshold
 from .assemble import assemble
 from .compare import Compared, compare, open_regressions
 from .deliver import NO_OUTPUTS, Delivery, Outputs, deliver
+from .evidence import prune_evidence
 from .judge import RunFacts, judge
 from .quarantine import quarantine
 from .summary import Line, closing_lines, styled_summary, summary_lines
@@ -91,6 +92,11 @@ def conclude(
         return None
     run = assembled.run
     quarantine(run, assembled.timed, facts.client_busy, min_clean=config.min_clean_share)
+    if found := run.metadata.pop("artifacts", None):
+        evidence = prune_evidence(found, facts.client_busy)
+        run.metadata.update({"artifacts": evidence.kept} if evidence.kept else {})
+        if evidence.dropped or evidence.quarantined:
+            run.metadata["evidence_dropped"] = {"past_cap": evidence.dropped, "quarantined": evidence.quarantined}
     if session_metrics is not None:
         run.metrics.merge(session_metrics)
     run.metadata.update(metadata or {})

@@ -11,6 +11,7 @@ from ..core.numbers import number
 from ..core.redaction import redact
 from ..core.results import Run
 from .deliver import Delivery
+from .evidence import EVIDENCE_KEPT
 from .quarantine import QUARANTINE
 
 __all__ = ["Line", "closing_lines", "history_lines", "styled_history", "styled_summary", "summary_lines"]
@@ -109,6 +110,11 @@ def _how_it_ended(run: Run) -> list[str]:
     lines.extend(_spread_lines(run))
     for reason in run.stop_reasons:
         lines.append(f"  stopped early: {reason}")
+    if dropped := run.metadata.get("evidence_dropped"):
+        kept = len({str(a).rsplit("/", 1)[0] for a in run.metadata.get("artifacts") or ()})
+        lines.append(f"  evidence: {kept} iteration folder(s) kept; {dropped.get('past_cap', 0)} more past "
+                     f"{EVIDENCE_KEPT} per run and {dropped.get('quarantined', 0)} of breaches measured on a saturated "
+                     "client were not kept")
     for sc in run.scenarios:
         if sc.cancelled_at_stop:
             lines.append(f"  {sc.name}: {sc.cancelled_at_stop} user(s) still busy after the {sc.graceful_stop_s:g}s "

@@ -188,7 +188,7 @@ def test_a_failed_iteration_keeps_a_trace_and_a_screenshot(chromium: Browser, cl
         context.close()
         assert out.exists() == failed
         if failed:
-            assert {p.name for p in out.iterdir()} == {"failure.png", "trace.zip"}
+            assert {p.name for p in out.iterdir()} == {"failure.png", "trace.zip", "iteration.json"}
 
 
 def test_a_kept_trace_holds_no_secret_the_journey_typed(chromium: Browser, clean_demo: DemoApp, tmp_path: Path,

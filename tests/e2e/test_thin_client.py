@@ -128,7 +128,7 @@ def test_an_iteration_beyond_a_threshold_keeps_its_trace_over_the_thin_client(
             if delay == "0":
                 assert not out.exists() and perf.breaches == []
                 continue
-            assert {p.name for p in out.iterdir()} == {"breaches.txt", "failure.png", "trace.zip"}
+            assert {p.name for p in out.iterdir()} == {"breaches.txt", "failure.png", "trace.zip", "iteration.json"}
             assert "browser_vital_lcp: p(75)<=2500" in (out / "breaches.txt").read_text()
             with zipfile.ZipFile(out / "trace.zip") as z:  # what `playwright show-trace` opens
                 assert any(name.endswith(".trace") for name in z.namelist())
