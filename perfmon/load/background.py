@@ -29,13 +29,13 @@ class BackgroundLoad:
 
     @classmethod
     def start(cls, config: Config, scenario: str, *, script: str, on_start: str | None, base_url: str,
-              target_pid: int | None) -> BackgroundLoad:
+              target_pid: int | None, beacon: str | None = None) -> BackgroundLoad:
         """Load the scripts (a bad reference is one :class:`~perfmon.ScriptError`) and start the scenario."""
         sc = scoped(config.scenario(scenario))
         journey: Journey = load_callable(script, root=config.root)
         first: Journey | None = None if on_start in (None, "", "none") else load_callable(on_start, root=config.root)
         # No live progress: it would interleave with pytest's own output on the controller.
-        options = EngineOptions(progress=False, target_pid=target_pid, accounts=config.accounts)
+        options = EngineOptions(progress=False, target_pid=target_pid, accounts=config.accounts, beacon=beacon)
         engine = Engine(journey, sc, base_url=base_url, on_start=first, metrics=Metrics(),
                         test_type=test_type_of(scenario), options=options)
         return cls(engine, run_in_background(engine))

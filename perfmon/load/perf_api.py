@@ -9,7 +9,9 @@ without storing, so it can assert on them (``results.metrics.p95_response_time <
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import replace
+from pathlib import Path
 
 from ..core.config import Config, Scenario
 from ..core.records import Record
@@ -35,22 +37,30 @@ def scoped(scenario: Scenario) -> Scenario:
 class PerfApi:
     """Runs API scenarios for one test and records them into that test's record."""
 
-    def __init__(self, record: Record, config: Config, *, run_id: str, base_url: str, target_pid: int | None) -> None:
+    def __init__(self, record: Record, config: Config, *, run_id: str, base_url: str, target_pid: int | None,
+                 beacons: Path | None = None) -> None:
+        """``beacons``: the session's folder for live counts (its controller prints them); None: the
+        engine prints its own progress."""
         self._record = record
         self.config = config
         self.run_id = run_id
         self.base_url = base_url
         self.target_pid = target_pid
+        self.beacons = beacons
 
-    def _options(self, options: EngineOptions | None) -> EngineOptions:
-        return options or EngineOptions(target_pid=self.target_pid, accounts=self.config.accounts)
+    def _options(self, options: EngineOptions | None, scenario: str = "") -> EngineOptions:
+        if options is not None:
+            return options
+        beacon = str(self.beacons / f"{scenario}-{uuid.uuid4().hex[:8]}.json") if self.beacons else None
+        return EngineOptions(target_pid=self.target_pid, accounts=self.config.accounts, beacon=beacon,
+                             progress=beacon is None)
 
     def run(self, journey: Journey, *, scenario: str = "load", on_start: Journey | None = None,
             test_type: str | None = None, options: EngineOptions | None = None) -> PerformanceTestResults:
         sc = scoped(self.config.scenario(scenario))
         kind = test_type or test_type_of(scenario)
         metrics, ran = measure_scenario(journey, sc, base_url=self.base_url, on_start=on_start, test_type=kind,
-                                        options=self._options(options))
+                                        options=self._options(options, scenario))
         rec = self._record
         rec.kind = kind
         rec.metrics.merge(metrics)

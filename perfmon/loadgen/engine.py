@@ -23,6 +23,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from .._version import __version__
@@ -91,6 +92,7 @@ class EngineOptions:
     a small frozen object instead of keyword arguments passed down through every layer)."""
 
     progress: bool = True  # live progress on stderr
+    beacon: str | None = None  # instead, a JSON file of the counts so far, for a pytest session's controller
     target_pid: int | None = None  # the app under test, sampled as role "target"
     processes: int = 0  # load generator processes; 0: the scenario's own setting
     graceful_stop_s: float = 30.0  # how long busy users may finish after the schedule ends
@@ -133,7 +135,8 @@ class Engine:
         # Per part when the scenario is split over processes: their users add up (Metrics.summed_over_parts).
         self._vus_series = self.metrics.trend(
             "vus_active", {**self.tags, "part": str(options.part)} if options.parts > 1 else self.tags, resolution=1)
-        self.progress = Progress(scenario, self.metrics, enabled=options.progress)
+        self.progress = Progress(scenario, self.metrics, enabled=options.progress,
+                                 beacon=Path(options.beacon) if options.beacon else None)
         self._stop = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self.stop_reason: str | None = None

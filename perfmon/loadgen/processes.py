@@ -19,6 +19,7 @@ import os
 import pickle
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from ..core.config import Scenario, Stage
@@ -104,7 +105,8 @@ def run_in_processes(journey: Any, scenario: Scenario, *, base_url: str, options
     try:
         payloads = [pickle.dumps((journey, on_start, part, base_url, test_type,
                                   replace(options, part=i, parts=processes, processes=1,
-                                          progress=options.progress and i == 0)))  # one progress line
+                                          progress=options.progress and i == 0,  # one progress line
+                                          beacon=_part_beacon(options.beacon, i))))
                     for i, part in enumerate(parts)]
     except (pickle.PicklingError, AttributeError, TypeError) as exc:
         raise ScriptError(f"with processes > 1 the journey and on_start must be module-level functions ({exc})"
@@ -125,3 +127,8 @@ def run_in_processes(journey: Any, scenario: Scenario, *, base_url: str, options
         cancelled_at_stop=sum(r.cancelled_at_stop for r in ran),
         errors=merged_failures(e for r in ran for e in r.errors),
     )
+
+
+def _part_beacon(beacon: str | None, part: int) -> str | None:
+    """Each process its own beacon (``load.json`` -> ``load.0.json``): the controller adds them up."""
+    return str(Path(beacon).with_suffix(f".{part}.json")) if beacon else None

@@ -1,28 +1,42 @@
-"""Live progress of a load run: a rich panel on a terminal, a plain line every few seconds in CI logs."""
+"""Live progress of a load run: a rich panel on a terminal, a plain line every few seconds in CI logs,
+or, inside a pytest session, a small JSON file (the beacon) the session's controller reads to print
+one status line for every worker (``pytest_plugin/live.py``): a worker's own output is captured or
+lost, so it never prints.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
+import os
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 from ..core.config import Scenario
-from ..core.metrics import Counter, Metrics, Rate
+from ..core.metrics import Counter, Gauge, Metrics, Rate
 
 __all__ = ["Progress"]
 
 _PLAIN_EVERY_S = 5.0
+_BEACON_EVERY_S = 1.0
+_NO_ANSWER = "0"  # the client's status tag for a request that got no HTTP response
 
 
 class Progress:
-    def __init__(self, scenario: Scenario, metrics: Metrics, *, enabled: bool = True) -> None:
+    def __init__(self, scenario: Scenario, metrics: Metrics, *, enabled: bool = True,
+                 beacon: Path | None = None) -> None:
         self.scenario = scenario
         self.metrics = metrics
         self.enabled = enabled
+        self.beacon = beacon
         self._task: asyncio.Task[None] | None = None
         self._last_reqs = 0.0
         self._last_t = 0.0
+        self._t0: float | None = None
 
     def line(self, t0: float, vus: int) -> str:
         now = time.perf_counter()
@@ -41,10 +55,44 @@ class Progress:
             f"left={left:.0f}s"
         )
 
+    def snapshot(self, t0: float, vus: int) -> dict[str, Any]:
+        """The counts so far, for the controller's status line: it adds the workers' up. ``vus`` -1: the
+        scenario has ended (no user left)."""
+        reqs = self.metrics.select("http_reqs")
+        failed = self.metrics.select("http_req_failed")
+        iterations = self.metrics.select("iteration_failed")
+        unanswered = sum(c.count for _, tags, c in self.metrics.series("http_reqs")
+                         if isinstance(c, Counter) and tags.get("status") == _NO_ANSWER)
+        running = self.metrics.select("vus")  # users running (between iterations too), not only mid-request
+        return {"scenario": self.scenario.name, "at": time.time(), "elapsed": time.perf_counter() - t0,
+                "expected": self.scenario.total_duration_s,
+                "vus": int(running.value or 0) if isinstance(running, Gauge) and vus >= 0 else max(vus, 0),
+                "requests": reqs.count if isinstance(reqs, Counter) else 0.0, "unanswered": unanswered,
+                "failed": failed.trues if isinstance(failed, Rate) else 0,
+                "p95": self.metrics.recent_percentile("http_req_duration", 95),
+                "iterations": iterations.total if isinstance(iterations, Rate) else 0,
+                "iterations_failed": iterations.trues if isinstance(iterations, Rate) else 0}
+
     def start(self, t0: float, vus: Callable[[], int]) -> None:
-        if not self.enabled:
-            return
-        self._task = asyncio.create_task(self._loop(t0, vus))
+        if self.beacon is not None:
+            self._task = asyncio.create_task(self._signal(t0, vus, self.beacon))
+        elif self.enabled:
+            self._task = asyncio.create_task(self._loop(t0, vus))
+
+    async def _signal(self, t0: float, vus: Callable[[], int], beacon: Path) -> None:
+        self._t0 = t0
+        while True:
+            self.write_beacon(t0, vus(), beacon)
+            await asyncio.sleep(_BEACON_EVERY_S)
+
+    def write_beacon(self, t0: float, vus: int, beacon: Path) -> None:
+        """Replace the beacon at once (a reader never sees half a file); a disk that refuses costs only
+        the status line."""
+        with contextlib.suppress(OSError):
+            beacon.parent.mkdir(parents=True, exist_ok=True)
+            part = beacon.with_suffix(".tmp")
+            part.write_text(json.dumps(self.snapshot(t0, vus)))
+            os.replace(part, beacon)
 
     async def _loop(self, t0: float, vus: Callable[[], int]) -> None:
         if sys.stderr.isatty():
@@ -62,3 +110,5 @@ class Progress:
     def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
+        if self.beacon is not None and self._t0 is not None:
+            self.write_beacon(self._t0, -1, self.beacon)  # the final counts, with no user left

@@ -17,6 +17,8 @@ reads the code the plugin decided from ``$PERFMON_EXIT_FILE``, so it can tell py
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import sys
 import threading
@@ -65,6 +67,7 @@ from .instrument import instrument_playwright, playwright_context_used
 from .stash import (
     BROWSER,
     CONTROLLER,
+    LIVE_FD,
     OUTCOME,
     PROCESS,
     RECORD,
@@ -193,6 +196,10 @@ def pytest_configure(config: pytest.Config) -> None:
             config.stash[SIGTERM] = signal.signal(signal.SIGTERM, _interrupt)
         config.stash[CONTROLLER] = Controller(cfg, process.files, run_id=process.run_id,
                                                    started_at=process.started_at)
+        if config.option.verbose >= 0:  # -q: no status line
+            # The terminal's stderr now, before any test's capture: the status line reaches the terminal.
+            config.stash[LIVE_FD] = os.dup(2)
+            config.pluginmanager.register(config.stash[CONTROLLER].tally, "perfmon-tally")
     if config.getoption("perf") or cfg.instrument_playwright:
         instrument_playwright(config)
     config.pluginmanager.register(BrokenSuite(config), "perfmon-broken-suite")
@@ -246,6 +253,9 @@ def _interrupt(signum: int, frame: object) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     if (process := config.stash.get(PROCESS, None)) is not None:
         process.close()
+    if (fd := config.stash.get(LIVE_FD, None)) is not None:
+        with contextlib.suppress(OSError):
+            os.close(fd)
     if isinstance(hooks := config.pluginmanager.get_plugin("perfmon-xdist"), XdistHooks):
         hooks.restore_signals()
     if (previous := config.stash.get(SIGTERM, None)) is not None:
@@ -267,6 +277,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     except PerfmonError as exc:
         controller.close()  # pytest runs no sessionfinish after a failed sessionstart: stop the app it started
         user_error(exc, session.config)
+    if (fd := session.config.stash.get(LIVE_FD, None)) is not None:
+        controller.start_live(fd)
     workers = opt("numprocesses", None) if session.config.pluginmanager.hasplugin("xdist") else None
     if session.config.pluginmanager.has_plugin(SUITES_PLUGIN):  # said once, and recorded with the run
         from .suites import caveats

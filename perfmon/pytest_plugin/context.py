@@ -84,6 +84,11 @@ class SessionFiles:
     def services(self) -> Path:
         return self.root / "services"
 
+    @property
+    def progress(self) -> Path:
+        """Where every process's load engines leave their counts so far (loadgen/progress.py's beacons)."""
+        return self.root / "progress"
+
     def note_user_error(self, exc: PerfmonError | UserError) -> None:
         """Keep the first user error any process met (its line and exit code); the controller reports
         it once at the end."""

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from ..system.target_db import TargetDbSampler
 
 from .context import SessionFiles, UserError, session_target
+from .live import LiveStatus, Tally
 
 __all__ = ["Controller", "SessionOutcome"]
 
@@ -85,6 +86,8 @@ class Controller:
         self.target_db: TargetDbSampler | None = None
         self.background: BackgroundLoad | None = None
         self.warnings: list[str] = []  # one line each, shown at the start and recorded; the run goes on
+        self.tally = Tally()  # tests finished so far, for the live status line
+        self.live: LiveStatus | None = None
 
     def start(self, *, load: str | None = None, load_script: str | None = None,
               load_on_start: str | None = None, browser_endpoints: tuple[str, ...] = (), store: bool = True) -> None:
@@ -118,7 +121,15 @@ class Controller:
             self.background = BackgroundLoad.start(
                 self.config, load, script=load_script or self.config.suites.load_script,
                 on_start=load_on_start if load_on_start is not None else self.config.suites.load_on_start,
-                base_url=target.base_url, target_pid=target.pid)
+                base_url=target.base_url, target_pid=target.pid,
+                beacon=str(self.files.progress / f"background-{load}.json"))
+
+    def start_live(self, fd: int) -> None:
+        """The status line every 10 s on ``fd`` (the terminal's stderr, as it was before any capture)."""
+        self.live = LiveStatus(fd, beacons=self.files.progress, tally=self.tally,
+                               base_url=lambda: self.files.started_target().get("base_url") or self.config.base_url,
+                               saturation=lambda: self.sampler.saturation if self.sampler is not None else None)
+        self.live.start()
 
     def _check_store(self) -> None:
         """A malformed store URL stops the run before it measures (ConfigError, exit 2); a database that
@@ -178,6 +189,8 @@ class Controller:
         from ..pipeline import RunFacts, conclude
 
         error, bench = self.files.user_error(), self.files.bench_broken()
+        if self.live is not None:
+            self.live.stop()
         if self.sampler is not None:
             self.sampler.stop()
         if self.target_db is not None:
@@ -242,6 +255,8 @@ class Controller:
 
     def close(self) -> None:
         """Stop every shared process and remove the session directory."""
+        if self.live is not None:
+            self.live.stop()
         stop_shared_services(self.files.services)
         shutil.rmtree(self.files.root, ignore_errors=True)
 

@@ -175,5 +175,6 @@ def perf_api(request: pytest.FixtureRequest, perf_config: Config, _perf_target: 
     thresholds and facts join the session's one run."""
     from ..load.perf_api import PerfApi
 
-    return PerfApi(request.node.stash[RECORD], perf_config, run_id=process_of(request.config).run_id,
-                   base_url=_perf_target.base_url, target_pid=_perf_target.pid)
+    process = process_of(request.config)
+    return PerfApi(request.node.stash[RECORD], perf_config, run_id=process.run_id, base_url=_perf_target.base_url,
+                   target_pid=_perf_target.pid, beacons=None if process.remote else process.files.progress)

@@ -18,7 +18,8 @@ from .controller import Controller, SessionOutcome
 if TYPE_CHECKING:
     pass
 
-__all__ = ["BROWSER", "CONTROLLER", "OUTCOME", "PROCESS", "RECORD", "REPORTS", "SIGTERM", "SUITES_PLUGIN", "SUITE_HOST",
+__all__ = ["BROWSER", "CONTROLLER", "LIVE_FD", "OUTCOME", "PROCESS", "RECORD", "REPORTS", "SIGTERM", "SUITES_PLUGIN",
+           "SUITE_HOST",
            "SUITE_PERFS", "USAGE_CODE", "process_of", "session_config", "user_error"]
 
 PROCESS = pytest.StashKey[ProcessContext]()
@@ -29,6 +30,7 @@ REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 SUITE_HOST = pytest.StashKey[str]()  # a --perf suite's browser host label
 SUITE_PERFS = pytest.StashKey[list[Any]]()  # a --perf suite test's measured contexts, in order
 SIGTERM = pytest.StashKey[Any]()
+LIVE_FD = pytest.StashKey[int]()  # the controller's copy of the terminal's stderr, for the status line
 BROWSER = pytest.StashKey[tuple[Any, str]]()  # this process's browser and the host label it runs on
 SUITES_PLUGIN = "perfmon-playwright-suites"  # playwright_suites, registered under --perf
 USAGE_CODE = pytest.StashKey[int]()
