@@ -440,7 +440,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
     process = config.stash[PROCESS]
     # Under `perfmon run`, pytest's 5 (not in perfmon's table) is a usage error; plain pytest keeps its own 5.
-    if exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED and read("PERFMON_EXIT_FILE"):
+    # (Unless a worker met a user error first: a Chromium that cannot start collects nothing either.)
+    if exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED and read("PERFMON_EXIT_FILE") and \
+            process.files.user_error() is None:
         controller.close()
         config.stash[OUTCOME] = SessionOutcome(None, UserError(
             "no test was selected, so nothing was measured; check -k, -m and the test paths (perfmon run "

@@ -133,6 +133,23 @@ def test_a_chromium_that_is_not_chromium_is_named(tmp_path: Path, workers: list[
     assert "Traceback" not in out.stdout + out.stderr
 
 
+def test_a_chromium_that_crashes_under_perfmon_run_is_named_once(tmp_path: Path) -> None:
+    """Under `perfmon run` (xdist, PERFMON_EXIT_FILE) the workers' error was replaced by "no test was
+    selected": the workers collected nothing because their Chromium could not start."""
+    chrome = tmp_path / "chrome"
+    chrome.write_text("#!/bin/sh\necho 'chromium: segfault' >&2\nexit 139\n")
+    chrome.chmod(0o755)
+    (tmp_path / "perfmon.toml").write_text('environment = "ci"\n')
+    (tmp_path / "tests" / "browser_perf").mkdir(parents=True)
+    (tmp_path / "tests" / "browser_perf" / "test_page.py").write_text(
+        "def test_page(perf):\n    perf.page.goto('/login')\n")
+    out = run(perfmon_cmd("run", "--no-store", "--type", "browser"), tmp_path, PERFMON_CHROMIUM=str(chrome))
+    assert out.returncode == 2, out.stdout + out.stderr
+    errors = [line for line in (out.stdout + out.stderr).splitlines() if line.startswith("ERROR")]
+    assert errors == [f"ERROR: Chromium at {chrome} failed to start: chromium: segfault; point PERFMON_CHROMIUM at a "
+                      "Chromium binary"], out.stdout + out.stderr
+
+
 def test_run_ids_are_not_like_patterns_and_read_commands_create_nothing(tmp_path: Path) -> None:
     proj = project(tmp_path)
     db = tmp_path / "r.db"
