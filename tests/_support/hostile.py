@@ -70,6 +70,10 @@ async def _handle(state: Hostile, reader: asyncio.StreamReader, writer: asyncio.
                 await asyncio.sleep(30)
                 writer.close()
                 return
+            elif path == "/silent":  # reads the request, answers nothing for 5 s
+                await asyncio.sleep(5)
+                writer.close()
+                return
             elif path == "/cut":  # declares 100 bytes, sends 50, hangs up
                 writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + b"c" * 50)
                 await writer.drain()

@@ -216,3 +216,26 @@ def test_the_same_failure_has_the_same_error_kind_through_both_transports(hostil
 
     kinds = {name: on_own_loop(_with_client(hostile.url, name, kind_of))[0] for name in TRANSPORTS}
     assert len(set(kinds.values())) == 1, kinds
+
+
+def _closed_port_url() -> str:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{s.getsockname()[1]}"  # nothing listens once it is closed
+
+
+@pytest.mark.parametrize("case", ["refused", "timeout"])
+def test_a_refused_connection_and_a_timeout_have_the_same_kind_through_both_transports(hostile: Hostile,
+                                                                                      case: str) -> None:
+    """#36: the probe saw the same failure named differently by the two transports."""
+    url = _closed_port_url() if case == "refused" else hostile.url
+
+    async def kind_of(client: Client) -> str:
+        with pytest.raises(RequestError) as caught:
+            await client.get("/silent" if case == "timeout" else "/", timeout=0.5)
+        return caught.value.kind
+
+    kinds = {name: on_own_loop(_with_client(url, name, kind_of))[0] for name in TRANSPORTS}
+    assert set(kinds.values()) == {"ClientConnectorError" if case == "refused" else "TimeoutError"}, kinds
