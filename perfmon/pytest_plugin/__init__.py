@@ -64,6 +64,7 @@ from .fixtures import (  # noqa: F401 - the plugin module is where pytest finds 
     vu,
 )
 from .instrument import instrument_playwright, playwright_context_used
+from .live import MEASURED
 from .stash import (
     BROWSER,
     CONTROLLER,
@@ -196,10 +197,7 @@ def pytest_configure(config: pytest.Config) -> None:
             config.stash[SIGTERM] = signal.signal(signal.SIGTERM, _interrupt)
         config.stash[CONTROLLER] = Controller(cfg, process.files, run_id=process.run_id,
                                                    started_at=process.started_at)
-        if config.option.verbose >= 0:  # -q: no status line
-            # The terminal's stderr now, before any test's capture: the status line reaches the terminal.
-            config.stash[LIVE_FD] = os.dup(2)
-            config.pluginmanager.register(config.stash[CONTROLLER].tally, "perfmon-tally")
+        _prepare_status_line(config)
     if config.getoption("perf") or cfg.instrument_playwright:
         instrument_playwright(config)
     config.pluginmanager.register(BrokenSuite(config), "perfmon-broken-suite")
@@ -209,6 +207,14 @@ def pytest_configure(config: pytest.Config) -> None:
             config.pluginmanager.register(hooks, "perfmon-xdist")
             if config.getoption("numprocesses", None):
                 share_worker_bytecode(cfg.root)  # before xdist starts the workers, at session start
+
+
+def _prepare_status_line(config: pytest.Config) -> None:
+    """Keep the terminal's stderr as it is now, before any test's capture, for the controller's status
+    line, and count finished tests for it (not under -q)."""
+    if config.option.verbose >= 0:
+        config.stash[LIVE_FD] = os.dup(2)
+        config.pluginmanager.register(config.stash[CONTROLLER].tally, "perfmon-tally")
 
 
 def _config_file(config: pytest.Config) -> Path | None:
@@ -396,6 +402,8 @@ def pytest_runtest_makereport(
                                      first_at=time.time(), source=item.nodeid))
     if rep.when == "setup" and call.excinfo is not None and call.excinfo.errisinstance(pytest.FixtureLookupError):
         process.files.note_user_error(missing_fixture(item, call.excinfo.value))
+    if rep.when == "call" and (record := item.stash.get(RECORD, None)) is not None and record.kind is not None:
+        rep.user_properties.append((MEASURED, True))  # the controller's status line counts perfmon's tests only
     if process.remote:
         record = item.stash.get(RECORD, None)
         ship_to_controller(rep, process, record if record is not None and _kept(item, record) else None)

@@ -24,7 +24,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["LiveStatus", "Tally"]
+__all__ = ["MEASURED", "LiveStatus", "Tally"]
+
+MEASURED = "perfmon_measured"  # a report's user property: the test measured something (the others are not counted)
 
 EVERY_S = 10.0
 _FRESH_S = 5.0  # a beacon older than this belongs to an engine that has stopped
@@ -40,7 +42,7 @@ class Tally:
         self.failed = 0
 
     def pytest_runtest_logreport(self, report: Any) -> None:
-        if report.when == "call" or (report.when == "setup" and not report.passed):
+        if report.when == "call" and (MEASURED, True) in list(report.user_properties):
             self.done += 1
             self.failed += bool(report.failed)
 
@@ -87,6 +89,8 @@ class LiveStatus:
         load = self._load(now)
         if load:
             parts.append(load)
+        if len(parts) == 1:
+            return []  # nothing measured yet (or a session of ordinary tests): nothing to say
         share = self.saturation()
         if share is not None:
             parts.append(f"client CPU saturated {share:.0%} so far")

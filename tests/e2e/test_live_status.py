@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
-from perfmon.pytest_plugin.live import LiveStatus, Tally
+from perfmon.pytest_plugin.live import MEASURED, LiveStatus, Tally
 
 
 def beacon(folder: Path, name: str, **values: float) -> None:
@@ -26,9 +26,12 @@ def closed_port() -> int:
 
 def test_the_line_adds_up_every_worker_and_warns_once_when_the_target_goes(tmp_path: Path) -> None:
     tally = Tally()
-    for when, outcome in (("setup", "passed"), ("call", "passed"), ("call", "failed"), ("setup", "failed")):
+    measured = [(MEASURED, True)]
+    for when, outcome, properties in (("setup", "passed", measured), ("call", "passed", measured),
+                                      ("call", "failed", measured), ("call", "failed", []),  # not perfmon's
+                                      ("call", "skipped", measured)):
         tally.pytest_runtest_logreport(SimpleNamespace(when=when, passed=outcome == "passed",
-                                                       failed=outcome == "failed"))
+                                                       failed=outcome == "failed", user_properties=properties))
     folder = tmp_path / "progress"
     beacon(folder, "w0", vus=5, requests=1000, failed=10, p95=40, elapsed=20, iterations_failed=3)
     beacon(folder, "w1", vus=5, requests=1000, failed=10, p95=55, elapsed=20)
@@ -37,7 +40,7 @@ def test_the_line_adds_up_every_worker_and_warns_once_when_the_target_goes(tmp_p
     live = LiveStatus(os.open(os.devnull, os.O_WRONLY), beacons=folder, tally=tally, base_url=lambda: url,
                       saturation=lambda: 0.05)
     [line] = live.lines()
-    assert "tests 3 done, 2 failed" in line
+    assert "tests 3 done, 1 failed" in line
     assert "load: 10 users" in line and "p95 55 ms" in line and "errors 1.0%" in line
     assert "iterations failed 3" in line and "40s left" in line and "client CPU saturated 5% so far" in line
     listener.close()
@@ -45,6 +48,13 @@ def test_the_line_adds_up_every_worker_and_warns_once_when_the_target_goes(tmp_p
     first = live.lines()
     assert len(first) == 2 and first[1].startswith("perfmon: WARNING the target stopped answering")
     assert len(live.lines()) == 1  # said once, not every 10 s
+
+
+def test_a_session_that_measures_nothing_prints_no_status(tmp_path: Path) -> None:
+    """perfmon is a pytest plugin once installed: a project's ordinary tests must not get a status line."""
+    live = LiveStatus(os.open(os.devnull, os.O_WRONLY), beacons=tmp_path / "progress", tally=Tally(),
+                      base_url=lambda: None, saturation=lambda: 0.5)
+    assert live.lines() == []
 
 
 def test_a_target_that_accepts_but_answers_nothing_is_warned_about(tmp_path: Path) -> None:
