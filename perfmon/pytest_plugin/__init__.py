@@ -37,7 +37,7 @@ from ..core.exit_codes import ExitCode
 from ..core.failures import Failure, failure_message, where_raised
 from ..core.records import Record
 from ..core.results import shared_run_id
-from .broken_suite import BrokenSuite, missing_fixture
+from .broken_suite import BrokenSuite, missing_fixture, setup_error
 from .bytecode import share_worker_bytecode
 from .context import (
     LOCAL,
@@ -389,7 +389,8 @@ def pytest_runtest_makereport(
     if REPORTS in item.stash:
         item.stash[REPORTS][rep.when] = rep
     process = item.config.stash[PROCESS]
-    if rep.failed and rep.when != "teardown" and (lost := _lost_browser(item, call)) is not None:
+    lost = _lost_browser(item, call) if rep.failed and rep.when != "teardown" else None
+    if lost is not None:
         # Every journey after this fails the same way: one line each, the session stops, and the run is
         # the bench's failure (unmeasured, exit 3), not the release's (it was 300 lines and FAILED).
         process.files.note_bench_broken(lost)
@@ -402,6 +403,9 @@ def pytest_runtest_makereport(
                                      first_at=time.time(), source=item.nodeid))
     if rep.when == "setup" and call.excinfo is not None and call.excinfo.errisinstance(pytest.FixtureLookupError):
         process.files.note_user_error(missing_fixture(item, call.excinfo.value))
+    elif rep.when == "setup" and rep.failed and lost is None and call.excinfo is not None and \
+            not call.excinfo.errisinstance(KeyboardInterrupt) and (broken := setup_error(item, call.excinfo.value)):
+        process.files.note_user_error(broken)  # the test's own fixtures failed: it never ran
     if rep.when == "call" and (record := item.stash.get(RECORD, None)) is not None and record.kind is not None:
         rep.user_properties.append((MEASURED, True))  # the controller's status line counts perfmon's tests only
     if process.remote:

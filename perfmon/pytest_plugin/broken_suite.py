@@ -1,5 +1,6 @@
 """A suite that is broken is a usage error, not a measurement: a module that cannot be collected or
-a test asking for a fixture nobody defines (the README's ``vu`` before the plugin had it) never ran
+a test asking for a fixture nobody defines (the README's ``vu`` before the plugin had it), or whose
+own fixtures fail at setup, never ran
 a journey, so the session exits 2 with one line naming the test, and nothing is stored (a "FAILED,
 errors 100 %" run in the history, with a PASS on CLS from journeys that never ran, misleads the gate).
 
@@ -15,11 +16,12 @@ from typing import Any
 import pytest
 
 from ..core.exit_codes import ExitCode
+from ..core.failures import failure_message, where_raised
 from ..core.suggest import did_you_mean
 from .context import UserError
 from .stash import PROCESS
 
-__all__ = ["BrokenSuite", "missing_fixture"]
+__all__ = ["BrokenSuite", "missing_fixture", "setup_error"]
 
 
 def missing_fixture(item: pytest.Item, error: BaseException) -> UserError:
@@ -33,6 +35,17 @@ def missing_fixture(item: pytest.Item, error: BaseException) -> UserError:
     known = [n.strip() for n in found.group(1).split(",")] if found else []
     return UserError(f"{item.nodeid}: fixture {name!r} not found{did_you_mean(name, known)}; fix the test (it never "
                      "ran), nothing was stored", ExitCode.USAGE, in_suite=True)
+
+
+def setup_error(item: pytest.Item, error: BaseException) -> UserError | None:
+    """The line for a perfmon test whose own fixtures failed at setup (a database it could not seed): the
+    test never ran, so the session is no run; None for a test that does not measure."""
+    if not any(name == "perf" or name.startswith("perf_") for name in getattr(item, "fixturenames", ())):
+        return None
+    where = where_raised(error, item.config.rootpath)
+    return UserError(f"{item.nodeid}: setup failed, {type(error).__name__}: {failure_message(error)}"
+                     + (f" (at {where})" if where else "") + "; fix the test (it never ran), nothing was stored",
+                     ExitCode.USAGE, in_suite=True)
 
 
 class BrokenSuite:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import jsonschema
 
-from tests._support.sessions import project, pytest_cmd, run
+from tests._support.sessions import project, pytest_cmd, run, runs_in
 
 RAISING = """
 from perfmon.load import Client, VirtualUser
@@ -185,3 +185,29 @@ def test_a_load_run_under_xdist_shows_live_progress_on_the_controller(tmp_path: 
     assert any("load: 2 users" in line and "req/s" in line and "s left" in line for line in status), status
     quiet = run(pytest_cmd("test_long.py", "-n", "2", "--perf-no-store", "-q", "--perf-duration", "12s"), tmp_path)
     assert quiet.returncode == 0 and not [line for line in quiet.stderr.splitlines() if line.startswith("perfmon: 0:")]
+
+
+SETUP_FAILS = """
+import pytest
+
+
+@pytest.fixture
+def seeded():
+    raise RuntimeError("cannot seed the database")
+
+
+def test_page(perf, seeded):
+    perf.page.goto("/login")
+"""
+
+
+def test_a_journey_whose_fixture_fails_at_setup_is_a_usage_error_and_not_stored(tmp_path: Path) -> None:
+    """Before: stored as a FAILED browser run ("errors 100%", no Errors block, exit 1) of a test that never ran."""
+    (tmp_path / "test_page.py").write_text(SETUP_FAILS)
+    db = tmp_path / "r.db"
+    out = run(pytest_cmd("test_page.py", "--perf-store", f"sqlite:///{db}"), tmp_path)
+    assert out.returncode == 2, out.stdout + out.stderr
+    errors = [line for line in (out.stdout + out.stderr).splitlines() if line.startswith("ERROR: ")]
+    assert errors == ["ERROR: test_page.py::test_page[vu001-it1]: setup failed, RuntimeError: cannot seed the "
+                      "database (at test_page.py:7); fix the test (it never ran), nothing was stored"], errors
+    assert not db.exists() or not runs_in(db)
