@@ -164,3 +164,38 @@ def test_headed_under_xdist_and_video_are_said_before_the_tests(tmp_path: Path, 
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
     said = [line for line in out.stdout.splitlines() if line.startswith("perfmon: --")]
     assert [line.split(":")[1].strip() for line in said] == ["--headed with 2 workers", "--video retain-on-failure"]
+
+
+BROKEN = '''
+import pytest
+
+
+def test_a_button_that_is_not_there(page):
+    page.goto("/login")
+    page.click("#no-such-button", timeout=2000)
+
+
+def test_not_today(page):
+    pytest.skip("not today")
+'''
+
+
+def test_a_broken_suite_test_is_a_failed_test_not_a_journey_timing(tmp_path: Path, clean_demo: DemoApp) -> None:
+    """#37 on a plain pytest-playwright suite: the broken test leads the Errors block with its line, its
+    iteration's vitals are not samples, and the skipped test adds no `about:blank` visit (page `blank`)."""
+    suite = _suite(tmp_path, steps=False)
+    (suite / "test_broken.py").write_text(BROKEN)
+    db = tmp_path / "r.db"
+    out = subprocess.run([sys.executable, "-m", "pytest", "--base-url", clean_demo.url, "--perf-store",
+                          f"sqlite:///{db}", "--perf", "test_broken.py"], cwd=suite, capture_output=True, text=True,
+                         timeout=600, env=env(EXPECT_PERFMON="1", EXPECT_DRIVERLESS="0"))
+    assert out.returncode == 1, out.stdout[-3000:] + out.stderr[-2000:]
+    [error] = [line for line in out.stdout.splitlines() if line.startswith("    ERROR  ")]
+    assert "TimeoutError: Page.click: Timeout 2000ms exceeded." in error and "at test_broken.py:7" in error, error
+    assert "test_broken.py::test_a_button_that_is_not_there[chromium]" in error
+    journeys = _journeys(db)
+    assert list(journeys) == ["test_broken.py::test_a_button_that_is_not_there[chromium]"], journeys
+    [counts] = journeys.values()
+    assert not [n for n in counts if n.startswith("browser_vital_") and n != "browser_vital_missing"], journeys
+    # (counted: visits and vitals missing; never timed)
+    assert not [tags for _, tags, _ in _series(db) if tags.get("page") == "blank"]
