@@ -210,12 +210,15 @@ def closing_lines(run: Run, delivery: Delivery) -> list[Line]:
                     "fail"))
     elif run.status == "failed" and (tests := run.failed_tests):
         named = ", ".join(tests[:3]) + (f" and {len(tests) - 3} more" if len(tests) > 3 else "")
-        line = f"perfmon: FAILED: {len(tests)} test(s) failed ({named})"
+        said = f"{len(tests)} test(s) failed ({named})"
         if distorted := run.metadata.get("unmeasured"):
-            line += "; the numbers were also measured on a distorted client and are not judged: " + "; ".join(distorted)
+            out.append((f"perfmon: FAILED: {said}; the numbers were also measured on a distorted client and are not "
+                        "judged: " + "; ".join(distorted), "fail"))
         elif failed := run.failed_thresholds:
-            line += "; thresholds failed: " + ", ".join(str(o.threshold) for o in failed)
-        out.append((line, "fail"))
+            out.append((f"perfmon: FAILED thresholds: {', '.join(str(o.threshold) for o in failed)}; and {said}",
+                        "fail"))
+        else:
+            out.append((f"perfmon: FAILED: {said}", "fail"))
     elif failed := run.failed_thresholds:
         names = ", ".join(str(o.threshold) for o in failed)
         out.append((f"perfmon: FAILED thresholds: {names}", "fail"))
