@@ -31,7 +31,10 @@ from .controller import Controller
 __all__ = ["XdistHooks", "forget_duplicate_signals", "remote_workers", "ship_to_controller"]
 
 _BOOTSTRAP = "exec(eval(sys.stdin.readline()))"  # how execnet starts a local xdist worker (its command line)
-_DUPLICATE_S = 1.0  # a worker takes a second SIGINT/SIGTERM this soon after the first as the same one
+# A worker takes a second SIGINT/SIGTERM this soon after the first as the same one: the controller's copy
+# can come seconds after the terminal's at -n 50 on two cores, and a second KeyboardInterrupt cut the
+# worker's teardown (its context's evidence, its record) and cost seconds formatting Playwright tracebacks.
+_DUPLICATE_S = 10.0
 
 UserErrorExit = Callable[[PerfmonError, pytest.Config], NoReturn]  # the plugin's one way out for a user error
 
@@ -189,7 +192,7 @@ def _local_workers() -> list[int]:
 
 def forget_duplicate_signals() -> None:
     """In a worker: SIGINT and SIGTERM stop it as Ctrl-C does, once. The same signal forwarded by the
-    controller arrives again within milliseconds (a terminal's Ctrl-C reaches both); taken twice it would
+    controller arrives again, within seconds (a terminal's Ctrl-C reaches both); taken twice it would
     cut short the worker's graceful stop, and with it the record it is writing. (While a scenario runs the
     load engine's own handler takes both; this covers the rest of the worker's life.)"""
     last = [0.0]

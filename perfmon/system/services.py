@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import psutil
 from filelock import FileLock
 
 __all__ = ["shared_service", "stop_shared_process", "stop_shared_services"]
@@ -99,4 +100,10 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    return True
+    # A zombie is dead: a service started by an xdist worker is that worker's child, which reaps it only when
+    # it exits after the controller has stopped its services; counted alive, every session's end waited
+    # the whole grace period (5 s of every run, and of every Ctrl-C).
+    try:
+        return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
+    except psutil.Error:
+        return False
