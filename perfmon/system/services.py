@@ -17,7 +17,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import psutil
 from filelock import FileLock
 
 __all__ = ["shared_service", "stop_shared_process", "stop_shared_services"]
@@ -102,7 +101,10 @@ def _alive(pid: int) -> bool:
         return False
     # A zombie is dead: a service started by an xdist worker is that worker's child, which reaps it only when
     # it exits after the controller has stopped its services; counted alive, every session's end waited
-    # the whole grace period (5 s of every run, and of every Ctrl-C).
+    # the whole grace period (5 s of every run, and of every Ctrl-C). psutil only here: workers import
+    # this module, and stay light until a test needs more (tests/e2e/test_worker_imports.py).
+    import psutil
+
     try:
         return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
     except psutil.Error:
