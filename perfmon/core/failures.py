@@ -61,51 +61,72 @@ def where_raised(exc: BaseException, root: Path | None = None) -> str:
     """``file:line`` of the innermost traceback frame outside perfmon and the Python installation: the
     line of the user's script that raised (or called what raised); relative to ``root`` (the working
     folder by default: the project's, under pytest and ``perfmon run``) when under it."""
-    root = root if root is not None else Path.cwd()
-    frames = traceback.extract_tb(exc.__traceback__)
-    for frame in reversed(frames):
-        path = Path(frame.filename)
-        text = str(path)
-        if text.startswith(_PERFMON) or "site-packages" in path.parts or text.startswith("<"):
-            continue
+    return _Places(root).where(exc)
+
+
+class _Places:
+    """Where exceptions were raised, each file's verdict (the user's, shown as this path; or not) kept:
+    a failing journey raises on every iteration, and resolving paths each time would load the generator."""
+
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = (root if root is not None else Path.cwd()).resolve()
+        self._shown: dict[str, str | None] = {}
+
+    def where(self, exc: BaseException) -> str:
+        found = ""
+        for frame, line in traceback.walk_tb(exc.__traceback__):  # outermost first; no source read
+            shown = self._shown.get(frame.f_code.co_filename, "?")
+            if shown == "?":
+                shown = self._shown[frame.f_code.co_filename] = self._show(frame.f_code.co_filename)
+            if shown is not None:
+                found = f"{shown}:{line}"
+        return found
+
+    def _show(self, filename: str) -> str | None:
+        path = Path(filename)
+        if filename.startswith(("<", _PERFMON)) or "site-packages" in path.parts:
+            return None
         if any(part.startswith("python3") for part in path.parts[:-1]) and "lib" in path.parts:
-            continue  # the standard library
+            return None  # the standard library
         try:
-            text = str(path.resolve().relative_to(root.resolve()))
+            return str(path.resolve().relative_to(self.root))
         except ValueError:
-            pass
-        return f"{text}:{frame.lineno}"
-    return ""
+            return filename
 
 
 def failure_message(exc: BaseException) -> str:
     """The exception's message as the Errors block shows it: its first line, redacted, cut at a length."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    text = redact(text)
+    return redact(_first_line(exc))
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    text = lines[0] if lines else ""
     return text if len(text) <= _MESSAGE_CHARS else text[: _MESSAGE_CHARS - 1] + "…"
 
 
 class FailureTally:
-    """Counts a script's exceptions by kind, message and place (one per engine, on its loop's thread)."""
+    """Counts a script's exceptions by kind, message and place (one per engine, on its loop's thread).
+    Cheap per exception (a failing journey raises on every iteration): messages are redacted once each,
+    when the tally is read."""
 
-    def __init__(self, source: str, root: Path | None = None) -> None:
+    def __init__(self, source: str) -> None:
         self.source = source
-        self.root = root
-        self._seen: dict[tuple[str, str, str, str], Failure] = {}
+        self._places = _Places()
+        self._seen: dict[tuple[str, str, str], tuple[int, float]] = {}  # (kind, message, where) -> count, first
 
     def add(self, exc: BaseException, at: float, kind: str | None = None) -> None:
-        one = Failure(kind=kind or type(exc).__name__, message=failure_message(exc), where=where_raised(exc, self.root),
-                      count=1, first_at=at, source=self.source)
-        known = self._seen.get(one.key)
+        key = (kind or type(exc).__name__, _first_line(exc), self._places.where(exc))
+        known = self._seen.get(key)
         if known is None and len(self._seen) >= _DISTINCT_KEPT:
-            known = next(reversed(self._seen.values()))  # bounded memory: a script raising a new message each time
-        if known is None:
-            self._seen[one.key] = one
-        else:
-            self._seen[known.key] = replace(known, count=known.count + 1)
+            key = next(reversed(self._seen))  # bounded memory: a script raising a new message each time
+            known = self._seen[key]
+        self._seen[key] = (1, at) if known is None else (known[0] + 1, known[1])
 
     def failures(self) -> tuple[Failure, ...]:
-        return merged_failures(self._seen.values())
+        return merged_failures(Failure(kind=kind, message=redact(message), where=where, count=count, first_at=first,
+                                       source=self.source)
+                               for (kind, message, where), (count, first) in self._seen.items())
 
 
 def merged_failures(failures: Iterable[Failure]) -> tuple[Failure, ...]:

@@ -9,8 +9,9 @@ significant digits below ``10**digits`` and writes larger numbers whole.
 from __future__ import annotations
 
 import math
+import time
 
-__all__ = ["number", "percent"]
+__all__ = ["clock", "number", "percent"]
 
 
 def number(value: float | None, unit: str = "", *, digits: int = 3, space: bool = True) -> str:
@@ -37,3 +38,8 @@ def percent(share: float | None, *, decimals: int = 2, space: bool = True) -> st
     if share is None or math.isnan(share):
         return "-"
     return f"{100 * share:.{decimals}f}{' ' if space else ''}%"
+
+
+def clock(epoch: float) -> str:
+    """The time of day of ``epoch`` in UTC, as the reports stamp runs: ``12:01:03 UTC``."""
+    return time.strftime("%H:%M:%S UTC", time.gmtime(epoch))

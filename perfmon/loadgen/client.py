@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from ..core.metrics import Counter, Metrics, Rate, Trend
+from ..core.metrics.catalog import NO_ANSWER
 from ..core.names import endpoint_name
 from .transports import Transport
 from .urls import InvalidHeader, check_headers
@@ -151,7 +152,7 @@ class Client:
         try:
             check_headers(merged)
         except InvalidHeader as exc:  # never sent; failed as httpx fails it (a RequestError), and counted
-            self._record(label, method, "0", 0.0, True, "InvalidHeader")
+            self._record(label, method, NO_ANSWER, 0.0, True, "InvalidHeader")
             raise RequestError(f"{method} {full}: InvalidHeader: {exc}", kind="InvalidHeader") from exc
         try:
             status, found, received, final = await self._transport.send(
@@ -161,12 +162,12 @@ class Client:
         except OSError as exc:  # the transports' errors, and TimeoutError, are all OSErrors
             ms = (time.perf_counter() - start) * 1000
             kind = type(exc).__name__
-            self._record(label, method, "0", ms, True, kind)
+            self._record(label, method, NO_ANSWER, ms, True, kind)
             raise RequestError(f"{method} {full}: {kind}: {exc}", kind=kind) from exc
         except asyncio.CancelledError:
             # Cancelled at the end of the graceful stop, or by Ctrl-C: a hung target's worst latencies
             # are exactly these, so they count as failed requests with the time they had taken.
-            self._record(label, method, "0", (time.perf_counter() - start) * 1000, True, "interrupted")
+            self._record(label, method, NO_ANSWER, (time.perf_counter() - start) * 1000, True, "interrupted")
             raise
         failed = status >= 400
         self._record(label, method, str(status), ms, failed, str(status) if failed else None)

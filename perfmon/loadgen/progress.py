@@ -18,12 +18,12 @@ from typing import Any
 
 from ..core.config import Scenario
 from ..core.metrics import Counter, Gauge, Metrics, Rate
+from ..core.metrics.catalog import NO_ANSWER
 
 __all__ = ["Progress"]
 
 _PLAIN_EVERY_S = 5.0
 _BEACON_EVERY_S = 1.0
-_NO_ANSWER = "0"  # the client's status tag for a request that got no HTTP response
 
 
 class Progress:
@@ -55,18 +55,17 @@ class Progress:
             f"left={left:.0f}s"
         )
 
-    def snapshot(self, t0: float, vus: int) -> dict[str, Any]:
-        """The counts so far, for the controller's status line: it adds the workers' up. ``vus`` -1: the
-        scenario has ended (no user left)."""
+    def snapshot(self, t0: float, *, ended: bool = False) -> dict[str, Any]:
+        """The counts so far, for the controller's status line: it adds the workers' up."""
         reqs = self.metrics.select("http_reqs")
         failed = self.metrics.select("http_req_failed")
         iterations = self.metrics.select("iteration_failed")
         unanswered = sum(c.count for _, tags, c in self.metrics.series("http_reqs")
-                         if isinstance(c, Counter) and tags.get("status") == _NO_ANSWER)
+                         if isinstance(c, Counter) and tags.get("status") == NO_ANSWER)
         running = self.metrics.select("vus")  # users running (between iterations too), not only mid-request
         return {"scenario": self.scenario.name, "at": time.time(), "elapsed": time.perf_counter() - t0,
                 "expected": self.scenario.total_duration_s,
-                "vus": int(running.value or 0) if isinstance(running, Gauge) and vus >= 0 else max(vus, 0),
+                "vus": 0 if ended or not isinstance(running, Gauge) else int(running.value or 0),
                 "requests": reqs.count if isinstance(reqs, Counter) else 0.0, "unanswered": unanswered,
                 "failed": failed.trues if isinstance(failed, Rate) else 0,
                 "p95": self.metrics.recent_percentile("http_req_duration", 95),
@@ -74,24 +73,24 @@ class Progress:
                 "iterations_failed": iterations.trues if isinstance(iterations, Rate) else 0}
 
     def start(self, t0: float, vus: Callable[[], int]) -> None:
+        self._t0 = t0
         if self.beacon is not None:
-            self._task = asyncio.create_task(self._signal(t0, vus, self.beacon))
+            self._task = asyncio.create_task(self._signal(t0, self.beacon))
         elif self.enabled:
             self._task = asyncio.create_task(self._loop(t0, vus))
 
-    async def _signal(self, t0: float, vus: Callable[[], int], beacon: Path) -> None:
-        self._t0 = t0
+    async def _signal(self, t0: float, beacon: Path) -> None:
         while True:
-            self.write_beacon(t0, vus(), beacon)
+            self.write_beacon(t0, beacon)
             await asyncio.sleep(_BEACON_EVERY_S)
 
-    def write_beacon(self, t0: float, vus: int, beacon: Path) -> None:
+    def write_beacon(self, t0: float, beacon: Path, *, ended: bool = False) -> None:
         """Replace the beacon at once (a reader never sees half a file); a disk that refuses costs only
         the status line."""
         with contextlib.suppress(OSError):
             beacon.parent.mkdir(parents=True, exist_ok=True)
             part = beacon.with_suffix(".tmp")
-            part.write_text(json.dumps(self.snapshot(t0, vus)))
+            part.write_text(json.dumps(self.snapshot(t0, ended=ended)))
             os.replace(part, beacon)
 
     async def _loop(self, t0: float, vus: Callable[[], int]) -> None:
@@ -111,4 +110,4 @@ class Progress:
         if self._task is not None:
             self._task.cancel()
         if self.beacon is not None and self._t0 is not None:
-            self.write_beacon(self._t0, -1, self.beacon)  # the final counts, with no user left
+            self.write_beacon(self._t0, self.beacon, ended=True)  # the final counts, with no user left

@@ -96,7 +96,8 @@ def conclude(
         evidence = prune_evidence(found, facts.client_busy)
         run.metadata.update({"artifacts": evidence.kept} if evidence.kept else {})
         if evidence.dropped or evidence.quarantined:
-            run.metadata["evidence_dropped"] = {"past_cap": evidence.dropped, "quarantined": evidence.quarantined}
+            run.metadata["evidence_dropped"] = {"kept": evidence.folders, "past_cap": evidence.dropped,
+                                                "quarantined": evidence.quarantined}
     if session_metrics is not None:
         run.metrics.merge(session_metrics)
     run.metadata.update(metadata or {})

@@ -26,6 +26,7 @@ EVIDENCE_KEPT = 20  # folders per run
 @dataclass(frozen=True)
 class Evidence:
     kept: list[str]  # the files of the folders kept
+    folders: int  # the folders kept
     dropped: int  # folders removed past the cap
     quarantined: int  # breach folders removed: measured while the client was saturated
 
@@ -52,7 +53,7 @@ def prune_evidence(artifacts: Sequence[str], busy: Sequence[tuple[float, float]]
     for folder in ordered[cap:]:
         shutil.rmtree(folder, ignore_errors=True)
     kept = [path for folder in ordered[:cap] for path in folders[folder]]
-    return Evidence(kept, max(0, len(ordered) - cap), quarantined)
+    return Evidence(kept, len(ordered[:cap]), max(0, len(ordered) - cap), quarantined)
 
 
 def _facts(folder: Path) -> dict[str, float] | None:

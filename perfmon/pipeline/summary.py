@@ -3,11 +3,9 @@ what the analyses found, and where the run and its report went."""
 
 from __future__ import annotations
 
-import time
-
 from ..core.findings import SCENARIO_FINDINGS, Line, Severity
 from ..core.metrics import Rate
-from ..core.numbers import number
+from ..core.numbers import clock, number
 from ..core.redaction import redact
 from ..core.results import Run
 from .deliver import Delivery
@@ -64,8 +62,8 @@ def _error_lines(run: Run) -> list[Line]:
     lines: list[Line] = [(f"  Errors: {', '.join(said)}, {len(errors)} distinct", "fail")]
     for e in errors[:_ERRORS_SHOWN]:
         where = f"  at {e.where}" if e.where else ""
-        first = time.strftime("%H:%M:%S", time.localtime(e.first_at))
-        lines.append((f"    ERROR  {e.count}×  {e.headline()}{where}  ({e.source}, first at {first})", "fail"))
+        lines.append((f"    ERROR  {e.count}×  {e.headline()}{where}  ({e.source}, first at {clock(e.first_at)})",
+                      "fail"))
     if len(errors) > _ERRORS_SHOWN:
         lines.append((f"    … and {len(errors) - _ERRORS_SHOWN} more in summary.json (errors)", "plain"))
     return lines
@@ -111,10 +109,9 @@ def _how_it_ended(run: Run) -> list[str]:
     for reason in run.stop_reasons:
         lines.append(f"  stopped early: {reason}")
     if dropped := run.metadata.get("evidence_dropped"):
-        kept = len({str(a).rsplit("/", 1)[0] for a in run.metadata.get("artifacts") or ()})
-        lines.append(f"  evidence: {kept} iteration folder(s) kept; {dropped.get('past_cap', 0)} more past "
-                     f"{EVIDENCE_KEPT} per run and {dropped.get('quarantined', 0)} of breaches measured on a saturated "
-                     "client were not kept")
+        lines.append(f"  evidence: {dropped.get('kept', 0)} iteration folder(s) kept; {dropped.get('past_cap', 0)} "
+                     f"more past {EVIDENCE_KEPT} per run and {dropped.get('quarantined', 0)} of breaches measured on "
+                     "a saturated client were not kept")
     for sc in run.scenarios:
         if sc.cancelled_at_stop:
             lines.append(f"  {sc.name}: {sc.cancelled_at_stop} user(s) still busy after the {sc.graceful_stop_s:g}s "

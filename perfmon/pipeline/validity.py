@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from ..core.findings import SpikeRecovery
 from ..core.metrics import WINDOW_S, Counter, Rate, Trend, parse_selector, window_of
+from ..core.metrics.catalog import NO_ANSWER
 from ..core.results import Run
 from ..core.thresholds import ThresholdOutcome
 
@@ -26,7 +27,6 @@ __all__ = ["distorted", "measured_saturation", "silent_target", "unsampled"]
 
 _MIN_SATURATED_SAMPLES = 3  # the sampler's samples (one a second) before saturation can void a run
 _SILENT_WINDOWS = 2  # trailing windows without an answer that mean "stopped answering"
-_NO_ANSWER = "0"  # the client's status for a request that got no HTTP response
 _CANCELLED = "interrupted"  # in flight when the graceful stop ran out: the scheduler's doing, not the target's
 
 
@@ -87,7 +87,7 @@ def silent_target(run: Run) -> str | None:
     answered: dict[int, float] = {}
     unanswered: dict[int, float] = {}
     for _, tags, series in run.metrics.series("http_reqs"):
-        if isinstance(series, Counter) and tags.get("status") != _NO_ANSWER:
+        if isinstance(series, Counter) and tags.get("status") != NO_ANSWER:
             for w, n in series.windows_.items():
                 answered[w] = answered.get(w, 0.0) + n
     for _, tags, series in run.metrics.series("http_req_errors"):

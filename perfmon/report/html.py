@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from ..analysis.derive.scalability import usl
-from ..core.numbers import number, percent
+from ..core.numbers import clock, number, percent
 from .model import VITAL_BANDS, ReportModel
 from .svg import PALETTE, bar_chart, histogram_chart, line_chart, sparkline
 
@@ -77,11 +76,7 @@ def _capacity_chart(name: str, found: dict[str, Any], fit: dict[str, Any]) -> Ma
 def render_html(model: ReportModel) -> str:
     env = Environment(loader=PackageLoader("perfmon.report", "templates"), autoescape=select_autoescape(["j2", "html"]))
     template = env.get_template("report.html.j2")
-    return template.render(m=model, charts=_charts(model), num=number, pct=_percent, spark=sparkline, clock=_clock)
-
-
-def _clock(epoch: float) -> str:
-    return time.strftime("%H:%M:%S", time.localtime(epoch))
+    return template.render(m=model, charts=_charts(model), num=number, pct=_percent, spark=sparkline, clock=clock)
 
 
 def _percent(share: float | None) -> str:

@@ -159,31 +159,18 @@ def test_a_journey_that_never_navigates_is_no_visit_and_no_verdict(tmp_path: Pat
     assert summary["metrics"]["browser_iterations"]["values"]["count"] == 1  # the skipped test is not one
 
 
-LONG_LOAD = """
-from perfmon.load import Client, VirtualUser
-
-
-async def hit(client: Client, user: VirtualUser) -> None:
-    await client.get("/healthz")
-
-
-def test_long(perf_api):
-    perf_api.run(hit, scenario="long")
-"""
-
-
 def test_a_load_run_under_xdist_shows_live_progress_on_the_controller(tmp_path: Path) -> None:
     """Before: a 60-s load run under -n showed only pytest's dots; the engine's progress was written inside
     the worker, where nobody saw it. Now the controller prints a status line every 10 s from the workers'
     counts (and is quiet under -q)."""
-    (tmp_path / "perfmon.toml").write_text('[scenarios.long]\nvus = 2\nduration = "25s"\nthink_time = "0.05s"\n')
-    (tmp_path / "test_long.py").write_text(LONG_LOAD)
-    out = run(pytest_cmd("test_long.py", "-n", "2", "--perf-no-store"), tmp_path)
+    project(tmp_path).joinpath("perfmon.toml").write_text(
+        '[scenarios.quick]\nvus = 2\nduration = "25s"\nthink_time = "0.05s"\n')
+    out = run(pytest_cmd("test_quick.py", "-n", "2", "--perf-no-store"), tmp_path)
     assert out.returncode == 0, out.stdout + out.stderr
     status = [line for line in out.stderr.splitlines() if line.startswith("perfmon: 0:")]
     assert status, out.stderr
     assert any("load: 2 users" in line and "req/s" in line and "s left" in line for line in status), status
-    quiet = run(pytest_cmd("test_long.py", "-n", "2", "--perf-no-store", "-q", "--perf-duration", "12s"), tmp_path)
+    quiet = run(pytest_cmd("test_quick.py", "-n", "2", "--perf-no-store", "-q", "--perf-duration", "12s"), tmp_path)
     assert quiet.returncode == 0 and not [line for line in quiet.stderr.splitlines() if line.startswith("perfmon: 0:")]
 
 

@@ -14,7 +14,9 @@ from collections.abc import Iterable
 
 from ..suggest import closest
 
-__all__ = ["BUILTIN_METRICS", "misspelt"]
+__all__ = ["BUILTIN_METRICS", "NO_ANSWER", "misspelt"]
+
+NO_ANSWER = "0"  # the ``status`` tag of a request that got no HTTP response (refused, timed out, cut)
 
 BUILTIN_METRICS = frozenset({
     # HTTP load (loadgen/)
