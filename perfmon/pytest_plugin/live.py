@@ -105,7 +105,9 @@ class LiveStatus:
         failed = sum(float(b.get("failed") or 0) for b in found)
         iterations_failed = sum(float(b.get("iterations_failed") or 0) for b in found)
         live = [b for b in found if time.time() - float(b.get("at") or 0) < _FRESH_S and b.get("vus")]
-        when, before, silent_before = self._last or (now, requests, unanswered)
+        # The first line has no line before it: the rate since the engines started (their elapsed time).
+        started = max((float(b.get("elapsed") or 0) for b in found), default=0.0)
+        when, before, silent_before = self._last or (now - started, 0.0, 0.0)
         rate = (requests - before) / (now - when) if now > when else 0.0
         self._silent = requests > before and unanswered - silent_before >= requests - before
         self._last = (now, requests, unanswered)
