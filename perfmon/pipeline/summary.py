@@ -104,7 +104,7 @@ def _how_it_ended(run: Run) -> list[str]:
     """Lost iterations, where a spread run ran, scenarios stopped early and users cancelled at the stop."""
     lines = []
     if run.lost_iterations:
-        lines.append(f"  {run.lost_iterations} iteration(s) lost to crashed workers")
+        lines.append(f"  {run.lost_iterations} iteration(s) lost to crashed workers or cut off at the stop")
     lines.extend(_spread_lines(run))
     for reason in run.stop_reasons:
         lines.append(f"  stopped early: {reason}")

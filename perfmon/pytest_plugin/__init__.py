@@ -79,10 +79,13 @@ from .stash import (
     session_config,
     user_error,
 )
+from .stopping import WorkerStop
 from .vus import parametrize_journeys
-from .xdist import XdistHooks, forget_duplicate_signals, remote_workers, ship_to_controller
+from .xdist import XdistHooks, remote_workers, ship_to_controller
 
 __all__ = ["session_config"]
+
+STOP_PLUGIN = "perfmon-stop"  # how a session stops on Ctrl-C: the controller's or a worker's (stopping.py)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -191,7 +194,7 @@ def pytest_configure(config: pytest.Config) -> None:
                              tracing=opt("perf_tracing") != "off", servers=opt("perf_browsers"), endpoints=endpoints)
     process = config.stash[PROCESS] = ProcessContext.open(cfg, browser, wi, run_id=run_id)
     if wi is not None and threading.current_thread() is threading.main_thread():
-        forget_duplicate_signals()
+        config.pluginmanager.register(WorkerStop(local=not process.remote), STOP_PLUGIN)
     if wi is None:
         if threading.current_thread() is threading.main_thread():
             config.stash[SIGTERM] = signal.signal(signal.SIGTERM, _interrupt)
@@ -205,6 +208,7 @@ def pytest_configure(config: pytest.Config) -> None:
         if config.pluginmanager.hasplugin("xdist"):
             hooks = XdistHooks(process, config.stash[CONTROLLER], user_error)
             config.pluginmanager.register(hooks, "perfmon-xdist")
+            config.pluginmanager.register(hooks.stop, STOP_PLUGIN)
             if config.getoption("numprocesses", None):
                 share_worker_bytecode(cfg.root)  # before xdist starts the workers, at session start
 
@@ -263,7 +267,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         with contextlib.suppress(OSError):
             os.close(fd)
     if isinstance(hooks := config.pluginmanager.get_plugin("perfmon-xdist"), XdistHooks):
-        hooks.restore_signals()
+        hooks.stop.restore()
     if (previous := config.stash.get(SIGTERM, None)) is not None:
         signal.signal(signal.SIGTERM, previous)
 
@@ -370,13 +374,13 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     except ConfigError as exc:  # perf_api.run(scenario=...) met the config's error: a usage error, exit 2
         met = exc
     except KeyboardInterrupt:
-        record = item.stash.get(RECORD, None)
-        if not hasattr(item.config, "workerinput") or record is None:
+        if not isinstance(stop := item.config.pluginmanager.get_plugin(STOP_PLUGIN), WorkerStop):
             raise
         # The load engine stopped its scenario gracefully; a browser journey was cut mid-step. Either way
         # what it measured is in its record, which says it was interrupted.
-        record.interrupted = True
-        item.session.shouldstop = "perfmon: interrupted (Ctrl-C or SIGTERM); what was measured is kept"
+        if (record := item.stash.get(RECORD, None)) is not None:
+            record.interrupted = True
+        stop.note_asked()
         pytest.skip("perfmon: interrupted; what the test measured is kept in the run")
     user_error(met, item)  # outside the handler: one line, not "During handling of the above exception"
 
@@ -479,7 +483,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     if (outcome := config.stash.get(OUTCOME, None)) is None:
         return
-    if outcome.concluded is not None:
+    if outcome.concluded is not None or outcome.said:
         terminalreporter.section("perfmon", sep="=", bold=True)
     for line, style in outcome.lines():
         terminalreporter.write_line(line, red=style == "fail", green=style == "pass", bold=line.startswith("ERROR"))

@@ -42,6 +42,7 @@ class SessionOutcome:
     user_error: UserError | None  # the first user error a process met during the tests
     broken: str | None = None  # concluding failed (a perfmon bug); where the measurements were kept
     shard: ShardStored | None = None  # a shard of a sharded run: where its part went (``concluded``: the run)
+    said: str | None = None  # why nothing was concluded, when that is news (an interrupt before any record)
 
     @property
     def exit_code(self) -> ExitCode | None:
@@ -70,6 +71,7 @@ class SessionOutcome:
         found = self.shard.lines() if self.shard is not None else \
             self.concluded.lines() if self.concluded is not None else []
         found += [(f"ERROR: {self.broken}", "fail")] if self.broken else []
+        found += [(self.said, "fail")] if self.said and self.concluded is None else []
         return found + ([(f"ERROR: {self.user_error.message}", "fail")] if self.user_error else [])
 
 
@@ -231,6 +233,10 @@ class Controller:
             kept = self._keep_records()
             return SessionOutcome(None, error, broken=f"perfmon could not conclude run {self.run_id} "
                                   f"({one_line(exc)}); its measurements are kept in {kept}")
+        if concluded is None and facts.interrupted:
+            cut = f" ({self.lost_iterations} iteration(s) cut off at the stop)" if self.lost_iterations else ""
+            return SessionOutcome(None, error, said=f"perfmon: interrupted before any test's measurements were "
+                                  f"written{cut}; no run was stored (exit 3)")
         return SessionOutcome(concluded, error)
 
     def _store_shard(self, records: list[Record], base_url: str | None, facts: RunFacts,

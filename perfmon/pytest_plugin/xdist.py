@@ -13,10 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import signal
 import threading
-import time
 from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any, NoReturn
@@ -27,14 +24,9 @@ from ..core.errors import PerfmonError, TargetError
 from ..core.records import MeasurementLog, Record
 from .context import ProcessContext, UserError
 from .controller import Controller
+from .stopping import ControllerStop
 
-__all__ = ["XdistHooks", "forget_duplicate_signals", "remote_workers", "ship_to_controller"]
-
-_BOOTSTRAP = "exec(eval(sys.stdin.readline()))"  # how execnet starts a local xdist worker (its command line)
-# A worker takes a second SIGINT/SIGTERM this soon after the first as the same one: the controller's copy
-# can come seconds after the terminal's at -n 50 on two cores, and a second KeyboardInterrupt cut the
-# worker's teardown (its context's evidence, its record) and cost seconds formatting Playwright tracebacks.
-_DUPLICATE_S = 10.0
+__all__ = ["XdistHooks", "remote_workers", "ship_to_controller"]
 
 UserErrorExit = Callable[[PerfmonError, pytest.Config], NoReturn]  # the plugin's one way out for a user error
 
@@ -48,7 +40,7 @@ class XdistHooks:
         self.user_error = user_error
         self.workers: dict[str, int] = {}  # gateway id -> worker index (a restarted worker keeps its own)
         self.remote_log: MeasurementLog | None = None
-        self.previous_handlers: dict[signal.Signals, Any] = {}
+        self.stop = ControllerStop()
 
     @pytest.hookimpl(wrapper=True)
     def pytest_sessionstart(self, session: pytest.Session) -> Generator[None, None, None]:
@@ -58,7 +50,7 @@ class XdistHooks:
         if remote_workers(session.config):
             self._prepare_remote(session)
         elif threading.current_thread() is threading.main_thread():
-            self._forward_signals()
+            self.stop.install(session.config, on_lost=lambda busy: self._lost_to_the_stop(busy, session.config))
         try:
             return (yield)
         except (OSError, EOFError, execnet.HostNotFound, execnet.RemoteError) as exc:
@@ -74,34 +66,6 @@ class XdistHooks:
                                         "`python -m execnet.script.socketserver HOST:PORT` in perfmon's "
                                         "environment, with the --tx chdir folder present, or fix --tx"),
                             session.config)
-
-    def _forward_signals(self) -> None:
-        """Ctrl-C or SIGTERM that reaches only the controller (``kill PID``, ``perfmon run``, a CI runner
-        signalling its child) reaches its workers too: each stops its scenario gracefully and keeps what it
-        measured, which the controller then concludes as an interrupted run. Without this the workers
-        ran their scenarios to the end, or were torn down with their records unwritten. A terminal's
-        Ctrl-C reaches them already; they take the forwarded copy as the same signal."""
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            previous = signal.getsignal(sig)
-
-            def forward(signum: int, frame: Any, previous: Any = previous) -> None:
-                for pid in _local_workers():
-                    try:
-                        os.kill(pid, signum)
-                    except OSError:  # gone already
-                        continue
-                if callable(previous):
-                    previous(signum, frame)
-                else:
-                    raise KeyboardInterrupt
-
-            self.previous_handlers[sig] = previous
-            signal.signal(sig, forward)
-
-    def restore_signals(self) -> None:
-        for sig, previous in self.previous_handlers.items():
-            signal.signal(sig, previous)
-        self.previous_handlers.clear()
 
     def _prepare_remote(self, session: pytest.Session) -> None:
         """Before xdist starts workers on other hosts (after its configure, which warns about rsync)."""
@@ -155,6 +119,12 @@ class XdistHooks:
                 return None
         return clone_or_carry_on
 
+    def _lost_to_the_stop(self, busy: int, config: pytest.Config) -> None:
+        self.controller.lost_iterations += busy
+        if (reporter := config.pluginmanager.get_plugin("terminalreporter")) is not None:
+            reporter.write_line(f"perfmon: {busy} worker(s) had not finished their test when perfmon stopped waiting "
+                                "for them; their last iterations are counted as lost", yellow=True)
+
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
         spec = node.gateway.spec
@@ -173,39 +143,6 @@ class XdistHooks:
             if self.remote_log is None:
                 self.remote_log = MeasurementLog(self.process.files.records, "remote")
             self.remote_log.append_line(str(line))
-
-
-def _local_workers() -> list[int]:
-    """The pids of this controller's local xdist workers (execnet's popen gateways), found by their
-    command line: xdist does not expose them."""
-    import psutil
-
-    found = []
-    for child in psutil.Process().children():
-        try:
-            if _BOOTSTRAP in " ".join(child.cmdline()):
-                found.append(child.pid)
-        except psutil.Error:
-            continue
-    return found
-
-
-def forget_duplicate_signals() -> None:
-    """In a worker: SIGINT and SIGTERM stop it as Ctrl-C does, once. The same signal forwarded by the
-    controller arrives again, within seconds (a terminal's Ctrl-C reaches both); taken twice it would
-    cut short the worker's graceful stop, and with it the record it is writing. (While a scenario runs the
-    load engine's own handler takes both; this covers the rest of the worker's life.)"""
-    last = [0.0]
-
-    def once(signum: int, frame: Any) -> None:
-        now = time.monotonic()
-        if now - last[0] < _DUPLICATE_S:
-            return
-        last[0] = now
-        raise KeyboardInterrupt
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, once)
 
 
 def _gateway_host(spec: Any) -> str | None:

@@ -196,3 +196,40 @@ def test_a_connected_worker_imports_no_aiohttp_httpx_or_numpy(browser_server: di
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split() == ["websockets"]
+
+
+INTERRUPTED_IN_A_LISTENER = """
+import os, signal, sys
+from perfmon.browser.thin import ThinConnection
+from perfmon.pytest_plugin.stopping import WorkerStop
+
+stop = WorkerStop(local=False)  # an xdist worker's Ctrl-C handler, as the plugin installs it
+connection = ThinConnection(sys.argv[1])
+page = connection.browser.new_context().new_page()
+page.on("request", lambda request: os.kill(os.getpid(), signal.SIGINT))
+stop.in_call = True  # inside a test's call: the interrupt is raised into the test
+try:
+    page.goto(sys.argv[2] + "/login")
+except KeyboardInterrupt:
+    print("interrupted")
+stop.in_call = False
+other = connection.browser.new_context().new_page()  # the interrupted page may still be navigating
+other.goto(sys.argv[2] + "/login")
+print("still connected:", other.title())
+connection.close()
+"""
+
+
+def test_ctrl_c_landing_in_an_event_listener_keeps_the_browser_connection(browser_server: dict[str, Any],
+                                                                          clean_demo: DemoApp) -> None:
+    """Playwright runs every event listener in a greenlet of its own; a KeyboardInterrupt raised there
+    killed the task reading the connection, and the interrupted journey's worker then lost its browser
+    ("the browser server closed the connection", at -n 50 about one run in five). The interrupt now
+    reaches the test's waiting call, and the connection is still there for its teardown."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", INTERRUPTED_IN_A_LISTENER, browser_server["ws_endpoint"],
+                           clean_demo.url], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.splitlines()[0] == "interrupted" and "still connected:" in done.stdout, done.stdout

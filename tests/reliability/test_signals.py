@@ -158,3 +158,62 @@ def test_a_signal_to_a_hybrid_run_under_xdist_keeps_the_journeys_and_the_backgro
     visits = sqlite3.connect(db).execute("select count(*) from performance_web_vitals where run_id = ?",
                                          (run_id,)).fetchone()
     assert visits is not None and visits[0] > 0
+
+
+SLOW_TEARDOWN = """
+import time
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def slow_cleanup():
+    yield
+    time.sleep({cleanup})  # a suite's own cleanup: the test's record is written after it
+
+
+def test_one(perf):
+    for _ in range(60):
+        perf.page.goto("/login")
+        time.sleep(0.5)
+
+
+def test_two(perf):
+    for _ in range(60):
+        perf.page.goto("/login")
+        time.sleep(0.5)
+"""
+
+
+def interrupt_in_cleanup(tmp_path: Path, cleanup_s: float) -> tuple[str, Path]:
+    """Ctrl-C while each of two workers is in its only journey; the suite then cleans up for cleanup_s."""
+    (tmp_path / "test_pages.py").write_text(SLOW_TEARDOWN.format(cleanup=cleanup_s))
+    db = tmp_path / "r.db"
+    proc = subprocess.Popen(pytest_cmd("test_pages.py", "-n", "2", "--perf-store", f"sqlite:///{db}"), cwd=tmp_path,
+                            env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for_load(proc)
+    time.sleep(6)  # both journeys are visiting
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)  # a cleanup of 120 s is not waited for
+    assert proc.returncode == 3 and "Traceback" not in out + err, out + err
+    return out, db
+
+
+def test_an_interrupted_run_waits_for_the_workers_last_records(tmp_path: Path) -> None:
+    """The run is concluded with both journeys, written after a 3-s cleanup. The controller used to
+    conclude at once, while the workers were still in their teardown, and stored nothing of them."""
+    out, db = interrupt_in_cleanup(tmp_path, 3)
+    [(run_id, _, status)] = runs_in(db)
+    assert status == "interrupted", out
+    journeys = sqlite3.connect(db).execute("select distinct journey from performance_web_vitals where run_id = ?",
+                                           (run_id,)).fetchall()
+    assert len(journeys) == 2 and "lost" not in out, (journeys, out)
+
+
+def test_an_interrupted_run_does_not_wait_for_a_worker_that_does_not_finish(tmp_path: Path) -> None:
+    """A cleanup of two minutes is not waited for: the session ends without those two journeys, and
+    says they were cut off and that nothing was stored (it used to say nothing at all)."""
+    out, db = interrupt_in_cleanup(tmp_path, 120)
+    assert "2 worker(s) had not finished their test" in out, out
+    assert "interrupted before any test's measurements were written (2 iteration(s) cut off at the stop)" in out
+    assert not db.exists()
