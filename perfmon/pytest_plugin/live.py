@@ -92,8 +92,8 @@ class LiveStatus:
         if len(parts) == 1:
             return []  # nothing measured yet (or a session of ordinary tests): nothing to say
         share = self.saturation()
-        if share is not None:
-            parts.append(f"client CPU saturated {share:.0%} so far")
+        if share is not None:  # samples measured while the client's CPU is saturated are quarantined at the end
+            parts.append(f"clean ~{1 - share:.0%} (client CPU saturated {share:.0%} so far)")
         return ["  ".join(parts), *self._warnings(share)]
 
     def _load(self, now: float) -> str:

@@ -13,6 +13,9 @@ at a second Ctrl-C, it stops as before, and the workers still busy are counted a
 An interrupted local worker leaves with ``os._exit`` once pytest has unconfigured it: its records are
 written and the controller was told; the interpreter's own teardown (pytest's gc passes, modules,
 threads) cost fifty workers on two cores about five seconds, which the controller waited for.
+
+xdist's internals used, each guarded: its ``dsession`` plugin's ``shouldstop`` (which ends its loop as a
+worker's own stop does), ``_active_nodes`` (the workers still busy) and ``nodemanager.EXIT_TIMEOUT``.
 """
 
 from __future__ import annotations
