@@ -11,6 +11,11 @@ the bottleneck: one of its own processes used 90 % of a core (an event loop is s
 Locust warns at the same mark), or, while browsers ran, the whole machine was 90 % busy (Chromium
 competes with everything for the cores). A busy machine without browsers is not counted: that is the
 local target itself at work, which is what a stress test measures.
+
+Where the kernel keeps scheduler statistics it also records contention as measured, not guessed
+(system/contention.py): ``process_cpu_wait_share{role}``, the share of the time a role's threads
+wanted a CPU that they spent waiting for one, and ``cpu_pressure``, the machine's PSI. They are
+recorded alongside the rule above, which the verdict still uses (issue #38 moves it to the wait).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from collections.abc import Callable, Iterable, Mapping
 import psutil
 
 from ..core.metrics import Metrics
+from .contention import CpuPressure, RunQueueWait, schedstat_available
 
 __all__ = ["Sampler"]
 
@@ -73,6 +79,9 @@ class Sampler:
         self.busy: list[tuple[float, float]] = []
         self.cpu_s = 0.0  # CPU time this sampler's own thread used
         self._last_at = time.time()
+        self._waits = {role: RunQueueWait() for role in ("runner", "browser", "target")} \
+            if schedstat_available() else {}
+        self._pressure = CpuPressure()
 
     @property
     def saturation(self) -> float | None:
@@ -130,6 +139,15 @@ class Sampler:
             self.sample_once(me)
             self.cpu_s += time.thread_time() - began  # what sampling itself costs (bench/browser_honesty.py)
 
+    def _record_waits(self, roles: Mapping[str, list[psutil.Process]], now: float) -> None:
+        """How long each role's threads waited for a CPU since the previous pass, and the machine's PSI."""
+        for role, waits in self._waits.items():
+            waited = waits.sample(p.pid for p in roles.get(role, ()))
+            if (share := waited.share) is not None:
+                self.metrics.trend("process_cpu_wait_share", {**self.tags, "role": role}).record(share, now)
+        if (pressure := self._pressure.sample(time.monotonic())) is not None:
+            self.metrics.trend("cpu_pressure", self.tags).record(pressure, now)
+
     def sample_once(self, me: int) -> None:
         roles: dict[str, list[psutil.Process]] = {"runner": [], "browser": [], "target": []}
         target = set()
@@ -169,6 +187,7 @@ class Sampler:
             self.metrics.counter("process_cpu_seconds", tags).add(cpu / 100 * (now - self._last_at), now)
             self.metrics.trend("process_rss_mb", tags).record(rss / 1e6, now)
             self.metrics.gauge("processes", tags).record(len(procs), now)
+        self._record_waits(roles, now)
         saturated = busiest >= SATURATED_PROCESS_PCT or bool(roles["browser"] and system >= SATURATED_SYSTEM_PCT)
         if self.stalled is not None:
             # Blocked without the CPU to show for it (time.sleep, a synchronous client): a loop stalled by

@@ -33,7 +33,8 @@ BUILTIN_METRICS = frozenset({
     "browser_host_iterations", "browser_long_tasks", "browser_resources_count", "browser_resources_kb",
     "browser_soft_navigations",
     # the machine and the target (system/)
-    "process_rss_mb", "process_cpu_percent", "process_cpu_seconds", "memory_gb",
+    "process_rss_mb", "process_cpu_percent", "process_cpu_seconds", "memory_gb", "process_cpu_wait_share",
+    "cpu_pressure",
     "db_connections", "db_connections_used", "db_connections_max", "db_connections_saturated", "db_lock_waits",
     "db_lock_wait_ms", "db_waiting", "db_statements_ms", "db_query_time_ms", "db_temp_bytes", "db_rollbacks",
     "db_deadlocks", "db_cache_hit_ratio", "db_statements",

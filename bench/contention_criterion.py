@@ -1,0 +1,121 @@
+"""Which seconds of a browser run should be quarantined (issue #38): the CPU-percent rule perfmon uses
+today against the run-queue wait the kernel measures, on the same seconds.
+
+Runs the browser suite (`pytest -n WORKERS tests/browser_perf --perf-profile smoke`) against one
+bundled app started here; after QUIET seconds it starts 2 x cores CPU burners (a neighbour hogging
+the machine) for BURN seconds. Every second it reads, for the run's processes, what the sampler's rule
+sees (a runner process at 90 % of a core, or the machine at 90 % while browsers run) and the share of
+the time the browsers' and runners' threads wanted a CPU that they spent waiting (schedstat). It
+prints, per criterion, the share of quiet seconds and of burning seconds it would quarantine: the
+issue asks for >= 95 % of the burning ones and <= 5 % of the quiet ones.
+
+    .venv/bin/python bench/contention_criterion.py [--workers 1] [--quiet 40] [--burn 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from perfmon.system.contention import RunQueueWait  # noqa: E402
+from perfmon.system.target import start_local_target  # noqa: E402
+
+SHARES = (0.05, 0.1, 0.2, 0.3, 0.5)
+
+
+def _is_browser(p: psutil.Process) -> bool:
+    try:
+        name = p.name().lower()
+    except psutil.Error:
+        return False
+    return "chrom" in name or "headless_shell" in name
+
+
+def _seconds(run: subprocess.Popen[bytes], quiet_s: float, burn_s: float) -> list[tuple[str, bool, float, float]]:
+    """(phase, old rule saturated, browser wait share, runner wait share) per second of the run."""
+    root = psutil.Process(run.pid)
+    waits = {"browser": RunQueueWait(), "runner": RunQueueWait()}
+    cpu: dict[int, psutil.Process] = {}
+    psutil.cpu_percent(None)
+    burners: list[subprocess.Popen[bytes]] = []
+    began = time.monotonic()
+    rows = []
+    try:
+        while run.poll() is None and time.monotonic() - began < quiet_s + burn_s:
+            time.sleep(1.0)
+            elapsed = time.monotonic() - began
+            if elapsed >= quiet_s and not burners:
+                burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
+                           for _ in range(2 * (os.cpu_count() or 1))]
+            try:
+                tree = [root, *root.children(recursive=True)]
+            except psutil.Error:
+                break
+            browsers = [p for p in tree if _is_browser(p)]
+            runners = [p for p in tree if not _is_browser(p)]
+            busiest = 0.0
+            for p in runners:
+                known = cpu.setdefault(p.pid, p)
+                try:
+                    busiest = max(busiest, known.cpu_percent(None))
+                except psutil.Error:
+                    continue
+            system = psutil.cpu_percent(None)
+            old = busiest >= 90 or bool(browsers and system >= 90)
+            shares = [waits[role].sample(p.pid for p in procs).share or 0.0
+                      for role, procs in (("browser", browsers), ("runner", runners))]
+            phase = "burn" if burners and elapsed - quiet_s > 1.5 else "quiet" if not burners else "edge"
+            rows.append((phase, old, shares[0], shares[1]))
+    finally:
+        for b in burners:
+            b.kill()
+            b.wait()
+    return rows
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--quiet", type=float, default=40.0)
+    ap.add_argument("--burn", type=float, default=40.0)
+    args = ap.parse_args()
+    target = start_local_target("{python} -m demo_app --port {port}", cwd=ROOT)
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("PERFMON_", "DEMO_"))},
+           "BASE_URL": target["base_url"]}
+    run = subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=",
+                            "tests/browser_perf", "-n", str(args.workers), "--perf-no-store",
+                            "--perf-iterations", "40"],  # long enough to span both phases
+                           cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        rows = _seconds(run, args.quiet, args.burn)
+    finally:
+        run.kill()
+        run.wait()
+        psutil.Process(target["pid"]).kill()
+    print(f"-n {args.workers}: {sum(r[0] == 'quiet' for r in rows)} quiet s, {sum(r[0] == 'burn' for r in rows)} "
+          "burning s (the second after the burners start is left out)")
+    for name, saturated in [("cpu-percent rule (today)", lambda r: r[1]),
+                            *[(f"browser or runner wait > {s:.0%}", lambda r, s=s: max(r[2], r[3]) > s)
+                              for s in SHARES]]:
+        quiet = [saturated(r) for r in rows if r[0] == "quiet"]
+        burn = [saturated(r) for r in rows if r[0] == "burn"]
+        print(f"  {name:32s} quarantines {sum(quiet) / max(1, len(quiet)):5.0%} of quiet s, "
+              f"{sum(burn) / max(1, len(burn)):5.0%} of burning s")
+    waits = sorted(max(r[2], r[3]) for r in rows if r[0] == "quiet")
+    if waits:
+        print(f"  quiet seconds' wait share: median {waits[len(waits) // 2]:.1%}, "
+              f"p95 {waits[int(0.95 * (len(waits) - 1))]:.1%}, max {waits[-1]:.1%}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

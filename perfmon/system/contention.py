@@ -1,0 +1,100 @@
+"""How long the client's threads waited for a CPU: Linux's run-queue wait, per thread.
+
+``/proc/<pid>/task/<tid>/schedstat`` holds three numbers for a thread: nanoseconds on a CPU,
+nanoseconds runnable but waiting on a run queue, and time slices. The wait is contention measured
+directly: a renderer that wanted 100 ms of CPU in a second and got it after 60 ms of waiting was
+delayed by the machine, whatever the CPU percentages say (issue #38). ``/proc/pressure/cpu`` (PSI)
+gives the same for the whole machine: the share of time at least one task waited.
+
+Hand-written because psutil reads neither file (its ``num_ctx_switches`` counts switches, not time
+spent waiting). Reading a thread's schedstat costs a few microseconds; a thread first seen in a pass
+is only primed, as the sampler's CPU figures are, since its totals cover its whole life.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["CpuPressure", "RunQueueWait", "Waited", "schedstat_available"]
+
+_PROC = Path("/proc")
+
+
+@dataclass(frozen=True)
+class Waited:
+    """What a set of threads did since the previous pass: seconds on a CPU and seconds waiting for one."""
+
+    run_s: float
+    wait_s: float
+
+    @property
+    def share(self) -> float | None:
+        """Of the time the threads wanted a CPU, the share they spent waiting; None when they wanted none."""
+        wanted = self.run_s + self.wait_s
+        return self.wait_s / wanted if wanted > 0 else None
+
+
+def schedstat_available() -> bool:
+    """Whether this kernel keeps per-thread scheduler statistics (CONFIG_SCHEDSTATS, Linux only)."""
+    return (_PROC / "self" / "schedstat").is_file()
+
+
+def _thread_stats(pid: int) -> dict[int, tuple[int, int]]:
+    """Each thread of ``pid``: its cumulative (run, wait) nanoseconds. Empty when the process is gone."""
+    found = {}
+    try:
+        tids = os.listdir(_PROC / str(pid) / "task")
+    except OSError:
+        return {}
+    for tid in tids:
+        try:
+            with open(_PROC / str(pid) / "task" / tid / "schedstat", "rb") as f:
+                run, wait, _ = f.read().split()
+        except (OSError, ValueError):
+            continue  # the thread ended between the listing and the read
+        found[int(tid)] = (int(run), int(wait))
+    return found
+
+
+class RunQueueWait:
+    """The run-queue wait of one role's processes (say the browsers), pass after pass."""
+
+    def __init__(self) -> None:
+        self._last: dict[int, tuple[int, int]] = {}  # tid -> cumulative (run, wait) ns at the previous pass
+
+    def sample(self, pids: Iterable[int]) -> Waited:
+        """Seconds on a CPU and waiting for one, of these processes' threads, since the previous pass."""
+        now: dict[int, tuple[int, int]] = {}
+        for pid in set(pids):
+            now.update(_thread_stats(pid))
+        run = wait = 0
+        for tid, (r, w) in now.items():
+            if (before := self._last.get(tid)) is not None:  # first seen: primed, counted from the next pass
+                run += max(0, r - before[0])
+                wait += max(0, w - before[1])
+        self._last = now
+        return Waited(run_s=run / 1e9, wait_s=wait / 1e9)
+
+
+class CpuPressure:
+    """The whole machine's CPU pressure (PSI "some"): the share of time at least one task waited."""
+
+    def __init__(self, path: Path = _PROC / "pressure" / "cpu") -> None:
+        self.path = path
+        self._last: tuple[float, int] | None = None  # (monotonic seconds, total microseconds stalled)
+
+    def sample(self, at: float) -> float | None:
+        """The share since the previous pass (``at``: a monotonic clock); None on the first pass or
+        where the kernel has no PSI."""
+        try:
+            line = self.path.read_text().splitlines()[0]
+            total = int(line.rsplit("total=", 1)[1])
+        except (OSError, IndexError, ValueError):
+            return None
+        last, self._last = self._last, (at, total)
+        if last is None or at <= last[0]:
+            return None
+        return min(1.0, (total - last[1]) / 1e6 / (at - last[0]))

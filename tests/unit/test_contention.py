@@ -1,0 +1,37 @@
+"""Contention read from the kernel (perfmon/system/contention.py): the shares it derives, and what
+it says where the kernel does not keep the statistics."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from perfmon.system.contention import CpuPressure, RunQueueWait, Waited, schedstat_available
+
+
+def test_the_wait_share_is_of_the_time_the_threads_wanted_a_cpu() -> None:
+    assert Waited(run_s=0.4, wait_s=0.6).share == pytest.approx(0.6)
+    assert Waited(run_s=1.0, wait_s=0.0).share == 0.0
+    assert Waited(run_s=0.0, wait_s=0.0).share is None  # idle threads: no say either way
+
+
+def test_cpu_pressure_is_the_stalled_share_between_two_passes(tmp_path: Path) -> None:
+    psi = tmp_path / "cpu"
+    pressure = CpuPressure(psi)
+    psi.write_text("some avg10=0.00 avg60=0.00 avg300=0.00 total=1000000\nfull avg10=0.00 avg60=0.00 "
+                   "avg300=0.00 total=0\n")
+    assert pressure.sample(10.0) is None  # the first pass only primes
+    psi.write_text("some avg10=0.00 avg60=0.00 avg300=0.00 total=1500000\n")
+    assert pressure.sample(12.0) == pytest.approx(0.25)  # 0.5 s stalled in 2 s
+    assert CpuPressure(tmp_path / "absent").sample(1.0) is None  # a kernel without PSI
+
+
+@pytest.mark.skipif(not schedstat_available(), reason="this kernel keeps no scheduler statistics")
+def test_a_thread_is_counted_from_the_pass_after_it_was_first_seen() -> None:
+    waits = RunQueueWait()
+    assert waits.sample([os.getpid()]) == Waited(0.0, 0.0)  # primed: a lifetime's totals are not one pass
+    sum(i * i for i in range(300_000))  # some CPU of its own
+    assert waits.sample([os.getpid()]).run_s > 0
+    assert waits.sample([2**22 + 7]) == Waited(0.0, 0.0)  # a process that is gone (or never was)
