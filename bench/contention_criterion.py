@@ -19,6 +19,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
@@ -29,7 +30,8 @@ sys.path.insert(0, str(ROOT))
 from perfmon.system.contention import RunQueueWait  # noqa: E402
 from perfmon.system.target import start_local_target  # noqa: E402
 
-SHARES = (0.05, 0.1, 0.2, 0.3, 0.5)
+SHARES = (0.2, 0.5, 0.8)
+WAIT_MS = (20, 50, 100, 200)
 
 
 def _is_browser(p: psutil.Process) -> bool:
@@ -40,8 +42,12 @@ def _is_browser(p: psutil.Process) -> bool:
     return "chrom" in name or "headless_shell" in name
 
 
-def _seconds(run: subprocess.Popen[bytes], quiet_s: float, burn_s: float) -> list[tuple[str, bool, float, float]]:
-    """(phase, old rule saturated, browser wait share, runner wait share) per second of the run."""
+Row = tuple[str, bool, float, float, float]
+
+
+def _seconds(run: subprocess.Popen[bytes], quiet_s: float, burn_s: float) -> list[Row]:
+    """(phase, old rule saturated, wait share, total wait s, worst thread's wait s) per second of the run,
+    over the browsers' and the runners' threads."""
     root = psutil.Process(run.pid)
     waits = {"browser": RunQueueWait(), "runner": RunQueueWait()}
     cpu: dict[int, psutil.Process] = {}
@@ -71,10 +77,11 @@ def _seconds(run: subprocess.Popen[bytes], quiet_s: float, burn_s: float) -> lis
                     continue
             system = psutil.cpu_percent(None)
             old = busiest >= 90 or bool(browsers and system >= 90)
-            shares = [waits[role].sample(p.pid for p in procs).share or 0.0
-                      for role, procs in (("browser", browsers), ("runner", runners))]
+            waited = [waits[role].sample(p.pid for p in procs) for role, procs in (("browser", browsers),
+                                                                                  ("runner", runners))]
             phase = "burn" if burners and elapsed - quiet_s > 1.5 else "quiet" if not burners else "edge"
-            rows.append((phase, old, shares[0], shares[1]))
+            rows.append((phase, old, max(w.share or 0.0 for w in waited), sum(w.wait_s for w in waited),
+                         max(w.worst_s for w in waited)))
     finally:
         for b in burners:
             b.kill()
@@ -98,22 +105,27 @@ def main() -> int:
     try:
         rows = _seconds(run, args.quiet, args.burn)
     finally:
-        run.kill()
+        for proc in [*psutil.Process(run.pid).children(recursive=True), psutil.Process(run.pid)]:
+            proc.kill()  # the workers, the browser server and its Chromium too
         run.wait()
         psutil.Process(target["pid"]).kill()
     print(f"-n {args.workers}: {sum(r[0] == 'quiet' for r in rows)} quiet s, {sum(r[0] == 'burn' for r in rows)} "
           "burning s (the second after the burners start is left out)")
-    for name, saturated in [("cpu-percent rule (today)", lambda r: r[1]),
-                            *[(f"browser or runner wait > {s:.0%}", lambda r, s=s: max(r[2], r[3]) > s)
-                              for s in SHARES]]:
+    criteria: list[tuple[str, Callable[[Row], bool]]] = [("cpu-percent rule (today)", lambda r: r[1])]
+    criteria += [(f"wait share > {s:.0%}", lambda r, s=s: r[2] > s) for s in SHARES]
+    criteria += [(f"total wait > {ms} ms/s", lambda r, ms=ms: r[3] > ms / 1000) for ms in WAIT_MS]
+    criteria += [(f"a thread waited > {ms} ms", lambda r, ms=ms: r[4] > ms / 1000) for ms in WAIT_MS]
+    for name, saturated in criteria:
         quiet = [saturated(r) for r in rows if r[0] == "quiet"]
         burn = [saturated(r) for r in rows if r[0] == "burn"]
         print(f"  {name:32s} quarantines {sum(quiet) / max(1, len(quiet)):5.0%} of quiet s, "
               f"{sum(burn) / max(1, len(burn)):5.0%} of burning s")
-    waits = sorted(max(r[2], r[3]) for r in rows if r[0] == "quiet")
-    if waits:
-        print(f"  quiet seconds' wait share: median {waits[len(waits) // 2]:.1%}, "
-              f"p95 {waits[int(0.95 * (len(waits) - 1))]:.1%}, max {waits[-1]:.1%}")
+    for phase in ("quiet", "burn"):
+        for i, what in ((2, "wait share"), (3, "total wait s/s"), (4, "worst thread's wait s")):
+            found = sorted(r[i] for r in rows if r[0] == phase)
+            if found:
+                print(f"  {phase} seconds' {what}: median {found[len(found) // 2]:.3f}, "
+                      f"p95 {found[int(0.95 * (len(found) - 1))]:.3f}, max {found[-1]:.3f}")
     return 0
 
 

@@ -29,6 +29,7 @@ class Waited:
 
     run_s: float
     wait_s: float
+    worst_s: float = 0.0  # the longest any one thread waited: a renderer's main thread held up
 
     @property
     def share(self) -> float | None:
@@ -70,13 +71,15 @@ class RunQueueWait:
         now: dict[int, tuple[int, int]] = {}
         for pid in set(pids):
             now.update(_thread_stats(pid))
-        run = wait = 0
+        run = wait = worst = 0
         for tid, (r, w) in now.items():
             if (before := self._last.get(tid)) is not None:  # first seen: primed, counted from the next pass
                 run += max(0, r - before[0])
-                wait += max(0, w - before[1])
+                waited = max(0, w - before[1])
+                wait += waited
+                worst = max(worst, waited)
         self._last = now
-        return Waited(run_s=run / 1e9, wait_s=wait / 1e9)
+        return Waited(run_s=run / 1e9, wait_s=wait / 1e9, worst_s=worst / 1e9)
 
 
 class CpuPressure:
