@@ -28,18 +28,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from perfmon.system.contention import RunQueueWait  # noqa: E402
+from perfmon.system.resources import SATURATED_PROCESS_PCT, SATURATED_SYSTEM_PCT, _is_browser  # noqa: E402
 from perfmon.system.target import start_local_target  # noqa: E402
 
 SHARES = (0.2, 0.5, 0.8)
 WAIT_MS = (20, 50, 100, 200)
-
-
-def _is_browser(p: psutil.Process) -> bool:
-    try:
-        name = p.name().lower()
-    except psutil.Error:
-        return False
-    return "chrom" in name or "headless_shell" in name
 
 
 Row = tuple[str, bool, float, float, float]
@@ -76,7 +69,7 @@ def _seconds(run: subprocess.Popen[bytes], quiet_s: float, burn_s: float) -> lis
                 except psutil.Error:
                     continue
             system = psutil.cpu_percent(None)
-            old = busiest >= 90 or bool(browsers and system >= 90)
+            old = busiest >= SATURATED_PROCESS_PCT or bool(browsers and system >= SATURATED_SYSTEM_PCT)  # the sampler's
             waited = [waits[role].sample(p.pid for p in procs) for role, procs in (("browser", browsers),
                                                                                   ("runner", runners))]
             phase = "burn" if burners and elapsed - quiet_s > 1.5 else "quiet" if not burners else "edge"

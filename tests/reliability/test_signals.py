@@ -200,9 +200,9 @@ def interrupt_in_cleanup(tmp_path: Path, cleanup_s: float) -> tuple[str, Path]:
 
 
 def test_an_interrupted_run_waits_for_the_workers_last_records(tmp_path: Path) -> None:
-    """The run is concluded with both journeys, written after a 3-s cleanup. The controller used to
+    """The run is concluded with both journeys, written after a 2-s cleanup. The controller used to
     conclude at once, while the workers were still in their teardown, and stored nothing of them."""
-    out, db = interrupt_in_cleanup(tmp_path, 3)
+    out, db = interrupt_in_cleanup(tmp_path, 2)
     [(run_id, _, status)] = runs_in(db)
     assert status == "interrupted", out
     journeys = sqlite3.connect(db).execute("select distinct journey from performance_web_vitals where run_id = ?",
