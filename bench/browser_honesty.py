@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from perfmon.cli.calibrate import newest_run  # noqa: E402
+from perfmon.core.findings import JourneyCost  # noqa: E402
 from perfmon.core.metrics import Counter  # noqa: E402
 from perfmon.core.results import Run  # noqa: E402
 from perfmon.system.target import start_local_target  # noqa: E402
@@ -71,11 +72,11 @@ def main() -> int:
             counts = (run.metadata.get("quarantine") or {}).get("metrics") or {}
             clean = sum(c["clean"] for c in counts.values())
             total = sum(c["total"] for c in counts.values())
-            cost = (run.metadata.get("derived") or {}).get("journey_cost") or {}
-            journeys = float(cost.get("journeys") or 0)
+            cost = run.finding(JourneyCost)  # a typed finding since the findings refactor (was metadata)
+            journeys = cost.journeys if cost is not None else 0.0
             used = _cpu(run, "runner") + _cpu(run, "browser")
             sampler = float(run.metadata.get("sampler_cpu_s") or 0)
-            mb = ((cost.get("roles") or {}).get("browser") or {}).get("mb_per_journey")
+            mb = (cost.roles.get("browser") or {}).get("mb_per_journey") if cost is not None else None
             print(f"{workers:>4} {run.status:>11} {clean:>7} of {total:<5} {100 * clean / max(total, 1):3.0f}% "
                   f"{journeys:>9.0f} {used / max(journeys, 1):>18.2f} {mb or 0:>19.0f} "
                   f"{100 * sampler / max(used, 1e-9):>11.2f}%", flush=True)
