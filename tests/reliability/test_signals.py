@@ -41,11 +41,20 @@ def long_project(tmp_path: Path) -> Path:
     return tmp_path
 
 
+def command_line(p: psutil.Process) -> str:
+    """A child's command line, or "" for one that has just exited (a zombie until its parent reaps it:
+    the xdist workers' short-lived helpers are reaped on the parent's schedule, not ours)."""
+    try:
+        return " ".join(p.cmdline())
+    except psutil.Error:
+        return ""
+
+
 def wait_for_load(proc: subprocess.Popen[str], timeout_s: float = 60) -> list[psutil.Process]:
     """Wait until the bundled app has been started under ``proc``; returns its processes."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        apps = [p for p in psutil.Process(proc.pid).children(recursive=True) if "demo_app" in " ".join(p.cmdline())]
+        apps = [p for p in psutil.Process(proc.pid).children(recursive=True) if "demo_app" in command_line(p)]
         if apps:
             time.sleep(4)  # a few seconds of load to keep
             return apps
