@@ -2,10 +2,11 @@
 the verdict, one sample at a time.
 
 Every browser sample (a step, a vital, a navigation phase) arrives with the interval it measured
-(``perfmon.core.samples``); the sampler says which seconds the client's CPU was saturated (its runner
-processes or, while browsers ran, the whole machine; ``perfmon.system.resources``). A sample that spent
-10 % or more of its interval in those seconds is quarantined; the rest become the run's browser
-Trends, which the thresholds, the history and the report read. Quarantined samples are kept apart, in
+(``perfmon.core.samples``); the sampler says which seconds the client was saturated (a runner
+process at 90 % of a core or, while browsers ran, the browsers and runners held up waiting for a CPU;
+``perfmon.system.resources``). A sample that spent 10 % or more of its interval in those seconds is
+quarantined; the rest become the run's browser Trends, which the thresholds, the history and the
+report read. Quarantined samples are kept apart, in
 ``<metric>_quarantined``, never judged. Each metric's clean and total counts are kept in
 ``run.metadata["quarantine"]`` for the summary, the report and summary.json.
 
@@ -24,6 +25,7 @@ from ..core.config import JUDGED_METRICS
 from ..core.metrics import parse_selector
 from ..core.results import Run
 from ..core.samples import QUARANTINED, Sample, TimedSamples
+from .advice import CONTENTION, busy_client_advice, who_took_the_cpu
 
 __all__ = ["DIRTY_SHARE", "QUARANTINE", "clean_shortfall", "quarantine"]
 
@@ -93,5 +95,11 @@ def clean_shortfall(run: Run) -> str | None:
     if not short:
         return None
     worst = ", ".join(f"{name} {share:.0%}" for share, name in sorted(short)[:3])
+    contention = run.metadata.get(CONTENTION)
+    # Where the kernel keeps no scheduler statistics the sampler fell back on the machine's CPU percent.
+    how = "; judged by CPU percent: this kernel keeps no scheduler statistics" \
+        if isinstance(contention, dict) and contention.get("wait_measured") is False else ""
+    who = who_took_the_cpu(run)
     return (f"only {clean} of {total} browser samples were measured on an unsaturated client ({worst} clean; "
-            f"min_clean_share = {min_clean:g}): run fewer workers (-n) or give the browsers a bigger machine")
+            f"min_clean_share = {min_clean:g}{how}){f'; while they waited, {who}' if who else ''}: "
+            f"{busy_client_advice(run)}")

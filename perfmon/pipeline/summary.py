@@ -8,6 +8,7 @@ from ..core.metrics import Rate
 from ..core.numbers import clock, number
 from ..core.redaction import redact
 from ..core.results import Run
+from .advice import CONTENTION
 from .deliver import Delivery
 from .evidence import EVIDENCE_KEPT
 from .quarantine import QUARANTINE
@@ -162,8 +163,13 @@ def _clean_line(run: Run) -> str | None:
     worst = sorted((c["clean"] / c["total"], name) for name, c in counts.items()
                    if c["total"] and c["clean"] < c["total"])
     if worst:
-        line += ("; quarantined while the client CPU was saturated, fewest clean: "
-                 + ", ".join(f"{name} {share:.0%}" for share, name in worst[:3]))
+        contention = run.metadata.get(CONTENTION)
+        measured = contention.get("wait_measured") if isinstance(contention, dict) else None
+        why = "the client waited for the CPU (run-queue wait)" if measured is True else \
+            "the client CPU was saturated (CPU percent: this kernel keeps no scheduler statistics)" \
+            if measured is False else "the client CPU was saturated"
+        line += f"; quarantined while {why}, fewest clean: " + ", ".join(f"{name} {share:.0%}"
+                                                                           for share, name in worst[:3])
     return line
 
 

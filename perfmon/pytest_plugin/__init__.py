@@ -70,6 +70,7 @@ from .stash import (
     CONTROLLER,
     LIVE_FD,
     OUTCOME,
+    PHASES,
     PROCESS,
     RECORD,
     REPORTS,
@@ -303,6 +304,12 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             reporter.write_line(line, yellow=True)
 
 
+def _workers(config: pytest.Config) -> int:
+    """The session's xdist workers (1 without xdist): the advice for a busy client depends on it."""
+    found = config.getoption("numprocesses", None) if config.pluginmanager.hasplugin("xdist") else None
+    return found if isinstance(found, int) and found > 0 else 1
+
+
 def _runs_journeys(config: pytest.Config) -> bool:
     """Whether the paths pytest was given include the browser suite (or nothing narrower than its folder)."""
     suite = (config.stash[PROCESS].config.root / config.stash[PROCESS].config.suites.browser).resolve()
@@ -351,13 +358,29 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
     record = item.stash[RECORD] = Record(item.nodeid)
     item.stash[REPORTS] = {}
-    yield
+    with _turn(item):
+        yield
     if _kept(item, record) and not item.config.stash[PROCESS].remote:  # a remote one's went with its report
         item.config.stash[PROCESS].log.append(record)
     # Items live until the session ends; their measurements must not (a browser iteration's live
     # histograms are megabytes, times every test a worker runs).
     del item.stash[RECORD]
     del item.stash[REPORTS]
+
+
+def _turn(item: pytest.Item) -> contextlib.AbstractContextManager[None]:
+    """A local xdist worker's journeys and API scenarios take turns with the other workers' (phases.py),
+    unless the run is a hybrid one (--perf-load), which asks for the overlap."""
+    config = item.config
+    if not hasattr(config, "workerinput") or config.stash[PROCESS].remote or config.getoption("perf_load", None):
+        return contextlib.nullcontext()
+    if (phases := config.stash.get(PHASES, None)) is None:
+        from .phases import Phases
+
+        phases = config.stash[PHASES] = Phases(config.stash[PROCESS].files.root / "phases")
+    from .phases import kind_of
+
+    return phases.turn(kind_of(item), stopping=lambda: bool(item.session.shouldstop))
 
 
 @pytest.hookimpl(wrapper=True)
@@ -471,7 +494,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         code = pytest.ExitCode
         outcome = config.stash[OUTCOME] = controller.finish(
             interrupted=exitstatus == code.INTERRUPTED, tests_failed=exitstatus == code.TESTS_FAILED,
-            metadata=process.browser.recorded(), outputs=outputs)
+            metadata={**process.browser.recorded(), "workers": _workers(config)}, outputs=outputs)
         decided = outcome.session_exit_code(tests_failed=session.exitstatus == code.TESTS_FAILED,
                                             interrupted=exitstatus == code.INTERRUPTED)
         if decided is not None:

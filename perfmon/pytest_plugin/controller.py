@@ -206,7 +206,8 @@ class Controller:
         base_url = started or self.config.base_url
         # One target across runs whatever port the bundled app got: the history compares by it.
         metadata = {**metadata, "target": "bundled app" if started else redact(base_url or "") or None,
-                    **({"sampler_cpu_s": round(self.sampler.cpu_s, 3)} if self.sampler else {}),
+                    **({"sampler_cpu_s": round(self.sampler.cpu_s, 3), "contention": self.sampler.contention()}
+                       if self.sampler else {}),
                     **({"warnings": list(self.warnings)} if self.warnings else {})}
         facts = RunFacts(lost_iterations=self.lost_iterations,
                          client_saturation=self.sampler.saturation if self.sampler else None,

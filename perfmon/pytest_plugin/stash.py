@@ -32,6 +32,7 @@ SUITE_PERFS = pytest.StashKey[list[Any]]()  # a --perf suite test's measured con
 SIGTERM = pytest.StashKey[Any]()
 LIVE_FD = pytest.StashKey[int]()  # the controller's copy of the terminal's stderr, for the status line
 BROWSER = pytest.StashKey[tuple[Any, str]]()  # this process's browser and the host label it runs on
+PHASES = pytest.StashKey[Any]()  # a local xdist worker's turn-taking of journeys and scenarios (phases.py)
 SUITES_PLUGIN = "perfmon-playwright-suites"  # playwright_suites, registered under --perf
 USAGE_CODE = pytest.StashKey[int]()
 

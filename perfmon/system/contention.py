@@ -6,6 +6,15 @@ directly: a renderer that wanted 100 ms of CPU in a second and got it after 60 m
 delayed by the machine, whatever the CPU percentages say (issue #38). ``/proc/pressure/cpu`` (PSI)
 gives the same for the whole machine: the share of time at least one task waited.
 
+Which seconds count as contended (``contended``) was decided from measurements
+(bench/contention_criterion.py, figures in bench/README.md). On two cores a journey's own processes
+(renderer, GPU and browser processes, runner, driver) make each other wait with no neighbour at all:
+quiet seconds' wait share has a median of 0.62-0.69, burning seconds' 0.83-0.85. So a second is
+contended when the client waited for most of the CPU it wanted (``SELF_WAIT_SHARE``: a neighbour or
+more journeys than the machine holds), or when it waited for much of it while processes outside
+perfmon and the target used a quarter of the machine (``NEIGHBOUR_*``): the neighbour is the cause,
+measured in the same second, and it is named.
+
 Hand-written because psutil reads neither file (its ``num_ctx_switches`` counts switches, not time
 spent waiting). Reading a thread's schedstat costs a few microseconds; a thread first seen in a pass
 is only primed, as the sampler's CPU figures are, since its totals cover its whole life.
@@ -18,7 +27,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["CpuPressure", "RunQueueWait", "Waited", "schedstat_available"]
+__all__ = [
+    "NEIGHBOUR_MACHINE_SHARE",
+    "NEIGHBOUR_WAIT_SHARE",
+    "SELF_WAIT_SHARE",
+    "CpuPressure",
+    "RunQueueWait",
+    "Waited",
+    "contended",
+    "schedstat_available",
+]
 
 _PROC = Path("/proc")
 
@@ -31,11 +49,34 @@ class Waited:
     wait_s: float
     worst_s: float = 0.0  # the longest any one thread waited: a renderer's main thread held up
 
+    def __add__(self, other: Waited) -> Waited:
+        return Waited(self.run_s + other.run_s, self.wait_s + other.wait_s, max(self.worst_s, other.worst_s))
+
     @property
     def share(self) -> float | None:
         """Of the time the threads wanted a CPU, the share they spent waiting; None when they wanted none."""
         wanted = self.run_s + self.wait_s
         return self.wait_s / wanted if wanted > 0 else None
+
+
+# The client waited for this share of the CPU time it wanted, or more: contended, whoever caused it
+# (quiet seconds reached 0.72 at -n 2 on two cores; burning ones are at 0.83 and above).
+SELF_WAIT_SHARE = 0.8
+# Or it waited for this share while processes outside perfmon and the target used NEIGHBOUR_MACHINE_SHARE
+# of the machine's cores in the same second: a neighbour took the CPU the client wanted.
+NEIGHBOUR_WAIT_SHARE = 0.5
+NEIGHBOUR_MACHINE_SHARE = 0.25
+
+
+def contended(client: Waited, *, neighbour_cores: float, cores: int) -> bool:
+    """Whether the client's processes (``client``: what their threads did in one pass) were held up by
+    contention for the CPU in that pass; ``neighbour_cores``: what processes outside perfmon and the
+    target used in the same pass, in cores."""
+    share = client.share
+    if share is None:  # the client wanted no CPU: nothing it measured was delayed
+        return False
+    return share >= SELF_WAIT_SHARE or (
+        share >= NEIGHBOUR_WAIT_SHARE and neighbour_cores >= NEIGHBOUR_MACHINE_SHARE * max(1, cores))
 
 
 def schedstat_available() -> bool:

@@ -8,14 +8,17 @@ test and its children), plus ``system`` (whole-machine CPU). Samples go into Tre
 
 The sampler also judges the client. ``saturation`` is the share of samples in which the client was
 the bottleneck: one of its own processes used 90 % of a core (an event loop is single-threaded;
-Locust warns at the same mark), or, while browsers ran, the whole machine was 90 % busy (Chromium
-competes with everything for the cores). A busy machine without browsers is not counted: that is the
-local target itself at work, which is what a stress test measures.
+Locust warns at the same mark), or, while browsers ran, the client was held up by contention for the
+CPU, measured where the kernel keeps scheduler statistics (``contention.contended``: how long the
+browsers' and runners' threads waited on the run queue, and what processes outside perfmon and the
+target used meanwhile). Where it keeps none, the rule before it stands: the whole machine 90 % busy
+while browsers ran (``criterion`` says which, and the run records it). A busy machine without browsers
+is not counted: that is the local target itself at work, which is what a stress test measures.
 
-Where the kernel keeps scheduler statistics it also records contention as measured, not guessed
-(system/contention.py): ``process_cpu_wait_share{role}``, the share of the time a role's threads
-wanted a CPU that they spent waiting for one, and ``cpu_pressure``, the machine's PSI. They are
-recorded alongside the rule above, which the verdict still uses (issue #38 moves it to the wait).
+Each pass records ``process_cpu_wait_share{role}``, the share of the time a role's threads wanted a
+CPU that they spent waiting for one, and ``cpu_pressure``, the machine's PSI. In saturated passes the
+CPU used by each role and by the busiest processes outside perfmon is kept (``neighbours``), so an
+unmeasured run names what took the CPU.
 """
 
 from __future__ import annotations
@@ -23,16 +26,33 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import psutil
 
 from ..core.metrics import Metrics
-from .contention import CpuPressure, RunQueueWait, schedstat_available
+from .contention import CpuPressure, RunQueueWait, Waited, contended, schedstat_available
+from .cputime import CpuAccount
+from .neighbours import Neighbours
 
-__all__ = ["Sampler"]
+__all__ = ["RUN_QUEUE_WAIT", "Pass", "Sampler"]
 
-SATURATED_SYSTEM_PCT = 90.0  # whole-machine CPU
+RUN_QUEUE_WAIT = "run-queue wait"  # the criterion where the kernel keeps scheduler statistics
+CPU_PERCENT = "cpu percent (this kernel keeps no scheduler statistics)"
+
+SATURATED_SYSTEM_PCT = 90.0  # whole-machine CPU, where the run-queue wait cannot be read
 SATURATED_PROCESS_PCT = 90.0  # one process's share of one core (an event loop is single-threaded)
+
+
+def _root(procs: list[psutil.Process]) -> tuple[str, int | None]:
+    """A role's first process (its root: the target's server, the runner): its name and pid."""
+    if not procs:
+        return "?", None
+    try:
+        return procs[0].name(), procs[0].pid
+    except psutil.Error:
+        return "?", procs[0].pid
 
 
 def _is_browser(p: psutil.Process) -> bool:
@@ -41,6 +61,17 @@ def _is_browser(p: psutil.Process) -> bool:
     except psutil.Error:
         return False
     return "chrom" in name or "headless_shell" in name
+
+
+@dataclass(frozen=True)
+class Pass:
+    """What one pass saw and decided (for the bench and for tests; the run keeps its metrics)."""
+
+    client: Waited | None  # the browsers' and runners' threads; None where the kernel keeps no statistics
+    neighbour_cores: float  # CPU used by processes outside perfmon and the target
+    system_pct: float
+    busiest_runner_pct: float
+    saturated: bool  # before a stalled loop is counted
 
 
 class Sampler:
@@ -71,9 +102,7 @@ class Sampler:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._procs: dict[int, psutil.Process] = {}
-        # Processes first seen in this pass: their cpu_percent covers microseconds since priming, which
-        # psutil turns into nonsense (a new child at 900 % of a core); their CPU counts from the next pass.
-        self._fresh: set[int] = set()
+        self._account = CpuAccount()  # each role's CPU between passes, short-lived processes included
         # The seconds the client was saturated, as (start, end) epoch spans, adjacent ones joined: the
         # pipeline quarantines the browser samples measured in them (pipeline/quarantine.py).
         self.busy: list[tuple[float, float]] = []
@@ -82,6 +111,17 @@ class Sampler:
         self._waits = {role: RunQueueWait() for role in ("runner", "browser", "target")} \
             if schedstat_available() else {}
         self._pressure = CpuPressure()
+        self.criterion = RUN_QUEUE_WAIT if self._waits else CPU_PERCENT
+        self.neighbours = Neighbours()
+        self._cores = psutil.cpu_count() or 1
+        self._times: Any = None  # psutil.cpu_times() at the previous pass
+        self.last_pass: Pass | None = None
+
+    def contention(self) -> dict[str, object]:
+        """For the run's metadata: the criterion used and who used the CPU in the saturated seconds."""
+        return {"criterion": self.criterion, "wait_measured": bool(self._waits),
+                "saturated_s": round(self.neighbours.seconds, 1),
+                "consumers": [c.to_dict() for c in self.neighbours.top()]}
 
     @property
     def saturation(self) -> float | None:
@@ -96,11 +136,10 @@ class Sampler:
         self.stop()
 
     def start(self) -> None:
-        psutil.cpu_percent(None)  # prime: the first call measures nothing
+        self._machine()  # prime: the first call measures nothing
         self._last_at = time.time()
         if self.watch_self:  # prime this process too, so the first sample already counts its CPU
-            self._tree(psutil.Process().pid)
-            self._fresh.clear()
+            self._account.sample({"runner": self._tree(psutil.Process().pid)}, since=time.time())
         self._thread = threading.Thread(target=self._loop, name="perfmon-sampler", daemon=True)
         self._thread.start()
 
@@ -110,16 +149,14 @@ class Sampler:
             self._thread.join(timeout=5)
 
     def _proc(self, pid: int) -> psutil.Process | None:
-        # Keep Process objects: cpu_percent() measures since the previous call on the same object.
+        # Keep Process objects: psutil checks a kept one against pid reuse, and caches its create time.
         p = self._procs.get(pid)
         if p is None:
             try:
                 p = psutil.Process(pid)
-                p.cpu_percent(None)
             except psutil.Error:
                 return None
             self._procs[pid] = p
-            self._fresh.add(pid)
         return p
 
     def _tree(self, pid: int) -> list[psutil.Process]:
@@ -139,16 +176,37 @@ class Sampler:
             self.sample_once(me)
             self.cpu_s += time.thread_time() - began  # what sampling itself costs (bench/browser_honesty.py)
 
-    def _record_waits(self, roles: Mapping[str, list[psutil.Process]], now: float) -> None:
-        """How long each role's threads waited for a CPU since the previous pass, and the machine's PSI."""
+    def _record_waits(self, roles: Mapping[str, list[psutil.Process]], now: float) -> Waited | None:
+        """How long each role's threads waited for a CPU since the previous pass, and the machine's PSI;
+        returns the client's (browsers' and runners') wait, None where the kernel keeps no statistics."""
+        client = None
         for role, waits in self._waits.items():
             waited = waits.sample(p.pid for p in roles.get(role, ()))
             if (share := waited.share) is not None:
                 self.metrics.trend("process_cpu_wait_share", {**self.tags, "role": role}).record(share, now)
+            if role != "target":
+                client = waited if client is None else client + waited
         if (pressure := self._pressure.sample(time.monotonic())) is not None:
             self.metrics.trend("cpu_pressure", self.tags).record(pressure, now)
+        return client
 
-    def sample_once(self, me: int) -> None:
+    def _machine(self) -> tuple[float, float]:
+        """Since the previous call: the machine's busy percent (psutil's: all but idle and iowait), and the
+        cores processes worked (user, nice, system, interrupts; not the hypervisor's steal, which no
+        process here used and no neighbour here can be named for)."""
+        now = psutil.cpu_times()
+        last, self._times = self._times, now
+        if last is None:
+            return 0.0, 0.0
+        delta = {f: max(0.0, getattr(now, f) - getattr(last, f)) for f in now._fields}
+        total = sum(v for f, v in delta.items() if f not in ("guest", "guest_nice"))  # guest is inside user
+        if total <= 0:
+            return 0.0, 0.0
+        idle = delta.get("idle", 0.0) + delta.get("iowait", 0.0)
+        worked = sum(delta.get(f, 0.0) for f in ("user", "nice", "system", "irq", "softirq"))
+        return 100 * (total - idle) / total, worked / total * self._cores
+
+    def _roles(self, me: int) -> dict[str, list[psutil.Process]]:
         roles: dict[str, list[psutil.Process]] = {"runner": [], "browser": [], "target": []}
         target = set()
         target_pid = self.target_pid() if callable(self.target_pid) else self.target_pid
@@ -164,31 +222,62 @@ class Sampler:
             seen = {p.pid for p in roles["browser"]}
             for pid in self.extra_browser_pids():
                 roles["browser"].extend(q for q in self._tree(pid) if q.pid not in seen)
-        now = time.time()
-        system = psutil.cpu_percent(None)
-        self.metrics.trend("process_cpu_percent", {**self.tags, "role": "system"}).record(system, now)
-        busiest = 0.0
+        return roles
+
+    def _record_roles(self, roles: Mapping[str, list[psutil.Process]], now: float) -> tuple[dict[str, float], float]:
+        """Each role's CPU (percent of one core), memory and process count; returns the roles' CPU and
+        the busiest runner process's."""
+        span = max(1e-3, now - self._last_at)
+        used = self._account.sample(roles, since=self._last_at)
+        cpus: dict[str, float] = {}
         for role, procs in roles.items():
             if not procs:
                 continue
-            cpu = rss = 0.0
+            rss = 0.0
             for p in procs:
                 try:
-                    c = 0.0 if p.pid in self._fresh else p.cpu_percent(None)
                     rss += p.memory_info().rss
                 except psutil.Error:
                     continue
-                cpu += c
-                if role == "runner":
-                    busiest = max(busiest, c)
+            cpu_s = used[role].cpu_s
+            cpus[role] = cpu = cpu_s / span * 100
             tags = {**self.tags, "role": role}
             self.metrics.trend("process_cpu_percent", tags).record(cpu, now)
             # What the role cost since the previous sample, summed over the run (per journey: analysis/cost.py).
-            self.metrics.counter("process_cpu_seconds", tags).add(cpu / 100 * (now - self._last_at), now)
+            self.metrics.counter("process_cpu_seconds", tags).add(cpu_s, now)
             self.metrics.trend("process_rss_mb", tags).record(rss / 1e6, now)
             self.metrics.gauge("processes", tags).record(len(procs), now)
-        self._record_waits(roles, now)
-        saturated = busiest >= SATURATED_PROCESS_PCT or bool(roles["browser"] and system >= SATURATED_SYSTEM_PCT)
+        return cpus, used["runner"].busiest_s / span * 100
+
+    def _held_up(self, client: Waited | None, neighbour_cores: float, system: float) -> bool:
+        """Whether browsers' and runners' work was held up by contention for the CPU in this pass."""
+        if client is None:  # no scheduler statistics: the machine's CPU percent is all there is
+            return system >= SATURATED_SYSTEM_PCT
+        return contended(client, neighbour_cores=neighbour_cores, cores=self._cores)
+
+    def _charge(self, roles: Mapping[str, list[psutil.Process]], used: Mapping[str, float], now: float) -> None:
+        """Keep who used the CPU in a saturated pass (``neighbours``)."""
+        span = max(1e-3, now - self._last_at)
+        named = {role: (cpu / 100 * span, *_root(roles[role])) for role, cpu in used.items()}
+        ours = {p.pid for procs in roles.values() for p in procs}
+        try:
+            self.neighbours.contended(at=now, span_s=span, ours=ours, roles=named)
+        except psutil.Error:  # the scan only names what took the CPU: never worth a lost sample
+            pass
+
+    def sample_once(self, me: int) -> None:
+        roles = self._roles(me)
+        now = time.time()
+        system, working = self._machine()
+        self.metrics.trend("process_cpu_percent", {**self.tags, "role": "system"}).record(system, now)
+        used, busiest = self._record_roles(roles, now)
+        client = self._record_waits(roles, now)
+        neighbour = max(0.0, working - sum(used.values()) / 100)
+        held_up = bool(roles["browser"]) and self._held_up(client, neighbour, system)
+        saturated = busiest >= SATURATED_PROCESS_PCT or held_up
+        if saturated:
+            self._charge(roles, used, now)
+        self.last_pass = Pass(client, neighbour, system, busiest, saturated)
         if self.stalled is not None:
             # Blocked without the CPU to show for it (time.sleep, a synchronous client): a loop stalled by
             # its own computing is the saturated CPU above, and is named as such.
@@ -203,7 +292,6 @@ class Sampler:
             else:
                 self.busy.append((self._last_at, now))
         self._last_at = now
-        self._fresh.clear()
         # Forget processes that have gone.
         alive = {p.pid for procs in roles.values() for p in procs}
         for pid in [pid for pid in self._procs if pid not in alive]:

@@ -41,3 +41,4 @@ def test_a_process_sharing_the_cores_with_burners_waits_and_the_sampler_says_so(
     assert waited.share is not None and waited.share > 0.3, waited
     recorded = metrics.select_tags("process_cpu_wait_share", {"role": "target"})
     assert isinstance(recorded, Trend) and (recorded.stat("max") or 0) > 0.3, recorded
+

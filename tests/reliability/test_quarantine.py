@@ -19,6 +19,7 @@ from perfmon import open_store
 from perfmon.cli.calibrate import Calibration
 from perfmon.core.metrics import Trend
 from perfmon.core.results import Run
+from perfmon.system.contention import schedstat_available
 from perfmon.system.host import machine_identity
 from tests._support.sessions import ROOT, perfmon_cmd, pytest_cmd, run, runs_in
 
@@ -52,7 +53,7 @@ def test_two_workers_on_an_idle_machine_quarantine_nothing(tmp_path: Path) -> No
     assert {name: c["clean"] for name, c in held.items()} == {name: c["total"] for name, c in held.items()}, (
         out.stdout[-2000:])
     assert out.returncode == 0, out.stdout[-2000:]
-    assert "quarantined while the client CPU was saturated" not in out.stdout
+    assert "quarantined while" not in out.stdout
 
 
 @pytest.mark.parametrize("throttle", [(), ("--perf-cpu-throttle", "2")], ids=["plain", "cpu-throttle-2"])
@@ -87,9 +88,15 @@ def test_a_cpu_burning_neighbour_is_quarantined(tmp_path: Path, throttle: tuple[
     assert isinstance(held, Trend) and held.count == counts["total"] - counts["clean"]
     clean = found.metrics.select("browser_step_duration")
     assert isinstance(clean, Trend) and clean.count == counts["clean"]  # the verdict reads only the clean ones
+    # Judged by the run-queue wait where the kernel keeps it; the burners, not perfmon, took the CPU.
+    contention = found.metadata["contention"]
+    assert contention["wait_measured"] == schedstat_available()
+    named = {c["pid"] for c in contention["consumers"] if c["role"] == "outside"}
+    assert named & {p.pid for p in burners}, (contention, [p.pid for p in burners])
     # Fewer than 80 % clean leaves the run unmeasured with its one line; otherwise it is judged.
     if counts["clean"] < 0.8 * counts["total"]:
         assert busy.returncode == 3 and "UNMEASURED  only" in busy.stdout, busy.stdout[-2000:]
+        assert "outside perfmon: python" in busy.stdout and "stop or move python" in busy.stdout, busy.stdout[-2000:]
     else:
         assert busy.returncode == 0, busy.stdout[-2000:]
 
