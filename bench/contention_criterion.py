@@ -17,6 +17,7 @@ issue asks for >= 95 % of the burning ones and <= 5 % of the quiet ones.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import subprocess
 import sys
@@ -90,7 +91,8 @@ def main() -> int:
         rows = _seconds(run, target["pid"], args.quiet, args.burn)
     finally:
         for proc in [*psutil.Process(run.pid).children(recursive=True), psutil.Process(run.pid)]:
-            proc.kill()  # the workers, the browser server and its Chromium too
+            with contextlib.suppress(psutil.Error):  # one that ended on its own meanwhile
+                proc.kill()  # the workers, the browser server and its Chromium too
         run.wait()
         psutil.Process(target["pid"]).kill()
     print(f"-n {args.workers}: {sum(r[0] == 'quiet' for r in rows)} quiet s, {sum(r[0] == 'burn' for r in rows)} "

@@ -146,7 +146,7 @@ def run_level(cfg: Config, workers: int, *, iterations: int, pytest_args: Sequen
     with log.open("w") as out:
         code = subprocess.call(argv, cwd=cfg.root, stdout=out, stderr=subprocess.STDOUT,
                                env={**environ(), "PERFMON_EXIT_FILE": str(scratch / "exit")})
-    said = (scratch / "exit").read_text().strip() if (scratch / "exit").is_file() else ""
+    said = (scratch / "exit").read_text().partition("\n")[0].strip() if (scratch / "exit").is_file() else ""
     if said in ("2", "4") or (not said and code not in (0, 1)):
         tail = " ".join(log.read_text(errors="replace").split()[-40:])
         raise ConfigError(f"the browser suite did not run at -n {workers} (pytest exit {code}): {tail}")

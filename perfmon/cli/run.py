@@ -4,12 +4,15 @@ process group of its own (Ctrl-C reaches pytest once, as one SIGINT)."""
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import signal
 import subprocess
 import sys
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from ..core.config import Config, with_overrides
 from ..core.env import environ
@@ -26,7 +29,9 @@ def register(sub: Subcommands) -> None:
     run.add_argument("--type", choices=TYPES, default="all",
                      help="which suites: all (browser journeys, load, stress), browser, load, stress, spike, endurance")
     run.add_argument("--browsers", type=count, default=None, metavar="N", help="shared Chromium servers")
-    run.add_argument("--workers", default="auto", metavar="N", help="pytest-xdist workers (default: auto)")
+    run.add_argument("--workers", default="auto", metavar="N",
+                     help="pytest-xdist workers (default: with browser journeys, as many as this machine holds: its "
+                          "`perfmon calibrate` level, else one per two cores; without, one per core)")
     run.add_argument("--env", default=None, help="environment recorded with the run")
     run.add_argument("--shard", default=None, metavar="I/N", help="run shard I of N of a run spread over N runners "
                      "(a CI matrix, a Kubernetes Indexed Job); needs --run-id")
@@ -43,6 +48,9 @@ def register(sub: Subcommands) -> None:
     run.add_argument("--store", default=argparse.SUPPRESS, metavar="URL",
                      help="result store URL (default: PERFMON_STORE or the config's store)")
     run.add_argument("--no-store", action="store_true", help="judge and report the run, store nothing")
+    run.add_argument("--retry-unmeasured", type=count, default=0, metavar="N",
+                     help="run the unmeasured part of an unmeasured run (its browser part, its API part) again, up "
+                          "to N times; every attempt is stored (default: 0, no retry)")
     run.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: passed to pytest as they are")
     run.set_defaults(handler=_cmd_run)
 
@@ -50,52 +58,116 @@ def register(sub: Subcommands) -> None:
 def _cmd_run(args: argparse.Namespace) -> int:
     cfg = config(args)
     cfg = with_overrides(cfg, args.users, args.duration)  # checked before the suites are looked for
+    if args.suite is not None and args.type not in ("all", "browser"):
+        raise ConfigError(f"--suite is the run's browser part, and --type {args.type} runs none: drop one of them")
+    if args.retry_unmeasured and (args.shard or args.run_id):
+        raise ConfigError("--retry-unmeasured runs the unmeasured part again as a run of its own, which a shard of "
+                          "a shared run (--shard, --run-id) cannot be: drop one of them")
+    browser, api = args.suite is not None or args.type in ("all", "browser"), args.type != "browser"
+    extra = [a for a in args.pytest_args if a != "--"]
+    workers = _plan(args, cfg, browser=browser, api=api, hybrid=any(a.startswith("--perf-load") for a in extra))
+    code, parts = _attempt(_argv(args, cfg, workers, browser=browser, api=api, say=True) + extra, cfg)
+    if code is None:
+        return _pytest_code(parts, args, cfg)
+    failed_before: set[str] = set()
+    for attempt in range(2, args.retry_unmeasured + 2):
+        again = set(parts.get("unmeasured_parts") or [])
+        if code != ExitCode.UNMEASURED or not again:
+            break
+        failed_before |= set(parts.get("failed_parts") or []) - again  # verdicts kept from the parts measured
+        part = "the browser and API parts were" if len(again) > 1 else f"the {next(iter(again))} part was"
+        print(f"perfmon: attempt {attempt} of {args.retry_unmeasured + 1}: {part} unmeasured; running only that "
+              "again (every attempt is stored as a run of its own)", file=sys.stderr, flush=True)
+        code, parts = _attempt(_argv(args, cfg, workers, browser=browser and "browser" in again,
+                                     api=api and "api" in again) + extra, cfg)
+        if code is None:
+            return _pytest_code(parts, args, cfg)
+    if code == ExitCode.PASSED and failed_before:
+        print(f"perfmon: the {' and '.join(sorted(failed_before))} part failed its thresholds in the first attempt; "
+              "the run fails", file=sys.stderr, flush=True)
+        return int(ExitCode.FAILED)
+    return code
+
+
+def _argv(args: argparse.Namespace, cfg: Config, workers: str, *, browser: bool, api: bool,
+          say: bool = False) -> list[str]:
+    """The pytest command of the run's browser part, its API part, or both."""
     paths: list[str] = []
     select: list[str] = []
-    if args.suite is not None:
-        if args.type not in ("all", "browser"):
-            raise ConfigError(f"--suite is the run's browser part, and --type {args.type} runs none: drop one of them")
+    if browser and args.suite is not None:
         if not args.suite.exists():
             raise ConfigError(f"--suite {args.suite}: no such file or folder; give the pytest-playwright suite's path")
         paths.append(str(args.suite.resolve()))
-    elif args.type in ("all", "browser"):
+    elif browser:
         paths.append(_suite(cfg, "browser", cfg.suites.browser))
-    if args.type != "browser":
+    if api:
         paths.append(_suite(cfg, "api", cfg.suites.api))
         # Selected by marker, never by -k on names (`-k load` matched the module test_api_load.py). The
         # main job runs load and stress; spike and soak runs are long and asked for by name.
         select = ["-m", "not perf_spike and not perf_endurance" if args.type == "all" else f"perf_{args.type}"]
     argv = [sys.executable, "-m", "pytest", *paths, *select, "-p", "no:cacheprovider", "-o", "addopts=",
-            "-n", str(args.workers)]
-    if args.profile:
-        argv += ["--perf-profile", args.profile]
-    if args.env:
-        argv += ["--perf-env", args.env]
-    if args.browsers is not None:
-        argv += ["--perf-browsers", str(args.browsers)]
-    if args.config:
-        argv += ["--perf-config", str(args.config)]
-    if args.store:
-        argv += ["--perf-store", args.store]
-    if args.shard:
-        argv += ["--perf-shard", args.shard]
-    if args.run_id:
-        argv += ["--perf-run-id", args.run_id]
-    if args.suite is not None:
+            "-n", workers]
+    for flag, value in (("--perf-profile", args.profile), ("--perf-env", args.env), ("--perf-browsers", args.browsers),
+                        ("--perf-config", args.config), ("--perf-store", args.store), ("--perf-shard", args.shard),
+                        ("--perf-run-id", args.run_id)):
+        if value:
+            argv += [flag, str(value)]
+    if browser and args.suite is not None:
         argv += ["--perf"]
-    argv += _overrides(args)
-    extra = [a for a in args.pytest_args if a != "--"]
+    return argv + _overrides(args, say=say)
+
+
+def _attempt(argv: list[str], cfg: Config) -> tuple[int | None, dict[str, Any]]:
+    """Run pytest once: the code the plugin decided (None when it decided none: pytest's own code is
+    then under "pytest") and the parts of an unmeasured run (the exit file's second line)."""
     with tempfile.TemporaryDirectory(prefix="perfmon-run-") as tmp:
         decided = Path(tmp) / "exit"
-        code = _run_pytest([*argv, *extra], cwd=cfg.root, env={**environ(), "PERFMON_EXIT_FILE": str(decided)})
-        said = decided.read_text().strip() if decided.is_file() else ""
-    if said:
-        return int(said)  # the plugin's code, in perfmon's table
+        code = _run_pytest(argv, cwd=cfg.root, env={**environ(), "PERFMON_EXIT_FILE": str(decided)})
+        said = decided.read_text().splitlines() if decided.is_file() else []
+    if not said or not said[0].strip():
+        return None, {"pytest": code}
+    parts = json.loads(said[1]) if len(said) > 1 and said[1].strip() else {}
+    return int(said[0]), parts if isinstance(parts, dict) else {}
+
+
+def _pytest_code(parts: dict[str, Any], args: argparse.Namespace, cfg: Config) -> int:
+    """perfmon's code for a pytest the plugin decided nothing for."""
+    code = int(parts.get("pytest", 0))
     if code == _NO_TESTS and args.type not in ("all", "browser"):
         raise ConfigError(f"no test under {cfg.suites.api} is marked perf_{args.type}; mark its tests "
                           f"@pytest.mark.perf_{args.type}")
     # The plugin never ran: pytest stopped on its own command line (after --), or nothing was collected.
     return _PYTEST_BEFORE_PLUGIN.get(code, ExitCode.UNMEASURED)
+
+
+# Concurrent browser journeys per core before a journey's numbers drift more than 10 % from one alone,
+# where no `perfmon calibrate` has measured this machine: 0.5 on the 2-core class (docs/scaling.md).
+JOURNEYS_PER_CORE = 0.5
+
+
+def _plan(args: argparse.Namespace, cfg: Config, *, browser: bool, api: bool, hybrid: bool) -> str:
+    """The xdist workers of the run, and the plan said in one line before it starts."""
+    from ..store.calibration import machine_level
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    level = machine_level(args.store or cfg.store, root=cfg.root) if browser else None
+    holds, why = (max(1, level[0]), f"this machine's calibrated level (`perfmon calibrate`, {level[1]})") \
+        if level else (max(1, int(cores * JOURNEYS_PER_CORE)), f"{JOURNEYS_PER_CORE:g} per core on {cores} cores; "
+                                                                  "`perfmon calibrate` measures this machine")
+    workers = str(holds) if browser and args.workers == "auto" else str(args.workers)
+    parts = []
+    if browser:
+        parts.append(f"browser journeys on {workers} worker(s)" + (f" ({why})" if args.workers == "auto" else ""))
+    if api:
+        kind = "load and stress" if args.type == "all" else args.type
+        where = "one worker per core" if workers == "auto" else f"{workers} worker(s)"
+        parts.append(f"the {kind} scenarios alongside them (a hybrid run, --perf-load: no turns)" if hybrid and browser
+                     else f"then the {kind} scenarios" if browser else f"the {kind} scenarios on {where}")
+    said = ", ".join(parts)
+    if browser and workers.isdigit() and int(workers) > holds:
+        said += f"; -n {workers} exceeds the {holds} concurrent journey(s) this machine holds ({why})"
+    print(f"perfmon: plan: {said}", file=sys.stderr, flush=True)
+    return workers
 
 
 def _suite(cfg: Config, key: str, path: str) -> str:
@@ -109,7 +181,7 @@ def _suite(cfg: Config, key: str, path: str) -> str:
                       f"suite's folder there (relative to {cfg.root})")
 
 
-def _overrides(args: argparse.Namespace) -> list[str]:
+def _overrides(args: argparse.Namespace, *, say: bool) -> list[str]:
     """The pytest options of ``--base-url``, ``--users``, ``--duration`` and ``--no-store``, said in one
     line first (the profile and its scenarios' lengths follow in pytest's header)."""
     said = [f"target {args.base_url}"] if args.base_url else []
@@ -117,7 +189,7 @@ def _overrides(args: argparse.Namespace) -> list[str]:
              if value is not None]
     said += [f"{' '.join(given)} override every scenario"] if given else []
     said += ["nothing will be stored (--no-store)"] if args.no_store else []
-    if said:
+    if said and say:
         print("perfmon: " + "; ".join(said), file=sys.stderr, flush=True)
     found = ["--base-url", args.base_url] if args.base_url else []
     found += ["--perf-users", str(args.users), "--perf-vus", str(args.users)] if args.users else []

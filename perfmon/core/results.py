@@ -31,9 +31,11 @@ from .redaction import redact_tree, redactor
 from .thresholds import ThresholdOutcome
 
 __all__ = [
+    "FAILED_PARTS",
     "RUN_STATUSES",
     "TEST_ERRORS",
     "TEST_TYPES",
+    "UNMEASURED_PARTS",
     "PerformanceMetrics",
     "PerformanceTestResults",
     "Run",
@@ -48,6 +50,10 @@ F = TypeVar("F")
 
 TEST_TYPES = ("load", "stress", "spike", "endurance", "browser", "mixed")
 RunStatus = Literal["passed", "failed", "interrupted", "partial", "unmeasured"]
+# Run.metadata keys of an unmeasured run: the parts ("api", "browser") that were not measured, and those
+# whose measured numbers failed anyway (`perfmon run --retry-unmeasured` runs the first again).
+UNMEASURED_PARTS = "unmeasured_parts"
+FAILED_PARTS = "failed_parts"
 RUN_STATUSES: tuple[RunStatus, ...] = ("passed", "failed", "interrupted", "partial", "unmeasured")
 
 # Which metrics summarise a run, in order of preference: API requests, then browser steps.

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 from ..core.metrics import parse_selector
 from ..core.metrics.catalog import misspelt
-from ..core.results import Run
+from ..core.results import FAILED_PARTS, UNMEASURED_PARTS, Run
 from ..core.thresholds import Threshold, ThresholdOutcome, evaluate
 from .quarantine import clean_shortfall
 from .validity import distorted, measured_saturation, silent_target, unsampled
@@ -62,6 +62,7 @@ def judge(run: Run, thresholds: list[Threshold], facts: RunFacts, *, unreliable_
         run.metadata["threshold_problems"] = problems
     busy_client = distorted(run, saturation_share=unreliable_saturation,
                             saturated_samples=measured[1] if measured is not None else None)
+    api_busy = bool(busy_client)
     if (shortfall := clean_shortfall(run)) is not None:
         busy_client.append(shortfall)
     # A silent target or a broken bench fails every test after it: those failures are theirs, not the release's.
@@ -94,6 +95,18 @@ def judge(run: Run, thresholds: list[Threshold], facts: RunFacts, *, unreliable_
         run.status = "passed"
     if bad_data:
         run.metadata["unmeasured"] = bad_data
+    if run.status == "unmeasured":
+        _parts(run, api_busy=api_busy, browser_busy=shortfall is not None, gone=bool(gone))
+
+
+def _parts(run: Run, *, api_busy: bool, browser_busy: bool, gone: bool) -> None:
+    """Which parts of an unmeasured run were not measured, and which of its measured numbers failed
+    anyway: ``perfmon run --retry-unmeasured`` runs only the first again, and keeps the second's verdict."""
+    parts = {"api"} if api_busy else set()
+    parts |= {"browser"} if browser_busy else set()
+    run.metadata[UNMEASURED_PARTS] = sorted(parts) if parts and not gone else ["api", "browser"]
+    run.metadata[FAILED_PARTS] = sorted({"browser" if parse_selector(o.threshold.metric)[0].startswith("browser_")
+                                         else "api" for o in run.failed_thresholds if o.observed is not None})
 
 
 def _misnamed(run: Run, empty: list[ThresholdOutcome]) -> list[str]:

@@ -46,7 +46,7 @@ from .context import (
     UserError,
     chromium_problem,
 )
-from .controller import Controller, SessionOutcome
+from .controller import Controller, SessionOutcome, write_exit_file
 from .fixtures import (  # noqa: F401 - the plugin module is where pytest finds them
     _perf_browser,
     _perf_slot,
@@ -65,12 +65,12 @@ from .fixtures import (  # noqa: F401 - the plugin module is where pytest finds 
 )
 from .instrument import instrument_playwright, playwright_context_used
 from .live import MEASURED
+from .phases import turn
 from .stash import (
     BROWSER,
     CONTROLLER,
     LIVE_FD,
     OUTCOME,
-    PHASES,
     PROCESS,
     RECORD,
     REPORTS,
@@ -148,8 +148,7 @@ def pytest_cmdline_main(config: pytest.Config) -> Generator[None, int | ExitCode
             print(f"ERROR: {line}", file=sys.stderr)
         code = config.stash.get(USAGE_CODE, ExitCode.USAGE)
     if getattr(config, "workerinput", None) is None and (path := read("PERFMON_EXIT_FILE")):
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(f"{int(code)}\n")
+        write_exit_file(path, int(code), config.stash.get(OUTCOME, None))
     return code
 
 
@@ -358,7 +357,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
     record = item.stash[RECORD] = Record(item.nodeid)
     item.stash[REPORTS] = {}
-    with _turn(item):
+    with turn(item):
         yield
     if _kept(item, record) and not item.config.stash[PROCESS].remote:  # a remote one's went with its report
         item.config.stash[PROCESS].log.append(record)
@@ -366,21 +365,6 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     # histograms are megabytes, times every test a worker runs).
     del item.stash[RECORD]
     del item.stash[REPORTS]
-
-
-def _turn(item: pytest.Item) -> contextlib.AbstractContextManager[None]:
-    """A local xdist worker's journeys and API scenarios take turns with the other workers' (phases.py),
-    unless the run is a hybrid one (--perf-load), which asks for the overlap."""
-    config = item.config
-    if not hasattr(config, "workerinput") or config.stash[PROCESS].remote or config.getoption("perf_load", None):
-        return contextlib.nullcontext()
-    if (phases := config.stash.get(PHASES, None)) is None:
-        from .phases import Phases
-
-        phases = config.stash[PHASES] = Phases(config.stash[PROCESS].files.root / "phases")
-    from .phases import kind_of
-
-    return phases.turn(kind_of(item), stopping=lambda: bool(item.session.shouldstop))
 
 
 @pytest.hookimpl(wrapper=True)

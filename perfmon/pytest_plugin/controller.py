@@ -8,6 +8,7 @@ worker (bench/README.md).
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 import time
@@ -21,6 +22,7 @@ from ..core.errors import ConfigError, PerfmonError, one_line
 from ..core.exit_codes import ExitCode
 from ..core.records import MeasurementLog, Record, read_records
 from ..core.redaction import redact
+from ..core.results import FAILED_PARTS, UNMEASURED_PARTS
 from ..system.services import stop_shared_services
 
 if TYPE_CHECKING:
@@ -33,7 +35,8 @@ if TYPE_CHECKING:
 from .context import SessionFiles, UserError, session_target
 from .live import LiveStatus, Tally
 
-__all__ = ["Controller", "SessionOutcome"]
+__all__ = ["Controller", "SessionOutcome", "write_exit_file"]
+
 
 
 @dataclass(frozen=True)
@@ -164,23 +167,13 @@ class Controller:
     def calibration_warning(self, workers: int) -> str | None:
         """A line when ``workers`` concurrent journeys are more than this machine's newest calibration
         (``perfmon calibrate``) says it holds; None otherwise, or when the store cannot say."""
-        from ..store import open_store
-        from ..system.host import machine_class, machine_identity
+        from ..store.calibration import machine_level
 
-        try:
-            store = open_store(self.config.store, root=self.config.root, create=False)
-        except PerfmonError:
-            return None  # no store yet: never calibrated
-        try:
-            found = store.latest_calibration(machine_class(machine_identity()))
-        except PerfmonError:
-            return None  # a warning must never cost the run
-        finally:
-            store.close()
-        if found is None or workers <= int(found["level"]):
+        found = machine_level(self.config.store, root=self.config.root)
+        if found is None or workers <= found[0]:
             return None
-        return (f"perfmon: -n {workers} is more concurrent browser journeys than this machine holds ({found['level']}, "
-                f"`perfmon calibrate` on {str(found['created_at'])[:10]}): samples measured while its CPU is "
+        return (f"perfmon: -n {workers} is more concurrent browser journeys than this machine holds ({found[0]}, "
+                f"`perfmon calibrate` on {found[1]}): samples measured while its CPU is "
                 "saturated will be quarantined, and too few clean ones leave the run unmeasured; run fewer workers "
                 "or browsers on other machines")
 
@@ -268,4 +261,10 @@ class Controller:
         shutil.rmtree(self.files.root, ignore_errors=True)
 
 
-
+def write_exit_file(path: str, code: int, outcome: SessionOutcome | None) -> None:
+    """For `perfmon run` ($PERFMON_EXIT_FILE): the code the plugin decided, then the parts of an
+    unmeasured run to run again and those that failed anyway (``--retry-unmeasured``), as JSON."""
+    run = outcome.concluded.run if outcome is not None and outcome.concluded is not None else None
+    parts = {k: run.metadata.get(k) or [] for k in (UNMEASURED_PARTS, FAILED_PARTS)} if run is not None else {}
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(f"{code}\n{json.dumps(parts)}\n")

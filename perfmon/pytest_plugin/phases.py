@@ -27,7 +27,9 @@ from pathlib import Path
 
 import pytest
 
-__all__ = ["JOURNEY", "SCENARIO", "Phases", "kind_of"]
+from .stash import PHASES, PROCESS
+
+__all__ = ["JOURNEY", "SCENARIO", "Phases", "kind_of", "turn"]
 
 JOURNEY = "journey"
 SCENARIO = "scenario"
@@ -95,3 +97,14 @@ class Phases:
         finally:
             if mine is not None:
                 mine.unlink(missing_ok=True)
+
+
+def turn(item: pytest.Item) -> contextlib.AbstractContextManager[None]:
+    """A local xdist worker's journeys and API scenarios take turns with the other workers', unless the
+    run is a hybrid one (--perf-load), which asks for the overlap."""
+    config = item.config
+    if not hasattr(config, "workerinput") or config.stash[PROCESS].remote or config.getoption("perf_load", None):
+        return contextlib.nullcontext()
+    if (phases := config.stash.get(PHASES, None)) is None:
+        phases = config.stash[PHASES] = Phases(config.stash[PROCESS].files.root / "phases")
+    return phases.turn(kind_of(item), stopping=lambda: bool(item.session.shouldstop))
