@@ -57,7 +57,9 @@ def test_the_pull_request_steps_run_in_a_clean_clone(tmp_path: Path) -> None:
         if step is steps[0] and done.returncode == 3:
             # This 2-core machine, busy with the rest of the suite, can saturate the browsers' CPU: the run then
             # ends without a verdict, in one line (issue #16), and the steps after it run anyway (if: always()).
-            assert "UNMEASURED" in done.stdout and "run fewer workers (-n)" in done.stdout, done.stdout[-3000:]
+            advice = ("stop or move", "run fewer workers", "serve the target", "give the browsers a bigger machine",
+                      "use fewer users")  # what to change on this machine (perfmon/pipeline/advice.py)
+            assert "UNMEASURED" in done.stdout and any(a in done.stdout for a in advice), done.stdout[-3000:]
             continue
         assert done.returncode == 0, f"{step['name']}: {done.stdout[-3000:]}{done.stderr[-3000:]}"
     [(_, kind, status)] = runs_in(clone / ".perfmon" / "results.db")
