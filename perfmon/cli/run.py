@@ -159,7 +159,7 @@ def _plan(args: argparse.Namespace, cfg: Config, *, browser: bool, api: bool, hy
     if browser:
         parts.append(f"browser journeys on {workers} worker(s)" + (f" ({why})" if args.workers == "auto" else ""))
     if api:
-        kind = "load and stress" if args.type == "all" else args.type
+        kind = "API" if args.type == "all" else args.type
         where = "one worker per core" if workers == "auto" else f"{workers} worker(s)"
         parts.append(f"the {kind} scenarios alongside them (a hybrid run, --perf-load: no turns)" if hybrid and browser
                      else f"then the {kind} scenarios" if browser else f"the {kind} scenarios on {where}")

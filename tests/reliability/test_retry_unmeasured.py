@@ -47,7 +47,7 @@ def test_only_the_unmeasured_part_is_run_again_and_every_attempt_is_stored(tmp_p
                           "--retry-unmeasured", "2"), tmp_path)
     said = out.stdout + out.stderr
     assert out.returncode == 3, said[-3000:]
-    assert "perfmon: plan: browser journeys on 1 worker(s), then the load and stress scenarios" in out.stderr, said
+    assert "perfmon: plan: browser journeys on 1 worker(s), then the API scenarios" in out.stderr, said
     assert "attempt 2 of 3: the api part was unmeasured; running only that again" in out.stderr, said[-3000:]
     assert "attempt 3 of 3: the api part was unmeasured" in out.stderr, said[-3000:]
     runs = sqlite3.connect(db).execute("select test_type, status from performance_test_runs order by started_at")
