@@ -60,13 +60,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
     cfg = with_overrides(cfg, args.users, args.duration)  # checked before the suites are looked for
     if args.suite is not None and args.type not in ("all", "browser"):
         raise ConfigError(f"--suite is the run's browser part, and --type {args.type} runs none: drop one of them")
+    if args.suite is not None and not args.suite.exists():
+        raise ConfigError(f"--suite {args.suite}: no such file or folder; give the pytest-playwright suite's path")
     if args.retry_unmeasured and (args.shard or args.run_id):
         raise ConfigError("--retry-unmeasured runs the unmeasured part again as a run of its own, which a shard of "
                           "a shared run (--shard, --run-id) cannot be: drop one of them")
     browser, api = args.suite is not None or args.type in ("all", "browser"), args.type != "browser"
     extra = [a for a in args.pytest_args if a != "--"]
-    workers = _plan(args, cfg, browser=browser, api=api, hybrid=any(a.startswith("--perf-load") for a in extra))
-    code, parts = _attempt(_argv(args, cfg, workers, browser=browser, api=api, say=True) + extra, cfg)
+    workers, plan = _plan(args, cfg, browser=browser, api=api, hybrid=any(a.startswith("--perf-load") for a in extra))
+    argv = _argv(args, cfg, workers, browser=browser, api=api)  # a missing suite is said before the plan
+    print(f"perfmon: plan: {plan}", file=sys.stderr, flush=True)
+    code, parts = _attempt(argv + _overrides(args, say=True) + extra, cfg)
     if code is None:
         return _pytest_code(parts, args, cfg)
     failed_before: set[str] = set()
@@ -79,7 +83,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"perfmon: attempt {attempt} of {args.retry_unmeasured + 1}: {part} unmeasured; running only that "
               "again (every attempt is stored as a run of its own)", file=sys.stderr, flush=True)
         code, parts = _attempt(_argv(args, cfg, workers, browser=browser and "browser" in again,
-                                     api=api and "api" in again) + extra, cfg)
+                                     api=api and "api" in again) + _overrides(args, say=False) + extra, cfg)
         if code is None:
             return _pytest_code(parts, args, cfg)
     if code == ExitCode.PASSED and failed_before:
@@ -89,14 +93,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return code
 
 
-def _argv(args: argparse.Namespace, cfg: Config, workers: str, *, browser: bool, api: bool,
-          say: bool = False) -> list[str]:
+def _argv(args: argparse.Namespace, cfg: Config, workers: str, *, browser: bool, api: bool) -> list[str]:
     """The pytest command of the run's browser part, its API part, or both."""
     paths: list[str] = []
     select: list[str] = []
     if browser and args.suite is not None:
-        if not args.suite.exists():
-            raise ConfigError(f"--suite {args.suite}: no such file or folder; give the pytest-playwright suite's path")
         paths.append(str(args.suite.resolve()))
     elif browser:
         paths.append(_suite(cfg, "browser", cfg.suites.browser))
@@ -114,7 +115,7 @@ def _argv(args: argparse.Namespace, cfg: Config, workers: str, *, browser: bool,
             argv += [flag, str(value)]
     if browser and args.suite is not None:
         argv += ["--perf"]
-    return argv + _overrides(args, say=say)
+    return argv
 
 
 def _attempt(argv: list[str], cfg: Config) -> tuple[int | None, dict[str, Any]]:
@@ -145,8 +146,8 @@ def _pytest_code(parts: dict[str, Any], args: argparse.Namespace, cfg: Config) -
 JOURNEYS_PER_CORE = 0.5
 
 
-def _plan(args: argparse.Namespace, cfg: Config, *, browser: bool, api: bool, hybrid: bool) -> str:
-    """The xdist workers of the run, and the plan said in one line before it starts."""
+def _plan(args: argparse.Namespace, cfg: Config, *, browser: bool, api: bool, hybrid: bool) -> tuple[str, str]:
+    """The xdist workers of the run, and its plan, to say in one line before it starts."""
     from ..store.calibration import machine_level
 
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
@@ -166,8 +167,7 @@ def _plan(args: argparse.Namespace, cfg: Config, *, browser: bool, api: bool, hy
     said = ", ".join(parts)
     if browser and workers.isdigit() and int(workers) > holds:
         said += f"; -n {workers} exceeds the {holds} concurrent journey(s) this machine holds ({why})"
-    print(f"perfmon: plan: {said}", file=sys.stderr, flush=True)
-    return workers
+    return workers, said
 
 
 def _suite(cfg: Config, key: str, path: str) -> str:

@@ -15,10 +15,13 @@ Hand-written because psutil exposes the counters but keeps no accounting across 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import psutil
+
+_TICK_S = 0.01  # start times are kept in clock ticks (USER_HZ, 100 a second)
 
 __all__ = ["CpuAccount", "RoleCpu"]
 
@@ -31,14 +34,30 @@ class RoleCpu:
     busiest_s: float  # the busiest single process's own time (an event loop is single-threaded)
 
 
+def _now() -> float:
+    """Seconds on the clock processes' start times are kept in: since boot where the kernel says
+    (psutil's epoch create_time rests on /proc/stat's whole-second boot time, up to 1 s off)."""
+    if hasattr(time, "CLOCK_BOOTTIME"):
+        return time.clock_gettime(time.CLOCK_BOOTTIME)
+    return time.time()
+
+
+def _started(p: psutil.Process) -> float:
+    """When ``p`` started, on ``_now``'s clock (10-ms ticks)."""
+    return float(p.create_time()) - (psutil.boot_time() if hasattr(time, "CLOCK_BOOTTIME") else 0.0)
+
+
 class CpuAccount:
-    """Pass after pass, the CPU seconds of each role's processes since the previous pass."""
+    """Pass after pass, the CPU seconds of each role's processes since the previous pass; the first
+    pass only primes."""
 
     def __init__(self) -> None:
         self._last: dict[int, tuple[float, float, int]] = {}  # pid -> (own s, own + reaped children s, ppid)
+        self._last_at: float | None = None  # the previous pass, on _now's clock
 
-    def sample(self, roles: Mapping[str, list[psutil.Process]], *, since: float) -> dict[str, RoleCpu]:
-        """Each role's CPU since the previous pass; ``since``: the previous pass's time (epoch seconds)."""
+    def sample(self, roles: Mapping[str, list[psutil.Process]]) -> dict[str, RoleCpu]:
+        """Each role's CPU since the previous pass."""
+        since, self._last_at = self._last_at, _now()
         now: dict[int, tuple[float, float, int]] = {}
         role_of: dict[int, str] = {}
         found: dict[str, list[float]] = {}
@@ -46,10 +65,12 @@ class CpuAccount:
             used = found.setdefault(role, [0.0, 0.0])
             for p in procs:
                 try:
-                    times, ppid = p.cpu_times(), p.ppid()
-                    before = self._last.get(p.pid)
-                    if before is None:  # first seen: its whole life if it began since the previous pass
-                        before = (0.0, 0.0, ppid) if p.create_time() >= since else None
+                    with p.oneshot():  # one read of /proc/<pid>/stat for all three
+                        times, ppid = p.cpu_times(), p.ppid()
+                        before = self._last.get(p.pid)
+                        # First seen: its whole life if it began since the previous pass (a tick of slack).
+                        if before is None and since is not None and _started(p) >= since - _TICK_S:
+                            before = (0.0, 0.0, ppid)
                 except psutil.Error:
                     continue
                 own = times.user + times.system

@@ -139,7 +139,7 @@ class Sampler:
         self._machine()  # prime: the first call measures nothing
         self._last_at = time.time()
         if self.watch_self:  # prime this process too, so the first sample already counts its CPU
-            self._account.sample({"runner": self._tree(psutil.Process().pid)}, since=time.time())
+            self._account.sample({"runner": self._tree(psutil.Process().pid)})
         self._thread = threading.Thread(target=self._loop, name="perfmon-sampler", daemon=True)
         self._thread.start()
 
@@ -228,7 +228,7 @@ class Sampler:
         """Each role's CPU (percent of one core), memory and process count; returns the roles' CPU and
         the busiest runner process's."""
         span = max(1e-3, now - self._last_at)
-        used = self._account.sample(roles, since=self._last_at)
+        used = self._account.sample(roles)
         cpus: dict[str, float] = {}
         for role, procs in roles.items():
             if not procs:
@@ -275,7 +275,7 @@ class Sampler:
         neighbour = max(0.0, working - sum(used.values()) / 100)
         held_up = bool(roles["browser"]) and self._held_up(client, neighbour, system)
         saturated = busiest >= SATURATED_PROCESS_PCT or held_up
-        if saturated:
+        if held_up:  # not for a busy event loop: a machine scan in its own process would slow its sampling
             self._charge(roles, used, now)
         self.last_pass = Pass(client, neighbour, system, busiest, saturated)
         if self.stalled is not None:
