@@ -12,6 +12,7 @@ prints, per criterion, the share of quiet seconds and of burning seconds it woul
 issue asks for >= 95 % of the burning ones and <= 5 % of the quiet ones.
 
     .venv/bin/python bench/contention_criterion.py [--workers 1] [--quiet 40] [--burn 40]
+        [--target-command 'npx next start -p {port}' --target-cwd APP --suite APP/tests/browser_perf]
 """
 
 from __future__ import annotations
@@ -79,12 +80,18 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--quiet", type=float, default=40.0)
     ap.add_argument("--burn", type=float, default=40.0)
+    ap.add_argument("--target-command", default="{python} -m demo_app --port {port}",
+                    help="the app to start ({port}: a free port; {python}: this interpreter), e.g. a Next.js app's "
+                         "`npx next start -p {port}`")
+    ap.add_argument("--target-cwd", type=Path, default=ROOT, help="where to start it")
+    ap.add_argument("--suite", default="tests/browser_perf", help="the browser suite that journeys through that app "
+                    "(relative to this repository, or absolute)")
     args = ap.parse_args()
-    target = start_local_target("{python} -m demo_app --port {port}", cwd=ROOT)
+    target = start_local_target(args.target_command, cwd=args.target_cwd)
     env = {**{k: v for k, v in os.environ.items() if not k.startswith(("PERFMON_", "DEMO_"))},
            "BASE_URL": target["base_url"]}
     run = subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=",
-                            "tests/browser_perf", "-n", str(args.workers), "--perf-no-store",
+                            args.suite, "-n", str(args.workers), "--perf-no-store",
                             "--perf-iterations", "40"],  # long enough to span both phases
                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -94,7 +101,10 @@ def main() -> int:
             with contextlib.suppress(psutil.Error):  # one that ended on its own meanwhile
                 proc.kill()  # the workers, the browser server and its Chromium too
         run.wait()
-        psutil.Process(target["pid"]).kill()
+        app = psutil.Process(target["pid"])
+        for proc in [*app.children(recursive=True), app]:  # a server started through npm is its grandchild
+            with contextlib.suppress(psutil.Error):
+                proc.kill()
     print(f"-n {args.workers}: {sum(r[0] == 'quiet' for r in rows)} quiet s, {sum(r[0] == 'burn' for r in rows)} "
           "burning s (the second after the burners start is left out)")
     criteria: list[tuple[str, Callable[[Row], bool]]] = [("cpu-percent rule (before #38)", lambda r: r[1]),
