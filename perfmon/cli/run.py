@@ -12,12 +12,13 @@ import sys
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import NamedTuple
 
 from ..core.config import Config, with_overrides
 from ..core.env import environ
 from ..core.errors import ConfigError
 from ..core.exit_codes import ExitCode
+from ..core.results import FAILED_PARTS, UNMEASURED_PARTS
 from ._common import TYPES, Subcommands, config, count, positive
 
 __all__ = ["register"]
@@ -70,27 +71,23 @@ def _cmd_run(args: argparse.Namespace) -> int:
     workers, plan = _plan(args, cfg, browser=browser, api=api, hybrid=any(a.startswith("--perf-load") for a in extra))
     argv = _argv(args, cfg, workers, browser=browser, api=api)  # a missing suite is said before the plan
     print(f"perfmon: plan: {plan}", file=sys.stderr, flush=True)
-    code, parts = _attempt(argv + _overrides(args, say=True) + extra, cfg)
-    if code is None:
-        return _pytest_code(parts, args, cfg)
+    done = _attempt(argv + _overrides(args, say=True) + extra, args, cfg)
     failed_before: set[str] = set()
     for attempt in range(2, args.retry_unmeasured + 2):
-        again = set(parts.get("unmeasured_parts") or [])
-        if code != ExitCode.UNMEASURED or not again:
+        again = done.unmeasured
+        if done.code != ExitCode.UNMEASURED or not again:
             break
-        failed_before |= set(parts.get("failed_parts") or []) - again  # verdicts kept from the parts measured
+        failed_before |= done.failed - again  # verdicts kept from the parts that were measured
         part = "the browser and API parts were" if len(again) > 1 else f"the {next(iter(again))} part was"
         print(f"perfmon: attempt {attempt} of {args.retry_unmeasured + 1}: {part} unmeasured; running only that "
               "again (every attempt is stored as a run of its own)", file=sys.stderr, flush=True)
-        code, parts = _attempt(_argv(args, cfg, workers, browser=browser and "browser" in again,
-                                     api=api and "api" in again) + _overrides(args, say=False) + extra, cfg)
-        if code is None:
-            return _pytest_code(parts, args, cfg)
-    if code == ExitCode.PASSED and failed_before:
+        done = _attempt(_argv(args, cfg, workers, browser=browser and "browser" in again, api=api and "api" in again)
+                        + _overrides(args, say=False) + extra, args, cfg)
+    if done.code == ExitCode.PASSED and failed_before:
         print(f"perfmon: the {' and '.join(sorted(failed_before))} part failed its thresholds in the first attempt; "
               "the run fails", file=sys.stderr, flush=True)
         return int(ExitCode.FAILED)
-    return code
+    return done.code
 
 
 def _argv(args: argparse.Namespace, cfg: Config, workers: str, *, browser: bool, api: bool) -> list[str]:
@@ -118,22 +115,31 @@ def _argv(args: argparse.Namespace, cfg: Config, workers: str, *, browser: bool,
     return argv
 
 
-def _attempt(argv: list[str], cfg: Config) -> tuple[int | None, dict[str, Any]]:
-    """Run pytest once: the code the plugin decided (None when it decided none: pytest's own code is
-    then under "pytest") and the parts of an unmeasured run (the exit file's second line)."""
+class Attempt(NamedTuple):
+    """One pytest run of `perfmon run`: its code in perfmon's table and, when unmeasured, the parts that
+    were not measured and those that failed anyway (the exit file's second line)."""
+
+    code: int
+    unmeasured: frozenset[str] = frozenset()
+    failed: frozenset[str] = frozenset()
+
+
+def _attempt(argv: list[str], args: argparse.Namespace, cfg: Config) -> Attempt:
+    """Run pytest once and read the code the plugin decided; when it decided none, pytest's own code
+    in perfmon's table."""
     with tempfile.TemporaryDirectory(prefix="perfmon-run-") as tmp:
         decided = Path(tmp) / "exit"
         code = _run_pytest(argv, cwd=cfg.root, env={**environ(), "PERFMON_EXIT_FILE": str(decided)})
         said = decided.read_text().splitlines() if decided.is_file() else []
     if not said or not said[0].strip():
-        return None, {"pytest": code}
+        return Attempt(_pytest_code(code, args, cfg))
     parts = json.loads(said[1]) if len(said) > 1 and said[1].strip() else {}
-    return int(said[0]), parts if isinstance(parts, dict) else {}
+    parts = parts if isinstance(parts, dict) else {}
+    return Attempt(int(said[0]), frozenset(parts.get(UNMEASURED_PARTS) or ()), frozenset(parts.get(FAILED_PARTS) or ()))
 
 
-def _pytest_code(parts: dict[str, Any], args: argparse.Namespace, cfg: Config) -> int:
+def _pytest_code(code: int, args: argparse.Namespace, cfg: Config) -> int:
     """perfmon's code for a pytest the plugin decided nothing for."""
-    code = int(parts.get("pytest", 0))
     if code == _NO_TESTS and args.type not in ("all", "browser"):
         raise ConfigError(f"no test under {cfg.suites.api} is marked perf_{args.type}; mark its tests "
                           f"@pytest.mark.perf_{args.type}")

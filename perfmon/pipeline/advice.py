@@ -15,15 +15,18 @@ from ..core.results import Run
 
 __all__ = ["CONTENTION", "WORKERS", "busy_client_advice", "who_took_the_cpu"]
 
-CONTENTION = "contention"  # run.metadata key: the sampler's criterion and the saturated seconds' consumers
+CONTENTION = "contention"  # run.metadata key: whether the wait was measured, and the held-up seconds' consumers
 WORKERS = "workers"  # run.metadata key: the xdist workers of the session (1 without xdist)
 _NAMED_CORES = 0.25  # an outside process or the target using this much is worth naming as the cause
 
 
-def _consumers(run: Run) -> list[dict[str, Any]]:
+def _causes(run: Run, role: str) -> list[dict[str, Any]]:
+    """The consumers of ``role`` ("target" or "outside") that used enough of the CPU to be named, busiest
+    first (the sampler kept them sorted)."""
     found = run.metadata.get(CONTENTION)
     consumers = found.get("consumers") if isinstance(found, dict) else None
-    return [c for c in consumers or [] if isinstance(c, dict)]
+    return [c for c in consumers or [] if isinstance(c, dict) and c.get("role") == role
+            and float(c.get("cores", 0)) >= _NAMED_CORES]
 
 
 def _named(c: dict[str, Any], *, inside: bool = False) -> str:
@@ -36,11 +39,9 @@ def _named(c: dict[str, Any], *, inside: bool = False) -> str:
 def who_took_the_cpu(run: Run) -> str | None:
     """"the target (next-server, pid 4121) used 1.3 cores; outside perfmon: python3 (pid 88) 1.9 cores",
     over the saturated seconds; None when the sampler named nobody."""
-    consumers = _consumers(run)
-    said = [f"the target ({_named(c, inside=True)}) used {float(c['cores']):.1f} cores" for c in consumers
-            if c.get("role") == "target" and float(c.get("cores", 0)) >= _NAMED_CORES]
-    outside = [f"{_named(c)} {float(c['cores']):.1f} cores" for c in consumers
-               if c.get("role") == "outside" and float(c.get("cores", 0)) >= _NAMED_CORES]
+    said = [f"the target ({_named(c, inside=True)}) used {float(c['cores']):.1f} cores"
+            for c in _causes(run, "target")]
+    outside = [f"{_named(c)} {float(c['cores']):.1f} cores" for c in _causes(run, "outside")]
     said += [f"outside perfmon: {', '.join(outside)}"] if outside else []
     return "; ".join(said) or None
 
@@ -48,9 +49,7 @@ def who_took_the_cpu(run: Run) -> str | None:
 def busy_client_advice(run: Run) -> str:
     """What to change, in one clause, for a run whose client was too busy to measure."""
     workers = run.metadata.get(WORKERS)
-    consumers = _consumers(run)
-    outside = [c for c in consumers if c.get("role") == "outside" and float(c.get("cores", 0)) >= _NAMED_CORES]
-    target = [c for c in consumers if c.get("role") == "target" and float(c.get("cores", 0)) >= _NAMED_CORES]
+    outside, target = _causes(run, "outside"), _causes(run, "target")
     advice = []
     if outside:
         advice.append(f"stop or move {_named(outside[0])}, which took the CPU the browsers waited for")

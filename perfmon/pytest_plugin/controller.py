@@ -38,7 +38,6 @@ from .live import LiveStatus, Tally
 __all__ = ["Controller", "SessionOutcome", "write_exit_file"]
 
 
-
 @dataclass(frozen=True)
 class SessionOutcome:
     concluded: Concluded | None  # None: nothing was measured, or it could not be concluded (``broken``)

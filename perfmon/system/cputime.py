@@ -42,9 +42,10 @@ def _now() -> float:
     return time.time()
 
 
-def _started(p: psutil.Process) -> float:
-    """When ``p`` started, on ``_now``'s clock (10-ms ticks)."""
-    return float(p.create_time()) - (psutil.boot_time() if hasattr(time, "CLOCK_BOOTTIME") else 0.0)
+def _started(p: psutil.Process, boot: float) -> float:
+    """When ``p`` started, on ``_now``'s clock (10-ms ticks); ``boot``: psutil's boot time, or 0 where
+    ``_now`` is the epoch."""
+    return float(p.create_time()) - boot
 
 
 class CpuAccount:
@@ -54,6 +55,7 @@ class CpuAccount:
     def __init__(self) -> None:
         self._last: dict[int, tuple[float, float, int]] = {}  # pid -> (own s, own + reaped children s, ppid)
         self._last_at: float | None = None  # the previous pass, on _now's clock
+        self._boot = psutil.boot_time() if hasattr(time, "CLOCK_BOOTTIME") else 0.0
 
     def sample(self, roles: Mapping[str, list[psutil.Process]]) -> dict[str, RoleCpu]:
         """Each role's CPU since the previous pass."""
@@ -69,7 +71,7 @@ class CpuAccount:
                         times, ppid = p.cpu_times(), p.ppid()
                         before = self._last.get(p.pid)
                         # First seen: its whole life if it began since the previous pass (a tick of slack).
-                        if before is None and since is not None and _started(p) >= since - _TICK_S:
+                        if before is None and since is not None and _started(p, self._boot) >= since - _TICK_S:
                             before = (0.0, 0.0, ppid)
                 except psutil.Error:
                     continue

@@ -33,11 +33,6 @@ class Consumer:
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
 
-    def describe(self) -> str:
-        who = {"target": "the target", "browser": "perfmon's browsers", "runner": "perfmon's runners"}.get(self.role)
-        named = f"{self.name}, pid {self.pid}" if self.pid is not None else self.name
-        return f"{who} ({named}) used {self.cores:.1f} cores" if who else f"{named} used {self.cores:.1f} cores"
-
 
 class Neighbours:
     """CPU used in the contended passes of one sampler, by role and by outside process."""

@@ -12,8 +12,9 @@ Locust warns at the same mark), or, while browsers ran, the client was held up b
 CPU, measured where the kernel keeps scheduler statistics (``contention.contended``: how long the
 browsers' and runners' threads waited on the run queue, and what processes outside perfmon and the
 target used meanwhile). Where it keeps none, the rule before it stands: the whole machine 90 % busy
-while browsers ran (``criterion`` says which, and the run records it). A busy machine without browsers
-is not counted: that is the local target itself at work, which is what a stress test measures.
+while browsers ran (``contention()["wait_measured"]`` says which, and the run records it). A busy
+machine without browsers is not counted: that is the local target itself at work, which is what a
+stress test measures.
 
 Each pass records ``process_cpu_wait_share{role}``, the share of the time a role's threads wanted a
 CPU that they spent waiting for one, and ``cpu_pressure``, the machine's PSI. In saturated passes the
@@ -36,10 +37,7 @@ from .contention import CpuPressure, RunQueueWait, Waited, contended, schedstat_
 from .cputime import CpuAccount
 from .neighbours import Neighbours
 
-__all__ = ["RUN_QUEUE_WAIT", "Pass", "Sampler"]
-
-RUN_QUEUE_WAIT = "run-queue wait"  # the criterion where the kernel keeps scheduler statistics
-CPU_PERCENT = "cpu percent (this kernel keeps no scheduler statistics)"
+__all__ = ["Pass", "Sampler"]
 
 SATURATED_SYSTEM_PCT = 90.0  # whole-machine CPU, where the run-queue wait cannot be read
 SATURATED_PROCESS_PCT = 90.0  # one process's share of one core (an event loop is single-threaded)
@@ -111,15 +109,15 @@ class Sampler:
         self._waits = {role: RunQueueWait() for role in ("runner", "browser", "target")} \
             if schedstat_available() else {}
         self._pressure = CpuPressure()
-        self.criterion = RUN_QUEUE_WAIT if self._waits else CPU_PERCENT
         self.neighbours = Neighbours()
         self._cores = psutil.cpu_count() or 1
         self._times: Any = None  # psutil.cpu_times() at the previous pass
         self.last_pass: Pass | None = None
 
     def contention(self) -> dict[str, object]:
-        """For the run's metadata: the criterion used and who used the CPU in the saturated seconds."""
-        return {"criterion": self.criterion, "wait_measured": bool(self._waits),
+        """For the run's metadata: whether the run-queue wait was the criterion (else the CPU percent), and
+        who used the CPU in the seconds the browsers were held up."""
+        return {"wait_measured": bool(self._waits),
                 "saturated_s": round(self.neighbours.seconds, 1),
                 "consumers": [c.to_dict() for c in self.neighbours.top()]}
 
@@ -224,10 +222,10 @@ class Sampler:
                 roles["browser"].extend(q for q in self._tree(pid) if q.pid not in seen)
         return roles
 
-    def _record_roles(self, roles: Mapping[str, list[psutil.Process]], now: float) -> tuple[dict[str, float], float]:
-        """Each role's CPU (percent of one core), memory and process count; returns the roles' CPU and
-        the busiest runner process's."""
-        span = max(1e-3, now - self._last_at)
+    def _record_roles(self, roles: Mapping[str, list[psutil.Process]], now: float,
+                      span: float) -> tuple[dict[str, float], float]:
+        """Each role's CPU, memory and process count; returns the roles' CPU seconds in the pass and the
+        busiest runner process's share of a core (percent)."""
         used = self._account.sample(roles)
         cpus: dict[str, float] = {}
         for role, procs in roles.items():
@@ -239,10 +237,9 @@ class Sampler:
                     rss += p.memory_info().rss
                 except psutil.Error:
                     continue
-            cpu_s = used[role].cpu_s
-            cpus[role] = cpu = cpu_s / span * 100
+            cpus[role] = cpu_s = used[role].cpu_s
             tags = {**self.tags, "role": role}
-            self.metrics.trend("process_cpu_percent", tags).record(cpu, now)
+            self.metrics.trend("process_cpu_percent", tags).record(cpu_s / span * 100, now)
             # What the role cost since the previous sample, summed over the run (per journey: analysis/cost.py).
             self.metrics.counter("process_cpu_seconds", tags).add(cpu_s, now)
             self.metrics.trend("process_rss_mb", tags).record(rss / 1e6, now)
@@ -255,10 +252,10 @@ class Sampler:
             return system >= SATURATED_SYSTEM_PCT
         return contended(client, neighbour_cores=neighbour_cores, cores=self._cores)
 
-    def _charge(self, roles: Mapping[str, list[psutil.Process]], used: Mapping[str, float], now: float) -> None:
-        """Keep who used the CPU in a saturated pass (``neighbours``)."""
-        span = max(1e-3, now - self._last_at)
-        named = {role: (cpu / 100 * span, *_root(roles[role])) for role, cpu in used.items()}
+    def _charge(self, roles: Mapping[str, list[psutil.Process]], used: Mapping[str, float], now: float,
+                span: float) -> None:
+        """Keep who used the CPU (``used``: CPU seconds by role) in a pass the browsers were held up."""
+        named = {role: (cpu_s, *_root(roles[role])) for role, cpu_s in used.items()}
         ours = {p.pid for procs in roles.values() for p in procs}
         try:
             self.neighbours.contended(at=now, span_s=span, ours=ours, roles=named)
@@ -270,13 +267,14 @@ class Sampler:
         now = time.time()
         system, working = self._machine()
         self.metrics.trend("process_cpu_percent", {**self.tags, "role": "system"}).record(system, now)
-        used, busiest = self._record_roles(roles, now)
+        span = max(1e-3, now - self._last_at)
+        used, busiest = self._record_roles(roles, now, span)
         client = self._record_waits(roles, now)
-        neighbour = max(0.0, working - sum(used.values()) / 100)
+        neighbour = max(0.0, working - sum(used.values()) / span)
         held_up = bool(roles["browser"]) and self._held_up(client, neighbour, system)
         saturated = busiest >= SATURATED_PROCESS_PCT or held_up
         if held_up:  # not for a busy event loop: a machine scan in its own process would slow its sampling
-            self._charge(roles, used, now)
+            self._charge(roles, used, now, span)
         self.last_pass = Pass(client, neighbour, system, busiest, saturated)
         if self.stalled is not None:
             # Blocked without the CPU to show for it (time.sleep, a synchronous client): a loop stalled by

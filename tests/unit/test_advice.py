@@ -11,7 +11,7 @@ from perfmon.pipeline.advice import busy_client_advice, who_took_the_cpu
 
 def run_with(workers: int, *consumers: dict[str, Any]) -> Run:
     run = Run(test_type="browser", environment="ci", profile="smoke", base_url=None)
-    run.metadata.update({"workers": workers, "contention": {"criterion": "run-queue wait", "wait_measured": True,
+    run.metadata.update({"workers": workers, "contention": {"wait_measured": True,
                                                             "consumers": list(consumers)}})
     return run
 
