@@ -49,7 +49,7 @@ def one_line_error(out: object) -> str:
         ('[scenarios.quick]\nvus = 1\n[scenarios.quick.thresholds]\nhttp_req_duration = ["rate<0.01"]\n', ":4:",
          "http_req_duration is a trend, which has no rate; use avg, min, max, med, count or p(N)"),
         ('[scenarios.quick]\nvus = 1\ngraceful_stop = "soon"\n', ":3:", "'soon' is not a duration"),
-        ("colour = 'blue'\n", ":1:", "unknown key 'colour' in [tool.perfmon]"),
+        ("colour = 'blue'\n", ":1:", "unknown key 'colour' at the top level"),
         ('[scenarios.quick]\nvus = 1\n[scenarios.quick.thresholds]\nhttp_req_duration = [{ threshold = "p(95)<2000", '
          'abortOnFail = true, delayAbortEval = "soon" }]\n', ":4:", "delayAbortEval of http_req_duration: 'soon'"),
         ('[scenarios.quick]\nvus = 1\n[scenarios.quick.thresholds]\nhttp_req_duration = [{ threshold = "p(95)<2000", '

@@ -252,7 +252,7 @@ def test_a_workload_in_the_file_replaces_the_built_in_ramp_whole(tmp_path: Path,
                                          'duration = "1m"'),
     ('[scenarios.feed]\nexecutor = "constant-arrival-rate"\nrate = 5\n', "[scenarios.feed] runs constant-arrival-rate "
                                                                           "and has no duration"),
-    ('profil = "smoke"\n', "toml:1: unknown key 'profil' in [tool.perfmon]; did you mean 'profile'?"),
+    ('profil = "smoke"\n', "toml:1: unknown key 'profil' at the top level; did you mean 'profile'?"),
     ('[scenarios.load]\nstages = [{ duration = "1m", targt = 10 }]\n',
      "toml:2: unknown key 'targt' in [scenarios.load.stages]; did you mean 'target'?"),
 ])
@@ -319,3 +319,12 @@ def test_a_scenarios_max_body_mb_is_read_and_checked(tmp_path: Path) -> None:
     (tmp_path / "perfmon.toml").write_text('[scenarios.big]\nvus = 1\nduration = "1s"\nmax_body_mb = 64\n')
     cfg = load_config(tmp_path / "perfmon.toml")
     assert cfg.scenario("big").max_body_mb == 64 and cfg.scenario("load").max_body_mb == 10
+
+
+def test_an_unknown_top_level_key_is_placed_where_the_file_has_it(tmp_path: Path, clean_env: None) -> None:
+    """A perfmon.toml has no [tool.perfmon] header, so the error does not name one; pyproject.toml does."""
+    (tmp_path / "pyproject.toml").write_text('[tool.perfmon]\nprofil = "smoke"\n')
+    with pytest.raises(ConfigError, match=re.escape("pyproject.toml:2: unknown key 'profil' in [tool.perfmon]")):
+        load_config(tmp_path / "pyproject.toml")
+    with pytest.raises(ConfigError, match=re.escape("perfmon.toml:1: unknown key 'profil' at the top level")):
+        load_config(write(tmp_path, 'profil = "smoke"\n'))

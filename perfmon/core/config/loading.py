@@ -150,7 +150,10 @@ def known_keys(read: Reader, table: str, raw: Mapping[str, Any], known: tuple[st
     for key in raw:
         if key not in known:
             hint = did_you_mean(key, known) or f"; known: {', '.join(known)}"
-            raise ConfigError(f"{read.where(table, key)}: unknown key {key!r} in [{table or 'tool.perfmon'}]{hint}")
+            # A perfmon.toml has no [tool.perfmon] header: its top level is the file itself.
+            where = f"in [{table}]" if table else "in [tool.perfmon]" if read.source.endswith("pyproject.toml") \
+                else "at the top level"
+            raise ConfigError(f"{read.where(table, key)}: unknown key {key!r} {where}{hint}")
 
 
 def _scenario(name: str, value: Any, read: Reader) -> Scenario:
