@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...core.findings import GeneratorCost, JourneyCost
-from ...core.metrics import Counter, Trend
+from ...core.metrics import Counter, Metric, Trend
 from ...core.results import Run
 
 __all__ = ["ROLES", "generator_cost", "journey_cost"]
@@ -30,16 +30,25 @@ def journey_cost(run: Run) -> JourneyCost | None:
     if not done:
         return None
     concurrent = max(1, int((run.metadata.get("users_by_kind") or {}).get("browser") or run.concurrent_users))
+    generator = run.metrics.select("generator_cpu_seconds")
     out: dict[str, Any] = {}
     for role in ROLES:
-        cpu = run.metrics.select_tags("process_cpu_seconds", {"role": role})
-        rss = run.metrics.select_tags("process_rss_mb", {"role": role})
+        cpu, rss = _session(run, "process_cpu_seconds", role), _session(run, "process_rss_mb", role)
         peak = rss.max if isinstance(rss, Trend) and rss.count else None
         if not isinstance(cpu, Counter) and peak is None:
             continue
-        out[role] = {"cpu_s": cpu.count / done if isinstance(cpu, Counter) else None, "peak_mb": peak,
+        used = cpu.count if isinstance(cpu, Counter) else None
+        if used is not None and role == "runner" and isinstance(generator, Counter):
+            used = max(0.0, used - generator.count)  # the load generator's own cost is its line, not the journeys'
+        out[role] = {"cpu_s": used / done if used is not None else None, "peak_mb": peak,
                      "mb_per_journey": peak / concurrent if peak is not None else None}
     return JourneyCost(done, concurrent, out) if out else None
+
+
+def _session(run: Run, name: str, role: str) -> Metric | None:
+    """The session sampler's series of ``name`` for ``role``, the one tagged with the role alone: a
+    scenario's own sampler tags its series with the scenario too, and watches the same processes again."""
+    return next((metric for _, tags, metric in run.metrics.series(name) if tags == {"role": role}), None)
 
 
 def generator_cost(run: Run) -> GeneratorCost | None:
